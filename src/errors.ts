@@ -1,0 +1,36 @@
+/**
+ * The one catalog of failure codes. Expected outcomes (blocked, cache miss, NXDOMAIN) are values,
+ * not errors; everything here is a failure that someone must be told about.
+ */
+export const ERROR_CODES = {
+  ERR_CONFIG_INVALID: 'the configuration is invalid',
+  ERR_CONFIG_READ: 'the configuration file could not be read',
+  ERR_LIST_READ: 'a blocklist could not be read',
+  ERR_LIST_FETCH: 'a blocklist could not be fetched',
+  ERR_LIST_REJECTED: 'a blocklist update was rejected',
+  ERR_UPSTREAM_TIMEOUT: 'the upstream did not answer in time',
+  ERR_UPSTREAM_FAILED: 'the upstream failed',
+  ERR_LISTEN: 'a listener could not be opened',
+  ERR_USAGE: 'the command line is invalid',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class PoolsinkError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PoolsinkError';
+    this.code = code;
+  }
+}
+
+export function isPoolsinkError(err: unknown, code?: ErrorCode): err is PoolsinkError {
+  return err instanceof PoolsinkError && (code === undefined || err.code === code);
+}
+
+/** Narrows an unknown thrown value to a message fit for a log line or a CLI error. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
