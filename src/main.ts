@@ -30,6 +30,7 @@ export interface Poolsink {
 export interface StartOptions {
   log: Logger;
   events?: BlockEventSink;
+  /** The resolver's clock (cache ages, event times); upstream timeouts always use real time. */
   clock?: () => number;
 }
 
@@ -47,7 +48,6 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     upstreams: config.upstreams,
     timeoutMs: config.upstreamTimeoutMs,
     log,
-    ...(options.clock !== undefined ? { now: options.clock } : {}),
   });
   const resolver = createResolver({
     acl: createClientAcl(config.dns.allowClients),

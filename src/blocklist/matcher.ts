@@ -1,0 +1,230 @@
+/**
+ * Domain → verdict, on every query. All blocklists merge into one Map from name to a small
+ * integer; the allowlist is a second Map. A lookup walks the query's label suffixes with
+ * indexOf('.'), one Map.get per suffix, and allocates only the verdict of a block.
+ */
+import { PoolsinkError } from '../errors.js';
+import { normalizeDomain } from './parse.js';
+
+export interface ListInput {
+  name: string;
+  /** `alert` lists report matches without blocking; default `block`. */
+  mode?: 'block' | 'alert';
+  /**
+   * Names as parseList or normalizeDomain return them (lower case, no trailing dot, two labels or
+   * more); each blocks itself and its subdomains. Other strings never match.
+   */
+  domains: readonly string[];
+  /** Names from `*.name` entries, without the `*.`; each blocks subdomains of name only. */
+  wildcards: readonly string[];
+}
+
+export type Verdict =
+  /** No list matched. Always the same frozen object. */
+  | { readonly kind: 'allow' }
+  /** A list matched but the allowlist entry `rule` (the name or a parent of it) overrides it. */
+  | { readonly kind: 'allowlisted'; readonly rule: string }
+  /** `rule` is the matching entry as written in the list: `pool.com` or `*.pool.com`. */
+  | {
+      readonly kind: 'block';
+      readonly list: string;
+      readonly listIndex: number;
+      readonly mode: 'block' | 'alert';
+      readonly rule: string;
+    };
+
+export interface ListSummary {
+  readonly name: string;
+  readonly mode: 'block' | 'alert';
+  /** Distinct entries (names plus wildcards) this list contributed, counting those another list also has. */
+  readonly entries: number;
+}
+
+export interface DomainMatcher {
+  /**
+   * `qname` is lower case without a trailing dot; `''` is the root and never blocked. When rules
+   * from several lists match (the name itself or any parent), the first list in config order wins;
+   * within that list the most specific rule is reported, and an exact entry beats a wildcard for
+   * the same name. The allowlist wins over every list.
+   */
+  match(qname: string): Verdict;
+  /** Distinct block entries over all lists (`pool.com` and `*.pool.com` are two). */
+  readonly size: number;
+  readonly lists: readonly ListSummary[];
+  readonly allowlistSize: number;
+}
+
+/**
+ * A Map value holds two slots of SLOT_BITS each: the low one is 1 + the index of the first list
+ * with the exact name, the high one the same for the wildcard; 0 means none. Both slots together
+ * stay below 2^30, a V8 small integer on every platform, so the Map stores no heap numbers.
+ */
+const SLOT_BITS = 15;
+const SLOT_MASK = (1 << SLOT_BITS) - 1;
+const MAX_LISTS = SLOT_MASK;
+const NO_MATCH = SLOT_MASK + 1;
+
+const ALLOW: Verdict = Object.freeze({ kind: 'allow' });
+
+type AllowlistedVerdict = Extract<Verdict, { kind: 'allowlisted' }>;
+
+class SuffixMatcher implements DomainMatcher {
+  readonly size: number;
+  readonly lists: readonly ListSummary[];
+  private readonly blocked: ReadonlyMap<string, number>;
+  /** Allowlisted name → its verdict, built once so an allowlisted query allocates nothing. */
+  private readonly allowed: ReadonlyMap<string, AllowlistedVerdict>;
+
+  constructor(
+    blocked: ReadonlyMap<string, number>,
+    size: number,
+    lists: readonly ListSummary[],
+    allowed: ReadonlyMap<string, AllowlistedVerdict>,
+  ) {
+    this.blocked = blocked;
+    this.size = size;
+    this.lists = lists;
+    this.allowed = allowed;
+  }
+
+  get allowlistSize(): number {
+    return this.allowed.size;
+  }
+
+  match(qname: string): Verdict {
+    let dot = qname.indexOf('.');
+    // Every entry has at least two labels, so a single-label name (or the root) never matches.
+    if (dot === -1) return ALLOW;
+    let bestSlot = NO_MATCH;
+    let bestRule = '';
+    let bestIsWildcard = false;
+
+    const own = this.blocked.get(qname);
+    if (own !== undefined && (own & SLOT_MASK) !== 0) {
+      bestSlot = own & SLOT_MASK;
+      bestRule = qname;
+    }
+    while (bestSlot !== 1) {
+      const next = qname.indexOf('.', dot + 1);
+      if (next === -1) break; // the rest is a top-level label alone: never an entry
+      const suffix = qname.substring(dot + 1);
+      const value = this.blocked.get(suffix);
+      if (value !== undefined) {
+        const exactSlot = value & SLOT_MASK;
+        const wildcardSlot = value >>> SLOT_BITS;
+        const exactWins = exactSlot !== 0 && (wildcardSlot === 0 || exactSlot <= wildcardSlot);
+        const slot = exactWins ? exactSlot : wildcardSlot;
+        if (slot < bestSlot) {
+          bestSlot = slot;
+          bestRule = suffix;
+          bestIsWildcard = !exactWins;
+        }
+      }
+      dot = next;
+    }
+    if (bestSlot === NO_MATCH) return ALLOW;
+
+    if (this.allowed.size > 0) {
+      const allowlisted = this.findAllowlisted(qname);
+      if (allowlisted !== undefined) return allowlisted;
+    }
+    const listIndex = bestSlot - 1;
+    const list = this.lists[listIndex];
+    if (list === undefined) throw new Error(`matcher slot ${bestSlot} has no list`); // unreachable: slots come from list indexes
+    return {
+      kind: 'block',
+      list: list.name,
+      listIndex,
+      mode: list.mode,
+      rule: bestIsWildcard ? `*.${bestRule}` : bestRule,
+    };
+  }
+
+  /** The most specific allowlist entry equal to qname or a parent of it. */
+  private findAllowlisted(qname: string): AllowlistedVerdict | undefined {
+    const own = this.allowed.get(qname);
+    if (own !== undefined) return own;
+    let dot = qname.indexOf('.');
+    let next = qname.indexOf('.', dot + 1);
+    while (next !== -1) {
+      const verdict = this.allowed.get(qname.substring(dot + 1));
+      if (verdict !== undefined) return verdict;
+      dot = next;
+      next = qname.indexOf('.', dot + 1);
+    }
+    return undefined;
+  }
+}
+
+/** One of the two slots (exact or wildcard) being filled while the lists are merged. */
+interface SlotWriter {
+  readonly shift: number;
+  /** Names whose slot an earlier list holds and this list has already counted; cleared per list. */
+  readonly counted: Set<string>;
+}
+
+/**
+ * Records that list `listIndex` has `name` in the writer's slot. `new`: no list had it; `new-in-list`:
+ * an earlier list owns it but this list counts it once; `duplicate`: this list already had it.
+ */
+function addEntry(
+  blocked: Map<string, number>,
+  name: string,
+  listIndex: number,
+  writer: SlotWriter,
+): 'new' | 'new-in-list' | 'duplicate' {
+  const slotValue = listIndex + 1;
+  const value = blocked.get(name) ?? 0;
+  const slot = (value >>> writer.shift) & SLOT_MASK;
+  if (slot === 0) {
+    blocked.set(name, value | (slotValue << writer.shift));
+    return 'new';
+  }
+  if (slot === slotValue || writer.counted.has(name)) return 'duplicate';
+  writer.counted.add(name);
+  return 'new-in-list';
+}
+
+/**
+ * Merges the lists (config order matters: the first list to have a name owns it) and the
+ * allowlist into one matcher. Throws ERR_CONFIG_INVALID for more than 32,767 lists or an
+ * allowlist entry that is not a domain name.
+ */
+export function createMatcher(lists: readonly ListInput[], allowlist: readonly string[]): DomainMatcher {
+  if (lists.length > MAX_LISTS) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `blocklists: at most ${MAX_LISTS} lists are supported, got ${lists.length}`);
+  }
+  const blocked = new Map<string, number>();
+  const exactWriter: SlotWriter = { shift: 0, counted: new Set() };
+  const wildcardWriter: SlotWriter = { shift: SLOT_BITS, counted: new Set() };
+  let size = 0;
+  const summaries: ListSummary[] = [];
+  for (let listIndex = 0; listIndex < lists.length; listIndex++) {
+    const list = lists[listIndex];
+    if (list === undefined) continue; // unreachable: index within bounds
+    let entries = 0;
+    exactWriter.counted.clear();
+    wildcardWriter.counted.clear();
+    for (const name of list.domains) {
+      const added = addEntry(blocked, name, listIndex, exactWriter);
+      if (added !== 'duplicate') entries++;
+      if (added === 'new') size++;
+    }
+    for (const name of list.wildcards) {
+      const added = addEntry(blocked, name, listIndex, wildcardWriter);
+      if (added !== 'duplicate') entries++;
+      if (added === 'new') size++;
+    }
+    summaries.push(Object.freeze({ name: list.name, mode: list.mode ?? 'block', entries }));
+  }
+
+  const allowed = new Map<string, AllowlistedVerdict>();
+  for (const entry of allowlist) {
+    const name = normalizeDomain(entry);
+    if (name === undefined) {
+      throw new PoolsinkError('ERR_CONFIG_INVALID', `allowlist: ${JSON.stringify(entry)} is not a domain name`);
+    }
+    allowed.set(name, Object.freeze({ kind: 'allowlisted', rule: name }));
+  }
+  return new SuffixMatcher(blocked, size, Object.freeze(summaries), allowed);
+}

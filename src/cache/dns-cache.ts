@@ -1,0 +1,305 @@
+/**
+ * The answer cache: upstream answers stored as wire bytes, keyed by question and the query bits that
+ * change the answer. `lookup` and `answer` run for every cached query, so they allocate only the
+ * answer buffer: no closures, no JSON, no per-call arrays.
+ *
+ * Lifetime of an entry: fresh until `expiresAtMs`, then served only by `lookupStale` for
+ * `serveStaleSec` (RFC 8767), then deleted by the next lookup that finds it.
+ *
+ * LRU-bounded by a doubly linked list threaded through the entries (head = least recently used).
+ * Not a Map's insertion order with delete+set on a hit: in Node 20 that costs time proportional to
+ * the map's size when one key is hit repeatedly (measured 29 µs per hit at 10,000 entries).
+ */
+import { PoolsinkError } from '../errors.js';
+import type { ResponseFacts } from '../dns/message.js';
+import { wireNamesEqualIgnoreCase } from '../dns/name.js';
+import { HEADER_LEN, RCODE, buildErrorResponse, writeId, type ParsedQuery } from '../dns/wire.js';
+
+export interface CacheOptions {
+  /** Entries kept at most; 0 disables caching. */
+  maxEntries: number;
+  minTtlSec: number;
+  maxTtlSec: number;
+  /** How long past expiry an entry may still be served stale (RFC 8767); 0 disables. */
+  serveStaleSec: number;
+  /** Upper bound for negative answers (RFC 2308); default 3600 (or minTtlSec if higher). */
+  negativeMaxTtlSec?: number;
+}
+
+export interface CacheEntry {
+  /** The upstream's bytes (a private copy, never mutated). */
+  readonly response: Buffer;
+  readonly cnameTargets: readonly string[];
+  readonly storedAtMs: number;
+  /** storedAtMs + the clamped TTL. */
+  readonly expiresAtMs: number;
+}
+
+export interface DnsCache {
+  /** Fresh entry or undefined. Marks it most recently used. */
+  lookup(key: string, nowMs: number): CacheEntry | undefined;
+  /**
+   * An entry that may be served when the upstream fails: one expired less than serveStaleSec ago
+   * (RFC 8767), or a fresh one. Does not mark it used.
+   */
+  lookupStale(key: string, nowMs: number): CacheEntry | undefined;
+  /**
+   * Stores an upstream answer. Returns the entry, or undefined when it must not be cached
+   * (truncated, rcode other than NOERROR/NXDOMAIN, negative answer without SOA, ttl 0 after
+   * clamping, facts that do not fit the response).
+   */
+  store(key: string, response: Buffer, facts: ResponseFacts, nowMs: number): CacheEntry | undefined;
+  /**
+   * Builds the answer to `query` from an entry: a new buffer with the query's ID, its RD bit, AA
+   * cleared, the query's own question bytes (the client's letter case), and every TTL counted down
+   * by the whole seconds since storing (never below 0), or set to `fixedTtlSec` (serve-stale).
+   * If the query's question is not the stored one ignoring case (two names that share a key, such
+   * as a label containing a dot), the answer is SERVFAIL rather than records for another name.
+   */
+  answer(entry: CacheEntry, query: Buffer, parsed: ParsedQuery, nowMs: number, fixedTtlSec?: number): Buffer;
+  delete(key: string): void;
+  clear(): void;
+  readonly size: number;
+}
+
+const DEFAULT_NEGATIVE_MAX_TTL_SEC = 3600;
+const NO_TARGETS: readonly string[] = Object.freeze([]);
+const AA_BIT = 0x04; // in header byte 2
+const RD_BIT = 0x01; // in header byte 2
+
+// Query bits in the key: an answer to an EDNS, DO or CD query differs from one to a plain query.
+const KEY_EDNS = 1;
+const KEY_DO = 2;
+const KEY_CD = 4;
+
+/**
+ * The cache key: the lower-cased qname followed by a fixed 3-character suffix (qtype, qclass and the
+ * EDNS/DO/CD bits as UTF-16 code units). The suffix's fixed width makes the key unambiguous whatever
+ * bytes the name holds.
+ */
+export function cacheKey(parsed: ParsedQuery): string {
+  const bits =
+    (parsed.edns ? KEY_EDNS : 0) | (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
+  return parsed.qname + String.fromCharCode(parsed.qtype, parsed.qclass, bits);
+}
+
+class StoredEntry implements CacheEntry {
+  /** Neighbours in the LRU list: `older` towards the head (evicted first), `newer` towards the tail. */
+  older: StoredEntry | undefined = undefined;
+  newer: StoredEntry | undefined = undefined;
+
+  constructor(
+    readonly key: string,
+    readonly response: Buffer,
+    readonly cnameTargets: readonly string[],
+    readonly storedAtMs: number,
+    readonly expiresAtMs: number,
+    /** expiresAtMs + serveStaleSec: past this the entry is deleted. */
+    readonly staleUntilMs: number,
+    readonly questionEnd: number,
+    /** Offsets of the TTL fields, and the TTL at each as stored (capped at maxTtlSec or negativeMaxTtlSec). */
+    readonly ttlOffsets: Uint32Array,
+    readonly ttls: Uint32Array,
+  ) {}
+}
+
+function checkOption(name: string, value: number | undefined, min: number): number {
+  if (value === undefined || !Number.isInteger(value) || value < min) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `cache.${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function writeU32(out: Buffer, pos: number, value: number): void {
+  out[pos] = value >>> 24;
+  out[pos + 1] = (value >>> 16) & 0xff;
+  out[pos + 2] = (value >>> 8) & 0xff;
+  out[pos + 3] = value & 0xff;
+}
+
+function readU32(buf: Buffer, pos: number): number {
+  return ((buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!) >>> 0;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return value < min ? min : value > max ? max : value;
+}
+
+export function createDnsCache(options: CacheOptions): DnsCache {
+  const maxEntries = checkOption('maxEntries', options.maxEntries, 0);
+  const minTtlSec = checkOption('minTtlSec', options.minTtlSec, 0);
+  const maxTtlSec = checkOption('maxTtlSec', options.maxTtlSec, minTtlSec);
+  const serveStaleMs = checkOption('serveStaleSec', options.serveStaleSec, 0) * 1000;
+  // The default never undercuts minTtlSec, so every minTtlSec the configuration accepts works.
+  const negativeMaxTtlSec = checkOption(
+    'negativeMaxTtlSec',
+    options.negativeMaxTtlSec ?? Math.max(DEFAULT_NEGATIVE_MAX_TTL_SEC, minTtlSec),
+    minTtlSec,
+  );
+  const entries = new Map<string, StoredEntry>();
+  let lruHead: StoredEntry | undefined; // least recently used: evicted first
+  let lruTail: StoredEntry | undefined; // most recently used
+
+  function unlink(entry: StoredEntry): void {
+    const { older, newer } = entry;
+    if (older === undefined) lruHead = newer;
+    else older.newer = newer;
+    if (newer === undefined) lruTail = older;
+    else newer.older = older;
+    entry.older = undefined;
+    entry.newer = undefined;
+  }
+
+  function append(entry: StoredEntry): void {
+    entry.older = lruTail;
+    if (lruTail === undefined) lruHead = entry;
+    else lruTail.newer = entry;
+    lruTail = entry;
+  }
+
+  function remove(entry: StoredEntry): void {
+    unlink(entry);
+    entries.delete(entry.key);
+  }
+
+  /** Whether an answer may be cached at all: complete, and NOERROR or NXDOMAIN (12-bit rcode). */
+  function isCacheable(facts: ResponseFacts): boolean {
+    const rcode = facts.extendedRcode;
+    return !facts.truncated && (rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN);
+  }
+
+  function isNegative(facts: ResponseFacts): boolean {
+    return facts.extendedRcode === RCODE.NXDOMAIN || facts.answerCount === 0;
+  }
+
+  /** The clamped TTL of a cacheable answer, or 0 when it must not be cached. */
+  function entryTtlSec(facts: ResponseFacts, negative: boolean): number {
+    if (!negative) return facts.minTtlSec < 0 ? 0 : clamp(facts.minTtlSec, minTtlSec, maxTtlSec);
+    if (facts.negativeTtlSec < 0) return 0; // no SOA: RFC 2308 §5 says do not cache
+    // Never longer than any record in it lives (a CNAME before an NXDOMAIN, say).
+    const ttl = facts.minTtlSec >= 0 && facts.minTtlSec < facts.negativeTtlSec ? facts.minTtlSec : facts.negativeTtlSec;
+    return clamp(ttl, minTtlSec, negativeMaxTtlSec);
+  }
+
+  function lookup(key: string, nowMs: number): CacheEntry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (nowMs >= entry.expiresAtMs) {
+      if (nowMs >= entry.staleUntilMs) remove(entry);
+      return undefined;
+    }
+    if (entry !== lruTail) {
+      unlink(entry);
+      append(entry);
+    }
+    return entry;
+  }
+
+  function lookupStale(key: string, nowMs: number): CacheEntry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (nowMs >= entry.staleUntilMs) {
+      remove(entry);
+      return undefined;
+    }
+    return entry;
+  }
+
+  function store(key: string, response: Buffer, facts: ResponseFacts, nowMs: number): CacheEntry | undefined {
+    if (maxEntries === 0) return undefined;
+    if (!isCacheable(facts)) return undefined;
+    const negative = isNegative(facts);
+    const ttlSec = entryTtlSec(facts, negative);
+    if (ttlSec <= 0) return undefined;
+    const ttlCapSec = negative ? negativeMaxTtlSec : maxTtlSec;
+    const count = facts.ttlOffsets.length;
+    if (facts.questionEnd < HEADER_LEN || facts.questionEnd > response.length) return undefined;
+    const ttlOffsets = new Uint32Array(count);
+    const ttls = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+      const offset = facts.ttlOffsets[i]!;
+      if (!(offset >= facts.questionEnd && offset + 4 <= response.length)) return undefined;
+      const ttl = readU32(response, offset);
+      ttlOffsets[i] = offset;
+      // Capped like the entry, so a client keeps no record longer than the configured maximum
+      // (a name added to a blocklist takes effect within it); top-bit TTLs mean 0 (RFC 2181 §8).
+      ttls[i] = ttl > 0x7fffffff ? 0 : ttl > ttlCapSec ? ttlCapSec : ttl;
+    }
+    // A private, unpooled copy: the caller may reuse its buffer, and a pooled slice would pin a slab.
+    const copy = Buffer.allocUnsafeSlow(response.length);
+    response.copy(copy);
+    const expiresAtMs = nowMs + ttlSec * 1000;
+    const entry = new StoredEntry(
+      key,
+      copy,
+      facts.cnameTargets.length === 0 ? NO_TARGETS : Object.freeze(facts.cnameTargets.slice()),
+      nowMs,
+      expiresAtMs,
+      expiresAtMs + serveStaleMs,
+      facts.questionEnd,
+      ttlOffsets,
+      ttls,
+    );
+    const previous = entries.get(key);
+    if (previous !== undefined) unlink(previous);
+    entries.set(key, entry);
+    append(entry);
+    while (entries.size > maxEntries && lruHead !== undefined) remove(lruHead);
+    return entry;
+  }
+
+  function answer(entry: CacheEntry, query: Buffer, parsed: ParsedQuery, nowMs: number, fixedTtlSec?: number): Buffer {
+    if (!(entry instanceof StoredEntry)) throw new TypeError('answer() needs an entry returned by this module');
+    const stored = entry.response;
+    const questionEnd = entry.questionEnd;
+    if (
+      parsed.questionEnd !== questionEnd ||
+      query.length < questionEnd ||
+      !wireNamesEqualIgnoreCase(query, HEADER_LEN, stored, HEADER_LEN, questionEnd - 4 - HEADER_LEN) ||
+      query[questionEnd - 4] !== stored[questionEnd - 4] ||
+      query[questionEnd - 3] !== stored[questionEnd - 3] ||
+      query[questionEnd - 2] !== stored[questionEnd - 2] ||
+      query[questionEnd - 1] !== stored[questionEnd - 1]
+    ) {
+      return buildErrorResponse(query, parsed, RCODE.SERVFAIL);
+    }
+    // set() and a byte loop, not Buffer#copy: copy's argument handling costs more than ~30 bytes.
+    const out = Buffer.allocUnsafe(stored.length);
+    out.set(stored);
+    writeId(out, parsed.id);
+    out[2] = (stored[2]! & ~(AA_BIT | RD_BIT)) | (query[2]! & RD_BIT);
+    for (let i = HEADER_LEN; i < questionEnd; i++) out[i] = query[i]!;
+    const offsets = entry.ttlOffsets;
+    const ttls = entry.ttls;
+    const count = offsets.length;
+    if (fixedTtlSec !== undefined) {
+      for (let i = 0; i < count; i++) writeU32(out, offsets[i]!, fixedTtlSec);
+    } else {
+      const elapsedSec = nowMs > entry.storedAtMs ? Math.floor((nowMs - entry.storedAtMs) / 1000) : 0;
+      for (let i = 0; i < count; i++) {
+        const ttl = ttls[i]! - elapsedSec;
+        writeU32(out, offsets[i]!, ttl > 0 ? ttl : 0);
+      }
+    }
+    return out;
+  }
+
+  return {
+    lookup,
+    lookupStale,
+    store,
+    answer,
+    delete(key: string): void {
+      const entry = entries.get(key);
+      if (entry !== undefined) remove(entry);
+    },
+    clear(): void {
+      // Unlink every entry so one a caller still holds does not keep the rest reachable.
+      while (lruHead !== undefined) unlink(lruHead);
+      entries.clear();
+    },
+    get size(): number {
+      return entries.size;
+    },
+  };
+}

@@ -1,0 +1,378 @@
+/**
+ * Forwards cache misses to the configured upstreams: random ID and source port per attempt, replies
+ * accepted only from the address and socket the query went to with the same ID and question, a
+ * TCP retry for truncated answers, one shared sweep timer for timeouts, and failover in health
+ * order. Every query ends in exactly one `done` call, never synchronously inside `query`.
+ */
+import { isIP, SocketAddress } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { RemoteInfo } from 'node:dgram';
+import type { Logger } from 'pino';
+import { PoolsinkError, errorMessage } from '../errors.js';
+import { skipName } from '../dns/name.js';
+import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../dns/wire.js';
+import { formatHostPort } from '../net/address.js';
+import { createDeadlines } from './deadlines.js';
+import { createHealthTracker, type HealthTarget, type UpstreamHealth } from './health.js';
+import { createRandomIds } from './ids.js';
+import { isReplyTo } from './reply-check.js';
+import { startTcpExchange, type TcpExchange } from './tcp-client.js';
+import { createUdpClient, type UdpClient, type UdpSocketSlot } from './udp-client.js';
+
+export type { UpstreamHealth } from './health.js';
+
+export interface UpstreamAddress {
+  /** An IPv4 or IPv6 literal. */
+  host: string;
+  port: number;
+}
+
+export type UpstreamFailure = 'timeout' | 'servfail' | 'refused' | 'error';
+
+export type UpstreamResult =
+  | { kind: 'answer'; response: Buffer; upstream: string; viaTcp: boolean }
+  | { kind: 'failed'; reason: UpstreamFailure; detail: string };
+
+export interface UpstreamStats {
+  /** Messages sent: UDP attempts and TCP retries. */
+  sent: number;
+  /** Queries that ended with an answer. */
+  answered: number;
+  /** Attempts (UDP or TCP) that timed out. */
+  timeouts: number;
+  /** Replies dropped: wrong ID, socket, source or question, malformed, or late. */
+  mismatched: number;
+  tcpRetries: number;
+  /** Socket, send and TCP connection errors. */
+  errors: number;
+}
+
+export interface UpstreamPool {
+  /**
+   * Forwards `query` (the client's raw bytes; bytes 12..questionEnd are its question). The pool
+   * sends a copy with its own random ID; `done` is called exactly once, never synchronously. The
+   * response passed back still carries the pool's ID: the caller rewrites it.
+   */
+  query(query: Buffer, questionEnd: number, done: (result: UpstreamResult) => void): void;
+  readonly stats: UpstreamStats;
+  health(): UpstreamHealth[];
+  /** Stops sockets and timers; pending queries complete with kind 'failed' reason 'error'. */
+  close(): Promise<void>;
+}
+
+export interface UpstreamPoolOptions {
+  upstreams: readonly UpstreamAddress[];
+  /** Per attempt, per upstream. */
+  timeoutMs: number;
+  log: Logger;
+  /** UDP sockets per address family; default 8. */
+  socketCount?: number;
+  /** A socket is replaced (new random port) after this many queries; default 5000. */
+  socketMaxUses?: number;
+  /** Clock for deadlines, in milliseconds; default a monotonic clock. */
+  now?: () => number;
+}
+
+const DEFAULT_SOCKET_COUNT = 8;
+const DEFAULT_SOCKET_MAX_USES = 5000;
+const MAX_SOCKET_COUNT = 256;
+/** The sweep runs at most this often apart, and at least four times per timeout. */
+const MAX_SWEEP_INTERVAL_MS = 25;
+const MIN_SWEEP_INTERVAL_MS = 5;
+
+interface Upstream extends HealthTarget {
+  /** Canonical text, as the kernel reports reply sources. */
+  readonly host: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+/** One `query` call, moving through its attempts. Also the entry in sockets and deadlines. */
+interface Job {
+  readonly wire: Buffer;
+  readonly questionEnd: number;
+  readonly done: (result: UpstreamResult) => void;
+  readonly order: readonly Upstream[];
+  /** Index in `order` of the next upstream to try. */
+  next: number;
+  /** The upstream of the current attempt. */
+  upstream: Upstream | undefined;
+  viaTcp: boolean;
+  /** The pool's ID for the current attempt. */
+  id: number;
+  udpSlot: UdpSocketSlot<Job> | undefined;
+  tcp: TcpExchange | undefined;
+  lastReason: UpstreamFailure;
+  lastDetail: string;
+}
+
+function invalidOption(name: string, problem: string): PoolsinkError {
+  return new PoolsinkError('ERR_CONFIG_INVALID', `upstream pool: ${name} ${problem}`);
+}
+
+function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) throw invalidOption(name, `must be an integer from 1 to ${max}, got ${value}`);
+  return value;
+}
+
+function toUpstream(address: UpstreamAddress, index: number): Upstream {
+  const family = isIP(address.host);
+  if (family !== 4 && family !== 6) throw invalidOption(`upstreams[${index}].host`, `must be an IP address, got "${address.host}"`);
+  if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) {
+    throw invalidOption(`upstreams[${index}].port`, `must be from 1 to 65535, got ${address.port}`);
+  }
+  const host = new SocketAddress({ address: address.host, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
+  return {
+    host,
+    port: address.port,
+    family,
+    label: formatHostPort({ host, port: address.port }),
+    consecutiveFailures: 0,
+    lastError: undefined,
+  };
+}
+
+export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
+  const { log } = options;
+  if (options.upstreams.length === 0) throw invalidOption('upstreams', 'must name at least one upstream');
+  const upstreams = options.upstreams.map(toUpstream);
+  const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs');
+  const socketCount = positiveInteger(options.socketCount ?? DEFAULT_SOCKET_COUNT, 'socketCount', MAX_SOCKET_COUNT);
+  const socketMaxUses = positiveInteger(options.socketMaxUses ?? DEFAULT_SOCKET_MAX_USES, 'socketMaxUses');
+  const now = options.now ?? (() => performance.now());
+
+  const stats: UpstreamStats = { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 };
+  const health = createHealthTracker(upstreams);
+  const random = createRandomIds();
+  const deadlines = createDeadlines<Job>({
+    sweepIntervalMs: Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(timeoutMs / 4))),
+    now,
+    onExpired: onTimeout,
+    onError: (err) => log.error({ err }, 'upstream timeout handling failed'),
+  });
+  let udp4: UdpClient<Job> | undefined;
+  let udp6: UdpClient<Job> | undefined;
+  let closed = false;
+
+  function udpClientFor(family: 4 | 6): UdpClient<Job> {
+    if (family === 4) {
+      udp4 ??= createUdpClientOf('udp4');
+      return udp4;
+    }
+    udp6 ??= createUdpClientOf('udp6');
+    return udp6;
+  }
+
+  function createUdpClientOf(type: 'udp4' | 'udp6'): UdpClient<Job> {
+    return createUdpClient<Job>({
+      type,
+      socketCount,
+      maxUses: socketMaxUses,
+      random,
+      events: {
+        onReply: onUdpReply,
+        onStray,
+        onSendError: onUdpSendError,
+        onSocketError(err) {
+          stats.errors++;
+          log.warn({ upstream: `${type} socket`, err }, 'upstream socket error');
+        },
+      },
+    });
+  }
+
+  function complete(done: (result: UpstreamResult) => void, result: UpstreamResult): void {
+    try {
+      done(result);
+    } catch (err: unknown) {
+      log.error({ err }, 'upstream result callback failed');
+    }
+  }
+
+  function completeLater(done: (result: UpstreamResult) => void, reason: UpstreamFailure, detail: string): void {
+    queueMicrotask(() => complete(done, { kind: 'failed', reason, detail }));
+  }
+
+  /** Ends the current attempt's I/O: no reply, timeout or error for it arrives afterwards. */
+  function endAttempt(job: Job): void {
+    deadlines.delete(job);
+    if (job.udpSlot !== undefined) {
+      (job.upstream?.family === 6 ? udp6 : udp4)?.release(job.udpSlot, job.id);
+      job.udpSlot = undefined;
+    }
+    if (job.tcp !== undefined) {
+      job.tcp.cancel();
+      job.tcp = undefined;
+    }
+  }
+
+  function tryNext(job: Job): void {
+    const upstream = job.order[job.next++];
+    if (closed) {
+      complete(job.done, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
+      return;
+    }
+    if (upstream === undefined) {
+      complete(job.done, { kind: 'failed', reason: job.lastReason, detail: job.lastDetail });
+      return;
+    }
+    job.upstream = upstream;
+    job.viaTcp = false;
+    try {
+      job.udpSlot = udpClientFor(upstream.family).send(job.wire, upstream.host, upstream.port, job);
+    } catch (err: unknown) {
+      stats.errors++;
+      log.warn({ upstream: upstream.label, err }, 'upstream socket error');
+      // Deferred, so that `done` is never called from inside `query`.
+      queueMicrotask(() => attemptFailed(job, 'error', `${upstream.label}: ${errorMessage(err)}`));
+      return;
+    }
+    job.id = readId(job.wire);
+    stats.sent++;
+    deadlines.set(job, now() + timeoutMs);
+  }
+
+  function attemptFailed(job: Job, reason: UpstreamFailure, detail: string): void {
+    const upstream = job.upstream;
+    if (upstream !== undefined && health.failed(upstream, detail)) {
+      log.warn({ upstream: upstream.label, failures: upstream.consecutiveFailures, lastError: detail }, 'upstream marked unhealthy');
+    }
+    job.lastReason = reason;
+    job.lastDetail = detail;
+    tryNext(job);
+  }
+
+  function accept(job: Job, reply: Buffer): void {
+    const upstream = job.upstream;
+    if (upstream === undefined) return;
+    if (!job.viaTcp && isTruncated(reply)) {
+      stats.tcpRetries++;
+      startTcp(job, upstream);
+      return;
+    }
+    const rcode = readRcode(reply);
+    if (rcode === RCODE.SERVFAIL) {
+      attemptFailed(job, 'servfail', `${upstream.label} answered SERVFAIL`);
+      return;
+    }
+    if (rcode === RCODE.REFUSED) {
+      attemptFailed(job, 'refused', `${upstream.label} answered REFUSED`);
+      return;
+    }
+    if (health.succeeded(upstream)) log.info({ upstream: upstream.label }, 'upstream healthy again');
+    stats.answered++;
+    complete(job.done, { kind: 'answer', response: reply, upstream: upstream.label, viaTcp: job.viaTcp });
+  }
+
+  function startTcp(job: Job, upstream: Upstream): void {
+    job.viaTcp = true;
+    stats.sent++;
+    job.tcp = startTcpExchange({
+      host: upstream.host,
+      port: upstream.port,
+      message: job.wire,
+      onReply: (reply) => onTcpReply(job, reply),
+      onError: (err) => onTcpError(job, upstream, err),
+    });
+    deadlines.set(job, now() + timeoutMs);
+  }
+
+  function onUdpReply(job: Job, reply: Buffer, from: RemoteInfo): void {
+    const upstream = job.upstream;
+    if (
+      upstream === undefined ||
+      from.port !== upstream.port ||
+      from.address !== upstream.host ||
+      !isReplyTo(reply, job.wire, job.questionEnd)
+    ) {
+      stats.mismatched++;
+      return;
+    }
+    endAttempt(job);
+    accept(job, reply);
+  }
+
+  function onTcpReply(job: Job, reply: Buffer): boolean {
+    if (reply.length < HEADER_LEN || readId(reply) !== job.id || !isReplyTo(reply, job.wire, job.questionEnd)) {
+      stats.mismatched++;
+      return false;
+    }
+    // The exchange ends itself on `true`; only the deadline is left to clear.
+    job.tcp = undefined;
+    deadlines.delete(job);
+    accept(job, reply);
+    return true;
+  }
+
+  function onStray(): void {
+    stats.mismatched++;
+  }
+
+  function onUdpSendError(job: Job, err: Error): void {
+    const label = job.upstream?.label ?? 'unknown';
+    stats.errors++;
+    log.warn({ upstream: label, err }, 'upstream socket error');
+    job.udpSlot = undefined; // already released by the UDP client
+    endAttempt(job);
+    attemptFailed(job, 'error', `${label}: ${err.message}`);
+  }
+
+  function onTcpError(job: Job, upstream: Upstream, err: Error): void {
+    stats.errors++;
+    log.warn({ upstream: upstream.label, err }, 'upstream socket error');
+    job.tcp = undefined; // the exchange is over
+    endAttempt(job);
+    attemptFailed(job, 'error', `${upstream.label} over tcp: ${err.message}`);
+  }
+
+  function onTimeout(job: Job): void {
+    const label = job.upstream?.label ?? 'unknown';
+    const transport = job.viaTcp ? 'tcp' : 'udp';
+    stats.timeouts++;
+    endAttempt(job);
+    attemptFailed(job, 'timeout', `${label} did not answer over ${transport} within ${timeoutMs} ms`);
+  }
+
+  return {
+    query(query, questionEnd, done) {
+      if (closed) {
+        completeLater(done, 'error', 'upstream pool is closed');
+        return;
+      }
+      if (questionEnd > query.length || questionEnd < HEADER_LEN + 5 || skipName(query, HEADER_LEN, questionEnd) !== questionEnd - 4) {
+        completeLater(done, 'error', 'query has no well-formed question');
+        return;
+      }
+      const wire = Buffer.allocUnsafe(query.length);
+      query.copy(wire);
+      const job: Job = {
+        wire,
+        questionEnd,
+        done,
+        order: health.order(),
+        next: 0,
+        upstream: undefined,
+        viaTcp: false,
+        id: 0,
+        udpSlot: undefined,
+        tcp: undefined,
+        lastReason: 'error',
+        lastDetail: 'no upstream was tried',
+      };
+      tryNext(job);
+    },
+    stats,
+    health() {
+      return health.snapshot();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const job of deadlines.drain()) {
+        endAttempt(job);
+        complete(job.done, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
+      }
+      await Promise.all([udp4?.close(), udp6?.close()]);
+    },
+  };
+}
