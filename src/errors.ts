@@ -12,6 +12,14 @@ export const ERROR_CODES = {
   ERR_UPSTREAM_FAILED: 'the upstream failed',
   ERR_LISTEN: 'a listener could not be opened',
   ERR_USAGE: 'the command line is invalid',
+  ERR_STORE_OPEN: 'the database could not be opened',
+  ERR_STORE_SCHEMA: 'the database schema is not one this version understands',
+  ERR_STORE_CORRUPT: 'the database file is corrupt',
+  ERR_STORE_WRITE: 'the database could not be written',
+  ERR_ADMIN_TOKEN: 'the admin token could not be read or created',
+  ERR_INVALID: 'a request parameter is invalid',
+  ERR_NOT_FOUND: 'the requested item does not exist',
+  ERR_CONFLICT: 'the item already exists or cannot be changed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,7 @@
  * This module is the only reader of process.env.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
@@ -14,6 +14,8 @@ import {
   LIST_FORMATS,
   LIST_MODES,
   LOG_LEVELS,
+  RATE_LIMIT_ACTIONS,
+  type AdminConfig,
   type BlocklistConfig,
   type Config,
 } from './types.js';
@@ -42,6 +44,11 @@ export const ENV_OVERRIDES = {
   POOLSINK_ALLOWLIST: { path: ['allowlist'], kind: 'list' },
   POOLSINK_CACHE_MAX_ENTRIES: { path: ['cache', 'maxEntries'], kind: 'number' },
   POOLSINK_LOG_LEVEL: { path: ['log', 'level'], kind: 'string' },
+  POOLSINK_DATA_DIR: { path: ['dataDir'], kind: 'string' },
+  POOLSINK_DATABASE_PATH: { path: ['database', 'path'], kind: 'string' },
+  POOLSINK_ADMIN_LISTEN: { path: ['admin', 'listen'], kind: 'string' },
+  POOLSINK_ADMIN_TOKEN_FILE: { path: ['admin', 'tokenFile'], kind: 'string' },
+  POOLSINK_RATE_LIMIT_QPS: { path: ['dns', 'rateLimit', 'qps'], kind: 'number' },
 } as const satisfies Record<string, { path: readonly string[]; kind: 'list' | 'number' | 'string' }>;
 
 export interface LoadConfigOptions {
@@ -161,7 +168,7 @@ function blocklists(value: Json, path: string): BlocklistConfig[] {
   const names = new Set<string>();
   return value.map((item: Json, i) => {
     const p = `${path}[${i}]`;
-    const entry = section(item, p, ['name', 'source', 'format', 'mode']);
+    const entry = section(item, p, ['name', 'source', 'format', 'mode', 'refreshSec', 'maxShrinkPercent']);
     const name = entry['name'];
     if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
       throw invalid(`${p}.name`, 'must be 1-64 letters, digits, ".", "_" or "-"');
@@ -169,12 +176,25 @@ function blocklists(value: Json, path: string): BlocklistConfig[] {
     if (names.has(name)) throw invalid(`${p}.name`, `duplicate list name ${JSON.stringify(name)}`);
     names.add(name);
     const source = entry['source'];
-    if (typeof source !== 'string' || source.trim() === '') throw invalid(`${p}.source`, 'must be a file path');
+    if (typeof source !== 'string' || source.trim() === '') throw invalid(`${p}.source`, 'must be a file path or an http(s) URL');
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) {
+      let url: URL | undefined;
+      try {
+        url = new URL(source);
+      } catch {
+        url = undefined; // reported below
+      }
+      if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw invalid(`${p}.source`, `${JSON.stringify(source)} is not an http(s) URL or a file path`);
+      }
+    }
     return Object.freeze({
       name,
       source,
       format: oneOf(entry['format'], `${p}.format`, LIST_FORMATS, 'auto'),
       mode: oneOf(entry['mode'], `${p}.mode`, LIST_MODES, 'block'),
+      refreshSec: integer(entry['refreshSec'], `${p}.refreshSec`, 86_400, 60, 30 * 86_400),
+      maxShrinkPercent: integer(entry['maxShrinkPercent'], `${p}.maxShrinkPercent`, 50, 0, 100),
     });
   });
 }
@@ -198,6 +218,9 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
     'allowlist',
     'cache',
     'log',
+    'dataDir',
+    'database',
+    'admin',
   ]);
   const dns = section(raw['dns'], 'dns', [
     'listen',
@@ -205,6 +228,7 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
     'tcpIdleTimeoutMs',
     'tcpMaxConnections',
     'tcpMaxConnectionsPerClient',
+    'rateLimit',
   ]);
   const listen = hostPorts(dns['listen'], 'dns.listen', ['127.0.0.1:5353']);
   if (listen.length === 0) throw invalid('dns.listen', 'needs at least one address');
@@ -235,6 +259,9 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
     return name;
   });
   const log = section(raw['log'], 'log', ['level']);
+  const rateLimit = section(dns['rateLimit'], 'dns.rateLimit', ['qps', 'burst', 'action']);
+  const rateLimitQps = integer(rateLimit['qps'], 'dns.rateLimit.qps', 1_000, 0, 10_000_000);
+  const dataDir = pathValue(raw['dataDir'], 'dataDir', baseDir, 'data');
 
   return Object.freeze({
     baseDir,
@@ -250,6 +277,11 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
         1,
         100_000,
       ),
+      rateLimit: Object.freeze({
+        qps: rateLimitQps,
+        burst: integer(rateLimit['burst'], 'dns.rateLimit.burst', Math.max(rateLimitQps * 2, 1), 1, 100_000_000),
+        action: oneOf(rateLimit['action'], 'dns.rateLimit.action', RATE_LIMIT_ACTIONS, 'refuse'),
+      }),
     }),
     upstreams: Object.freeze(upstreams),
     upstreamTimeoutMs: integer(raw['upstreamTimeoutMs'], 'upstreamTimeoutMs', 1_500, 50, 30_000),
@@ -263,6 +295,53 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
     allowlist: Object.freeze(allowlist),
     cache: Object.freeze(cacheConfig),
     log: Object.freeze({ level: oneOf(log['level'], 'log.level', LOG_LEVELS, 'info') }),
+    dataDir,
+    database: databaseConfig(raw['database'], baseDir, dataDir),
+    admin: adminConfig(raw['admin'], baseDir),
+  });
+}
+
+/** A path option resolved against the config file's directory. */
+function pathValue(value: Json, path: string, baseDir: string, fallback: string): string {
+  if (value === undefined || value === null) return resolve(baseDir, fallback);
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(path, 'must be a non-empty path');
+  if (value.includes('\0')) throw invalid(path, 'must not contain NUL');
+  return isAbsolute(value) ? value : resolve(baseDir, value);
+}
+
+function databaseConfig(value: Json, baseDir: string, dataDir: string) {
+  const db = section(value, 'database', ['path', 'retentionDays', 'maxEvents', 'maxBufferedEvents', 'flushIntervalMs']);
+  return Object.freeze({
+    path: db['path'] === undefined || db['path'] === null ? resolve(dataDir, 'poolsink.db') : pathValue(db['path'], 'database.path', baseDir, ''),
+    retentionDays: integer(db['retentionDays'], 'database.retentionDays', 90, 1, 36_500),
+    maxEvents: integer(db['maxEvents'], 'database.maxEvents', 50_000_000, 1_000, 2_000_000_000),
+    maxBufferedEvents: integer(db['maxBufferedEvents'], 'database.maxBufferedEvents', 200_000, 1_000, 10_000_000),
+    flushIntervalMs: integer(db['flushIntervalMs'], 'database.flushIntervalMs', 250, 10, 60_000),
+  });
+}
+
+function adminConfig(value: Json, baseDir: string): AdminConfig {
+  const admin = section(value, 'admin', ['listen', 'token', 'tokenFile', 'metricsAuth']);
+  const listenText = admin['listen'] ?? '127.0.0.1:8053';
+  const listen = typeof listenText === 'string' ? parseHostPort(listenText) : undefined;
+  if (listen === undefined) {
+    throw invalid('admin.listen', `${JSON.stringify(listenText)} is not an address:port ("127.0.0.1:8053", "[::1]:8053")`);
+  }
+  const token = admin['token'];
+  if (token !== undefined && token !== null && (typeof token !== 'string' || token.length < 16 || /\s/.test(token))) {
+    throw invalid('admin.token', 'must be a string of at least 16 characters without spaces');
+  }
+  const tokenFile = admin['tokenFile'];
+  if (typeof token === 'string' && tokenFile !== undefined && tokenFile !== null) {
+    throw invalid('admin.tokenFile', 'set admin.token or admin.tokenFile, not both');
+  }
+  const metricsAuth = admin['metricsAuth'] ?? true;
+  if (typeof metricsAuth !== 'boolean') throw invalid('admin.metricsAuth', 'must be true or false');
+  return Object.freeze({
+    listen,
+    ...(typeof token === 'string' ? { token } : {}),
+    ...(tokenFile !== undefined && tokenFile !== null ? { tokenFile: pathValue(tokenFile, 'admin.tokenFile', baseDir, '') } : {}),
+    metricsAuth,
   });
 }
 

@@ -5,6 +5,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock'] as const;
 export const LIST_MODES = ['block', 'alert'] as const;
+export const RATE_LIMIT_ACTIONS = ['refuse', 'drop'] as const;
 export const BLOCK_RESPONSES = ['nxdomain', 'nodata', 'null', 'refused', 'sinkhole'] as const;
 
 export interface DnsConfig {
@@ -13,6 +14,14 @@ export interface DnsConfig {
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
   readonly tcpMaxConnectionsPerClient: number;
+  readonly rateLimit: RateLimitConfig;
+}
+
+export interface RateLimitConfig {
+  /** Sustained queries per second per client address; 0 turns rate limiting off. */
+  readonly qps: number;
+  readonly burst: number;
+  readonly action: (typeof RATE_LIMIT_ACTIONS)[number];
 }
 
 export interface BlockConfig {
@@ -27,6 +36,10 @@ export interface BlocklistConfig {
   readonly source: string;
   readonly format: (typeof LIST_FORMATS)[number];
   readonly mode: (typeof LIST_MODES)[number];
+  /** Seconds between refreshes of a URL source (jittered); file sources reload when changed. */
+  readonly refreshSec: number;
+  /** An update losing more than this share of entries is rejected unless forced. */
+  readonly maxShrinkPercent: number;
 }
 
 export interface CacheConfig {
@@ -34,6 +47,24 @@ export interface CacheConfig {
   readonly minTtlSec: number;
   readonly maxTtlSec: number;
   readonly serveStaleSec: number;
+}
+
+export interface DatabaseConfig {
+  /** SQLite file, resolved against baseDir. */
+  readonly path: string;
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+  /** Block events buffered in memory at most; beyond it events are dropped and counted. */
+  readonly maxBufferedEvents: number;
+  readonly flushIntervalMs: number;
+}
+
+export interface AdminConfig {
+  readonly listen: HostPort;
+  /** Exactly one of token / tokenFile, or neither: then a token is generated into dataDir/admin-token. */
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly metricsAuth: boolean;
 }
 
 export interface Config {
@@ -47,4 +78,8 @@ export interface Config {
   readonly allowlist: readonly string[];
   readonly cache: CacheConfig;
   readonly log: { readonly level: LogLevel };
+  /** Directory for poolsink's own state (admin token, last known good lists), resolved against baseDir. */
+  readonly dataDir: string;
+  readonly database: DatabaseConfig;
+  readonly admin: AdminConfig;
 }

@@ -39,6 +39,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     upstreamTimeoutMs: 300,
     blocklists: lists,
     log: { level: 'silent' },
+    dataDir: join(dir, 'data'),
+    admin: { listen: '127.0.0.1:0' },
     ...options.config,
   };
   const config = validateConfig(raw, dir, join(dir, 'no-resolv.conf'));

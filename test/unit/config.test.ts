@@ -60,8 +60,31 @@ describe('validateConfig', () => {
     [{ cache: { maxEntries: 'many' } }, 'cache.maxEntries: must be an integer'],
     [{ log: { level: 'loud' } }, 'log.level'],
     [{ extra: true }, '(root).extra: unknown key'],
+    [{ blocklists: [{ name: 'a', source: 'ftp://lists.example/a.txt' }] }, 'blocklists[0].source'],
+    [{ blocklists: [{ name: 'a', source: 'x', refreshSec: 5 }] }, 'blocklists[0].refreshSec'],
+    [{ blocklists: [{ name: 'a', source: 'x', maxShrinkPercent: 101 }] }, 'blocklists[0].maxShrinkPercent'],
+    [{ dns: { rateLimit: { action: 'tarpit' } } }, 'dns.rateLimit.action'],
+    [{ dns: { rateLimit: { qps: -5 } } }, 'dns.rateLimit.qps'],
+    [{ database: { retentionDays: 0 } }, 'database.retentionDays'],
+    [{ database: { path: '' } }, 'database.path'],
+    [{ database: { size: 1 } }, 'database.size: unknown key'],
+    [{ admin: { listen: 'localhost' } }, 'admin.listen'],
+    [{ admin: { token: 'short' } }, 'admin.token'],
+    [{ admin: { token: 'a-long-enough-token-123', tokenFile: 't' } }, 'admin.tokenFile'],
+    [{ admin: { metricsAuth: 'no' } }, 'admin.metricsAuth'],
   ])('%j is rejected naming %s', (raw, fragment) => {
     expect(errorOf(() => validateConfig(raw, '/base', resolvConf))).toContain(fragment);
+  });
+
+  test('state defaults: data dir, database, admin on loopback with a generated token, rate limit on', () => {
+    const config = validateConfig({}, '/base', resolvConf);
+    expect(config.dataDir).toBe('/base/data');
+    expect(config.database).toMatchObject({ path: '/base/data/poolsink.db', retentionDays: 90, maxEvents: 50_000_000 });
+    expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 8053, family: 4 }, metricsAuth: true });
+    expect(config.dns.rateLimit).toEqual({ qps: 1000, burst: 2000, action: 'refuse' });
+    const moved = validateConfig({ dataDir: '/var/lib/poolsink', blocklists: [{ name: 'u', source: 'https://lists.example/u.txt' }] }, '/base', resolvConf);
+    expect(moved.database.path).toBe('/var/lib/poolsink/poolsink.db');
+    expect(moved.blocklists[0]).toMatchObject({ source: 'https://lists.example/u.txt', refreshSec: 86_400, maxShrinkPercent: 50 });
   });
 
   test('no upstreams anywhere is an error naming upstreams', () => {

@@ -1,0 +1,113 @@
+/**
+ * The block log's contract: what the resolver writes (BlockEvent, via BlockEventSink) and what the
+ * admin API and CLI read. Implemented by the modules in src/store/.
+ */
+import type { BlockAction, BlockEvent, Protocol } from '../dns/resolver.js';
+
+export interface StoreConfig {
+  /** SQLite file (resolved against the config file's directory). */
+  readonly path: string;
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+}
+
+/** One stored event; `id` is the keyset cursor's tiebreaker. */
+export interface StoredEvent {
+  readonly id: number;
+  readonly timeMs: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly protocol: Protocol;
+  readonly qname: string;
+  readonly qtype: number;
+  readonly list: string;
+  readonly rule: string;
+  readonly action: BlockAction;
+  readonly answer: string;
+  readonly via: string | null;
+}
+
+export interface EventFilter {
+  /** Exact client IP. */
+  readonly client?: string;
+  /** Matches this name and its subdomains (lower case, no trailing dot). */
+  readonly domain?: string;
+  readonly list?: string;
+  readonly action?: BlockAction;
+  /** Inclusive lower bound, ms since epoch. */
+  readonly sinceMs?: number;
+  /** Exclusive upper bound, ms since epoch. */
+  readonly untilMs?: number;
+}
+
+/** Opaque to clients: the (timeMs, id) of the last event of the previous page. */
+export interface EventCursor {
+  readonly timeMs: number;
+  readonly id: number;
+}
+
+export interface EventPage {
+  readonly events: readonly StoredEvent[];
+  /** Present when more events match. */
+  readonly nextCursor?: EventCursor;
+}
+
+export interface DomainCount {
+  readonly domain: string;
+  readonly count: number;
+}
+
+export interface HostSummary {
+  readonly clientIp: string;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  /** Blocked (and alerted) queries ever recorded for this host; survives event pruning. */
+  readonly blockedCount: number;
+  readonly distinctDomains: number;
+  readonly topDomains: readonly DomainCount[];
+}
+
+/** Query outcome counts per minute, persisted so /stats?since= can answer after a restart. */
+export type OutcomeCounts = Readonly<Record<string, number>>;
+
+export interface Stats {
+  readonly sinceMs: number;
+  /** forwarded, cached, blocked, alerted, refused, servfail, ... summed over the window. */
+  readonly outcomes: OutcomeCounts;
+  readonly droppedEvents: number;
+  readonly topDomains: readonly DomainCount[];
+  readonly topHosts: readonly { readonly clientIp: string; readonly count: number }[];
+  readonly perList: readonly { readonly list: string; readonly count: number }[];
+}
+
+export interface EventWriterStats {
+  /** Events waiting in memory for the next batch. */
+  readonly buffered: number;
+  readonly written: number;
+  /** Events dropped because the buffer was full (disk slow, full or gone). */
+  readonly dropped: number;
+  readonly writeErrors: number;
+  /** False while the last write attempt failed. */
+  readonly healthy: boolean;
+  readonly lastError?: string;
+}
+
+/** The writer the resolver records into; never blocks, never throws. */
+export interface EventWriter {
+  record(event: BlockEvent): void;
+  /** Adds query outcome counts (deltas) to the current minute. */
+  addOutcomes(deltas: OutcomeCounts): void;
+  readonly stats: EventWriterStats;
+  /** Writes everything buffered now (used at shutdown and by tests). */
+  flush(): void;
+  close(): void;
+}
+
+export interface EventQueries {
+  events(filter: EventFilter, limit: number, cursor?: EventCursor): EventPage;
+  /** Every matching event, newest first, read in chunks (exports). */
+  iterateEvents(filter: EventFilter): Iterable<StoredEvent>;
+  hosts(sinceMs: number | undefined, limit: number): readonly HostSummary[];
+  host(clientIp: string, recentLimit: number): { summary: HostSummary; recent: readonly StoredEvent[] } | undefined;
+  stats(sinceMs: number, topLimit: number): Stats;
+}
