@@ -14,7 +14,9 @@
  *                          also carries the local upstream then
  *   BENCH_ROUNDS           measured runs per load and server, interleaved; medians reported (3)
  *   BENCH_WARMUP_SECONDS   unmeasured run per load and server first (2)
- *   BENCH_ONLY             comma list of trivial, blocked, cached, miss, load1m (all)
+ *   BENCH_ONLY             comma list of trivial, blocked, cached, miss, load1m (all), and the
+ *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
+ *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -38,11 +40,15 @@ import { dnsperfAvailable, runDnsperf } from './bench/dnsperf.mjs';
 import { findFreePort, waitUntilAnswering } from './bench/probe.mjs';
 import { clockTicksPerSecond, cpuMicros, readRssBytes, sampleCpu } from './bench/proc-cpu.mjs';
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
+import { formatSoakReport, runSoak } from './bench/soak.mjs';
+import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
+/** Long runs, only when BENCH_ONLY names them. */
+const OPT_IN_PARTS = ['soak', 'fuzz1m'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -68,7 +74,9 @@ function intSetting(env, name, fallback, min, max) {
 function readSettings(env) {
   const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const part of only) {
-    if (!PARTS.includes(part)) throw new BenchSetupError(`BENCH_ONLY: unknown part ${JSON.stringify(part)} (known: ${PARTS.join(', ')})`);
+    if (!PARTS.includes(part) && !OPT_IN_PARTS.includes(part)) {
+      throw new BenchSetupError(`BENCH_ONLY: unknown part ${JSON.stringify(part)} (known: ${[...PARTS, ...OPT_IN_PARTS].join(', ')})`);
+    }
   }
   const parts = new Set(only.length > 0 ? only : PARTS);
   const poolsinkLoads = QUERY_LOADS.filter((load) => parts.has(load));
@@ -84,6 +92,8 @@ function readSettings(env) {
     poolsinkLoads,
     trivialLoads: parts.has('trivial') ? QUERY_LOADS : poolsinkLoads,
     load1m: parts.has('load1m'),
+    soak: parts.has('soak'),
+    fuzz1m: parts.has('fuzz1m'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -103,7 +113,7 @@ function preflight(settings) {
   if (spawnSync('taskset', ['-V']).error !== undefined) {
     throw new BenchSetupError('taskset is not installed (Debian package util-linux); it pins each server to one core');
   }
-  if (settings.poolsinkLoads.length > 0 && !existsSync(join(DIST, 'cli.js'))) {
+  if ((settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m) && !existsSync(join(DIST, 'cli.js'))) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
   }
   if (settings.load1m && !existsSync(join(DIST, 'blocklist', 'load.js'))) {
@@ -393,10 +403,15 @@ async function main() {
 
   const queryResults = await measureQueryLoads(dir, settings, runTag);
   const load1mRaw = settings.load1m ? await measureLoad1m(dir, settings) : undefined;
+  const log = (line) => process.stdout.write(`${line}\n`);
+  const soak = settings.soak ? await runSoak({ bench: settings, dir, runTag, log }) : undefined;
+  const fuzz1m = settings.fuzz1m ? await runFuzzBench({ cores: `${settings.serverCore},${settings.clientCore}`, log }) : undefined;
 
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);
   process.stdout.write(`\n${formatReport({ loads, load1m, settings })}\n`);
+  if (soak !== undefined) process.stdout.write(`\n${formatSoakReport(soak)}\n`);
+  if (fuzz1m !== undefined) process.stdout.write(`\n${formatFuzzBenchReport(fuzz1m)}\n`);
   if (queryResults.poolsinkRssBytes !== undefined) {
     process.stdout.write(`poolsink RSS after the runs: ${(queryResults.poolsinkRssBytes / 1e6).toFixed(0)} MB\n`);
   }
@@ -414,6 +429,8 @@ async function main() {
         loadavgAfter: readFileSync('/proc/loadavg', 'utf8').trim(),
         settings: recordedSettings,
         summary: { loads, load1m },
+        soak,
+        fuzz1m,
         runs: queryResults.runs,
         poolsink: { readyMs: queryResults.poolsinkReadyMs, rssBytes: queryResults.poolsinkRssBytes },
         load1m: load1mRaw,

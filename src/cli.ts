@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * argv → command. `serve` runs the resolver; `check` prints verdicts without opening a socket.
- * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or configuration.
+ * argv → command. `serve` runs the resolver; `check` prints verdicts without opening a socket;
+ * `hosts` and `events` print the block log from the database.
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad usage, configuration or argument.
  */
 import { loadConfig } from './config/load.js';
 import { PoolsinkError, errorMessage, isPoolsinkError } from './errors.js';
@@ -9,15 +10,31 @@ import { createLogger } from './log.js';
 import { startPoolsink } from './main.js';
 import { loadLists } from './blocklist/lists.js';
 import { normalizeDomain } from './blocklist/parse.js';
+import { openStoreConnection } from './store/database.js';
+import { createEventQueries } from './store/queries.js';
+import { eventsReport, hostsReport } from './commands/report.js';
 
 const USAGE = `usage:
   poolsink serve [--config FILE]            run the resolver (default FILE: poolsink.yaml)
-  poolsink check [--config FILE] DOMAIN...  print the verdict for each domain`;
+  poolsink check [--config FILE] DOMAIN...  print the verdict for each domain
+  poolsink hosts [--config FILE] [--since 24h] [--limit N]
+                                            hosts that tried to resolve blocked names, most recent first
+  poolsink events [--config FILE] [--client IP] [--domain NAME] [--since 1h] [--limit N]
+                                            block events, newest first`;
+
+/** Options taking a value, besides --config. */
+const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit'] as const;
+type ValueOption = (typeof VALUE_OPTIONS)[number];
+
+function isValueOption(name: string): name is ValueOption {
+  return VALUE_OPTIONS.some((o) => o === name);
+}
 
 interface Args {
   command: string;
   config: string;
   rest: string[];
+  values: Partial<Record<ValueOption, string>>;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -27,6 +44,7 @@ function parseArgs(argv: readonly string[]): Args {
   }
   let config = 'poolsink.yaml';
   const rest: string[] = [];
+  const values: Partial<Record<ValueOption, string>> = {};
   for (let i = 0; i < tail.length; i++) {
     const arg = tail[i]!;
     if (arg === '--config' || arg === '-c') {
@@ -35,13 +53,18 @@ function parseArgs(argv: readonly string[]): Args {
       config = value;
     } else if (arg.startsWith('--config=')) {
       config = arg.slice('--config='.length);
+    } else if (arg.startsWith('--') && isValueOption(arg.slice(2).split('=')[0] ?? '')) {
+      const [name = '', inline] = arg.slice(2).split(/=(.*)/s);
+      const value = inline ?? tail[++i];
+      if (value === undefined || !isValueOption(name)) throw new PoolsinkError('ERR_USAGE', `${arg} needs a value\n${USAGE}`);
+      values[name] = value;
     } else if (arg.startsWith('-')) {
       throw new PoolsinkError('ERR_USAGE', `unknown option ${arg}\n${USAGE}`);
     } else {
       rest.push(arg);
     }
   }
-  return { command, config, rest };
+  return { command, config, rest, values };
 }
 
 async function serve(args: Args): Promise<void> {
@@ -88,6 +111,24 @@ async function check(args: Args): Promise<void> {
   }
 }
 
+function limitOf(args: Args): number {
+  const text = args.values.limit ?? '50';
+  const limit = Number(text);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new PoolsinkError('ERR_USAGE', `--limit must be an integer from 1 to 10000 (got ${text})`);
+  return limit;
+}
+
+function report(args: Args, print: (queries: ReturnType<typeof createEventQueries>) => string): void {
+  if (args.rest.length > 0) throw new PoolsinkError('ERR_USAGE', `unexpected argument ${args.rest[0] ?? ''}\n${USAGE}`);
+  const config = loadConfig({ file: args.config });
+  const store = openStoreConnection(config.database.path, { log: createLogger('warn') });
+  try {
+    process.stdout.write(print(createEventQueries(store)));
+  } finally {
+    store.close();
+  }
+}
+
 async function run(argv: readonly string[]): Promise<void> {
   const args = parseArgs(argv);
   switch (args.command) {
@@ -95,13 +136,23 @@ async function run(argv: readonly string[]): Promise<void> {
       return serve(args);
     case 'check':
       return check(args);
+    case 'hosts':
+      return report(args, (queries) =>
+        hostsReport(queries, { limit: limitOf(args), ...(args.values.since !== undefined ? { since: args.values.since } : {}) }, Date.now()),
+      );
+    case 'events':
+      return report(args, (queries) => {
+        const { client, domain, since } = args.values;
+        const filters = { ...(client !== undefined ? { client } : {}), ...(domain !== undefined ? { domain } : {}), ...(since !== undefined ? { since } : {}) };
+        return eventsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
+      });
     default:
       throw new PoolsinkError('ERR_USAGE', `unknown command ${args.command}\n${USAGE}`);
   }
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
-  const usageOrConfig = isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ'].includes(err.code);
+  const usageOrConfig = isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ', 'ERR_INVALID'].includes(err.code);
   process.stderr.write(`poolsink: ${errorMessage(err)}\n`);
   process.exit(usageOrConfig ? 2 : 1);
 });

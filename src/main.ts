@@ -1,6 +1,8 @@
 /**
- * The composition root: config → logger → lists → cache → upstream → resolver → listeners.
- * Owns start-up order and graceful shutdown; nothing else wires modules together.
+ * The composition root: config → store → admin token → lists → cache → upstream → resolver →
+ * DNS listeners → admin API. Owns start-up order and graceful shutdown; nothing else wires modules
+ * together. Everything that can fail for a reason the operator must fix (database, token) is opened
+ * before any socket.
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
@@ -13,6 +15,15 @@ import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { loadLists, type ListsSnapshot } from './blocklist/lists.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
+import { openStoreConnection, type StoreConnection } from './store/database.js';
+import { createEventWriter } from './store/event-writer.js';
+import { createPruner, type Pruner } from './store/retention.js';
+import { createEventQueries } from './store/queries.js';
+import type { EventWriter, OutcomeCounts } from './store/types.js';
+import { resolveAdminToken } from './admin/auth.js';
+import { createLatencyRecorder } from './admin/metrics.js';
+import { startAdminServer, type AdminServer } from './admin/server.js';
+import { RESOLVER_COUNTER_KEYS, type ResolverCounters } from './dns/resolver.js';
 
 export interface Poolsink {
   readonly config: Config;
@@ -20,6 +31,11 @@ export interface Poolsink {
   readonly cache: DnsCache;
   readonly upstream: UpstreamPool;
   readonly lists: ListsSnapshot;
+  readonly store: StoreConnection;
+  readonly eventWriter: EventWriter;
+  readonly admin: AdminServer;
+  /** The admin API's bearer token. */
+  readonly adminToken: string;
   /** Bound addresses, in listen order (real ports when configured with port 0). */
   readonly udp: readonly HostPort[];
   readonly tcp: readonly HostPort[];
@@ -29,6 +45,7 @@ export interface Poolsink {
 
 export interface StartOptions {
   log: Logger;
+  /** Also told of every block event (tests observe with it); the database always is. */
   events?: BlockEventSink;
   /** The resolver's clock (cache ages, event times); upstream timeouts always use real time. */
   clock?: () => number;
@@ -40,14 +57,75 @@ function addressBytes(address: string): Buffer {
   return bytes;
 }
 
+/** How often query outcome counts go to the database (for /stats?since=). */
+const OUTCOME_INTERVAL_MS = 5_000;
+
+/** Per-outcome differences since the previous snapshot; updates the snapshot. */
+function outcomeDeltas(now: Readonly<ResolverCounters>, previous: ResolverCounters): OutcomeCounts {
+  const deltas: Record<string, number> = {};
+  for (const key of RESOLVER_COUNTER_KEYS) {
+    if (now[key] !== previous[key]) deltas[key] = now[key] - previous[key];
+    previous[key] = now[key];
+  }
+  return deltas;
+}
+
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
   const { log } = options;
+  const store = openStoreConnection(config.database.path, { log });
+  let writer: EventWriter;
+  let pruner: Pruner;
+  try {
+    writer = createEventWriter({
+      connection: store,
+      log,
+      flushIntervalMs: config.database.flushIntervalMs,
+      maxBuffered: config.database.maxBufferedEvents,
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    });
+    pruner = createPruner({
+      connection: store,
+      log,
+      retentionDays: config.database.retentionDays,
+      maxEvents: config.database.maxEvents,
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    });
+  } catch (err: unknown) {
+    store.close();
+    throw err;
+  }
+  let adminToken: string;
+  try {
+    adminToken = resolveAdminToken({
+      ...(config.admin.token !== undefined ? { token: config.admin.token } : {}),
+      ...(config.admin.tokenFile !== undefined ? { tokenFile: config.admin.tokenFile } : {}),
+      dataDir: config.dataDir,
+      log,
+    });
+  } catch (err: unknown) {
+    writer.close();
+    store.close();
+    throw err;
+  }
+  const observer = options.events;
+  const events: BlockEventSink =
+    observer === undefined
+      ? writer
+      : {
+          record(event) {
+            writer.record(event);
+            observer.record(event);
+          },
+        };
+
   const lists = await loadLists(config, log);
   const cache = createDnsCache(config.cache);
+  const latency = createLatencyRecorder();
   const upstream = createUpstreamPool({
     upstreams: config.upstreams,
     timeoutMs: config.upstreamTimeoutMs,
     log,
+    observeRtt: latency.observeUpstream,
   });
   const resolver = createResolver({
     acl: createClientAcl(config.dns.allowClients),
@@ -61,8 +139,9 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       sinkholeIpv6: addressBytes(config.block.sinkholeIpv6),
     }),
     log,
+    events,
+    latency,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    ...(options.events !== undefined ? { events: options.events } : {}),
   });
 
   const listeners: (UdpListener | TcpListener)[] = [];
@@ -86,11 +165,50 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   } catch (err: unknown) {
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
+    writer.close();
+    store.close();
     throw err;
   }
 
   const udp = listeners.filter((l): l is UdpListener => l.protocol === 'udp').map((l) => l.address);
   const tcp = listeners.filter((l): l is TcpListener => l.protocol === 'tcp').map((l) => l.address);
+  let serving = true;
+  let admin: AdminServer;
+  try {
+    admin = await startAdminServer({
+      listen: config.admin.listen,
+      token: adminToken,
+      log,
+      metricsAuth: config.admin.metricsAuth,
+      deps: {
+        events: createEventQueries(store),
+        resolver,
+        cache,
+        upstream,
+        eventWriter: writer,
+        latency,
+        processMetrics: true,
+        ...(options.clock !== undefined ? { clock: options.clock } : {}),
+        health: () => ({
+          serving,
+          listeners: [
+            ...udp.map((a) => ({ protocol: 'udp' as const, address: formatHostPort(a) })),
+            ...tcp.map((a) => ({ protocol: 'tcp' as const, address: formatHostPort(a) })),
+          ],
+        }),
+      },
+    });
+  } catch (err: unknown) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await upstream.close();
+    writer.close();
+    store.close();
+    throw err;
+  }
+  pruner.start();
+  const outcomeSnapshot = { ...resolver.counters };
+  const outcomeTimer = setInterval(() => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot)), OUTCOME_INTERVAL_MS);
+  outcomeTimer.unref();
   log.info(
     {
       listen: udp.map(formatHostPort),
@@ -99,12 +217,15 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       blockedDomains: lists.matcher.size,
       allowlist: lists.matcher.allowlistSize,
       blockResponse: config.block.response,
+      admin: formatHostPort(admin.address),
+      database: config.database.path,
     },
     'poolsink started',
   );
 
   let closing: Promise<void> | undefined;
   async function close(): Promise<void> {
+    serving = false;
     for (const l of listeners) l.stopAccepting();
     const drainLimitMs = config.upstreamTimeoutMs * (config.upstreams.length + 1) + 500;
     let timer: NodeJS.Timeout | undefined;
@@ -117,7 +238,14 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     clearTimeout(timer);
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
-    log.info({ counters: resolver.counters }, 'poolsink stopped');
+    await admin.close();
+    clearInterval(outcomeTimer);
+    writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
+    await pruner.stop();
+    writer.close();
+    const { written, dropped } = writer.stats;
+    store.close();
+    log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');
   }
 
   return {
@@ -126,6 +254,10 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     cache,
     upstream,
     lists,
+    store,
+    eventWriter: writer,
+    admin,
+    adminToken,
     udp,
     tcp,
     close() {

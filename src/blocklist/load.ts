@@ -1,6 +1,7 @@
 /**
- * Reads one configured list from its source and parses it. Sources are local files for now;
- * `sourceKind` is the one place that decides how a source is read, so URL sources plug in there.
+ * Reads one configured list from a file and parses it, all at once (the `check` command and the
+ * start-up snapshot). `listSourceOf` is the one place that decides whether a source is a file or a
+ * URL; URL sources are fetched, cached and refreshed by the list manager (manager.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -29,9 +30,10 @@ export interface LoadedList {
   wildcards: string[];
 }
 
-type ListSource = { kind: 'file'; path: string } | { kind: 'url'; url: string };
+export type ListSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'url'; readonly url: string };
 
-function sourceKind(source: string, baseDir: string): ListSource {
+/** `http://` and `https://` sources are URLs; anything else is a file path, resolved against baseDir. */
+export function listSourceOf(source: string, baseDir: string): ListSource {
   if (/^https?:\/\//i.test(source)) return { kind: 'url', url: source };
   return { kind: 'file', path: resolve(baseDir, source) };
 }
@@ -61,7 +63,7 @@ async function readSource(cfg: ListSourceConfig, source: ListSource): Promise<st
  * cannot be read; lines that are not rules are counted in `skipped`, never thrown.
  */
 export async function loadListFile(cfg: ListSourceConfig, baseDir: string): Promise<LoadedList> {
-  const text = await readSource(cfg, sourceKind(cfg.source, baseDir));
+  const text = await readSource(cfg, listSourceOf(cfg.source, baseDir));
   const parsed = parseList(text, cfg.format);
   return {
     name: cfg.name,

@@ -3,6 +3,7 @@
  * Every query ends in exactly one answer or one counted drop. The blocked and cache-hit paths are
  * synchronous: no await, closure, timer or JSON; only a cache miss allocates a waiter record.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ClientAcl } from './acl.js';
 import {
@@ -82,7 +83,9 @@ export interface Resolver {
   /** Swaps in new lists; queries already being answered keep the matcher they started with. */
   setMatcher(matcher: DomainMatcher): void;
   readonly matcher: DomainMatcher;
+  /** Totals over both transports (summed when read). */
   readonly counters: Readonly<ResolverCounters>;
+  readonly countersByProtocol: Readonly<Record<Protocol, Readonly<ResolverCounters>>>;
   /** Queries waiting on an upstream. */
   readonly pending: number;
   /** Resolves once every query waiting on an upstream has been answered. */
@@ -102,6 +105,14 @@ export interface ResolverDeps {
   maxWaitersPerQuery?: number;
   /** Queries waiting on upstreams in all before more get SERVFAIL (memory bound). */
   maxPending?: number;
+  /** Told how long each forwarded query took to answer (not called on the blocked and cached paths). */
+  latency?: AnswerLatencySink;
+}
+
+export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
+
+export interface AnswerLatencySink {
+  observeAnswer(seconds: number, outcome: ForwardedOutcome): void;
 }
 
 /** A client waiting for a forwarded answer. */
@@ -111,6 +122,8 @@ interface Waiter {
   readonly address: string;
   readonly port: number;
   readonly transport: Transport;
+  /** performance.now() when the query arrived. */
+  readonly arrivedMs: number;
 }
 
 const STALE_TTL_SEC = 30; // RFC 8767 §4
@@ -119,21 +132,8 @@ const UDP_PLAIN_LIMIT = 512;
 const NO_REACHABLE_TEXT = Buffer.from('no upstream answered', 'utf8');
 const PROHIBITED_TEXT = Buffer.from('client not allowed', 'utf8');
 
-export function createResolver(deps: ResolverDeps): Resolver {
-  const { acl, cache, upstream, blockTemplate, log } = deps;
-  const clock = deps.clock ?? Date.now;
-  const events = deps.events;
-  const maxWaiters = deps.maxWaitersPerQuery ?? 1_000;
-  const maxPending = deps.maxPending ?? 20_000;
-  const debug = log.isLevelEnabled('debug');
-  let matcher = deps.matcher;
-  const parsed = createParsedQuery();
-  const inflight = new Map<string, Waiter[]>();
-  const reasonTexts = new Map<string, Buffer>();
-  let pendingCount = 0;
-  let drainWaiters: (() => void)[] = [];
-
-  const counters: ResolverCounters = {
+function zeroCounters(): ResolverCounters {
+  return {
     queries: 0,
     blocked: 0,
     alerted: 0,
@@ -149,7 +149,39 @@ export function createResolver(deps: ResolverDeps): Resolver {
     cloaked: 0,
     coalesced: 0,
   };
+}
 
+export const RESOLVER_COUNTER_KEYS: readonly (keyof ResolverCounters)[] = Object.freeze(Object.keys(zeroCounters()).filter(isCounterKey));
+
+function isCounterKey(key: string): key is keyof ResolverCounters {
+  return key in zeroCounters();
+}
+
+function sumCounters(a: Readonly<ResolverCounters>, b: Readonly<ResolverCounters>): ResolverCounters {
+  const total = zeroCounters();
+  for (const key of RESOLVER_COUNTER_KEYS) total[key] = a[key] + b[key];
+  return total;
+}
+
+export function createResolver(deps: ResolverDeps): Resolver {
+  const { acl, cache, upstream, blockTemplate, log } = deps;
+  const clock = deps.clock ?? Date.now;
+  const events = deps.events;
+  const maxWaiters = deps.maxWaitersPerQuery ?? 1_000;
+  const maxPending = deps.maxPending ?? 20_000;
+  const debug = log.isLevelEnabled('debug');
+  let matcher = deps.matcher;
+  const parsed = createParsedQuery();
+  const inflight = new Map<string, Waiter[]>();
+  const reasonTexts = new Map<string, Buffer>();
+  let pendingCount = 0;
+  let drainWaiters: (() => void)[] = [];
+
+  const udpCounters = zeroCounters();
+  const tcpCounters = zeroCounters();
+  const countersByProtocol: Record<Protocol, ResolverCounters> = { udp: udpCounters, tcp: tcpCounters };
+  const latency = deps.latency;
+  
   function reasonText(list: string): Buffer {
     let text = reasonTexts.get(list);
     if (text === undefined) {
@@ -164,7 +196,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     if (transport.protocol === 'udp') {
       const limit = p.edns ? p.udpSize : UDP_PLAIN_LIMIT;
       if (response.length > limit) {
-        counters.truncated++;
+        countersByProtocol[transport.protocol].truncated++;
         transport.send(buildTruncated(response, p), address, port);
         return;
       }
@@ -207,7 +239,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     transport: Transport,
     via: string | undefined,
   ): void {
-    counters.blocked++;
+    countersByProtocol[transport.protocol].blocked++;
     transport.send(buildBlockResponse(query, p, blockTemplate, reasonText(verdict.list)), address, port);
     recordEvent(verdict, p, address, port, transport, 'blocked', via);
     if (debug) log.debug({ qname: p.qname, client: address, list: verdict.list, rule: verdict.rule, via }, 'blocked');
@@ -226,12 +258,12 @@ export function createResolver(deps: ResolverDeps): Resolver {
     if (entry.cnameTargets.length > 0) {
       const cloak = cloakVerdict(entry.cnameTargets);
       if (cloak !== undefined) {
-        counters.cloaked++;
+        countersByProtocol[transport.protocol].cloaked++;
         answerBlocked(cloak.verdict, query, p, address, port, transport, cloak.via);
         return;
       }
     }
-    counters.cached++;
+    countersByProtocol[transport.protocol].cached++;
     deliver(cache.answer(entry, query, p, clock()), p, address, port, transport);
   }
 
@@ -240,6 +272,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
   }
 
   function handle(query: Buffer, address: string, port: number, transport: Transport): void {
+    const counters = countersByProtocol[transport.protocol];
     counters.queries++;
     const outcome = parseQuery(query, parsed);
     if (outcome !== PARSE.OK) {
@@ -286,7 +319,8 @@ export function createResolver(deps: ResolverDeps): Resolver {
   }
 
   function forward(key: string, query: Buffer, address: string, port: number, transport: Transport): void {
-    const waiter: Waiter = { query, parsed: { ...parsed }, address, port, transport };
+    const counters = countersByProtocol[transport.protocol];
+    const waiter: Waiter = { query, parsed: { ...parsed }, address, port, transport, arrivedMs: latency === undefined ? 0 : performance.now() };
     const waiting = inflight.get(key);
     if (pendingCount >= maxPending || (waiting !== undefined && waiting.length >= maxWaiters)) {
       counters.servfail++;
@@ -305,6 +339,10 @@ export function createResolver(deps: ResolverDeps): Resolver {
     upstream.query(query, waiter.parsed.questionEnd, (result) => complete(key, result));
   }
 
+  function observe(w: Waiter, outcome: ForwardedOutcome): void {
+    if (latency !== undefined) latency.observeAnswer((performance.now() - w.arrivedMs) / 1000, outcome);
+  }
+
   function complete(key: string, result: UpstreamResult): void {
     const waiters = inflight.get(key) ?? [];
     inflight.delete(key);
@@ -317,8 +355,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
           const cloak = facts.cnameTargets.length > 0 ? cloakVerdict(facts.cnameTargets) : undefined;
           for (const w of waiters) {
             if (cloak !== undefined) {
-              counters.cloaked++;
+              countersByProtocol[w.transport.protocol].cloaked++;
               answerBlocked(cloak.verdict, w.query, w.parsed, w.address, w.port, w.transport, cloak.via);
+              observe(w, 'blocked');
               continue;
             }
             const out = Buffer.allocUnsafe(result.response.length);
@@ -327,6 +366,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
             // The client's own letter case in the question (the key matched it case-insensitively).
             w.query.copy(out, HEADER_LEN, HEADER_LEN, w.parsed.questionEnd);
             deliver(out, w.parsed, w.address, w.port, w.transport);
+            observe(w, 'answered');
           }
           return;
         }
@@ -337,11 +377,13 @@ export function createResolver(deps: ResolverDeps): Resolver {
       const stale = cache.lookupStale(key, now);
       for (const w of waiters) {
         if (stale !== undefined) {
-          counters.stale++;
+          countersByProtocol[w.transport.protocol].stale++;
           deliver(cache.answer(stale, w.query, w.parsed, now, STALE_TTL_SEC), w.parsed, w.address, w.port, w.transport);
+          observe(w, 'stale');
         } else {
-          counters.servfail++;
+          countersByProtocol[w.transport.protocol].servfail++;
           answerError(w.query, w.parsed, RCODE.SERVFAIL, w.address, w.port, w.transport, EDE.NO_REACHABLE_AUTHORITY, NO_REACHABLE_TEXT);
+          observe(w, 'servfail');
         }
       }
     } catch (err: unknown) {
@@ -370,7 +412,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
         handle(query, address, port, transport);
       } catch (err: unknown) {
         // Never a crash at the DNS boundary: answer SERVFAIL when the question was read.
-        counters.servfail++;
+        countersByProtocol[transport.protocol].servfail++;
         log.error({ err, client: address }, 'query handling failed');
         try {
           if (parsed.hasQuestion) answerError(query, parsed, RCODE.SERVFAIL, address, port, transport);
@@ -386,7 +428,10 @@ export function createResolver(deps: ResolverDeps): Resolver {
     get matcher() {
       return matcher;
     },
-    counters,
+    get counters() {
+      return sumCounters(udpCounters, tcpCounters);
+    },
+    countersByProtocol,
     get pending() {
       return pendingCount;
     },

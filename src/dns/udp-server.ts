@@ -1,12 +1,13 @@
 /**
- * One UDP listener: hands each datagram to the resolver and sends its answer back.
- * Stopping first stops accepting (new datagrams are counted and dropped) while in-flight answers
- * still go out; close() then releases the socket.
+ * One UDP listener: hands each datagram to the resolver (through the rate-limit gate, when there
+ * is one) and sends its answer back. Stopping first stops accepting (new datagrams are counted and
+ * dropped) while in-flight answers still go out; close() then releases the socket.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
+import type { RateLimitGate } from './rate-limit.js';
 import type { Resolver, Transport } from './resolver.js';
 
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -25,8 +26,10 @@ export async function startUdpListener(options: {
   listen: HostPort;
   resolver: Resolver;
   log: Logger;
+  /** Per-client rate limiting, shared with the other listeners; none when undefined. */
+  rateLimit?: RateLimitGate | undefined;
 }): Promise<UdpListener> {
-  const { listen, resolver, log } = options;
+  const { listen, resolver, log, rateLimit } = options;
   const socket: Socket = createSocket({ type: listen.family === 6 ? 'udp6' : 'udp4', ipv6Only: listen.family === 6 });
   let accepting = true;
   let closed = false;
@@ -35,7 +38,8 @@ export async function startUdpListener(options: {
   const transport: Transport = {
     protocol: 'udp',
     send(response, address, port) {
-      if (closed) return;
+      // Port 0 is not a port a reply can go to (a forged source); dgram would throw.
+      if (closed || port === 0) return;
       socket.send(response, port, address);
     },
     drop() {
@@ -68,6 +72,7 @@ export async function startUdpListener(options: {
       droppedWhileStopping++;
       return;
     }
+    if (rateLimit !== undefined && !rateLimit.admit(msg, rinfo.address, rinfo.port, transport)) return;
     resolver.handle(msg, rinfo.address, rinfo.port, transport);
   });
 

@@ -5,9 +5,13 @@
  */
 export const UNHEALTHY_AFTER_FAILURES = 3;
 
+export type FailureReason = 'timeout' | 'servfail' | 'refused' | 'error';
+
 export interface UpstreamHealth {
   upstream: string;
   consecutiveFailures: number;
+  /** Failed attempts since start, by reason. */
+  failures: Readonly<Record<FailureReason, number>>;
   lastError?: string;
 }
 
@@ -16,6 +20,7 @@ export interface HealthTarget {
   readonly label: string;
   consecutiveFailures: number;
   lastError: string | undefined;
+  readonly failures: Record<FailureReason, number>;
 }
 
 export interface HealthTracker<T extends HealthTarget> {
@@ -56,8 +61,8 @@ export function createHealthTracker<T extends HealthTarget>(targets: readonly T[
     snapshot() {
       return targets.map((t) =>
         t.lastError === undefined
-          ? { upstream: t.label, consecutiveFailures: t.consecutiveFailures }
-          : { upstream: t.label, consecutiveFailures: t.consecutiveFailures, lastError: t.lastError },
+          ? { upstream: t.label, consecutiveFailures: t.consecutiveFailures, failures: { ...t.failures } }
+          : { upstream: t.label, consecutiveFailures: t.consecutiveFailures, failures: { ...t.failures }, lastError: t.lastError },
       );
     },
   };

@@ -13,7 +13,7 @@ import { skipName } from '../dns/name.js';
 import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../dns/wire.js';
 import { formatHostPort } from '../net/address.js';
 import { createDeadlines } from './deadlines.js';
-import { createHealthTracker, type HealthTarget, type UpstreamHealth } from './health.js';
+import { createHealthTracker, type FailureReason, type HealthTarget, type UpstreamHealth } from './health.js';
 import { createRandomIds } from './ids.js';
 import { isReplyTo } from './reply-check.js';
 import { startTcpExchange, type TcpExchange } from './tcp-client.js';
@@ -27,7 +27,7 @@ export interface UpstreamAddress {
   port: number;
 }
 
-export type UpstreamFailure = 'timeout' | 'servfail' | 'refused' | 'error';
+export type UpstreamFailure = FailureReason;
 
 export type UpstreamResult =
   | { kind: 'answer'; response: Buffer; upstream: string; viaTcp: boolean }
@@ -71,6 +71,8 @@ export interface UpstreamPoolOptions {
   socketMaxUses?: number;
   /** Clock for deadlines, in milliseconds; default a monotonic clock. */
   now?: () => number;
+  /** Told the round trip of every exchange that produced an answer (UDP, or the TCP retry). */
+  observeRtt?: (upstream: string, seconds: number) => void;
 }
 
 const DEFAULT_SOCKET_COUNT = 8;
@@ -104,6 +106,8 @@ interface Job {
   tcp: TcpExchange | undefined;
   lastReason: UpstreamFailure;
   lastDetail: string;
+  /** now() when the current attempt was sent. */
+  sentAtMs: number;
 }
 
 function invalidOption(name: string, problem: string): PoolsinkError {
@@ -129,6 +133,7 @@ function toUpstream(address: UpstreamAddress, index: number): Upstream {
     label: formatHostPort({ host, port: address.port }),
     consecutiveFailures: 0,
     lastError: undefined,
+    failures: { timeout: 0, servfail: 0, refused: 0, error: 0 },
   };
 }
 
@@ -229,11 +234,13 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     }
     job.id = readId(job.wire);
     stats.sent++;
-    deadlines.set(job, now() + timeoutMs);
+    job.sentAtMs = now();
+    deadlines.set(job, job.sentAtMs + timeoutMs);
   }
 
   function attemptFailed(job: Job, reason: UpstreamFailure, detail: string): void {
     const upstream = job.upstream;
+    if (upstream !== undefined) upstream.failures[reason]++;
     if (upstream !== undefined && health.failed(upstream, detail)) {
       log.warn({ upstream: upstream.label, failures: upstream.consecutiveFailures, lastError: detail }, 'upstream marked unhealthy');
     }
@@ -261,6 +268,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     }
     if (health.succeeded(upstream)) log.info({ upstream: upstream.label }, 'upstream healthy again');
     stats.answered++;
+    options.observeRtt?.(upstream.label, (now() - job.sentAtMs) / 1000);
     complete(job.done, { kind: 'answer', response: reply, upstream: upstream.label, viaTcp: job.viaTcp });
   }
 
@@ -274,7 +282,8 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       onReply: (reply) => onTcpReply(job, reply),
       onError: (err) => onTcpError(job, upstream, err),
     });
-    deadlines.set(job, now() + timeoutMs);
+    job.sentAtMs = now();
+    deadlines.set(job, job.sentAtMs + timeoutMs);
   }
 
   function onUdpReply(job: Job, reply: Buffer, from: RemoteInfo): void {
@@ -357,6 +366,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         udpSlot: undefined,
         tcp: undefined,
         lastReason: 'error',
+        sentAtMs: 0,
         lastDetail: 'no upstream was tried',
       };
       tryNext(job);

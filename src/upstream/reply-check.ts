@@ -3,6 +3,7 @@
  * (a spoof, a late or stray packet, or garbage) and the query keeps waiting for the real answer.
  * The ID, the socket and the source address are the caller's checks; this is the bytes' check.
  */
+import { inspectResponse } from '../dns/message.js';
 import { skipName, wireNamesEqualIgnoreCase } from '../dns/name.js';
 import { HEADER_LEN, isTruncated } from '../dns/wire.js';
 
@@ -12,7 +13,10 @@ const OPCODE_BITS = 0x78; // in byte 2
 /**
  * True when `reply` is a response (QR=1) with the sent opcode and exactly one question equal to
  * the one in `sent` (bytes 12..questionEnd; name ignoring ASCII case, type and class exact), and,
- * unless truncated, every record lies within the message and nothing follows the last one.
+ * unless truncated, the message is one the resolver can use (inspectResponse reads it: records
+ * within the message, nothing after the last one, OPT, CNAME and SOA well formed). A reply that
+ * fails here is dropped like a spoof, so the attempt times out and the next upstream is tried,
+ * instead of the resolver receiving an answer it must reject.
  * `sent` must hold a well-formed uncompressed question ending at `questionEnd`.
  */
 export function isReplyTo(reply: Uint8Array, sent: Uint8Array, questionEnd: number): boolean {
@@ -29,19 +33,5 @@ export function isReplyTo(reply: Uint8Array, sent: Uint8Array, questionEnd: numb
   }
   // A truncated reply is only a signal to retry over TCP; its records are never used.
   if (isTruncated(reply)) return true;
-  return recordsEnd(reply, questionEnd) === end;
-}
-
-/** Offset just past the answer, authority and additional records, or -1 if one runs past the end. */
-function recordsEnd(msg: Uint8Array, start: number): number {
-  const end = msg.length;
-  const count = ((msg[6]! << 8) | msg[7]!) + ((msg[8]! << 8) | msg[9]!) + ((msg[10]! << 8) | msg[11]!);
-  let pos = start;
-  for (let i = 0; i < count; i++) {
-    pos = skipName(msg, pos, end);
-    if (pos < 0 || pos + 10 > end) return -1;
-    pos += 10 + ((msg[pos + 8]! << 8) | msg[pos + 9]!);
-    if (pos > end) return -1;
-  }
-  return pos;
+  return inspectResponse(reply) !== undefined;
 }

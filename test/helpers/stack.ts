@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { request, type Dispatcher } from 'undici';
 import { validateConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
 import type { BlockEvent, BlockEventSink } from '../../src/dns/resolver.js';
@@ -17,17 +18,23 @@ export interface StackOptions {
   /** Extra raw config merged over the defaults (same shape as poolsink.yaml). */
   config?: Record<string, unknown>;
   clock?: () => number;
+  /** Reuse this directory (lists, data) and keep it on close: for restart tests. */
+  dir?: string;
 }
 
 export interface Stack {
   poolsink: Poolsink;
   port: number;
+  /** The directory holding the lists and data/. */
+  dir: string;
+  /** GET (or another method) on the admin API with the bearer token; JSON body parsed. */
+  api(path: string, init?: { method?: Dispatcher.HttpMethod; body?: unknown; token?: string | null }): Promise<{ status: number; body: unknown }>;
   events: BlockEvent[];
   close(): Promise<void>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), 'poolsink-it-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'poolsink-it-'));
   const lists = Object.entries(options.lists ?? { pools: { text: 'pool.example\nminexmr.test\n' } }).map(([name, list]) => {
     const file = join(dir, `${name}.txt`);
     writeFileSync(file, list.text);
@@ -52,13 +59,29 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   const port = poolsink.udp[0]?.port ?? 0;
+  const adminBase = `http://127.0.0.1:${poolsink.admin.address.port}`;
   return {
     poolsink,
     port,
+    dir,
     events,
+    async api(path, init = {}) {
+      const headers: Record<string, string> = {};
+      const token = init.token === undefined ? poolsink.adminToken : init.token;
+      if (token !== null) headers['authorization'] = `Bearer ${token}`;
+      if (init.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await request(adminBase + path, {
+        method: init.method ?? 'GET',
+        headers,
+        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      });
+      const text = await response.body.text();
+      const type = String(response.headers['content-type'] ?? '');
+      return { status: response.statusCode, body: type.includes('json') && text !== '' ? JSON.parse(text) : text };
+    },
     async close() {
       await poolsink.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

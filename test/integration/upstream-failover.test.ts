@@ -41,6 +41,7 @@ describe('failover', () => {
     expect(h.pool.health()[0]).toEqual({
       upstream: h.upstreams[0]!.address,
       consecutiveFailures: 1,
+      failures: { timeout: 0, servfail: rcodeName === 'SERVFAIL' ? 1 : 0, refused: rcodeName === 'REFUSED' ? 1 : 0, error: 0 },
       lastError: `${h.upstreams[0]!.address} answered ${rcodeName}`,
     });
   });
@@ -78,6 +79,7 @@ describe('failover', () => {
     expect(h.pool.health()[0]).toEqual({
       upstream: primary!.address,
       consecutiveFailures: 0,
+      failures: { timeout: 3, servfail: 0, refused: 0, error: 0 },
       lastError: expect.stringContaining('did not answer'),
     });
     expect(h.logs.some((l) => l.msg === 'upstream healthy again')).toBe(true);

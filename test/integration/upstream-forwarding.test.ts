@@ -97,7 +97,7 @@ describe('forwarding', () => {
     const result = await h.ask(encodeQuery('v6.test', { type: TYPE.AAAA }));
     expect(result).toMatchObject({ kind: 'answer', upstream: h.upstreams[0]!.address });
     expect(h.upstreams[0]!.queries[0]?.from.address).toBe('::1');
-    expect(h.pool.health()).toEqual([{ upstream: `[::1]:${h.upstreams[0]!.port}`, consecutiveFailures: 0 }]);
+    expect(h.pool.health()).toEqual([{ upstream: `[::1]:${h.upstreams[0]!.port}`, consecutiveFailures: 0, failures: { timeout: 0, servfail: 0, refused: 0, error: 0 } }]);
   });
 
   test('passes other rcodes (NXDOMAIN, NOTIMP) through as answers', async () => {

@@ -1,8 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { UNHEALTHY_AFTER_FAILURES, createHealthTracker, type HealthTarget } from '../../src/upstream/health.js';
 
+// The tracker reports the per-reason counts; the pool (not the tracker) increments them.
+const NO_FAILURES = { timeout: 0, servfail: 0, refused: 0, error: 0 };
+
 function targets(...labels: string[]): HealthTarget[] {
-  return labels.map((label) => ({ label, consecutiveFailures: 0, lastError: undefined }));
+  return labels.map((label) => ({ label, consecutiveFailures: 0, lastError: undefined, failures: { ...NO_FAILURES } }));
 }
 
 type Event = ['ok' | 'fail', number];
@@ -36,8 +39,8 @@ describe('health tracker', () => {
     expect(health.failed(list[0]!, 'timeout 3')).toBe(true);
     expect(health.failed(list[0]!, 'timeout 4')).toBe(false);
     expect(health.snapshot()).toEqual([
-      { upstream: 'a', consecutiveFailures: UNHEALTHY_AFTER_FAILURES + 1, lastError: 'timeout 4' },
-      { upstream: 'b', consecutiveFailures: 0 },
+      { upstream: 'a', consecutiveFailures: UNHEALTHY_AFTER_FAILURES + 1, failures: NO_FAILURES, lastError: 'timeout 4' },
+      { upstream: 'b', consecutiveFailures: 0, failures: NO_FAILURES },
     ]);
     expect(health.succeeded(list[0]!)).toBe(true);
     expect(health.succeeded(list[0]!)).toBe(false);

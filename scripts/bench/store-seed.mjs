@@ -1,0 +1,313 @@
+/**
+ * The block log bench: seeds a database with 10,000,000 events from 5,000 hosts over 30 days, times
+ * the admin API's queries over it (each must answer in at most 100 ms), then pushes 40,000 events
+ * per second for 10 s through the real event writer (every event must reach the database, none
+ * dropped). Uses the built code in dist/ (`npm run build`).
+ *
+ * Seeding writes the events with the writer's own batch code (createBatchWriter: the same INSERT and
+ * the same host, domain and hourly rollup upserts), with the events table's indexes dropped during
+ * the bulk load and recreated from their stored definitions afterwards, as a bulk import would.
+ *
+ *   node scripts/bench/store-seed.mjs             all parts, temp file removed afterwards
+ * Environment (all optional):
+ *   STORE_BENCH_EVENTS     events to seed (10000000)
+ *   STORE_BENCH_HOSTS      distinct hosts (5000)
+ *   STORE_BENCH_PATH       database file (default: a new temp dir); reused if it exists and
+ *                          STORE_BENCH_REUSE=1
+ *   STORE_BENCH_KEEP       1 = keep the database file
+ *   STORE_BENCH_ONLY       comma list of seed, queries, writer (all)
+ *   STORE_BENCH_RATE, STORE_BENCH_SECONDS   writer load (40000 events/s, 10 s)
+ *
+ * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
+ */
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { seededRandom } from './data.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const DIST_STORE = join(ROOT, 'dist', 'store');
+const TARGET_QUERY_MS = 100;
+const DAY_MS = 86_400_000;
+const PARTS = ['seed', 'queries', 'writer'];
+const BASE_DOMAINS = 300;
+const SUBDOMAINS = 10;
+const LISTS = 5;
+
+async function loadStore() {
+  const need = ['database.js', 'batch-writer.js', 'event-writer.js', 'queries.js'];
+  for (const file of need) {
+    if (!existsSync(join(DIST_STORE, file))) {
+      throw new Error(`dist/store/${file} not found: run \`npm run build\` first (npm run bench does)`);
+    }
+  }
+  const modules = await Promise.all(need.map((file) => import(pathToFileURL(join(DIST_STORE, file)).href)));
+  return Object.assign({}, ...modules);
+}
+
+function baseDomain(b) {
+  return `pool-${b}.mining-${b % 17}.test`;
+}
+
+function hostIp(h) {
+  return `10.${(h >> 16) & 255}.${(h >> 8) & 255}.${h & 255}`;
+}
+
+/**
+ * Event i of n, spread evenly over [startMs, endMs). Host activity is skewed (a few hosts very
+ * noisy, like real miners); each host mostly queries its own pool.
+ */
+export function makeEventFactory({ events, hosts, startMs, endMs, seed = 42 }) {
+  const random = seededRandom(seed);
+  const stepMs = (endMs - startMs) / events;
+  const ips = Array.from({ length: hosts }, (_, h) => hostIp(h));
+  const bases = Array.from({ length: BASE_DOMAINS }, (_, b) => baseDomain(b));
+  const names = bases.map((base) => Array.from({ length: SUBDOMAINS }, (_, sub) => (sub === 0 ? base : `s${sub}.${base}`)));
+  const lists = Array.from({ length: LISTS }, (_, l) => `list-${l}`);
+  /** Fills `into` (or a new object) with event i. */
+  return (i, into = {}) => {
+    const r = random();
+    const h = Math.min(hosts - 1, Math.floor(hosts * r * r));
+    const b = random() < 0.8 ? h % BASE_DOMAINS : Math.floor(random() * BASE_DOMAINS);
+    const list = b % LISTS;
+    const alerted = list === LISTS - 1;
+    const extra = random();
+    into.timeMs = Math.floor(startMs + i * stepMs);
+    into.clientIp = ips[h];
+    into.clientPort = 1024 + Math.floor(extra * 60000);
+    into.protocol = extra < 0.05 ? 'tcp' : 'udp';
+    into.qname = names[b][Math.floor(random() * SUBDOMAINS)];
+    into.qtype = extra < 0.2 ? 28 : 1;
+    into.list = lists[list];
+    into.rule = bases[b];
+    into.action = alerted ? 'alerted' : 'blocked';
+    into.answer = alerted ? 'forwarded' : 'nxdomain';
+    return into;
+  };
+}
+
+function fmt(ms) {
+  return ms.toFixed(ms < 10 ? 2 : 1);
+}
+
+async function seed(store, path, settings, print) {
+  const log = pino({ level: 'silent' });
+  const t0 = performance.now();
+  const db = store.openDatabase(path, { log });
+  const indexes = db
+    .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL")
+    .all();
+  for (const index of indexes) db.exec(`DROP INDEX ${index.name}`);
+  db.pragma('synchronous = OFF');
+  const writer = store.createBatchWriter(db);
+  const endMs = Date.now();
+  const startMs = endMs - settings.days * DAY_MS;
+  const makeEvent = makeEventFactory({ events: settings.events, hosts: settings.hosts, startMs, endMs });
+  const chunk = 200_000;
+  const batch = Array.from({ length: chunk }, () => ({}));
+  for (let start = 0; start < settings.events; start += chunk) {
+    const n = Math.min(chunk, settings.events - start);
+    for (let j = 0; j < n; j += 1) makeEvent(start + j, batch[j]);
+    const rollups = store.createRollups();
+    store.addEvents(rollups, batch, 0, n);
+    writer.write(batch, 0, n, rollups);
+    if ((start / chunk) % 10 === 9) print(`  seeded ${((start + n) / 1e6).toFixed(1)}M events (${fmt((performance.now() - t0) / 1000)} s)`);
+  }
+  const tInsert = performance.now();
+  for (const index of indexes) db.exec(index.sql);
+  const tIndex = performance.now();
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.close();
+  const seconds = (performance.now() - t0) / 1000;
+  const sizeMb = statSync(path).size / 1e6;
+  print(
+    `seed: ${settings.events} events, ${settings.hosts} hosts, ${settings.days} days in ${fmt(seconds)} s ` +
+      `(insert + rollups ${fmt((tInsert - t0) / 1000)} s, indexes ${fmt((tIndex - tInsert) / 1000)} s), ${sizeMb.toFixed(0)} MB`,
+  );
+  return { seconds, sizeMb, startMs, endMs };
+}
+
+function timeQuery(fn, runs) {
+  const times = [];
+  let result;
+  for (let i = 0; i < runs; i += 1) {
+    const t = performance.now();
+    result = fn();
+    times.push(performance.now() - t);
+  }
+  const first = times[0];
+  const warm = times.slice(1).sort((a, b) => a - b);
+  const median = warm.length > 0 ? warm[Math.floor(warm.length / 2)] : first;
+  return { first, median, max: Math.max(...times), result };
+}
+
+async function queries(store, path, print) {
+  const log = pino({ level: 'silent' });
+  const t0 = performance.now();
+  const connection = store.openStoreConnection(path, { log });
+  const openMs = performance.now() - t0;
+  print(`open (with quick_check): ${fmt(openMs)} ms`);
+  const q = store.createEventQueries(connection);
+  const now = Date.now();
+  const noisy = hostIp(0);
+  const quiet = hostIp(4321);
+  const cases = [
+    ['hosts(limit 100)', () => q.hosts(undefined, 100)],
+    ['hosts(since 24h, limit 1000)', () => q.hosts(now - DAY_MS, 1000)],
+    ['host(noisy, 50 recent)', () => q.host(noisy, 50)],
+    ['stats(since 24h, top 10)', () => q.stats(now - DAY_MS, 10)],
+    ['stats(since 1h, top 10)', () => q.stats(now - DAY_MS / 24, 10)],
+    ['events(no filter, 100)', () => q.events({}, 100)],
+    ['events(client noisy, 100)', () => q.events({ client: noisy }, 100)],
+    ['events(client quiet, 100)', () => q.events({ client: quiet }, 100)],
+    ['events(domain base, 100)', () => q.events({ domain: baseDomain(7) }, 100)],
+    ['events(domain one sub, 100)', () => q.events({ domain: `s3.${baseDomain(7)}` }, 100)],
+    ['events(domain broad "test", 100)', () => q.events({ domain: 'test' }, 100)],
+    ['events(domain none, 100)', () => q.events({ domain: 'nothing-here.example' }, 100)],
+    ['events(list-2, 100)', () => q.events({ list: 'list-2' }, 100)],
+    ['events(action alerted, 100)', () => q.events({ action: 'alerted' }, 100)],
+    ['events(client+domain+since 7d, 100)', () => q.events({ client: noisy, domain: baseDomain(0), sinceMs: now - 7 * DAY_MS }, 100)],
+    ['events(domain, page 5 via cursor)', () => {
+      let page = q.events({ domain: baseDomain(11) }, 100);
+      for (let i = 0; i < 4 && page.nextCursor !== undefined; i += 1) page = q.events({ domain: baseDomain(11) }, 100, page.nextCursor);
+      return page;
+    }],
+  ];
+  const results = [];
+  for (const [name, fn] of cases) {
+    const { first, median, max, result } = timeQuery(fn, 7);
+    const rows = Array.isArray(result) ? result.length : result?.events?.length ?? (result === undefined ? 0 : 1);
+    const pass = max <= TARGET_QUERY_MS;
+    results.push({ name, firstMs: first, medianMs: median, maxMs: max, rows, pass });
+    print(`  ${pass ? 'PASS' : 'FAIL'} ${name.padEnd(38)} first ${fmt(first).padStart(6)} ms  median ${fmt(median).padStart(6)} ms  max ${fmt(max).padStart(6)} ms  (${rows} rows, target <= ${TARGET_QUERY_MS} ms)`);
+  }
+  connection.close();
+  return { openMs, results };
+}
+
+async function writerThroughput(store, path, settings, print) {
+  const log = pino({ level: 'silent' });
+  const connection = store.openStoreConnection(path, { log, quickCheck: false });
+  const before = connection.db.prepare('SELECT coalesce(max(id), 0) AS id FROM events').get().id;
+  const writer = store.createEventWriter({ connection, log });
+  const makeEvent = makeEventFactory({ events: 1_000_000, hosts: settings.hosts, startMs: Date.now(), endMs: Date.now() + 1000, seed: 7 });
+  const total = settings.rate * settings.seconds;
+  const tickMs = 5;
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  let sent = 0;
+  let recordNs = 0;
+  const t0 = performance.now();
+  await new Promise((done) => {
+    const timer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * settings.rate));
+      const t = process.hrtime.bigint();
+      const from = sent;
+      while (sent < due) {
+        const event = makeEvent(sent % 1_000_000);
+        event.timeMs = Date.now();
+        writer.record(event);
+        sent += 1;
+      }
+      recordNs += Number(process.hrtime.bigint() - t) / Math.max(1, sent - from) * (sent - from);
+      if (sent >= total) {
+        clearInterval(timer);
+        done();
+      }
+    }, tickMs);
+  });
+  const sendSeconds = (performance.now() - t0) / 1000;
+  writer.close();
+  lag.disable();
+  const stats = writer.stats;
+  const rows = connection.db.prepare('SELECT count(*) AS n FROM events WHERE id > ?').get(before).n;
+  const pass = rows === total && stats.dropped === 0;
+  print(
+    `  ${pass ? 'PASS' : 'FAIL'} writer: ${total} events at ${settings.rate}/s over ${fmt(sendSeconds)} s -> ${rows} rows, ` +
+      `${stats.dropped} dropped, ${stats.writeErrors} write errors; event loop delay p99 ${fmt(lag.percentile(99) / 1e6)} ms, ` +
+      `max ${fmt(lag.max / 1e6)} ms (a batch of 2000 is written in one turn)`,
+  );
+
+  // Cost of one batch and of record() itself, measured directly.
+  const batchWriter = store.createBatchWriter(connection.db);
+  const batch = Array.from({ length: 2000 }, (_, i) => ({ ...makeEvent(i), timeMs: Date.now() }));
+  const batchTimes = [];
+  for (let i = 0; i < 10; i += 1) {
+    const t = performance.now();
+    const rollups = store.createRollups();
+    store.addEvents(rollups, batch, 0, batch.length);
+    batchWriter.write(batch, 0, batch.length, rollups);
+    batchTimes.push(performance.now() - t);
+  }
+  batchTimes.sort((a, b) => a - b);
+  const batchMs = batchTimes[5];
+  const sink = store.createEventWriter({ connection, log, maxBuffered: 1_000_000, batchSize: 2_000_000, flushIntervalMs: 3_600_000 });
+  const event = batch[0];
+  const n = 1_000_000;
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < n; i += 1) sink.record(event);
+  const nsPerRecord = Number(process.hrtime.bigint() - t) / n;
+  print(`  batch of 2000 events (insert + rollups of the same 2000, one transaction): median ${fmt(batchMs)} ms; record(): ${nsPerRecord.toFixed(0)} ns per event`);
+  connection.close();
+  return { events: total, rows, dropped: stats.dropped, writeErrors: stats.writeErrors, pass, loopDelayMaxMs: lag.max / 1e6, loopDelayP99Ms: lag.percentile(99) / 1e6, batchMs, nsPerRecord, recordNsTotal: recordNs };
+}
+
+/**
+ * Runs the block log bench. options: { events, hosts, days, rate, seconds, path, reuse, keep,
+ * parts: subset of ['seed', 'queries', 'writer'], print }. Resolves with every measured number.
+ */
+export async function runStoreBench(options = {}) {
+  const print = options.print ?? ((line) => console.log(line));
+  const settings = {
+    events: options.events ?? 10_000_000,
+    hosts: options.hosts ?? 5000,
+    days: options.days ?? 30,
+    rate: options.rate ?? 40_000,
+    seconds: options.seconds ?? 10,
+  };
+  const parts = new Set(options.parts ?? PARTS);
+  const store = await loadStore();
+  const dir = options.path === undefined ? mkdtempSync(join(tmpdir(), 'poolsink-store-bench-')) : undefined;
+  const path = options.path ?? join(dir, 'bench.db');
+  const results = { path, settings };
+  try {
+    print(`block log bench: ${path}`);
+    if (parts.has('seed') && !(options.reuse === true && existsSync(path))) {
+      results.seed = await seed(store, path, settings, print);
+    }
+    if (parts.has('queries')) results.queries = await queries(store, path, print);
+    if (parts.has('writer')) results.writer = await writerThroughput(store, path, settings, print);
+  } finally {
+    if (dir !== undefined && options.keep !== true) rmSync(dir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+function envInt(name, fallback) {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number (got ${JSON.stringify(text)})`);
+  return value;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const only = (process.env.STORE_BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const part of only) if (!PARTS.includes(part)) throw new Error(`STORE_BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
+  runStoreBench({
+    events: envInt('STORE_BENCH_EVENTS', 10_000_000),
+    hosts: envInt('STORE_BENCH_HOSTS', 5000),
+    rate: envInt('STORE_BENCH_RATE', 40_000),
+    seconds: envInt('STORE_BENCH_SECONDS', 10),
+    ...(process.env.STORE_BENCH_PATH ? { path: process.env.STORE_BENCH_PATH } : {}),
+    reuse: process.env.STORE_BENCH_REUSE === '1',
+    keep: process.env.STORE_BENCH_KEEP === '1',
+    ...(only.length > 0 ? { parts: only } : {}),
+  }).catch((err) => {
+    console.error(`store bench failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  });
+}

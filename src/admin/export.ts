@@ -1,0 +1,101 @@
+/**
+ * How stored events look over HTTP: the JSON view, and the chunked ndjson and csv exports. Export
+ * chunks are ~64 KiB of lines, so a writer can wait for the socket to drain between chunks.
+ */
+import type { StoredEvent } from '../store/types.js';
+
+export interface EventView {
+  readonly id: number;
+  readonly time: string;
+  readonly timeMs: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly protocol: string;
+  readonly qname: string;
+  readonly qtype: number;
+  readonly list: string;
+  readonly rule: string;
+  readonly action: string;
+  readonly answer: string;
+  readonly via: string | null;
+}
+
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+export function eventView(event: StoredEvent): EventView {
+  return {
+    id: event.id,
+    time: isoTime(event.timeMs),
+    timeMs: event.timeMs,
+    clientIp: event.clientIp,
+    clientPort: event.clientPort,
+    protocol: event.protocol,
+    qname: event.qname,
+    qtype: event.qtype,
+    list: event.list,
+    rule: event.rule,
+    action: event.action,
+    answer: event.answer,
+    via: event.via,
+  };
+}
+
+const CHUNK_CHARS = 64 * 1024;
+
+export const CSV_COLUMNS: readonly (keyof EventView)[] = [
+  'time',
+  'timeMs',
+  'id',
+  'clientIp',
+  'clientPort',
+  'protocol',
+  'qname',
+  'qtype',
+  'list',
+  'rule',
+  'action',
+  'answer',
+  'via',
+];
+
+/**
+ * One CSV field (RFC 4180). Text a spreadsheet would run as a formula (a leading =, +, -, @, tab or
+ * CR; names in the log come from hostile clients) is prefixed with a quote character.
+ */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  if (typeof value === 'number') return String(value);
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+function csvLine(event: StoredEvent): string {
+  const view = eventView(event);
+  return `${CSV_COLUMNS.map((column) => csvField(view[column])).join(',')}\r\n`;
+}
+
+function ndjsonLine(event: StoredEvent): string {
+  return `${JSON.stringify(eventView(event))}\n`;
+}
+
+function* chunked(first: string, events: Iterable<StoredEvent>, line: (event: StoredEvent) => string): Generator<string> {
+  let chunk = first;
+  for (const event of events) {
+    chunk += line(event);
+    if (chunk.length >= CHUNK_CHARS) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+export function csvChunks(events: Iterable<StoredEvent>): Iterable<string> {
+  return chunked(`${CSV_COLUMNS.join(',')}\r\n`, events, csvLine);
+}
+
+export function ndjsonChunks(events: Iterable<StoredEvent>): Iterable<string> {
+  return chunked('', events, ndjsonLine);
+}

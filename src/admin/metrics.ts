@@ -1,0 +1,270 @@
+/**
+ * Prometheus metrics for /metrics. Counters and gauges are collectors that read the live counters
+ * of the resolver, cache, upstream pool, event writer and lists at scrape time, so the query path
+ * pays nothing for them. The only metrics fed while serving are the two latency histograms
+ * (LatencyRecorder), observed once per forwarded answer or upstream exchange: about 1 µs each.
+ *
+ * Every instance has its own Registry; nothing is registered globally.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Protocol, ResolverCounters } from '../dns/resolver.js';
+import type { DomainMatcher } from '../blocklist/matcher.js';
+import type { EventWriterStats } from '../store/types.js';
+import type { UpstreamFailure, UpstreamStats } from '../upstream/pool.js';
+import { UNHEALTHY_AFTER_FAILURES } from '../upstream/health.js';
+
+/** How a forwarded query ended for one client. */
+export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
+const FORWARDED_OUTCOMES: readonly ForwardedOutcome[] = ['answered', 'stale', 'servfail', 'blocked'];
+
+/** Seconds; from 0.5 ms (a LAN upstream) to 5 s (several upstream timeouts in a row). */
+export const LATENCY_BUCKETS_SEC: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * The push side of the metrics, created before the resolver and the upstream pool so they can be
+ * handed its methods; `createMetrics` registers its histograms.
+ */
+export interface LatencyRecorder {
+  /** Time from a forwarded query's arrival to its answer, once per client answered. */
+  observeAnswer(seconds: number, outcome: ForwardedOutcome): void;
+  /** Round trip of one upstream exchange that produced an answer (UDP, or the TCP retry). */
+  observeUpstream(upstream: string, seconds: number): void;
+  register(registry: Registry): void;
+}
+
+export function createLatencyRecorder(): LatencyRecorder {
+  const answer = new Histogram<'outcome'>({
+    name: 'poolsink_dns_answer_duration_seconds',
+    help: 'Time from receiving a forwarded query to answering it, by outcome',
+    labelNames: ['outcome'],
+    buckets: [...LATENCY_BUCKETS_SEC],
+    registers: [],
+  });
+  const upstream = new Histogram<'upstream'>({
+    name: 'poolsink_upstream_rtt_seconds',
+    help: 'Round-trip time of upstream exchanges that produced an answer, by upstream',
+    labelNames: ['upstream'],
+    buckets: [...LATENCY_BUCKETS_SEC],
+    registers: [],
+  });
+  // Label objects built once, so an observation allocates nothing.
+  const outcomeLabels = new Map(FORWARDED_OUTCOMES.map((outcome) => [outcome, { outcome }]));
+  const upstreamLabels = new Map<string, { upstream: string }>();
+  for (const outcome of FORWARDED_OUTCOMES) answer.zero({ outcome });
+  return {
+    observeAnswer(seconds, outcome) {
+      const labels = outcomeLabels.get(outcome);
+      if (labels !== undefined && seconds >= 0 && Number.isFinite(seconds)) answer.observe(labels, seconds);
+    },
+    observeUpstream(name, seconds) {
+      if (!(seconds >= 0 && Number.isFinite(seconds))) return;
+      let labels = upstreamLabels.get(name);
+      if (labels === undefined) {
+        labels = { upstream: name };
+        upstreamLabels.set(name, labels);
+      }
+      upstream.observe(labels, seconds);
+    },
+    register(registry) {
+      registry.registerMetric(answer);
+      registry.registerMetric(upstream);
+    },
+  };
+}
+
+/** What the metrics read from the resolver; a Resolver satisfies it. */
+export interface ResolverView {
+  readonly counters: Readonly<ResolverCounters>;
+  /** The same counters split by transport, once the resolver keeps them (else protocol="all"). */
+  readonly countersByProtocol?: Readonly<Record<Protocol, Readonly<ResolverCounters>>>;
+  readonly matcher: DomainMatcher;
+  readonly pending: number;
+}
+
+/** One upstream's state; UpstreamPool.health() entries satisfy it. */
+export interface UpstreamHealthView {
+  readonly upstream: string;
+  readonly consecutiveFailures: number;
+  /** Failed attempts by reason, once the pool counts them per upstream. */
+  readonly failures?: Readonly<Partial<Record<UpstreamFailure, number>>>;
+}
+
+export interface UpstreamView {
+  readonly stats: Readonly<UpstreamStats>;
+  health(): readonly UpstreamHealthView[];
+}
+
+/** One list's state; ListManagement.lists() entries satisfy it. */
+export interface ListMetricsView {
+  readonly name: string;
+  readonly mode: 'block' | 'alert';
+  readonly entries: number;
+  readonly lastChangeMs?: number;
+  readonly lastError?: string;
+  /** Failed fetches or reads since start, once the list manager counts them. */
+  readonly fetchFailures?: number;
+}
+
+export interface MetricsSources {
+  readonly resolver: ResolverView;
+  readonly cache: { readonly size: number };
+  readonly upstream: UpstreamView;
+  readonly eventWriter: { readonly stats: EventWriterStats };
+  /** The list manager; without it entries per list come from the matcher and fetch metrics are absent. */
+  readonly lists?: { lists(): readonly ListMetricsView[] };
+  readonly latency?: LatencyRecorder;
+  readonly clock?: () => number;
+  /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC). */
+  readonly processMetrics?: boolean;
+}
+
+const OUTCOMES: readonly Exclude<keyof ResolverCounters, 'queries'>[] = [
+  'blocked',
+  'alerted',
+  'cached',
+  'forwarded',
+  'coalesced',
+  'stale',
+  'refused',
+  'servfail',
+  'formerr',
+  'notimp',
+  'dropped',
+  'truncated',
+  'cloaked',
+];
+const UPSTREAM_STATS: readonly (keyof UpstreamStats)[] = ['sent', 'answered', 'timeouts', 'mismatched', 'tcpRetries', 'errors'];
+
+/** Counters and gauges whose values are read at scrape time. */
+function scraped<T extends string>(
+  kind: 'counter' | 'gauge',
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly T[],
+  read: (set: (labels: Partial<Record<T, string>>, value: number) => void) => void,
+): void {
+  if (kind === 'counter') {
+    const counter: Counter<T> = new Counter<T>({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        counter.reset();
+        read((labels, value) => counter.inc(labels, value));
+      },
+    });
+    return;
+  }
+  const gauge: Gauge<T> = new Gauge<T>({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      gauge.reset();
+      read((labels, value) => gauge.set(labels, value));
+    },
+  });
+}
+
+function protocolCounters(resolver: ResolverView): readonly (readonly [string, Readonly<ResolverCounters>])[] {
+  const split = resolver.countersByProtocol;
+  return split === undefined ? [['all', resolver.counters]] : [['udp', split.udp], ['tcp', split.tcp]];
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+}
+
+export function createMetrics(sources: MetricsSources): Metrics {
+  const registry = new Registry();
+  const clock = sources.clock ?? Date.now;
+  const { resolver, upstream, eventWriter } = sources;
+
+  scraped('counter', registry, 'poolsink_dns_queries_total', 'DNS queries received, by transport', ['protocol'], (set) => {
+    for (const [protocol, counters] of protocolCounters(resolver)) set({ protocol }, counters.queries);
+  });
+  scraped(
+    'counter',
+    registry,
+    'poolsink_dns_query_outcomes_total',
+    'DNS query outcomes by transport. Not exclusive: alerted queries are also cached or forwarded, ' +
+      'forwarded and coalesced ones end as answers, stale or servfail, cloaked ones are also blocked, truncated is a modifier',
+    ['outcome', 'protocol'],
+    (set) => {
+      for (const [protocol, counters] of protocolCounters(resolver)) {
+        for (const outcome of OUTCOMES) set({ outcome, protocol }, counters[outcome]);
+      }
+    },
+  );
+  scraped('gauge', registry, 'poolsink_dns_pending_queries', 'Queries waiting on an upstream', [], (set) => set({}, resolver.pending));
+
+  scraped('gauge', registry, 'poolsink_cache_entries', 'Answers in the cache', [], (set) => set({}, sources.cache.size));
+  scraped('counter', registry, 'poolsink_cache_lookups_total', 'Cache lookups by result (miss: forwarded or coalesced)', ['result'], (set) => {
+    const c = resolver.counters;
+    set({ result: 'hit' }, c.cached);
+    set({ result: 'miss' }, c.forwarded + c.coalesced);
+  });
+  scraped('gauge', registry, 'poolsink_cache_hit_ratio', 'Cache hits over lookups since start', [], (set) => {
+    const c = resolver.counters;
+    const lookups = c.cached + c.forwarded + c.coalesced;
+    set({}, lookups === 0 ? 0 : c.cached / lookups);
+  });
+
+  scraped('counter', registry, 'poolsink_upstream_messages_total', 'Upstream pool totals over all upstreams, by kind', ['kind'], (set) => {
+    for (const kind of UPSTREAM_STATS) set({ kind }, upstream.stats[kind]);
+  });
+  scraped('gauge', registry, 'poolsink_upstream_healthy', '1 while the upstream is tried in configuration order, 0 while demoted', ['upstream'], (set) => {
+    for (const u of upstream.health()) set({ upstream: u.upstream }, u.consecutiveFailures < UNHEALTHY_AFTER_FAILURES ? 1 : 0);
+  });
+  scraped('gauge', registry, 'poolsink_upstream_consecutive_failures', 'Failed attempts in a row', ['upstream'], (set) => {
+    for (const u of upstream.health()) set({ upstream: u.upstream }, u.consecutiveFailures);
+  });
+  scraped('counter', registry, 'poolsink_upstream_failures_total', 'Failed upstream attempts by upstream and reason', ['upstream', 'reason'], (set) => {
+    for (const u of upstream.health()) {
+      for (const [reason, count] of Object.entries(u.failures ?? {})) set({ upstream: u.upstream, reason }, count);
+    }
+  });
+
+  scraped('gauge', registry, 'poolsink_list_entries', 'Entries loaded per blocklist', ['list', 'mode'], (set) => {
+    const lists = sources.lists?.lists() ?? resolver.matcher.lists;
+    for (const list of lists) set({ list: list.name, mode: list.mode }, list.entries);
+  });
+  scraped('gauge', registry, 'poolsink_blocked_domains', 'Distinct blocked names over all lists', [], (set) => set({}, resolver.matcher.size));
+  scraped('gauge', registry, 'poolsink_allowlist_entries', 'Allowlist entries', [], (set) => set({}, resolver.matcher.allowlistSize));
+  if (sources.lists !== undefined) {
+    const lists = sources.lists;
+    scraped('gauge', registry, 'poolsink_list_fetch_error', '1 while the last fetch or read of the list failed', ['list'], (set) => {
+      for (const list of lists.lists()) set({ list: list.name }, list.lastError === undefined ? 0 : 1);
+    });
+    scraped('counter', registry, 'poolsink_list_fetch_failures_total', 'Failed fetches or reads of the list since start', ['list'], (set) => {
+      for (const list of lists.lists()) if (list.fetchFailures !== undefined) set({ list: list.name }, list.fetchFailures);
+    });
+    scraped('gauge', registry, 'poolsink_list_seconds_since_change', 'Seconds since the list entries last changed', ['list'], (set) => {
+      const now = clock();
+      for (const list of lists.lists()) {
+        if (list.lastChangeMs !== undefined) set({ list: list.name }, Math.max(0, (now - list.lastChangeMs) / 1000));
+      }
+    });
+  }
+
+  scraped('gauge', registry, 'poolsink_events_buffered', 'Block events waiting in memory for the next database write', [], (set) =>
+    set({}, eventWriter.stats.buffered),
+  );
+  scraped('counter', registry, 'poolsink_events_written_total', 'Block events written to the database', [], (set) => set({}, eventWriter.stats.written));
+  scraped('counter', registry, 'poolsink_events_dropped_total', 'Block events dropped because the buffer was full', [], (set) =>
+    set({}, eventWriter.stats.dropped),
+  );
+  scraped('counter', registry, 'poolsink_event_write_errors_total', 'Failed database writes of block events', [], (set) =>
+    set({}, eventWriter.stats.writeErrors),
+  );
+  scraped('gauge', registry, 'poolsink_event_writer_healthy', '0 while the last database write failed', [], (set) =>
+    set({}, eventWriter.stats.healthy ? 1 : 0),
+  );
+
+  sources.latency?.register(registry);
+  if (sources.processMetrics === true) collectDefaultMetrics({ register: registry });
+  return { registry };
+}

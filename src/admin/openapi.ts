@@ -1,0 +1,332 @@
+/**
+ * The OpenAPI 3.1 document at /api/v1/openapi.json. Each route carries its own operation
+ * (parameters, body, responses); this module holds the shared schemas and assembles the document
+ * from the route table, so a route cannot exist without being described. The query parameters a
+ * route documents are also the only ones it accepts.
+ */
+import { LIST_FORMATS, LIST_MODES } from '../config/types.js';
+import { MAX_REFRESH_SEC, MAX_SOURCE_LENGTH, MIN_REFRESH_SEC } from './bodies.js';
+
+export type Schema = Readonly<Record<string, unknown>>;
+
+export interface ParameterDoc {
+  readonly name: string;
+  readonly in: 'query' | 'path';
+  readonly required?: boolean;
+  readonly description: string;
+  readonly schema: Schema;
+}
+
+export interface ResponseDoc {
+  readonly description: string;
+  readonly headers?: Readonly<Record<string, { readonly description: string; readonly schema: Schema }>>;
+  readonly content?: Readonly<Record<string, { readonly schema: Schema }>>;
+}
+
+export interface OperationDoc {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly parameters?: readonly ParameterDoc[];
+  readonly requestBody?: {
+    readonly required: boolean;
+    readonly content: { readonly 'application/json': { readonly schema: Schema } };
+  };
+  readonly responses: Readonly<Record<string, ResponseDoc | { readonly $ref: string }>>;
+}
+
+export interface DocumentedRoute {
+  readonly method: string;
+  readonly path: string;
+  readonly auth: 'none' | 'token' | 'metrics';
+  readonly doc: OperationDoc;
+}
+
+export function ref(name: string): Schema {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+export function queryParam(name: string, description: string, schema: Schema = { type: 'string' }): ParameterDoc {
+  return { name, in: 'query', description, schema };
+}
+
+export function pathParam(name: string, description: string, schema: Schema = { type: 'string' }): ParameterDoc {
+  return { name, in: 'path', required: true, description, schema };
+}
+
+export function jsonResponse(description: string, schema: Schema): ResponseDoc {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+export function jsonBody(schema: Schema): NonNullable<OperationDoc['requestBody']> {
+  return { required: true, content: { 'application/json': { schema } } };
+}
+
+const ERROR_RESPONSES = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  409: 'Conflict',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+  422: 'Unprocessable',
+  500: 'InternalError',
+  502: 'BadGateway',
+  503: 'Unavailable',
+} as const;
+
+/** References to the shared error responses for the given statuses. */
+export function errorResponses(...statuses: (keyof typeof ERROR_RESPONSES)[]): Record<string, { $ref: string }> {
+  const out: Record<string, { $ref: string }> = {};
+  for (const status of statuses) out[String(status)] = { $ref: `#/components/responses/${ERROR_RESPONSES[status]}` };
+  return out;
+}
+
+/** Query parameters shared by /events and its exports. */
+export const TIME_SCHEMA: Schema = {
+  type: 'string',
+  description: 'ISO-8601 date or date-time (UTC when no offset is given), or a duration back from now: 30s, 15m, 24h, 7d, 2w',
+  examples: ['24h', '2024-05-01T00:00:00Z'],
+};
+export const LIMIT_SCHEMA: Schema = { type: 'integer', minimum: 1, maximum: 1000, default: 100 };
+export const LIST_NAME_SCHEMA: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+
+const nullableString: Schema = { type: ['string', 'null'] };
+const time: Schema = { type: 'string', format: 'date-time' };
+const listFields: Schema = {
+  source: { type: 'string', description: 'A file path or an http(s) URL', maxLength: MAX_SOURCE_LENGTH },
+  format: { type: 'string', enum: LIST_FORMATS },
+  mode: { type: 'string', enum: LIST_MODES },
+  refreshSec: { type: 'integer', minimum: MIN_REFRESH_SEC, maximum: MAX_REFRESH_SEC },
+  maxShrinkPercent: { type: 'integer', minimum: 0, maximum: 100 },
+};
+
+const SCHEMAS: Readonly<Record<string, Schema>> = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: {
+      error: {
+        type: 'object',
+        required: ['code', 'message'],
+        properties: {
+          code: { type: 'string', examples: ['ERR_INVALID'] },
+          message: { type: 'string' },
+          param: { type: 'string', description: 'The request parameter or body field at fault (400 only)' },
+        },
+      },
+    },
+  },
+  Event: {
+    type: 'object',
+    required: ['id', 'time', 'timeMs', 'clientIp', 'clientPort', 'protocol', 'qname', 'qtype', 'list', 'rule', 'action', 'answer', 'via'],
+    properties: {
+      id: { type: 'integer' },
+      time,
+      timeMs: { type: 'integer' },
+      clientIp: { type: 'string' },
+      clientPort: { type: 'integer' },
+      protocol: { type: 'string', enum: ['udp', 'tcp'] },
+      qname: { type: 'string' },
+      qtype: { type: 'integer' },
+      list: { type: 'string' },
+      rule: { type: 'string' },
+      action: { type: 'string', enum: ['blocked', 'alerted'] },
+      answer: { type: 'string' },
+      via: { ...nullableString, description: 'The CNAME target that was blocked, when the block came from the answer' },
+    },
+  },
+  EventPage: {
+    type: 'object',
+    required: ['events', 'nextCursor'],
+    properties: {
+      events: { type: 'array', items: ref('Event') },
+      nextCursor: { ...nullableString, description: 'Pass as `cursor` for the next (older) page; null on the last page' },
+    },
+  },
+  DomainCount: { type: 'object', required: ['domain', 'count'], properties: { domain: { type: 'string' }, count: { type: 'integer' } } },
+  HostSummary: {
+    type: 'object',
+    required: ['clientIp', 'firstSeen', 'lastSeen', 'firstSeenMs', 'lastSeenMs', 'blockedCount', 'distinctDomains', 'topDomains'],
+    properties: {
+      clientIp: { type: 'string' },
+      firstSeen: time,
+      lastSeen: time,
+      firstSeenMs: { type: 'integer' },
+      lastSeenMs: { type: 'integer' },
+      blockedCount: { type: 'integer' },
+      distinctDomains: { type: 'integer' },
+      topDomains: { type: 'array', items: ref('DomainCount') },
+    },
+  },
+  HostList: { type: 'object', required: ['hosts'], properties: { hosts: { type: 'array', items: ref('HostSummary') } } },
+  HostDetail: {
+    type: 'object',
+    required: ['host', 'recentEvents'],
+    properties: { host: ref('HostSummary'), recentEvents: { type: 'array', items: ref('Event') } },
+  },
+  Stats: {
+    type: 'object',
+    required: ['since', 'sinceMs', 'outcomes', 'droppedEvents', 'topDomains', 'topHosts', 'perList', 'live'],
+    properties: {
+      since: time,
+      sinceMs: { type: 'integer' },
+      outcomes: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Query outcomes in the window (persisted per minute)' },
+      droppedEvents: { type: 'integer' },
+      topDomains: { type: 'array', items: ref('DomainCount') },
+      topHosts: { type: 'array', items: { type: 'object', properties: { clientIp: { type: 'string' }, count: { type: 'integer' } } } },
+      perList: { type: 'array', items: { type: 'object', properties: { list: { type: 'string' }, count: { type: 'integer' } } } },
+      live: {
+        type: 'object',
+        description: 'Counters of the running process since it started',
+        properties: {
+          counters: { type: 'object', additionalProperties: { type: 'integer' } },
+          pendingQueries: { type: 'integer' },
+          cacheEntries: { type: 'integer' },
+          blockedDomains: { type: 'integer' },
+          allowlistEntries: { type: 'integer' },
+          eventWriter: { type: 'object' },
+          upstreams: { type: 'array', items: { type: 'object' } },
+        },
+      },
+    },
+  },
+  Verdict: {
+    type: 'object',
+    required: ['domain', 'verdict'],
+    properties: {
+      domain: { type: 'string', description: 'The name as checked (normalized)' },
+      verdict: { type: 'string', enum: ['allow', 'block', 'alert', 'allowlisted'] },
+      list: { type: 'string', description: 'block and alert only' },
+      rule: { type: 'string', description: 'The matching list entry, or the allowlist entry for allowlisted' },
+    },
+  },
+  ListInfo: {
+    type: 'object',
+    required: ['name', 'source', 'format', 'mode', 'origin', 'entries', 'skipped'],
+    properties: {
+      name: { type: 'string' },
+      ...listFields,
+      origin: { type: 'string', enum: ['config', 'runtime'], description: 'config: read-only over the API' },
+      entries: { type: 'integer' },
+      skipped: { type: 'integer' },
+      skippedByReason: { type: 'object', additionalProperties: { type: 'integer' } },
+      lastFetch: { ...nullableString, format: 'date-time' },
+      lastChange: { ...nullableString, format: 'date-time' },
+      ageSec: { type: ['number', 'null'], description: 'Seconds since the entries last changed' },
+      lastError: nullableString,
+      loadedFrom: { type: ['string', 'null'], enum: ['source', 'last-known-good', null] },
+    },
+  },
+  ListList: { type: 'object', required: ['lists'], properties: { lists: { type: 'array', items: ref('ListInfo') } } },
+  ListResult: { type: 'object', required: ['list'], properties: { list: ref('ListInfo') } },
+  ListDefinition: {
+    type: 'object',
+    required: ['name', 'source'],
+    additionalProperties: false,
+    properties: { name: LIST_NAME_SCHEMA, ...listFields },
+  },
+  ListPatch: { type: 'object', minProperties: 1, additionalProperties: false, properties: listFields },
+  RefreshResults: {
+    type: 'object',
+    required: ['results'],
+    properties: {
+      results: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'outcome', 'entries', 'previousEntries'],
+          properties: {
+            name: { type: 'string' },
+            outcome: { type: 'string', enum: ['updated', 'unchanged', 'rejected', 'failed'] },
+            entries: { type: 'integer' },
+            previousEntries: { type: 'integer' },
+            message: { type: 'string' },
+          },
+        },
+      },
+    },
+  },
+  AllowlistEntry: {
+    type: 'object',
+    required: ['domain', 'origin'],
+    properties: { domain: { type: 'string' }, origin: { type: 'string', enum: ['config', 'runtime'] } },
+  },
+  Allowlist: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ref('AllowlistEntry') } } },
+  AllowlistBody: {
+    type: 'object',
+    required: ['domain'],
+    additionalProperties: false,
+    properties: { domain: { type: 'string', description: 'Allows this name and its subdomains', examples: ['pool.example'] } },
+  },
+  Health: {
+    type: 'object',
+    required: ['status', 'listeners', 'lists', 'store'],
+    properties: {
+      status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'], description: 'degraded: serving, but a list failed or the store cannot write' },
+      listeners: {
+        type: 'array',
+        items: { type: 'object', properties: { protocol: { type: 'string', enum: ['udp', 'tcp'] }, address: { type: 'string' } } },
+      },
+      lists: {
+        type: 'array',
+        items: { type: 'object', properties: { name: { type: 'string' }, entries: { type: 'integer' }, ok: { type: 'boolean' } } },
+      },
+      store: {
+        type: 'object',
+        properties: { healthy: { type: 'boolean' }, buffered: { type: 'integer' }, dropped: { type: 'integer' } },
+      },
+    },
+  },
+};
+
+function errorResponse(description: string, headers?: ResponseDoc['headers']): ResponseDoc {
+  return { description, ...(headers !== undefined ? { headers } : {}), content: { 'application/json': { schema: ref('Error') } } };
+}
+
+const RESPONSES: Readonly<Record<string, ResponseDoc>> = {
+  BadRequest: errorResponse('A parameter or body field is invalid; `error.param` names it'),
+  Unauthorized: errorResponse('Missing or wrong bearer token', {
+    'WWW-Authenticate': { description: 'Bearer realm="poolsink"', schema: { type: 'string' } },
+  }),
+  NotFound: errorResponse('No such item or route'),
+  MethodNotAllowed: errorResponse('The path exists with other methods', {
+    Allow: { description: 'The methods the path accepts', schema: { type: 'string' } },
+  }),
+  Conflict: errorResponse('The item already exists, or comes from the configuration file and cannot be changed here'),
+  PayloadTooLarge: errorResponse('The body is larger than 64 KiB'),
+  UnsupportedMediaType: errorResponse('The body is not application/json'),
+  Unprocessable: errorResponse('The list source could not be read, or the update was rejected by a guard'),
+  InternalError: errorResponse('Unexpected failure; details are in the server log'),
+  BadGateway: errorResponse('A list source could not be fetched'),
+  Unavailable: errorResponse('The store or list management is not available'),
+};
+
+/** The document for `routes`, with the bearer scheme required unless a route says otherwise. */
+export function buildOpenApiDocument(routes: readonly DocumentedRoute[], options: { version: string; metricsAuth: boolean }): Schema {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const operations = (paths[route.path] ??= {});
+    const open = route.auth === 'none' || (route.auth === 'metrics' && !options.metricsAuth);
+    operations[route.method.toLowerCase()] = { ...route.doc, ...(open ? { security: [] } : {}) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'poolsink admin API',
+      version: options.version,
+      description:
+        'Block log queries, statistics, verdicts and list management for poolsink. Every route except /healthz ' +
+        '(and /metrics when admin.metricsAuth is false) requires `Authorization: Bearer <token>`.',
+    },
+    security: [{ bearerAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'admin.token, admin.tokenFile or <dataDir>/admin-token' } },
+      schemas: SCHEMAS,
+      responses: RESPONSES,
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * /healthz (no token: for load balancers and orchestrators) and /metrics (Prometheus text).
+ * /healthz says nothing a probe does not need: no list sources, no error texts, no paths.
+ */
+import type { Registry } from 'prom-client';
+import type { ListManagement } from '../blocklist/management.js';
+import type { EventWriterStats } from '../store/types.js';
+import type { ResolverView } from './metrics.js';
+import { errorResponses, jsonResponse, ref } from './openapi.js';
+import { json, type Route, type ServingState } from './routes.js';
+
+export interface SystemRouteDeps {
+  health(): ServingState;
+  readonly eventWriter: { readonly stats: EventWriterStats };
+  readonly resolver: Pick<ResolverView, 'matcher'>;
+  readonly lists?: Pick<ListManagement, 'lists'>;
+  readonly registry: Registry;
+}
+
+export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: '/healthz',
+      auth: 'none',
+      doc: {
+        operationId: 'getHealth',
+        summary: 'Liveness and readiness',
+        description: '200 while DNS is being served (status ok, or degraded when a list failed or the store cannot write); 503 otherwise.',
+        tags: ['system'],
+        responses: {
+          200: jsonResponse('Serving', ref('Health')),
+          503: jsonResponse('Not serving', ref('Health')),
+          ...errorResponses(405),
+        },
+      },
+      handle() {
+        const state = deps.health();
+        const writer = deps.eventWriter.stats;
+        const lists =
+          deps.lists?.lists().map((l) => ({ name: l.name, entries: l.entries, ok: l.lastError === undefined })) ??
+          deps.resolver.matcher.lists.map((l) => ({ name: l.name, entries: l.entries, ok: true }));
+        const degraded = !writer.healthy || lists.some((l) => !l.ok);
+        const status = !state.serving ? 'unavailable' : degraded ? 'degraded' : 'ok';
+        return json(state.serving ? 200 : 503, {
+          status,
+          listeners: state.listeners.map((l) => ({ protocol: l.protocol, address: l.address })),
+          lists,
+          store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      auth: 'metrics',
+      doc: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics',
+        description: 'Text exposition format. Requires the token unless admin.metricsAuth is false.',
+        tags: ['system'],
+        responses: {
+          200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...errorResponses(401, 405),
+        },
+      },
+      async handle() {
+        return { kind: 'text', status: 200, contentType: deps.registry.contentType, body: await deps.registry.metrics() };
+      },
+    },
+  ];
+}

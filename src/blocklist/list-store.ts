@@ -1,0 +1,223 @@
+/**
+ * The list manager's rows in the database (tables from src/store/schema.ts): lists and allowlist
+ * entries added over the API (`runtime_lists`, `runtime_allowlist`), and every list's fetch state
+ * (`list_state`), so status survives a restart. Statements are prepared once per database and
+ * again after the connection reopens the file.
+ */
+import { errorMessage, PoolsinkError } from '../errors.js';
+import { preparedFor, type SqliteDatabase, type StoreConnection } from '../store/database.js';
+import type { ListInfo } from './management.js';
+
+export interface RuntimeListRow {
+  readonly name: string;
+  readonly source: string;
+  readonly format: ListInfo['format'];
+  readonly mode: ListInfo['mode'];
+  readonly refreshSec: number;
+  readonly maxShrinkPercent: number;
+  readonly createdMs: number;
+}
+
+export interface RuntimeAllowRow {
+  readonly domain: string;
+  readonly createdMs: number;
+}
+
+export interface ListStateRow {
+  readonly name: string;
+  readonly etag?: string;
+  readonly lastModified?: string;
+  readonly lastFetchMs?: number;
+  readonly lastChangeMs?: number;
+  readonly lastError?: string;
+  readonly entries?: number;
+}
+
+export interface ListStore {
+  /** Oldest first. */
+  runtimeLists(): readonly RuntimeListRow[];
+  /** Throws ERR_CONFLICT when the name is taken. */
+  insertRuntimeList(row: RuntimeListRow): void;
+  updateRuntimeList(row: RuntimeListRow): void;
+  /** Deletes the list and its state. */
+  deleteRuntimeList(name: string): void;
+  /** Oldest first. */
+  runtimeAllowlist(): readonly RuntimeAllowRow[];
+  /** Throws ERR_CONFLICT when the domain is already there. */
+  insertAllowed(row: RuntimeAllowRow): void;
+  deleteAllowed(domain: string): void;
+  listStates(): readonly ListStateRow[];
+  saveListState(row: ListStateRow): void;
+}
+
+const FORMATS: readonly ListInfo['format'][] = ['auto', 'hosts', 'domains', 'adblock'];
+const MODES: readonly ListInfo['mode'][] = ['block', 'alert'];
+
+function prepare(db: SqliteDatabase) {
+  const deleteRuntimeList = db.prepare('DELETE FROM runtime_lists WHERE name = ?');
+  const deleteListState = db.prepare('DELETE FROM list_state WHERE name = ?');
+  return {
+    runtimeLists: db.prepare(
+      'SELECT name, source, format, mode, refresh_sec, max_shrink_percent, created_ms FROM runtime_lists ORDER BY created_ms, name',
+    ),
+    insertRuntimeList: db.prepare(
+      'INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, created_ms) ' +
+        'VALUES (@name, @source, @format, @mode, @refreshSec, @maxShrinkPercent, @createdMs)',
+    ),
+    updateRuntimeList: db.prepare(
+      'UPDATE runtime_lists SET source = @source, format = @format, mode = @mode, refresh_sec = @refreshSec, ' +
+        'max_shrink_percent = @maxShrinkPercent WHERE name = @name',
+    ),
+    runtimeAllowlist: db.prepare('SELECT domain, created_ms FROM runtime_allowlist ORDER BY created_ms, domain'),
+    insertAllowed: db.prepare('INSERT INTO runtime_allowlist (domain, created_ms) VALUES (?, ?)'),
+    deleteAllowed: db.prepare('DELETE FROM runtime_allowlist WHERE domain = ?'),
+    listStates: db.prepare('SELECT name, etag, last_modified, last_fetch_ms, last_change_ms, last_error, entries FROM list_state'),
+    saveListState: db.prepare(
+      'INSERT INTO list_state (name, etag, last_modified, last_fetch_ms, last_change_ms, last_error, entries) ' +
+        'VALUES (@name, @etag, @lastModified, @lastFetchMs, @lastChangeMs, @lastError, @entries) ' +
+        'ON CONFLICT (name) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, ' +
+        'last_fetch_ms = excluded.last_fetch_ms, last_change_ms = excluded.last_change_ms, ' +
+        'last_error = excluded.last_error, entries = excluded.entries',
+    ),
+    deleteRuntimeListAndState: db.transaction((name: string) => {
+      deleteRuntimeList.run(name);
+      deleteListState.run(name);
+    }),
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+function text(row: Record<string, unknown>, column: string): string | undefined {
+  const value = row[column];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function num(row: Record<string, unknown>, column: string): number | undefined {
+  const value = row[column];
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  return undefined;
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+function writeFailed(what: string, err: unknown): PoolsinkError {
+  return new PoolsinkError('ERR_STORE_WRITE', `${what}: ${errorMessage(err)}`, { cause: err });
+}
+
+/** Runs a write; a primary-key clash is ERR_CONFLICT, anything else ERR_STORE_WRITE. */
+function write(what: string, conflict: string, run: () => void): void {
+  try {
+    run();
+  } catch (err: unknown) {
+    if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new PoolsinkError('ERR_CONFLICT', conflict, { cause: err });
+    throw writeFailed(what, err);
+  }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+function stateRow(row: Record<string, unknown>, name: string): ListStateRow {
+  const state: Mutable<ListStateRow> = { name };
+  const etag = text(row, 'etag');
+  const lastModified = text(row, 'last_modified');
+  const lastFetchMs = num(row, 'last_fetch_ms');
+  const lastChangeMs = num(row, 'last_change_ms');
+  const lastError = text(row, 'last_error');
+  const entries = num(row, 'entries');
+  if (etag !== undefined) state.etag = etag;
+  if (lastModified !== undefined) state.lastModified = lastModified;
+  if (lastFetchMs !== undefined) state.lastFetchMs = lastFetchMs;
+  if (lastChangeMs !== undefined) state.lastChangeMs = lastChangeMs;
+  if (lastError !== undefined) state.lastError = lastError;
+  if (entries !== undefined) state.entries = entries;
+  return state;
+}
+
+export function createListStore(connection: StoreConnection): ListStore {
+  const statements = preparedFor(connection, prepare);
+
+  return {
+    runtimeLists() {
+      const rows: RuntimeListRow[] = [];
+      for (const row of statements().runtimeLists.all()) {
+        if (!isObject(row)) continue;
+        const name = text(row, 'name');
+        const source = text(row, 'source');
+        const format = FORMATS.find((f) => f === row['format']);
+        const mode = MODES.find((m) => m === row['mode']);
+        const refreshSec = num(row, 'refresh_sec');
+        const maxShrinkPercent = num(row, 'max_shrink_percent');
+        const createdMs = num(row, 'created_ms');
+        // A row this version cannot read (edited by hand, or a future value) is left alone, not guessed at.
+        if (name === undefined || source === undefined || format === undefined || mode === undefined) continue;
+        if (refreshSec === undefined || maxShrinkPercent === undefined || createdMs === undefined) continue;
+        rows.push({ name, source, format, mode, refreshSec, maxShrinkPercent, createdMs });
+      }
+      return rows;
+    },
+    insertRuntimeList(row) {
+      write(`list "${row.name}" could not be saved`, `a list named "${row.name}" already exists`, () => {
+        statements().insertRuntimeList.run(row);
+      });
+    },
+    updateRuntimeList(row) {
+      write(`list "${row.name}" could not be saved`, `a list named "${row.name}" already exists`, () => {
+        statements().updateRuntimeList.run(row);
+      });
+    },
+    deleteRuntimeList(name) {
+      write(`list "${name}" could not be deleted`, '', () => {
+        statements().deleteRuntimeListAndState(name);
+      });
+    },
+    runtimeAllowlist() {
+      const rows: RuntimeAllowRow[] = [];
+      for (const row of statements().runtimeAllowlist.all()) {
+        if (!isObject(row)) continue;
+        const domain = text(row, 'domain');
+        const createdMs = num(row, 'created_ms');
+        if (domain !== undefined && createdMs !== undefined) rows.push({ domain, createdMs });
+      }
+      return rows;
+    },
+    insertAllowed(row) {
+      write(`allowlist entry ${row.domain} could not be saved`, `${row.domain} is already in the allowlist`, () => {
+        statements().insertAllowed.run(row.domain, row.createdMs);
+      });
+    },
+    deleteAllowed(domain) {
+      write(`allowlist entry ${domain} could not be deleted`, '', () => {
+        statements().deleteAllowed.run(domain);
+      });
+    },
+    listStates() {
+      const rows: ListStateRow[] = [];
+      for (const row of statements().listStates.all()) {
+        if (!isObject(row)) continue;
+        const name = text(row, 'name');
+        if (name === undefined) continue;
+        rows.push(stateRow(row, name));
+      }
+      return rows;
+    },
+    saveListState(row) {
+      write(`state of list "${row.name}" could not be saved`, '', () => {
+        statements().saveListState.run({
+          name: row.name,
+          etag: row.etag ?? null,
+          lastModified: row.lastModified ?? null,
+          lastFetchMs: row.lastFetchMs ?? null,
+          lastChangeMs: row.lastChangeMs ?? null,
+          lastError: row.lastError ?? null,
+          entries: row.entries ?? null,
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * `poolsink hosts` and `poolsink events`: the block log as tables, read from the same database the
+ * server writes (safe while it runs: SQLite WAL allows readers beside the writer).
+ */
+import { parseClientIp, parseDomain, parseTime } from '../admin/params.js';
+import type { EventFilter, EventQueries } from '../store/types.js';
+import { formatTable, shortTime } from './table.js';
+
+export interface HostsOptions {
+  since?: string;
+  limit: number;
+}
+
+export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs: number): string {
+  const sinceMs = options.since === undefined ? undefined : parseTime('--since', options.since, nowMs);
+  const hosts = queries.hosts(sinceMs, options.limit);
+  if (hosts.length === 0) return 'no host has tried to resolve a blocked name' + (options.since === undefined ? '' : ` since ${options.since}`) + '\n';
+  return formatTable(
+    ['CLIENT', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'BLOCKED', 'DOMAINS', 'TOP DOMAINS'],
+    hosts.map((h) => [
+      h.clientIp,
+      shortTime(h.firstSeenMs),
+      shortTime(h.lastSeenMs),
+      String(h.blockedCount),
+      String(h.distinctDomains),
+      h.topDomains.map((d) => `${d.domain} (${d.count})`).join(', '),
+    ]),
+  );
+}
+
+export interface EventsOptions {
+  client?: string;
+  domain?: string;
+  since?: string;
+  limit: number;
+}
+
+export function eventsReport(queries: EventQueries, options: EventsOptions, nowMs: number): string {
+  const filter: EventFilter = {
+    ...(options.client !== undefined ? { client: parseClientIp('--client', options.client) } : {}),
+    ...(options.domain !== undefined ? { domain: parseDomain('--domain', options.domain) } : {}),
+    ...(options.since !== undefined ? { sinceMs: parseTime('--since', options.since, nowMs) } : {}),
+  };
+  const { events } = queries.events(filter, options.limit);
+  if (events.length === 0) return 'no events\n';
+  return formatTable(
+    ['TIME (UTC)', 'CLIENT', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION'],
+    events.map((e) => [
+      shortTime(e.timeMs),
+      e.clientIp,
+      e.protocol,
+      e.via === null ? e.qname : `${e.qname} (via ${e.via})`,
+      String(e.qtype),
+      e.list,
+      e.rule,
+      e.action,
+    ]),
+  );
+}

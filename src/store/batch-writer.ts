@@ -1,0 +1,228 @@
+/**
+ * The SQL side of the event writer: one transaction inserts a batch of events (one prepared INSERT
+ * per event) and, when given, upserts the rollups accumulated in memory (per host, per host and
+ * domain, per domain, per hour, outcome minutes) with one statement per distinct key.
+ *
+ * Rollups are summed in JS (a Rollups value) and written less often than events, because their
+ * upserts land on scattered pages: summing a second of events before writing turns one upsert per
+ * event into one per host or domain seen in that second. The bench seeds its database through this
+ * same code.
+ */
+import type { BlockEvent } from '../dns/resolver.js';
+import type { SqliteDatabase } from './database.js';
+import { reverseName } from './names.js';
+import { hourOf } from './schema.js';
+
+interface DomainTally {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+}
+
+interface HostTally {
+  count: number;
+  firstMs: number;
+  lastMs: number;
+  readonly domains: Map<string, DomainTally>;
+}
+
+/** Event counts summed in memory until the next rollup write. */
+export interface Rollups {
+  readonly hosts: Map<string, HostTally>;
+  readonly domains: Map<string, DomainTally>;
+  /** hour_ms → client_ip → count. */
+  readonly hostHours: Map<number, Map<string, number>>;
+  /** hour_ms → qname → count. */
+  readonly domainHours: Map<number, Map<string, number>>;
+  /** hour_ms → list → action → count. */
+  readonly listHours: Map<number, Map<string, Map<string, number>>>;
+  /** minute_ms → outcome → count. */
+  readonly outcomes: Map<number, Map<string, number>>;
+  /** Distinct keys held (rows the next write upserts, roughly); bounds the memory. */
+  keys: number;
+}
+
+export function createRollups(): Rollups {
+  return { hosts: new Map(), domains: new Map(), hostHours: new Map(), domainHours: new Map(), listHours: new Map(), outcomes: new Map(), keys: 0 };
+}
+
+export function rollupsEmpty(rollups: Rollups): boolean {
+  return rollups.keys === 0;
+}
+
+function inner<K, V>(rollups: Rollups, outer: Map<K, V>, key: K, make: () => V): V {
+  let value = outer.get(key);
+  if (value === undefined) {
+    value = make();
+    outer.set(key, value);
+    rollups.keys += 1;
+  }
+  return value;
+}
+
+function newCounts(): Map<string, number> {
+  return new Map();
+}
+
+function newListCounts(): Map<string, Map<string, number>> {
+  return new Map();
+}
+
+function bump(rollups: Rollups, counts: Map<string, number>, key: string, n: number): void {
+  const before = counts.get(key);
+  if (before === undefined) rollups.keys += 1;
+  counts.set(key, (before ?? 0) + n);
+}
+
+function tally(rollups: Rollups, tallies: Map<string, DomainTally>, key: string, t: number): void {
+  const existing = tallies.get(key);
+  if (existing === undefined) {
+    tallies.set(key, { count: 1, firstMs: t, lastMs: t });
+    rollups.keys += 1;
+    return;
+  }
+  existing.count += 1;
+  if (t < existing.firstMs) existing.firstMs = t;
+  if (t > existing.lastMs) existing.lastMs = t;
+}
+
+/** Adds events[start, end) to the rollups. */
+export function addEvents(rollups: Rollups, events: readonly BlockEvent[], start: number, end: number): void {
+  let lastHour = Number.NaN;
+  let hostCounts = newCounts();
+  let domainCounts = newCounts();
+  let listCounts = newListCounts();
+  for (let i = start; i < end; i += 1) {
+    const event = events[i];
+    if (event === undefined) continue;
+    const t = event.timeMs;
+    let host = rollups.hosts.get(event.clientIp);
+    if (host === undefined) {
+      host = { count: 0, firstMs: t, lastMs: t, domains: new Map() };
+      rollups.hosts.set(event.clientIp, host);
+      rollups.keys += 1;
+    }
+    host.count += 1;
+    if (t < host.firstMs) host.firstMs = t;
+    if (t > host.lastMs) host.lastMs = t;
+    tally(rollups, host.domains, event.qname, t);
+    tally(rollups, rollups.domains, event.qname, t);
+    const hour = hourOf(t);
+    if (hour !== lastHour) {
+      lastHour = hour;
+      hostCounts = inner(rollups, rollups.hostHours, hour, newCounts);
+      domainCounts = inner(rollups, rollups.domainHours, hour, newCounts);
+      listCounts = inner(rollups, rollups.listHours, hour, newListCounts);
+    }
+    bump(rollups, hostCounts, event.clientIp, 1);
+    bump(rollups, domainCounts, event.qname, 1);
+    bump(rollups, inner(rollups, listCounts, event.list, newCounts), event.action, 1);
+  }
+}
+
+/** Adds `n` to an outcome's count for the minute starting at minuteMs. */
+export function addOutcome(rollups: Rollups, minuteMs: number, outcome: string, n: number): void {
+  bump(rollups, inner(rollups, rollups.outcomes, minuteMs, newCounts), outcome, n);
+}
+
+export interface BatchWriter {
+  /**
+   * One transaction: inserts events[start, end), then upserts `rollups` if given. Throws what
+   * SQLite throws; nothing is written then.
+   */
+  write(events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined): void;
+}
+
+type EventRow = [number, string, number, string, string, string, number, string, string, string, string, string | null];
+
+function prepareRollupStatements(db: SqliteDatabase) {
+  return {
+    hostDomain: db.prepare<[string, string, number, number], { count: number }>(
+      `INSERT INTO host_domains (client_ip, qname, count, last_seen_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client_ip, qname) DO UPDATE SET
+         count = count + excluded.count, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
+       RETURNING count`,
+    ),
+    host: db.prepare<[string, number, number, number, number]>(
+      `INSERT INTO hosts (client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (client_ip) DO UPDATE SET
+         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+         last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+         blocked_count = blocked_count + excluded.blocked_count,
+         distinct_domains = distinct_domains + excluded.distinct_domains`,
+    ),
+    domain: db.prepare<[string, number, number, number]>(
+      `INSERT INTO domains (qname, first_seen_ms, last_seen_ms, blocked_count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (qname) DO UPDATE SET
+         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+         last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+         blocked_count = blocked_count + excluded.blocked_count`,
+    ),
+    hostHour: db.prepare<[string, number, number]>(
+      `INSERT INTO host_hours (client_ip, hour_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (client_ip, hour_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    domainHour: db.prepare<[string, number, number]>(
+      `INSERT INTO domain_hours (qname, hour_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (qname, hour_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    listHour: db.prepare<[number, string, string, number]>(
+      `INSERT INTO list_hours (hour_ms, list, action, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (hour_ms, list, action) DO UPDATE SET count = count + excluded.count`,
+    ),
+    outcome: db.prepare<[number, string, number]>(
+      `INSERT INTO outcome_minutes (minute_ms, outcome, count) VALUES (?, ?, ?)
+       ON CONFLICT (minute_ms, outcome) DO UPDATE SET count = count + excluded.count`,
+    ),
+  };
+}
+
+type RollupStatements = ReturnType<typeof prepareRollupStatements>;
+
+function writeRollups(s: RollupStatements, rollups: Rollups): void {
+  for (const [clientIp, host] of rollups.hosts) {
+    let newDomains = 0;
+    for (const [qname, domain] of host.domains) {
+      const row = s.hostDomain.get(clientIp, qname, domain.count, domain.lastMs);
+      // RETURNING gives the row after the upsert: its count equals ours only if the row is new.
+      if (row !== undefined && row.count === domain.count) newDomains += 1;
+    }
+    s.host.run(clientIp, host.firstMs, host.lastMs, host.count, newDomains);
+  }
+  for (const [qname, domain] of rollups.domains) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
+  for (const [hour, counts] of rollups.hostHours) {
+    for (const [clientIp, count] of counts) s.hostHour.run(clientIp, hour, count);
+  }
+  for (const [hour, counts] of rollups.domainHours) {
+    for (const [qname, count] of counts) s.domainHour.run(qname, hour, count);
+  }
+  for (const [hour, lists] of rollups.listHours) {
+    for (const [list, actions] of lists) {
+      for (const [action, count] of actions) s.listHour.run(hour, list, action, count);
+    }
+  }
+  for (const [minute, counts] of rollups.outcomes) {
+    for (const [outcome, count] of counts) s.outcome.run(minute, outcome, count);
+  }
+}
+
+export function createBatchWriter(db: SqliteDatabase): BatchWriter {
+  const insertEvent = db.prepare<EventRow>(
+    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const rollupStatements = prepareRollupStatements(db);
+  const transaction = db.transaction((events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
+    for (let i = start; i < end; i += 1) {
+      const e = events[i];
+      if (e === undefined) continue;
+      insertEvent.run(e.timeMs, e.clientIp, e.clientPort, e.protocol, e.qname, reverseName(e.qname), e.qtype, e.list, e.rule, e.action, e.answer, e.via ?? null);
+    }
+    if (rollups !== undefined) writeRollups(rollupStatements, rollups);
+  });
+  return {
+    write(events, start, end, rollups): void {
+      transaction.immediate(events, start, end, rollups);
+    },
+  };
+}

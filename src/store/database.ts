@@ -1,0 +1,251 @@
+/**
+ * Opening the block log: the file, its pragmas, its schema version. openDatabase() refuses files it
+ * cannot trust (corrupt, or from a newer poolsink) with a message that says what to do, and never
+ * deletes or overwrites anything.
+ *
+ * A StoreConnection wraps the open database for the long-running server: if the file is deleted or
+ * replaced while poolsink runs (SQLite would go on writing into the unlinked file, and every event
+ * would be lost at the next restart), the event writer notices and reopens the path. Readers take
+ * `connection.db` at each use and re-prepare their statements when `generation` changes
+ * (preparedFor does that).
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { PoolsinkError, errorMessage } from '../errors.js';
+import { MIGRATIONS, type Migration } from './schema.js';
+
+export type SqliteDatabase = BetterSqlite3.Database;
+
+export interface OpenDatabaseOptions {
+  readonly log: Logger;
+  /** The schema's migrations, oldest first, numbered 1, 2, 3 ... (tests pass their own). */
+  readonly migrations?: readonly Migration[];
+  /** Run `PRAGMA quick_check` before use (reads the whole file: about a second per GB). Default true. */
+  readonly quickCheck?: boolean;
+  readonly busyTimeoutMs?: number;
+  /** Page cache for this connection. Default 64 MiB: index inserts into a large log need it. */
+  readonly cacheSizeKib?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_CACHE_SIZE_KIB = 65_536;
+const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function isMemoryPath(path: string): boolean {
+  return path === ':memory:' || path === '';
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
+  return undefined;
+}
+
+function isCorruption(err: unknown): boolean {
+  const code = sqliteCode(err);
+  return code !== undefined && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
+}
+
+function corruptError(path: string, detail: string, cause?: unknown): PoolsinkError {
+  return new PoolsinkError(
+    'ERR_STORE_CORRUPT',
+    `database ${path} is corrupt (${detail}): move it (and any ${path}-wal and ${path}-shm beside it) ` +
+      `aside and poolsink starts a fresh one; the old file can be salvaged with ` +
+      `\`sqlite3 ${path} .recover | sqlite3 recovered.db\``,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+function checkMigrations(migrations: readonly Migration[]): number {
+  migrations.forEach((migration, index) => {
+    if (migration.version !== index + 1) {
+      throw new PoolsinkError(
+        'ERR_STORE_SCHEMA',
+        `migration ${index + 1} ("${migration.description}") has version ${migration.version}: migrations must be numbered 1, 2, 3 ... in order`,
+      );
+    }
+  });
+  return migrations.length;
+}
+
+function readUserVersion(db: SqliteDatabase): number {
+  const version: unknown = db.pragma('user_version', { simple: true });
+  if (typeof version !== 'number') throw new Error(`PRAGMA user_version returned ${String(version)}`);
+  return version;
+}
+
+function quickCheck(db: SqliteDatabase, path: string): void {
+  const result: unknown = db.pragma('quick_check(5)');
+  const rows: readonly unknown[] = Array.isArray(result) ? result : [result];
+  const problems = rows
+    .map((row) => (typeof row === 'object' && row !== null && 'quick_check' in row ? String(row.quick_check) : String(row)))
+    .filter((text) => text !== 'ok');
+  if (problems.length > 0) throw corruptError(path, `quick_check: ${problems.join('; ')}`);
+}
+
+function migrate(db: SqliteDatabase, path: string, from: number, migrations: readonly Migration[], log: Logger): void {
+  for (const migration of migrations) {
+    if (migration.version <= from) continue;
+    try {
+      db.transaction(() => {
+        migration.up(db);
+        db.pragma(`user_version = ${migration.version}`);
+      })();
+    } catch (err: unknown) {
+      if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
+      throw new PoolsinkError(
+        'ERR_STORE_SCHEMA',
+        `database ${path} could not be upgraded to schema version ${migration.version} (${migration.description}): ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+    log.info({ path, version: migration.version, description: migration.description }, 'database schema upgraded');
+  }
+}
+
+function configure(db: SqliteDatabase, path: string, options: OpenDatabaseOptions, migrations: readonly Migration[], latest: number): void {
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
+  let version: number;
+  try {
+    version = readUserVersion(db);
+  } catch (err: unknown) {
+    if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
+    throw err;
+  }
+  if (version > latest) {
+    throw new PoolsinkError(
+      'ERR_STORE_SCHEMA',
+      `database ${path} has schema version ${version}; this poolsink understands up to ${latest}: ` +
+        `upgrade poolsink or point database.path elsewhere`,
+    );
+  }
+  if (options.quickCheck !== false) quickCheck(db, path);
+  if (!isMemoryPath(path)) {
+    const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal') options.log.warn({ path, journalMode: mode }, 'database is not in WAL mode; readers may wait for writers');
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`cache_size = -${Math.trunc(options.cacheSizeKib ?? DEFAULT_CACHE_SIZE_KIB)}`);
+  db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+  migrate(db, path, version, migrations, options.log);
+}
+
+/**
+ * Opens (creating if needed) the SQLite file at `path` and brings its schema up to date.
+ * Throws PoolsinkError: ERR_STORE_OPEN (cannot create or open), ERR_STORE_CORRUPT (not a database,
+ * or quick_check fails), ERR_STORE_SCHEMA (newer schema than this build knows, or an upgrade failed).
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions): SqliteDatabase {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const latest = checkMigrations(migrations);
+  if (!isMemoryPath(path)) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err: unknown) {
+      throw new PoolsinkError('ERR_STORE_OPEN', `database directory ${dirname(path)} could not be created: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+  let db: SqliteDatabase;
+  try {
+    db = new Database(path);
+  } catch (err: unknown) {
+    if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
+    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, { cause: err });
+  }
+  try {
+    configure(db, path, options, migrations, latest);
+  } catch (err: unknown) {
+    db.close();
+    if (err instanceof PoolsinkError) throw err;
+    if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
+    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, { cause: err });
+  }
+  return db;
+}
+
+/** The schema version of the newest migration this build knows. */
+export function latestSchemaVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return checkMigrations(migrations);
+}
+
+export interface StoreConnection {
+  readonly path: string;
+  /** The open database. reopen() replaces it: read it at each use, do not keep it. */
+  readonly db: SqliteDatabase;
+  /** Bumped by each reopen(), so statements prepared on the old database are prepared again. */
+  readonly generation: number;
+  /** True when `path` no longer names the open file: deleted, moved away or replaced. */
+  fileReplaced(): boolean;
+  /** Opens `path` afresh (a new file if it is gone) and closes the old database. Throws as openDatabase does. */
+  reopen(): void;
+  close(): void;
+}
+
+interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function fileIdentity(path: string): FileIdentity | undefined {
+  if (isMemoryPath(path)) return undefined;
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
+}
+
+export function openStoreConnection(path: string, options: OpenDatabaseOptions): StoreConnection {
+  let db = openDatabase(path, options);
+  let identity = fileIdentity(path);
+  let generation = 0;
+  let closed = false;
+
+  return {
+    path,
+    get db(): SqliteDatabase {
+      return db;
+    },
+    get generation(): number {
+      return generation;
+    },
+    fileReplaced(): boolean {
+      if (closed || isMemoryPath(path)) return false;
+      const now = fileIdentity(path);
+      return now === undefined || identity === undefined || now.dev !== identity.dev || now.ino !== identity.ino;
+    },
+    reopen(): void {
+      if (closed) return;
+      const fresh = openDatabase(path, options);
+      const old = db;
+      db = fresh;
+      identity = fileIdentity(path);
+      generation += 1;
+      try {
+        old.close();
+      } catch (err: unknown) {
+        options.log.warn({ path, err: errorMessage(err) }, 'closing the replaced database failed');
+      }
+    },
+    close(): void {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}
+
+/**
+ * Statements (or anything else built from the database) that follow reopen(): the getter returns
+ * what `build` made for the current database, building again after a reopen.
+ */
+export function preparedFor<T>(connection: StoreConnection, build: (db: SqliteDatabase) => T): () => T {
+  let builtFor = -1;
+  let built: T | undefined;
+  return () => {
+    if (built === undefined || builtFor !== connection.generation) {
+      built = build(connection.db);
+      builtFor = connection.generation;
+    }
+    return built;
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * One page of events, newest first, keyset-paginated on (time_ms, id). Every value is a bound
+ * parameter; the SQL text is assembled only from the fixed fragments below, and the index each
+ * filter combination uses is chosen here (INDEXED BY), not left to the planner's guesses, because a
+ * wrong guess over ten million rows is a full scan:
+ *
+ * - client given: the client's events by time (events_client_time), other filters checked per row.
+ * - domain given: the distinct names in the domain's rname range are found by index seeks; for up
+ *   to MERGE_MAX_NAMES names, each name's newest (time, id) pairs are read from events_rname_time
+ *   and merged, then the page's rows fetched by id. A broader domain (more names) walks events by
+ *   time and checks the range, which is quick because a broad domain matches densely.
+ * - list or action given: events_list_time or events_action_time.
+ * - otherwise: events_time.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { BlockAction, Protocol } from '../dns/resolver.js';
+import { domainRange, type NameRange } from './names.js';
+import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';
+
+const MERGE_MAX_NAMES = 100;
+
+const COLUMNS = 'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via';
+
+interface EventRow {
+  id: number;
+  time_ms: number;
+  client_ip: string;
+  client_port: number;
+  protocol: string;
+  qname: string;
+  qtype: number;
+  list: string;
+  rule: string;
+  action: string;
+  answer: string;
+  via: string | null;
+}
+
+interface KeyRow {
+  id: number;
+  time_ms: number;
+}
+
+type Param = string | number;
+
+/** Prepared statements by SQL text, each prepared once, for one result row type. */
+export interface StatementCache<Row> {
+  get(sql: string): BetterSqlite3.Statement<Param[], Row>;
+}
+
+export function createStatementCache<Row>(db: BetterSqlite3.Database): StatementCache<Row> {
+  const statements = new Map<string, BetterSqlite3.Statement<Param[], Row>>();
+  return {
+    get(sql: string): BetterSqlite3.Statement<Param[], Row> {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = db.prepare<Param[], Row>(sql);
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+/** The statements event searches use, for one database. */
+export interface SearchStatements {
+  readonly rows: StatementCache<EventRow>;
+  readonly keys: StatementCache<KeyRow>;
+  readonly names: StatementCache<{ rname: string }>;
+}
+
+export function createSearchStatements(db: BetterSqlite3.Database): SearchStatements {
+  return { rows: createStatementCache(db), keys: createStatementCache(db), names: createStatementCache(db) };
+}
+
+function toProtocol(text: string): Protocol {
+  return text === 'tcp' ? 'tcp' : 'udp';
+}
+
+function toAction(text: string): BlockAction {
+  return text === 'alerted' ? 'alerted' : 'blocked';
+}
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    timeMs: row.time_ms,
+    clientIp: row.client_ip,
+    clientPort: row.client_port,
+    protocol: toProtocol(row.protocol),
+    qname: row.qname,
+    qtype: row.qtype,
+    list: row.list,
+    rule: row.rule,
+    action: toAction(row.action),
+    answer: row.answer,
+    via: row.via,
+  };
+}
+
+/** WHERE conditions and their parameters, in order. */
+class Conditions {
+  readonly sql: string[] = [];
+  readonly params: Param[] = [];
+
+  add(sql: string, ...params: Param[]): void {
+    this.sql.push(sql);
+    this.params.push(...params);
+  }
+
+  where(): string {
+    return this.sql.length === 0 ? '' : `WHERE ${this.sql.join(' AND ')}`;
+  }
+}
+
+type Indexed = 'client' | 'name' | 'list' | 'action' | 'time';
+
+/** The filters not served by the chosen index, plus time bounds and the cursor. */
+function conditionsFor(filter: EventFilter, range: NameRange | undefined, indexed: Indexed, cursor: EventCursor | undefined): Conditions {
+  const where = new Conditions();
+  if (filter.client !== undefined) where.add('client_ip = ?', filter.client);
+  if (range !== undefined && indexed !== 'name') where.add('rname >= ? AND rname < ?', range.low, range.high);
+  if (filter.list !== undefined) where.add('list = ?', filter.list);
+  if (filter.action !== undefined) where.add('action = ?', filter.action);
+  if (filter.sinceMs !== undefined) where.add('time_ms >= ?', filter.sinceMs);
+  if (filter.untilMs !== undefined) where.add('time_ms < ?', filter.untilMs);
+  if (cursor !== undefined) where.add('time_ms <= ? AND (time_ms < ? OR id < ?)', cursor.timeMs, cursor.timeMs, cursor.id);
+  return where;
+}
+
+const INDEX_NAME: Readonly<Record<Indexed, string>> = {
+  client: 'events_client_time',
+  name: 'events_rname_time',
+  list: 'events_list_time',
+  action: 'events_action_time',
+  time: 'events_time',
+};
+
+const ORDER = 'ORDER BY time_ms DESC, id DESC LIMIT ?';
+
+/** The distinct rnames in `range`, or undefined when there are more than `max`. */
+function namesInRange(statements: SearchStatements, range: NameRange, max: number): string[] | undefined {
+  const first = statements.names.get(
+    'SELECT rname FROM events INDEXED BY events_rname_time WHERE rname >= ? AND rname < ? ORDER BY rname LIMIT 1',
+  );
+  const next = statements.names.get(
+    'SELECT rname FROM events INDEXED BY events_rname_time WHERE rname > ? AND rname < ? ORDER BY rname LIMIT 1',
+  );
+  const names: string[] = [];
+  let row = first.get(range.low, range.high);
+  while (row !== undefined) {
+    if (names.length === max) return undefined;
+    names.push(row.rname);
+    row = next.get(row.rname, range.high);
+  }
+  return names;
+}
+
+function byNewest(a: KeyRow, b: KeyRow): number {
+  return b.time_ms - a.time_ms || b.id - a.id;
+}
+
+/** The page for a domain with few names: merge each name's newest keys, then fetch the rows. */
+function mergeByName(statements: SearchStatements, names: readonly string[], filter: EventFilter, cursor: EventCursor | undefined, want: number): EventRow[] {
+  const where = conditionsFor(filter, undefined, 'name', cursor);
+  const keysSql = `SELECT id, time_ms FROM events INDEXED BY events_rname_time WHERE rname = ?${
+    where.sql.length > 0 ? ` AND ${where.sql.join(' AND ')}` : ''
+  } ${ORDER}`;
+  const keysStatement = statements.keys.get(keysSql);
+  let keys: KeyRow[] = [];
+  for (const name of names) {
+    const rows = keysStatement.all(name, ...where.params, want);
+    keys = keys.length === 0 ? rows : keys.concat(rows);
+  }
+  keys.sort(byNewest);
+  if (keys.length > want) keys.length = want;
+  const byId = statements.rows.get(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
+  const rows: EventRow[] = [];
+  for (const key of keys) {
+    const row = byId.get(key.id);
+    if (row !== undefined) rows.push(row);
+  }
+  return rows;
+}
+
+function scanByIndex(statements: SearchStatements, filter: EventFilter, range: NameRange | undefined, indexed: Indexed, cursor: EventCursor | undefined, want: number): EventRow[] {
+  const where = conditionsFor(filter, range, indexed, cursor);
+  const sql = `SELECT ${COLUMNS} FROM events INDEXED BY ${INDEX_NAME[indexed]} ${where.where()} ${ORDER}`;
+  return statements.rows.get(sql).all(...where.params, want);
+}
+
+/** One page: at most `limit` events after `cursor`; nextCursor when more match. Inputs are already validated. */
+export function searchEvents(statements: SearchStatements, filter: EventFilter, limit: number, cursor: EventCursor | undefined): EventPage {
+  const want = limit + 1;
+  const range = filter.domain === undefined ? undefined : domainRange(filter.domain);
+  let rows: EventRow[];
+  if (filter.client !== undefined) rows = scanByIndex(statements, filter, range, 'client', cursor, want);
+  else if (range !== undefined) {
+    const names = namesInRange(statements, range, MERGE_MAX_NAMES);
+    rows =
+      names === undefined
+        ? scanByIndex(statements, filter, range, 'time', cursor, want)
+        : mergeByName(statements, names, filter, cursor, want);
+  } else if (filter.list !== undefined) rows = scanByIndex(statements, filter, range, 'list', cursor, want);
+  else if (filter.action !== undefined) rows = scanByIndex(statements, filter, range, 'action', cursor, want);
+  else rows = scanByIndex(statements, filter, range, 'time', cursor, want);
+
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  const events = rows.map(toStoredEvent);
+  const last = events[events.length - 1];
+  return more && last !== undefined ? { events, nextCursor: { timeMs: last.timeMs, id: last.id } } : { events };
+}

@@ -1,0 +1,225 @@
+/**
+ * The block log's writer. record() runs on the DNS hot path: it appends the event to a bounded
+ * array and returns; it never touches the disk, allocates nothing of its own, and never throws.
+ * Batches are written off the hot path, every flushIntervalMs or as soon as batchSize events wait
+ * (scheduled with setImmediate), each batch in one transaction with one prepared INSERT per event
+ * (batch-writer.ts). Written events are summed into in-memory rollups (host summaries, hourly
+ * counts), which go out with a batch every rollupIntervalMs: one upsert per distinct key per
+ * second instead of several per event. flush() writes everything, rollups included.
+ *
+ * When a write fails (disk full, file read-only, I/O error) the batch stays buffered and is retried
+ * at the next tick; the buffer keeps its cap, so events beyond it are dropped and counted (and
+ * recorded under EVENTS_DROPPED_OUTCOME once writing works again). SQLite keeps writing into a
+ * database file that was deleted while open, so before each batch the writer checks that the path
+ * still names the open file and reopens it if not.
+ */
+import type { Logger } from 'pino';
+import type { BlockEvent } from '../dns/resolver.js';
+import { PoolsinkError, errorMessage } from '../errors.js';
+import { addEvents, addOutcome, createBatchWriter, createRollups, rollupsEmpty } from './batch-writer.js';
+import { preparedFor, type StoreConnection } from './database.js';
+import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
+import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
+
+export interface EventWriterOptions {
+  readonly connection: StoreConnection;
+  readonly log: Logger;
+  /** How often buffered events are written. Default 250. */
+  readonly flushIntervalMs?: number;
+  /** Events per transaction; reaching it also schedules a write. Default 2000. */
+  readonly batchSize?: number;
+  /** Events held in memory at most; more are dropped and counted. Default 100,000. */
+  readonly maxBuffered?: number;
+  /**
+   * How often the rollups (host summaries, hourly counts, outcome minutes) summed in memory are
+   * written, with the next batch. Default 1000; flush() always writes them.
+   */
+  readonly rollupIntervalMs?: number;
+  /** Distinct rollup keys held before they are written regardless of the interval. Default 50,000. */
+  readonly maxRollupKeys?: number;
+  readonly clock?: () => number;
+}
+
+const WARN_INTERVAL_MS = 60_000;
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: ${name} must be a positive integer (got ${value})`);
+  }
+  return value;
+}
+
+function sqliteCode(err: unknown): string | undefined {
+  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+export function createEventWriter(options: EventWriterOptions): EventWriter {
+  const { connection, log } = options;
+  const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250);
+  const batchSize = positiveInteger('batchSize', options.batchSize ?? 2000);
+  const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered ?? 100_000);
+  const rollupIntervalMs = options.rollupIntervalMs ?? 1000;
+  if (!Number.isInteger(rollupIntervalMs) || rollupIntervalMs < 0) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`);
+  }
+  const maxRollupKeys = positiveInteger('maxRollupKeys', options.maxRollupKeys ?? 50_000);
+  const clock = options.clock ?? Date.now;
+  const statements = preparedFor(connection, createBatchWriter);
+
+  let buffer: BlockEvent[] = [];
+  let rollups = createRollups();
+  let lastRollupWriteMs = clock();
+  let written = 0;
+  let dropped = 0;
+  let writeErrors = 0;
+  let consecutiveFailures = 0;
+  let healthy = true;
+  let lastError: string | undefined;
+  let lastFailureWarnMs = Number.NEGATIVE_INFINITY;
+  let lastDropWarnMs = Number.NEGATIVE_INFINITY;
+  let droppedSinceWarn = 0;
+  let drainScheduled = false;
+  let closed = false;
+
+  function drop(): void {
+    dropped += 1;
+    droppedSinceWarn += 1;
+    const now = clock();
+    addOutcome(rollups, minuteOf(now), EVENTS_DROPPED_OUTCOME, 1);
+    if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
+      log.warn(
+        { dropped: droppedSinceWarn, droppedTotal: dropped, buffered: buffer.length, maxBuffered, lastError },
+        'block log buffer full: dropping events until the database accepts writes',
+      );
+      lastDropWarnMs = now;
+      droppedSinceWarn = 0;
+    }
+  }
+
+  function fail(err: unknown, during: string): void {
+    writeErrors += 1;
+    consecutiveFailures += 1;
+    healthy = false;
+    const code = sqliteCode(err);
+    lastError = code === undefined ? errorMessage(err) : `${code}: ${errorMessage(err)}`;
+    const now = clock();
+    if (consecutiveFailures === 1 || now - lastFailureWarnMs >= WARN_INTERVAL_MS) {
+      log.warn(
+        { path: connection.path, during, err: lastError, failures: consecutiveFailures, buffered: buffer.length },
+        'block log write failed; events stay buffered and are retried',
+      );
+      lastFailureWarnMs = now;
+    }
+  }
+
+  /** Reopens the database if its file was deleted or replaced; false when that failed. */
+  function ensureAttached(): boolean {
+    if (!connection.fileReplaced()) return true;
+    try {
+      connection.reopen();
+    } catch (err: unknown) {
+      fail(err, 'reopen');
+      return false;
+    }
+    log.warn({ path: connection.path }, 'database file was deleted or replaced while open; reopened the path');
+    return true;
+  }
+
+  /**
+   * Writes one batch, with the rollups when they are due (or `withRollups`); false when the write
+   * failed, and then nothing changed. The batch's own events join the rollups only once written.
+   */
+  function writeBatch(withRollups: boolean): boolean {
+    const end = Math.min(buffer.length, batchSize);
+    const now = clock();
+    const rollupsDue =
+      !rollupsEmpty(rollups) && (withRollups || now - lastRollupWriteMs >= rollupIntervalMs || rollups.keys >= maxRollupKeys);
+    if (end === 0 && !rollupsDue) return true;
+    try {
+      statements().write(buffer, 0, end, rollupsDue ? rollups : undefined);
+    } catch (err: unknown) {
+      fail(err, 'write');
+      return false;
+    }
+    if (rollupsDue) {
+      rollups = createRollups();
+      lastRollupWriteMs = now;
+    }
+    addEvents(rollups, buffer, 0, end);
+    if (end === buffer.length) buffer = [];
+    else buffer.splice(0, end);
+    written += end;
+    if (!healthy) {
+      log.info({ path: connection.path, failures: consecutiveFailures, buffered: buffer.length }, 'block log writes resumed');
+      healthy = true;
+    }
+    consecutiveFailures = 0;
+    return true;
+  }
+
+  function drainStep(): void {
+    drainScheduled = false;
+    if (closed) return;
+    if (!ensureAttached() || !writeBatch(false)) return;
+    // Full batches go on at once (yielding between them); a partial one waits for the next tick.
+    if (buffer.length >= batchSize) {
+      drainScheduled = true;
+      setImmediate(drainStep);
+    }
+  }
+
+  function tick(): void {
+    if (!drainScheduled) drainStep();
+  }
+
+  function flush(): void {
+    if (!ensureAttached()) return;
+    while (buffer.length > 0 || !rollupsEmpty(rollups)) {
+      if (!writeBatch(true)) {
+        log.error({ path: connection.path, buffered: buffer.length, err: lastError }, 'block log flush failed; buffered events are not written');
+        return;
+      }
+    }
+  }
+
+  const timer = setInterval(tick, flushIntervalMs);
+  timer.unref();
+
+  return {
+    record(event: BlockEvent): void {
+      if (buffer.length >= maxBuffered || closed) {
+        drop();
+        return;
+      }
+      buffer.push(event);
+      if (buffer.length >= batchSize && !drainScheduled && healthy) {
+        drainScheduled = true;
+        setImmediate(drainStep);
+      }
+    },
+    addOutcomes(deltas: OutcomeCounts): void {
+      const minute = minuteOf(clock());
+      for (const outcome of Object.keys(deltas)) {
+        const n = deltas[outcome];
+        if (n !== undefined && Number.isFinite(n) && n > 0) addOutcome(rollups, minute, outcome, n);
+      }
+    },
+    get stats(): EventWriterStats {
+      return {
+        buffered: buffer.length,
+        written,
+        dropped,
+        writeErrors,
+        healthy,
+        ...(lastError === undefined ? {} : { lastError }),
+      };
+    },
+    flush,
+    close(): void {
+      if (closed) return;
+      flush();
+      closed = true;
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,227 @@
+/**
+ * Retention: deletes events older than retentionDays, then the oldest beyond maxEvents, then rollup
+ * rows (hourly counts, outcome minutes) older than retentionDays. Every DELETE is a small batch in
+ * its own transaction and the pruner yields to the event loop (setImmediate) between batches, so
+ * DNS answers and batched writes go on while a large backlog is pruned.
+ *
+ * maxEvents is enforced on ids: events keep ids (max id - maxEvents, max id], which holds at most
+ * maxEvents rows (ids are assigned in increasing order; gaps only make it fewer). Host summaries
+ * (hosts, host_domains) are never pruned: they are the long-term record of which hosts misbehaved.
+ */
+import type { Logger } from 'pino';
+import { PoolsinkError, errorMessage } from '../errors.js';
+import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
+import { HOUR_MS, hourOf, minuteOf } from './schema.js';
+
+export interface PrunerOptions {
+  readonly connection: StoreConnection;
+  readonly log: Logger;
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+  /** Rows per DELETE. Default 2000 (a few ms per batch on a 10M-event log). */
+  readonly batchSize?: number;
+  /** How often start() prunes. Default 60,000. */
+  readonly intervalMs?: number;
+  readonly clock?: () => number;
+}
+
+export interface PruneResult {
+  readonly eventsByAge: number;
+  readonly eventsByCount: number;
+  readonly rollupRows: number;
+}
+
+export interface Pruner {
+  /** Prunes now and every intervalMs (the timer does not keep the process alive). */
+  start(): void;
+  /** Stops the timer; resolves when a run in progress has stopped at its next batch. */
+  stop(): Promise<void>;
+  /** One full pruning pass (or the one already running). Rejects with ERR_STORE_WRITE. */
+  runOnce(): Promise<PruneResult>;
+}
+
+const DAY_MS = 86_400_000;
+const KEYS_PER_STEP = 200;
+
+function checkPositive(name: string, value: number, integer: boolean): number {
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `pruner: ${name} must be a positive ${integer ? 'integer' : 'number'} (got ${value})`);
+  }
+  return value;
+}
+
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    deleteOldEvents: db.prepare<[number, number]>(
+      `DELETE FROM events WHERE id IN
+         (SELECT id FROM events INDEXED BY events_time WHERE time_ms < ? ORDER BY time_ms LIMIT ?)`,
+    ),
+    idBounds: db.prepare<[], { low: number | null; high: number | null }>('SELECT min(id) AS low, max(id) AS high FROM events'),
+    deleteIdRange: db.prepare<[number, number]>('DELETE FROM events WHERE id >= ? AND id < ?'),
+    // host_hours and domain_hours are keyed (key, hour): their old rows are deleted key by key, for
+    // the keys seen since the last pass (a key last seen before it had all its rows deleted then).
+    hostsSeenSince: db.prepare<[number, number, string, number], { key: string; lastMs: number }>(
+      `SELECT client_ip AS key, last_seen_ms AS lastMs FROM hosts INDEXED BY hosts_last_seen
+       WHERE last_seen_ms >= ? AND (last_seen_ms, client_ip) > (?, ?) ORDER BY last_seen_ms, client_ip LIMIT ?`,
+    ),
+    domainsSeenSince: db.prepare<[number, number, string, number], { key: string; lastMs: number }>(
+      `SELECT qname AS key, last_seen_ms AS lastMs FROM domains INDEXED BY domains_last_seen
+       WHERE last_seen_ms >= ? AND (last_seen_ms, qname) > (?, ?) ORDER BY last_seen_ms, qname LIMIT ?`,
+    ),
+    deleteHostHours: db.prepare<[string, number]>('DELETE FROM host_hours WHERE client_ip = ? AND hour_ms < ?'),
+    deleteDomainHours: db.prepare<[string, number]>('DELETE FROM domain_hours WHERE qname = ? AND hour_ms < ?'),
+    oldestListHour: db.prepare<[], { hour: number | null }>('SELECT min(hour_ms) AS hour FROM list_hours'),
+    deleteListHour: db.prepare<[number]>('DELETE FROM list_hours WHERE hour_ms = ?'),
+    oldestMinute: db.prepare<[], { minute: number | null }>('SELECT min(minute_ms) AS minute FROM outcome_minutes'),
+    deleteMinutes: db.prepare<[number, number]>('DELETE FROM outcome_minutes WHERE minute_ms >= ? AND minute_ms < ?'),
+  };
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function createPruner(options: PrunerOptions): Pruner {
+  const { connection, log } = options;
+  const retentionMs = checkPositive('retentionDays', options.retentionDays, false) * DAY_MS;
+  const maxEvents = checkPositive('maxEvents', options.maxEvents, true);
+  const batchSize = checkPositive('batchSize', options.batchSize ?? 2000, true);
+  const intervalMs = checkPositive('intervalMs', options.intervalMs ?? 60_000, true);
+  const clock = options.clock ?? Date.now;
+  const statements = preparedFor(connection, prepareStatements);
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PruneResult> | undefined;
+  let stopping = false;
+  /** Hourly rollup rows below this hour are gone for every key (none pruned yet: every key). */
+  let prunedHoursBelow = Number.MIN_SAFE_INTEGER;
+
+  async function pruneByAge(cutoffMs: number): Promise<number> {
+    let deleted = 0;
+    while (!stopping) {
+      const changes = statements().deleteOldEvents.run(cutoffMs, batchSize).changes;
+      deleted += changes;
+      if (changes < batchSize) break;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async function pruneByCount(): Promise<number> {
+    let deleted = 0;
+    while (!stopping) {
+      const { low, high } = statements().idBounds.get() ?? { low: null, high: null };
+      if (low === null || high === null) break;
+      const keepFrom = high - maxEvents + 1;
+      if (low >= keepFrom) break;
+      deleted += statements().deleteIdRange.run(low, Math.min(low + batchSize, keepFrom)).changes;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  /** Deletes the hourly rows older than cutoffHour of every key (host or domain) seen since `seenSinceMs`. */
+  async function pruneKeyedHours(
+    keysSeenSince: (seenSinceMs: number, afterMs: number, afterKey: string) => { key: string; lastMs: number }[],
+    deleteOld: (key: string, cutoffHour: number) => number,
+    seenSinceMs: number,
+    cutoffHour: number,
+  ): Promise<number> {
+    let deleted = 0;
+    let afterMs = Number.MIN_SAFE_INTEGER;
+    let afterKey = '';
+    while (!stopping) {
+      const keys = keysSeenSince(seenSinceMs, afterMs, afterKey);
+      for (const { key } of keys) deleted += deleteOld(key, cutoffHour);
+      const last = keys[keys.length - 1];
+      if (last === undefined || keys.length < KEYS_PER_STEP) break;
+      afterMs = last.lastMs;
+      afterKey = last.key;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async function pruneRollups(cutoffMs: number): Promise<number> {
+    const cutoffHour = hourOf(cutoffMs);
+    let deleted = 0;
+    // Hourly rows change once an hour: one pass per hour is enough.
+    if (cutoffHour > prunedHoursBelow) {
+      const seenSinceMs = prunedHoursBelow;
+      deleted += await pruneKeyedHours(
+        (since, afterMs, afterKey) => statements().hostsSeenSince.all(since, afterMs, afterKey, KEYS_PER_STEP),
+        (key, hour) => statements().deleteHostHours.run(key, hour).changes,
+        seenSinceMs,
+        cutoffHour,
+      );
+      deleted += await pruneKeyedHours(
+        (since, afterMs, afterKey) => statements().domainsSeenSince.all(since, afterMs, afterKey, KEYS_PER_STEP),
+        (key, hour) => statements().deleteDomainHours.run(key, hour).changes,
+        seenSinceMs,
+        cutoffHour,
+      );
+      while (!stopping) {
+        const hour = statements().oldestListHour.get()?.hour ?? null;
+        if (hour === null || hour >= cutoffHour) break;
+        deleted += statements().deleteListHour.run(hour).changes;
+        await nextTurn();
+      }
+      if (!stopping) prunedHoursBelow = cutoffHour;
+    }
+    const cutoffMinute = minuteOf(cutoffMs);
+    while (!stopping) {
+      const minute = statements().oldestMinute.get()?.minute ?? null;
+      if (minute === null || minute >= cutoffMinute) break;
+      deleted += statements().deleteMinutes.run(minute, Math.min(minute + HOUR_MS, cutoffMinute)).changes;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async function run(): Promise<PruneResult> {
+    const cutoffMs = clock() - retentionMs;
+    try {
+      const eventsByAge = await pruneByAge(cutoffMs);
+      const eventsByCount = await pruneByCount();
+      const rollupRows = await pruneRollups(cutoffMs);
+      if (eventsByAge + eventsByCount + rollupRows > 0) {
+        log.info({ eventsByAge, eventsByCount, rollupRows }, 'pruned the block log');
+      }
+      return { eventsByAge, eventsByCount, rollupRows };
+    } catch (err: unknown) {
+      throw new PoolsinkError('ERR_STORE_WRITE', `pruning ${connection.path} failed: ${errorMessage(err)}`, { cause: err });
+    }
+  }
+
+  function runOnce(): Promise<PruneResult> {
+    if (running === undefined) {
+      stopping = false;
+      running = run().finally(() => {
+        running = undefined;
+      });
+    }
+    return running;
+  }
+
+  function onTimer(): void {
+    runOnce().catch((err: unknown) => {
+      log.warn({ err: errorMessage(err) }, 'block log pruning failed; retrying at the next interval');
+    });
+  }
+
+  return {
+    start(): void {
+      if (timer !== undefined) return;
+      timer = setInterval(onTimer, intervalMs);
+      timer.unref();
+      onTimer();
+    },
+    async stop(): Promise<void> {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      stopping = true;
+      if (running !== undefined) await running.catch(() => undefined);
+    },
+    runOnce,
+  };
+}

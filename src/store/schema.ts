@@ -1,0 +1,157 @@
+/**
+ * The block log's schema as an ordered list of migrations. `PRAGMA user_version` holds the version
+ * of the last one applied; openDatabase() applies the rest, each in its own transaction. To change
+ * the schema, append `{ version: 2, description, up }`; never edit a migration that has shipped.
+ *
+ * Tables (v1):
+ * - events: one row per blocked or alerted query. `rname` is the qname with its labels reversed and
+ *   a trailing dot ("a.pool.com" → "com.pool.a."), so "pool.com and its subdomains" is the index
+ *   range ["com.pool.", "com.pool/").
+ * - hosts, host_domains, domains: per-host summary, per-host domain counts and per-domain totals,
+ *   kept when events are pruned.
+ * - host_hours, domain_hours, list_hours: hourly event counts per host, per qname and per
+ *   (list, action), so /stats over a day reads rollup rows instead of every event. Separate narrow
+ *   tables rather than one (hour, host, qname, list, action) table: a day of the wide table is
+ *   almost as many rows as the events. host_hours and domain_hours are keyed by (key, hour): /stats
+ *   takes each host (domain) seen since the window's start from hosts (domains) by last_seen_ms and
+ *   sums its few hourly rows with one index seek, which SQLite does several times faster than
+ *   grouping the window's rows by key.
+ * - outcome_minutes: query outcome counts per minute (forwarded, cached, blocked, ...), plus the
+ *   block log's own dropped events under EVENTS_DROPPED_OUTCOME.
+ * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
+ *   and each list's fetch state; owned by the list manager.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly description: string;
+  /** Runs inside a transaction that also sets user_version; throw to abort the upgrade. */
+  up(db: BetterSqlite3.Database): void;
+}
+
+/** The outcome under which the event writer records events it had to drop (buffer full). */
+export const EVENTS_DROPPED_OUTCOME = 'events_dropped';
+
+export const HOUR_MS = 3_600_000;
+export const MINUTE_MS = 60_000;
+
+export function hourOf(timeMs: number): number {
+  return Math.floor(timeMs / HOUR_MS) * HOUR_MS;
+}
+
+export function minuteOf(timeMs: number): number {
+  return Math.floor(timeMs / MINUTE_MS) * MINUTE_MS;
+}
+
+const SCHEMA_V1 = `
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  client_ip TEXT NOT NULL,
+  client_port INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  qname TEXT NOT NULL,
+  rname TEXT NOT NULL,
+  qtype INTEGER NOT NULL,
+  list TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  action TEXT NOT NULL,
+  answer TEXT NOT NULL,
+  via TEXT
+);
+CREATE INDEX events_time ON events (time_ms);
+CREATE INDEX events_client_time ON events (client_ip, time_ms);
+CREATE INDEX events_rname_time ON events (rname, time_ms);
+CREATE INDEX events_list_time ON events (list, time_ms);
+CREATE INDEX events_action_time ON events (action, time_ms);
+
+CREATE TABLE hosts (
+  client_ip TEXT PRIMARY KEY,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  blocked_count INTEGER NOT NULL,
+  distinct_domains INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX hosts_last_seen ON hosts (last_seen_ms);
+
+CREATE TABLE host_domains (
+  client_ip TEXT NOT NULL,
+  qname TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (client_ip, qname)
+) WITHOUT ROWID;
+
+CREATE TABLE domains (
+  qname TEXT PRIMARY KEY,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  blocked_count INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX domains_last_seen ON domains (last_seen_ms);
+
+CREATE TABLE host_hours (
+  client_ip TEXT NOT NULL,
+  hour_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (client_ip, hour_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE domain_hours (
+  qname TEXT NOT NULL,
+  hour_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (qname, hour_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE list_hours (
+  hour_ms INTEGER NOT NULL,
+  list TEXT NOT NULL,
+  action TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (hour_ms, list, action)
+) WITHOUT ROWID;
+
+CREATE TABLE outcome_minutes (
+  minute_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (minute_ms, outcome)
+) WITHOUT ROWID;
+
+CREATE TABLE runtime_lists (
+  name TEXT PRIMARY KEY,
+  source TEXT NOT NULL,
+  format TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  refresh_sec INTEGER NOT NULL,
+  max_shrink_percent REAL NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE runtime_allowlist (
+  domain TEXT PRIMARY KEY,
+  created_ms INTEGER NOT NULL
+);
+
+CREATE TABLE list_state (
+  name TEXT PRIMARY KEY,
+  etag TEXT,
+  last_modified TEXT,
+  last_fetch_ms INTEGER,
+  last_change_ms INTEGER,
+  last_error TEXT,
+  entries INTEGER
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    description: 'block log, host summaries, rollups, runtime lists',
+    up(db: BetterSqlite3.Database): void {
+      db.exec(SCHEMA_V1);
+    },
+  },
+]);

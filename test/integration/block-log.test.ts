@@ -1,0 +1,198 @@
+/**
+ * The block log end to end: real DNS queries from several client addresses, over UDP and TCP,
+ * through the real server into a real SQLite file, read back over the authenticated admin API and
+ * the command line; a restart keeps everything.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+import { dig, udpExchange } from '../helpers/clients.js';
+import { encodeQuery, rcodeOf } from '../helpers/packets.js';
+import { runCli, startCliServer } from '../helpers/cli.js';
+import Database from 'better-sqlite3';
+import { createSocket } from 'node:dgram';
+
+const upstreams: LocalUpstream[] = [];
+const stacks: Stack[] = [];
+const cleanup: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(stacks.splice(0).map((s) => s.close()));
+  await Promise.all(upstreams.splice(0).map((u) => u.close()));
+  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const LISTS = {
+  pools: { text: 'pool.example\nminexmr.test\n' },
+  trial: { text: 'newpool.example\n', mode: 'alert' },
+};
+
+async function start(dir?: string): Promise<Stack> {
+  const up = await startLocalUpstream();
+  upstreams.push(up);
+  const stack = await startStack({ upstreams: [up.address], lists: LISTS, ...(dir !== undefined ? { dir } : {}) });
+  stacks.push(stack);
+  return stack;
+}
+
+async function blockedFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: 100 + i }), { bindAddress: clientIp });
+    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
+  }
+}
+
+interface HostView {
+  clientIp: string;
+  blockedCount: number;
+  distinctDomains: number;
+  topDomains: { domain: string; count: number }[];
+}
+
+function isHostList(body: unknown): body is { hosts: HostView[] } {
+  return typeof body === 'object' && body !== null && 'hosts' in body && Array.isArray(body.hosts);
+}
+
+function isEventList(body: unknown): body is { events: Record<string, unknown>[] } {
+  return typeof body === 'object' && body !== null && 'events' in body && Array.isArray(body.events);
+}
+
+async function hosts(stack: Stack): Promise<HostView[]> {
+  const { status, body } = await stack.api('/api/v1/hosts');
+  expect(status).toBe(200);
+  if (!isHostList(body)) throw new Error(`unexpected /hosts body ${JSON.stringify(body)}`);
+  return body.hosts;
+}
+
+async function events(stack: Stack, query: string): Promise<Record<string, unknown>[]> {
+  const { status, body } = await stack.api(`/api/v1/events${query}`);
+  expect(status).toBe(200);
+  if (!isEventList(body)) throw new Error(`unexpected /events body ${JSON.stringify(body)}`);
+  return body.events;
+}
+
+describe('which host tried to resolve which pool', () => {
+  test('the API shows exactly the hosts, counts and events sent', async () => {
+    const stack = await start();
+    await blockedFrom(stack, '127.0.0.2', 'a.pool.example', 3);
+    await blockedFrom(stack, '127.0.0.2', 'MineXMR.test', 1);
+    await blockedFrom(stack, '127.0.0.3', 'b.pool.example', 1);
+    expect((await dig(stack.port, ['+tcp', '-b', '127.0.0.3', 'c.pool.example'])).status).toBe('NXDOMAIN');
+    // Forwarded and allowed names leave no event.
+    expect((await dig(stack.port, ['-b', '127.0.0.4', 'fine.example'])).status).toBe('NOERROR');
+    stack.poolsink.eventWriter.flush();
+
+    const seen = await hosts(stack);
+    expect(seen.map((h) => h.clientIp).sort()).toEqual(['127.0.0.2', '127.0.0.3']);
+    const two = seen.find((h) => h.clientIp === '127.0.0.2');
+    expect(two).toMatchObject({ blockedCount: 4, distinctDomains: 2 });
+    expect(two?.topDomains[0]).toEqual({ domain: 'a.pool.example', count: 3 });
+    expect(seen.find((h) => h.clientIp === '127.0.0.3')).toMatchObject({ blockedCount: 2, distinctDomains: 2 });
+
+    const fromTwo = await events(stack, '?client=127.0.0.2');
+    expect(fromTwo).toHaveLength(4);
+    expect(fromTwo[0]).toMatchObject({ clientIp: '127.0.0.2', protocol: 'udp', qname: 'minexmr.test', qtype: 1, list: 'pools', rule: 'minexmr.test', action: 'blocked', answer: 'nxdomain' });
+    const tcp = await events(stack, '?client=127.0.0.3&domain=c.pool.example');
+    expect(tcp).toHaveLength(1);
+    expect(tcp[0]).toMatchObject({ protocol: 'tcp', rule: 'pool.example' });
+    expect(await events(stack, '?domain=pool.example')).toHaveLength(5);
+  });
+
+  test('an alert-mode list answers normally and records the event as alerted', async () => {
+    const stack = await start();
+    const reply = await udpExchange(stack.port, encodeQuery('x.newpool.example'), { bindAddress: '127.0.0.5' });
+    expect(reply !== undefined && rcodeOf(reply)).toBe(0);
+    expect(upstreams[0]?.queries.map((q) => q.qname)).toContain('x.newpool.example');
+    stack.poolsink.eventWriter.flush();
+    const logged = await events(stack, '?action=alerted');
+    expect(logged).toEqual([expect.objectContaining({ clientIp: '127.0.0.5', list: 'trial', action: 'alerted', answer: 'forwarded' })]);
+  });
+
+  test('a restart keeps events, host summaries and outcome counts; the CLI reads the same database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poolsink-restart-'));
+    cleanup.push(dir);
+    const first = await start(dir);
+    await blockedFrom(first, '127.0.0.7', 'pool.example', 2);
+    await first.close();
+    stacks.splice(stacks.indexOf(first), 1);
+
+    const second = await start(dir);
+    try {
+      expect(await hosts(second)).toEqual([expect.objectContaining({ clientIp: '127.0.0.7', blockedCount: 2 })]);
+      expect(await events(second, '')).toHaveLength(2);
+      const stats = await second.api('/api/v1/stats?since=1h');
+      expect(stats.status).toBe(200);
+      expect(JSON.stringify(stats.body)).toMatch(/"blocked":2\b/);
+    } finally {
+      await second.close();
+      stacks.splice(stacks.indexOf(second), 1);
+    }
+
+    const config = join(dir, 'cli.yaml');
+    writeFileSync(config, `upstreams: ["127.0.0.1:9"]\ndataDir: data\n`);
+    const hostTable = await runCli(['hosts', '--config', config, '--since', '1h']);
+    expect(hostTable.stderr).toBe('');
+    expect(hostTable.stdout).toMatch(/^127\.0\.0\.7\s+\S+ \S+\s+\S+ \S+\s+2\s+1\s+pool\.example \(2\)$/m);
+    const eventTable = await runCli(['events', '--config', config, '--client', '127.0.0.7']);
+    expect(eventTable.stdout.trim().split('\n')).toHaveLength(4); // header, rule, two events
+    const bad = await runCli(['events', '--config', config, '--since', 'yesterday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--since/);
+  });
+});
+
+describe('shutdown', () => {
+  test('SIGTERM during a burst of blocked queries: every answered query is in the database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poolsink-burst-'));
+    cleanup.push(dir);
+    writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
+    const config = join(dir, 'poolsink.yaml');
+    writeFileSync(
+      config,
+      `dns: { listen: ["127.0.0.1:0"], rateLimit: { qps: 1000000 } }\nupstreams: ["127.0.0.1:9"]\nblocklists: [{ name: pools, source: pools.txt }]\n` +
+        `admin: { listen: "127.0.0.1:0" }\ndatabase: { flushIntervalMs: 60000 }\nlog: { level: info }\n`,
+    );
+    const server = startCliServer(['serve', '--config', config], { cwd: dir });
+    try {
+      const started = await server.waitForLog('poolsink started');
+      const listen = started['listen'];
+      if (!Array.isArray(listen) || typeof listen[0] !== 'string') throw new Error('start line lacks listen addresses');
+      const port = Number(listen[0].split(':').pop());
+
+      const socket = createSocket('udp4');
+      let answered = 0;
+      socket.on('message', () => answered++);
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      const exited = server.exited;
+      let sent = 0;
+      // Keep sending until well after SIGTERM, so the burst straddles the shutdown.
+      const burst = (async () => {
+        let stopped = false;
+        void exited.then(() => (stopped = true));
+        while (!stopped && sent < 200_000) {
+          for (let i = 0; i < 50; i++) socket.send(encodeQuery(`h${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      server.child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 0, signal: null });
+      await burst;
+      await new Promise((r) => setTimeout(r, 200));
+      socket.close();
+
+      const db = new Database(join(dir, 'data', 'poolsink.db'), { readonly: true });
+      const rows = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events').get()?.n;
+      db.close();
+      expect(answered).toBeGreaterThan(100);
+      expect(rows).toBe(answered);
+      const stopped = server.logs.find((l) => l['msg'] === 'poolsink stopped');
+      expect(stopped).toMatchObject({ events: { written: answered, dropped: 0 } });
+    } finally {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
+    }
+  });
+});

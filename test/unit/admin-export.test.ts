@@ -1,0 +1,78 @@
+import { describe, expect, test } from 'vitest';
+import { CSV_COLUMNS, csvChunks, csvField, ndjsonChunks } from '../../src/admin/export.js';
+import type { StoredEvent } from '../../src/store/types.js';
+
+function event(id: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
+  return {
+    id,
+    timeMs: Date.UTC(2024, 5, 1, 12, 0, 0) + id,
+    clientIp: '10.0.0.1',
+    clientPort: 5353,
+    protocol: 'udp',
+    qname: 'x.pool.example',
+    qtype: 1,
+    list: 'pools',
+    rule: 'pool.example',
+    action: 'blocked',
+    answer: 'nxdomain',
+    via: null,
+    ...overrides,
+  };
+}
+
+describe('csvField', () => {
+  test.each<[string | number | null, string]>([
+    ['pool.example', 'pool.example'],
+    [42, '42'],
+    [null, ''],
+    ['a,b', '"a,b"'],
+    ['say "hi"', '"say ""hi"""'],
+    ['line\nbreak', '"line\nbreak"'],
+    ['=HYPERLINK("http://evil")', `"'=HYPERLINK(""http://evil"")"`],
+    ['+1', "'+1"],
+    ['-cmd', "'-cmd"],
+    ['@SUM(A1)', "'@SUM(A1)"],
+  ])('%j → %s', (value, expected) => {
+    expect(csvField(value)).toBe(expected);
+  });
+});
+
+describe('exports', () => {
+  test('csv: a header, then one CRLF line per event in order', () => {
+    const text = [...csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })])].join('');
+    const lines = text.split('\r\n');
+    expect(lines[0]).toBe(CSV_COLUMNS.join(','));
+    expect(lines[1]).toBe('2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,');
+    expect(lines[2]).toContain('"a,b.example"');
+    expect(lines[2]?.endsWith(',cdn.pool.example')).toBe(true);
+    expect(lines[3]).toBe('');
+  });
+
+  test('csv of nothing is the header alone', () => {
+    expect([...csvChunks([])]).toEqual([`${CSV_COLUMNS.join(',')}\r\n`]);
+  });
+
+  test('ndjson: one JSON object per line; large exports come in ~64 KiB chunks', () => {
+    const events = Array.from({ length: 2000 }, (_, i) => event(i + 1));
+    const chunks = [...ndjsonChunks(events)];
+    expect(chunks.length).toBeGreaterThan(2);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThanOrEqual(64 * 1024);
+    const lines = chunks.join('').trimEnd().split('\n');
+    expect(lines).toHaveLength(2000);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ id: 1, time: '2024-06-01T12:00:00.001Z', clientIp: '10.0.0.1', via: null });
+  });
+
+  test('chunks are produced lazily, so a consumer can stop early', () => {
+    let pulled = 0;
+    function* source(): Generator<StoredEvent> {
+      for (let i = 1; i <= 100_000; i++) {
+        pulled++;
+        yield event(i);
+      }
+    }
+    const iterator = ndjsonChunks(source())[Symbol.iterator]();
+    iterator.next();
+    iterator.return?.();
+    expect(pulled).toBeLessThan(1000);
+  });
+});

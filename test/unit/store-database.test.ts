@@ -1,0 +1,234 @@
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { isPoolsinkError, type ErrorCode } from '../../src/errors.js';
+import { latestSchemaVersion, openDatabase, openStoreConnection, type SqliteDatabase } from '../../src/store/database.js';
+import { MIGRATIONS, type Migration } from '../../src/store/schema.js';
+
+const log = pino({ level: 'silent' });
+
+let dir: string;
+let path: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'poolsink-store-db-'));
+  path = join(dir, 'poolsink.db');
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function tables(db: SqliteDatabase): string[] {
+  return db
+    .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all()
+    .map((row) => row.name);
+}
+
+function version(db: SqliteDatabase): unknown {
+  return db.pragma('user_version', { simple: true });
+}
+
+/** The PoolsinkError that `fn` throws, checked to carry `code`. */
+function thrown(fn: () => unknown, code: ErrorCode): Error {
+  try {
+    fn();
+  } catch (err: unknown) {
+    if (!isPoolsinkError(err, code)) throw err;
+    return err;
+  }
+  throw new Error(`expected ${code}, nothing was thrown`);
+}
+
+const V2: Migration = {
+  version: 2,
+  description: 'test: notes table and a column',
+  up(db) {
+    db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL); ALTER TABLE hosts ADD COLUMN label TEXT');
+  },
+};
+
+describe('openDatabase', () => {
+  test('creates the file and its directory, in WAL mode, at the latest schema', () => {
+    const nested = join(dir, 'a', 'b', 'poolsink.db');
+    const db = openDatabase(nested, { log });
+    try {
+      expect(existsSync(nested)).toBe(true);
+      expect(version(db)).toBe(latestSchemaVersion());
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(db.pragma('synchronous', { simple: true })).toBe(1);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+      expect(tables(db)).toEqual(
+        expect.arrayContaining([
+          'events',
+          'hosts',
+          'host_domains',
+          'domains',
+          'host_hours',
+          'domain_hours',
+          'list_hours',
+          'outcome_minutes',
+          'runtime_lists',
+          'runtime_allowlist',
+          'list_state',
+        ]),
+      );
+    } finally {
+      db.close();
+    }
+  });
+
+  test('reopening a current file changes nothing', () => {
+    const first = openDatabase(path, { log });
+    first.prepare("INSERT INTO runtime_allowlist (domain, created_ms) VALUES ('ok.example', 1)").run();
+    first.close();
+    const second = openDatabase(path, { log });
+    try {
+      expect(version(second)).toBe(1);
+      expect(second.prepare('SELECT count(*) AS n FROM runtime_allowlist').get()).toEqual({ n: 1 });
+    } finally {
+      second.close();
+    }
+  });
+
+  test('upgrades an older file step by step, keeping its data', () => {
+    const v1 = openDatabase(path, { log });
+    v1.prepare("INSERT INTO hosts VALUES ('10.0.0.1', 1, 2, 3, 1)").run();
+    v1.close();
+    const v2 = openDatabase(path, { log, migrations: [...MIGRATIONS, V2] });
+    try {
+      expect(version(v2)).toBe(2);
+      expect(tables(v2)).toContain('notes');
+      expect(v2.prepare('SELECT client_ip, blocked_count, label FROM hosts').all()).toEqual([
+        { client_ip: '10.0.0.1', blocked_count: 3, label: null },
+      ]);
+    } finally {
+      v2.close();
+    }
+  });
+
+  test.each([
+    ['an empty file', () => writeFileSync(path, '')],
+    ['a new SQLite file at version 0', () => new Database(path).close()],
+  ])('upgrades %s from version 0', (_label, make) => {
+    make();
+    const db = openDatabase(path, { log, migrations: [...MIGRATIONS, V2] });
+    try {
+      expect(version(db)).toBe(2);
+      expect(tables(db)).toEqual(expect.arrayContaining(['events', 'notes']));
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a failed upgrade is rolled back and reported, leaving the file at its version', () => {
+    openDatabase(path, { log }).close();
+    const broken: Migration = {
+      version: 2,
+      description: 'test: fails halfway',
+      up(db) {
+        db.exec('CREATE TABLE half (x)');
+        throw new Error('boom');
+      },
+    };
+    const err = thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, broken] }), 'ERR_STORE_SCHEMA');
+    expect(err.message).toContain('could not be upgraded to schema version 2');
+    expect(err.message).toContain('boom');
+    const db = openDatabase(path, { log });
+    try {
+      expect(version(db)).toBe(1);
+      expect(tables(db)).not.toContain('half');
+    } finally {
+      db.close();
+    }
+  });
+
+  test('refuses a file from a newer poolsink, untouched', () => {
+    const newer = new Database(path);
+    newer.exec('CREATE TABLE future (x); PRAGMA user_version = 7');
+    newer.close();
+    const before = readFileSync(path);
+    const err = thrown(() => openDatabase(path, { log }), 'ERR_STORE_SCHEMA');
+    expect(err.message).toBe(
+      `database ${path} has schema version 7; this poolsink understands up to 1: upgrade poolsink or point database.path elsewhere`,
+    );
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  test('refuses a SQLite file of another program that has tables of the same names', () => {
+    const foreign = new Database(path);
+    foreign.exec("CREATE TABLE events (what TEXT); INSERT INTO events VALUES ('theirs')");
+    foreign.close();
+    thrown(() => openDatabase(path, { log }), 'ERR_STORE_SCHEMA');
+    const db = new Database(path);
+    try {
+      expect(db.prepare('SELECT what FROM events').all()).toEqual([{ what: 'theirs' }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('refuses a file that is not a database, untouched, saying how to recover', () => {
+    writeFileSync(path, 'this is not a database\n'.repeat(500));
+    const before = readFileSync(path);
+    const err = thrown(() => openDatabase(path, { log }), 'ERR_STORE_CORRUPT');
+    expect(err.message).toContain(`database ${path} is corrupt`);
+    expect(err.message).toContain('aside and poolsink starts a fresh one');
+    expect(err.message).toContain(`sqlite3 ${path} .recover`);
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  test('refuses a database with a damaged page (quick_check)', () => {
+    const db = new Database(path);
+    db.exec('CREATE TABLE filler (x TEXT); CREATE INDEX filler_x ON filler (x)');
+    const insert = db.prepare('INSERT INTO filler VALUES (?)');
+    db.transaction(() => {
+      for (let i = 0; i < 2000; i += 1) insert.run(`value-${i}-${'-'.repeat(50)}`);
+    })();
+    db.close();
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(2000, 0xa5), 0, 2000, 4096 * 10 + 100);
+    closeSync(fd);
+    const before = readFileSync(path);
+    const err = thrown(() => openDatabase(path, { log }), 'ERR_STORE_CORRUPT');
+    expect(err.message).toContain('quick_check');
+    expect(readFileSync(path).equals(before)).toBe(true);
+  });
+
+  test('a path that cannot be a file is ERR_STORE_OPEN', () => {
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    const err = thrown(() => openDatabase(join(dir, 'plain-file', 'poolsink.db'), { log }), 'ERR_STORE_OPEN');
+    expect(err.message).toContain('plain-file');
+  });
+
+  test('migrations must be numbered 1, 2, 3 ...', () => {
+    const gap: Migration = { ...V2, version: 3 };
+    thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, gap] }), 'ERR_STORE_SCHEMA');
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('openStoreConnection', () => {
+  test('notices a deleted or replaced file and reopens the path', () => {
+    const connection = openStoreConnection(path, { log });
+    try {
+      const first = connection.db;
+      expect(connection.fileReplaced()).toBe(false);
+      unlinkSync(path);
+      expect(connection.fileReplaced()).toBe(true);
+      connection.reopen();
+      expect(connection.generation).toBe(1);
+      expect(connection.db).not.toBe(first);
+      expect(first.open).toBe(false);
+      expect(existsSync(path)).toBe(true);
+      expect(connection.fileReplaced()).toBe(false);
+      expect(version(connection.db)).toBe(1);
+    } finally {
+      connection.close();
+    }
+  });
+});
