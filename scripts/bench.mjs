@@ -172,6 +172,7 @@ function poolsinkConfigYaml({ port, upstreamPort, listFile }) {
     'dns:',
     `  listen: ["127.0.0.1:${port}"]`,
     '  allowClients: ["127.0.0.0/8"]',
+    '  rateLimit: { qps: 0 }', // dnsperf sends everything from one address
     `upstreams: ["127.0.0.1:${upstreamPort}"]`,
     'block: { response: nxdomain, ttlSec: 60 }',
     'blocklists:',

@@ -86,7 +86,8 @@ async function startOwnServer() {
   const upstream = await startUpstreamProcess();
   // A small cache: the fuzz's valid queries (names × types × classes × flags, tens of thousands of
   // keys) fill it during the warm-up, so growth afterwards is not the cache doing its job.
-  const poolsink = await startPoolsinkProcess({ dir, listFile, upstreamPort: upstream.port, cacheMaxEntries: 1_000 });
+  // Rate limiting off: every packet is to reach the parser, not a REFUSED from the gate.
+  const poolsink = await startPoolsinkProcess({ dir, listFile, upstreamPort: upstream.port, cacheMaxEntries: 1_000, dnsYaml: ['  rateLimit: { qps: 0 }'] });
   return {
     dir,
     port: poolsink.port,

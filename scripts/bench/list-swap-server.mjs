@@ -45,7 +45,7 @@ const config = validateConfig(
 );
 
 let resolver;
-const connection = openStoreConnection(join(settings.dataDir, 'lists.db'), { log, quickCheck: false });
+const connection = openStoreConnection(join(settings.dataDir, 'lists.db'), { log });
 const manager = createListManager({
   lists: [{ name: 'bench-1m', source: settings.listUrl, format: 'domains', mode: 'block', refreshSec: 86_400, maxShrinkPercent: 50 }],
   allowlist: [],

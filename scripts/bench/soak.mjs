@@ -198,7 +198,15 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
   writeMixedQueries(warmupFile, { count: Math.max(1000, settings.qps * settings.warmupSeconds), mix: settings.mix, tag: `${runTag}sw`, seed: 8 });
 
   const upstream = await startUpstreamProcess({ core: bench.clientCore });
-  const poolsink = await startPoolsinkProcess({ dir, listFile, upstreamPort: upstream.port, cacheMaxEntries: CACHE_ENTRIES, core: bench.serverCore });
+  // All load comes from one address (dnsperf's), far above the per-client default: no rate limit.
+  const poolsink = await startPoolsinkProcess({
+    dir,
+    listFile,
+    upstreamPort: upstream.port,
+    cacheMaxEntries: CACHE_ENTRIES,
+    core: bench.serverCore,
+    dnsYaml: ['  rateLimit: { qps: 0 }'],
+  });
   log(`soak: poolsink pid ${poolsink.pid} on 127.0.0.1:${poolsink.port} (core ${bench.serverCore}), upstream pid ${upstream.pid} (core ${bench.clientCore})`);
   try {
     const rssAtStartup = readRssBytes(poolsink.pid);

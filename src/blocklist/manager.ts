@@ -17,7 +17,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { PoolsinkError, errorMessage } from '../errors.js';
+import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
 import { createSlicer, DEFAULT_SLICE_MS } from './build.js';
 import { createAllowlist } from './allowlist.js';
 import { applyPatch, specFromDefinition, type ListSpec } from './definition.js';
@@ -39,7 +39,7 @@ import { firstRefreshDelayMs, nextRefreshDelayMs } from './refresh-timing.js';
 import { createTimerScheduler, type Scheduler, type TimerHandle } from './scheduler.js';
 import { createSourceCache, type SourceCache } from './source-cache.js';
 import { createMatcherSwapper, type SwapStats } from './swapper.js';
-import { evaluateList, fileStamp, retrieveList, type Baseline, type Evaluation } from './update.js';
+import { evaluateList, fileStamp, retrieveList, type Baseline, type Evaluation, type Retrieved } from './update.js';
 
 export interface ListManagerOptions {
   /** Lists from the configuration file, in order (the first list to have a name reports it). */
@@ -102,6 +102,13 @@ interface Content {
   readonly sha256: string;
   readonly entries: number;
   readonly loadedFrom: 'source' | 'last-known-good';
+}
+
+/** A list's new content, loaded and checked but not yet in use. */
+interface Candidate {
+  readonly evaluation: Extract<Evaluation, { kind: 'accepted' }>;
+  readonly retrieved: Extract<Retrieved, { kind: 'content' }>;
+  readonly from: Content['loadedFrom'];
 }
 
 interface ListEntry {
@@ -503,15 +510,65 @@ export function createListManager(options: ListManagerOptions): ListManager {
     return entry;
   }
 
+  /**
+   * Loads `spec` from its source (or, with reuseCopy, from the copy on disk fetched from that same
+   * source) without touching any state. Throws ERR_LIST_FETCH, ERR_LIST_READ or ERR_LIST_REJECTED.
+   */
+  async function loadCandidate(spec: ListSpec, reuseCopy: boolean): Promise<Candidate> {
+    const source = listSourceOf(spec.source, baseDir);
+    const copy = reuseCopy && source.kind === 'url' ? await cache.read(spec.name) : undefined;
+    let retrieved: Extract<Retrieved, { kind: 'content' }>;
+    let from: Content['loadedFrom'] = 'source';
+    if (copy !== undefined && copy.meta?.source === spec.source) {
+      retrieved = { kind: 'content', body: copy.body, validators: copy.meta.validators };
+      from = 'last-known-good';
+    } else {
+      try {
+        const fresh = await retrieveList(source, {}, fetcher, maxBytes);
+        if (fresh.kind !== 'content') throw new Error('304 to an unconditional request'); // the fetcher refuses those
+        retrieved = fresh;
+      } catch (err: unknown) {
+        const code = isPoolsinkError(err) ? err.code : 'ERR_LIST_FETCH';
+        throw new PoolsinkError(code, `list "${spec.name}" not loaded: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    const evaluation = await evaluateList(retrieved.body, spec, {}, false, createSlicer(sliceMs));
+    if (evaluation.kind !== 'accepted') {
+      const message = evaluation.kind === 'rejected' ? evaluation.message : 'unchanged';
+      throw new PoolsinkError('ERR_LIST_REJECTED', `list "${spec.name}" not loaded: ${message}`);
+    }
+    // Validators describe the text they came with: a copy edited on disk gets none.
+    if (from === 'last-known-good' && copy?.meta?.sha256 !== evaluation.sha256) retrieved = { ...retrieved, validators: {} };
+    return { evaluation, retrieved, from };
+  }
+
+  /** Makes a loaded candidate the list's content (the list's spec already set), and swaps it in. */
+  async function commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void> {
+    entry.generation++; // a refresh of what the list was before is dropped
+    entry.source = listSourceOf(entry.spec.source, baseDir);
+    entry.content = undefined;
+    entry.rejected = undefined;
+    entry.failureStreak = 0;
+    entry.lastError = undefined;
+    entry.fileStamp = candidate.retrieved.fileStamp;
+    entry.lastFetchMs = clock();
+    await apply(entry, candidate.evaluation, candidate.retrieved.body, candidate.retrieved.validators, candidate.from);
+    entry.lastChangeMs = candidate.retrieved.fileMtimeMs ?? clock();
+    persistState(entry);
+    scheduleRefresh(entry, nextRefreshDelayMs(entry.spec.refreshSec, 0, random()));
+  }
+
   async function addList(definition: ListDefinition): Promise<ListInfo> {
     const spec = specFromDefinition(definition);
-    if (find(spec.name) !== undefined) throw new PoolsinkError('ERR_CONFLICT', `a list named "${spec.name}" already exists`);
+    const conflict = (): PoolsinkError => new PoolsinkError('ERR_CONFLICT', `a list named "${spec.name}" already exists`);
+    if (find(spec.name) !== undefined) throw conflict();
+    const candidate = await loadCandidate(spec, false); // a list is added only once it loads
+    if (find(spec.name) !== undefined) throw conflict(); // added by another call meanwhile
     const createdMs = clock();
     store.insertRuntimeList({ ...spec, createdMs });
     const entry = newEntry(spec, 'runtime', createdMs);
     entries.push(entry);
-    await cache.remove(spec.name); // a copy left by an earlier list of that name is not this list's
-    await refreshEntry(entry, false);
+    await commitCandidate(entry, candidate);
     return info(entry);
   }
 
@@ -519,30 +576,17 @@ export function createListManager(options: ListManagerOptions): ListManager {
     const entry = runtimeEntry(name);
     const before = entry.spec;
     const spec = applyPatch(before, patch);
+    const sourceChanged = spec.source !== before.source;
+    // A new source or format must load before anything changes: a failed PATCH leaves the list as it was.
+    const candidate = sourceChanged || spec.format !== before.format ? await loadCandidate(spec, !sourceChanged) : undefined;
+    if (entry.removed) throw notFound(name);
     store.updateRuntimeList({ ...spec, createdMs: entry.createdMs });
     entry.spec = spec;
-    if (spec.source !== before.source) {
-      entry.generation++;
-      entry.source = listSourceOf(spec.source, baseDir);
-      entry.content = undefined;
-      entry.validators = {};
-      entry.rejected = undefined;
-      entry.fileStamp = undefined;
-      entry.lastChangeMs = clock();
-      await cache.remove(name);
-      await refreshEntry(entry, false);
-      if (entry.content === undefined) await swapper.rebuild(); // the old source's entries go
-    } else if (spec.format !== before.format) {
-      entry.generation++;
-      entry.content = undefined;
-      entry.rejected = undefined;
-      entry.lastChangeMs = clock();
-      await loadLocal(entry);
-      if (entry.content === undefined && entry.source.kind === 'url') await refreshEntry(entry, false);
-      if (entry.content === undefined) await swapper.rebuild(); // the entries parsed the old way go
-    } else if (spec.mode !== before.mode) {
-      await swapper.rebuild();
+    if (candidate !== undefined) {
+      await commitCandidate(entry, candidate);
+      return info(entry);
     }
+    if (spec.mode !== before.mode) await swapper.rebuild();
     if (spec.refreshSec !== before.refreshSec && entry.running === undefined) {
       const sinceLastMs = entry.lastFetchMs === undefined ? Infinity : clock() - entry.lastFetchMs;
       scheduleRefresh(entry, Math.max(0, nextRefreshDelayMs(spec.refreshSec, 0, random()) - sinceLastMs));

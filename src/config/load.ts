@@ -199,6 +199,15 @@ function blocklists(value: Json, path: string): BlocklistConfig[] {
   });
 }
 
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** A wildcard listener also receives what is sent to loopback; other addresses may be other hosts (a VPC resolver). */
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
+}
+
 function cidrs(value: Json, path: string): Cidr[] {
   return stringList(value, path, DEFAULT_ALLOW_CLIENTS).map((text, i) => {
     const cidr = parseCidr(text);
@@ -238,7 +247,7 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
   const upstreams = hostPorts(raw['upstreams'], 'upstreams', readResolvConfNameservers(resolvConfPath), DNS_PORT);
   if (upstreams.length === 0) throw invalid('upstreams', `no upstream DNS server (none in ${upstreamSource})`);
   for (const [i, up] of upstreams.entries()) {
-    if (listen.some((l) => l.port === up.port && (l.host === up.host || l.host === '0.0.0.0' || l.host === '::'))) {
+    if (listen.some((l) => l.port === up.port && (l.host === up.host || (isWildcard(l.host) && isLoopback(up.host))))) {
       throw invalid(`upstreams[${i}]`, `${up.host}:${up.port} is one of poolsink's own listeners (a forwarding loop)`);
     }
   }

@@ -23,14 +23,20 @@ export interface OpenDatabaseOptions {
   readonly log: Logger;
   /** The schema's migrations, oldest first, numbered 1, 2, 3 ... (tests pass their own). */
   readonly migrations?: readonly Migration[];
-  /** Run `PRAGMA quick_check` before use (reads the whole file: about a second per GB). Default true. */
-  readonly quickCheck?: boolean;
+  /**
+   * Run `PRAGMA quick_check` before use when the file is at most this large. It reads the whole
+   * file (measured: 15 s for a 3 GB log of 10M events), so big logs skip it and start at once;
+   * damage found later fails writes (the writer reports it) rather than the start. Default 256 MiB;
+   * 0 never checks, Infinity always does.
+   */
+  readonly quickCheckMaxBytes?: number;
   readonly busyTimeoutMs?: number;
   /** Page cache for this connection. Default 64 MiB: index inserts into a large log need it. */
   readonly cacheSizeKib?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const DEFAULT_QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024;
 const DEFAULT_CACHE_SIZE_KIB = 65_536;
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -121,7 +127,10 @@ function configure(db: SqliteDatabase, path: string, options: OpenDatabaseOption
         `upgrade poolsink or point database.path elsewhere`,
     );
   }
-  if (options.quickCheck !== false) quickCheck(db, path);
+  const size = isMemoryPath(path) ? 0 : (statSync(path, { throwIfNoEntry: false })?.size ?? 0);
+  const quickCheckMaxBytes = options.quickCheckMaxBytes ?? DEFAULT_QUICK_CHECK_MAX_BYTES;
+  if (quickCheckMaxBytes > 0 && size <= quickCheckMaxBytes) quickCheck(db, path);
+  else options.log.info({ path, sizeBytes: size }, 'database is large: skipping quick_check at start');
   if (!isMemoryPath(path)) {
     const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') options.log.warn({ path, journalMode: mode }, 'database is not in WAL mode; readers may wait for writers');

@@ -36,9 +36,10 @@ interface CountRow {
   count: number;
 }
 
-interface NullableCountRow {
-  key: string;
-  count: number | null;
+interface WindowParams {
+  activeSince: number;
+  fromHour: number;
+  limit: number;
 }
 
 interface EdgeRow {
@@ -87,22 +88,32 @@ function prepareStatements(db: SqliteDatabase) {
       'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains FROM hosts WHERE client_ip = ?',
     ),
     topDomainsOfHost: db.prepare<[string, number], CountRow>(
-      'SELECT qname AS key, count FROM host_domains WHERE client_ip = ? ORDER BY count DESC, qname LIMIT ?',
+      `SELECT qname AS key, count FROM host_domains INDEXED BY host_domains_top
+       WHERE client_ip = ? ORDER BY count DESC, qname DESC LIMIT ?`,
     ),
     outcomes: db.prepare<[number], CountRow>(
       'SELECT outcome AS key, sum(count) AS count FROM outcome_minutes WHERE minute_ms >= ? GROUP BY outcome',
     ),
     hourTotal: db.prepare<[number], { count: number | null }>('SELECT sum(count) AS count FROM list_hours WHERE hour_ms = ?'),
-    // Each host (domain) active in the window, and its hourly rows from fromHour on: one seek each.
-    domainCounts: db.prepare<{ activeSince: number; fromHour: number }, NullableCountRow>(
-      `SELECT qname AS key,
+    // The hosts (domains) active in the window, each with its hourly rows from fromHour on: one
+    // index seek per key, the largest first.
+    topDomains: db.prepare<WindowParams, CountRow>(
+      `SELECT key, count FROM (SELECT qname AS key,
          (SELECT sum(count) FROM domain_hours h WHERE h.qname = domains.qname AND h.hour_ms >= @fromHour) AS count
-       FROM domains WHERE last_seen_ms >= @activeSince`,
+         FROM domains WHERE last_seen_ms >= @activeSince)
+       WHERE count > 0 ORDER BY count DESC, key LIMIT @limit`,
     ),
-    hostCounts: db.prepare<{ activeSince: number; fromHour: number }, NullableCountRow>(
-      `SELECT client_ip AS key,
+    topHosts: db.prepare<WindowParams, CountRow>(
+      `SELECT key, count FROM (SELECT client_ip AS key,
          (SELECT sum(count) FROM host_hours h WHERE h.client_ip = hosts.client_ip AND h.hour_ms >= @fromHour) AS count
-       FROM hosts WHERE last_seen_ms >= @activeSince`,
+         FROM hosts WHERE last_seen_ms >= @activeSince)
+       WHERE count > 0 ORDER BY count DESC, key LIMIT @limit`,
+    ),
+    domainCount: db.prepare<[string, number], { count: number | null }>(
+      'SELECT sum(count) AS count FROM domain_hours WHERE qname = ? AND hour_ms >= ?',
+    ),
+    hostCount: db.prepare<[string, number], { count: number | null }>(
+      'SELECT sum(count) AS count FROM host_hours WHERE client_ip = ? AND hour_ms >= ?',
     ),
     listCounts: db.prepare<[number], CountRow>(
       'SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= ? GROUP BY list',
@@ -113,14 +124,30 @@ function prepareStatements(db: SqliteDatabase) {
   };
 }
 
-function countsOf(rows: readonly (CountRow | NullableCountRow)[]): Map<string, number> {
+function countsOf(rows: readonly CountRow[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const row of rows) if (row.count !== null && row.count > 0) counts.set(row.key, row.count);
+  for (const row of rows) counts.set(row.key, row.count);
   return counts;
 }
 
 function bump(counts: Map<string, number>, key: string): void {
   counts.set(key, (counts.get(key) ?? 0) + 1);
+}
+
+/**
+ * The top `limit` of rollup counts plus the first partial hour's counts (`edge`). Exact: a key
+ * outside the rollup's top (limit + edge keys) that is not an edge key cannot outrank the at least
+ * `limit` non-edge keys inside it, and each edge key's rollup count is looked up on its own.
+ */
+function topWithEdge(
+  topOfRollup: (limit: number) => CountRow[],
+  rollupCountOf: (key: string) => number,
+  edge: Map<string, number>,
+  limit: number,
+): [string, number][] {
+  const counts = countsOf(topOfRollup(limit + edge.size));
+  for (const [key, n] of edge) counts.set(key, (counts.get(key) ?? rollupCountOf(key)) + n);
+  return top(counts, limit);
 }
 
 /** The `limit` largest counts, ties by key, as [key, count] pairs. */
@@ -204,15 +231,27 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
         windowStartMs = sinceMs;
         edge = s.edgeEvents.all(sinceMs, fromHour);
       }
-      const window = { activeSince: windowStartMs, fromHour };
-      const domains = countsOf(s.domainCounts.all(window));
-      const hosts = countsOf(s.hostCounts.all(window));
+      const edgeDomains = new Map<string, number>();
+      const edgeHosts = new Map<string, number>();
       const lists = countsOf(s.listCounts.all(fromHour));
       for (const row of edge) {
-        bump(domains, row.qname);
-        bump(hosts, row.client_ip);
+        bump(edgeDomains, row.qname);
+        bump(edgeHosts, row.client_ip);
         bump(lists, row.list);
       }
+      const activeSince = windowStartMs;
+      const topDomains = topWithEdge(
+        (limit) => s.topDomains.all({ activeSince, fromHour, limit }),
+        (key) => s.domainCount.get(key, fromHour)?.count ?? 0,
+        edgeDomains,
+        topLimit,
+      );
+      const topHosts = topWithEdge(
+        (limit) => s.topHosts.all({ activeSince, fromHour, limit }),
+        (key) => s.hostCount.get(key, fromHour)?.count ?? 0,
+        edgeHosts,
+        topLimit,
+      );
       const outcomeRows = s.outcomes.all(minuteOf(windowStartMs));
       const outcomes = Object.fromEntries(outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count]));
       const droppedEvents = outcomeRows.find((r) => r.key === EVENTS_DROPPED_OUTCOME)?.count ?? 0;
@@ -220,8 +259,8 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
         sinceMs: windowStartMs,
         outcomes,
         droppedEvents,
-        topDomains: top(domains, topLimit).map(([domain, count]) => ({ domain, count })),
-        topHosts: top(hosts, topLimit).map(([clientIp, count]) => ({ clientIp, count })),
+        topDomains: topDomains.map(([domain, count]) => ({ domain, count })),
+        topHosts: topHosts.map(([clientIp, count]) => ({ clientIp, count })),
         perList: top(lists, Number.MAX_SAFE_INTEGER).map(([list, count]) => ({ list, count })),
       };
     },

@@ -82,6 +82,7 @@ CREATE TABLE host_domains (
   last_seen_ms INTEGER NOT NULL,
   PRIMARY KEY (client_ip, qname)
 ) WITHOUT ROWID;
+CREATE INDEX host_domains_top ON host_domains (client_ip, count);
 
 CREATE TABLE domains (
   qname TEXT PRIMARY KEY,

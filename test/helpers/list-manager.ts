@@ -119,7 +119,7 @@ export async function startManager(setup: Partial<ManagerSetup> = {}): Promise<M
   );
 
   function create(): ListManager {
-    connection = openStoreConnection(join(dataDir, 'poolsink.db'), { log: pino({ level: 'silent' }), quickCheck: false });
+    connection = openStoreConnection(join(dataDir, 'poolsink.db'), { log: pino({ level: 'silent' }) });
     return createListManager({
       lists: current.lists ?? [],
       allowlist: current.allowlist ?? [],

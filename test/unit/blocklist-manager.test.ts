@@ -346,12 +346,41 @@ describe('management', () => {
     expect(t.manager.lists().map((l) => l.name)).toEqual(['local']);
   });
 
-  test('a runtime list whose first fetch fails is kept, with the error', async () => {
-    server.set('/a.txt', { status: 500 });
+  test.each([
+    ['a fetch failure', { status: 500 }, 'ERR_LIST_FETCH', 'HTTP 500'],
+    ['an empty list', { body: '# nothing\n' }, 'ERR_LIST_REJECTED', '0 entries'],
+    ['binary garbage', { body: Buffer.from([0, 1, 2, 3, 0, 0, 0]) }, 'ERR_LIST_REJECTED', 'not a text list'],
+  ])('a list is added only once it loads: %s is %s and nothing is kept', async (_label, route, code, message) => {
+    server.set('/a.txt', route);
     const t = await harness({});
-    const added = await t.manager.addList({ name: 'extra', source: server.url('/a.txt') });
-    expect(added).toMatchObject({ entries: 0, lastError: expect.stringContaining('HTTP 500') });
-    expect(await failure(t.manager.addList({ name: 'extra', source: server.url('/a.txt') }))).toMatchObject({ code: 'ERR_CONFLICT' });
+    const result = await failure(t.manager.addList({ name: 'extra', source: server.url('/a.txt') }));
+    expect(result).toMatchObject({ code });
+    expect(result.message).toContain('"extra"');
+    expect(result.message).toContain(message);
+    expect(t.manager.lists()).toEqual([]);
+    await t.restart();
+    expect(t.manager.lists()).toEqual([]);
+    server.set('/a.txt', { body: pools(2) });
+    expect(await t.manager.addList({ name: 'extra', source: server.url('/a.txt') })).toMatchObject({ entries: 2 });
+  });
+
+  test('a missing file source is ERR_LIST_READ', async () => {
+    const t = await harness({});
+    expect(await failure(t.manager.addList({ name: 'extra', source: 'nowhere.txt' }))).toMatchObject({ code: 'ERR_LIST_READ' });
+  });
+
+  test('a PATCH to a source that does not load changes nothing', async () => {
+    server.set('/a.txt', { body: pools(3, 'a') });
+    server.set('/broken.txt', { status: 404 });
+    const t = await harness({});
+    await t.manager.addList({ name: 'extra', source: server.url('/a.txt') });
+    expect(await failure(t.manager.updateList('extra', { source: server.url('/broken.txt'), mode: 'alert' }))).toMatchObject({ code: 'ERR_LIST_FETCH' });
+    expect(info('extra')).toMatchObject({ source: server.url('/a.txt'), mode: 'block', entries: 3 });
+    expect(await failure(t.manager.updateList('extra', { format: 'hosts' }))).toMatchObject({ code: 'ERR_LIST_REJECTED' });
+    expect(info('extra')).toMatchObject({ format: 'auto', entries: 3 });
+    expect(t.verdict('a2.example')).toBe('block');
+    await t.restart();
+    expect(info('extra')).toMatchObject({ source: server.url('/a.txt'), mode: 'block', format: 'auto' });
   });
 
   test('changing the format reparses the copy on disk without downloading', async () => {

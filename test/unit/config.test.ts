@@ -46,6 +46,7 @@ describe('validateConfig', () => {
     [{ upstreams: 'x' }, 'upstreams: must be a list'],
     [{ upstreams: ['1.2.3'] }, 'upstreams[0]'],
     [{ upstreams: ['127.0.0.1:5353'] }, 'forwarding loop'],
+    [{ dns: { listen: ['0.0.0.0:53'] }, upstreams: ['127.0.0.53:53'] }, 'forwarding loop'],
     [{ block: { response: 'blackhole' } }, 'block.response: must be one of'],
     [{ block: { sinkholeIpv4: '::1' } }, 'block.sinkholeIpv4'],
     [{ block: { ttlSec: -1 } }, 'block.ttlSec'],
@@ -85,6 +86,11 @@ describe('validateConfig', () => {
     const moved = validateConfig({ dataDir: '/var/lib/poolsink', blocklists: [{ name: 'u', source: 'https://lists.example/u.txt' }] }, '/base', resolvConf);
     expect(moved.database.path).toBe('/var/lib/poolsink/poolsink.db');
     expect(moved.blocklists[0]).toMatchObject({ source: 'https://lists.example/u.txt', refreshSec: 86_400, maxShrinkPercent: 50 });
+  });
+
+  test('a wildcard listener may forward to another host on port 53 (the VPC resolver)', () => {
+    const config = validateConfig({ dns: { listen: ['0.0.0.0:53'] }, upstreams: ['10.0.0.2:53', '169.254.169.253'] }, '/b', noResolvConf);
+    expect(config.upstreams.map((u) => u.host)).toEqual(['10.0.0.2', '169.254.169.253']);
   });
 
   test('no upstreams anywhere is an error naming upstreams', () => {
