@@ -7,13 +7,15 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { createClientAcl } from './dns/acl.js';
-import { createResolver, type BlockEventSink, type Resolver } from './dns/resolver.js';
+import { RESOLVER_COUNTER_KEYS, createResolver, type BlockEventSink, type Resolver, type ResolverCounters } from './dns/resolver.js';
+import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
 import { startUdpListener, type UdpListener } from './dns/udp-server.js';
 import { createBlockAnswerTemplate } from './dns/wire.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
-import { loadLists, type ListsSnapshot } from './blocklist/lists.js';
+import { createListManager, type ListManager } from './blocklist/manager.js';
+import { createListStore } from './blocklist/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { createEventWriter } from './store/event-writer.js';
@@ -23,19 +25,20 @@ import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
-import { RESOLVER_COUNTER_KEYS, type ResolverCounters } from './dns/resolver.js';
 
 export interface Poolsink {
   readonly config: Config;
   readonly resolver: Resolver;
   readonly cache: DnsCache;
   readonly upstream: UpstreamPool;
-  readonly lists: ListsSnapshot;
+  readonly lists: ListManager;
   readonly store: StoreConnection;
   readonly eventWriter: EventWriter;
   readonly admin: AdminServer;
   /** The admin API's bearer token. */
   readonly adminToken: string;
+  /** Absent when dns.rateLimit.qps is 0. */
+  readonly rateLimit: RateLimitGate | undefined;
   /** Bound addresses, in listen order (real ports when configured with port 0). */
   readonly udp: readonly HostPort[];
   readonly tcp: readonly HostPort[];
@@ -118,7 +121,24 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
           },
         };
 
-  const lists = await loadLists(config, log);
+  let resolverRef: Resolver | undefined;
+  const lists = createListManager({
+    lists: config.blocklists,
+    allowlist: config.allowlist,
+    baseDir: config.baseDir,
+    dataDir: config.dataDir,
+    store: createListStore(store),
+    log: log.child({ component: 'lists' }),
+    onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+  });
+  try {
+    await lists.start();
+  } catch (err: unknown) {
+    await lists.stop();
+    writer.close();
+    store.close();
+    throw err;
+  }
   const cache = createDnsCache(config.cache);
   const latency = createLatencyRecorder();
   const upstream = createUpstreamPool({
@@ -143,19 +163,32 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     latency,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
+  resolverRef = resolver;
 
+  // One gate for every listener: a client's UDP and TCP queries draw on one bucket.
+  const rateLimitConfig = config.dns.rateLimit;
+  const rateLimit =
+    rateLimitConfig.qps > 0
+      ? createRateLimitGate({
+          limiter: createRateLimiter({ qps: rateLimitConfig.qps, burst: rateLimitConfig.burst }),
+          action: rateLimitConfig.action,
+          log,
+        })
+      : undefined;
   const listeners: (UdpListener | TcpListener)[] = [];
   try {
     for (const listen of config.dns.listen) {
-      const udp = await startUdpListener({ listen, resolver, log });
+      const udp = await startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) });
       listeners.push(udp);
       // TCP on the port UDP got, so "port 0" yields one port serving both.
       const tcp = await startTcpListener({
         listen: { ...listen, port: udp.address.port },
         resolver,
         log,
+        ...(rateLimit !== undefined ? { rateLimit } : {}),
         limits: {
           idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+          readTimeoutMs: config.dns.tcpReadTimeoutMs,
           maxConnections: config.dns.tcpMaxConnections,
           maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
         },
@@ -165,6 +198,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   } catch (err: unknown) {
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
+    await lists.stop();
     writer.close();
     store.close();
     throw err;
@@ -186,6 +220,8 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
         cache,
         upstream,
         eventWriter: writer,
+        lists,
+        listMetrics: { lists: () => lists.status().lists },
         latency,
         processMetrics: true,
         ...(options.clock !== undefined ? { clock: options.clock } : {}),
@@ -201,6 +237,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   } catch (err: unknown) {
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
+    await lists.stop();
     writer.close();
     store.close();
     throw err;
@@ -213,9 +250,9 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     {
       listen: udp.map(formatHostPort),
       upstreams: config.upstreams.map(formatHostPort),
-      lists: lists.lists.map((l) => ({ name: l.name, entries: l.entries, skipped: l.skipped, error: l.error })),
-      blockedDomains: lists.matcher.size,
-      allowlist: lists.matcher.allowlistSize,
+      lists: lists.lists().map((l) => ({ name: l.name, source: l.source, entries: l.entries, skipped: l.skipped, loadedFrom: l.loadedFrom, error: l.lastError })),
+      blockedDomains: resolver.matcher.size,
+      allowlist: resolver.matcher.allowlistSize,
       blockResponse: config.block.response,
       admin: formatHostPort(admin.address),
       database: config.database.path,
@@ -239,6 +276,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
     await admin.close();
+    await lists.stop();
     clearInterval(outcomeTimer);
     writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
     await pruner.stop();
@@ -258,6 +296,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     eventWriter: writer,
     admin,
     adminToken,
+    rateLimit,
     udp,
     tcp,
     close() {

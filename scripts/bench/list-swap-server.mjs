@@ -11,6 +11,7 @@
  * Exits when stdin closes.
  */
 import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -74,6 +75,20 @@ new PerformanceObserver((entries) => {
   for (const entry of entries.getEntries()) gcPauses.push({ kind: GC_KINDS[entry.detail?.kind] ?? 'other', ms: entry.duration });
 }).observe({ entryTypes: ['gc'] });
 
+/**
+ * The main thread's time on a CPU and waiting for one (runnable but not running: other processes
+ * had the cores), ms, from /proc (Linux; undefined elsewhere). A large wait means the stalls
+ * measured were the machine's, not poolsink's.
+ */
+function mainThreadSchedMs() {
+  try {
+    const [runNs, waitNs] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
+  } catch {
+    return undefined; // no /proc: not reported
+  }
+}
+
 const reply = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
 reply({ ready: true, port: poolsink.udp[0]?.port });
 
@@ -87,15 +102,18 @@ commands.on('line', async (line) => {
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   gcPauses = [];
+  const schedBefore = mainThreadSchedMs();
   const startedAt = performance.now();
   const [result] = await manager.refresh('bench-1m', { force: command.force === true });
   const wallMs = performance.now() - startedAt;
   loop.disable();
+  const schedAfter = mainThreadSchedMs();
   await new Promise((done) => setImmediate(done)); // let the observer deliver the last entries
   const pauses = gcPauses;
   gcPauses = undefined;
   const longest = pauses.reduce((a, b) => (b.ms > a.ms ? b : a), { kind: 'none', ms: 0 });
   reply({
+    sched: schedBefore && schedAfter ? { runMs: schedAfter.runMs - schedBefore.runMs, waitMs: schedAfter.waitMs - schedBefore.waitMs } : undefined,
     gc: { count: pauses.length, totalMs: pauses.reduce((sum, p) => sum + p.ms, 0), longestMs: longest.ms, longestKind: longest.kind },
     result,
     wallMs,

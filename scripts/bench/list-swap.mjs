@@ -5,12 +5,19 @@
  * local upstream, and a local HTTP server serving the list gzip-compressed with an ETag. Once the
  * first version is loaded, the server switches to a changed version (1% of names replaced) and a
  * refresh is triggered while this process sends UDP queries continuously (blocked names: answered
- * from the lists, so their latency is the event loop's stall; and cached names). Reported: the
- * worst and p99 answer latency during the refresh and during a quiet period before it, the
- * refresh's wall time (download + inflate + hash + parse + build + swap), and poolsink's own view
- * of its longest event-loop stall. All traffic stays on 127.0.0.1.
+ * from the lists, so their latency is the event loop's stall; and cached names); three rounds.
+ * Reported per round: worst and p99 answer latency during the refresh and during a quiet period
+ * before it, the refresh's wall time (download + inflate + hash + parse + build + swap), and, from
+ * inside poolsink, its longest event-loop delay, its GC pauses and how long its main thread waited
+ * for a CPU (when that is large, other processes caused the stalls, not poolsink). All traffic
+ * stays on 127.0.0.1.
+ *
+ * The longest stalls left are young-generation GC pauses (every parsed name survives, so each
+ * scavenge copies up to a full semi-space): with node's default 16 MiB semi-space they reach
+ * 30-60 ms on a slow 2-vCPU machine, with --max-semi-space-size=2 about 15-20 ms.
  *
  *   node scripts/bench/list-swap.mjs          (after npm run build)
+ *   LIST_SWAP_NODE_ARGS="--max-semi-space-size=2" node scripts/bench/list-swap.mjs
  *   import { measureListSwap, formatListSwap } from './bench/list-swap.mjs'
  *
  * Target (issue 4): worst answer latency during the swap under 50 ms.
@@ -45,8 +52,9 @@ const DEFAULTS = Object.freeze({
   lostAfterMs: 2000,
   serverCore: undefined,
   clientCore: undefined,
-  /** Extra node flags for the poolsink process (e.g. ['--trace-gc']). */
+  /** Extra node flags for the poolsink process (e.g. ['--max-semi-space-size=2']). */
   serverNodeArgs: [],
+
 });
 
 function listText(first, count) {
@@ -215,6 +223,7 @@ export async function measureListSwap(options = {}) {
       loopMaxMs: swap.loop.maxMs,
       loopP99Ms: swap.loop.p99Ms,
       gc: swap.gc,
+      sched: swap.sched,
       swap: swap.swap,
       quiet: windows[`quiet${i + 1}`],
       duringSwap: windows[`swap${i + 1}`],
@@ -258,6 +267,7 @@ export function formatListSwap(r) {
       `    wall time            ${ms(round.wallMs)} (download, inflate, hash, parse, build, swap)`,
       `    build                ${ms(round.swap?.durationMs)}, longest slice ${ms(round.swap?.maxSliceMs)}`,
       `    event loop           max delay ${ms(round.loopMaxMs)}, p99 ${ms(round.loopP99Ms)}`,
+      `    main thread          ${ms(round.sched?.runMs)} on a CPU, ${ms(round.sched?.waitMs)} waiting for one (other processes)`,
       `    GC                   ${round.gc.count} pauses, ${ms(round.gc.totalMs)} in all, longest ${ms(round.gc.longestMs)} (${round.gc.longestKind})`,
       `    answers, quiet       ${quiet.answered}/${quiet.sent}, worst ${ms(quiet.worstMs)}, p99 ${ms(quiet.p99Ms)}, lost ${quiet.lost}`,
       `    answers, swapping    ${duringSwap.answered}/${duringSwap.sent}, worst ${ms(duringSwap.worstMs)}, p99 ${ms(duringSwap.p99Ms)}, lost ${duringSwap.lost}`,
@@ -272,6 +282,8 @@ export function formatListSwap(r) {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const result = await measureListSwap();
+  // LIST_SWAP_NODE_ARGS="--max-semi-space-size=2": node flags for poolsink, to compare GC settings.
+  const serverNodeArgs = (process.env.LIST_SWAP_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const result = await measureListSwap({ serverNodeArgs });
   process.stdout.write(`${formatListSwap(result)}\n${JSON.stringify(result)}\n`);
 }

@@ -4,15 +4,19 @@
  * seconds and answer latency measured by a light sampler of our own (dnsperf reports only the
  * average). Memory must be flat: before the measured part starts, one pass of unique names fills
  * the cache (100,000 entries) and a warm-up at the target rate lets the heap settle, so growth
- * after that is a leak. All traffic stays on 127.0.0.1.
+ * after that is a leak. RSS under load is a sawtooth (the V8 heap grows between major collections
+ * and shrinks after them, by 100 MB and more), so start and end alone say little over a short run:
+ * the verdict compares troughs, the lowest RSS of the second quarter of the run with that of the
+ * last quarter (the first quarter is left for the heap to settle into its cycle).
+ * All traffic stays on 127.0.0.1.
  *
  * Environment (all optional):
  *   BENCH_SOAK_SECONDS         measured duration (600)
  *   BENCH_SOAK_QPS             dnsperf rate (20000)
- *   BENCH_SOAK_WARMUP_SECONDS  unmeasured load first, filling the cache (30)
- *   BENCH_SOAK_SAMPLE_SECONDS  RSS sampling interval (5)
+ *   BENCH_SOAK_WARMUP_SECONDS  unmeasured load at the target rate after the cache is filled (60)
+ *   BENCH_SOAK_SAMPLE_SECONDS  RSS sampling interval (5; at least 4 samples per quarter are needed)
  *   BENCH_SOAK_MIX             blocked,cached,miss shares in percent (40,40,20)
- *   BENCH_SOAK_MAX_GROWTH_MB   RSS growth over the measured part that still counts as flat (32)
+ *   BENCH_SOAK_MAX_GROWTH_MB   trough-to-trough RSS growth that still counts as flat (32)
  */
 import { createSocket } from 'node:dgram';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -45,14 +49,29 @@ export function readSoakSettings(env) {
   if (mix.length !== 3 || mix.some((n) => !Number.isInteger(n) || n < 0) || mix[0] + mix[1] + mix[2] !== 100) {
     throw new Error(`BENCH_SOAK_MIX must be three whole percentages (blocked,cached,miss) adding up to 100 (got ${JSON.stringify(env.BENCH_SOAK_MIX)})`);
   }
-  return {
+  const settings = {
     seconds: intSetting(env, 'BENCH_SOAK_SECONDS', 600, 10, 86_400),
     qps: intSetting(env, 'BENCH_SOAK_QPS', 20_000, 100, 10_000_000),
-    warmupSeconds: intSetting(env, 'BENCH_SOAK_WARMUP_SECONDS', 30, 0, 3_600),
+    warmupSeconds: intSetting(env, 'BENCH_SOAK_WARMUP_SECONDS', 60, 0, 3_600),
     sampleSeconds: intSetting(env, 'BENCH_SOAK_SAMPLE_SECONDS', 5, 1, 600),
     maxGrowthMb: intSetting(env, 'BENCH_SOAK_MAX_GROWTH_MB', 32, 1, 100_000),
     mix: { blocked: mix[0] / 100, cached: mix[1] / 100, miss: mix[2] / 100 },
   };
+  if (settings.sampleSeconds * 4 > settings.seconds) {
+    throw new Error(`BENCH_SOAK_SAMPLE_SECONDS (${settings.sampleSeconds}) must be at most a quarter of BENCH_SOAK_SECONDS (${settings.seconds})`);
+  }
+  return settings;
+}
+
+/** VmRSS split into anonymous memory (heap, buffers: where a leak shows) and file mappings (an mmap'd database). */
+function readRssParts(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+    return { rssBytes: kb('VmRSS'), anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return undefined; // the process is gone
+  }
 }
 
 function cachedName(i) {
@@ -222,14 +241,14 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     const startedAt = performance.now();
     const loadavgBefore = readFileSync('/proc/loadavg', 'utf8').trim();
     const cpuBefore = sampleCpu(poolsink.pid);
-    const samples = [{ atSec: 0, rssBytes: readRssBytes(poolsink.pid) }];
+    const samples = [{ atSec: 0, ...readRssParts(poolsink.pid) }];
     const sampleTimer = setInterval(() => {
-      const rssBytes = readRssBytes(poolsink.pid);
-      if (rssBytes === undefined) return;
+      const parts = readRssParts(poolsink.pid);
+      if (parts === undefined) return;
       const atSec = (performance.now() - startedAt) / 1000;
-      samples.push({ atSec, rssBytes });
+      samples.push({ atSec, ...parts });
       if (samples.length % Math.max(1, Math.round(60 / settings.sampleSeconds)) === 0) {
-        log(`soak: ${atSec.toFixed(0)} s, poolsink RSS ${(rssBytes / MB).toFixed(1)} MB`);
+        log(`soak: ${atSec.toFixed(0)} s, poolsink RSS ${(parts.rssBytes / MB).toFixed(1)} MB (anonymous ${(parts.anonBytes / MB).toFixed(1)} MB)`);
       }
     }, settings.sampleSeconds * 1000);
     const sampler = startLatencySampler(poolsink.port, runTag);
@@ -243,15 +262,22 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     const wallMicros = (performance.now() - startedAt) * 1e3;
     const loadavgAfter = readFileSync('/proc/loadavg', 'utf8').trim();
     const sampled = await sampler.stop();
-    samples.push({ atSec: (performance.now() - startedAt) / 1000, rssBytes: readRssBytes(poolsink.pid) ?? samples[samples.length - 1].rssBytes });
+    const last = readRssParts(poolsink.pid);
+    if (last !== undefined) samples.push({ atSec: (performance.now() - startedAt) / 1000, ...last });
     const start = samples[0].rssBytes;
     const end = samples[samples.length - 1].rssBytes;
+    const anonGrowthMb = (samples[samples.length - 1].anonBytes - samples[0].anonBytes) / MB;
+    const lowestBetween = (fromSec, toSec) => Math.min(...samples.filter((x) => x.atSec >= fromSec && x.atSec <= toSec).map((x) => x.rssBytes));
+    const quarter = settings.seconds / 4;
+    const troughGrowthMb = (lowestBetween(3 * quarter, Infinity) - lowestBetween(quarter, 2 * quarter)) / MB;
     const all = [...sampled.latencies.blocked, ...sampled.latencies.cached, ...sampled.latencies.miss];
     const growthMb = (end - start) / MB;
     const problems = [];
     if (perf.lost > perf.sent * 0.01) problems.push(`${perf.lost} of ${perf.sent} dnsperf queries lost`);
     if (perf.qps < settings.qps * 0.97) problems.push(`achieved ${perf.qps.toFixed(0)} of ${settings.qps} qps`);
-    if (growthMb > settings.maxGrowthMb) problems.push(`RSS grew ${growthMb.toFixed(1)} MB > ${settings.maxGrowthMb} MB`);
+    if (troughGrowthMb > settings.maxGrowthMb) {
+      problems.push(`the lowest RSS of the last quarter is ${troughGrowthMb.toFixed(1)} MB above that of the second (> ${settings.maxGrowthMb} MB)`);
+    }
     const unexpected = Object.keys(perf.rcodes).filter((name) => !['NOERROR', 'NXDOMAIN'].includes(name));
     if (unexpected.length > 0) problems.push(`unexpected RCODEs: ${JSON.stringify(perf.rcodes)}`);
     return {
@@ -262,6 +288,8 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
         endBytes: end,
         maxBytes: Math.max(...samples.map((s) => s.rssBytes)),
         growthMb,
+        troughGrowthMb,
+        anonGrowthMb,
         secondHalfSlopeMbPerMinute: slopeMbPerMinute(samples.filter((s) => s.atSec >= settings.seconds / 2)),
         samples,
       },
@@ -318,7 +346,14 @@ export function formatSoakReport(result) {
   out.push(
     `  poolsink RSS: ${(rss.atStartupBytes / MB).toFixed(1)} MB at startup, ${(rss.startBytes / MB).toFixed(1)} MB at the start of the soak, ` +
       `${(rss.endBytes / MB).toFixed(1)} MB at the end (growth ${rss.growthMb.toFixed(1)} MB, max ${(rss.maxBytes / MB).toFixed(1)} MB, ` +
-      `second-half slope ${rss.secondHalfSlopeMbPerMinute === undefined ? '-' : rss.secondHalfSlopeMbPerMinute.toFixed(2)} MB/min; flat means <= ${settings.maxGrowthMb} MB)`,
+      `second-half slope ${rss.secondHalfSlopeMbPerMinute === undefined ? '-' : rss.secondHalfSlopeMbPerMinute.toFixed(2)} MB/min)`,
+  );
+  out.push(`  RSS troughs: the last quarter's lowest is ${rss.troughGrowthMb.toFixed(1)} MB above the second quarter's (flat means <= ${settings.maxGrowthMb} MB)`);
+  const first = rss.samples[0];
+  const lastSample = rss.samples[rss.samples.length - 1];
+  out.push(
+    `  of which anonymous (heap, buffers) ${(first.anonBytes / MB).toFixed(1)} -> ${(lastSample.anonBytes / MB).toFixed(1)} MB (growth ${rss.anonGrowthMb.toFixed(1)} MB), ` +
+      `file-backed ${(first.fileBytes / MB).toFixed(1)} -> ${(lastSample.fileBytes / MB).toFixed(1)} MB`,
   );
   out.push('  answer latency (sampler, ms):   count      p50      p90      p99    p99.9      max');
   for (const load of ['all', 'blocked', 'cached', 'miss']) {

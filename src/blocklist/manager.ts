@@ -348,10 +348,9 @@ export function createListManager(options: ListManagerOptions): ListManager {
         log.warn({ list: name, source: entry.spec.source, reason: evaluation.message }, 'blocklist update rejected; keeping the previous entries');
         return { name, outcome: 'rejected', entries: previousEntries, previousEntries, message: evaluation.message };
       case 'accepted': {
-        if (from === 'source') {
-          noteSuccess(entry); // a copy from disk says nothing about the source: its last error stands
-          if (entry.source.kind === 'url') await saveCopy(entry, body, evaluation.sha256, validators);
-        }
+        if (from === 'source') noteSuccess(entry); // a copy from disk says nothing about the source: its last error stands
+        // The copy is written while the matcher builds; a crash in between restarts from the older copy.
+        const saved = from === 'source' && entry.source.kind === 'url' ? saveCopy(entry, body, evaluation.sha256, validators) : undefined;
         entry.content = { parsed: evaluation.parsed, sha256: evaluation.sha256, entries: evaluation.entries, loadedFrom: from };
         entry.validators = validators;
         entry.rejected = undefined;
@@ -360,6 +359,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
           'blocklist loaded',
         );
         if (!loadingAtStart) await swapper.rebuild();
+        await saved;
         return { name, outcome: 'updated', entries: evaluation.entries, previousEntries };
       }
     }

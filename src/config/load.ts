@@ -235,6 +235,7 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
     'listen',
     'allowClients',
     'tcpIdleTimeoutMs',
+    'tcpReadTimeoutMs',
     'tcpMaxConnections',
     'tcpMaxConnectionsPerClient',
     'rateLimit',
@@ -278,6 +279,7 @@ export function validateConfig(rawInput: Json, baseDir: string, resolvConfPath =
       listen: Object.freeze(listen),
       allowClients: Object.freeze(cidrs(dns['allowClients'], 'dns.allowClients')),
       tcpIdleTimeoutMs: integer(dns['tcpIdleTimeoutMs'], 'dns.tcpIdleTimeoutMs', 10_000, 100, 600_000),
+      tcpReadTimeoutMs: integer(dns['tcpReadTimeoutMs'], 'dns.tcpReadTimeoutMs', 5_000, 100, 600_000),
       tcpMaxConnections: integer(dns['tcpMaxConnections'], 'dns.tcpMaxConnections', 1_000, 1, 100_000),
       tcpMaxConnectionsPerClient: integer(
         dns['tcpMaxConnectionsPerClient'],

@@ -12,6 +12,8 @@ export interface DnsConfig {
   readonly listen: readonly HostPort[];
   readonly allowClients: readonly Cidr[];
   readonly tcpIdleTimeoutMs: number;
+  /** A TCP message must arrive whole within this long of its first byte (slow senders are cut off). */
+  readonly tcpReadTimeoutMs: number;
   readonly tcpMaxConnections: number;
   readonly tcpMaxConnectionsPerClient: number;
   readonly rateLimit: RateLimitConfig;

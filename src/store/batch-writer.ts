@@ -179,23 +179,34 @@ function prepareRollupStatements(db: SqliteDatabase) {
 
 type RollupStatements = ReturnType<typeof prepareRollupStatements>;
 
+function byKey<V>(entries: [string, V][]): [string, V][] {
+  return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** (key, hour, count) rows of an hour → key → count map, in primary key order. */
+function keyHourRows(byHour: Map<number, Map<string, number>>): [string, number, number][] {
+  const rows: [string, number, number][] = [];
+  for (const [hour, counts] of byHour) for (const [key, count] of counts) rows.push([key, hour, count]);
+  return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+}
+
+/**
+ * Upserts in each table's primary key order: the pages are the same, but SQLite then walks each
+ * b-tree forward instead of jumping around it (measured: about twice as fast on a large log).
+ */
 function writeRollups(s: RollupStatements, rollups: Rollups): void {
-  for (const [clientIp, host] of rollups.hosts) {
+  for (const [clientIp, host] of byKey([...rollups.hosts])) {
     let newDomains = 0;
-    for (const [qname, domain] of host.domains) {
+    for (const [qname, domain] of byKey([...host.domains])) {
       const row = s.hostDomain.get(clientIp, qname, domain.count, domain.lastMs);
       // RETURNING gives the row after the upsert: its count equals ours only if the row is new.
       if (row !== undefined && row.count === domain.count) newDomains += 1;
     }
     s.host.run(clientIp, host.firstMs, host.lastMs, host.count, newDomains);
   }
-  for (const [qname, domain] of rollups.domains) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
-  for (const [hour, counts] of rollups.hostHours) {
-    for (const [clientIp, count] of counts) s.hostHour.run(clientIp, hour, count);
-  }
-  for (const [hour, counts] of rollups.domainHours) {
-    for (const [qname, count] of counts) s.domainHour.run(qname, hour, count);
-  }
+  for (const [qname, domain] of byKey([...rollups.domains])) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
+  for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) s.hostHour.run(clientIp, hour, count);
+  for (const [qname, hour, count] of keyHourRows(rollups.domainHours)) s.domainHour.run(qname, hour, count);
   for (const [hour, lists] of rollups.listHours) {
     for (const [list, actions] of lists) {
       for (const [action, count] of actions) s.listHour.run(hour, list, action, count);

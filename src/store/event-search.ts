@@ -81,7 +81,7 @@ function toAction(text: string): BlockAction {
   return text === 'alerted' ? 'alerted' : 'blocked';
 }
 
-export function toStoredEvent(row: EventRow): StoredEvent {
+function toStoredEvent(row: EventRow): StoredEvent {
   return {
     id: row.id,
     timeMs: row.time_ms,

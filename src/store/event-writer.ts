@@ -4,11 +4,13 @@
  * Batches are written off the hot path, every flushIntervalMs or as soon as batchSize events wait
  * (scheduled with setImmediate), each batch in one transaction with one prepared INSERT per event
  * (batch-writer.ts). Written events are summed into in-memory rollups (host summaries, hourly
- * counts), which go out with a batch every rollupIntervalMs: one upsert per distinct key per
- * second instead of several per event. flush() writes everything, rollups included.
+ * counts). Few rollup rows go out with the next batch; many (a busy network) wait up to
+ * rollupIntervalMs, so each host and domain is upserted once per interval rather than once per
+ * batch: under load the rollups cost more than the events themselves otherwise. flush() writes
+ * everything, rollups included.
  *
- * When a write fails (disk full, file read-only, I/O error) the batch stays buffered and is retried
- * at the next tick; the buffer keeps its cap, so events beyond it are dropped and counted (and
+ * When a write fails (disk full, file read-only, I/O error) the batch stays buffered and the timer
+ * retries it, backing off from every tick to every 5 s while failures go on; the buffer keeps its cap, so events beyond it are dropped and counted (and
  * recorded under EVENTS_DROPPED_OUTCOME once writing works again). SQLite keeps writing into a
  * database file that was deleted while open, so before each batch the writer checks that the path
  * still names the open file and reopens it if not.
@@ -28,19 +30,30 @@ export interface EventWriterOptions {
   readonly flushIntervalMs?: number;
   /** Events per transaction; reaching it also schedules a write. Default 2000. */
   readonly batchSize?: number;
+  /**
+   * Events per transaction while a backlog waits (more than two batches buffered). A transaction
+   * costs about one page write per distinct host and name in it, so larger ones write far fewer
+   * pages per event when the disk falls behind; each still blocks the event loop while it runs.
+   * Default 5 × batchSize.
+   */
+  readonly maxBatchSize?: number;
   /** Events held in memory at most; more are dropped and counted. Default 100,000. */
   readonly maxBuffered?: number;
   /**
-   * How often the rollups (host summaries, hourly counts, outcome minutes) summed in memory are
-   * written, with the next batch. Default 1000; flush() always writes them.
+   * The longest the rollups (host summaries, hourly counts, outcome minutes) summed in memory wait
+   * before they go out with a batch, once they hold more than `eagerRollupKeys` keys; fewer go out
+   * with the next batch. Default 5000; flush() always writes them.
    */
   readonly rollupIntervalMs?: number;
+  /** Rollup keys up to which rollups are written with every batch. Default 1000. */
+  readonly eagerRollupKeys?: number;
   /** Distinct rollup keys held before they are written regardless of the interval. Default 50,000. */
   readonly maxRollupKeys?: number;
   readonly clock?: () => number;
 }
 
 const WARN_INTERVAL_MS = 60_000;
+const MAX_RETRY_INTERVAL_MS = 5000;
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
@@ -57,12 +70,17 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const { connection, log } = options;
   const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 2000);
+  const maxBatchSize = Math.max(batchSize, positiveInteger('maxBatchSize', options.maxBatchSize ?? batchSize * 5));
   const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered ?? 100_000);
-  const rollupIntervalMs = options.rollupIntervalMs ?? 1000;
+  const rollupIntervalMs = options.rollupIntervalMs ?? 5000;
   if (!Number.isInteger(rollupIntervalMs) || rollupIntervalMs < 0) {
     throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`);
   }
   const maxRollupKeys = positiveInteger('maxRollupKeys', options.maxRollupKeys ?? 50_000);
+  const eagerRollupKeys = options.eagerRollupKeys ?? 1000;
+  if (!Number.isInteger(eagerRollupKeys) || eagerRollupKeys < 0) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: eagerRollupKeys must be a non-negative integer (got ${eagerRollupKeys})`);
+  }
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, createBatchWriter);
 
@@ -76,6 +94,8 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   let healthy = true;
   let lastError: string | undefined;
   let lastFailureWarnMs = Number.NEGATIVE_INFINITY;
+  /** While writes fail, the timer retries no sooner than this (backing off to MAX_RETRY_INTERVAL_MS). */
+  let nextRetryMs = Number.NEGATIVE_INFINITY;
   let lastDropWarnMs = Number.NEGATIVE_INFINITY;
   let droppedSinceWarn = 0;
   let drainScheduled = false;
@@ -89,7 +109,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
     if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
         { dropped: droppedSinceWarn, droppedTotal: dropped, buffered: buffer.length, maxBuffered, lastError },
-        'block log buffer full: dropping events until the database accepts writes',
+        'block log buffer full: dropping events until the writer catches up',
       );
       lastDropWarnMs = now;
       droppedSinceWarn = 0;
@@ -103,6 +123,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
     const code = sqliteCode(err);
     lastError = code === undefined ? errorMessage(err) : `${code}: ${errorMessage(err)}`;
     const now = clock();
+    nextRetryMs = now + Math.min(MAX_RETRY_INTERVAL_MS, flushIntervalMs * 2 ** Math.min(consecutiveFailures - 1, 16));
     if (consecutiveFailures === 1 || now - lastFailureWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
         { path: connection.path, during, err: lastError, failures: consecutiveFailures, buffered: buffer.length },
@@ -130,10 +151,13 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
    * failed, and then nothing changed. The batch's own events join the rollups only once written.
    */
   function writeBatch(withRollups: boolean): boolean {
-    const end = Math.min(buffer.length, batchSize);
+    // A backlog goes out in larger transactions, unless writes are failing: a retry risks little.
+    const size = healthy && buffer.length > 2 * batchSize ? maxBatchSize : batchSize;
+    const end = Math.min(buffer.length, size);
     const now = clock();
     const rollupsDue =
-      !rollupsEmpty(rollups) && (withRollups || now - lastRollupWriteMs >= rollupIntervalMs || rollups.keys >= maxRollupKeys);
+      !rollupsEmpty(rollups) &&
+      (withRollups || rollups.keys <= eagerRollupKeys || rollups.keys >= maxRollupKeys || now - lastRollupWriteMs >= rollupIntervalMs);
     if (end === 0 && !rollupsDue) return true;
     try {
       statements().write(buffer, 0, end, rollupsDue ? rollups : undefined);
@@ -159,7 +183,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
 
   function drainStep(): void {
     drainScheduled = false;
-    if (closed) return;
+    if (closed || (!healthy && clock() < nextRetryMs)) return;
     if (!ensureAttached() || !writeBatch(false)) return;
     // Full batches go on at once (yielding between them); a partial one waits for the next tick.
     if (buffer.length >= batchSize) {

@@ -220,6 +220,7 @@ export function createPruner(options: PrunerOptions): Pruner {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
       stopping = true;
+      // The run's own failure goes to whoever awaits runOnce(); stop() only waits for it to end.
       if (running !== undefined) await running.catch(() => undefined);
     },
     runOnce,

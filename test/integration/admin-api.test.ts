@@ -127,7 +127,7 @@ function array(value: unknown): unknown[] {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'poolsink-admin-'));
-  connection = openStoreConnection(join(dir, 'poolsink.db'), { log, quickCheck: false });
+  connection = openStoreConnection(join(dir, 'poolsink.db'), { log });
   writer = createEventWriter({ connection, log, flushIntervalMs: 50 });
   seed();
   server = await startAdminServer({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, log, deps: deps() });

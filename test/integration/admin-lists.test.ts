@@ -191,7 +191,7 @@ function errorOf(response: Response): { code?: unknown; param?: unknown; message
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsink-admin-lists-'));
-  connection = openStoreConnection(join(dir, 'poolsink.db'), { log, quickCheck: false });
+  connection = openStoreConnection(join(dir, 'poolsink.db'), { log });
   writer = createEventWriter({ connection, log });
 });
 

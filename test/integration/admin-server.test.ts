@@ -34,7 +34,7 @@ const servers: AdminServer[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsink-admin-server-'));
-  connection = openStoreConnection(join(dir, 'poolsink.db'), { log: pino({ level: 'silent' }), quickCheck: false });
+  connection = openStoreConnection(join(dir, 'poolsink.db'), { log: pino({ level: 'silent' }) });
   writer = createEventWriter({ connection, log: pino({ level: 'silent' }) });
   logLines = [];
   log = pino(

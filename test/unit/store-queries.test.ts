@@ -231,7 +231,7 @@ describe('hosts and host', () => {
       const perDomain = new Map<string, number>();
       for (const event of own) perDomain.set(event.qname, (perDomain.get(event.qname) ?? 0) + 1);
       const top = [...perDomain]
-        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : -1))
         .slice(0, 5)
         .map(([domain, count]) => ({ domain, count }));
       expect(host).toEqual({
@@ -298,7 +298,24 @@ describe('stats', () => {
     rmSync(statsDir, { recursive: true, force: true });
   });
 
-  test('a window starting mid-hour counts that hour exactly from the events', () => {
+  test('a window starting in the second half of an hour adds that hour\'s last events to the next hours', () => {
+    const stats = createEventQueries(statsConnection).stats(H + 40 * MINUTE, 10);
+    expect(stats.sinceMs).toBe(H + 40 * MINUTE);
+    expect(stats.topHosts).toEqual([
+      { clientIp: '10.0.0.3', count: 2 },
+      { clientIp: '10.0.0.2', count: 1 },
+    ]);
+    expect(stats.topDomains).toEqual([
+      { domain: 'a.pool.com', count: 2 },
+      { domain: 'c.pool.com', count: 1 },
+    ]);
+    expect(stats.perList).toEqual([
+      { list: 'miners', count: 2 },
+      { list: 'coins', count: 1 },
+    ]);
+  });
+
+  test('a window starting in the first half of an hour subtracts that hour\'s first events', () => {
     const stats = createEventQueries(statsConnection).stats(H + 10 * MINUTE, 10);
     expect(stats).toEqual({
       sinceMs: H + 10 * MINUTE,
@@ -334,7 +351,7 @@ describe('stats', () => {
   });
 
   test('a first hour too busy to scan starts the window at the hour, and says so', () => {
-    const stats = createEventQueries(statsConnection, { edgeScanMaxEvents: 1 }).stats(H + 10 * MINUTE, 10);
+    const stats = createEventQueries(statsConnection, { edgeScanMaxEvents: 0 }).stats(H + 10 * MINUTE, 10);
     expect(stats.sinceMs).toBe(H);
     expect(stats.topHosts).toEqual([
       { clientIp: '10.0.0.2', count: 3 },

@@ -85,7 +85,7 @@ describe('event writer: batching', () => {
 
   test('reaching batchSize schedules a write on the next turn, not inside record()', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
-    const w = start({ batchSize: 5 });
+    const w = start({ batchSize: 5, maxBatchSize: 5 });
     for (let i = 0; i < 12; i += 1) w.record(blockEvent({ clientPort: i }));
     expect(rowCount()).toBe(0);
     vi.advanceTimersToNextTimer(); // the setImmediate from the 5th event: a full batch, then another on the next turn
@@ -93,6 +93,23 @@ describe('event writer: batching', () => {
     vi.advanceTimersToNextTimer();
     expect(rowCount()).toBe(10);
     expect(w.stats.buffered).toBe(2); // a partial batch waits for the timer
+  });
+
+  test('a backlog goes out in larger transactions, up to maxBatchSize', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
+    const w = start({ batchSize: 5, maxBatchSize: 20 });
+    for (let i = 0; i < 33; i += 1) w.record(blockEvent({ clientPort: i }));
+    vi.advanceTimersToNextTimer();
+    expect(rowCount()).toBe(20);
+    vi.advanceTimersToNextTimer();
+    expect(rowCount()).toBe(33); // the 13 left are still more than two batches
+    for (let i = 0; i < 12; i += 1) w.record(blockEvent({ clientPort: i }));
+    vi.advanceTimersToNextTimer();
+    expect(rowCount()).toBe(45);
+    for (let i = 0; i < 7; i += 1) w.record(blockEvent({ clientPort: i }));
+    vi.advanceTimersToNextTimer();
+    expect(rowCount()).toBe(50); // 7 is no backlog: one batch of 5, the rest waits for the timer
+    expect(w.stats.buffered).toBe(2);
   });
 
   test('stores every field, in order, with the reversed name', () => {
@@ -171,14 +188,14 @@ describe('event writer: batching', () => {
     ]);
   });
 
-  test('rollups wait for rollupIntervalMs, then go out with a batch', () => {
+  test('many rollup keys wait for rollupIntervalMs, then go out with a batch', () => {
     let now = T0;
-    const w = start({ rollupIntervalMs: 1000, clock: () => now });
+    const w = start({ rollupIntervalMs: 1000, eagerRollupKeys: 0, clock: () => now });
     w.record(blockEvent());
     w.flush();
     expect(rowCount('hosts')).toBe(1); // flush() writes everything
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
-    const timed = createEventWriter({ connection, log, flushIntervalMs: 100, rollupIntervalMs: 1000, clock: () => now });
+    const timed = createEventWriter({ connection, log, flushIntervalMs: 100, rollupIntervalMs: 1000, eagerRollupKeys: 0, clock: () => now });
     try {
       timed.record(blockEvent({ clientIp: '10.0.0.9' }));
       vi.advanceTimersByTime(100);
@@ -190,6 +207,15 @@ describe('event writer: batching', () => {
     } finally {
       timed.close();
     }
+  });
+
+  test('few rollup keys go out with the next batch', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
+    const w = start({ flushIntervalMs: 100 });
+    w.record(blockEvent());
+    vi.advanceTimersByTime(100); // the event
+    vi.advanceTimersByTime(100); // its rollups
+    expect(rowCount('hosts')).toBe(1);
   });
 
   test('addOutcomes counts per minute, written with the rollups', () => {
@@ -277,15 +303,20 @@ describe('event writer: bounded buffer and failures', () => {
     expect(lines.some((line) => line.msg === 'block log writes resumed')).toBe(true);
   });
 
-  test('the timer retries a failed write on the next tick', () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
+  test('the timer retries failed writes, backing off, and resumes', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date'] });
     const w = start({ flushIntervalMs: 100 });
     w.record(blockEvent());
     connection.db.pragma('query_only = ON');
     vi.advanceTimersByTime(100);
-    expect(w.stats).toMatchObject({ healthy: false, buffered: 1 });
+    expect(w.stats).toMatchObject({ healthy: false, buffered: 1, writeErrors: 1 });
+    vi.advanceTimersByTime(100); // retry 1 (100 ms after the failure)
+    vi.advanceTimersByTime(100); // too soon: the next retry waits 200 ms
+    expect(w.stats.writeErrors).toBe(2);
+    vi.advanceTimersByTime(10_000);
+    expect(w.stats.writeErrors).toBeLessThanOrEqual(7); // 400, 800, 1600, 3200, then every 5 s
     connection.db.pragma('query_only = OFF');
-    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(5000);
     expect(w.stats).toMatchObject({ healthy: true, buffered: 0, written: 1 });
   });
 });
