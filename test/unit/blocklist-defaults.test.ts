@@ -163,8 +163,9 @@ test('the names are ~80 distinct, valid DNS names', () => {
 describe('the default configuration (poolsink.yaml)', () => {
   test('enables the bundled mining-pool list and checks every list it could load', () => {
     expect(defaults.used).toContain('mining-pools');
-    // URL feeds without a local copy cannot be checked offline; name them if that ever happens.
-    expect(defaults.skipped).toEqual([]);
+    // URL feeds are checked through their copies in ../shared/blocklists; without that folder
+    // (a user's clone) only they may be skipped, never a file list.
+    expect(defaults.skipped).toEqual(existsSync(sharedLists) ? [] : ['nocoin', 'coinminer']);
   });
 
   test.each(CLOUD_NEEDS)('does not block %s', (qname) => {
