@@ -17,6 +17,7 @@
  *   STORE_BENCH_KEEP       1 = keep the database file
  *   STORE_BENCH_ONLY       comma list of seed, queries, writer (all)
  *   STORE_BENCH_RATE, STORE_BENCH_SECONDS   writer load (40000 events/s, 10 s)
+ *   STORE_BENCH_CACHE_KIB  the writer's SQLite page cache (the store's default: 65536)
  *
  * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
  */
@@ -205,7 +206,7 @@ async function queries(store, path, print) {
 
 async function writerThroughput(store, path, settings, print) {
   const log = pino({ level: 'silent' });
-  const connection = store.openStoreConnection(path, { log, quickCheckMaxBytes: 0 });
+  const connection = store.openStoreConnection(path, { log, quickCheckMaxBytes: 0, ...(settings.cacheSizeKib ? { cacheSizeKib: settings.cacheSizeKib } : {}) });
   const before = connection.db.prepare('SELECT coalesce(max(id), 0) AS id FROM events').get().id;
   const writer = store.createEventWriter({ connection, log });
   const makeEvent = makeEventFactory({ events: 1_000_000, hosts: settings.hosts, startMs: Date.now(), endMs: Date.now() + 1000, seed: 7 });
@@ -296,6 +297,7 @@ export async function runStoreBench(options = {}) {
     days: options.days ?? 30,
     rate: options.rate ?? 40_000,
     seconds: options.seconds ?? 10,
+    cacheSizeKib: options.cacheSizeKib,
   };
   const parts = new Set(options.parts ?? PARTS);
   const store = await loadStore();
@@ -331,6 +333,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     hosts: envInt('STORE_BENCH_HOSTS', 5000),
     rate: envInt('STORE_BENCH_RATE', 40_000),
     seconds: envInt('STORE_BENCH_SECONDS', 10),
+    cacheSizeKib: process.env.STORE_BENCH_CACHE_KIB ? envInt('STORE_BENCH_CACHE_KIB', 65536) : undefined,
     ...(process.env.STORE_BENCH_PATH ? { path: process.env.STORE_BENCH_PATH } : {}),
     reuse: process.env.STORE_BENCH_REUSE === '1',
     keep: process.env.STORE_BENCH_KEEP === '1',

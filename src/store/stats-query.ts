@@ -18,68 +18,57 @@ interface CountRow {
   count: number;
 }
 
-interface EdgeRow {
-  client_ip: string;
-  qname: string;
-  list: string;
-}
-
 interface WindowParams {
   activeSince: number;
   fromHour: number;
+  edgeFromMs: number;
+  edgeToMs: number;
+  sign: number;
   /** SQLite's LIMIT -1: no limit. */
   limit: number;
 }
 
 /**
- * The hosts (domains) active since activeSince, each with the sum of its hourly rows from fromHour:
- * one index seek per key, largest first. MATERIALIZED keeps SQLite from evaluating the correlated
- * sum once per use.
+ * Counts per key over the window, largest first, entirely in SQLite (only the top rows reach JS):
+ * the rollup counts from fromHour, plus `sign` times the edge's events counted per key.
  */
-function topSql(keyColumn: string, summaryTable: string, hoursTable: string): string {
-  return `WITH window_counts AS MATERIALIZED (
-      SELECT ${keyColumn} AS key,
-        (SELECT sum(count) FROM ${hoursTable} h WHERE h.${keyColumn} = s.${keyColumn} AND h.hour_ms >= @fromHour) AS count
-      FROM ${summaryTable} s WHERE last_seen_ms >= @activeSince)
-    SELECT key, count FROM window_counts WHERE count > 0 ORDER BY count DESC, key LIMIT @limit`;
+function windowSql(rollup: string, edgeColumn: string): string {
+  return `WITH rollup AS MATERIALIZED (${rollup}),
+    edge AS (SELECT ${edgeColumn} AS key, count(*) AS n FROM events INDEXED BY events_time
+             WHERE time_ms >= @edgeFromMs AND time_ms < @edgeToMs GROUP BY ${edgeColumn})
+    SELECT key, sum(c) AS count FROM (
+      SELECT key, coalesce(count, 0) AS c FROM rollup UNION ALL SELECT key, @sign * n AS c FROM edge)
+    GROUP BY key HAVING sum(c) > 0 ORDER BY count DESC, key LIMIT @limit`;
+}
+
+/**
+ * The hosts (domains) active since activeSince, each with the sum of its hourly rows from
+ * fromHour: one index seek per key. MATERIALIZED keeps SQLite from evaluating the correlated sum
+ * once per use.
+ */
+function keyedRollup(keyColumn: string, summaryTable: string, hoursTable: string): string {
+  return `SELECT ${keyColumn} AS key,
+      (SELECT sum(count) FROM ${hoursTable} h WHERE h.${keyColumn} = s.${keyColumn} AND h.hour_ms >= @fromHour) AS count
+    FROM ${summaryTable} s WHERE last_seen_ms >= @activeSince`;
 }
 
 export function prepareStatsStatements(db: SqliteDatabase) {
   return {
-    topDomains: db.prepare<WindowParams, CountRow>(topSql('qname', 'domains', 'domain_hours')),
-    topHosts: db.prepare<WindowParams, CountRow>(topSql('client_ip', 'hosts', 'host_hours')),
-    listCounts: db.prepare<[number], CountRow>('SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= ? GROUP BY list'),
+    topDomains: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('qname', 'domains', 'domain_hours'), 'qname')),
+    topHosts: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('client_ip', 'hosts', 'host_hours'), 'client_ip')),
+    perList: db.prepare<WindowParams, CountRow>(
+      windowSql('SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= @fromHour GROUP BY list', 'list'),
+    ),
     outcomes: db.prepare<[number], CountRow>(
       'SELECT outcome AS key, sum(count) AS count FROM outcome_minutes WHERE minute_ms >= ? GROUP BY outcome',
     ),
     edgeCount: db.prepare<[number, number], { n: number }>(
       'SELECT count(*) AS n FROM events INDEXED BY events_time WHERE time_ms >= ? AND time_ms < ?',
     ),
-    edgeEvents: db.prepare<[number, number], EdgeRow>(
-      'SELECT client_ip, qname, list FROM events INDEXED BY events_time WHERE time_ms >= ? AND time_ms < ?',
-    ),
   };
 }
 
 export type StatsStatements = ReturnType<typeof prepareStatsStatements>;
-
-function countsOf(rows: readonly CountRow[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(row.key, row.count);
-  return counts;
-}
-
-function add(counts: Map<string, number>, key: string, n: number): void {
-  counts.set(key, (counts.get(key) ?? 0) + n);
-}
-
-/** The `limit` largest positive counts, ties by key. */
-function top(counts: Map<string, number>, limit: number): [string, number][] {
-  const entries = [...counts].filter((entry) => entry[1] > 0);
-  entries.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  if (entries.length > limit) entries.length = limit;
-  return entries;
-}
 
 interface Window {
   /** Where the counted window starts (sinceMs, or the hour before it when the edge is too busy). */
@@ -106,33 +95,21 @@ function windowFor(s: StatsStatements, sinceMs: number, edgeScanMaxEvents: numbe
 
 export function queryStats(s: StatsStatements, sinceMs: number, topLimit: number, edgeScanMaxEvents: number): Stats {
   const window = windowFor(s, sinceMs, edgeScanMaxEvents);
-  const lists = countsOf(s.listCounts.all(window.fromHour));
-  let topDomains: [string, number][];
-  let topHosts: [string, number][];
-  if (window.sign === 0) {
-    const params = { activeSince: window.startMs, fromHour: window.fromHour, limit: topLimit };
-    topDomains = top(countsOf(s.topDomains.all(params)), topLimit);
-    topHosts = top(countsOf(s.topHosts.all(params)), topLimit);
-  } else {
-    // Every active key's rollup count, adjusted by the edge's events, then the top.
-    const params = { activeSince: Math.min(window.startMs, window.fromHour), fromHour: window.fromHour, limit: -1 };
-    const domains = countsOf(s.topDomains.all(params));
-    const hosts = countsOf(s.topHosts.all(params));
-    for (const row of s.edgeEvents.all(window.edgeFromMs, window.edgeToMs)) {
-      add(domains, row.qname, window.sign);
-      add(hosts, row.client_ip, window.sign);
-      add(lists, row.list, window.sign);
-    }
-    topDomains = top(domains, topLimit);
-    topHosts = top(hosts, topLimit);
-  }
+  const params = {
+    activeSince: Math.min(window.startMs, window.fromHour),
+    fromHour: window.fromHour,
+    edgeFromMs: window.edgeFromMs,
+    edgeToMs: window.edgeToMs,
+    sign: window.sign,
+    limit: topLimit,
+  };
   const outcomeRows = s.outcomes.all(minuteOf(window.startMs));
   return {
     sinceMs: window.startMs,
     outcomes: Object.fromEntries(outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count])),
     droppedEvents: outcomeRows.find((r) => r.key === EVENTS_DROPPED_OUTCOME)?.count ?? 0,
-    topDomains: topDomains.map(([domain, count]) => ({ domain, count })),
-    topHosts: topHosts.map(([clientIp, count]) => ({ clientIp, count })),
-    perList: top(lists, Number.MAX_SAFE_INTEGER).map(([list, count]) => ({ list, count })),
+    topDomains: s.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
+    topHosts: s.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),
+    perList: s.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),
   };
 }
