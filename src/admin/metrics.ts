@@ -116,6 +116,8 @@ export interface MetricsSources {
   readonly clock?: () => number;
   /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC). */
   readonly processMetrics?: boolean;
+  /** The per-client rate limit gate, when on: queries over the limit never reach the resolver. */
+  readonly rateLimit?: { readonly counters: Readonly<{ refused: number; dropped: number }>; readonly limiter: { readonly clients: number } };
 }
 
 const OUTCOMES: readonly Exclude<keyof ResolverCounters, 'queries'>[] = [
@@ -200,6 +202,14 @@ export function createMetrics(sources: MetricsSources): Metrics {
     },
   );
   scraped('gauge', registry, 'poolsink_dns_pending_queries', 'Queries waiting on an upstream', [], (set) => set({}, resolver.pending));
+  const { rateLimit } = sources;
+  if (rateLimit !== undefined) {
+    scraped('counter', registry, 'poolsink_dns_rate_limited_total', 'Queries over their client\'s rate limit, by action taken', ['action'], (set) => {
+      set({ action: 'refused' }, rateLimit.counters.refused);
+      set({ action: 'dropped' }, rateLimit.counters.dropped);
+    });
+    scraped('gauge', registry, 'poolsink_dns_rate_limit_clients', 'Clients with a rate-limit bucket', [], (set) => set({}, rateLimit.limiter.clients));
+  }
 
   scraped('gauge', registry, 'poolsink_cache_entries', 'Answers in the cache', [], (set) => set({}, sources.cache.size));
   scraped('counter', registry, 'poolsink_cache_lookups_total', 'Cache lookups by result (miss: forwarded or coalesced)', ['result'], (set) => {

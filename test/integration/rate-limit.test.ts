@@ -157,3 +157,31 @@ describe('rate limit: drop', () => {
     expect(replies.map((r) => r.readUInt16BE(0))).toEqual([...Array.from({ length: BURST }, (_, i) => i), 999]);
   });
 });
+
+describe('as configured (dns.rateLimit), through the composition root', () => {
+  test('over the burst a client gets REFUSED, another client is unaffected, and /metrics counts it', async () => {
+    const upstream = await startLocalUpstream();
+    cleanups.push(() => upstream.close());
+    const stack = await startStack({ upstreams: [upstream.address], config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 1, burst: 5 } } } });
+    cleanups.push(() => stack.close());
+    const send = async (from: string, n: number): Promise<number[]> => {
+      const socket = createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, from, resolve));
+      const rcodes: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const reply = new Promise<Buffer>((resolve) => socket.once('message', resolve));
+        socket.send(encodeQuery(`x${i}.pool.example`, { id: i + 1 }), stack.port, '127.0.0.1');
+        rcodes.push(rcodeOf(await reply));
+      }
+      socket.close();
+      return rcodes;
+    };
+    const limited = await send('127.0.0.21', 8);
+    expect(limited.slice(0, 5)).toEqual([3, 3, 3, 3, 3]); // blocked: NXDOMAIN
+    expect(limited.slice(5)).toEqual([5, 5, 5]); // REFUSED
+    expect(await send('127.0.0.22', 3)).toEqual([3, 3, 3]);
+    expect(stack.poolsink.rateLimit?.counters).toMatchObject({ limited: 3, refused: 3, dropped: 0 });
+    const metrics = await stack.api('/metrics');
+    expect(String(metrics.body)).toMatch(/^poolsink_dns_rate_limited_total\{action="refused"\} 3$/m);
+  });
+});
