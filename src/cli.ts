@@ -13,6 +13,7 @@ import { normalizeDomain } from './blocklist/parse.js';
 import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';
 import { eventsReport, hostsReport } from './commands/report.js';
+import { listsReport, refreshLists } from './commands/lists.js';
 
 const USAGE = `usage:
   poolsink serve [--config FILE]            run the resolver (default FILE: poolsink.yaml)
@@ -20,14 +21,28 @@ const USAGE = `usage:
   poolsink hosts [--config FILE] [--since 24h] [--limit N]
                                             hosts that tried to resolve blocked names, most recent first
   poolsink events [--config FILE] [--client IP] [--domain NAME] [--since 1h] [--limit N]
-                                            block events, newest first`;
+                                            block events, newest first
+  poolsink lists [--config FILE]            the running server's lists (through its admin API)
+  poolsink lists refresh [NAME] [--force] [--config FILE]
+                                            fetch now; --force overrides the shrink guard`;
 
 /** Options taking a value, besides --config. */
 const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit'] as const;
-type ValueOption = (typeof VALUE_OPTIONS)[number];
+type ValueOption = (typeof VALUE_OPTIONS)[number] | 'force';
 
 function isValueOption(name: string): name is ValueOption {
   return VALUE_OPTIONS.some((o) => o === name);
+}
+
+async function lists(args: Args): Promise<void> {
+  const [sub, name, ...extra] = args.rest;
+  const config = loadConfig({ file: args.config });
+  if (sub === undefined) {
+    process.stdout.write(await listsReport(config));
+    return;
+  }
+  if (sub !== 'refresh' || extra.length > 0) throw new PoolsinkError('ERR_USAGE', `unknown lists command ${args.rest.join(' ')}\n${USAGE}`);
+  process.stdout.write(await refreshLists(config, name, args.values.force === 'true'));
 }
 
 interface Args {
@@ -58,6 +73,8 @@ function parseArgs(argv: readonly string[]): Args {
       const value = inline ?? tail[++i];
       if (value === undefined || !isValueOption(name)) throw new PoolsinkError('ERR_USAGE', `${arg} needs a value\n${USAGE}`);
       values[name] = value;
+    } else if (arg === '--force') {
+      values.force = 'true';
     } else if (arg.startsWith('-')) {
       throw new PoolsinkError('ERR_USAGE', `unknown option ${arg}\n${USAGE}`);
     } else {
@@ -136,6 +153,8 @@ async function run(argv: readonly string[]): Promise<void> {
       return serve(args);
     case 'check':
       return check(args);
+    case 'lists':
+      return lists(args);
     case 'hosts':
       return report(args, (queries) =>
         hostsReport(queries, { limit: limitOf(args), ...(args.values.since !== undefined ? { since: args.values.since } : {}) }, Date.now()),

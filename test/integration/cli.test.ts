@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -123,5 +123,36 @@ describe('poolsink serve', () => {
     expect(answered.answers).toHaveLength(1);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.logs.map((l) => l['msg'])).toContain('poolsink stopped');
+  });
+});
+
+describe('poolsink lists', () => {
+  test('shows the running server’s lists and refreshes them through the admin API', async () => {
+    upstream = await startLocalUpstream();
+    const config = writeConfig(`dns:\n  listen: ["127.0.0.1:0"]\nupstreams: ["${upstream.address}"]\n${LISTS}`.replace('admin: { listen: "127.0.0.1:0" }', ''));
+    // A fixed admin port is needed for the client side; take a free one from the kernel first.
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const address = probe.address();
+    const adminPort = typeof address === 'object' && address !== null ? address.port : 0;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    writeFileSync(config, `${readFileSync(config, 'utf8')}admin: { listen: "127.0.0.1:${adminPort}" }\n`);
+    server = startCliServer(['serve', '--config', config], { cwd: dir });
+    await server.waitForLog('poolsink started');
+
+    const table = await runCli(['lists', '--config', config]);
+    expect(table.stderr).toBe('');
+    expect(table.stdout).toMatch(/^pools\s+config\s+block\s+2\s+0\s/m);
+
+    writeFileSync(join(dir, 'pools.txt'), 'pool.example\n*.wild.example\nnewpool.example\n');
+    const refreshed = await runCli(['lists', 'refresh', 'pools', '--config', config]);
+    expect(refreshed.stdout).toMatch(/^pools\s+updated\s+3\s+2\b/m);
+    const port = Number(String((await server.waitForLog('poolsink started'))['listen']).split(':').pop());
+    expect((await dig(port, ['a.newpool.example'])).status).toBe('NXDOMAIN');
+
+    const missing = await runCli(['lists', 'refresh', 'nope', '--config', config]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nope/);
   });
 });

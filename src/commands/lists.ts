@@ -1,0 +1,82 @@
+/**
+ * `poolsink lists` and `poolsink lists refresh [NAME] [--force]`: the running server's list state,
+ * through its admin API (the lists live in the server, not in the files), with the token the
+ * configuration names.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { Config } from '../config/types.js';
+import { PoolsinkError, errorMessage } from '../errors.js';
+import { GENERATED_TOKEN_FILE } from '../admin/auth.js';
+import { formatHostPort } from '../net/address.js';
+import { formatTable } from './table.js';
+
+function adminToken(config: Config): string {
+  if (config.admin.token !== undefined) return config.admin.token;
+  const file = config.admin.tokenFile ?? join(config.dataDir, GENERATED_TOKEN_FILE);
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err: unknown) {
+    throw new PoolsinkError('ERR_ADMIN_TOKEN', `cannot read the admin token from ${file} (has poolsink been started?): ${errorMessage(err)}`, { cause: err });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function field(record: Record<string, unknown>, key: string): string {
+  const value = record[key];
+  return value === null || value === undefined ? '-' : String(value);
+}
+
+async function call(config: Config, method: 'GET' | 'POST', path: string): Promise<Record<string, unknown>> {
+  const host = config.admin.listen.host === '0.0.0.0' ? '127.0.0.1' : config.admin.listen.host === '::' ? '::1' : config.admin.listen.host;
+  const base = `http://${formatHostPort({ host, port: config.admin.listen.port })}`;
+  let response;
+  try {
+    response = await request(base + path, { method, headers: { authorization: `Bearer ${adminToken(config)}` } });
+  } catch (err: unknown) {
+    if (err instanceof PoolsinkError) throw err;
+    throw new PoolsinkError('ERR_UPSTREAM_FAILED', `cannot reach the admin API at ${base} (is poolsink running?): ${errorMessage(err)}`, { cause: err });
+  }
+  const body: unknown = await response.body.json();
+  if (!isRecord(body)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
+  if (response.statusCode >= 400) {
+    const error = body['error'];
+    const message = isRecord(error) ? field(error, 'message') : `HTTP ${response.statusCode}`;
+    throw new PoolsinkError(response.statusCode === 404 ? 'ERR_NOT_FOUND' : 'ERR_INVALID', message);
+  }
+  return body;
+}
+
+export async function listsReport(config: Config): Promise<string> {
+  const body = await call(config, 'GET', '/api/v1/lists');
+  const lists = Array.isArray(body['lists']) ? body['lists'].filter(isRecord) : [];
+  return formatTable(
+    ['NAME', 'ORIGIN', 'MODE', 'ENTRIES', 'SKIPPED', 'LAST CHANGE', 'AGE (s)', 'FROM', 'LAST ERROR', 'SOURCE'],
+    lists.map((l) => [
+      field(l, 'name'),
+      field(l, 'origin'),
+      field(l, 'mode'),
+      field(l, 'entries'),
+      field(l, 'skipped'),
+      field(l, 'lastChange'),
+      field(l, 'ageSec'),
+      field(l, 'loadedFrom'),
+      field(l, 'lastError'),
+      field(l, 'source'),
+    ]),
+  );
+}
+
+export async function refreshLists(config: Config, name: string | undefined, force: boolean): Promise<string> {
+  const path = name === undefined ? '/api/v1/lists/refresh' : `/api/v1/lists/${encodeURIComponent(name)}/refresh`;
+  const body = await call(config, 'POST', `${path}${force ? '?force=true' : ''}`);
+  const results = Array.isArray(body['results']) ? body['results'].filter(isRecord) : [];
+  return formatTable(
+    ['NAME', 'OUTCOME', 'ENTRIES', 'BEFORE', 'MESSAGE'],
+    results.map((r) => [field(r, 'name'), field(r, 'outcome'), field(r, 'entries'), field(r, 'previousEntries'), field(r, 'message')]),
+  );
+}
