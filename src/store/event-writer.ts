@@ -15,6 +15,7 @@
  * database file that was deleted while open, so before each batch the writer checks that the path
  * still names the open file and reopens it if not.
  */
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
@@ -53,6 +54,8 @@ export interface EventWriterOptions {
 }
 
 const WARN_INTERVAL_MS = 60_000;
+/** The share of each flush interval that back-to-back batch writes may take (see drainStep). */
+const WRITE_SHARE = 0.5;
 const MAX_RETRY_INTERVAL_MS = 5000;
 
 function positiveInteger(name: string, value: number): number {
@@ -181,12 +184,27 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
     return true;
   }
 
+  /**
+   * DNS first: within each flush interval, back-to-back batches may take at most WRITE_SHARE of
+   * the time; past it the rest waits for the next tick (and, if the buffer fills, is dropped and
+   * counted) rather than starving the listeners, which read only a few datagrams per turn.
+   */
+  let windowStartMs = 0;
+  let windowSpentMs = 0;
+
   function drainStep(): void {
     drainScheduled = false;
     if (closed || (!healthy && clock() < nextRetryMs)) return;
+    const started = performance.now();
+    if (started - windowStartMs >= flushIntervalMs) {
+      windowStartMs = started;
+      windowSpentMs = 0;
+    }
     if (!ensureAttached() || !writeBatch(false)) return;
-    // Full batches go on at once (yielding between them); a partial one waits for the next tick.
-    if (buffer.length >= batchSize) {
+    windowSpentMs += performance.now() - started;
+    // Full batches go on at once (yielding between them) while the budget lasts; a partial one
+    // waits for the next tick.
+    if (buffer.length >= batchSize && windowSpentMs < flushIntervalMs * WRITE_SHARE) {
       drainScheduled = true;
       setImmediate(drainStep);
     }
