@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { listSourceOf, loadListFile, type ListSourceConfig, type LoadedList } from './load.js';
+import { listSourceOf, loadListFile, loadedList, type ListSourceConfig, type LoadedList } from './load.js';
 import { createMatcher, type DomainMatcher } from './matcher.js';
 import { parseList } from './parse.js';
 import { createSourceCache } from './source-cache.js';
@@ -43,18 +43,7 @@ async function loadList(cfg: ListSourceConfig, config: SnapshotConfig): Promise<
   if (copy === undefined) {
     throw new PoolsinkError('ERR_LIST_READ', `blocklist "${cfg.name}": no downloaded copy of ${source.url} in ${dir} yet (the server downloads it)`);
   }
-  const parsed = parseList(copy.body.toString('utf8'), cfg.format);
-  return {
-    name: cfg.name,
-    source: cfg.source,
-    format: parsed.format,
-    mode: cfg.mode ?? 'block',
-    entries: parsed.domains.length + parsed.wildcards.length,
-    skipped: parsed.skipped,
-    skippedByReason: parsed.skippedByReason,
-    domains: parsed.domains,
-    wildcards: parsed.wildcards,
-  };
+  return loadedList(cfg, parseList(copy.body.toString('utf8'), cfg.format));
 }
 
 export async function loadLists(config: SnapshotConfig, log: Logger): Promise<ListsSnapshot> {

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { parseList, type ListFormat, type ListFormatOption } from './parse.js';
+import { parseList, type ListFormat, type ListFormatOption, type ParsedList } from './parse.js';
 
 export interface ListSourceConfig {
   name: string;
@@ -64,7 +64,11 @@ async function readSource(cfg: ListSourceConfig, source: ListSource): Promise<st
  */
 export async function loadListFile(cfg: ListSourceConfig, baseDir: string): Promise<LoadedList> {
   const text = await readSource(cfg, listSourceOf(cfg.source, baseDir));
-  const parsed = parseList(text, cfg.format);
+  return loadedList(cfg, parseList(text, cfg.format));
+}
+
+/** A parsed list with the configuration it was loaded for. */
+export function loadedList(cfg: ListSourceConfig, parsed: ParsedList): LoadedList {
   return {
     name: cfg.name,
     source: cfg.source,

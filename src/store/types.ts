@@ -2,7 +2,7 @@
  * The block log's contract: what the resolver writes (BlockEvent, via BlockEventSink) and what the
  * admin API and CLI read. Implemented by the modules in src/store/.
  */
-import type { BlockAction, BlockEvent, Protocol } from '../dns/resolver.js';
+import type { BlockAction, BlockEvent } from '../dns/resolver.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -12,18 +12,8 @@ export interface StoreConfig {
 }
 
 /** One stored event; `id` is the keyset cursor's tiebreaker. */
-export interface StoredEvent {
+export interface StoredEvent extends Omit<BlockEvent, 'via'> {
   readonly id: number;
-  readonly timeMs: number;
-  readonly clientIp: string;
-  readonly clientPort: number;
-  readonly protocol: Protocol;
-  readonly qname: string;
-  readonly qtype: number;
-  readonly list: string;
-  readonly rule: string;
-  readonly action: BlockAction;
-  readonly answer: string;
   readonly via: string | null;
 }
 

@@ -9,25 +9,14 @@ import { openStoreConnection, type StoreConnection } from '../../src/store/datab
 import { createEventWriter } from '../../src/store/event-writer.js';
 import { createEventQueries } from '../../src/store/queries.js';
 import { createPruner, type PrunerOptions } from '../../src/store/retention.js';
+import { blockEvent as makeBlockEvent } from '../helpers/block-events.js';
 
 const log = pino({ level: 'silent' });
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 1, 12, 0);
 
 function blockEvent(overrides: Partial<BlockEvent> = {}): BlockEvent {
-  return {
-    timeMs: NOW,
-    clientIp: '10.0.0.1',
-    clientPort: 40000,
-    protocol: 'udp',
-    qname: 'pool.example',
-    qtype: 1,
-    list: 'miners',
-    rule: 'pool.example',
-    action: 'blocked',
-    answer: 'nxdomain',
-    ...overrides,
-  };
+  return makeBlockEvent(NOW, overrides);
 }
 
 let dir: string;

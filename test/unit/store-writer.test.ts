@@ -9,25 +9,14 @@ import { openStoreConnection, type StoreConnection } from '../../src/store/datab
 import { createEventWriter, type EventWriterOptions } from '../../src/store/event-writer.js';
 import { createEventQueries } from '../../src/store/queries.js';
 import type { EventWriter } from '../../src/store/types.js';
+import { blockEvent as makeBlockEvent } from '../helpers/block-events.js';
 
 const log = pino({ level: 'silent' });
 const T0 = Date.UTC(2025, 0, 15, 10, 30);
 const HOUR = 3_600_000;
 
 function blockEvent(overrides: Partial<BlockEvent> = {}): BlockEvent {
-  return {
-    timeMs: T0,
-    clientIp: '10.0.0.1',
-    clientPort: 40000,
-    protocol: 'udp',
-    qname: 'pool.example',
-    qtype: 1,
-    list: 'miners',
-    rule: 'pool.example',
-    action: 'blocked',
-    answer: 'nxdomain',
-    ...overrides,
-  };
+  return makeBlockEvent(T0, overrides);
 }
 
 /** A pino logger whose lines are collected, for asserting on warnings. */
