@@ -85,7 +85,7 @@ mount --rbind /dev "$root/dev"
 mount -t tmpfs -o size=16m,mode=1777 tmpfs "$root/tmp"
 mount --bind "$state" "$root/var/lib/poolsink"
 # A container's clean environment: the image's ENV and compose's environment, nothing of this shell.
-as_image_user=(env -i PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production POOLSINK_UPSTREAMS=127.0.0.1:5300
+as_image_user=(env -i PATH=/usr/local/bin:/usr/bin:/bin NODE_ENV=production NODE_OPTIONS=--max-old-space-size=512 POOLSINK_UPSTREAMS=127.0.0.1:5300
   "$(command -v chroot)" "$root" setpriv --reuid=10001 --regid=10001 --clear-groups --inh-caps=-all
   --ambient-caps=-all --bounding-set=-all --no-new-privs)
 

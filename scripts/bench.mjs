@@ -38,7 +38,7 @@ import {
 } from './bench/data.mjs';
 import { dnsperfAvailable, runDnsperf } from './bench/dnsperf.mjs';
 import { findFreePort, waitUntilAnswering } from './bench/probe.mjs';
-import { clockTicksPerSecond, cpuMicros, readRssBytes, sampleCpu } from './bench/proc-cpu.mjs';
+import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleCpu } from './bench/proc-cpu.mjs';
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
@@ -278,6 +278,8 @@ async function measure(server, load, file, settings, { upstream, round }) {
     cpuMicrosFromSchedstat: cpu.fromSchedstat,
     serverCoreUtilization: utilization,
     microsPerQuery: perf.completed > 0 ? cpu.micros / perf.completed : undefined,
+    // The main (DNS) thread alone; poolsink's block-log writer thread is the rest.
+    mainMicrosPerQuery: perf.completed > 0 ? (mainThreadMicros(before, after) ?? Number.NaN) / perf.completed : undefined,
     upstreamMicrosPerQuery:
       upstreamBefore && upstreamAfter && perf.completed > 0 ? cpuMicros(upstreamBefore, upstreamAfter).micros / perf.completed : undefined,
     // Busy time on the server core not charged to the server (other tenants, interrupts): noise.
@@ -299,6 +301,7 @@ function describeRun(run) {
     `${run.server.padEnd(8)} ${run.load.padEnd(7)}`,
     `${(run.qps ?? 0).toFixed(0).padStart(7)} qps`,
     `${run.microsPerQuery === undefined ? '-' : run.microsPerQuery.toFixed(2).padStart(6)} us/q`,
+    `main thread ${run.mainMicrosPerQuery === undefined || !Number.isFinite(run.mainMicrosPerQuery) ? '-' : run.mainMicrosPerQuery.toFixed(2)} us/q`,
     `core ${(run.serverCoreUtilization * 100).toFixed(0)}% busy`,
     `lat ${run.avgLatencyMs?.toFixed(3)} ms`,
   ];

@@ -18,8 +18,7 @@ import { createListManager, type ListManager } from './blocklist/manager.js';
 import { createListStore } from './blocklist/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
-import { createEventWriter } from './store/event-writer.js';
-import { createPruner, type Pruner } from './store/retention.js';
+import { startBlockLog, type BlockLog } from './store/block-log.js';
 import { createEventQueries } from './store/queries.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
@@ -60,8 +59,6 @@ function addressBytes(address: string): Buffer {
   return bytes;
 }
 
-const WRITE_BATCH_EVENTS = 500;
-
 /** How often query outcome counts go to the database (for /stats?since=). */
 const OUTCOME_INTERVAL_MS = 5_000;
 
@@ -78,31 +75,19 @@ function outcomeDeltas(now: Readonly<ResolverCounters>, previous: ResolverCounte
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
   const { log } = options;
   const store = openStoreConnection(config.database.path, { log });
-  let writer: EventWriter;
-  let pruner: Pruner;
+  let blockLog: BlockLog;
   try {
-    writer = createEventWriter({
+    blockLog = await startBlockLog({
       connection: store,
+      database: config.database,
       log,
-      flushIntervalMs: config.database.flushIntervalMs,
-      maxBuffered: config.database.maxBufferedEvents,
-      // Small transactions: each write runs on the event loop, so its size bounds the pause DNS
-      // sees (about 30-65 µs per event on a large log on a slow machine: 500 events ≈ 15-30 ms).
-      batchSize: WRITE_BATCH_EVENTS,
-      maxBatchSize: WRITE_BATCH_EVENTS,
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    });
-    pruner = createPruner({
-      connection: store,
-      log,
-      retentionDays: config.database.retentionDays,
-      maxEvents: config.database.maxEvents,
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
   } catch (err: unknown) {
     store.close();
     throw err;
   }
+  const writer = blockLog.writer;
   let adminToken: string;
   try {
     adminToken = resolveAdminToken({
@@ -112,7 +97,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       log,
     });
   } catch (err: unknown) {
-    writer.close();
+    await blockLog.close();
     store.close();
     throw err;
   }
@@ -141,7 +126,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await lists.start();
   } catch (err: unknown) {
     await lists.stop();
-    writer.close();
+    await blockLog.close();
     store.close();
     throw err;
   }
@@ -187,7 +172,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
     await lists.stop();
-    writer.close();
+    await blockLog.close();
     store.close();
   }
   try {
@@ -249,7 +234,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await abandonStart();
     throw err;
   }
-  pruner.start();
+  blockLog.start();
   const outcomeSnapshot = { ...resolver.counters };
   const outcomeTimer = setInterval(() => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot)), OUTCOME_INTERVAL_MS);
   outcomeTimer.unref();
@@ -286,8 +271,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await lists.stop();
     clearInterval(outcomeTimer);
     writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
-    await pruner.stop();
-    writer.close();
+    await blockLog.close();
     const { written, dropped } = writer.stats;
     store.close();
     log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');

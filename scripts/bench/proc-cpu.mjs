@@ -41,15 +41,25 @@ function readRunNs(pid) {
   return total;
 }
 
-/** A snapshot of a process's CPU use: { ticks, runNs (undefined without schedstat), atMs }. */
+/**
+ * A snapshot of a process's CPU use: { ticks, runNs (undefined without schedstat), mainRunNs (its
+ * main thread alone: in poolsink the DNS thread, without the block-log writer thread), atMs }.
+ */
 export function sampleCpu(pid) {
   let runNs;
+  let mainRunNs;
   try {
     runNs = readRunNs(pid);
+    mainRunNs = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]);
   } catch {
     runNs = undefined; // kernel without schedstat
   }
-  return { ticks: readTicks(pid), runNs, atMs: performance.now() };
+  return { ticks: readTicks(pid), runNs, mainRunNs, atMs: performance.now() };
+}
+
+/** Main-thread CPU microseconds between two samples, or undefined without schedstat. */
+export function mainThreadMicros(before, after) {
+  return before.mainRunNs !== undefined && after.mainRunNs !== undefined ? (after.mainRunNs - before.mainRunNs) / 1e3 : undefined;
 }
 
 /** CPU microseconds spent between two samples, preferring the nanosecond source. */

@@ -17,6 +17,8 @@
  *   BENCH_SOAK_SAMPLE_SECONDS  RSS sampling interval (5; at least 4 samples per quarter are needed)
  *   BENCH_SOAK_MIX             blocked,cached,miss shares in percent (40,40,20)
  *   BENCH_SOAK_MAX_GROWTH_MB   trough-to-trough RSS growth that still counts as flat (32)
+ *   BENCH_SOAK_NODE_OPTIONS    node flags for poolsink (--max-old-space-size=512, as the Dockerfile
+ *                              and systemd unit ship; empty for node's defaults)
  */
 import { createSocket } from 'node:dgram';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
@@ -55,6 +57,7 @@ export function readSoakSettings(env) {
     warmupSeconds: intSetting(env, 'BENCH_SOAK_WARMUP_SECONDS', 60, 0, 3_600),
     sampleSeconds: intSetting(env, 'BENCH_SOAK_SAMPLE_SECONDS', 5, 1, 600),
     maxGrowthMb: intSetting(env, 'BENCH_SOAK_MAX_GROWTH_MB', 32, 1, 100_000),
+    nodeArgs: (env.BENCH_SOAK_NODE_OPTIONS ?? '--max-old-space-size=512').split(' ').filter((arg) => arg !== ''),
     mix: { blocked: mix[0] / 100, cached: mix[1] / 100, miss: mix[2] / 100 },
   };
   if (settings.sampleSeconds * 4 > settings.seconds) {
@@ -225,8 +228,9 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     cacheMaxEntries: CACHE_ENTRIES,
     core: bench.serverCore,
     dnsYaml: ['  rateLimit: { qps: 0 }'],
+    nodeArgs: settings.nodeArgs,
   });
-  log(`soak: poolsink pid ${poolsink.pid} on 127.0.0.1:${poolsink.port} (core ${bench.serverCore}), upstream pid ${upstream.pid} (core ${bench.clientCore})`);
+  log(`soak: poolsink pid ${poolsink.pid} on 127.0.0.1:${poolsink.port} (core ${bench.serverCore}, node ${settings.nodeArgs.join(' ') || 'defaults'}), upstream pid ${upstream.pid} (core ${bench.clientCore})`);
   try {
     const rssAtStartup = readRssBytes(poolsink.pid);
     // Misses only, so at half the rate (the upstream shares the client core), then the hot names.

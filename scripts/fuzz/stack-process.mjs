@@ -41,7 +41,7 @@ export async function startUpstreamProcess({ core, ttlSec = 300 } = {}) {
  * (a `domains` list), upstreamPort, cacheMaxEntries (100000), logLevel (warn), core (taskset),
  * dnsYaml (extra lines under `dns:`, indented by the caller, e.g. a rate limit for load tests).
  */
-export async function startPoolsinkProcess({ dir, listFile, upstreamPort, cacheMaxEntries = 100_000, logLevel = 'warn', core, dnsYaml = [] }) {
+export async function startPoolsinkProcess({ dir, listFile, upstreamPort, cacheMaxEntries = 100_000, logLevel = 'warn', core, dnsYaml = [], nodeArgs = [] }) {
   const port = await findFreePort();
   const configFile = join(dir, 'poolsink.yaml');
   writeFileSync(
@@ -62,7 +62,7 @@ export async function startPoolsinkProcess({ dir, listFile, upstreamPort, cacheM
   const logFile = join(dir, 'poolsink.log');
   const logFd = openSync(logFile, 'w');
   const startedAt = performance.now();
-  const child = startPinned([process.execPath, join(DIST, 'cli.js'), 'serve', '--config', configFile], {
+  const child = startPinned([process.execPath, ...nodeArgs, join(DIST, 'cli.js'), 'serve', '--config', configFile], {
     core,
     cwd: dir,
     env: envWithoutPoolsinkOverrides(),

@@ -47,7 +47,7 @@ const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
  */
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-function isMemoryPath(path: string): boolean {
+export function isMemoryPath(path: string): boolean {
   return path === ':memory:' || path === '';
 }
 
@@ -137,7 +137,7 @@ function configure(db: SqliteDatabase, path: string, options: OpenDatabaseOption
   const size = isMemoryPath(path) ? 0 : (statSync(path, { throwIfNoEntry: false })?.size ?? 0);
   const quickCheckMaxBytes = options.quickCheckMaxBytes ?? DEFAULT_QUICK_CHECK_MAX_BYTES;
   if (quickCheckMaxBytes > 0 && size <= quickCheckMaxBytes) quickCheck(db, path);
-  else options.log.info({ path, sizeBytes: size }, 'database is large: skipping quick_check at start');
+  else if (quickCheckMaxBytes > 0) options.log.info({ path, sizeBytes: size }, 'database is large: skipping quick_check at start');
   if (!isMemoryPath(path)) {
     const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal') options.log.warn({ path, journalMode: mode }, 'database is not in WAL mode; readers may wait for writers');

@@ -50,12 +50,15 @@ export interface EventWriterOptions {
   readonly eagerRollupKeys?: number;
   /** Distinct rollup keys held before they are written regardless of the interval. Default 50,000. */
   readonly maxRollupKeys?: number;
+  /**
+   * The share of each flush interval that back-to-back batches may take (see drainStep). Default
+   * 0.5 on the DNS thread; the writer thread, which starves nothing, uses 1.
+   */
+  readonly writeShare?: number;
   readonly clock?: () => number;
 }
 
 const WARN_INTERVAL_MS = 60_000;
-/** The share of each flush interval that back-to-back batch writes may take (see drainStep). */
-const WRITE_SHARE = 0.5;
 const MAX_RETRY_INTERVAL_MS = 5000;
 
 function positiveInteger(name: string, value: number): number {
@@ -83,6 +86,10 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   const eagerRollupKeys = options.eagerRollupKeys ?? 1000;
   if (!Number.isInteger(eagerRollupKeys) || eagerRollupKeys < 0) {
     throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: eagerRollupKeys must be a non-negative integer (got ${eagerRollupKeys})`);
+  }
+  const writeShare = options.writeShare ?? 0.5;
+  if (!Number.isFinite(writeShare) || writeShare <= 0 || writeShare > 1) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: writeShare must be above 0 and at most 1 (got ${writeShare})`);
   }
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, createBatchWriter);
@@ -185,7 +192,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
   }
 
   /**
-   * DNS first: within each flush interval, back-to-back batches may take at most WRITE_SHARE of
+   * DNS first: within each flush interval, back-to-back batches may take at most writeShare of
    * the time; past it the rest waits for the next tick (and, if the buffer fills, is dropped and
    * counted) rather than starving the listeners, which read only a few datagrams per turn.
    */
@@ -204,7 +211,7 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
     windowSpentMs += performance.now() - started;
     // Full batches go on at once (yielding between them) while the budget lasts; a partial one
     // waits for the next tick.
-    if (buffer.length >= batchSize && windowSpentMs < flushIntervalMs * WRITE_SHARE) {
+    if (buffer.length >= batchSize && windowSpentMs < flushIntervalMs * writeShare) {
       drainScheduled = true;
       setImmediate(drainStep);
     }
@@ -239,8 +246,8 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
         setImmediate(drainStep);
       }
     },
-    addOutcomes(deltas: OutcomeCounts): void {
-      const minute = minuteOf(clock());
+    addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
+      const minute = minuteOf(atMs ?? clock());
       for (const outcome of Object.keys(deltas)) {
         const n = deltas[outcome];
         if (n !== undefined && Number.isFinite(n) && n > 0) addOutcome(rollups, minute, outcome, n);

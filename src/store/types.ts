@@ -85,8 +85,8 @@ export interface EventWriterStats {
 /** The writer the resolver records into; never blocks, never throws. */
 export interface EventWriter {
   record(event: BlockEvent): void;
-  /** Adds query outcome counts (deltas) to the current minute. */
-  addOutcomes(deltas: OutcomeCounts): void;
+  /** Adds query outcome counts (deltas) to the minute of atMs (default: now). */
+  addOutcomes(deltas: OutcomeCounts, atMs?: number): void;
   readonly stats: EventWriterStats;
   /** Writes everything buffered now (used at shutdown and by tests). */
   flush(): void;

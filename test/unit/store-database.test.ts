@@ -44,8 +44,10 @@ function thrown(fn: () => unknown, code: ErrorCode): Error {
   throw new Error(`expected ${code}, nothing was thrown`);
 }
 
-const V2: Migration = {
-  version: 2,
+const LATEST = latestSchemaVersion();
+/** A migration after the shipped ones. */
+const NEXT: Migration = {
+  version: LATEST + 1,
   description: 'test: notes table and a column',
   up(db) {
     db.exec('CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL); ALTER TABLE hosts ADD COLUMN label TEXT');
@@ -88,10 +90,32 @@ describe('openDatabase', () => {
     first.close();
     const second = openDatabase(path, { log });
     try {
-      expect(version(second)).toBe(1);
+      expect(version(second)).toBe(LATEST);
       expect(second.prepare('SELECT count(*) AS n FROM runtime_allowlist').get()).toEqual({ n: 1 });
     } finally {
       second.close();
+    }
+  });
+
+  test('schema v2: a v1 file keeps its events and loses the list and action indexes', () => {
+    const v1 = openDatabase(path, { log, migrations: MIGRATIONS.slice(0, 1) });
+    v1.prepare(
+      "INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer) VALUES (1, '10.0.0.1', 53, 'udp', 'a.pool.example', 'example.pool.a.', 1, 'pools', 'pool.example', 'blocked', 'nxdomain')",
+    ).run();
+    const indexes = (db: SqliteDatabase): string[] =>
+      db
+        .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+        .all()
+        .map((row) => row.name);
+    expect(indexes(v1)).toEqual(['events_action_time', 'events_client_time', 'events_list_time', 'events_rname_time', 'events_time']);
+    v1.close();
+    const db = openDatabase(path, { log });
+    try {
+      expect(version(db)).toBe(2);
+      expect(indexes(db)).toEqual(['events_client_time', 'events_rname_time', 'events_time']);
+      expect(db.prepare('SELECT qname FROM events').all()).toEqual([{ qname: 'a.pool.example' }]);
+    } finally {
+      db.close();
     }
   });
 
@@ -99,9 +123,9 @@ describe('openDatabase', () => {
     const v1 = openDatabase(path, { log });
     v1.prepare("INSERT INTO hosts VALUES ('10.0.0.1', 1, 2, 3, 1)").run();
     v1.close();
-    const v2 = openDatabase(path, { log, migrations: [...MIGRATIONS, V2] });
+    const v2 = openDatabase(path, { log, migrations: [...MIGRATIONS, NEXT] });
     try {
-      expect(version(v2)).toBe(2);
+      expect(version(v2)).toBe(LATEST + 1);
       expect(tables(v2)).toContain('notes');
       expect(v2.prepare('SELECT client_ip, blocked_count, label FROM hosts').all()).toEqual([
         { client_ip: '10.0.0.1', blocked_count: 3, label: null },
@@ -116,9 +140,9 @@ describe('openDatabase', () => {
     ['a new SQLite file at version 0', () => new Database(path).close()],
   ])('upgrades %s from version 0', (_label, make) => {
     make();
-    const db = openDatabase(path, { log, migrations: [...MIGRATIONS, V2] });
+    const db = openDatabase(path, { log, migrations: [...MIGRATIONS, NEXT] });
     try {
-      expect(version(db)).toBe(2);
+      expect(version(db)).toBe(LATEST + 1);
       expect(tables(db)).toEqual(expect.arrayContaining(['events', 'notes']));
     } finally {
       db.close();
@@ -128,7 +152,7 @@ describe('openDatabase', () => {
   test('a failed upgrade is rolled back and reported, leaving the file at its version', () => {
     openDatabase(path, { log }).close();
     const broken: Migration = {
-      version: 2,
+      version: LATEST + 1,
       description: 'test: fails halfway',
       up(db) {
         db.exec('CREATE TABLE half (x)');
@@ -136,11 +160,11 @@ describe('openDatabase', () => {
       },
     };
     const err = thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, broken] }), 'ERR_STORE_SCHEMA');
-    expect(err.message).toContain('could not be upgraded to schema version 2');
+    expect(err.message).toContain(`could not be upgraded to schema version ${LATEST + 1}`);
     expect(err.message).toContain('boom');
     const db = openDatabase(path, { log });
     try {
-      expect(version(db)).toBe(1);
+      expect(version(db)).toBe(LATEST);
       expect(tables(db)).not.toContain('half');
     } finally {
       db.close();
@@ -154,7 +178,7 @@ describe('openDatabase', () => {
     const before = readFileSync(path);
     const err = thrown(() => openDatabase(path, { log }), 'ERR_STORE_SCHEMA');
     expect(err.message).toBe(
-      `database ${path} has schema version 7; this poolsink understands up to 1: upgrade poolsink or point database.path elsewhere`,
+      `database ${path} has schema version 7; this poolsink understands up to ${LATEST}: upgrade poolsink or point database.path elsewhere`,
     );
     expect(readFileSync(path).equals(before)).toBe(true);
   });
@@ -206,7 +230,7 @@ describe('openDatabase', () => {
   });
 
   test('migrations must be numbered 1, 2, 3 ...', () => {
-    const gap: Migration = { ...V2, version: 3 };
+    const gap: Migration = { ...NEXT, version: LATEST + 2 };
     thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, gap] }), 'ERR_STORE_SCHEMA');
     expect(existsSync(path)).toBe(false);
   });
@@ -226,7 +250,7 @@ describe('openStoreConnection', () => {
       expect(first.open).toBe(false);
       expect(existsSync(path)).toBe(true);
       expect(connection.fileReplaced()).toBe(false);
-      expect(version(connection.db)).toBe(1);
+      expect(version(connection.db)).toBe(LATEST);
     } finally {
       connection.close();
     }

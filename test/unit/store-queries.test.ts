@@ -109,7 +109,11 @@ let queries: EventQueries;
 const events = dataset();
 // Many distinct names under one domain: more than the per-name merge takes, so the time scan runs.
 const wide = Array.from({ length: 150 }, (_, i) => blockEvent({ timeMs: H + i * 1000, qname: `n${i}.wide.test`, clientIp: '10.9.9.9' }));
-const all = [...events, ...wide];
+// A day earlier, with empty hours between: list and action filters visit only hours list_hours counts.
+const earlier = Array.from({ length: 6 }, (_, i) =>
+  blockEvent({ timeMs: H - 26 * HOUR + i * 7 * MINUTE, list: i % 2 === 0 ? 'coins' : 'trial', action: i % 2 === 0 ? 'blocked' : 'alerted', qname: `e${i}.earlier.test` }),
+);
+const all = [...events, ...wide, ...earlier];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsink-store-queries-'));
@@ -145,6 +149,9 @@ describe('events', () => {
     ['domain, list and action', { domain: 'pool.com', list: 'trial', action: 'alerted' }],
     ['everything', { client: '10.0.0.1', domain: 'pool.com', list: 'trial', action: 'alerted', sinceMs: H, untilMs: H + HOUR }],
     ['list and action that never meet', { list: 'miners', action: 'alerted' }],
+    ['list over hours with empty hours between', { list: 'coins', sinceMs: H - 30 * HOUR }],
+    ['action until a time inside an hour', { action: 'alerted', untilMs: H + 50 * MINUTE }],
+    ['list within the earlier day only', { list: 'trial', untilMs: H - 20 * HOUR }],
   ];
 
   test.each(filters)('%s: newest first, every page complete, no duplicates or gaps', (_label, filter) => {
@@ -153,6 +160,28 @@ describe('events', () => {
       expect(allPages(queries, filter, limit).map((e) => e.id)).toEqual(expected);
     }
     expect([...queries.iterateEvents(filter)].map((e) => e.id)).toEqual(expected);
+  });
+
+  test('a list filter finds recent events whose hourly rollups are not written yet', async () => {
+    const recentDir = mkdtempSync(join(tmpdir(), 'poolsink-store-recent-'));
+    const recent = openStoreConnection(join(recentDir, 'poolsink.db'), { log });
+    try {
+      // Rollups wait an hour in memory (eagerRollupKeys 0): only the events reach the file.
+      const writer = createEventWriter({ connection: recent, log, flushIntervalMs: 5, batchSize: 1, rollupIntervalMs: 3_600_000, eagerRollupKeys: 0 });
+      const now = Date.now();
+      writer.record(blockEvent({ timeMs: now - 2 * MINUTE, list: 'fresh', qname: 'new.pool.com' }));
+      writer.record(blockEvent({ timeMs: now - MINUTE, list: 'other', qname: 'old.pool.com' }));
+      const deadline = Date.now() + 5000;
+      const count = recent.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events');
+      while ((count.get()?.n ?? 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      expect(recent.db.prepare('SELECT count(*) AS n FROM list_hours').get()).toEqual({ n: 0 });
+      const page = createEventQueries(recent).events({ list: 'fresh' }, 10);
+      expect(page.events.map((e) => e.qname)).toEqual(['new.pool.com']);
+      writer.close();
+    } finally {
+      recent.close();
+      rmSync(recentDir, { recursive: true, force: true });
+    }
   });
 
   test('a subdomain filter matches the name and its subdomains only', () => {

@@ -1,0 +1,66 @@
+/**
+ * What the DNS thread and the block-log writer thread say to each other (writer-thread.ts,
+ * writer-worker.ts). Messages carry work and logs; shared memory carries what the DNS thread reads
+ * without waiting: the writer's counters (a Float64Array) and the flush/close handshakes (an
+ * Int32Array the DNS thread Atomics.waits on).
+ */
+import type { EncodedEvents } from './event-codec.js';
+import type { OutcomeCounts } from './types.js';
+
+/** Slots of the shared Float64Array of writer counters, written by the worker only. */
+export const STAT = {
+  /** Events the worker has taken off its message queue. */
+  received: 0,
+  buffered: 1,
+  written: 2,
+  dropped: 3,
+  writeErrors: 4,
+  /** 1 while healthy. */
+  healthy: 5,
+} as const;
+export const STAT_SLOTS = 6;
+
+/** Slots of the shared Int32Array the DNS thread waits on, written by the worker only. */
+export const SIGNAL = {
+  /** The last flush request done (its seq). */
+  flushed: 0,
+  /** The last close request done (its seq). */
+  closed: 1,
+} as const;
+export const SIGNAL_SLOTS = 2;
+
+export interface WriterThreadSettings {
+  readonly path: string;
+  readonly logLevel: string;
+  readonly flushIntervalMs: number;
+  readonly batchSize: number;
+  readonly maxBatchSize: number;
+  readonly maxBuffered: number;
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+  readonly pruneIntervalMs?: number;
+}
+
+export interface WriterThreadData {
+  readonly settings: WriterThreadSettings;
+  /** STAT_SLOTS doubles. */
+  readonly stats: SharedArrayBuffer;
+  /** SIGNAL_SLOTS int32s. */
+  readonly signals: SharedArrayBuffer;
+}
+
+export type ToWriter =
+  | { readonly kind: 'events'; readonly batch: EncodedEvents }
+  | { readonly kind: 'outcomes'; readonly atMs: number; readonly deltas: OutcomeCounts }
+  | { readonly kind: 'flush'; readonly seq: number }
+  | { readonly kind: 'close'; readonly seq: number };
+
+export type FromWriter =
+  | { readonly kind: 'ready' }
+  /** The database could not be opened: the thread ends after this. */
+  | { readonly kind: 'failed'; readonly code: string; readonly message: string }
+  /** One pino line, for the DNS thread's logger. */
+  | { readonly kind: 'log'; readonly line: string }
+  | { readonly kind: 'error-changed'; readonly lastError: string | undefined }
+  /** The worker reopened the database file (it was deleted or replaced). */
+  | { readonly kind: 'reopened' };

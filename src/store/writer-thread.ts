@@ -1,0 +1,398 @@
+/**
+ * The block log written from a worker thread. The DNS thread's record() packs each event into a
+ * batch (event-codec.ts, about 0.6 µs) and posts the batch to the writer thread
+ * (writer-worker.ts) every postBatchSize events or postDelayMs after the first; the SQLite work,
+ * about 10-60 µs per event, runs there and never pauses DNS answers.
+ *
+ * The buffer bound holds across both threads: events packed here, posted but not yet taken, and
+ * buffered in the worker count together against maxBuffered; beyond it, events are dropped here and
+ * counted. The worker's counters are read from shared memory, so `stats` never waits. flush() and
+ * close() do wait (Atomics.wait, bounded by waitTimeoutMs): they are for shutdown and tests.
+ *
+ * If the thread dies (a bug), its unwritten events are counted as dropped, the error is logged and
+ * a new thread is started after a backoff; events meanwhile wait here, up to the bound.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { BlockEvent } from '../dns/resolver.js';
+import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
+import { createEventEncoder } from './event-codec.js';
+import { EVENTS_DROPPED_OUTCOME } from './schema.js';
+import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
+import {
+  SIGNAL,
+  SIGNAL_SLOTS,
+  STAT,
+  STAT_SLOTS,
+  type FromWriter,
+  type ToWriter,
+  type WriterThreadData,
+  type WriterThreadSettings,
+} from './writer-protocol.js';
+
+export interface WriterThreadOptions {
+  readonly path: string;
+  readonly log: Logger;
+  readonly retentionDays: number;
+  readonly maxEvents: number;
+  /** How often the worker writes buffered events. Default 250. */
+  readonly flushIntervalMs?: number;
+  /** Events per transaction in the worker (a write starts as soon as this many wait). Default 500. */
+  readonly batchSize?: number;
+  /** Events per transaction while a backlog waits. Default 10,000. */
+  readonly maxBatchSize?: number;
+  /** Events held at most across both threads; more are dropped and counted. Default 200,000 (as database.maxBufferedEvents). */
+  readonly maxBuffered?: number;
+  readonly pruneIntervalMs?: number;
+  /** Events packed before they are posted. Default 512. */
+  readonly postBatchSize?: number;
+  /** The longest a packed event waits before it is posted. Default 10. */
+  readonly postDelayMs?: number;
+  /** The longest flush() and close() wait for the worker. Default 30,000. */
+  readonly waitTimeoutMs?: number;
+  /** Called after the worker reopened a deleted or replaced database file. */
+  readonly onReopened?: () => void;
+  /** Called with each thread started (the first and any restart); tests use it to stop one. */
+  readonly onThread?: (worker: Worker) => void;
+  /** Time of drops and of outcomes given without one. Default Date.now. */
+  readonly clock?: () => number;
+}
+
+export interface WriterThread extends EventWriter {
+  /** Resolves once the thread has ended after close(). */
+  readonly exited: Promise<void>;
+}
+
+const WARN_INTERVAL_MS = 60_000;
+const RESTART_MIN_MS = 1000;
+const RESTART_MAX_MS = 30_000;
+/** Pino fields the DNS thread's logger adds again itself. */
+const OWN_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
+
+function workerScript(): URL {
+  const sibling = new URL('./writer-worker.js', import.meta.url);
+  if (existsSync(sibling)) return sibling;
+  // Running from the TypeScript sources (tests): the worker must be the compiled one.
+  const built = new URL('../../dist/store/writer-worker.js', import.meta.url);
+  if (existsSync(built)) return built;
+  throw new PoolsinkError('ERR_STORE_OPEN', `the block-log writer thread's script ${fileURLToPath(sibling)} is missing: run \`npm run build\``);
+}
+
+/** Logs one pino line from the worker through `log`, at its level. */
+function relayLogLine(log: Logger, line: string): void {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    log.warn({ line }, 'unreadable log line from the block-log writer thread');
+    return;
+  }
+  const level = typeof record['level'] === 'number' ? log.levels.labels[record['level']] : undefined;
+  const fields: Record<string, unknown> = { thread: 'writer' };
+  for (const [key, value] of Object.entries(record)) if (!OWN_FIELDS.has(key)) fields[key] = value;
+  const msg = typeof record['msg'] === 'string' ? record['msg'] : '';
+  switch (level) {
+    case 'fatal':
+    case 'error':
+      log.error(fields, msg);
+      break;
+    case 'warn':
+      log.warn(fields, msg);
+      break;
+    case 'info':
+      log.info(fields, msg);
+      break;
+    default:
+      log.debug(fields, msg);
+  }
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new PoolsinkError('ERR_CONFIG_INVALID', `writer thread: ${name} must be a positive integer (got ${value})`);
+  }
+  return value;
+}
+
+interface Generation {
+  readonly worker: Worker;
+  readonly stats: Float64Array;
+  readonly signals: Int32Array;
+  /** Events posted to this worker. */
+  sent: number;
+  ready: boolean;
+}
+
+/** Starts the writer thread; resolves once it has opened the database. Rejects with the worker's PoolsinkError. */
+export async function startWriterThread(options: WriterThreadOptions): Promise<WriterThread> {
+  const { log } = options;
+  const clock = options.clock ?? Date.now;
+  const settings: WriterThreadSettings = {
+    path: options.path,
+    logLevel: log.level,
+    flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250),
+    batchSize: positiveInteger('batchSize', options.batchSize ?? 500),
+    maxBatchSize: positiveInteger('maxBatchSize', options.maxBatchSize ?? 10_000),
+    maxBuffered: positiveInteger('maxBuffered', options.maxBuffered ?? 200_000),
+    retentionDays: options.retentionDays,
+    maxEvents: options.maxEvents,
+    ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
+  };
+  const postBatchSize = positiveInteger('postBatchSize', options.postBatchSize ?? 512);
+  const postDelayMs = positiveInteger('postDelayMs', options.postDelayMs ?? 10);
+  const waitTimeoutMs = positiveInteger('waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
+  const script = workerScript();
+
+  const encoder = createEventEncoder(postBatchSize);
+  /** Messages held while no worker is ready (restarting). */
+  let queued: ToWriter[] = [];
+  let queuedEvents = 0;
+  /** Counters of workers that died, so totals survive a restart. */
+  let pastWritten = 0;
+  let pastDropped = 0;
+  let pastWriteErrors = 0;
+  let droppedHere = 0;
+  let droppedSinceWarn = 0;
+  let lastDropWarnMs = Number.NEGATIVE_INFINITY;
+  let lastError: string | undefined;
+  let postTimer: NodeJS.Timeout | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  let restartDelayMs = RESTART_MIN_MS;
+  let seq = 0;
+  let closed = false;
+  let resolveExited: () => void = () => undefined;
+  const exited = new Promise<void>((resolve) => {
+    resolveExited = resolve;
+  });
+
+  function send(generation: Generation | undefined, message: ToWriter): void {
+    if (generation?.ready === true) {
+      generation.worker.postMessage(message);
+      if (message.kind === 'events') generation.sent += message.batch.count;
+      return;
+    }
+    queued.push(message);
+    if (message.kind === 'events') queuedEvents += message.batch.count;
+  }
+
+  let current: Generation | undefined;
+
+  let dropsUnsent = 0;
+  let dropsUnsentAtMs = 0;
+
+  function sendDrops(): void {
+    send(current, { kind: 'outcomes', atMs: dropsUnsentAtMs, deltas: { [EVENTS_DROPPED_OUTCOME]: dropsUnsent } });
+    dropsUnsent = 0;
+  }
+
+  function postEvents(): void {
+    if (postTimer !== undefined) {
+      clearTimeout(postTimer);
+      postTimer = undefined;
+    }
+    if (encoder.count > 0) send(current, { kind: 'events', batch: encoder.take() });
+    if (dropsUnsent > 0) sendDrops();
+  }
+
+  function schedulePost(): void {
+    if (postTimer === undefined) {
+      postTimer = setTimeout(postEvents, postDelayMs);
+      postTimer.unref();
+    }
+  }
+
+  function spawn(): Promise<Generation> {
+    const data: WriterThreadData = {
+      settings,
+      stats: new SharedArrayBuffer(STAT_SLOTS * Float64Array.BYTES_PER_ELEMENT),
+      signals: new SharedArrayBuffer(SIGNAL_SLOTS * Int32Array.BYTES_PER_ELEMENT),
+    };
+    const worker = new Worker(script, { workerData: data });
+    worker.unref();
+    options.onThread?.(worker);
+    const generation: Generation = { worker, stats: new Float64Array(data.stats), signals: new Int32Array(data.signals), sent: 0, ready: false };
+    return new Promise<Generation>((resolve, reject) => {
+      let failure: PoolsinkError | undefined;
+      worker.on('message', (message: FromWriter) => {
+        switch (message.kind) {
+          case 'ready':
+            generation.ready = true;
+            resolve(generation);
+            break;
+          case 'failed':
+            failure = new PoolsinkError(message.code as ErrorCode, message.message);
+            break;
+          case 'log':
+            relayLogLine(log, message.line);
+            break;
+          case 'error-changed':
+            lastError = message.lastError;
+            break;
+          case 'reopened':
+            options.onReopened?.();
+            break;
+        }
+      });
+      worker.on('error', (err: unknown) => {
+        failure ??= new PoolsinkError('ERR_STORE_WRITE', `block-log writer thread failed: ${errorMessage(err)}`, { cause: err });
+        log.error({ err: errorMessage(err) }, 'block-log writer thread failed');
+      });
+      worker.on('exit', (code: number) => {
+        if (!generation.ready) {
+          reject(failure ?? new PoolsinkError('ERR_STORE_OPEN', `block-log writer thread exited with code ${code} before it was ready`));
+          return;
+        }
+        generation.ready = false;
+        if (closed) {
+          resolveExited();
+          return;
+        }
+        lost(generation, code);
+      });
+    });
+  }
+
+  /** A worker died while running: count what it held as dropped and start another. */
+  function lost(generation: Generation, code: number): void {
+    const s = generation.stats;
+    const unwritten = generation.sent - s[STAT.received]! + s[STAT.buffered]!;
+    pastWritten += s[STAT.written]!;
+    pastDropped += s[STAT.dropped]! + unwritten;
+    pastWriteErrors += s[STAT.writeErrors]!;
+    current = undefined;
+    log.error({ code, lostEvents: unwritten, restartInMs: restartDelayMs }, 'block-log writer thread exited; starting a new one');
+    scheduleRestart();
+  }
+
+  function scheduleRestart(): void {
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      spawn().then(adopt, (err: unknown) => {
+        restartDelayMs = Math.min(RESTART_MAX_MS, restartDelayMs * 2);
+        log.error({ err: errorMessage(err), restartInMs: restartDelayMs }, 'block-log writer thread could not be restarted');
+        if (!closed) scheduleRestart();
+      });
+    }, restartDelayMs);
+    restartTimer.unref();
+  }
+
+  function adopt(generation: Generation): void {
+    if (closed) {
+      void generation.worker.terminate();
+      return;
+    }
+    current = generation;
+    restartDelayMs = RESTART_MIN_MS;
+    const held = queued;
+    queued = [];
+    queuedEvents = 0;
+    for (const message of held) send(generation, message);
+  }
+
+  function drop(): void {
+    droppedHere += 1;
+    droppedSinceWarn += 1;
+    const now = clock();
+    // Summed here and sent with the next batch: a message per drop would cost most in a flood.
+    if (!closed) {
+      if (dropsUnsent > 0 && now - dropsUnsentAtMs >= 60_000) sendDrops();
+      if (dropsUnsent === 0) dropsUnsentAtMs = now;
+      dropsUnsent += 1;
+      schedulePost();
+    }
+    if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
+      log.warn(
+        { dropped: droppedSinceWarn, droppedTotal: droppedHere, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError },
+        'block log buffer full: dropping events until the writer catches up',
+      );
+      lastDropWarnMs = now;
+      droppedSinceWarn = 0;
+    }
+  }
+
+  function outstanding(): number {
+    const g = current;
+    const inWorker = g === undefined ? 0 : g.sent - g.stats[STAT.received]! + g.stats[STAT.buffered]!;
+    return encoder.count + queuedEvents + inWorker;
+  }
+
+  /** Waits until the worker has answered request `seq` in `slot`; false on timeout. */
+  function waitFor(generation: Generation, slot: number, target: number): boolean {
+    const deadline = performance.now() + waitTimeoutMs;
+    for (;;) {
+      const seen = Atomics.load(generation.signals, slot);
+      if (seen >= target) return true;
+      const left = deadline - performance.now();
+      if (left <= 0 || !generation.ready) return false;
+      Atomics.wait(generation.signals, slot, seen, Math.min(left, 100));
+    }
+  }
+
+  current = await spawn();
+  const pending = queued;
+  queued = [];
+  for (const message of pending) send(current, message);
+
+  return {
+    exited,
+    record(event: BlockEvent): void {
+      if (closed || outstanding() >= settings.maxBuffered) {
+        drop();
+        return;
+      }
+      encoder.add(event);
+      if (encoder.count >= postBatchSize) postEvents();
+      else schedulePost();
+    },
+    addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
+      if (closed) return;
+      send(current, { kind: 'outcomes', atMs: atMs ?? clock(), deltas });
+    },
+    get stats(): EventWriterStats {
+      const s = current?.stats;
+      return {
+        buffered: outstanding(),
+        written: pastWritten + (s?.[STAT.written] ?? 0),
+        dropped: droppedHere + pastDropped + (s?.[STAT.dropped] ?? 0),
+        writeErrors: pastWriteErrors + (s?.[STAT.writeErrors] ?? 0),
+        healthy: s !== undefined && s[STAT.healthy] === 1,
+        ...(lastError === undefined ? {} : { lastError }),
+      };
+    },
+    flush(): void {
+      postEvents();
+      const generation = current;
+      if (generation === undefined) {
+        log.error({ buffered: outstanding() }, 'block log flush: the writer thread is restarting; buffered events are not written');
+        return;
+      }
+      seq += 1;
+      send(generation, { kind: 'flush', seq });
+      if (!waitFor(generation, SIGNAL.flushed, seq)) {
+        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log flush: the writer thread did not finish in time');
+      }
+    },
+    close(): void {
+      if (closed) return;
+      postEvents();
+      closed = true;
+      if (restartTimer !== undefined) clearTimeout(restartTimer);
+      const generation = current;
+      if (generation === undefined) {
+        resolveExited();
+        return;
+      }
+      // Until it has exited, the thread keeps the process alive (its last log lines are on the way).
+      generation.worker.ref();
+      seq += 1;
+      send(generation, { kind: 'close', seq });
+      if (!waitFor(generation, SIGNAL.closed, seq)) {
+        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log close: the writer thread did not finish in time; stopping it');
+        void generation.worker.terminate();
+      }
+    },
+  };
+}

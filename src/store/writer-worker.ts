@@ -1,0 +1,143 @@
+/**
+ * The block-log writer thread's entry point (a worker_threads Worker started by writer-thread.ts).
+ * It opens its own connection to the database, runs the event writer and the pruner there, and
+ * publishes their counters into shared memory. SQLite work here never pauses DNS answers, so
+ * transactions can be large: on a big log each one dirties about one index page per distinct host
+ * and name, whatever its size, and larger ones write far fewer pages per event.
+ *
+ * Logs go back to the DNS thread as pino lines (message 'log'), to its logger and destination.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { errorMessage, isPoolsinkError } from '../errors.js';
+import { openStoreConnection, type StoreConnection } from './database.js';
+import { decodeEvents } from './event-codec.js';
+import { createEventWriter } from './event-writer.js';
+import { createPruner } from './retention.js';
+import type { EventWriter } from './types.js';
+import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
+
+/** How often the counters in shared memory are refreshed besides after each message. */
+const PUBLISH_INTERVAL_MS = 50;
+
+function post(port: NonNullable<typeof parentPort>, message: FromWriter): void {
+  port.postMessage(message);
+}
+
+function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void {
+  const { settings } = data;
+  const stats = new Float64Array(data.stats);
+  const signals = new Int32Array(data.signals);
+  const destination = new Writable({
+    write(chunk: Buffer | string, _encoding, done): void {
+      post(port, { kind: 'log', line: chunk.toString() });
+      done();
+    },
+  });
+  const log = pino({ level: settings.logLevel }, destination);
+
+  let connection: StoreConnection;
+  try {
+    connection = openStoreConnection(settings.path, { log, quickCheckMaxBytes: 0 });
+  } catch (err: unknown) {
+    post(port, { kind: 'failed', code: isPoolsinkError(err) ? err.code : 'ERR_STORE_OPEN', message: errorMessage(err) });
+    port.close();
+    return;
+  }
+  let writer: EventWriter;
+  try {
+    writer = createEventWriter({
+      connection,
+      log,
+      flushIntervalMs: settings.flushIntervalMs,
+      batchSize: settings.batchSize,
+      maxBatchSize: settings.maxBatchSize,
+      maxBuffered: settings.maxBuffered,
+      writeShare: 1,
+    });
+  } catch (err: unknown) {
+    connection.close();
+    post(port, { kind: 'failed', code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE', message: errorMessage(err) });
+    port.close();
+    return;
+  }
+  const pruner = createPruner({
+    connection,
+    log,
+    retentionDays: settings.retentionDays,
+    maxEvents: settings.maxEvents,
+    ...(settings.pruneIntervalMs !== undefined ? { intervalMs: settings.pruneIntervalMs } : {}),
+  });
+
+  let received = 0;
+  let lastError: string | undefined;
+  let generation = connection.generation;
+
+  function publish(): void {
+    const s = writer.stats;
+    stats[STAT.buffered] = s.buffered;
+    stats[STAT.written] = s.written;
+    stats[STAT.dropped] = s.dropped;
+    stats[STAT.writeErrors] = s.writeErrors;
+    stats[STAT.healthy] = s.healthy ? 1 : 0;
+    stats[STAT.received] = received;
+    if (s.lastError !== lastError) {
+      lastError = s.lastError;
+      post(port, { kind: 'error-changed', lastError });
+    }
+    if (connection.generation !== generation) {
+      generation = connection.generation;
+      post(port, { kind: 'reopened' });
+    }
+  }
+
+  function signal(slot: number, seq: number): void {
+    Atomics.store(signals, slot, seq);
+    Atomics.notify(signals, slot);
+  }
+
+  const publisher = setInterval(publish, PUBLISH_INTERVAL_MS);
+  let closing = false;
+
+  async function close(seq: number): Promise<void> {
+    closing = true;
+    clearInterval(publisher);
+    await pruner.stop();
+    writer.close();
+    publish();
+    connection.close();
+    signal(SIGNAL.closed, seq);
+    port.close();
+  }
+
+  port.on('message', (message: ToWriter) => {
+    if (closing) return;
+    switch (message.kind) {
+      case 'events': {
+        const events = decodeEvents(message.batch);
+        for (const event of events) writer.record(event);
+        received += events.length;
+        stats[STAT.received] = received;
+        stats[STAT.buffered] = writer.stats.buffered;
+        break;
+      }
+      case 'outcomes':
+        writer.addOutcomes(message.deltas, message.atMs);
+        break;
+      case 'flush':
+        writer.flush();
+        publish();
+        signal(SIGNAL.flushed, message.seq);
+        break;
+      case 'close':
+        void close(message.seq);
+        break;
+    }
+  });
+  pruner.start();
+  publish();
+  post(port, { kind: 'ready' });
+}
+
+if (parentPort !== null) run(parentPort, workerData as WriterThreadData);
