@@ -221,6 +221,25 @@ async function startPoolsink(dir, settings, { upstreamPort, listFile }) {
   return { name: 'poolsink', child, pid: child.pid, port, configFile, logFile, readyMs: performance.now() - startedAt };
 }
 
+/**
+ * Samples the process's CPU until it has been idle (under 5% of a core) for 200 ms, at most 60 s
+ * after the load stopped; returns the last sample.
+ */
+async function untilIdle(pid) {
+  const deadline = performance.now() + 60_000;
+  let previous = sampleCpu(pid);
+  let idleSince;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const current = sampleCpu(pid);
+    const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
+    if (busy < 0.05) idleSince ??= previous;
+    else idleSince = undefined;
+    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline) return idleSince ?? current;
+    previous = current;
+  }
+}
+
 /** One measured dnsperf run against one server. */
 async function measure(server, load, file, settings, { upstream, round }) {
   const before = sampleCpu(server.pid);
@@ -235,12 +254,16 @@ async function measure(server, load, file, settings, { upstream, round }) {
     core: settings.clientCore,
     track,
   });
-  const after = sampleCpu(server.pid);
+  const wallAfter = performance.now();
+  // Work the run left behind (poolsink's writer thread catching up on block events) is part of
+  // its cost: wait until the process is idle before reading its CPU time.
+  const after = await untilIdle(server.pid);
   const upstreamAfter = upstream ? sampleCpu(upstream.pid) : undefined;
   const coreAfter = coreBusyTicks(settings.serverCore);
   const clientCoreAfter = coreBusyTicks(settings.clientCore);
   const cpu = cpuMicros(before, after);
-  const wallMicros = (after.atMs - before.atMs) * 1e3;
+  const wallMicros = (wallAfter - before.atMs) * 1e3;
+  const settleMs = after.atMs - wallAfter;
   const problems = [];
   if (perf.completed === 0) problems.push('no query was answered');
   if (perf.lost > perf.sent * 0.05) problems.push(`${perf.lost} of ${perf.sent} queries lost`);
@@ -277,6 +300,7 @@ async function measure(server, load, file, settings, { upstream, round }) {
     cpuMicrosFromTicks: cpu.fromTicks,
     cpuMicrosFromSchedstat: cpu.fromSchedstat,
     serverCoreUtilization: utilization,
+    settleMs,
     microsPerQuery: perf.completed > 0 ? cpu.micros / perf.completed : undefined,
     // The main (DNS) thread alone; poolsink's block-log writer thread is the rest.
     mainMicrosPerQuery: perf.completed > 0 ? (mainThreadMicros(before, after) ?? Number.NaN) / perf.completed : undefined,
@@ -303,6 +327,7 @@ function describeRun(run) {
     `${run.microsPerQuery === undefined ? '-' : run.microsPerQuery.toFixed(2).padStart(6)} us/q`,
     `main thread ${run.mainMicrosPerQuery === undefined || !Number.isFinite(run.mainMicrosPerQuery) ? '-' : run.mainMicrosPerQuery.toFixed(2)} us/q`,
     `core ${(run.serverCoreUtilization * 100).toFixed(0)}% busy`,
+    ...(run.settleMs > 300 ? [`busy ${(run.settleMs / 1000).toFixed(1)} s after the load (counted)`] : []),
     `lat ${run.avgLatencyMs?.toFixed(3)} ms`,
   ];
   if (run.upstreamMicrosPerQuery !== undefined && run.load === 'miss') parts.push(`upstream ${run.upstreamMicrosPerQuery.toFixed(2)} us/q`);

@@ -18,7 +18,7 @@ import { createListManager, type ListManager } from './blocklist/manager.js';
 import { createListStore } from './blocklist/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
-import { startBlockLog, type BlockLog } from './store/block-log.js';
+import { startWriterThread, type WriterThread } from './store/writer-thread.js';
 import { createEventQueries } from './store/queries.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
@@ -75,19 +75,31 @@ function outcomeDeltas(now: Readonly<ResolverCounters>, previous: ResolverCounte
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
   const { log } = options;
   const store = openStoreConnection(config.database.path, { log });
-  let blockLog: BlockLog;
+  // The block log's writer and pruner run in a worker thread with their own connection, so SQLite
+  // work never pauses DNS answers.
+  let writer: WriterThread;
   try {
-    blockLog = await startBlockLog({
-      connection: store,
-      database: config.database,
+    writer = await startWriterThread({
+      path: store.path,
       log,
+      retentionDays: config.database.retentionDays,
+      maxEvents: config.database.maxEvents,
+      flushIntervalMs: config.database.flushIntervalMs,
+      maxBuffered: config.database.maxBufferedEvents,
+      onReopened: () => {
+        if (store.fileReplaced()) store.reopen();
+      },
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
     });
   } catch (err: unknown) {
     store.close();
     throw err;
   }
-  const writer = blockLog.writer;
+  /** Writes everything buffered, stops the pruner and ends the writer thread. */
+  async function closeWriter(): Promise<void> {
+    writer.close();
+    await writer.exited;
+  }
   let adminToken: string;
   try {
     adminToken = resolveAdminToken({
@@ -97,7 +109,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       log,
     });
   } catch (err: unknown) {
-    await blockLog.close();
+    await closeWriter();
     store.close();
     throw err;
   }
@@ -126,7 +138,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await lists.start();
   } catch (err: unknown) {
     await lists.stop();
-    await blockLog.close();
+    await closeWriter();
     store.close();
     throw err;
   }
@@ -172,7 +184,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
     await lists.stop();
-    await blockLog.close();
+    await closeWriter();
     store.close();
   }
   try {
@@ -234,7 +246,6 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await abandonStart();
     throw err;
   }
-  blockLog.start();
   const outcomeSnapshot = { ...resolver.counters };
   const outcomeTimer = setInterval(() => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot)), OUTCOME_INTERVAL_MS);
   outcomeTimer.unref();
@@ -271,7 +282,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await lists.stop();
     clearInterval(outcomeTimer);
     writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
-    await blockLog.close();
+    await closeWriter();
     const { written, dropped } = writer.stats;
     store.close();
     log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');

@@ -47,7 +47,7 @@ const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
  */
 const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
-export function isMemoryPath(path: string): boolean {
+function isMemoryPath(path: string): boolean {
   return path === ':memory:' || path === '';
 }
 

@@ -7,6 +7,7 @@
  *
  * Logs go back to the DNS thread as pino lines (message 'log'), to its logger and destination.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -17,6 +18,13 @@ import { createEventWriter } from './event-writer.js';
 import { createPruner } from './retention.js';
 import type { EventWriter } from './types.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
+
+/**
+ * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
+ * worker changes only that thread: when the DNS thread and this one share a busy core, DNS answers
+ * come first and the log catches up with what is left (or drops and counts past its buffer).
+ */
+const WRITER_NICE = 10;
 
 /** How often the counters in shared memory are refreshed besides after each message. */
 const PUBLISH_INTERVAL_MS = 50;
@@ -36,6 +44,11 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     },
   });
   const log = pino({ level: settings.logLevel }, destination);
+  try {
+    setPriority(0, Math.max(getPriority(0), WRITER_NICE));
+  } catch (err: unknown) {
+    log.debug({ err: errorMessage(err) }, 'could not lower the writer thread priority');
+  }
 
   let connection: StoreConnection;
   try {
