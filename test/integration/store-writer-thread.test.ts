@@ -3,7 +3,7 @@
  * file, the buffer bound holds across both threads while another connection holds the write lock,
  * the worker's logs arrive through this thread's logger, and a thread that dies is replaced.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -127,6 +127,24 @@ describe('writer thread', () => {
     expect(writer.stats).toMatchObject({ buffered: 0, written: 1000, dropped: 500, healthy: true });
     expect(count('SELECT count(*) AS n FROM events')).toBe(1000);
     expect(count(`SELECT sum(count) AS n FROM outcome_minutes WHERE outcome = '${EVENTS_DROPPED_OUTCOME}'`)).toBe(500);
+  });
+
+  test('a database file deleted while open is reopened by the thread, which tells this thread', async () => {
+    let reopened = 0;
+    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000, onReopened: () => (reopened += 1) });
+    const now = Date.now();
+    writer.record(blockEvent(now, { qname: 'before.pool.example' }));
+    writer.flush();
+    unlinkSync(path);
+    rmSync(`${path}-wal`, { force: true });
+    rmSync(`${path}-shm`, { force: true });
+    writer.record(blockEvent(now + 1, { qname: 'after.pool.example' }));
+    writer.flush();
+    await until(() => reopened === 1, 5000);
+    expect(lines.some((l) => l['msg'] === 'database file was deleted or replaced while open; reopened the path' && l['thread'] === 'writer')).toBe(true);
+    // The new file has the schema and the event recorded after the deletion.
+    expect(count("SELECT count(*) AS n FROM events WHERE qname = 'after.pool.example'")).toBe(1);
+    expect(count("SELECT count(*) AS n FROM events WHERE qname = 'before.pool.example'")).toBe(0);
   });
 
   test('a thread that dies is replaced: its unwritten events count as dropped, writing goes on', async () => {
