@@ -8,7 +8,7 @@
  * event into one per host or domain seen in that second. The bench seeds its database through this
  * same code.
  */
-import type { BlockEvent } from '../dns/resolver.js';
+import type { BlockAction, BlockEvent } from '../dns/resolver.js';
 import type { SqliteDatabase } from './database.js';
 import { reverseName } from './names.js';
 import { hourOf } from './schema.js';
@@ -74,49 +74,64 @@ function bump(rollups: Rollups, counts: Map<string, number>, key: string, n: num
   counts.set(key, (before ?? 0) + n);
 }
 
-function tally(rollups: Rollups, tallies: Map<string, DomainTally>, key: string, t: number): void {
+function tally(rollups: Rollups, tallies: Map<string, DomainTally>, key: string, n: number, firstMs: number, lastMs: number): void {
   const existing = tallies.get(key);
   if (existing === undefined) {
-    tallies.set(key, { count: 1, firstMs: t, lastMs: t });
+    tallies.set(key, { count: n, firstMs, lastMs });
     rollups.keys += 1;
     return;
   }
-  existing.count += 1;
-  if (t < existing.firstMs) existing.firstMs = t;
-  if (t > existing.lastMs) existing.lastMs = t;
+  existing.count += n;
+  if (firstMs < existing.firstMs) existing.firstMs = firstMs;
+  if (lastMs > existing.lastMs) existing.lastMs = lastMs;
+}
+
+/**
+ * Events of one client, name, list and action that were counted but not stored as rows (dropped
+ * while the buffer was full): they still count in the host and domain summaries and the hourly
+ * rollups, so "which host tried which pool, how often" survives a flood.
+ */
+export interface EventTally {
+  readonly clientIp: string;
+  readonly qname: string;
+  readonly list: string;
+  readonly action: BlockAction;
+  readonly count: number;
+  readonly firstMs: number;
+  readonly lastMs: number;
+}
+
+/** Adds `n` events of one client, name, list and action, seen from firstMs to lastMs (hour: lastMs's). */
+function addCounted(rollups: Rollups, clientIp: string, qname: string, list: string, action: string, n: number, firstMs: number, lastMs: number): void {
+  let host = rollups.hosts.get(clientIp);
+  if (host === undefined) {
+    host = { count: 0, firstMs, lastMs, domains: new Map() };
+    rollups.hosts.set(clientIp, host);
+    rollups.keys += 1;
+  }
+  host.count += n;
+  if (firstMs < host.firstMs) host.firstMs = firstMs;
+  if (lastMs > host.lastMs) host.lastMs = lastMs;
+  tally(rollups, host.domains, qname, n, firstMs, lastMs);
+  tally(rollups, rollups.domains, qname, n, firstMs, lastMs);
+  const hour = hourOf(lastMs);
+  bump(rollups, inner(rollups, rollups.hostHours, hour, newCounts), clientIp, n);
+  bump(rollups, inner(rollups, rollups.domainHours, hour, newCounts), qname, n);
+  bump(rollups, inner(rollups, inner(rollups, rollups.listHours, hour, newListCounts), list, newCounts), action, n);
+}
+
+/** Adds tallies of events that were not stored to the rollups. */
+export function addTallies(rollups: Rollups, tallies: readonly EventTally[]): void {
+  for (const t of tallies) {
+    if (Number.isInteger(t.count) && t.count > 0) addCounted(rollups, t.clientIp, t.qname, t.list, t.action, t.count, t.firstMs, t.lastMs);
+  }
 }
 
 /** Adds events[start, end) to the rollups. */
 export function addEvents(rollups: Rollups, events: readonly BlockEvent[], start: number, end: number): void {
-  let lastHour = Number.NaN;
-  let hostCounts = newCounts();
-  let domainCounts = newCounts();
-  let listCounts = newListCounts();
   for (let i = start; i < end; i += 1) {
     const event = events[i];
-    if (event === undefined) continue;
-    const t = event.timeMs;
-    let host = rollups.hosts.get(event.clientIp);
-    if (host === undefined) {
-      host = { count: 0, firstMs: t, lastMs: t, domains: new Map() };
-      rollups.hosts.set(event.clientIp, host);
-      rollups.keys += 1;
-    }
-    host.count += 1;
-    if (t < host.firstMs) host.firstMs = t;
-    if (t > host.lastMs) host.lastMs = t;
-    tally(rollups, host.domains, event.qname, t);
-    tally(rollups, rollups.domains, event.qname, t);
-    const hour = hourOf(t);
-    if (hour !== lastHour) {
-      lastHour = hour;
-      hostCounts = inner(rollups, rollups.hostHours, hour, newCounts);
-      domainCounts = inner(rollups, rollups.domainHours, hour, newCounts);
-      listCounts = inner(rollups, rollups.listHours, hour, newListCounts);
-    }
-    bump(rollups, hostCounts, event.clientIp, 1);
-    bump(rollups, domainCounts, event.qname, 1);
-    bump(rollups, inner(rollups, listCounts, event.list, newCounts), event.action, 1);
+    if (event !== undefined) addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
   }
 }
 

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { addEvents, addOutcome, createBatchWriter, createRollups, rollupsEmpty } from './batch-writer.js';
+import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
 import { preparedFor, type StoreConnection } from './database.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -72,7 +72,13 @@ function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
-export function createEventWriter(options: EventWriterOptions): EventWriter {
+/** The writer as the writer thread runs it. */
+export interface InProcessEventWriter extends EventWriter {
+  /** Counts events that were dropped before they got here in the summaries and rollups (no rows). */
+  addTallies(tallies: readonly EventTally[]): void;
+}
+
+export function createEventWriter(options: EventWriterOptions): InProcessEventWriter {
   const { connection, log } = options;
   const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250);
   const batchSize = positiveInteger('batchSize', options.batchSize ?? 2000);
@@ -252,6 +258,9 @@ export function createEventWriter(options: EventWriterOptions): EventWriter {
         const n = deltas[outcome];
         if (n !== undefined && Number.isFinite(n) && n > 0) addOutcome(rollups, minute, outcome, n);
       }
+    },
+    addTallies(tallies: readonly EventTally[]): void {
+      addTallies(rollups, tallies);
     },
     get stats(): EventWriterStats {
       return {

@@ -4,6 +4,7 @@
  * without waiting: the writer's counters (a Float64Array) and the flush/close handshakes (an
  * Int32Array the DNS thread Atomics.waits on).
  */
+import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
 
@@ -52,6 +53,8 @@ export interface WriterThreadData {
 export type ToWriter =
   | { readonly kind: 'events'; readonly batch: EncodedEvents }
   | { readonly kind: 'outcomes'; readonly atMs: number; readonly deltas: OutcomeCounts }
+  /** Events dropped on the DNS thread, summed per client, name, list and action. */
+  | { readonly kind: 'tallies'; readonly tallies: readonly EventTally[] }
   | { readonly kind: 'flush'; readonly seq: number }
   | { readonly kind: 'close'; readonly seq: number };
 

@@ -19,6 +19,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
+import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -67,6 +68,8 @@ export interface WriterThread extends EventWriter {
 }
 
 const WARN_INTERVAL_MS = 60_000;
+/** Distinct (client, name, list, action) tallies of dropped events held between posts. */
+const MAX_TALLY_KEYS = 10_000;
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 30_000;
 /** Pino fields the DNS thread's logger adds again itself. */
@@ -116,6 +119,8 @@ function positiveInteger(name: string, value: number): number {
   }
   return value;
 }
+
+type MutableTally = { -readonly [K in keyof EventTally]: EventTally[K] };
 
 interface Generation {
   readonly worker: Worker;
@@ -182,10 +187,38 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
 
   let dropsUnsent = 0;
   let dropsUnsentAtMs = 0;
+  /** Dropped events summed per client, name, list and action, until sent (bounded). */
+  const tallies = new Map<string, MutableTally>();
+  /** Dropped events beyond MAX_TALLY_KEYS: in no summary. */
+  let untallied = 0;
 
+  function tallyDropped(event: BlockEvent): void {
+    const { clientIp, qname, list, action, timeMs } = event;
+    // Length-prefixed, so no name can make two different tuples share a key.
+    const key = `${clientIp.length}:${clientIp}${qname.length}:${qname}${list.length}:${list}${action}`;
+    const existing = tallies.get(key);
+    if (existing !== undefined) {
+      existing.count += 1;
+      if (timeMs < existing.firstMs) existing.firstMs = timeMs;
+      if (timeMs > existing.lastMs) existing.lastMs = timeMs;
+    } else if (tallies.size < MAX_TALLY_KEYS) {
+      tallies.set(key, { clientIp, qname, list, action, count: 1, firstMs: timeMs, lastMs: timeMs });
+    } else {
+      untallied += 1;
+    }
+  }
+
+  /** Sends the drop counts and tallies, only to a running thread: meanwhile they stay summed here. */
   function sendDrops(): void {
-    send(current, { kind: 'outcomes', atMs: dropsUnsentAtMs, deltas: { [EVENTS_DROPPED_OUTCOME]: dropsUnsent } });
-    dropsUnsent = 0;
+    if (current?.ready !== true) return;
+    if (dropsUnsent > 0) {
+      send(current, { kind: 'outcomes', atMs: dropsUnsentAtMs, deltas: { [EVENTS_DROPPED_OUTCOME]: dropsUnsent } });
+      dropsUnsent = 0;
+    }
+    if (tallies.size > 0) {
+      send(current, { kind: 'tallies', tallies: [...tallies.values()] });
+      tallies.clear();
+    }
   }
 
   function postEvents(): void {
@@ -194,7 +227,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       postTimer = undefined;
     }
     if (encoder.count > 0) send(current, { kind: 'events', batch: encoder.take() });
-    if (dropsUnsent > 0) sendDrops();
+    sendDrops();
   }
 
   function schedulePost(): void {
@@ -290,9 +323,10 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     queued = [];
     queuedEvents = 0;
     for (const message of held) send(generation, message);
+    postEvents();
   }
 
-  function drop(): void {
+  function drop(event: BlockEvent): void {
     droppedHere += 1;
     droppedSinceWarn += 1;
     const now = clock();
@@ -301,12 +335,13 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (dropsUnsent > 0 && now - dropsUnsentAtMs >= 60_000) sendDrops();
       if (dropsUnsent === 0) dropsUnsentAtMs = now;
       dropsUnsent += 1;
+      tallyDropped(event);
       schedulePost();
     }
     if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
-        { dropped: droppedSinceWarn, droppedTotal: droppedHere, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError },
-        'block log buffer full: dropping events until the writer catches up',
+        { dropped: droppedSinceWarn, droppedTotal: droppedHere, untallied, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError },
+        'block log buffer full: dropping events until the writer catches up (they still count in host and domain summaries)',
       );
       lastDropWarnMs = now;
       droppedSinceWarn = 0;
@@ -340,7 +375,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     exited,
     record(event: BlockEvent): void {
       if (closed || outstanding() >= settings.maxBuffered) {
-        drop();
+        drop(event);
         return;
       }
       encoder.add(event);

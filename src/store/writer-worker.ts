@@ -14,9 +14,8 @@ import { pino } from 'pino';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
-import { createEventWriter } from './event-writer.js';
+import { createEventWriter, type InProcessEventWriter } from './event-writer.js';
 import { createPruner } from './retention.js';
-import type { EventWriter } from './types.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 
 /**
@@ -58,7 +57,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     port.close();
     return;
   }
-  let writer: EventWriter;
+  let writer: InProcessEventWriter;
   try {
     writer = createEventWriter({
       connection,
@@ -87,6 +86,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   let lastError: string | undefined;
   let generation = connection.generation;
 
+  /** Buffered is written before received, as in the 'events' handler. */
   function publish(): void {
     const s = writer.stats;
     stats[STAT.buffered] = s.buffered;
@@ -131,12 +131,17 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         const events = decodeEvents(message.batch);
         for (const event of events) writer.record(event);
         received += events.length;
-        stats[STAT.received] = received;
+        // Buffered before received: the DNS thread reads sent - received + buffered, which may
+        // then count these events twice for a moment, never zero times (the bound must hold).
         stats[STAT.buffered] = writer.stats.buffered;
+        stats[STAT.received] = received;
         break;
       }
       case 'outcomes':
         writer.addOutcomes(message.deltas, message.atMs);
+        break;
+      case 'tallies':
+        writer.addTallies(message.tallies);
         break;
       case 'flush':
         writer.flush();
