@@ -18,8 +18,10 @@ export const STAT = {
   writeErrors: 4,
   /** 1 while healthy. */
   healthy: 5,
+  /** 'dropped' messages the worker has taken: the DNS thread keeps at most one in flight. */
+  droppedMessages: 6,
 } as const;
-export const STAT_SLOTS = 6;
+export const STAT_SLOTS = 7;
 
 /** Slots of the shared Int32Array the DNS thread waits on, written by the worker only. */
 export const SIGNAL = {
@@ -53,8 +55,12 @@ export interface WriterThreadData {
 export type ToWriter =
   | { readonly kind: 'events'; readonly batch: EncodedEvents }
   | { readonly kind: 'outcomes'; readonly atMs: number; readonly deltas: OutcomeCounts }
-  /** Events dropped on the DNS thread, summed per client, name, list and action. */
-  | { readonly kind: 'tallies'; readonly tallies: readonly EventTally[] }
+  /**
+   * Events dropped on the DNS thread since the last such message: their count (from atMs on) and
+   * tallies per client, name, list and action. At most one is in flight, so a starved worker's
+   * queue cannot grow with them.
+   */
+  | { readonly kind: 'dropped'; readonly atMs: number; readonly count: number; readonly tallies: readonly EventTally[] }
   | { readonly kind: 'flush'; readonly seq: number }
   | { readonly kind: 'close'; readonly seq: number };
 

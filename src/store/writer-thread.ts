@@ -21,7 +21,6 @@ import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
-import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {
   SIGNAL,
@@ -128,6 +127,8 @@ interface Generation {
   readonly signals: Int32Array;
   /** Events posted to this worker. */
   sent: number;
+  /** 'dropped' messages posted to this worker. */
+  droppedMessagesSent: number;
   ready: boolean;
 }
 
@@ -208,17 +209,21 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     }
   }
 
-  /** Sends the drop counts and tallies, only to a running thread: meanwhile they stay summed here. */
+  /**
+   * Sends the drop count and tallies to a running thread that has taken the previous ones: a starved
+   * thread's queue must not grow with them. Meanwhile they stay summed here (bounded).
+   */
   function sendDrops(): void {
-    if (current?.ready !== true) return;
-    if (dropsUnsent > 0) {
-      send(current, { kind: 'outcomes', atMs: dropsUnsentAtMs, deltas: { [EVENTS_DROPPED_OUTCOME]: dropsUnsent } });
-      dropsUnsent = 0;
+    const g = current;
+    if (g?.ready !== true || (dropsUnsent === 0 && tallies.size === 0)) return;
+    if (g.droppedMessagesSent > g.stats[STAT.droppedMessages]!) {
+      schedulePost();
+      return;
     }
-    if (tallies.size > 0) {
-      send(current, { kind: 'tallies', tallies: [...tallies.values()] });
-      tallies.clear();
-    }
+    send(g, { kind: 'dropped', atMs: dropsUnsentAtMs, count: dropsUnsent, tallies: [...tallies.values()] });
+    g.droppedMessagesSent += 1;
+    dropsUnsent = 0;
+    tallies.clear();
   }
 
   function postEvents(): void {
@@ -246,7 +251,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     const worker = new Worker(script, { workerData: data });
     worker.unref();
     options.onThread?.(worker);
-    const generation: Generation = { worker, stats: new Float64Array(data.stats), signals: new Int32Array(data.signals), sent: 0, ready: false };
+    const generation: Generation = { worker, stats: new Float64Array(data.stats), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
     return new Promise<Generation>((resolve, reject) => {
       let failure: PoolsinkError | undefined;
       worker.on('message', (message: FromWriter) => {

@@ -16,6 +16,7 @@ import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
 import { createEventWriter, type InProcessEventWriter } from './event-writer.js';
 import { createPruner } from './retention.js';
+import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 
 /**
@@ -140,8 +141,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       case 'outcomes':
         writer.addOutcomes(message.deltas, message.atMs);
         break;
-      case 'tallies':
+      case 'dropped':
+        writer.addOutcomes({ [EVENTS_DROPPED_OUTCOME]: message.count }, message.atMs);
         writer.addTallies(message.tallies);
+        stats[STAT.droppedMessages] = (stats[STAT.droppedMessages] ?? 0) + 1;
         break;
       case 'flush':
         writer.flush();
