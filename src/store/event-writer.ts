@@ -1,7 +1,7 @@
 /**
- * The block log's writer. record() runs on the DNS hot path: it appends the event to a bounded
- * array and returns; it never touches the disk, allocates nothing of its own, and never throws.
- * Batches are written off the hot path, every flushIntervalMs or as soon as batchSize events wait
+ * The block log's writer, as the writer thread (writer-worker.ts) runs it; the DNS thread talks to
+ * it through writer-thread.ts. record() appends the event to a bounded array and returns; it never
+ * touches the disk, allocates nothing of its own, and never throws. Batches are written every flushIntervalMs or as soon as batchSize events wait
  * (scheduled with setImmediate), each batch in one transaction with one prepared INSERT per event
  * (batch-writer.ts). Written events are summed into in-memory rollups (host summaries, hourly
  * counts). Few rollup rows go out with the next batch; many (a busy network) wait up to
@@ -52,7 +52,8 @@ export interface EventWriterOptions {
   readonly maxRollupKeys?: number;
   /**
    * The share of each flush interval that back-to-back batches may take (see drainStep). Default
-   * 0.5 on the DNS thread; the writer thread, which starves nothing, uses 1.
+   * 0.5, for a writer sharing its thread with other work; the writer thread, which starves
+   * nothing, uses 1.
    */
   readonly writeShare?: number;
   readonly clock?: () => number;
