@@ -20,8 +20,15 @@ export const STAT = {
   healthy: 5,
   /** 'dropped' messages the worker has taken: the DNS thread keeps at most one in flight. */
   droppedMessages: 6,
+  /** Bytes of the last write error's text in the shared error buffer; -1 for none. */
+  errorLength: 7,
 } as const;
-export const STAT_SLOTS = 7;
+export const STAT_SLOTS = 8;
+/**
+ * Size of the shared buffer holding the last write error's text (UTF-8, cut to fit). The worker
+ * writes the text before it clears `healthy`, so a reader that sees "unhealthy" sees its reason.
+ */
+export const ERROR_TEXT_BYTES = 1024;
 
 /** Slots of the shared Int32Array the DNS thread waits on, written by the worker only. */
 export const SIGNAL = {
@@ -50,6 +57,8 @@ export interface WriterThreadData {
   readonly stats: SharedArrayBuffer;
   /** SIGNAL_SLOTS int32s. */
   readonly signals: SharedArrayBuffer;
+  /** ERROR_TEXT_BYTES bytes. */
+  readonly errorText: SharedArrayBuffer;
 }
 
 export type ToWriter =
@@ -70,6 +79,5 @@ export type FromWriter =
   | { readonly kind: 'failed'; readonly code: string; readonly message: string }
   /** One pino line, for the DNS thread's logger. */
   | { readonly kind: 'log'; readonly line: string }
-  | { readonly kind: 'error-changed'; readonly lastError: string | undefined }
   /** The worker reopened the database file (it was deleted or replaced). */
   | { readonly kind: 'reopened' };

@@ -23,6 +23,7 @@ import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {
+  ERROR_TEXT_BYTES,
   SIGNAL,
   SIGNAL_SLOTS,
   STAT,
@@ -125,6 +126,7 @@ interface Generation {
   readonly worker: Worker;
   readonly stats: Float64Array;
   readonly signals: Int32Array;
+  readonly errorText: Uint8Array;
   /** Events posted to this worker. */
   sent: number;
   /** 'dropped' messages posted to this worker. */
@@ -163,7 +165,6 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   let droppedHere = 0;
   let droppedSinceWarn = 0;
   let lastDropWarnMs = Number.NEGATIVE_INFINITY;
-  let lastError: string | undefined;
   let postTimer: NodeJS.Timeout | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   let restartDelayMs = RESTART_MIN_MS;
@@ -247,11 +248,14 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       settings,
       stats: new SharedArrayBuffer(STAT_SLOTS * Float64Array.BYTES_PER_ELEMENT),
       signals: new SharedArrayBuffer(SIGNAL_SLOTS * Int32Array.BYTES_PER_ELEMENT),
+      errorText: new SharedArrayBuffer(ERROR_TEXT_BYTES),
     };
     const worker = new Worker(script, { workerData: data });
     worker.unref();
     options.onThread?.(worker);
-    const generation: Generation = { worker, stats: new Float64Array(data.stats), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
+    const stats = new Float64Array(data.stats);
+    stats[STAT.errorLength] = -1;
+    const generation: Generation = { worker, stats, errorText: new Uint8Array(data.errorText), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
     return new Promise<Generation>((resolve, reject) => {
       let failure: PoolsinkError | undefined;
       worker.on('message', (message: FromWriter) => {
@@ -265,9 +269,6 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
             break;
           case 'log':
             relayLogLine(log, message.line);
-            break;
-          case 'error-changed':
-            lastError = message.lastError;
             break;
           case 'reopened':
             options.onReopened?.();
@@ -345,12 +346,20 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     }
     if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
-        { dropped: droppedSinceWarn, droppedTotal: droppedHere, untallied, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError },
+        { dropped: droppedSinceWarn, droppedTotal: droppedHere, untallied, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError: lastError() },
         'block log buffer full: dropping events until the writer catches up (they still count in host and domain summaries)',
       );
       lastDropWarnMs = now;
       droppedSinceWarn = 0;
     }
+  }
+
+  /** The current thread's last write error, read from shared memory (a copy: TextDecoder refuses shared views). */
+  function lastError(): string | undefined {
+    const g = current;
+    const length = g?.stats[STAT.errorLength] ?? -1;
+    if (g === undefined || length < 0) return undefined;
+    return Buffer.from(g.errorText.slice(0, Math.min(length, ERROR_TEXT_BYTES))).toString('utf8');
   }
 
   function outstanding(): number {
@@ -393,13 +402,14 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     },
     get stats(): EventWriterStats {
       const s = current?.stats;
+      const error = lastError();
       return {
         buffered: outstanding(),
         written: pastWritten + (s?.[STAT.written] ?? 0),
         dropped: droppedHere + pastDropped + (s?.[STAT.dropped] ?? 0),
         writeErrors: pastWriteErrors + (s?.[STAT.writeErrors] ?? 0),
         healthy: s !== undefined && s[STAT.healthy] === 1,
-        ...(lastError === undefined ? {} : { lastError }),
+        ...(error === undefined ? {} : { lastError: error }),
       };
     },
     flush(): void {

@@ -87,19 +87,25 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   let lastError: string | undefined;
   let generation = connection.generation;
 
-  /** Buffered is written before received, as in the 'events' handler. */
+  const errorText = new Uint8Array(data.errorText);
+  const encoder = new TextEncoder();
+
+  /**
+   * Buffered is written before received, as in the 'events' handler, and the error text before
+   * healthy, so the DNS thread never sees "unhealthy" without its reason.
+   */
   function publish(): void {
     const s = writer.stats;
+    if (s.lastError !== lastError) {
+      lastError = s.lastError;
+      stats[STAT.errorLength] = lastError === undefined ? -1 : encoder.encodeInto(lastError, errorText).written;
+    }
     stats[STAT.buffered] = s.buffered;
     stats[STAT.written] = s.written;
     stats[STAT.dropped] = s.dropped;
     stats[STAT.writeErrors] = s.writeErrors;
     stats[STAT.healthy] = s.healthy ? 1 : 0;
     stats[STAT.received] = received;
-    if (s.lastError !== lastError) {
-      lastError = s.lastError;
-      post(port, { kind: 'error-changed', lastError });
-    }
     if (connection.generation !== generation) {
       generation = connection.generation;
       post(port, { kind: 'reopened' });
