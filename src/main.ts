@@ -59,6 +59,14 @@ function addressBytes(address: string): Buffer {
   return bytes;
 }
 
+/** Ports tried for "port 0" until one is free for both UDP and TCP. */
+const EPHEMERAL_PORT_ATTEMPTS = 5;
+
+function isAddressInUse(err: unknown): boolean {
+  const cause = err instanceof Error ? err.cause : undefined;
+  return cause instanceof Error && 'code' in cause && cause.code === 'EADDRINUSE';
+}
+
 /** How often query outcome counts go to the database (for /stats?since=). */
 const OUTCOME_INTERVAL_MS = 5_000;
 
@@ -189,22 +197,30 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   }
   try {
     for (const listen of config.dns.listen) {
-      const udp = await startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) });
-      listeners.push(udp);
-      // TCP on the port UDP got, so "port 0" yields one port serving both.
-      const tcp = await startTcpListener({
-        listen: { ...listen, port: udp.address.port },
-        resolver,
-        log,
-        ...(rateLimit !== undefined ? { rateLimit } : {}),
-        limits: {
-          idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-          readTimeoutMs: config.dns.tcpReadTimeoutMs,
-          maxConnections: config.dns.tcpMaxConnections,
-          maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
-        },
-      });
-      listeners.push(tcp);
+      // TCP on the port UDP got, so "port 0" yields one port serving both. That port may already
+      // be taken for TCP by another socket: with port 0, pick another one a few times.
+      for (let attempt = 1; ; attempt += 1) {
+        const udp = await startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) });
+        try {
+          const tcp = await startTcpListener({
+            listen: { ...listen, port: udp.address.port },
+            resolver,
+            log,
+            ...(rateLimit !== undefined ? { rateLimit } : {}),
+            limits: {
+              idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+              readTimeoutMs: config.dns.tcpReadTimeoutMs,
+              maxConnections: config.dns.tcpMaxConnections,
+              maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
+            },
+          });
+          listeners.push(udp, tcp);
+          break;
+        } catch (err: unknown) {
+          await udp.close();
+          if (listen.port !== 0 || attempt >= EPHEMERAL_PORT_ATTEMPTS || !isAddressInUse(err)) throw err;
+        }
+      }
     }
   } catch (err: unknown) {
     await abandonStart();
