@@ -9,6 +9,7 @@ import type { Config } from './config/types.js';
 import { createClientAcl } from './dns/acl.js';
 import { RESOLVER_COUNTER_KEYS, createResolver, type BlockEventSink, type Resolver, type ResolverCounters } from './dns/resolver.js';
 import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
+import { startOnOnePort } from './dns/one-port.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
 import { startUdpListener, type UdpListener } from './dns/udp-server.js';
 import { createBlockAnswerTemplate } from './dns/wire.js';
@@ -57,14 +58,6 @@ function addressBytes(address: string): Buffer {
   const bytes = ipToBytes(address);
   if (bytes === undefined) throw new Error(`not an IP address: ${address}`); // validated by config
   return bytes;
-}
-
-/** Ports tried for "port 0" until one is free for both UDP and TCP. */
-const EPHEMERAL_PORT_ATTEMPTS = 5;
-
-function isAddressInUse(err: unknown): boolean {
-  const cause = err instanceof Error ? err.cause : undefined;
-  return cause instanceof Error && 'code' in cause && cause.code === 'EADDRINUSE';
 }
 
 /** How often query outcome counts go to the database (for /stats?since=). */
@@ -197,13 +190,12 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   }
   try {
     for (const listen of config.dns.listen) {
-      // TCP on the port UDP got, so "port 0" yields one port serving both. That port may already
-      // be taken for TCP by another socket: with port 0, pick another one a few times.
-      for (let attempt = 1; ; attempt += 1) {
-        const udp = await startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) });
-        try {
-          const tcp = await startTcpListener({
-            listen: { ...listen, port: udp.address.port },
+      const { udp, tcp } = await startOnOnePort({
+        port: listen.port,
+        startUdp: () => startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) }),
+        startTcp: (port) =>
+          startTcpListener({
+            listen: { ...listen, port },
             resolver,
             log,
             ...(rateLimit !== undefined ? { rateLimit } : {}),
@@ -213,14 +205,9 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
               maxConnections: config.dns.tcpMaxConnections,
               maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
             },
-          });
-          listeners.push(udp, tcp);
-          break;
-        } catch (err: unknown) {
-          await udp.close();
-          if (listen.port !== 0 || attempt >= EPHEMERAL_PORT_ATTEMPTS || !isAddressInUse(err)) throw err;
-        }
-      }
+          }),
+      });
+      listeners.push(udp, tcp);
     }
   } catch (err: unknown) {
     await abandonStart();

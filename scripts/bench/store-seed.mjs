@@ -17,18 +17,19 @@
  *   STORE_BENCH_KEEP       1 = keep the database file
  *   STORE_BENCH_ONLY       comma list of seed, queries, writer (all)
  *   STORE_BENCH_RATE, STORE_BENCH_SECONDS   writer load (40000 events/s, 10 s)
- *   STORE_BENCH_CACHE_KIB  the writer's SQLite page cache (the store's default: 65536)
+ *   STORE_BENCH_CACHE_KIB  the bench's own (reading) connection's SQLite page cache (the store's
+ *                          default: 65536); the writer thread always uses the default
  *
  * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { seededRandom } from './data.mjs';
-import { clockTicksPerSecond } from './proc-cpu.mjs';
+import { sampleCpu } from './proc-cpu.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST_STORE = join(ROOT, 'dist', 'store');
@@ -205,11 +206,9 @@ async function queries(store, path, print) {
   return { openMs, quickCheckOpenMs, results };
 }
 
-/** CPU time of this process's main thread (the DNS thread in poolsink), in µs. */
+/** CPU time of this process's main thread (the DNS thread in poolsink), in µs (schedstat). */
 function mainThreadCpuUs() {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicksPerSecond();
+  return sampleCpu(process.pid).mainRunNs / 1e3;
 }
 
 async function writerThroughput(store, path, settings, print) {

@@ -21,6 +21,7 @@ import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
 import { preparedFor, type StoreConnection } from './database.js';
+import { positiveInteger } from './options.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 
@@ -62,13 +63,6 @@ export interface EventWriterOptions {
 const WARN_INTERVAL_MS = 60_000;
 const MAX_RETRY_INTERVAL_MS = 5000;
 
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: ${name} must be a positive integer (got ${value})`);
-  }
-  return value;
-}
-
 function sqliteCode(err: unknown): string | undefined {
   return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
@@ -81,15 +75,15 @@ export interface InProcessEventWriter extends EventWriter {
 
 export function createEventWriter(options: EventWriterOptions): InProcessEventWriter {
   const { connection, log } = options;
-  const flushIntervalMs = positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250);
-  const batchSize = positiveInteger('batchSize', options.batchSize ?? 2000);
-  const maxBatchSize = Math.max(batchSize, positiveInteger('maxBatchSize', options.maxBatchSize ?? batchSize * 5));
-  const maxBuffered = positiveInteger('maxBuffered', options.maxBuffered ?? 100_000);
+  const flushIntervalMs = positiveInteger('event writer', 'flushIntervalMs', options.flushIntervalMs ?? 250);
+  const batchSize = positiveInteger('event writer', 'batchSize', options.batchSize ?? 2000);
+  const maxBatchSize = Math.max(batchSize, positiveInteger('event writer', 'maxBatchSize', options.maxBatchSize ?? batchSize * 5));
+  const maxBuffered = positiveInteger('event writer', 'maxBuffered', options.maxBuffered ?? 100_000);
   const rollupIntervalMs = options.rollupIntervalMs ?? 5000;
   if (!Number.isInteger(rollupIntervalMs) || rollupIntervalMs < 0) {
     throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`);
   }
-  const maxRollupKeys = positiveInteger('maxRollupKeys', options.maxRollupKeys ?? 50_000);
+  const maxRollupKeys = positiveInteger('event writer', 'maxRollupKeys', options.maxRollupKeys ?? 50_000);
   const eagerRollupKeys = options.eagerRollupKeys ?? 1000;
   if (!Number.isInteger(eagerRollupKeys) || eagerRollupKeys < 0) {
     throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: eagerRollupKeys must be a non-negative integer (got ${eagerRollupKeys})`);

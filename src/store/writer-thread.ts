@@ -21,6 +21,7 @@ import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
+import { positiveInteger } from './options.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {
   ERROR_TEXT_BYTES,
@@ -97,27 +98,8 @@ function relayLogLine(log: Logger, line: string): void {
   const fields: Record<string, unknown> = { thread: 'writer' };
   for (const [key, value] of Object.entries(record)) if (!OWN_FIELDS.has(key)) fields[key] = value;
   const msg = typeof record['msg'] === 'string' ? record['msg'] : '';
-  switch (level) {
-    case 'fatal':
-    case 'error':
-      log.error(fields, msg);
-      break;
-    case 'warn':
-      log.warn(fields, msg);
-      break;
-    case 'info':
-      log.info(fields, msg);
-      break;
-    default:
-      log.debug(fields, msg);
-  }
-}
-
-function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `writer thread: ${name} must be a positive integer (got ${value})`);
-  }
-  return value;
+  const method = level === 'fatal' || level === 'error' ? 'error' : level === 'warn' || level === 'info' ? level : 'debug';
+  log[method](fields, msg);
 }
 
 type MutableTally = { -readonly [K in keyof EventTally]: EventTally[K] };
@@ -141,17 +123,17 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const settings: WriterThreadSettings = {
     path: options.path,
     logLevel: log.level,
-    flushIntervalMs: positiveInteger('flushIntervalMs', options.flushIntervalMs ?? 250),
-    batchSize: positiveInteger('batchSize', options.batchSize ?? 500),
-    maxBatchSize: positiveInteger('maxBatchSize', options.maxBatchSize ?? 10_000),
-    maxBuffered: positiveInteger('maxBuffered', options.maxBuffered ?? 200_000),
+    flushIntervalMs: positiveInteger('writer thread', 'flushIntervalMs', options.flushIntervalMs ?? 250),
+    batchSize: positiveInteger('writer thread', 'batchSize', options.batchSize ?? 500),
+    maxBatchSize: positiveInteger('writer thread', 'maxBatchSize', options.maxBatchSize ?? 10_000),
+    maxBuffered: positiveInteger('writer thread', 'maxBuffered', options.maxBuffered ?? 200_000),
     retentionDays: options.retentionDays,
     maxEvents: options.maxEvents,
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
   };
-  const postBatchSize = positiveInteger('postBatchSize', options.postBatchSize ?? 512);
-  const postDelayMs = positiveInteger('postDelayMs', options.postDelayMs ?? 10);
-  const waitTimeoutMs = positiveInteger('waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
+  const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
+  const postDelayMs = positiveInteger('writer thread', 'postDelayMs', options.postDelayMs ?? 10);
+  const waitTimeoutMs = positiveInteger('writer thread', 'waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
   const script = workerScript();
 
   const encoder = createEventEncoder(postBatchSize);
@@ -380,10 +362,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     }
   }
 
-  current = await spawn();
-  const pending = queued;
-  queued = [];
-  for (const message of pending) send(current, message);
+  adopt(await spawn());
 
   return {
     exited,

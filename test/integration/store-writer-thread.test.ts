@@ -3,7 +3,7 @@
  * file, the buffer bound holds across both threads while another connection holds the write lock,
  * the worker's logs arrive through this thread's logger, and a thread that dies is replaced.
  */
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -50,6 +50,22 @@ function count(sql: string): number {
   }
 }
 
+/** The nice value of one thread of this process (field 19 of /proc/self/task/TID/stat). */
+function threadNice(tid: number | string): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  } catch {
+    return undefined; // the thread ended between readdir and read
+  }
+}
+
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task')
+    .map(threadNice)
+    .filter((nice): nice is number => nice !== undefined);
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'poolsink-writer-thread-'));
   path = join(dir, 'poolsink.db');
@@ -88,6 +104,16 @@ describe('writer thread', () => {
     // After close, events are dropped and counted, never queued for a thread that is gone.
     closing.record(blockEvent(now));
     expect(closing.stats.dropped).toBe(1);
+  });
+
+  test.skipIf(!existsSync('/proc/self/task'))('the writer thread runs at nice 10, the rest of the process keeps its priority', async () => {
+    const before = threadNiceValues();
+    const mainBefore = threadNice(process.pid);
+    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1000 });
+    const after = threadNiceValues();
+    expect(after.filter((nice) => nice === 10).length).toBe(before.filter((nice) => nice === 10).length + 1);
+    expect(threadNice(process.pid)).toBe(mainBefore);
+    expect(mainBefore).not.toBe(10);
   });
 
   test('a database that cannot be opened rejects the start with ERR_STORE_OPEN naming the path', async () => {
