@@ -37,8 +37,12 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   const { settings } = data;
   const stats = new Float64Array(data.stats);
   const signals = new Int32Array(data.signals);
+  // Counters are published before each relayed log line, so a DNS-thread reader that has seen a
+  // line ("write failed ...") sees the counters that go with it ("unhealthy").
+  let beforeLog = (): void => {};
   const destination = new Writable({
     write(chunk: Buffer | string, _encoding, done): void {
+      beforeLog();
       post(port, { kind: 'log', line: chunk.toString() });
       done();
     },
@@ -117,6 +121,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     Atomics.notify(signals, slot);
   }
 
+  beforeLog = publish;
   const publisher = setInterval(publish, PUBLISH_INTERVAL_MS);
   let closing = false;
 
