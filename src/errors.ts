@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   ERR_STORE_SCHEMA: 'the database schema is not one this version understands',
   ERR_STORE_CORRUPT: 'the database file is corrupt',
   ERR_STORE_WRITE: 'the database could not be written',
+  ERR_STORE_READ: 'the database could not be read',
   ERR_ADMIN_TOKEN: 'the admin token could not be read or created',
   ERR_INVALID: 'a request parameter is invalid',
   ERR_NOT_FOUND: 'the requested item does not exist',

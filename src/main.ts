@@ -20,7 +20,7 @@ import { createListStore } from './blocklist/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread, type WriterThread } from './store/writer-thread.js';
-import { createEventQueries } from './store/queries.js';
+import { startReaderThread, type ReaderThread } from './store/reader-thread.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
@@ -217,6 +217,15 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
   const udp = listeners.filter((l): l is UdpListener => l.protocol === 'udp').map((l) => l.address);
   const tcp = listeners.filter((l): l is TcpListener => l.protocol === 'tcp').map((l) => l.address);
   let serving = true;
+  // The admin API's block-log queries run in their own thread too: a /stats over millions of
+  // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
+  let reader: ReaderThread;
+  try {
+    reader = await startReaderThread({ path: store.path, log });
+  } catch (err: unknown) {
+    await abandonStart();
+    throw err;
+  }
   let admin: AdminServer;
   try {
     admin = await startAdminServer({
@@ -225,7 +234,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       log,
       metricsAuth: config.admin.metricsAuth,
       deps: {
-        events: createEventQueries(store),
+        events: reader,
         resolver,
         cache,
         upstream,
@@ -246,6 +255,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       },
     });
   } catch (err: unknown) {
+    await reader.close();
     await abandonStart();
     throw err;
   }
@@ -282,6 +292,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     await Promise.all(listeners.map((l) => l.close()));
     await upstream.close();
     await admin.close();
+    await reader.close();
     await lists.stop();
     clearInterval(outcomeTimer);
     writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));

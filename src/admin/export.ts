@@ -80,9 +80,13 @@ function ndjsonLine(event: StoredEvent): string {
   return `${JSON.stringify(eventView(event))}\n`;
 }
 
-function* chunked(first: string, events: Iterable<StoredEvent>, line: (event: StoredEvent) => string): Generator<string> {
+async function* chunked(
+  first: string,
+  events: Iterable<StoredEvent> | AsyncIterable<StoredEvent>,
+  line: (event: StoredEvent) => string,
+): AsyncGenerator<string> {
   let chunk = first;
-  for (const event of events) {
+  for await (const event of events) {
     chunk += line(event);
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
@@ -92,10 +96,10 @@ function* chunked(first: string, events: Iterable<StoredEvent>, line: (event: St
   if (chunk.length > 0) yield chunk;
 }
 
-export function csvChunks(events: Iterable<StoredEvent>): Iterable<string> {
+export function csvChunks(events: Iterable<StoredEvent> | AsyncIterable<StoredEvent>): AsyncIterable<string> {
   return chunked(`${CSV_COLUMNS.join(',')}\r\n`, events, csvLine);
 }
 
-export function ndjsonChunks(events: Iterable<StoredEvent>): Iterable<string> {
+export function ndjsonChunks(events: Iterable<StoredEvent> | AsyncIterable<StoredEvent>): AsyncIterable<string> {
   return chunked('', events, ndjsonLine);
 }

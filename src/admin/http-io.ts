@@ -80,8 +80,8 @@ function drained(response: ServerResponse): Promise<void> {
  * chunked encoding is left unterminated, so the client sees the export is incomplete).
  */
 async function sendStream(response: ServerResponse, reply: Extract<Reply, { kind: 'stream' }>, log: Logger): Promise<void> {
-  const iterator = reply.chunks[Symbol.iterator]();
-  let next = iterator.next();
+  const iterator = reply.chunks[Symbol.asyncIterator]();
+  let next = await iterator.next();
   response.writeHead(200, {
     ...SECURITY_HEADERS,
     'content-type': reply.contentType,
@@ -91,10 +91,10 @@ async function sendStream(response: ServerResponse, reply: Extract<Reply, { kind
     while (next.done !== true) {
       if (!response.write(next.value)) await drained(response);
       if (response.destroyed) {
-        iterator.return?.();
+        await iterator.return?.();
         return;
       }
-      next = iterator.next();
+      next = await iterator.next();
     }
     response.end();
   } catch (err: unknown) {

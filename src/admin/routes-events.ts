@@ -3,7 +3,7 @@
  * Parameters are validated by params.ts before the store sees them.
  */
 import { PoolsinkError } from '../errors.js';
-import type { EventQueries, EventWriterStats, HostSummary } from '../store/types.js';
+import type { EventReader, EventWriterStats, HostSummary } from '../store/types.js';
 import { csvChunks, eventView, isoTime, ndjsonChunks } from './export.js';
 import type { ResolverView, UpstreamView } from './metrics.js';
 import {
@@ -21,7 +21,7 @@ import { LIMIT_SCHEMA, TIME_SCHEMA, errorResponses, jsonResponse, pathParam, que
 import { json, type Route } from './routes.js';
 
 export interface EventRouteDeps {
-  readonly events: EventQueries;
+  readonly events: EventReader;
   readonly resolver: ResolverView;
   readonly cache: { readonly size: number };
   readonly upstream: UpstreamView;
@@ -85,10 +85,10 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
           ...errorResponses(400, 401, 405, 500, 503),
         },
       },
-      handle(request) {
+      async handle(request) {
         const query = parseEventQuery(request.query, request.nowMs);
         if (query.format === 'json') {
-          const page = deps.events.events(query.filter, query.limit, query.cursor);
+          const page = await deps.events.events(query.filter, query.limit, query.cursor);
           return json(200, {
             events: page.events.map(eventView),
             nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
@@ -111,11 +111,11 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         parameters: [queryParam('since', 'Only hosts seen since then', TIME_SCHEMA), queryParam('limit', 'Hosts at most', LIMIT_SCHEMA)],
         responses: { 200: jsonResponse('Hosts', ref('HostList')), ...errorResponses(400, 401, 405, 500, 503) },
       },
-      handle(request) {
+      async handle(request) {
         const since = single(request.query, 'since');
         const sinceMs = since === undefined ? undefined : parseTime('since', since, request.nowMs);
         const limit = parseLimit('limit', single(request.query, 'limit'));
-        return json(200, { hosts: deps.events.hosts(sinceMs, limit).map(hostView) });
+        return json(200, { hosts: (await deps.events.hosts(sinceMs, limit)).map(hostView) });
       },
     },
     {
@@ -129,10 +129,10 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         parameters: [pathParam('ip', 'Client IP (IPv4 or IPv6)'), queryParam('limit', 'Recent events at most', LIMIT_SCHEMA)],
         responses: { 200: jsonResponse('The host', ref('HostDetail')), ...errorResponses(400, 401, 404, 405, 500, 503) },
       },
-      handle(request) {
+      async handle(request) {
         const ip = parseClientIp('ip', request.params['ip'] ?? '');
         const limit = parseLimit('limit', single(request.query, 'limit'));
-        const host = deps.events.host(ip, limit);
+        const host = await deps.events.host(ip, limit);
         if (host === undefined) throw new PoolsinkError('ERR_NOT_FOUND', `no blocked queries recorded from ${ip}`);
         return json(200, { host: hostView(host.summary), recentEvents: host.recent.map(eventView) });
       },
@@ -152,10 +152,10 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         ],
         responses: { 200: jsonResponse('Statistics', ref('Stats')), ...errorResponses(400, 401, 405, 500, 503) },
       },
-      handle(request) {
+      async handle(request) {
         const sinceMs = parseTime('since', single(request.query, 'since') ?? DEFAULT_STATS_WINDOW, request.nowMs);
         const top = parseLimit('top', single(request.query, 'top'), DEFAULT_TOP, MAX_TOP);
-        const stats = deps.events.stats(sinceMs, top);
+        const stats = await deps.events.stats(sinceMs, top);
         const { resolver } = deps;
         return json(200, {
           since: isoTime(stats.sinceMs),

@@ -4,7 +4,7 @@
  * return a Reply value; server.ts turns it into bytes.
  */
 import type { ListManagement } from '../blocklist/management.js';
-import type { EventQueries } from '../store/types.js';
+import type { EventReader } from '../store/types.js';
 import { buildOpenApiDocument, jsonResponse, errorResponses, type DocumentedRoute, type OperationDoc } from './openapi.js';
 import { createMetrics, type ListMetricsView, type MetricsSources } from './metrics.js';
 import { createEventRoutes } from './routes-events.js';
@@ -30,7 +30,7 @@ export type Reply =
   | { readonly kind: 'empty'; readonly status: 204 }
   | { readonly kind: 'text'; readonly status: number; readonly contentType: string; readonly body: string }
   /** Streamed with backpressure; `chunks` is pulled once before the headers go out, so a failure there is still a JSON error. */
-  | { readonly kind: 'stream'; readonly contentType: string; readonly filename: string; readonly chunks: Iterable<string> };
+  | { readonly kind: 'stream'; readonly contentType: string; readonly filename: string; readonly chunks: AsyncIterable<string> };
 
 export interface Route extends DocumentedRoute {
   readonly method: Method;
@@ -44,7 +44,7 @@ export interface ServingState {
 }
 
 export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
-  readonly events: EventQueries;
+  readonly events: EventReader;
   /** The list manager; without it the /lists and /allowlist routes answer 503. */
   readonly lists?: ListManagement;
   /**

@@ -10,7 +10,7 @@ import { PoolsinkError } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { createSearchStatements, searchEvents } from './event-search.js';
 import { prepareStatsStatements, queryStats } from './stats-query.js';
-import type { DomainCount, EventCursor, EventFilter, EventPage, EventQueries, HostSummary, Stats, StoredEvent } from './types.js';
+import type { DomainCount, EventCursor, EventFilter, EventPage, EventQueries, EventReader, HostSummary, Stats, StoredEvent } from './types.js';
 
 /** Largest page events() returns; larger exports go through iterateEvents(). */
 export const MAX_PAGE_LIMIT = 10_000;
@@ -19,7 +19,8 @@ export const MAX_LIST_LIMIT = 10_000;
 export const TOP_DOMAINS_PER_HOST = 5;
 /** stats() counts a window's partial first hour exactly when the half hour it reads holds at most this many events. */
 export const EDGE_SCAN_MAX_EVENTS = 20_000;
-const ITERATE_CHUNK = 1000;
+/** Events per page when iterating (exports). */
+export const ITERATE_CHUNK = 1000;
 
 interface HostRow {
   client_ip: string;
@@ -147,5 +148,35 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       checkLimit('top', topLimit, 1, MAX_LIST_LIMIT);
       return queryStats(statements().stats, sinceMs, topLimit, edgeScanMaxEvents);
     },
+  };
+}
+
+/** Every event matching `filter`, newest first, read ITERATE_CHUNK at a time through `page`. */
+export async function* pagedEvents(
+  page: (filter: EventFilter, limit: number, cursor?: EventCursor) => Promise<EventPage>,
+  filter: EventFilter,
+): AsyncGenerator<StoredEvent> {
+  let cursor: EventCursor | undefined;
+  for (;;) {
+    const { events, nextCursor } = await page(filter, ITERATE_CHUNK, cursor);
+    yield* events;
+    if (nextCursor === undefined) return;
+    cursor = nextCursor;
+  }
+}
+
+/**
+ * The same queries answered in-process, as promises: for tests and tools that do not need a reader
+ * thread. Each call still runs synchronously on this thread.
+ */
+export function asyncEventQueries(queries: EventQueries): EventReader {
+  return {
+    events: async (filter, limit, cursor) => queries.events(filter, limit, cursor),
+    async *iterateEvents(filter) {
+      yield* queries.iterateEvents(filter);
+    },
+    hosts: async (sinceMs, limit) => queries.hosts(sinceMs, limit),
+    host: async (clientIp, recentLimit) => queries.host(clientIp, recentLimit),
+    stats: async (sinceMs, topLimit) => queries.stats(sinceMs, topLimit),
   };
 }

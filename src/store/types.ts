@@ -101,3 +101,17 @@ export interface EventQueries {
   host(clientIp: string, recentLimit: number): { summary: HostSummary; recent: readonly StoredEvent[] } | undefined;
   stats(sinceMs: number, topLimit: number): Stats;
 }
+
+/**
+ * EventQueries answered off the caller's thread (reader-thread.ts) or, in tests, in-process
+ * (asyncEventQueries in queries.ts). The admin API reads the block log through this, so a slow
+ * query never pauses DNS answers.
+ */
+export interface EventReader {
+  events(filter: EventFilter, limit: number, cursor?: EventCursor): Promise<EventPage>;
+  /** Every matching event, newest first, read a page at a time (exports). */
+  iterateEvents(filter: EventFilter): AsyncIterable<StoredEvent>;
+  hosts(sinceMs: number | undefined, limit: number): Promise<readonly HostSummary[]>;
+  host(clientIp: string, recentLimit: number): Promise<{ summary: HostSummary; recent: readonly StoredEvent[] } | undefined>;
+  stats(sinceMs: number, topLimit: number): Promise<Stats>;
+}

@@ -12,8 +12,6 @@
  * If the thread dies (a bug), its unwritten events are counted as dropped, the error is logged and
  * a new thread is started after a backoff; events meanwhile wait here, up to the bound.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
@@ -22,6 +20,7 @@ import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
 import { positiveInteger } from './options.js';
+import { relayLogLine, workerScript } from './worker-support.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {
   ERROR_TEXT_BYTES,
@@ -73,34 +72,7 @@ const WARN_INTERVAL_MS = 60_000;
 const MAX_TALLY_KEYS = 10_000;
 const RESTART_MIN_MS = 1000;
 const RESTART_MAX_MS = 30_000;
-/** Pino fields the DNS thread's logger adds again itself. */
-const OWN_FIELDS = new Set(['level', 'time', 'pid', 'hostname', 'msg']);
 
-function workerScript(): URL {
-  const sibling = new URL('./writer-worker.js', import.meta.url);
-  if (existsSync(sibling)) return sibling;
-  // Running from the TypeScript sources (tests): the worker must be the compiled one.
-  const built = new URL('../../dist/store/writer-worker.js', import.meta.url);
-  if (existsSync(built)) return built;
-  throw new PoolsinkError('ERR_STORE_OPEN', `the block-log writer thread's script ${fileURLToPath(sibling)} is missing: run \`npm run build\``);
-}
-
-/** Logs one pino line from the worker through `log`, at its level. */
-function relayLogLine(log: Logger, line: string): void {
-  let record: Record<string, unknown>;
-  try {
-    record = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    log.warn({ line }, 'unreadable log line from the block-log writer thread');
-    return;
-  }
-  const level = typeof record['level'] === 'number' ? log.levels.labels[record['level']] : undefined;
-  const fields: Record<string, unknown> = { thread: 'writer' };
-  for (const [key, value] of Object.entries(record)) if (!OWN_FIELDS.has(key)) fields[key] = value;
-  const msg = typeof record['msg'] === 'string' ? record['msg'] : '';
-  const method = level === 'fatal' || level === 'error' ? 'error' : level === 'warn' || level === 'info' ? level : 'debug';
-  log[method](fields, msg);
-}
 
 type MutableTally = { -readonly [K in keyof EventTally]: EventTally[K] };
 
@@ -134,7 +106,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
   const postDelayMs = positiveInteger('writer thread', 'postDelayMs', options.postDelayMs ?? 10);
   const waitTimeoutMs = positiveInteger('writer thread', 'waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
-  const script = workerScript();
+  const script = workerScript('writer-worker.js', 'block-log writer thread');
 
   const encoder = createEventEncoder(postBatchSize);
   /** Messages held while no worker is ready (restarting). */
@@ -250,7 +222,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
             failure = new PoolsinkError(message.code as ErrorCode, message.message);
             break;
           case 'log':
-            relayLogLine(log, message.line);
+            relayLogLine(log, message.line, 'writer');
             break;
           case 'reopened':
             options.onReopened?.();
@@ -419,8 +391,11 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       seq += 1;
       send(generation, { kind: 'close', seq });
       if (!waitFor(generation, SIGNAL.closed, seq)) {
-        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log close: the writer thread did not finish in time; stopping it');
-        void generation.worker.terminate();
+        // Not Worker.terminate(): during a SQLite call that then throws it aborts the whole process.
+        // Unref'd, the thread ends with the process, whatever it still holds counted as unwritten.
+        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log close: the writer thread did not finish in time; leaving it to end with the process');
+        generation.worker.unref();
+        resolveExited();
       }
     },
   };

@@ -9,13 +9,12 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
 import { createEventWriter, type InProcessEventWriter } from './event-writer.js';
 import { createPruner } from './retention.js';
+import { createThreadLogger } from './worker-support.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 
@@ -40,14 +39,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   // Counters are published before each relayed log line, so a DNS-thread reader that has seen a
   // line ("write failed ...") sees the counters that go with it ("unhealthy").
   let beforeLog = (): void => {};
-  const destination = new Writable({
-    write(chunk: Buffer | string, _encoding, done): void {
-      beforeLog();
-      post(port, { kind: 'log', line: chunk.toString() });
-      done();
-    },
+  const log = createThreadLogger(settings.logLevel, (line) => {
+    beforeLog();
+    post(port, { kind: 'log', line });
   });
-  const log = pino({ level: settings.logLevel }, destination);
   try {
     setPriority(0, Math.max(getPriority(0), WRITER_NICE));
   } catch (err: unknown) {

@@ -15,7 +15,7 @@ import type { BlockEvent, ResolverCounters } from '../../src/dns/resolver.js';
 import { formatHostPort } from '../../src/net/address.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
 import { createEventWriter } from '../../src/store/event-writer.js';
-import { createEventQueries } from '../../src/store/queries.js';
+import { asyncEventQueries, createEventQueries } from '../../src/store/queries.js';
 import type { EventWriter } from '../../src/store/types.js';
 
 const TOKEN = 'integration-token-0123456789';
@@ -88,7 +88,7 @@ function deps(overrides: Partial<AdminDeps> = {}): AdminDeps {
       stats: { sent: 47, answered: 47, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
       health: () => [{ upstream: '127.0.0.1:5300', consecutiveFailures: 0 }],
     },
-    events: createEventQueries(connection),
+    events: asyncEventQueries(createEventQueries(connection)),
     eventWriter: writer,
     health: () => ({ serving, listeners: [{ protocol: 'udp', address: '127.0.0.1:5353' }] }),
     clock: () => NOW,

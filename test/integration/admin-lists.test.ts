@@ -19,7 +19,7 @@ import { PoolsinkError } from '../../src/errors.js';
 import { formatHostPort } from '../../src/net/address.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
 import { createEventWriter } from '../../src/store/event-writer.js';
-import { createEventQueries } from '../../src/store/queries.js';
+import { asyncEventQueries, createEventQueries } from '../../src/store/queries.js';
 import type { EventWriter } from '../../src/store/types.js';
 
 const TOKEN = 'lists-token-0123456789abc';
@@ -150,7 +150,7 @@ function deps(withLists: boolean): AdminDeps {
     resolver,
     cache: { size: 0 },
     upstream: { stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 }, health: () => [] },
-    events: createEventQueries(connection),
+    events: asyncEventQueries(createEventQueries(connection)),
     eventWriter: writer,
     health: () => ({ serving: true, listeners: [] }),
     clock: () => NOW,

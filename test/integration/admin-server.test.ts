@@ -20,7 +20,7 @@ import { ERROR_CODES, PoolsinkError, isPoolsinkError } from '../../src/errors.js
 import { formatHostPort } from '../../src/net/address.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
 import { createEventWriter } from '../../src/store/event-writer.js';
-import { createEventQueries } from '../../src/store/queries.js';
+import { asyncEventQueries, createEventQueries } from '../../src/store/queries.js';
 import type { EventQueries, EventWriter, StoredEvent } from '../../src/store/types.js';
 
 const TOKEN = 'server-token-0123456789abcd';
@@ -67,7 +67,7 @@ function deps(events: Partial<EventQueries> = {}): AdminDeps {
     },
     cache: { size: 0 },
     upstream: { stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 }, health: () => [] },
-    events: { ...createEventQueries(connection), ...events },
+    events: asyncEventQueries({ ...createEventQueries(connection), ...events }),
     eventWriter: writer,
     health: () => ({ serving: true, listeners: [] }),
   };

@@ -37,9 +37,15 @@ describe('csvField', () => {
   });
 });
 
+async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const chunk of chunks) out.push(chunk);
+  return out;
+}
+
 describe('exports', () => {
-  test('csv: a header, then one CRLF line per event in order', () => {
-    const text = [...csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })])].join('');
+  test('csv: a header, then one CRLF line per event in order', async () => {
+    const text = (await collect(csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })]))).join('');
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     expect(lines[1]).toBe('2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,');
@@ -48,13 +54,13 @@ describe('exports', () => {
     expect(lines[3]).toBe('');
   });
 
-  test('csv of nothing is the header alone', () => {
-    expect([...csvChunks([])]).toEqual([`${CSV_COLUMNS.join(',')}\r\n`]);
+  test('csv of nothing is the header alone', async () => {
+    expect(await collect(csvChunks([]))).toEqual([`${CSV_COLUMNS.join(',')}\r\n`]);
   });
 
-  test('ndjson: one JSON object per line; large exports come in ~64 KiB chunks', () => {
+  test('ndjson: one JSON object per line; large exports come in ~64 KiB chunks', async () => {
     const events = Array.from({ length: 2000 }, (_, i) => event(i + 1));
-    const chunks = [...ndjsonChunks(events)];
+    const chunks = await collect(ndjsonChunks(events));
     expect(chunks.length).toBeGreaterThan(2);
     for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThanOrEqual(64 * 1024);
     const lines = chunks.join('').trimEnd().split('\n');
@@ -62,7 +68,7 @@ describe('exports', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ id: 1, time: '2024-06-01T12:00:00.001Z', clientIp: '10.0.0.1', via: null });
   });
 
-  test('chunks are produced lazily, so a consumer can stop early', () => {
+  test('chunks are produced lazily, so a consumer can stop early', async () => {
     let pulled = 0;
     function* source(): Generator<StoredEvent> {
       for (let i = 1; i <= 100_000; i++) {
@@ -70,9 +76,20 @@ describe('exports', () => {
         yield event(i);
       }
     }
-    const iterator = ndjsonChunks(source())[Symbol.iterator]();
-    iterator.next();
-    iterator.return?.();
+    const iterator = ndjsonChunks(source())[Symbol.asyncIterator]();
+    await iterator.next();
+    await iterator.return?.();
     expect(pulled).toBeLessThan(1000);
+  });
+
+  test('an asynchronous source (pages from the reader thread) gives the same chunks', async () => {
+    const events = Array.from({ length: 1500 }, (_, i) => event(i + 1));
+    async function* pages(): AsyncGenerator<StoredEvent> {
+      for (let i = 0; i < events.length; i += 100) {
+        await new Promise((r) => setImmediate(r));
+        yield* events.slice(i, i + 100);
+      }
+    }
+    expect(await collect(ndjsonChunks(pages()))).toEqual(await collect(ndjsonChunks(events)));
   });
 });

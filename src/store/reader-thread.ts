@@ -1,0 +1,200 @@
+/**
+ * The admin API's block-log queries, answered by a worker thread (reader-worker.ts) with its own
+ * SQLite connection. A /stats or /hosts over ten million events reads for tens of milliseconds;
+ * on the DNS thread that would be a pause in every answer, here it is not.
+ *
+ * Queries go one at a time in order. One not answered within queryTimeoutMs (counted from when it
+ * is sent, so the wait behind another counts) fails with ERR_STORE_READ, and its late answer is
+ * ignored. The thread is never terminated: Worker.terminate() during a SQLite call that then throws
+ * aborts the whole process (better-sqlite3 12, Node 20), and every SQLite call ends by itself (a
+ * lock wait after busy_timeout). A thread that dies is replaced at the next query.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { ERROR_CODES, PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
+import { pagedEvents } from './queries.js';
+import type { FromReader, QueryMethod, ReaderThreadData, ToReader } from './reader-protocol.js';
+import { positiveInteger } from './options.js';
+import type { EventQueries, EventReader } from './types.js';
+import { relayLogLine, workerScript } from './worker-support.js';
+
+export interface ReaderThreadOptions {
+  readonly path: string;
+  readonly log: Logger;
+  /** The longest one query may take. Default 30,000. */
+  readonly queryTimeoutMs?: number;
+  /** See EDGE_SCAN_MAX_EVENTS in queries.ts (tests lower it). */
+  readonly edgeScanMaxEvents?: number;
+  /** Called with each thread started; tests use it to stop one. */
+  readonly onThread?: (worker: Worker) => void;
+}
+
+export interface ReaderThread extends EventReader {
+  /** Fails queries still waiting and ends the thread. */
+  close(): Promise<void>;
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface Generation {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+  readonly exited: Promise<void>;
+}
+
+/** How long close() waits for the thread to end. */
+const CLOSE_WAIT_MS = 5000;
+
+function isErrorCode(code: string | undefined): code is ErrorCode {
+  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
+}
+
+function readFailed(message: string): PoolsinkError {
+  return new PoolsinkError('ERR_STORE_READ', message);
+}
+
+/** Starts the reader thread; resolves once it has opened the database, rejects with its PoolsinkError. */
+export async function startReaderThread(options: ReaderThreadOptions): Promise<ReaderThread> {
+  const { log } = options;
+  const queryTimeoutMs = positiveInteger('reader thread', 'queryTimeoutMs', options.queryTimeoutMs ?? 30_000);
+  const script = workerScript('reader-worker.js', 'block-log reader thread');
+  const data: ReaderThreadData = {
+    path: options.path,
+    logLevel: log.level,
+    ...(options.edgeScanMaxEvents !== undefined ? { edgeScanMaxEvents: options.edgeScanMaxEvents } : {}),
+  };
+  /** The thread queries go to; undefined until the next query starts one. */
+  let current: Promise<Generation> | undefined;
+  let nextId = 0;
+  let closed = false;
+
+  function failPending(generation: Generation, reason: string): void {
+    for (const { reject, timer } of generation.pending.values()) {
+      clearTimeout(timer);
+      reject(readFailed(reason));
+    }
+    generation.pending.clear();
+  }
+
+  function spawn(): Promise<Generation> {
+    const worker = new Worker(script, { workerData: data });
+    worker.unref();
+    options.onThread?.(worker);
+    return new Promise<Generation>((resolve, reject) => {
+      let ready = false;
+      let failure: PoolsinkError | undefined;
+      let exited!: () => void;
+      const generation: Generation = { worker, pending: new Map(), exited: new Promise<void>((r) => (exited = r)) };
+      worker.on('message', (message: FromReader) => {
+        switch (message.kind) {
+          case 'ready':
+            ready = true;
+            resolve(generation);
+            break;
+          case 'failed':
+            failure = new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_OPEN', message.message);
+            break;
+          case 'log':
+            relayLogLine(log, message.line, 'reader');
+            break;
+          case 'result':
+          case 'error': {
+            const pending = generation.pending.get(message.id);
+            if (pending === undefined) break;
+            generation.pending.delete(message.id);
+            clearTimeout(pending.timer);
+            if (message.kind === 'result') pending.resolve(message.value);
+            else pending.reject(isErrorCode(message.code) ? new PoolsinkError(message.code, message.message) : new Error(message.message));
+            break;
+          }
+        }
+      });
+      worker.on('error', (err: unknown) => {
+        failure ??= new PoolsinkError('ERR_STORE_OPEN', `block-log reader thread failed: ${errorMessage(err)}`, { cause: err });
+        log.error({ err: errorMessage(err) }, 'block-log reader thread failed');
+      });
+      worker.on('exit', (code: number) => {
+        exited();
+        if (!ready) {
+          reject(failure ?? new PoolsinkError('ERR_STORE_OPEN', `block-log reader thread exited with code ${code} before it was ready`));
+          return;
+        }
+        if (closed) return;
+        // Only a ready thread is ever current, and it is replaced only here.
+        current = undefined;
+        log.error({ code, failedQueries: generation.pending.size }, 'block-log reader thread exited; the next query starts a new one');
+        failPending(generation, `the block-log reader thread exited (code ${code})`);
+      });
+    });
+  }
+
+  function generation(): Promise<Generation> {
+    if (current === undefined) {
+      const starting = spawn();
+      current = starting;
+      // A start that fails is not kept: the next query tries again.
+      starting.catch(() => {
+        if (current === starting) current = undefined;
+      });
+    }
+    return current;
+  }
+
+  async function query<M extends QueryMethod>(method: M, args: Parameters<EventQueries[M]>): Promise<ReturnType<EventQueries[M]>> {
+    if (closed) throw readFailed('the block-log reader is closed');
+    const g = await generation();
+    return new Promise((resolve, reject) => {
+      const id = ++nextId;
+      const timer = setTimeout(() => {
+        g.pending.delete(id);
+        log.warn({ method, queryTimeoutMs }, 'block-log query timed out');
+        reject(readFailed(`the block-log query took longer than ${queryTimeoutMs} ms`));
+      }, queryTimeoutMs);
+      timer.unref();
+      g.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      const message = { kind: 'query', id, method, args } as ToReader;
+      g.worker.postMessage(message);
+    });
+  }
+
+  await generation();
+
+  const events: EventReader['events'] = (filter, limit, cursor) => query('events', cursor === undefined ? [filter, limit] : [filter, limit, cursor]);
+  return {
+    events,
+    iterateEvents: (filter) => pagedEvents(events, filter),
+    hosts: (sinceMs, limit) => query('hosts', [sinceMs, limit]),
+    host: (clientIp, recentLimit) => query('host', [clientIp, recentLimit]),
+    stats: (sinceMs, topLimit) => query('stats', [sinceMs, topLimit]),
+    async close() {
+      if (closed) return;
+      closed = true;
+      const last = current;
+      current = undefined;
+      if (last === undefined) return;
+      let g: Generation;
+      try {
+        g = await last;
+      } catch {
+        return; // it never started: nothing to stop
+      }
+      failPending(g, 'the block-log reader is closed');
+      // The thread ends once its current query is done. Until then (at most CLOSE_WAIT_MS) it keeps
+      // the process alive: otherwise an otherwise idle process would exit here, mid-shutdown.
+      g.worker.ref();
+      g.worker.postMessage({ kind: 'close' } satisfies ToReader);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), CLOSE_WAIT_MS)));
+      const outcome = await Promise.race([g.exited, timeout]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        g.worker.unref();
+        log.warn({ waitedMs: CLOSE_WAIT_MS }, 'block-log reader thread still busy at close; leaving it to end with the process');
+      }
+    },
+  };
+}
