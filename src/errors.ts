@@ -39,6 +39,11 @@ export function isPoolsinkError(err: unknown, code?: ErrorCode): err is Poolsink
   return err instanceof PoolsinkError && (code === undefined || err.code === code);
 }
 
+/** Whether `code` is one of the catalog's (a code that crossed a thread boundary as a string). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
+
 /** Narrows an unknown thrown value to a message fit for a log line or a CLI error. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -16,7 +16,7 @@ import { createBlockAnswerTemplate } from './dns/wire.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/manager.js';
-import { createListStore } from './blocklist/list-store.js';
+import { createListStore, listRecordsVia } from './blocklist/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread, type WriterThread } from './store/writer-thread.js';
@@ -131,7 +131,8 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     allowlist: config.allowlist,
     baseDir: config.baseDir,
     dataDir: config.dataDir,
-    store: createListStore(store),
+    // Read here at start; written by the writer thread, so a write never waits on this thread.
+    store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
   });

@@ -5,7 +5,7 @@
  */
 import { PoolsinkError } from '../errors.js';
 import { allowlistName } from './definition.js';
-import type { ListStore } from './list-store.js';
+import type { ListRecords } from './list-store.js';
 import type { AllowlistEntry } from './management.js';
 
 export interface Allowlist {
@@ -14,15 +14,17 @@ export interface Allowlist {
   entries(): readonly AllowlistEntry[];
   /** Loads the runtime entries saved in the database. */
   restore(): void;
-  /** Persists, then adds. Throws ERR_INVALID (not a name) or ERR_CONFLICT (already there). */
-  add(input: string, createdMs: number): AllowlistEntry;
-  /** Persists, then removes. Throws ERR_INVALID, ERR_CONFLICT (from the configuration file) or ERR_NOT_FOUND. */
-  remove(input: string): string;
+  /** Persists, then adds. Rejects with ERR_INVALID (not a name) or ERR_CONFLICT (already there, or being added). */
+  add(input: string, createdMs: number): Promise<AllowlistEntry>;
+  /** Persists, then removes. Rejects with ERR_INVALID, ERR_CONFLICT (from the configuration file) or ERR_NOT_FOUND. */
+  remove(input: string): Promise<string>;
 }
 
-export function createAllowlist(configEntries: readonly string[], store: ListStore): Allowlist {
+export function createAllowlist(configEntries: readonly string[], store: ListRecords): Allowlist {
   const fromConfig = new Set(configEntries.map((entry) => allowlistName(entry)));
   const runtime = new Map<string, number>();
+  /** Names whose insert or delete is being written: another change to one meanwhile is refused. */
+  const changing = new Set<string>();
 
   return {
     names: () => [...fromConfig, ...runtime.keys()],
@@ -35,19 +37,31 @@ export function createAllowlist(configEntries: readonly string[], store: ListSto
         if (!fromConfig.has(row.domain)) runtime.set(row.domain, row.createdMs);
       }
     },
-    add(input, createdMs) {
+    async add(input, createdMs) {
       const domain = allowlistName(input);
       if (fromConfig.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is already in the configuration file's allowlist`);
       if (runtime.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is already in the allowlist`);
-      store.insertAllowed({ domain, createdMs });
+      if (changing.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
+      changing.add(domain);
+      try {
+        await store.insertAllowed({ domain, createdMs });
+      } finally {
+        changing.delete(domain);
+      }
       runtime.set(domain, createdMs);
       return { domain, origin: 'runtime' };
     },
-    remove(input) {
+    async remove(input) {
       const domain = allowlistName(input);
       if (fromConfig.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is in the configuration file's allowlist: remove it there`);
       if (!runtime.has(domain)) throw new PoolsinkError('ERR_NOT_FOUND', `${domain} is not in the allowlist`);
-      store.deleteAllowed(domain);
+      if (changing.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
+      changing.add(domain);
+      try {
+        await store.deleteAllowed(domain);
+      } finally {
+        changing.delete(domain);
+      }
       runtime.delete(domain);
       return domain;
     },

@@ -50,6 +50,55 @@ export interface ListStore {
   saveListState(row: ListStateRow): void;
 }
 
+/** The ListStore methods that write. */
+export type ListStoreWriteMethod = 'insertRuntimeList' | 'updateRuntimeList' | 'deleteRuntimeList' | 'insertAllowed' | 'deleteAllowed' | 'saveListState';
+
+/**
+ * What the list manager and allowlist use: reads at start-up (synchronous), and writes that may
+ * complete later. In poolsink the writes go to the block-log writer thread (writer-thread.ts), so
+ * they never wait on this thread for its transaction; a ListStore (writes done at once) also fits.
+ * Errors are as ListStore's, as rejections.
+ */
+export type ListRecords = Omit<ListStore, ListStoreWriteMethod> & {
+  readonly [M in ListStoreWriteMethod]: (...args: Parameters<ListStore[M]>) => void | Promise<void>;
+};
+
+/** One write, as a message: what writer-worker.ts applies to its own ListStore. */
+export type ListStoreWrite = { [M in ListStoreWriteMethod]: { readonly method: M; readonly args: Parameters<ListStore[M]> } }[ListStoreWriteMethod];
+
+/** Reads from `reads` (this thread's connection), writes through `write` (the writer thread). */
+export function listRecordsVia(reads: ListStore, write: (write: ListStoreWrite) => Promise<void>): ListRecords {
+  return {
+    runtimeLists: () => reads.runtimeLists(),
+    runtimeAllowlist: () => reads.runtimeAllowlist(),
+    listStates: () => reads.listStates(),
+    insertRuntimeList: (...args) => write({ method: 'insertRuntimeList', args }),
+    updateRuntimeList: (...args) => write({ method: 'updateRuntimeList', args }),
+    deleteRuntimeList: (...args) => write({ method: 'deleteRuntimeList', args }),
+    insertAllowed: (...args) => write({ method: 'insertAllowed', args }),
+    deleteAllowed: (...args) => write({ method: 'deleteAllowed', args }),
+    saveListState: (...args) => write({ method: 'saveListState', args }),
+  };
+}
+
+/** Applies one write to `store` (throws as the method does). */
+export function applyListStoreWrite(store: ListStore, write: ListStoreWrite): void {
+  switch (write.method) {
+    case 'insertRuntimeList':
+      return store.insertRuntimeList(...write.args);
+    case 'updateRuntimeList':
+      return store.updateRuntimeList(...write.args);
+    case 'deleteRuntimeList':
+      return store.deleteRuntimeList(...write.args);
+    case 'insertAllowed':
+      return store.insertAllowed(...write.args);
+    case 'deleteAllowed':
+      return store.deleteAllowed(...write.args);
+    case 'saveListState':
+      return store.saveListState(...write.args);
+  }
+}
+
 const FORMATS: readonly ListInfo['format'][] = ['auto', 'hosts', 'domains', 'adblock'];
 const MODES: readonly ListInfo['mode'][] = ['block', 'alert'];
 

@@ -22,7 +22,7 @@ import { createSlicer, DEFAULT_SLICE_MS } from './build.js';
 import { createAllowlist } from './allowlist.js';
 import { applyPatch, specFromDefinition, type ListSpec } from './definition.js';
 import { DEFAULT_FETCH_OPTIONS, createListFetcher, type FetchOptions, type ListFetcher, type Validators } from './fetch.js';
-import type { ListStore } from './list-store.js';
+import type { ListRecords } from './list-store.js';
 import { listSourceOf, type ListSource } from './load.js';
 import type {
   AllowlistEntry,
@@ -50,7 +50,7 @@ export interface ListManagerOptions {
   readonly baseDir: string;
   /** Last known good copies go to `<dataDir>/lists/`. */
   readonly dataDir: string;
-  readonly store: ListStore;
+  readonly store: ListRecords;
   readonly log: Logger;
   /** Called with every new matcher, the first time at the end of start(). */
   readonly onMatcher: (matcher: DomainMatcher) => void;
@@ -239,8 +239,11 @@ export function createListManager(options: ListManagerOptions): ListManager {
 
   function persistState(entry: ListEntry): void {
     if (entry.removed) return;
+    const saved = (err: unknown): void => {
+      if (err !== undefined) log.warn({ list: entry.spec.name, err: errorMessage(err) }, 'list state not saved');
+    };
     try {
-      store.saveListState({
+      const write = store.saveListState({
         name: entry.spec.name,
         ...(entry.validators.etag !== undefined ? { etag: entry.validators.etag } : {}),
         ...(entry.validators.lastModified !== undefined ? { lastModified: entry.validators.lastModified } : {}),
@@ -249,8 +252,10 @@ export function createListManager(options: ListManagerOptions): ListManager {
         ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
         ...(entry.content !== undefined ? { entries: entry.content.entries } : {}),
       });
+      // Not awaited: the state is a record for the next start, nothing here waits for it.
+      if (write !== undefined) write.then(() => undefined, saved);
     } catch (err: unknown) {
-      log.warn({ list: entry.spec.name, err: errorMessage(err) }, 'list state not saved');
+      saved(err);
     }
   }
 
@@ -565,7 +570,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
     const candidate = await loadCandidate(spec, false); // a list is added only once it loads
     if (find(spec.name) !== undefined) throw conflict(); // added by another call meanwhile
     const createdMs = clock();
-    store.insertRuntimeList({ ...spec, createdMs });
+    await store.insertRuntimeList({ ...spec, createdMs });
     const entry = newEntry(spec, 'runtime', createdMs);
     entries.push(entry);
     await commitCandidate(entry, candidate);
@@ -580,7 +585,8 @@ export function createListManager(options: ListManagerOptions): ListManager {
     // A new source or format must load before anything changes: a failed PATCH leaves the list as it was.
     const candidate = sourceChanged || spec.format !== before.format ? await loadCandidate(spec, !sourceChanged) : undefined;
     if (entry.removed) throw notFound(name);
-    store.updateRuntimeList({ ...spec, createdMs: entry.createdMs });
+    await store.updateRuntimeList({ ...spec, createdMs: entry.createdMs });
+    if (entry.removed) throw notFound(name); // removed while the update was written
     entry.spec = spec;
     if (candidate !== undefined) {
       await commitCandidate(entry, candidate);
@@ -596,11 +602,21 @@ export function createListManager(options: ListManagerOptions): ListManager {
 
   async function removeList(name: string): Promise<void> {
     const entry = runtimeEntry(name);
-    store.deleteRuntimeList(name);
+    // Gone from the manager first, so nothing finds it (or saves state for it) while the delete is
+    // written; put back if the delete fails.
+    const index = entries.indexOf(entry);
+    entries.splice(index, 1);
     entry.removed = true;
+    try {
+      await store.deleteRuntimeList(name);
+    } catch (err: unknown) {
+      entry.removed = false;
+      entries.splice(Math.min(index, entries.length), 0, entry);
+      await swapper.rebuild();
+      throw err;
+    }
     entry.generation++;
     entry.timer?.cancel();
-    entries.splice(entries.indexOf(entry), 1);
     try {
       await cache.remove(name);
     } catch (err: unknown) {
@@ -608,6 +624,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
     }
     await swapper.rebuild();
   }
+
 
   async function refresh(name: string | undefined, refreshOptions: { force: boolean }): Promise<readonly RefreshResult[]> {
     if (name !== undefined) {
@@ -619,14 +636,14 @@ export function createListManager(options: ListManagerOptions): ListManager {
   }
 
   async function allow(input: string): Promise<AllowlistEntry> {
-    const entry = allowed.add(input, clock());
+    const entry = await allowed.add(input, clock());
     swapper.swapAllowlist();
     log.info({ domain: entry.domain }, 'allowlist entry added');
     return entry;
   }
 
   async function unallow(input: string): Promise<void> {
-    const domain = allowed.remove(input);
+    const domain = await allowed.remove(input);
     swapper.swapAllowlist();
     log.info({ domain }, 'allowlist entry removed');
   }

@@ -11,7 +11,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { ERROR_CODES, PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
+import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
 import { pagedEvents } from './queries.js';
 import type { FromReader, QueryMethod, ReaderThreadData, ToReader } from './reader-protocol.js';
 import { positiveInteger } from './options.js';
@@ -48,10 +48,6 @@ interface Generation {
 
 /** How long close() waits for the thread to end. */
 const CLOSE_WAIT_MS = 5000;
-
-function isErrorCode(code: string | undefined): code is ErrorCode {
-  return code !== undefined && Object.hasOwn(ERROR_CODES, code);
-}
 
 function readFailed(message: string): PoolsinkError {
   return new PoolsinkError('ERR_STORE_READ', message);

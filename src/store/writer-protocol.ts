@@ -4,6 +4,7 @@
  * without waiting: the writer's counters (a Float64Array) and the flush/close handshakes (an
  * Int32Array the DNS thread Atomics.waits on).
  */
+import type { ListStoreWrite } from '../blocklist/list-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
@@ -71,6 +72,8 @@ export type ToWriter =
    */
   | { readonly kind: 'dropped'; readonly atMs: number; readonly count: number; readonly tallies: readonly EventTally[] }
   | { readonly kind: 'flush'; readonly seq: number }
+  /** A write to the list manager's tables, done between event transactions (answered by 'listStored'). */
+  | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
   | { readonly kind: 'close'; readonly seq: number };
 
 export type FromWriter =
@@ -80,4 +83,6 @@ export type FromWriter =
   /** One pino line, for the DNS thread's logger. */
   | { readonly kind: 'log'; readonly line: string }
   /** The worker reopened the database file (it was deleted or replaced). */
-  | { readonly kind: 'reopened' };
+  | { readonly kind: 'reopened' }
+  /** A 'listStore' write done (no code) or failed (a catalog code: ERR_CONFLICT, ERR_STORE_WRITE). */
+  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string };

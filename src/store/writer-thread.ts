@@ -15,8 +15,9 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { ListStoreWrite } from '../blocklist/list-store.js';
 import type { BlockEvent } from '../dns/resolver.js';
-import { PoolsinkError, errorMessage, type ErrorCode } from '../errors.js';
+import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
 import { positiveInteger } from './options.js';
@@ -65,6 +66,13 @@ export interface WriterThreadOptions {
 export interface WriterThread extends EventWriter {
   /** Resolves once the thread has ended after close(). */
   readonly exited: Promise<void>;
+  /**
+   * Writes to the list manager's tables in the writer thread, between its event transactions, so
+   * the DNS thread never waits for the write lock. Resolves once committed; rejects with the
+   * ListStore's error (ERR_CONFLICT, ERR_STORE_WRITE), or ERR_STORE_WRITE if the thread ends first.
+   * While a thread is being restarted, writes wait for the new one.
+   */
+  writeListStore(write: ListStoreWrite): Promise<void>;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -124,6 +132,17 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   let restartDelayMs = RESTART_MIN_MS;
   let seq = 0;
   let closed = false;
+  /** List-store writes not yet answered, and the thread each was posted to (none while queued). */
+  const listWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void; worker?: Worker }>();
+  let nextListWriteId = 0;
+  /** Fails the list-store writes posted to `worker` (all of them when undefined). */
+  function failListWrites(worker: Worker | undefined, reason: string): void {
+    for (const [id, pending] of listWrites) {
+      if (worker !== undefined && pending.worker !== worker) continue;
+      listWrites.delete(id);
+      pending.reject(new PoolsinkError('ERR_STORE_WRITE', reason));
+    }
+  }
   let resolveExited: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => {
     resolveExited = resolve;
@@ -133,6 +152,10 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
+      else if (message.kind === 'listStore') {
+        const pending = listWrites.get(message.id);
+        if (pending !== undefined) pending.worker = generation.worker;
+      }
       return;
     }
     queued.push(message);
@@ -219,7 +242,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
             resolve(generation);
             break;
           case 'failed':
-            failure = new PoolsinkError(message.code as ErrorCode, message.message);
+            failure = new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_OPEN', message.message);
             break;
           case 'log':
             relayLogLine(log, message.line, 'writer');
@@ -227,6 +250,14 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
           case 'reopened':
             options.onReopened?.();
             break;
+          case 'listStored': {
+            const pending = listWrites.get(message.id);
+            if (pending === undefined) break;
+            listWrites.delete(message.id);
+            if (message.code === undefined) pending.resolve();
+            else pending.reject(new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE', message.message ?? ''));
+            break;
+          }
         }
       });
       worker.on('error', (err: unknown) => {
@@ -239,7 +270,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
           return;
         }
         generation.ready = false;
+        failListWrites(worker, `the block-log writer thread exited (code ${code}) before the write was confirmed`);
         if (closed) {
+          failListWrites(undefined, 'the block log is closed');
           resolveExited();
           return;
         }
@@ -376,6 +409,14 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log flush: the writer thread did not finish in time');
       }
     },
+    writeListStore(write) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      return new Promise<void>((resolve, reject) => {
+        nextListWriteId += 1;
+        listWrites.set(nextListWriteId, { resolve, reject });
+        send(current, { kind: 'listStore', id: nextListWriteId, write });
+      });
+    },
     close(): void {
       if (closed) return;
       postEvents();
@@ -383,6 +424,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (restartTimer !== undefined) clearTimeout(restartTimer);
       const generation = current;
       if (generation === undefined) {
+        failListWrites(undefined, 'the block log closed while its writer thread was restarting');
         resolveExited();
         return;
       }

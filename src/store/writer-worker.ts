@@ -9,6 +9,7 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { applyListStoreWrite, createListStore } from '../blocklist/list-store.js';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
@@ -74,6 +75,9 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     port.close();
     return;
   }
+  // Runtime lists, allowlist entries and list fetch state, written here rather than on the DNS
+  // thread, where they would wait for this thread's transaction.
+  const listStore = createListStore(connection);
   const pruner = createPruner({
     connection,
     log,
@@ -156,6 +160,14 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         writer.flush();
         publish();
         signal(SIGNAL.flushed, message.seq);
+        break;
+      case 'listStore':
+        try {
+          applyListStoreWrite(listStore, message.write);
+          post(port, { kind: 'listStored', id: message.id });
+        } catch (err: unknown) {
+          post(port, { kind: 'listStored', id: message.id, code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE', message: errorMessage(err) });
+        }
         break;
       case 'close':
         void close(message.seq);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createListStore } from '../../src/blocklist/list-store.js';
+import { createListStore, type ListRecords, type ListStore } from '../../src/blocklist/list-store.js';
 import { createListManager, type ListManager, type ListManagerOptions } from '../../src/blocklist/manager.js';
 import type { DomainMatcher } from '../../src/blocklist/matcher.js';
 import type { Scheduler } from '../../src/blocklist/scheduler.js';
@@ -89,6 +89,8 @@ export interface ManagerSetup {
   onMatcher: (matcher: DomainMatcher) => void;
   /** File name (in the harness directory, which relative sources resolve against) → text, written before start. */
   files: Record<string, string>;
+  /** What the manager writes through, given the real store (default: the store itself). */
+  records: (store: ListStore) => ListRecords;
 }
 
 export function listSpec(name: string, source: string, extra: Partial<ListSpec> = {}): ListSpec {
@@ -125,7 +127,7 @@ export async function startManager(setup: Partial<ManagerSetup> = {}): Promise<M
       allowlist: current.allowlist ?? [],
       baseDir: dir,
       dataDir,
-      store: createListStore(connection),
+      store: current.records !== undefined ? current.records(createListStore(connection)) : createListStore(connection),
       log,
       onMatcher: (m) => {
         matchers.push(m);

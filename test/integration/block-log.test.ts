@@ -3,7 +3,7 @@
  * through the real server into a real SQLite file, read back over the authenticated admin API and
  * the command line; a restart keeps everything.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -257,7 +257,7 @@ describe('storage faults', () => {
 });
 
 describe('crash', () => {
-  test('SIGKILL during a flood of blocked queries loses at most the unflushed batch; the next start opens cleanly', async () => {
+  test('SIGKILL during a flood of blocked queries loses only what was not yet written; the next start opens cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'poolsink-kill-'));
     cleanup.push(dir);
     writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
@@ -269,6 +269,9 @@ describe('crash', () => {
     );
     const server = startCliServer(['serve', '--config', config], { cwd: dir });
     let answered = 0;
+    let written = NaN;
+    let buffered = NaN;
+    let answeredAfterRead = (): number => NaN;
     const socket = createSocket('udp4');
     try {
       const started = await server.waitForLog('poolsink started');
@@ -278,13 +281,27 @@ describe('crash', () => {
       socket.on('message', () => answered++);
       await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
       let sent = 0;
-      const until = Date.now() + 1000;
-      while (Date.now() < until) {
-        for (let i = 0; i < 20; i++) socket.send(encodeQuery(`k${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      let flooding = true;
+      const flood = (async () => {
+        while (flooding) {
+          for (let i = 0; i < 20; i++) socket.send(encodeQuery(`k${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 1000));
+      // Mid-flood: what the server says it has written and still holds, then the kill at once.
+      const answeredAtRead = answered;
+      const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
+      const response = await fetch(`http://${String(started['admin'])}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      const metrics = await response.text();
+      const metric = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+      written = metric('poolsink_events_written_total');
+      buffered = metric('poolsink_events_buffered');
+      answeredAfterRead = () => answered - answeredAtRead;
       server.child.kill('SIGKILL');
       expect((await server.exited).signal).toBe('SIGKILL');
+      flooding = false;
+      await flood;
     } finally {
       socket.close();
       if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
@@ -294,11 +311,14 @@ describe('crash', () => {
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
     const lost = answered - rows;
-    // At most what arrives in one flush interval (250 ms) plus one batch in flight.
     expect(answered).toBeGreaterThan(1000);
     expect(lost).toBeGreaterThanOrEqual(0);
-    expect(lost).toBeLessThan(answered * 0.5);
-    console.log(`SIGKILL: ${answered} blocked answers, ${rows} events stored, ${lost} lost (unflushed batch)`);
+    // Everything reported written is in the file; what is lost was still held in memory at the
+    // kill. (How much that is depends on the CPU the writer thread got, so it is not bounded here.)
+    expect(Number.isInteger(written) && Number.isInteger(buffered)).toBe(true);
+    expect(rows).toBeGreaterThanOrEqual(written);
+    expect(lost).toBeLessThanOrEqual(buffered + answeredAfterRead());
+    console.log(`SIGKILL: ${answered} blocked answers, ${rows} events stored, ${lost} lost (${buffered} held in memory at the last metrics read)`);
 
     const again = startCliServer(['serve', '--config', config], { cwd: dir });
     try {

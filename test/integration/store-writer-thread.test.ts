@@ -180,6 +180,49 @@ describe('writer thread', () => {
     expect(count("SELECT count(*) AS n FROM events WHERE qname = 'before.pool.example'")).toBe(0);
   });
 
+  test('list-store writes go through the thread: committed when they resolve, a clash is ERR_CONFLICT, a held lock never stalls this thread', async () => {
+    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1000 });
+    const row = { name: 'extra', source: 'https://lists.test/a.txt', format: 'auto', mode: 'block', refreshSec: 3600, maxShrinkPercent: 50, createdMs: 1 } as const;
+    await writer.writeListStore({ method: 'insertRuntimeList', args: [row] });
+    expect(count("SELECT count(*) AS n FROM runtime_lists WHERE name = 'extra'")).toBe(1);
+    let err: unknown;
+    try {
+      await writer.writeListStore({ method: 'insertRuntimeList', args: [row] });
+    } catch (caught: unknown) {
+      err = caught;
+    }
+    expect(isPoolsinkError(err, 'ERR_CONFLICT')).toBe(true);
+    expect((err as Error).message).toContain('"extra"');
+
+    // Another connection holds the write lock: the write waits in the writer thread, not here.
+    const intruder = new Database(path);
+    intruder.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => (ticks += 1), 10);
+    let done = false;
+    const pending = writer.writeListStore({ method: 'insertAllowed', args: [{ domain: 'ok.example', createdMs: 2 }] }).then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 300));
+    clearInterval(ticker);
+    expect(done).toBe(false);
+    expect(ticks).toBeGreaterThan(10);
+    intruder.exec('COMMIT');
+    intruder.close();
+    await pending;
+    expect(count("SELECT count(*) AS n FROM runtime_allowlist WHERE domain = 'ok.example'")).toBe(1);
+
+    const closing = writer;
+    writer = undefined;
+    closing.close();
+    await closing.exited;
+    let closedErr: unknown;
+    try {
+      await closing.writeListStore({ method: 'deleteAllowed', args: ['ok.example'] });
+    } catch (caught: unknown) {
+      closedErr = caught;
+    }
+    expect(isPoolsinkError(closedErr, 'ERR_STORE_WRITE')).toBe(true);
+  });
+
   test('a thread that dies is replaced: its unwritten events count as dropped, writing goes on', async () => {
     const threads: Worker[] = [];
     writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000, onThread: (w) => threads.push(w) });

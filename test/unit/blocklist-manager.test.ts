@@ -1,7 +1,7 @@
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { isPoolsinkError, type ErrorCode } from '../../src/errors.js';
+import { PoolsinkError, isPoolsinkError, type ErrorCode } from '../../src/errors.js';
 import { startListServer, type ListServer } from '../helpers/list-server.js';
 import { listSpec, startManager, type ManagerHarness } from '../helpers/list-manager.js';
 
@@ -344,6 +344,51 @@ describe('management', () => {
     expect(existsSync(join(t.dataDir, 'lists', 'extra.txt'))).toBe(false);
     await t.restart();
     expect(t.manager.lists().map((l) => l.name)).toEqual(['local']);
+  });
+
+  test('writes that complete later (the writer thread): a failed delete keeps the list; a second change to an allowlist name meanwhile is refused', async () => {
+    server.set('/a.txt', { body: pools(3, 'a') });
+    let failDelete = true;
+    let releaseInsert: (() => void) | undefined;
+    const t = await harness({
+      records: (store) => ({
+        runtimeLists: () => store.runtimeLists(),
+        runtimeAllowlist: () => store.runtimeAllowlist(),
+        listStates: () => store.listStates(),
+        insertRuntimeList: async (row) => store.insertRuntimeList(row),
+        updateRuntimeList: async (row) => store.updateRuntimeList(row),
+        deleteRuntimeList: async (name) => {
+          await new Promise((r) => setTimeout(r, 5));
+          if (failDelete) throw new PoolsinkError('ERR_STORE_WRITE', 'disk I/O error');
+          store.deleteRuntimeList(name);
+        },
+        insertAllowed: async (row) => {
+          await new Promise<void>((r) => (releaseInsert = r));
+          store.insertAllowed(row);
+        },
+        deleteAllowed: async (domain) => store.deleteAllowed(domain),
+        saveListState: async (row) => store.saveListState(row),
+      }),
+    });
+    await t.manager.addList({ name: 'extra', source: server.url('/a.txt') });
+    const removing = failure(t.manager.removeList('extra'));
+    // While the delete is being written the list is already gone from the manager...
+    expect(t.manager.lists().map((l) => l.name)).toEqual([]);
+    // ...and comes back, still blocking, when it fails.
+    expect(await removing).toMatchObject({ code: 'ERR_STORE_WRITE' });
+    expect(t.manager.lists().map((l) => l.name)).toEqual(['extra']);
+    expect(t.verdict('a1.example')).toBe('block');
+    failDelete = false;
+    await t.manager.removeList('extra');
+    expect(t.verdict('a1.example')).toBe('allow');
+
+    const first = t.manager.allow('a1.example');
+    expect(await failure(t.manager.allow('A1.example.'))).toMatchObject({ code: 'ERR_CONFLICT' });
+    releaseInsert?.();
+    expect(await first).toMatchObject({ domain: 'a1.example', origin: 'runtime' });
+    expect(await failure(t.manager.allow('a1.example'))).toMatchObject({ code: 'ERR_CONFLICT' });
+    await t.restart({ records: (store) => store });
+    expect(t.manager.allowlist().map((e) => e.domain)).toEqual(['a1.example']);
   });
 
   test.each([
