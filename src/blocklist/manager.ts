@@ -625,7 +625,6 @@ export function createListManager(options: ListManagerOptions): ListManager {
     await swapper.rebuild();
   }
 
-
   async function refresh(name: string | undefined, refreshOptions: { force: boolean }): Promise<readonly RefreshResult[]> {
     if (name !== undefined) {
       const entry = find(name);
