@@ -5,7 +5,7 @@
  * again after the connection reopens the file.
  */
 import { errorMessage, PoolsinkError } from '../errors.js';
-import { preparedFor, type SqliteDatabase, type StoreConnection } from '../store/database.js';
+import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from '../store/database.js';
 import type { ListInfo } from './management.js';
 
 export interface RuntimeListRow {
@@ -149,10 +149,6 @@ function num(row: Record<string, unknown>, column: string): number | undefined {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   return undefined;
-}
-
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
 function writeFailed(what: string, err: unknown): PoolsinkError {

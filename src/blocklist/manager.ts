@@ -237,26 +237,25 @@ export function createListManager(options: ListManagerOptions): ListManager {
     return Object.freeze(out);
   }
 
+  /** Not awaited by callers: the state is a record for the next start, nothing here waits for it. */
   function persistState(entry: ListEntry): void {
     if (entry.removed) return;
-    const saved = (err: unknown): void => {
-      if (err !== undefined) log.warn({ list: entry.spec.name, err: errorMessage(err) }, 'list state not saved');
+    const row = {
+      name: entry.spec.name,
+      ...(entry.validators.etag !== undefined ? { etag: entry.validators.etag } : {}),
+      ...(entry.validators.lastModified !== undefined ? { lastModified: entry.validators.lastModified } : {}),
+      ...(entry.lastFetchMs !== undefined ? { lastFetchMs: entry.lastFetchMs } : {}),
+      ...(entry.lastChangeMs !== undefined ? { lastChangeMs: entry.lastChangeMs } : {}),
+      ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
+      ...(entry.content !== undefined ? { entries: entry.content.entries } : {}),
     };
-    try {
-      const write = store.saveListState({
-        name: entry.spec.name,
-        ...(entry.validators.etag !== undefined ? { etag: entry.validators.etag } : {}),
-        ...(entry.validators.lastModified !== undefined ? { lastModified: entry.validators.lastModified } : {}),
-        ...(entry.lastFetchMs !== undefined ? { lastFetchMs: entry.lastFetchMs } : {}),
-        ...(entry.lastChangeMs !== undefined ? { lastChangeMs: entry.lastChangeMs } : {}),
-        ...(entry.lastError !== undefined ? { lastError: entry.lastError } : {}),
-        ...(entry.content !== undefined ? { entries: entry.content.entries } : {}),
-      });
-      // Not awaited: the state is a record for the next start, nothing here waits for it.
-      if (write !== undefined) write.then(() => undefined, saved);
-    } catch (err: unknown) {
-      saved(err);
-    }
+    void (async () => {
+      try {
+        await store.saveListState(row);
+      } catch (err: unknown) {
+        log.warn({ list: row.name, err: errorMessage(err) }, 'list state not saved');
+      }
+    })();
   }
 
   function baseline(entry: ListEntry): Baseline {

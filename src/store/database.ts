@@ -51,12 +51,14 @@ function isMemoryPath(path: string): boolean {
   return path === ':memory:' || path === '';
 }
 
-function sqliteCode(err: unknown): string | undefined {
+/** The SQLite error code of a better-sqlite3 error (SQLITE_BUSY, SQLITE_CONSTRAINT_PRIMARYKEY, ...). */
+export function sqliteCode(err: unknown): string | undefined {
   if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
   return undefined;
 }
 
-function isCorruption(err: unknown): boolean {
+/** Whether an error says the file is not a database or is damaged. */
+export function isCorruption(err: unknown): boolean {
   const code = sqliteCode(err);
   return code !== undefined && (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT'));
 }

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
-import { preparedFor, type StoreConnection } from './database.js';
+import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
 import { positiveInteger } from './options.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -62,10 +62,6 @@ export interface EventWriterOptions {
 
 const WARN_INTERVAL_MS = 60_000;
 const MAX_RETRY_INTERVAL_MS = 5000;
-
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
 
 /** The writer as the writer thread runs it. */
 export interface InProcessEventWriter extends EventWriter {

@@ -9,14 +9,14 @@
  * aborts the whole process (better-sqlite3 12, Node 20), and every SQLite call ends by itself (a
  * lock wait after busy_timeout). A thread that dies is replaced at the next query.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
+import { PoolsinkError, isErrorCode } from '../errors.js';
 import { pagedEvents } from './queries.js';
 import type { FromReader, QueryMethod, ReaderThreadData, ToReader } from './reader-protocol.js';
 import { positiveInteger } from './options.js';
 import type { EventQueries, EventReader } from './types.js';
-import { relayLogLine, workerScript } from './worker-support.js';
+import { startStoreWorker, workerScript } from './worker-support.js';
 
 export interface ReaderThreadOptions {
   readonly path: string;
@@ -77,55 +77,31 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
   }
 
   function spawn(): Promise<Generation> {
-    const worker = new Worker(script, { workerData: data });
-    worker.unref();
-    options.onThread?.(worker);
-    return new Promise<Generation>((resolve, reject) => {
-      let ready = false;
-      let failure: PoolsinkError | undefined;
-      let exited!: () => void;
-      const generation: Generation = { worker, pending: new Map(), exited: new Promise<void>((r) => (exited = r)) };
-      worker.on('message', (message: FromReader) => {
-        switch (message.kind) {
-          case 'ready':
-            ready = true;
-            resolve(generation);
-            break;
-          case 'failed':
-            failure = new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_OPEN', message.message);
-            break;
-          case 'log':
-            relayLogLine(log, message.line, 'reader');
-            break;
-          case 'result':
-          case 'error': {
-            const pending = generation.pending.get(message.id);
-            if (pending === undefined) break;
-            generation.pending.delete(message.id);
-            clearTimeout(pending.timer);
-            if (message.kind === 'result') pending.resolve(message.value);
-            else pending.reject(isErrorCode(message.code) ? new PoolsinkError(message.code, message.message) : new Error(message.message));
-            break;
-          }
-        }
-      });
-      worker.on('error', (err: unknown) => {
-        failure ??= new PoolsinkError('ERR_STORE_OPEN', `block-log reader thread failed: ${errorMessage(err)}`, { cause: err });
-        log.error({ err: errorMessage(err) }, 'block-log reader thread failed');
-      });
-      worker.on('exit', (code: number) => {
-        exited();
-        if (!ready) {
-          reject(failure ?? new PoolsinkError('ERR_STORE_OPEN', `block-log reader thread exited with code ${code} before it was ready`));
-          return;
-        }
+    const started = startStoreWorker<FromReader>({
+      script,
+      workerData: data,
+      log,
+      thread: 'reader',
+      errorCode: 'ERR_STORE_OPEN',
+      onThread: options.onThread,
+      onMessage(message) {
+        const pending = generation.pending.get(message.id);
+        if (pending === undefined) return;
+        generation.pending.delete(message.id);
+        clearTimeout(pending.timer);
+        if (message.kind === 'result') pending.resolve(message.value);
+        else pending.reject(isErrorCode(message.code) ? new PoolsinkError(message.code, message.message) : new Error(message.message));
+      },
+      onExit(code) {
         if (closed) return;
         // Only a ready thread is ever current, and it is replaced only here.
         current = undefined;
         log.error({ code, failedQueries: generation.pending.size }, 'block-log reader thread exited; the next query starts a new one');
         failPending(generation, `the block-log reader thread exited (code ${code})`);
-      });
+      },
     });
+    const generation: Generation = { worker: started.worker, pending: new Map(), exited: started.exited };
+    return started.ready.then(() => generation);
   }
 
   function generation(): Promise<Generation> {

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorMessage, isPoolsinkError } from '../errors.js';
-import { openStoreConnection, type StoreConnection } from './database.js';
+import { isCorruption, openStoreConnection, sqliteCode, type StoreConnection } from './database.js';
 import { createEventQueries } from './queries.js';
 import type { FromReader, ReaderQuery, ReaderThreadData, ToReader } from './reader-protocol.js';
 import type { EventQueries } from './types.js';
@@ -16,16 +16,11 @@ function post(port: NonNullable<typeof parentPort>, message: FromReader): void {
   port.postMessage(message);
 }
 
-function sqliteCode(err: unknown): string | undefined {
-  return err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('SQLITE_') ? err.code : undefined;
-}
-
 /** The error reply for a failed query: store failures keep a catalog code, anything else has none. */
 function failure(id: number, err: unknown): FromReader {
   if (isPoolsinkError(err)) return { kind: 'error', id, code: err.code, message: err.message };
-  const code = sqliteCode(err);
-  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') return { kind: 'error', id, code: 'ERR_STORE_CORRUPT', message: errorMessage(err) };
-  if (code !== undefined) return { kind: 'error', id, code: 'ERR_STORE_READ', message: errorMessage(err) };
+  if (isCorruption(err)) return { kind: 'error', id, code: 'ERR_STORE_CORRUPT', message: errorMessage(err) };
+  if (sqliteCode(err)?.startsWith('SQLITE_') === true) return { kind: 'error', id, code: 'ERR_STORE_READ', message: errorMessage(err) };
   return { kind: 'error', id, message: errorMessage(err) };
 }
 

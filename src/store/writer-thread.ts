@@ -13,7 +13,7 @@
  * a new thread is started after a backoff; events meanwhile wait here, up to the bound.
  */
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from '../blocklist/list-store.js';
 import type { BlockEvent } from '../dns/resolver.js';
@@ -21,7 +21,7 @@ import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
 import { positiveInteger } from './options.js';
-import { relayLogLine, workerScript } from './worker-support.js';
+import { startStoreWorker, workerScript } from './worker-support.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {
   ERROR_TEXT_BYTES,
@@ -227,26 +227,17 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       signals: new SharedArrayBuffer(SIGNAL_SLOTS * Int32Array.BYTES_PER_ELEMENT),
       errorText: new SharedArrayBuffer(ERROR_TEXT_BYTES),
     };
-    const worker = new Worker(script, { workerData: data });
-    worker.unref();
-    options.onThread?.(worker);
     const stats = new Float64Array(data.stats);
     stats[STAT.errorLength] = -1;
-    const generation: Generation = { worker, stats, errorText: new Uint8Array(data.errorText), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
-    return new Promise<Generation>((resolve, reject) => {
-      let failure: PoolsinkError | undefined;
-      worker.on('message', (message: FromWriter) => {
+    const started = startStoreWorker<FromWriter>({
+      script,
+      workerData: data,
+      log,
+      thread: 'writer',
+      errorCode: 'ERR_STORE_WRITE',
+      onThread: options.onThread,
+      onMessage(message) {
         switch (message.kind) {
-          case 'ready':
-            generation.ready = true;
-            resolve(generation);
-            break;
-          case 'failed':
-            failure = new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_OPEN', message.message);
-            break;
-          case 'log':
-            relayLogLine(log, message.line, 'writer');
-            break;
           case 'reopened':
             options.onReopened?.();
             break;
@@ -259,25 +250,22 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
             break;
           }
         }
-      });
-      worker.on('error', (err: unknown) => {
-        failure ??= new PoolsinkError('ERR_STORE_WRITE', `block-log writer thread failed: ${errorMessage(err)}`, { cause: err });
-        log.error({ err: errorMessage(err) }, 'block-log writer thread failed');
-      });
-      worker.on('exit', (code: number) => {
-        if (!generation.ready) {
-          reject(failure ?? new PoolsinkError('ERR_STORE_OPEN', `block-log writer thread exited with code ${code} before it was ready`));
-          return;
-        }
+      },
+      onExit(code) {
         generation.ready = false;
-        failListWrites(worker, `the block-log writer thread exited (code ${code}) before the write was confirmed`);
+        failListWrites(generation.worker, `the block-log writer thread exited (code ${code}) before the write was confirmed`);
         if (closed) {
           failListWrites(undefined, 'the block log is closed');
           resolveExited();
           return;
         }
         lost(generation, code);
-      });
+      },
+    });
+    const generation: Generation = { worker: started.worker, stats, errorText: new Uint8Array(data.errorText), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
+    return started.ready.then(() => {
+      generation.ready = true;
+      return generation;
     });
   }
 
