@@ -16,7 +16,7 @@ import { createBlockAnswerTemplate } from './dns/wire.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/manager.js';
-import { createListStore, listRecordsVia } from './blocklist/list-store.js';
+import { createListStore, listRecordsVia } from './store/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread, type WriterThread } from './store/writer-thread.js';

@@ -28,7 +28,7 @@ const { pino } = await import('pino');
 const { validateConfig } = await load('config/load.js');
 const { startPoolsink } = await load('main.js');
 const { createListManager } = await load('blocklist/manager.js');
-const { createListStore } = await load('blocklist/list-store.js');
+const { createListStore } = await load('store/list-store.js');
 const { openStoreConnection } = await load('store/database.js');
 
 const log = pino({ level: 'warn' }, pino.destination(2)); // stdout carries the JSON replies

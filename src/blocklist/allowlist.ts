@@ -5,7 +5,7 @@
  */
 import { PoolsinkError } from '../errors.js';
 import { allowlistName } from './definition.js';
-import type { ListRecords } from './list-store.js';
+import type { ListRecords } from '../store/list-store.js';
 import type { AllowlistEntry } from './management.js';
 
 export interface Allowlist {

@@ -22,7 +22,7 @@ import { createSlicer, DEFAULT_SLICE_MS } from './build.js';
 import { createAllowlist } from './allowlist.js';
 import { applyPatch, specFromDefinition, type ListSpec } from './definition.js';
 import { DEFAULT_FETCH_OPTIONS, createListFetcher, type FetchOptions, type ListFetcher, type Validators } from './fetch.js';
-import type { ListRecords } from './list-store.js';
+import type { ListRecords } from '../store/list-store.js';
 import { listSourceOf, type ListSource } from './load.js';
 import type {
   AllowlistEntry,

@@ -4,7 +4,7 @@
  * without waiting: the writer's counters (a Float64Array) and the flush/close handshakes (an
  * Int32Array the DNS thread Atomics.waits on).
  */
-import type { ListStoreWrite } from '../blocklist/list-store.js';
+import type { ListStoreWrite } from './list-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';

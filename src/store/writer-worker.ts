@@ -9,7 +9,7 @@
  */
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { applyListStoreWrite, createListStore } from '../blocklist/list-store.js';
+import { applyListStoreWrite, createListStore } from './list-store.js';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createListStore, type ListStore } from '../../src/blocklist/list-store.js';
+import { createListStore, type ListStore } from '../../src/store/list-store.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
 import { isPoolsinkError } from '../../src/errors.js';
 

@@ -5,8 +5,8 @@
  * again after the connection reopens the file.
  */
 import { errorMessage, PoolsinkError } from '../errors.js';
-import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from '../store/database.js';
-import type { ListInfo } from './management.js';
+import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from './database.js';
+import type { ListInfo } from '../blocklist/management.js';
 
 export interface RuntimeListRow {
   readonly name: string;
