@@ -1,11 +1,12 @@
 /**
- * The list manager's rows in the database (tables from src/store/schema.ts): lists and allowlist
+ * The list manager's rows in the database (tables from schema.ts): lists and allowlist
  * entries added over the API (`runtime_lists`, `runtime_allowlist`), and every list's fetch state
  * (`list_state`), so status survives a restart. Statements are prepared once per database and
  * again after the connection reopens the file.
  */
 import { errorMessage, PoolsinkError } from '../errors.js';
 import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from './database.js';
+// Types only, upward: the rows hold a list's format and mode as the list manager defines them.
 import type { ListInfo } from '../blocklist/management.js';
 
 export interface RuntimeListRow {
