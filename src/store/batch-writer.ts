@@ -10,7 +10,7 @@
  */
 import type { BlockAction, BlockEvent } from '../dns/resolver.js';
 import type { SqliteDatabase } from './database.js';
-import { reverseName } from './names.js';
+import { reverseName } from './reversed-names.js';
 import { hourOf } from './schema.js';
 
 interface DomainTally {

@@ -18,7 +18,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { BlockAction, Protocol } from '../dns/resolver.js';
-import { domainRange, type NameRange } from './names.js';
+import { domainRange, type NameRange } from './reversed-names.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';
 

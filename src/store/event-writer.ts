@@ -21,7 +21,7 @@ import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
 import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
-import { positiveInteger } from './options.js';
+import { positiveInteger } from './option-checks.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 

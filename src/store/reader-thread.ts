@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { pagedEvents } from './queries.js';
 import type { FromReader, QueryMethod, ReaderThreadData, ToReader } from './reader-protocol.js';
-import { positiveInteger } from './options.js';
+import { positiveInteger } from './option-checks.js';
 import type { EventQueries, EventReader } from './types.js';
 import { startStoreWorker, workerScript } from './worker-support.js';
 

@@ -20,7 +20,7 @@ import type { BlockEvent } from '../dns/resolver.js';
 import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
-import { positiveInteger } from './options.js';
+import { positiveInteger } from './option-checks.js';
 import { startStoreWorker, workerScript } from './worker-support.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { domainRange, reverseName } from '../../src/store/names.js';
+import { domainRange, reverseName } from '../../src/store/reversed-names.js';
 
 describe('reverseName', () => {
   test.each([
