@@ -16,6 +16,7 @@ import { pagedEvents } from './queries.js';
 import type { FromReader, QueryMethod, ReaderThreadData, ToReader } from './reader-protocol.js';
 import { positiveInteger } from './option-checks.js';
 import type { EventQueries, EventReader } from './types.js';
+import { createWorkerChannel } from './worker-channel.js';
 import { startStoreWorker, workerScript } from './worker-support.js';
 
 export interface ReaderThreadOptions {
@@ -34,15 +35,8 @@ export interface ReaderThread extends EventReader {
   close(): Promise<void>;
 }
 
-interface Pending {
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 interface Generation {
   readonly worker: Worker;
-  readonly pending: Map<number, Pending>;
   readonly exited: Promise<void>;
 }
 
@@ -65,16 +59,8 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
   };
   /** The thread queries go to; undefined until the next query starts one. */
   let current: Promise<Generation> | undefined;
-  let nextId = 0;
   let closed = false;
-
-  function failPending(generation: Generation, reason: string): void {
-    for (const { reject, timer } of generation.pending.values()) {
-      clearTimeout(timer);
-      reject(readFailed(reason));
-    }
-    generation.pending.clear();
-  }
+  const queries = createWorkerChannel('ERR_STORE_READ');
 
   function spawn(): Promise<Generation> {
     const started = startStoreWorker<FromReader>({
@@ -85,26 +71,25 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
       errorCode: 'ERR_STORE_OPEN',
       onThread: options.onThread,
       onMessage(message) {
-        const pending = generation.pending.get(message.id);
-        if (pending === undefined) return;
-        generation.pending.delete(message.id);
-        clearTimeout(pending.timer);
-        if (message.kind === 'result') pending.resolve(message.value);
-        else pending.reject(isErrorCode(message.code) ? new PoolsinkError(message.code, message.message) : new Error(message.message));
+        if (message.kind === 'result') queries.resolve(message.id, message.value);
+        else {
+          const { code, message: text } = message;
+          queries.reject(message.id, isErrorCode(code) ? new PoolsinkError(code, text) : new Error(text));
+        }
       },
       onExit(code) {
         if (closed) return;
         // Only a ready thread is ever current, and it is replaced only here.
         current = undefined;
-        log.error({ code, failedQueries: generation.pending.size }, 'block-log reader thread exited; the next query starts a new one');
-        failPending(generation, `the block-log reader thread exited (code ${code})`);
+        const failedQueries = queries.failSentTo(started.worker, `the block-log reader thread exited (code ${code})`);
+        log.error({ code, failedQueries }, 'block-log reader thread exited; the next query starts a new one');
       },
     });
-    const generation: Generation = { worker: started.worker, pending: new Map(), exited: started.exited };
-    return started.ready.then(() => generation);
+    return started.ready.then(() => ({ worker: started.worker, exited: started.exited }));
   }
 
-  function generation(): Promise<Generation> {
+  /** The current thread, started if there is none. */
+  function readyThread(): Promise<Generation> {
     if (current === undefined) {
       const starting = spawn();
       current = starting;
@@ -118,22 +103,19 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
 
   async function query<M extends QueryMethod>(method: M, args: Parameters<EventQueries[M]>): Promise<ReturnType<EventQueries[M]>> {
     if (closed) throw readFailed('the block-log reader is closed');
-    const g = await generation();
-    return new Promise((resolve, reject) => {
-      const id = ++nextId;
-      const timer = setTimeout(() => {
-        g.pending.delete(id);
-        log.warn({ method, queryTimeoutMs }, 'block-log query timed out');
-        reject(readFailed(`the block-log query took longer than ${queryTimeoutMs} ms`));
-      }, queryTimeoutMs);
-      timer.unref();
-      g.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
-      const message = { kind: 'query', id, method, args } as ToReader;
-      g.worker.postMessage(message);
+    const { worker } = await readyThread();
+    const { id, reply } = queries.open<ReturnType<EventQueries[M]>>({
+      timeoutMs: queryTimeoutMs,
+      reason: `the block-log query took longer than ${queryTimeoutMs} ms`,
+      onTimeout: () => log.warn({ method, queryTimeoutMs }, 'block-log query timed out'),
     });
+    queries.sentTo(id, worker);
+    const message = { kind: 'query', id, method, args } as ToReader;
+    worker.postMessage(message);
+    return reply;
   }
 
-  await generation();
+  await readyThread();
 
   const events: EventReader['events'] = (filter, limit, cursor) => query('events', cursor === undefined ? [filter, limit] : [filter, limit, cursor]);
   return {
@@ -148,23 +130,24 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
       const last = current;
       current = undefined;
       if (last === undefined) return;
-      let g: Generation;
+      let thread: Generation;
       try {
-        g = await last;
+        thread = await last;
       } catch {
         return; // it never started: nothing to stop
       }
-      failPending(g, 'the block-log reader is closed');
+      queries.failAll('the block-log reader is closed');
       // The thread ends once its current query is done. Until then (at most CLOSE_WAIT_MS) it keeps
       // the process alive: otherwise an otherwise idle process would exit here, mid-shutdown.
-      g.worker.ref();
-      g.worker.postMessage({ kind: 'close' } satisfies ToReader);
+      const { worker } = thread;
+      worker.ref();
+      worker.postMessage({ kind: 'close' } satisfies ToReader);
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), CLOSE_WAIT_MS)));
-      const outcome = await Promise.race([g.exited, timeout]);
+      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS)));
+      const outcome = await Promise.race([thread.exited, timeout]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        g.worker.unref();
+        worker.unref();
         log.warn({ waitedMs: CLOSE_WAIT_MS }, 'block-log reader thread still busy at close; leaving it to end with the process');
       }
     },
