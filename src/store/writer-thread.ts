@@ -11,29 +11,30 @@
  *
  * If the thread dies (a bug), its unwritten events are counted as dropped, the error is logged and
  * a new thread is started after a backoff; events meanwhile wait here, up to the bound.
+ *
+ * This file posts events and answers the EventWriter calls; its parts: writer-restarts.ts keeps one
+ * thread running (and reads its shared memory), dropped-events.ts sums the events dropped here until
+ * they are sent, and worker-channel.ts matches list-store writes to the thread's answers.
  */
-import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
 import type { BlockEvent } from '../dns/resolver.js';
-import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
-import type { EventTally } from './batch-writer.js';
+import { PoolsinkError, isErrorCode } from '../errors.js';
+import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
 import { positiveInteger } from './option-checks.js';
-import { startStoreWorker, workerScript } from './worker-support.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
+import { createWorkerChannel } from './worker-channel.js';
+import { workerScript } from './worker-support.js';
+import { SIGNAL, STAT, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import {
-  ERROR_TEXT_BYTES,
-  SIGNAL,
-  SIGNAL_SLOTS,
-  STAT,
-  STAT_SLOTS,
-  type FromWriter,
-  type ToWriter,
-  type WriterThreadData,
-  type WriterThreadSettings,
-} from './writer-protocol.js';
+  createWriterRestarts,
+  eventsHeldBy,
+  lastWriteError,
+  waitForSignal,
+  type WriterGeneration,
+} from './writer-restarts.js';
 
 export interface WriterThreadOptions {
   readonly path: string;
@@ -76,25 +77,8 @@ export interface WriterThread extends EventWriter {
 }
 
 const WARN_INTERVAL_MS = 60_000;
-/** Distinct (client, name, list, action) tallies of dropped events held between posts. */
-const MAX_TALLY_KEYS = 10_000;
-const RESTART_MIN_MS = 1000;
-const RESTART_MAX_MS = 30_000;
-
-
-type MutableTally = { -readonly [K in keyof EventTally]: EventTally[K] };
-
-interface Generation {
-  readonly worker: Worker;
-  readonly stats: Float64Array;
-  readonly signals: Int32Array;
-  readonly errorText: Uint8Array;
-  /** Events posted to this worker. */
-  sent: number;
-  /** 'dropped' messages posted to this worker. */
-  droppedMessagesSent: number;
-  ready: boolean;
-}
+/** Dropped events are summed here, and sent at the latest this long after the first. */
+const DROPS_SEND_MS = 60_000;
 
 /** Starts the writer thread; resolves once it has opened the database. Rejects with the worker's PoolsinkError. */
 export async function startWriterThread(options: WriterThreadOptions): Promise<WriterThread> {
@@ -117,74 +101,67 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const script = workerScript('writer-worker.js', 'block-log writer thread');
 
   const encoder = createEventEncoder(postBatchSize);
+  const dropped = createDroppedEvents();
+  /** List-store writes waiting for the thread's answer. */
+  const listWrites = createWorkerChannel('ERR_STORE_WRITE');
   /** Messages held while no worker is ready (restarting). */
   let queued: ToWriter[] = [];
   let queuedEvents = 0;
-  /** Counters of workers that died, so totals survive a restart. */
-  let pastWritten = 0;
-  let pastDropped = 0;
-  let pastWriteErrors = 0;
   let droppedHere = 0;
   let droppedSinceWarn = 0;
   let lastDropWarnMs = Number.NEGATIVE_INFINITY;
   let postTimer: NodeJS.Timeout | undefined;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let restartDelayMs = RESTART_MIN_MS;
   let seq = 0;
   let closed = false;
-  /** List-store writes not yet answered, and the thread each was posted to (none while queued). */
-  const listWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void; worker?: Worker }>();
-  let nextListWriteId = 0;
-  /** Fails the list-store writes posted to `worker` (all of them when undefined). */
-  function failListWrites(worker: Worker | undefined, reason: string): void {
-    for (const [id, pending] of listWrites) {
-      if (worker !== undefined && pending.worker !== worker) continue;
-      listWrites.delete(id);
-      pending.reject(new PoolsinkError('ERR_STORE_WRITE', reason));
-    }
-  }
   let resolveExited: () => void = () => undefined;
   const exited = new Promise<void>((resolve) => {
     resolveExited = resolve;
   });
 
-  function send(generation: Generation | undefined, message: ToWriter): void {
+  const threads = createWriterRestarts({
+    script,
+    settings,
+    log,
+    onThread: options.onThread,
+    onMessage(message) {
+      switch (message.kind) {
+        case 'reopened':
+          options.onReopened?.();
+          break;
+        case 'listStored':
+          if (message.code === undefined) listWrites.resolve(message.id, undefined);
+          else {
+            const code = isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE';
+            listWrites.reject(message.id, new PoolsinkError(code, message.message ?? ''));
+          }
+          break;
+      }
+    },
+    onExit(worker, code) {
+      listWrites.failSentTo(worker, `the block-log writer thread exited (code ${code}) before the write was confirmed`);
+      if (closed) {
+        listWrites.failAll('the block log is closed');
+        resolveExited();
+      }
+    },
+    onAdopt(generation) {
+      const held = queued;
+      queued = [];
+      queuedEvents = 0;
+      for (const message of held) send(generation, message);
+      postEvents();
+    },
+  });
+
+  function send(generation: WriterGeneration | undefined, message: ToWriter): void {
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
-      else if (message.kind === 'listStore') {
-        const pending = listWrites.get(message.id);
-        if (pending !== undefined) pending.worker = generation.worker;
-      }
+      else if (message.kind === 'listStore') listWrites.sentTo(message.id, generation.worker);
       return;
     }
     queued.push(message);
     if (message.kind === 'events') queuedEvents += message.batch.count;
-  }
-
-  let current: Generation | undefined;
-
-  let dropsUnsent = 0;
-  let dropsUnsentAtMs = 0;
-  /** Dropped events summed per client, name, list and action, until sent (bounded). */
-  const tallies = new Map<string, MutableTally>();
-  /** Dropped events beyond MAX_TALLY_KEYS: in no summary. */
-  let untallied = 0;
-
-  function tallyDropped(event: BlockEvent): void {
-    const { clientIp, qname, list, action, timeMs } = event;
-    // Length-prefixed, so no name can make two different tuples share a key.
-    const key = `${clientIp.length}:${clientIp}${qname.length}:${qname}${list.length}:${list}${action}`;
-    const existing = tallies.get(key);
-    if (existing !== undefined) {
-      existing.count += 1;
-      if (timeMs < existing.firstMs) existing.firstMs = timeMs;
-      if (timeMs > existing.lastMs) existing.lastMs = timeMs;
-    } else if (tallies.size < MAX_TALLY_KEYS) {
-      tallies.set(key, { clientIp, qname, list, action, count: 1, firstMs: timeMs, lastMs: timeMs });
-    } else {
-      untallied += 1;
-    }
   }
 
   /**
@@ -192,16 +169,14 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
    * thread's queue must not grow with them. Meanwhile they stay summed here (bounded).
    */
   function sendDrops(): void {
-    const g = current;
-    if (g?.ready !== true || (dropsUnsent === 0 && tallies.size === 0)) return;
-    if (g.droppedMessagesSent > g.stats[STAT.droppedMessages]!) {
+    const generation = threads.current;
+    if (generation?.ready !== true || dropped.unsent === 0) return;
+    if (generation.droppedMessagesSent > generation.stats[STAT.droppedMessages]!) {
       schedulePost();
       return;
     }
-    send(g, { kind: 'dropped', atMs: dropsUnsentAtMs, count: dropsUnsent, tallies: [...tallies.values()] });
-    g.droppedMessagesSent += 1;
-    dropsUnsent = 0;
-    tallies.clear();
+    send(generation, dropped.take());
+    generation.droppedMessagesSent += 1;
   }
 
   function postEvents(): void {
@@ -209,7 +184,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       clearTimeout(postTimer);
       postTimer = undefined;
     }
-    if (encoder.count > 0) send(current, { kind: 'events', batch: encoder.take() });
+    if (encoder.count > 0) send(threads.current, { kind: 'events', batch: encoder.take() });
     sendDrops();
   }
 
@@ -220,108 +195,26 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     }
   }
 
-  function spawn(): Promise<Generation> {
-    const data: WriterThreadData = {
-      settings,
-      stats: new SharedArrayBuffer(STAT_SLOTS * Float64Array.BYTES_PER_ELEMENT),
-      signals: new SharedArrayBuffer(SIGNAL_SLOTS * Int32Array.BYTES_PER_ELEMENT),
-      errorText: new SharedArrayBuffer(ERROR_TEXT_BYTES),
-    };
-    const stats = new Float64Array(data.stats);
-    stats[STAT.errorLength] = -1;
-    const started = startStoreWorker<FromWriter>({
-      script,
-      workerData: data,
-      log,
-      thread: 'writer',
-      errorCode: 'ERR_STORE_WRITE',
-      onThread: options.onThread,
-      onMessage(message) {
-        switch (message.kind) {
-          case 'reopened':
-            options.onReopened?.();
-            break;
-          case 'listStored': {
-            const pending = listWrites.get(message.id);
-            if (pending === undefined) break;
-            listWrites.delete(message.id);
-            if (message.code === undefined) pending.resolve();
-            else pending.reject(new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE', message.message ?? ''));
-            break;
-          }
-        }
-      },
-      onExit(code) {
-        generation.ready = false;
-        failListWrites(generation.worker, `the block-log writer thread exited (code ${code}) before the write was confirmed`);
-        if (closed) {
-          failListWrites(undefined, 'the block log is closed');
-          resolveExited();
-          return;
-        }
-        lost(generation, code);
-      },
-    });
-    const generation: Generation = { worker: started.worker, stats, errorText: new Uint8Array(data.errorText), signals: new Int32Array(data.signals), sent: 0, droppedMessagesSent: 0, ready: false };
-    return started.ready.then(() => {
-      generation.ready = true;
-      return generation;
-    });
-  }
-
-  /** A worker died while running: count what it held as dropped and start another. */
-  function lost(generation: Generation, code: number): void {
-    const s = generation.stats;
-    const unwritten = generation.sent - s[STAT.received]! + s[STAT.buffered]!;
-    pastWritten += s[STAT.written]!;
-    pastDropped += s[STAT.dropped]! + unwritten;
-    pastWriteErrors += s[STAT.writeErrors]!;
-    current = undefined;
-    log.error({ code, lostEvents: unwritten, restartInMs: restartDelayMs }, 'block-log writer thread exited; starting a new one');
-    scheduleRestart();
-  }
-
-  function scheduleRestart(): void {
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      spawn().then(adopt, (err: unknown) => {
-        restartDelayMs = Math.min(RESTART_MAX_MS, restartDelayMs * 2);
-        log.error({ err: errorMessage(err), restartInMs: restartDelayMs }, 'block-log writer thread could not be restarted');
-        if (!closed) scheduleRestart();
-      });
-    }, restartDelayMs);
-    restartTimer.unref();
-  }
-
-  function adopt(generation: Generation): void {
-    if (closed) {
-      void generation.worker.terminate();
-      return;
-    }
-    current = generation;
-    restartDelayMs = RESTART_MIN_MS;
-    const held = queued;
-    queued = [];
-    queuedEvents = 0;
-    for (const message of held) send(generation, message);
-    postEvents();
-  }
-
   function drop(event: BlockEvent): void {
     droppedHere += 1;
     droppedSinceWarn += 1;
     const now = clock();
     // Summed here and sent with the next batch: a message per drop would cost most in a flood.
     if (!closed) {
-      if (dropsUnsent > 0 && now - dropsUnsentAtMs >= 60_000) sendDrops();
-      if (dropsUnsent === 0) dropsUnsentAtMs = now;
-      dropsUnsent += 1;
-      tallyDropped(event);
+      if (dropped.unsent > 0 && now - dropped.unsentSinceMs >= DROPS_SEND_MS) sendDrops();
+      dropped.add(event, now);
       schedulePost();
     }
     if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
-        { dropped: droppedSinceWarn, droppedTotal: droppedHere, untallied, buffered: outstanding(), maxBuffered: settings.maxBuffered, lastError: lastError() },
+        {
+          dropped: droppedSinceWarn,
+          droppedTotal: droppedHere,
+          untallied: dropped.untallied,
+          buffered: outstanding(),
+          maxBuffered: settings.maxBuffered,
+          lastError: lastError(),
+        },
         'block log buffer full: dropping events until the writer catches up (they still count in host and domain summaries)',
       );
       lastDropWarnMs = now;
@@ -329,33 +222,18 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     }
   }
 
-  /** The current thread's last write error, read from shared memory (a copy: TextDecoder refuses shared views). */
   function lastError(): string | undefined {
-    const g = current;
-    const length = g?.stats[STAT.errorLength] ?? -1;
-    if (g === undefined || length < 0) return undefined;
-    return Buffer.from(g.errorText.slice(0, Math.min(length, ERROR_TEXT_BYTES))).toString('utf8');
+    const generation = threads.current;
+    return generation === undefined ? undefined : lastWriteError(generation);
   }
 
   function outstanding(): number {
-    const g = current;
-    const inWorker = g === undefined ? 0 : g.sent - g.stats[STAT.received]! + g.stats[STAT.buffered]!;
+    const generation = threads.current;
+    const inWorker = generation === undefined ? 0 : eventsHeldBy(generation);
     return encoder.count + queuedEvents + inWorker;
   }
 
-  /** Waits until the worker has answered request `seq` in `slot`; false on timeout. */
-  function waitFor(generation: Generation, slot: number, target: number): boolean {
-    const deadline = performance.now() + waitTimeoutMs;
-    for (;;) {
-      const seen = Atomics.load(generation.signals, slot);
-      if (seen >= target) return true;
-      const left = deadline - performance.now();
-      if (left <= 0 || !generation.ready) return false;
-      Atomics.wait(generation.signals, slot, seen, Math.min(left, 100));
-    }
-  }
-
-  adopt(await spawn());
+  await threads.start();
 
   return {
     exited,
@@ -370,49 +248,53 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     },
     addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
       if (closed) return;
-      send(current, { kind: 'outcomes', atMs: atMs ?? clock(), deltas });
+      send(threads.current, { kind: 'outcomes', atMs: atMs ?? clock(), deltas });
     },
     get stats(): EventWriterStats {
-      const s = current?.stats;
+      const counters = threads.current?.stats;
       const error = lastError();
       return {
         buffered: outstanding(),
-        written: pastWritten + (s?.[STAT.written] ?? 0),
-        dropped: droppedHere + pastDropped + (s?.[STAT.dropped] ?? 0),
-        writeErrors: pastWriteErrors + (s?.[STAT.writeErrors] ?? 0),
-        healthy: s !== undefined && s[STAT.healthy] === 1,
+        written: threads.pastWritten + (counters?.[STAT.written] ?? 0),
+        dropped: droppedHere + threads.pastDropped + (counters?.[STAT.dropped] ?? 0),
+        writeErrors: threads.pastWriteErrors + (counters?.[STAT.writeErrors] ?? 0),
+        healthy: counters !== undefined && counters[STAT.healthy] === 1,
         ...(error === undefined ? {} : { lastError: error }),
       };
     },
     flush(): void {
       postEvents();
-      const generation = current;
+      const generation = threads.current;
       if (generation === undefined) {
-        log.error({ buffered: outstanding() }, 'block log flush: the writer thread is restarting; buffered events are not written');
+        log.error(
+          { buffered: outstanding() },
+          'block log flush: the writer thread is restarting; buffered events are not written',
+        );
         return;
       }
       seq += 1;
       send(generation, { kind: 'flush', seq });
-      if (!waitFor(generation, SIGNAL.flushed, seq)) {
-        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log flush: the writer thread did not finish in time');
+      if (!waitForSignal(generation, SIGNAL.flushed, seq, waitTimeoutMs)) {
+        log.error(
+          { waitedMs: waitTimeoutMs, buffered: outstanding() },
+          'block log flush: the writer thread did not finish in time',
+        );
       }
     },
     writeListStore(write) {
       if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
-      return new Promise<void>((resolve, reject) => {
-        nextListWriteId += 1;
-        listWrites.set(nextListWriteId, { resolve, reject });
-        send(current, { kind: 'listStore', id: nextListWriteId, write });
-      });
+      const { id, reply } = listWrites.open<void>();
+      send(threads.current, { kind: 'listStore', id, write });
+      return reply;
     },
     close(): void {
       if (closed) return;
       postEvents();
       closed = true;
-      if (restartTimer !== undefined) clearTimeout(restartTimer);
-      const generation = current;
+      threads.stop();
+      const generation = threads.current;
       if (generation === undefined) {
-        failListWrites(undefined, 'the block log closed while its writer thread was restarting');
+        listWrites.failAll('the block log closed while its writer thread was restarting');
         resolveExited();
         return;
       }
@@ -420,10 +302,13 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       generation.worker.ref();
       seq += 1;
       send(generation, { kind: 'close', seq });
-      if (!waitFor(generation, SIGNAL.closed, seq)) {
+      if (!waitForSignal(generation, SIGNAL.closed, seq, waitTimeoutMs)) {
         // Not Worker.terminate(): during a SQLite call that then throws it aborts the whole process.
         // Unref'd, the thread ends with the process, whatever it still holds counted as unwritten.
-        log.error({ waitedMs: waitTimeoutMs, buffered: outstanding() }, 'block log close: the writer thread did not finish in time; leaving it to end with the process');
+        log.error(
+          { waitedMs: waitTimeoutMs, buffered: outstanding() },
+          'block log close: the writer thread did not finish in time; leaving it to end with the process',
+        );
         generation.worker.unref();
         resolveExited();
       }
