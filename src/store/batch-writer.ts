@@ -122,8 +122,9 @@ function addCounted(rollups: Rollups, clientIp: string, qname: string, list: str
 
 /** Adds tallies of events that were not stored to the rollups. */
 export function addTallies(rollups: Rollups, tallies: readonly EventTally[]): void {
-  for (const t of tallies) {
-    if (Number.isInteger(t.count) && t.count > 0) addCounted(rollups, t.clientIp, t.qname, t.list, t.action, t.count, t.firstMs, t.lastMs);
+  for (const tally of tallies) {
+    const { clientIp, qname, list, action, count, firstMs, lastMs } = tally;
+    if (Number.isInteger(count) && count > 0) addCounted(rollups, clientIp, qname, list, action, count, firstMs, lastMs);
   }
 }
 
@@ -240,9 +241,12 @@ export function createBatchWriter(db: SqliteDatabase): BatchWriter {
   const rollupStatements = prepareRollupStatements(db);
   const transaction = db.transaction((events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
     for (let i = start; i < end; i += 1) {
-      const e = events[i];
-      if (e === undefined) continue;
-      insertEvent.run(e.timeMs, e.clientIp, e.clientPort, e.protocol, e.qname, reverseName(e.qname), e.qtype, e.list, e.rule, e.action, e.answer, e.via ?? null);
+      const event = events[i];
+      if (event === undefined) continue;
+      const { timeMs, clientIp, clientPort, protocol, qname, qtype, list, rule, action, answer } = event;
+      insertEvent.run(
+        timeMs, clientIp, clientPort, protocol, qname, reverseName(qname), qtype, list, rule, action, answer, event.via ?? null,
+      );
     }
     if (rollups !== undefined) writeRollups(rollupStatements, rollups);
   });

@@ -246,8 +246,8 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
       const minute = minuteOf(atMs ?? clock());
       for (const outcome of Object.keys(deltas)) {
-        const n = deltas[outcome];
-        if (n !== undefined && Number.isFinite(n) && n > 0) addOutcome(rollups, minute, outcome, n);
+        const count = deltas[outcome];
+        if (count !== undefined && Number.isFinite(count) && count > 0) addOutcome(rollups, minute, outcome, count);
       }
     },
     addTallies(tallies: readonly EventTally[]): void {

@@ -130,8 +130,8 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
     hosts(sinceMs: number | undefined, limit: number): readonly HostSummary[] {
       checkTime('since', sinceMs);
       checkLimit('limit', limit, 1, MAX_LIST_LIMIT);
-      const s = statements();
-      const rows = sinceMs === undefined ? s.hosts.all(limit) : s.hostsSince.all(sinceMs, limit);
+      const prepared = statements();
+      const rows = sinceMs === undefined ? prepared.hosts.all(limit) : prepared.hostsSince.all(sinceMs, limit);
       return rows.map(summary);
     },
 

@@ -81,7 +81,7 @@ interface Window {
   readonly sign: 1 | -1 | 0;
 }
 
-function windowFor(s: StatsStatements, sinceMs: number, edgeScanMaxEvents: number): Window {
+function windowFor(statements: StatsStatements, sinceMs: number, edgeScanMaxEvents: number): Window {
   const hour = hourOf(sinceMs);
   const whole: Window = { startMs: hour, fromHour: hour, edgeFromMs: 0, edgeToMs: 0, sign: 0 };
   if (sinceMs === hour) return whole;
@@ -89,12 +89,17 @@ function windowFor(s: StatsStatements, sinceMs: number, edgeScanMaxEvents: numbe
     sinceMs - hour >= HOUR_MS / 2
       ? { startMs: sinceMs, fromHour: hour + HOUR_MS, edgeFromMs: sinceMs, edgeToMs: hour + HOUR_MS, sign: 1 }
       : { startMs: sinceMs, fromHour: hour, edgeFromMs: hour, edgeToMs: sinceMs, sign: -1 };
-  const edgeEvents = s.edgeCount.get(window.edgeFromMs, window.edgeToMs)?.n ?? 0;
+  const edgeEvents = statements.edgeCount.get(window.edgeFromMs, window.edgeToMs)?.n ?? 0;
   return edgeEvents <= edgeScanMaxEvents ? window : whole;
 }
 
-export function queryStats(s: StatsStatements, sinceMs: number, topLimit: number, edgeScanMaxEvents: number): Stats {
-  const window = windowFor(s, sinceMs, edgeScanMaxEvents);
+export function queryStats(
+  statements: StatsStatements,
+  sinceMs: number,
+  topLimit: number,
+  edgeScanMaxEvents: number,
+): Stats {
+  const window = windowFor(statements, sinceMs, edgeScanMaxEvents);
   const params = {
     activeSince: Math.min(window.startMs, window.fromHour),
     fromHour: window.fromHour,
@@ -103,13 +108,13 @@ export function queryStats(s: StatsStatements, sinceMs: number, topLimit: number
     sign: window.sign,
     limit: topLimit,
   };
-  const outcomeRows = s.outcomes.all(minuteOf(window.startMs));
+  const outcomeRows = statements.outcomes.all(minuteOf(window.startMs));
   return {
     sinceMs: window.startMs,
     outcomes: Object.fromEntries(outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count])),
     droppedEvents: outcomeRows.find((r) => r.key === EVENTS_DROPPED_OUTCOME)?.count ?? 0,
-    topDomains: s.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
-    topHosts: s.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),
-    perList: s.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),
+    topDomains: statements.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
+    topHosts: statements.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),
+    perList: statements.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),
   };
 }

@@ -98,16 +98,16 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
    * healthy, so the DNS thread never sees "unhealthy" without its reason.
    */
   function publish(): void {
-    const s = writer.stats;
-    if (s.lastError !== lastError) {
-      lastError = s.lastError;
+    const writerStats = writer.stats;
+    if (writerStats.lastError !== lastError) {
+      lastError = writerStats.lastError;
       stats[STAT.errorLength] = lastError === undefined ? -1 : encoder.encodeInto(lastError, errorText).written;
     }
-    stats[STAT.buffered] = s.buffered;
-    stats[STAT.written] = s.written;
-    stats[STAT.dropped] = s.dropped;
-    stats[STAT.writeErrors] = s.writeErrors;
-    stats[STAT.healthy] = s.healthy ? 1 : 0;
+    stats[STAT.buffered] = writerStats.buffered;
+    stats[STAT.written] = writerStats.written;
+    stats[STAT.dropped] = writerStats.dropped;
+    stats[STAT.writeErrors] = writerStats.writeErrors;
+    stats[STAT.healthy] = writerStats.healthy ? 1 : 0;
     stats[STAT.received] = received;
     if (connection.generation !== generation) {
       generation = connection.generation;
