@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PoolsinkError } from '../errors.js';
 import type { Transport } from './resolver.js';
-import { PARSE, RCODE, buildErrorResponse, createParsedQuery, parseQuery } from './wire.js';
+import { PARSE, RCODE, buildErrorResponse, createParsedQuery, parseQuery } from '../wire/query.js';
 
 /** A check's result. Numbers, not objects: this runs for every query. */
 export const RATE = {

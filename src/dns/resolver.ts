@@ -20,8 +20,8 @@ import {
   writeId,
   type BlockAnswerTemplate,
   type ParsedQuery,
-} from './wire.js';
-import { inspectResponse } from './message.js';
+} from '../wire/query.js';
+import { inspectResponse } from '../wire/inspect-response.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
 import type { DomainMatcher, Verdict } from '../blocklist/matcher.js';
 import type { UpstreamPool, UpstreamResult } from '../upstream/pool.js';

@@ -11,7 +11,7 @@ import {
   createParsedQuery,
   parseQuery,
   type BlockResponseKind,
-} from '../../src/dns/wire.js';
+} from '../../src/wire/query.js';
 import { encodeName, encodeOpt, encodeQuery, findEde, rcodeOf } from '../helpers/packets.js';
 
 const { Packet } = DNS;
