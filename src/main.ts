@@ -12,7 +12,7 @@ import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dn
 import { startOnOnePort } from './dns/one-port.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
 import { startUdpListener, type UdpListener } from './dns/udp-server.js';
-import { createBlockAnswerTemplate } from './wire/query.js';
+import { createBlockAnswerTemplate } from './wire/block-answer.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/manager.js';

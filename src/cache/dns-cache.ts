@@ -13,7 +13,9 @@
 import { PoolsinkError } from '../errors.js';
 import type { ResponseFacts } from '../wire/inspect-response.js';
 import { wireNamesEqualIgnoreCase } from '../wire/name.js';
-import { HEADER_LEN, RCODE, buildErrorResponse, writeId, type ParsedQuery } from '../wire/query.js';
+import { HEADER_LEN, RCODE, writeId } from '../wire/header.js';
+import type { ParsedQuery } from '../wire/query.js';
+import { buildErrorResponse } from '../wire/answer.js';
 
 export interface CacheOptions {
   /** Entries kept at most; 0 disables caching. */

@@ -6,21 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ClientAcl } from './acl.js';
-import {
-  EDE,
-  PARSE,
-  RCODE,
-  HEADER_LEN,
-  blockReasonText,
-  buildBlockResponse,
-  buildErrorResponse,
-  buildTruncated,
-  createParsedQuery,
-  parseQuery,
-  writeId,
-  type BlockAnswerTemplate,
-  type ParsedQuery,
-} from '../wire/query.js';
+import { EDE, RCODE, HEADER_LEN, writeId } from '../wire/header.js';
+import { PARSE, createParsedQuery, parseQuery, type ParsedQuery } from '../wire/query.js';
+import { buildErrorResponse, buildTruncated } from '../wire/answer.js';
+import { blockReasonText, buildBlockResponse, type BlockAnswerTemplate } from '../wire/block-answer.js';
 import { inspectResponse } from '../wire/inspect-response.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
 import type { DomainMatcher, Verdict } from '../blocklist/matcher.js';

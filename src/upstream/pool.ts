@@ -10,7 +10,7 @@ import type { RemoteInfo } from 'node:dgram';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { skipName } from '../wire/name.js';
-import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../wire/query.js';
+import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../wire/header.js';
 import { formatHostPort } from '../net/address.js';
 import { createDeadlines } from './deadlines.js';
 import { createHealthTracker, type FailureReason, type HealthTarget, type UpstreamHealth } from './health.js';

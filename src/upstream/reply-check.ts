@@ -5,7 +5,7 @@
  */
 import { inspectResponse } from '../wire/inspect-response.js';
 import { skipName, wireNamesEqualIgnoreCase } from '../wire/name.js';
-import { HEADER_LEN, isTruncated } from '../wire/query.js';
+import { HEADER_LEN, isTruncated } from '../wire/header.js';
 
 const QR_BIT = 0x80; // in byte 2
 const OPCODE_BITS = 0x78; // in byte 2
