@@ -7,7 +7,9 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { createClientAcl } from './dns/acl.js';
-import { RESOLVER_COUNTER_KEYS, createResolver, type BlockEventSink, type Resolver, type ResolverCounters } from './dns/resolver.js';
+import type { BlockEventSink } from './dns/block-event.js';
+import { RESOLVER_COUNTER_KEYS, type ResolverCounters } from './dns/resolver-counters.js';
+import { createResolver, type Resolver } from './dns/resolver.js';
 import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
 import { startOnOnePort } from './dns/one-port.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';

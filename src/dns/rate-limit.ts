@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PoolsinkError } from '../errors.js';
-import type { Transport } from './resolver.js';
+import type { Transport } from './transport.js';
 import { RCODE } from '../wire/header.js';
 import { PARSE, createParsedQuery, parseQuery } from '../wire/query.js';
 import { buildErrorResponse } from '../wire/answer.js';

@@ -6,6 +6,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { ClientAcl } from './acl.js';
+import type { BlockAction, BlockEvent, BlockEventSink, Protocol } from './block-event.js';
+import { sumCounters, zeroCounters, type ResolverCounters } from './resolver-counters.js';
+import type { Transport } from './transport.js';
 import { EDE, RCODE, HEADER_LEN, writeId } from '../wire/header.js';
 import { PARSE, createParsedQuery, parseQuery, type ParsedQuery } from '../wire/query.js';
 import { buildErrorResponse, buildTruncated } from '../wire/answer.js';
@@ -14,58 +17,6 @@ import { inspectResponse } from '../wire/inspect-response.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
 import type { DomainMatcher, Verdict } from '../blocklist/matcher.js';
 import type { UpstreamPool, UpstreamResult } from '../upstream/pool.js';
-
-export type Protocol = 'udp' | 'tcp';
-
-/**
- * Where answers go: one per UDP socket, one per TCP connection. For every query handed to the
- * resolver it calls exactly one of `send` or `drop`, now or when the upstream answers.
- */
-export interface Transport {
-  readonly protocol: Protocol;
-  send(response: Buffer, address: string, port: number): void;
-  drop(): void;
-}
-
-export type BlockAction = 'blocked' | 'alerted';
-
-export interface BlockEvent {
-  readonly timeMs: number;
-  readonly clientIp: string;
-  readonly clientPort: number;
-  readonly protocol: Protocol;
-  readonly qname: string;
-  readonly qtype: number;
-  readonly list: string;
-  readonly rule: string;
-  readonly action: BlockAction;
-  /** The answer given: the block response kind, or 'forwarded' for alerts. */
-  readonly answer: string;
-  /** Set when the block came from a CNAME in the upstream answer (cloaking), not the qname. */
-  readonly via?: string;
-}
-
-export interface BlockEventSink {
-  record(event: BlockEvent): void;
-}
-
-/** Query outcomes, counted; read by logs now and by metrics later. */
-export interface ResolverCounters {
-  queries: number;
-  blocked: number;
-  alerted: number;
-  cached: number;
-  forwarded: number;
-  stale: number;
-  refused: number;
-  servfail: number;
-  formerr: number;
-  notimp: number;
-  dropped: number;
-  truncated: number;
-  cloaked: number;
-  coalesced: number;
-}
 
 export interface Resolver {
   handle(query: Buffer, address: string, port: number, transport: Transport): void;
@@ -120,37 +71,6 @@ const UDP_PLAIN_LIMIT = 512;
 
 const NO_REACHABLE_TEXT = Buffer.from('no upstream answered', 'utf8');
 const PROHIBITED_TEXT = Buffer.from('client not allowed', 'utf8');
-
-function zeroCounters(): ResolverCounters {
-  return {
-    queries: 0,
-    blocked: 0,
-    alerted: 0,
-    cached: 0,
-    forwarded: 0,
-    stale: 0,
-    refused: 0,
-    servfail: 0,
-    formerr: 0,
-    notimp: 0,
-    dropped: 0,
-    truncated: 0,
-    cloaked: 0,
-    coalesced: 0,
-  };
-}
-
-export const RESOLVER_COUNTER_KEYS: readonly (keyof ResolverCounters)[] = Object.freeze(Object.keys(zeroCounters()).filter(isCounterKey));
-
-function isCounterKey(key: string): key is keyof ResolverCounters {
-  return key in zeroCounters();
-}
-
-function sumCounters(a: Readonly<ResolverCounters>, b: Readonly<ResolverCounters>): ResolverCounters {
-  const total = zeroCounters();
-  for (const key of RESOLVER_COUNTER_KEYS) total[key] = a[key] + b[key];
-  return total;
-}
 
 export function createResolver(deps: ResolverDeps): Resolver {
   const { acl, cache, upstream, blockTemplate, log } = deps;

@@ -16,7 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from '../blocklist/list-store.js';
-import type { BlockEvent } from '../dns/resolver.js';
+import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, errorMessage, isErrorCode } from '../errors.js';
 import type { EventTally } from './batch-writer.js';
 import { createEventEncoder } from './event-codec.js';
