@@ -63,6 +63,10 @@ function addressBytes(address: string): Buffer {
   return bytes;
 }
 
+function addressOf(listener: { readonly address: HostPort }): HostPort {
+  return listener.address;
+}
+
 /** How often query outcome counts go to the database (for /stats?since=). */
 const OUTCOME_INTERVAL_MS = 5_000;
 
@@ -214,8 +218,8 @@ async function startOnStore(
     listeners.push(udp, tcp);
   }
 
-  const udp = listeners.filter((l): l is UdpListener => l.protocol === 'udp').map((l) => l.address);
-  const tcp = listeners.filter((l): l is TcpListener => l.protocol === 'tcp').map((l) => l.address);
+  const udp = listeners.filter((listener): listener is UdpListener => listener.protocol === 'udp').map(addressOf);
+  const tcp = listeners.filter((listener): listener is TcpListener => listener.protocol === 'tcp').map(addressOf);
   let serving = true;
   // The admin API's block-log queries run in their own thread too: a /stats over millions of
   // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
@@ -241,8 +245,8 @@ async function startOnStore(
       health: () => ({
         serving,
         listeners: [
-          ...udp.map((a) => ({ protocol: 'udp' as const, address: formatHostPort(a) })),
-          ...tcp.map((a) => ({ protocol: 'tcp' as const, address: formatHostPort(a) })),
+          ...udp.map((address) => ({ protocol: 'udp' as const, address: formatHostPort(address) })),
+          ...tcp.map((address) => ({ protocol: 'tcp' as const, address: formatHostPort(address) })),
         ],
       }),
     },
@@ -252,7 +256,14 @@ async function startOnStore(
     {
       listen: udp.map(formatHostPort),
       upstreams: config.upstreams.map(formatHostPort),
-      lists: lists.lists().map((l) => ({ name: l.name, source: l.source, entries: l.entries, skipped: l.skipped, loadedFrom: l.loadedFrom, error: l.lastError })),
+      lists: lists.lists().map((list) => ({
+        name: list.name,
+        source: list.source,
+        entries: list.entries,
+        skipped: list.skipped,
+        loadedFrom: list.loadedFrom,
+        error: list.lastError,
+      })),
       blockedDomains: resolver.matcher.size,
       allowlist: resolver.matcher.allowlistSize,
       blockResponse: config.block.response,

@@ -45,8 +45,8 @@ function isCounterKey(key: string): key is keyof ResolverCounters {
   return key in zeroCounters();
 }
 
-export function sumCounters(a: Readonly<ResolverCounters>, b: Readonly<ResolverCounters>): ResolverCounters {
+export function sumCounters(left: Readonly<ResolverCounters>, right: Readonly<ResolverCounters>): ResolverCounters {
   const total = zeroCounters();
-  for (const key of RESOLVER_COUNTER_KEYS) total[key] = a[key] + b[key];
+  for (const key of RESOLVER_COUNTER_KEYS) total[key] = left[key] + right[key];
   return total;
 }

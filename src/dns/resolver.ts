@@ -19,6 +19,7 @@ import { EDE, RCODE } from '../wire/header.js';
 import { PARSE, createParsedQuery, parseQuery, type ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import type { BlockAnswerTemplate } from '../wire/block-answer.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
+// Types only: the matcher is built by blocklist/ and handed in; dns/ never calls into blocklist/.
 import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 

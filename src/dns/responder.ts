@@ -11,6 +11,7 @@ import type { Transport } from './transport.js';
 import { buildErrorResponse, buildTruncated } from '../wire/answer.js';
 import { blockReasonText, buildBlockResponse, type BlockAnswerTemplate } from '../wire/block-answer.js';
 import type { ParsedQuery } from '../wire/query.js';
+// Types only: the verdict comes from the matcher blocklist/ builds; dns/ never calls into blocklist/.
 import type { Verdict } from '../blocklist/matcher.js';
 
 export type BlockVerdict = Extract<Verdict, { kind: 'block' }>;
