@@ -7,24 +7,27 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { createClientAcl } from './dns/acl.js';
-import { RESOLVER_COUNTER_KEYS, createResolver, type BlockEventSink, type Resolver, type ResolverCounters } from './dns/resolver.js';
+import type { BlockEventSink } from './dns/block-event.js';
+import { RESOLVER_COUNTER_KEYS, type ResolverCounters } from './dns/resolver-counters.js';
+import { createResolver, type Resolver } from './dns/resolver.js';
 import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
 import { startOnOnePort } from './dns/one-port.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
 import { startUdpListener, type UdpListener } from './dns/udp-server.js';
-import { createBlockAnswerTemplate } from './dns/wire.js';
+import { createBlockAnswerTemplate } from './wire/block-answer.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
-import { startWriterThread, type WriterThread } from './store/writer-thread.js';
-import { startReaderThread, type ReaderThread } from './store/reader-thread.js';
+import { startWriterThread } from './store/writer-thread.js';
+import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 
 export interface Poolsink {
   readonly config: Config;
@@ -60,6 +63,10 @@ function addressBytes(address: string): Buffer {
   return bytes;
 }
 
+function addressOf(listener: { readonly address: HostPort }): HostPort {
+  return listener.address;
+}
+
 /** How often query outcome counts go to the database (for /stats?since=). */
 const OUTCOME_INTERVAL_MS = 5_000;
 
@@ -75,45 +82,45 @@ function outcomeDeltas(now: Readonly<ResolverCounters>, previous: ResolverCounte
 
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
   const { log } = options;
+  const resources = createStartedResources(log);
   const store = openStoreConnection(config.database.path, { log });
+  resources.add('store', () => store.close());
+  return startOrUnwind(resources, () => startOnStore(config, options, store, resources));
+}
+
+/** Everything after the database: each start adds its resource, so a failure unwinds only what started. */
+async function startOnStore(
+  config: Config,
+  options: StartOptions,
+  store: StoreConnection,
+  resources: StartedResources,
+): Promise<Poolsink> {
+  const { log } = options;
   // The block log's writer and pruner run in a worker thread with their own connection, so SQLite
   // work never pauses DNS answers.
-  let writer: WriterThread;
-  try {
-    writer = await startWriterThread({
-      path: store.path,
-      log,
-      retentionDays: config.database.retentionDays,
-      maxEvents: config.database.maxEvents,
-      flushIntervalMs: config.database.flushIntervalMs,
-      maxBuffered: config.database.maxBufferedEvents,
-      onReopened: () => {
-        if (store.fileReplaced()) store.reopen();
-      },
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    });
-  } catch (err: unknown) {
-    store.close();
-    throw err;
-  }
-  /** Writes everything buffered, stops the pruner and ends the writer thread. */
-  async function closeWriter(): Promise<void> {
+  const writer = await startWriterThread({
+    path: store.path,
+    log,
+    retentionDays: config.database.retentionDays,
+    maxEvents: config.database.maxEvents,
+    flushIntervalMs: config.database.flushIntervalMs,
+    maxBuffered: config.database.maxBufferedEvents,
+    onReopened: () => {
+      if (store.fileReplaced()) store.reopen();
+    },
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  // Closing writes everything buffered, stops the pruner and ends the writer thread.
+  resources.add('writer thread', async () => {
     writer.close();
     await writer.exited;
-  }
-  let adminToken: string;
-  try {
-    adminToken = resolveAdminToken({
-      ...(config.admin.token !== undefined ? { token: config.admin.token } : {}),
-      ...(config.admin.tokenFile !== undefined ? { tokenFile: config.admin.tokenFile } : {}),
-      dataDir: config.dataDir,
-      log,
-    });
-  } catch (err: unknown) {
-    await closeWriter();
-    store.close();
-    throw err;
-  }
+  });
+  const adminToken = resolveAdminToken({
+    ...(config.admin.token !== undefined ? { token: config.admin.token } : {}),
+    ...(config.admin.tokenFile !== undefined ? { tokenFile: config.admin.tokenFile } : {}),
+    dataDir: config.dataDir,
+    log,
+  });
   const observer = options.events;
   const events: BlockEventSink =
     observer === undefined
@@ -136,14 +143,9 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
   });
-  try {
-    await lists.start();
-  } catch (err: unknown) {
-    await lists.stop();
-    await closeWriter();
-    store.close();
-    throw err;
-  }
+  // Added before start: a start that fails halfway still stops what it began.
+  resources.add('lists', () => lists.stop());
+  await lists.start();
   const cache = createDnsCache(config.cache);
   const latency = createLatencyRecorder();
   const upstream = createUpstreamPool({
@@ -152,6 +154,7 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     log,
     observeRtt: latency.observeUpstream,
   });
+  resources.add('upstream pool', () => upstream.close());
   const resolver = createResolver({
     acl: createClientAcl(config.dns.allowClients),
     matcher: lists.matcher,
@@ -169,6 +172,16 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   resolverRef = resolver;
+  // Query outcome counts go to the database every few seconds, and once more when the listeners
+  // have closed (so the last counts are final).
+  const outcomeSnapshot = { ...resolver.counters };
+  const writeOutcomes = (): void => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
+  const outcomeTimer = setInterval(writeOutcomes, OUTCOME_INTERVAL_MS);
+  outcomeTimer.unref();
+  resources.add('outcome counts', () => {
+    clearInterval(outcomeTimer);
+    writeOutcomes();
+  });
 
   // One gate for every listener: a client's UDP and TCP queries draw on one bucket.
   const rateLimitConfig = config.dns.rateLimit;
@@ -181,93 +194,76 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
         })
       : undefined;
   const listeners: (UdpListener | TcpListener)[] = [];
-  /** Undoes a start that failed after the listeners began to open. */
-  async function abandonStart(): Promise<void> {
-    await Promise.all(listeners.map((l) => l.close()));
-    await upstream.close();
-    await lists.stop();
-    await closeWriter();
-    store.close();
-  }
-  try {
-    for (const listen of config.dns.listen) {
-      const { udp, tcp } = await startOnOnePort({
-        port: listen.port,
-        startUdp: () => startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) }),
-        startTcp: (port) =>
-          startTcpListener({
-            listen: { ...listen, port },
-            resolver,
-            log,
-            ...(rateLimit !== undefined ? { rateLimit } : {}),
-            limits: {
-              idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-              readTimeoutMs: config.dns.tcpReadTimeoutMs,
-              maxConnections: config.dns.tcpMaxConnections,
-              maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
-            },
-          }),
-      });
-      listeners.push(udp, tcp);
-    }
-  } catch (err: unknown) {
-    await abandonStart();
-    throw err;
+  resources.add('dns listeners', async () => {
+    await Promise.all(listeners.map((listener) => listener.close()));
+  });
+  for (const listen of config.dns.listen) {
+    const { udp, tcp } = await startOnOnePort({
+      port: listen.port,
+      startUdp: () => startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) }),
+      startTcp: (port) =>
+        startTcpListener({
+          listen: { ...listen, port },
+          resolver,
+          log,
+          ...(rateLimit !== undefined ? { rateLimit } : {}),
+          limits: {
+            idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
+            readTimeoutMs: config.dns.tcpReadTimeoutMs,
+            maxConnections: config.dns.tcpMaxConnections,
+            maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
+          },
+        }),
+    });
+    listeners.push(udp, tcp);
   }
 
-  const udp = listeners.filter((l): l is UdpListener => l.protocol === 'udp').map((l) => l.address);
-  const tcp = listeners.filter((l): l is TcpListener => l.protocol === 'tcp').map((l) => l.address);
+  const udp = listeners.filter((listener): listener is UdpListener => listener.protocol === 'udp').map(addressOf);
+  const tcp = listeners.filter((listener): listener is TcpListener => listener.protocol === 'tcp').map(addressOf);
   let serving = true;
   // The admin API's block-log queries run in their own thread too: a /stats over millions of
   // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
-  let reader: ReaderThread;
-  try {
-    reader = await startReaderThread({ path: store.path, log });
-  } catch (err: unknown) {
-    await abandonStart();
-    throw err;
-  }
-  let admin: AdminServer;
-  try {
-    admin = await startAdminServer({
-      listen: config.admin.listen,
-      token: adminToken,
-      log,
-      metricsAuth: config.admin.metricsAuth,
-      deps: {
-        events: reader,
-        resolver,
-        cache,
-        upstream,
-        eventWriter: writer,
-        lists,
-        listMetrics: { lists: () => lists.status().lists },
-        latency,
-        processMetrics: true,
-        ...(rateLimit !== undefined ? { rateLimit } : {}),
-        ...(options.clock !== undefined ? { clock: options.clock } : {}),
-        health: () => ({
-          serving,
-          listeners: [
-            ...udp.map((a) => ({ protocol: 'udp' as const, address: formatHostPort(a) })),
-            ...tcp.map((a) => ({ protocol: 'tcp' as const, address: formatHostPort(a) })),
-          ],
-        }),
-      },
-    });
-  } catch (err: unknown) {
-    await reader.close();
-    await abandonStart();
-    throw err;
-  }
-  const outcomeSnapshot = { ...resolver.counters };
-  const outcomeTimer = setInterval(() => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot)), OUTCOME_INTERVAL_MS);
-  outcomeTimer.unref();
+  const reader = await startReaderThread({ path: store.path, log });
+  resources.add('reader thread', () => reader.close());
+  const admin = await startAdminServer({
+    listen: config.admin.listen,
+    token: adminToken,
+    log,
+    metricsAuth: config.admin.metricsAuth,
+    deps: {
+      events: reader,
+      resolver,
+      cache,
+      upstream,
+      eventWriter: writer,
+      lists,
+      listMetrics: { lists: () => lists.status().lists },
+      latency,
+      processMetrics: true,
+      ...(rateLimit !== undefined ? { rateLimit } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      health: () => ({
+        serving,
+        listeners: [
+          ...udp.map((address) => ({ protocol: 'udp' as const, address: formatHostPort(address) })),
+          ...tcp.map((address) => ({ protocol: 'tcp' as const, address: formatHostPort(address) })),
+        ],
+      }),
+    },
+  });
+  resources.add('admin server', () => admin.close());
   log.info(
     {
       listen: udp.map(formatHostPort),
       upstreams: config.upstreams.map(formatHostPort),
-      lists: lists.lists().map((l) => ({ name: l.name, source: l.source, entries: l.entries, skipped: l.skipped, loadedFrom: l.loadedFrom, error: l.lastError })),
+      lists: lists.lists().map((list) => ({
+        name: list.name,
+        source: list.source,
+        entries: list.entries,
+        skipped: list.skipped,
+        loadedFrom: list.loadedFrom,
+        error: list.lastError,
+      })),
       blockedDomains: resolver.matcher.size,
       allowlist: resolver.matcher.allowlistSize,
       blockResponse: config.block.response,
@@ -277,10 +273,10 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
     'poolsink started',
   );
 
-  let closing: Promise<void> | undefined;
+  /** Stops accepting, answers what is in flight (bounded wait), then closes everything in reverse start order. */
   async function close(): Promise<void> {
     serving = false;
-    for (const l of listeners) l.stopAccepting();
+    for (const listener of listeners) listener.stopAccepting();
     const drainLimitMs = config.upstreamTimeoutMs * (config.upstreams.length + 1) + 500;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -290,19 +286,12 @@ export async function startPoolsink(config: Config, options: StartOptions): Prom
       }),
     ]);
     clearTimeout(timer);
-    await Promise.all(listeners.map((l) => l.close()));
-    await upstream.close();
-    await admin.close();
-    await reader.close();
-    await lists.stop();
-    clearInterval(outcomeTimer);
-    writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
-    await closeWriter();
+    await resources.unwind();
     const { written, dropped } = writer.stats;
-    store.close();
     log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');
   }
 
+  let closing: Promise<void> | undefined;
   return {
     config,
     resolver,

@@ -7,7 +7,8 @@
  * Every instance has its own Registry; nothing is registered globally.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Protocol, ResolverCounters } from '../dns/resolver.js';
+import type { Protocol } from '../dns/block-event.js';
+import type { ResolverCounters } from '../dns/resolver-counters.js';
 import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { UpstreamFailure, UpstreamStats } from '../upstream/pool.js';

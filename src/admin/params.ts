@@ -7,7 +7,7 @@
  * silently got 1000 could take the page for the whole answer.
  */
 import { isIP, SocketAddress } from 'node:net';
-import type { BlockAction } from '../dns/resolver.js';
+import type { BlockAction } from '../dns/block-event.js';
 import type { EventCursor, EventFilter } from '../store/types.js';
 import { normalizeDomain } from '../blocklist/parse.js';
 import { InvalidParameterError } from './http-errors.js';

@@ -11,9 +11,11 @@
  * the map's size when one key is hit repeatedly (measured 29 µs per hit at 10,000 entries).
  */
 import { PoolsinkError } from '../errors.js';
-import type { ResponseFacts } from '../dns/message.js';
-import { wireNamesEqualIgnoreCase } from '../dns/name.js';
-import { HEADER_LEN, RCODE, buildErrorResponse, writeId, type ParsedQuery } from '../dns/wire.js';
+import type { ResponseFacts } from '../wire/inspect-response.js';
+import { wireNamesEqualIgnoreCase } from '../wire/name.js';
+import { HEADER_LEN, RCODE, writeId } from '../wire/header.js';
+import type { ParsedQuery } from '../wire/query.js';
+import { buildErrorResponse } from '../wire/answer.js';
 
 export interface CacheOptions {
   /** Entries kept at most; 0 disables caching. */

@@ -1,5 +1,5 @@
 import type { HostPort, Cidr } from '../net/address.js';
-import type { BlockResponseKind } from '../dns/wire.js';
+import type { BlockResponseKind } from '../wire/block-answer.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

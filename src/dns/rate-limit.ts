@@ -16,8 +16,10 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PoolsinkError } from '../errors.js';
-import type { Transport } from './resolver.js';
-import { PARSE, RCODE, buildErrorResponse, createParsedQuery, parseQuery } from './wire.js';
+import type { Transport } from './transport.js';
+import { RCODE } from '../wire/header.js';
+import { PARSE, createParsedQuery, parseQuery } from '../wire/query.js';
+import { buildErrorResponse } from '../wire/answer.js';
 
 /** A check's result. Numbers, not objects: this runs for every query. */
 export const RATE = {

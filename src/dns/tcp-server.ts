@@ -18,8 +18,9 @@ import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
 import type { RateLimitGate } from './rate-limit.js';
-import type { Resolver, Transport } from './resolver.js';
-import { HEADER_LEN } from './wire.js';
+import type { Transport } from './transport.js';
+import type { Resolver } from './resolver.js';
+import { HEADER_LEN } from '../wire/header.js';
 
 const MAX_OUTSTANDING_PER_CONNECTION = 64;
 /** The longest query accepted over TCP: a question, an OPT and some options fit many times over. */

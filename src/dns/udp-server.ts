@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
 import type { RateLimitGate } from './rate-limit.js';
-import type { Resolver, Transport } from './resolver.js';
+import type { Transport } from './transport.js';
+import type { Resolver } from './resolver.js';
 
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 

@@ -8,7 +8,7 @@
  * event into one per host or domain seen in that second. The bench seeds its database through this
  * same code.
  */
-import type { BlockAction, BlockEvent } from '../dns/resolver.js';
+import type { BlockAction, BlockEvent } from '../dns/block-event.js';
 import type { SqliteDatabase } from './database.js';
 import { reverseName } from './reversed-names.js';
 import { hourOf } from './schema.js';

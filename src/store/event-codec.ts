@@ -4,7 +4,7 @@
  * (numbers and string lengths) and one string costs about 0.6 µs. Strings are length-prefixed, not
  * separated: a qname is raw latin1 from the wire and may hold any byte.
  */
-import type { BlockAction, BlockEvent, Protocol } from '../dns/resolver.js';
+import type { BlockAction, BlockEvent, Protocol } from '../dns/block-event.js';
 import { PoolsinkError } from '../errors.js';
 
 /** Numbers per event: time, port, qtype, protocol, action, then the lengths of six strings. */

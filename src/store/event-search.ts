@@ -17,7 +17,7 @@
  * - otherwise: events_time.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { BlockAction, Protocol } from '../dns/resolver.js';
+import type { BlockAction, Protocol } from '../dns/block-event.js';
 import { domainRange, type NameRange } from './reversed-names.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';

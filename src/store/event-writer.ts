@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { BlockEvent } from '../dns/resolver.js';
+import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
 import { preparedFor, sqliteCode, type StoreConnection } from './database.js';

@@ -2,7 +2,7 @@
  * The block log's contract: what the resolver writes (BlockEvent, via BlockEventSink) and what the
  * admin API and CLI read. Implemented by the modules in src/store/.
  */
-import type { BlockAction, BlockEvent } from '../dns/resolver.js';
+import type { BlockAction, BlockEvent } from '../dns/block-event.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */

@@ -19,7 +19,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
-import type { BlockEvent } from '../dns/resolver.js';
+import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';

@@ -3,29 +3,23 @@
  * accepted only from the address and socket the query went to with the same ID and question, a
  * TCP retry for truncated answers, one shared sweep timer for timeouts, and failover in health
  * order. Every query ends in exactly one `done` call, never synchronously inside `query`.
+ * One state machine per query (attempt, TCP retry, failover); its options are checked in pool-options.ts.
  */
-import { isIP, SocketAddress } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
-import type { Logger } from 'pino';
-import { PoolsinkError, errorMessage } from '../errors.js';
-import { skipName } from '../dns/name.js';
-import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../dns/wire.js';
-import { formatHostPort } from '../net/address.js';
+import { errorMessage } from '../errors.js';
+import { skipName } from '../wire/name.js';
+import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../wire/header.js';
 import { createDeadlines } from './deadlines.js';
-import { createHealthTracker, type FailureReason, type HealthTarget, type UpstreamHealth } from './health.js';
+import { createHealthTracker, type FailureReason, type UpstreamHealth } from './health.js';
 import { createRandomIds } from './ids.js';
+import { checkPoolOptions, type Upstream, type UpstreamPoolOptions } from './pool-options.js';
 import { isReplyTo } from './reply-check.js';
 import { startTcpExchange, type TcpExchange } from './tcp-client.js';
 import { createUdpClient, type UdpClient, type UdpSocketSlot } from './udp-client.js';
 
 export type { UpstreamHealth } from './health.js';
-
-export interface UpstreamAddress {
-  /** An IPv4 or IPv6 literal. */
-  host: string;
-  port: number;
-}
+export type { UpstreamAddress, UpstreamPoolOptions } from './pool-options.js';
 
 export type UpstreamFailure = FailureReason;
 
@@ -60,35 +54,6 @@ export interface UpstreamPool {
   close(): Promise<void>;
 }
 
-export interface UpstreamPoolOptions {
-  upstreams: readonly UpstreamAddress[];
-  /** Per attempt, per upstream. */
-  timeoutMs: number;
-  log: Logger;
-  /** UDP sockets per address family; default 8. */
-  socketCount?: number;
-  /** A socket is replaced (new random port) after this many queries; default 5000. */
-  socketMaxUses?: number;
-  /** Clock for deadlines, in milliseconds; default a monotonic clock. */
-  now?: () => number;
-  /** Told the round trip of every exchange that produced an answer (UDP, or the TCP retry). */
-  observeRtt?: (upstream: string, seconds: number) => void;
-}
-
-const DEFAULT_SOCKET_COUNT = 8;
-const DEFAULT_SOCKET_MAX_USES = 5000;
-const MAX_SOCKET_COUNT = 256;
-/** The sweep runs at most this often apart, and at least four times per timeout. */
-const MAX_SWEEP_INTERVAL_MS = 25;
-const MIN_SWEEP_INTERVAL_MS = 5;
-
-interface Upstream extends HealthTarget {
-  /** Canonical text, as the kernel reports reply sources. */
-  readonly host: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-}
-
 /** One `query` call, moving through its attempts. Also the entry in sockets and deadlines. */
 interface Job {
   readonly wire: Buffer;
@@ -110,47 +75,16 @@ interface Job {
   sentAtMs: number;
 }
 
-function invalidOption(name: string, problem: string): PoolsinkError {
-  return new PoolsinkError('ERR_CONFIG_INVALID', `upstream pool: ${name} ${problem}`);
-}
-
-function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalidOption(name, `must be an integer from 1 to ${max}, got ${value}`);
-  return value;
-}
-
-function toUpstream(address: UpstreamAddress, index: number): Upstream {
-  const family = isIP(address.host);
-  if (family !== 4 && family !== 6) throw invalidOption(`upstreams[${index}].host`, `must be an IP address, got "${address.host}"`);
-  if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) {
-    throw invalidOption(`upstreams[${index}].port`, `must be from 1 to 65535, got ${address.port}`);
-  }
-  const host = new SocketAddress({ address: address.host, family: family === 4 ? 'ipv4' : 'ipv6' }).address;
-  return {
-    host,
-    port: address.port,
-    family,
-    label: formatHostPort({ host, port: address.port }),
-    consecutiveFailures: 0,
-    lastError: undefined,
-    failures: { timeout: 0, servfail: 0, refused: 0, error: 0 },
-  };
-}
-
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const { log } = options;
-  if (options.upstreams.length === 0) throw invalidOption('upstreams', 'must name at least one upstream');
-  const upstreams = options.upstreams.map(toUpstream);
-  const timeoutMs = positiveInteger(options.timeoutMs, 'timeoutMs');
-  const socketCount = positiveInteger(options.socketCount ?? DEFAULT_SOCKET_COUNT, 'socketCount', MAX_SOCKET_COUNT);
-  const socketMaxUses = positiveInteger(options.socketMaxUses ?? DEFAULT_SOCKET_MAX_USES, 'socketMaxUses');
+  const { upstreams, timeoutMs, socketCount, socketMaxUses, sweepIntervalMs } = checkPoolOptions(options);
   const now = options.now ?? (() => performance.now());
 
   const stats: UpstreamStats = { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 };
   const health = createHealthTracker(upstreams);
   const random = createRandomIds();
   const deadlines = createDeadlines<Job>({
-    sweepIntervalMs: Math.max(MIN_SWEEP_INTERVAL_MS, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(timeoutMs / 4))),
+    sweepIntervalMs,
     now,
     onExpired: onTimeout,
     onError: (err) => log.error({ err }, 'upstream timeout handling failed'),

@@ -3,9 +3,9 @@
  * (a spoof, a late or stray packet, or garbage) and the query keeps waiting for the real answer.
  * The ID, the socket and the source address are the caller's checks; this is the bytes' check.
  */
-import { inspectResponse } from '../dns/message.js';
-import { skipName, wireNamesEqualIgnoreCase } from '../dns/name.js';
-import { HEADER_LEN, isTruncated } from '../dns/wire.js';
+import { inspectResponse } from '../wire/inspect-response.js';
+import { skipName, wireNamesEqualIgnoreCase } from '../wire/name.js';
+import { HEADER_LEN, isTruncated } from '../wire/header.js';
 
 const QR_BIT = 0x80; // in byte 2
 const OPCODE_BITS = 0x78; // in byte 2

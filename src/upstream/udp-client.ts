@@ -10,7 +10,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { readId, writeId } from '../dns/wire.js';
+import { readId, writeId } from '../wire/header.js';
 import type { RandomIds } from './ids.js';
 
 /** A socket of the set, as handed back to `release`. */

@@ -1,5 +1,5 @@
 /** A block event as the resolver reports one, with any field overridden. */
-import type { BlockEvent } from '../../src/dns/resolver.js';
+import type { BlockEvent } from '../../src/dns/block-event.js';
 
 export function blockEvent(timeMs: number, overrides: Partial<BlockEvent> = {}): BlockEvent {
   return {

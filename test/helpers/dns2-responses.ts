@@ -3,7 +3,7 @@
  * compression), plus record builders for them. Shared by the message and cache unit tests.
  */
 import DNS, { type Resource } from 'dns2';
-import { QTYPE, RCODE } from '../../src/dns/wire.js';
+import { QTYPE, RCODE } from '../../src/wire/header.js';
 
 const { Packet } = DNS;
 

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { validateConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
-import type { BlockEvent, BlockEventSink } from '../../src/dns/resolver.js';
+import type { BlockEvent, BlockEventSink } from '../../src/dns/block-event.js';
 
 export interface StackOptions {
   upstreams: readonly string[];

@@ -14,7 +14,7 @@ import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import type { AdminDeps } from '../../src/admin/routes.js';
 import type { AllowlistEntry, ListInfo, ListManagement, RefreshResult } from '../../src/blocklist/management.js';
 import { createMatcher, type DomainMatcher } from '../../src/blocklist/matcher.js';
-import type { ResolverCounters } from '../../src/dns/resolver.js';
+import type { ResolverCounters } from '../../src/dns/resolver-counters.js';
 import { PoolsinkError } from '../../src/errors.js';
 import { formatHostPort } from '../../src/net/address.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';

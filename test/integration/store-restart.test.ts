@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import type { BlockEvent } from '../../src/dns/resolver.js';
+import type { BlockEvent } from '../../src/dns/block-event.js';
 import { openStoreConnection } from '../../src/store/database.js';
 import { createEventWriter } from '../../src/store/event-writer.js';
 import { createEventQueries } from '../../src/store/queries.js';

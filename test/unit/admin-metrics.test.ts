@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { createLatencyRecorder, createMetrics, type ListMetricsView, type MetricsSources } from '../../src/admin/metrics.js';
 import { createMatcher } from '../../src/blocklist/matcher.js';
-import type { ResolverCounters } from '../../src/dns/resolver.js';
+import type { ResolverCounters } from '../../src/dns/resolver-counters.js';
 import type { EventWriterStats } from '../../src/store/types.js';
 import type { UpstreamStats } from '../../src/upstream/pool.js';
 

@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import DNS from 'dns2';
 import { cacheKey, createDnsCache, type CacheOptions, type DnsCache } from '../../src/cache/dns-cache.js';
-import { inspectResponse, type ResponseFacts } from '../../src/dns/message.js';
-import { PARSE, QTYPE, RCODE, createParsedQuery, parseQuery, type ParsedQuery } from '../../src/dns/wire.js';
+import { inspectResponse, type ResponseFacts } from '../../src/wire/inspect-response.js';
+import { QTYPE, RCODE } from '../../src/wire/header.js';
+import { PARSE, createParsedQuery, parseQuery, type ParsedQuery } from '../../src/wire/query.js';
 import { isPoolsinkError } from '../../src/errors.js';
 import { encodeQuery, type QueryOptions } from '../helpers/packets.js';
 import { a, buildResponse, soa, type ResponseSpec } from '../helpers/dns2-responses.js';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import DNS from 'dns2';
-import { inspectResponse } from '../../src/dns/message.js';
-import { QTYPE, RCODE } from '../../src/dns/wire.js';
+import { inspectResponse } from '../../src/wire/inspect-response.js';
+import { QTYPE, RCODE } from '../../src/wire/header.js';
 import { encodeName } from '../helpers/packets.js';
 import { a, buildResponse, cname, ns, soa, type ResponseSpec } from '../helpers/dns2-responses.js';
 

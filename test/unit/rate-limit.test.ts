@@ -11,7 +11,7 @@ import {
   type RateLimiterOptions,
   type RateVerdict,
 } from '../../src/dns/rate-limit.js';
-import type { Transport } from '../../src/dns/resolver.js';
+import type { Transport } from '../../src/dns/transport.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 
 function manualClock(start = 1_000) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import type { BlockEvent } from '../../src/dns/resolver.js';
+import type { BlockEvent } from '../../src/dns/block-event.js';
 import { isPoolsinkError } from '../../src/errors.js';
 import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
 import { createEventWriter, type EventWriterOptions } from '../../src/store/event-writer.js';

@@ -1,17 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import DNS from 'dns2';
-import {
-  PARSE,
-  RCODE,
-  QTYPE,
-  buildBlockResponse,
-  buildErrorResponse,
-  buildTruncated,
-  createBlockAnswerTemplate,
-  createParsedQuery,
-  parseQuery,
-  type BlockResponseKind,
-} from '../../src/dns/wire.js';
+import { RCODE, QTYPE } from '../../src/wire/header.js';
+import { PARSE, createParsedQuery, parseQuery } from '../../src/wire/query.js';
+import { buildErrorResponse, buildTruncated } from '../../src/wire/answer.js';
+import { buildBlockResponse, createBlockAnswerTemplate, type BlockResponseKind } from '../../src/wire/block-answer.js';
 import { encodeName, encodeOpt, encodeQuery, findEde, rcodeOf } from '../helpers/packets.js';
 
 const { Packet } = DNS;

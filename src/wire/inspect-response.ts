@@ -4,7 +4,7 @@
  * Runs once per upstream answer, off the cached-answer path, so it may allocate.
  */
 import { decodeName, skipName } from './name.js';
-import { HEADER_LEN, QTYPE, RCODE } from './wire.js';
+import { HEADER_LEN, QTYPE, RCODE } from './header.js';
 
 export interface ResponseFacts {
   /** The header's 4-bit RCODE. */

@@ -1,0 +1,189 @@
+/**
+ * Forwarding on a cache miss: request coalescing (clients asking the same question while it is in
+ * flight wait on one upstream query), the memory bounds on waiting clients, and completion: each
+ * waiting client gets the upstream answer (or a block when a CNAME in it is listed, or a stale
+ * cached answer, or SERVFAIL). Only this path allocates per query: one waiter record and the
+ * upstream callback.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import type { Protocol } from './block-event.js';
+import type { BlockVerdict, Responder } from './responder.js';
+import type { ResolverCounters } from './resolver-counters.js';
+import type { Transport } from './transport.js';
+import { EDE, HEADER_LEN, RCODE, writeId } from '../wire/header.js';
+import { inspectResponse } from '../wire/inspect-response.js';
+import type { ParsedQuery } from '../wire/query.js';
+import type { DnsCache } from '../cache/dns-cache.js';
+import type { UpstreamPool, UpstreamResult } from '../upstream/pool.js';
+
+export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
+
+export interface AnswerLatencySink {
+  observeAnswer(seconds: number, outcome: ForwardedOutcome): void;
+}
+
+/** The first CNAME target the lists block (CNAME cloaking), or undefined. */
+export type CloakCheck = (targets: readonly string[]) => { verdict: BlockVerdict; via: string } | undefined;
+
+export interface Forwarder {
+  /**
+   * Forwards the query whose cache key is `key`, or joins the clients already waiting on it.
+   * `parsed` is copied: the caller may reuse it as soon as this returns.
+   */
+  forward(key: string, query: Buffer, parsed: ParsedQuery, address: string, port: number, transport: Transport): void;
+  /** Queries waiting on an upstream. */
+  readonly pending: number;
+  /** Resolves once every query waiting on an upstream has been answered. */
+  drain(): Promise<void>;
+}
+
+export interface ForwarderDeps {
+  cache: DnsCache;
+  upstream: UpstreamPool;
+  responder: Responder;
+  cloakCheck: CloakCheck;
+  countersByProtocol: Record<Protocol, ResolverCounters>;
+  clock: () => number;
+  log: Logger;
+  /** Clients waiting on one in-flight upstream query before more get SERVFAIL (memory bound). */
+  maxWaitersPerQuery: number;
+  /** Queries waiting on upstreams in all before more get SERVFAIL (memory bound). */
+  maxPending: number;
+  latency: AnswerLatencySink | undefined;
+}
+
+/** A client waiting for a forwarded answer. */
+interface Waiter {
+  readonly query: Buffer;
+  readonly parsed: ParsedQuery;
+  readonly address: string;
+  readonly port: number;
+  readonly transport: Transport;
+  /** performance.now() when the query arrived. */
+  readonly arrivedMs: number;
+}
+
+const STALE_TTL_SEC = 30; // RFC 8767 §4
+const NO_REACHABLE_TEXT = Buffer.from('no upstream answered', 'utf8');
+
+export function createForwarder(deps: ForwarderDeps): Forwarder {
+  const { cache, upstream, responder, cloakCheck, countersByProtocol, clock, log, latency } = deps;
+  const { deliver, answerError, answerBlocked } = responder;
+  const maxWaiters = deps.maxWaitersPerQuery;
+  const maxPending = deps.maxPending;
+  const debug = log.isLevelEnabled('debug');
+  const inflight = new Map<string, Waiter[]>();
+  let pendingCount = 0;
+  let drainWaiters: (() => void)[] = [];
+
+  function forward(
+    key: string,
+    query: Buffer,
+    parsed: ParsedQuery,
+    address: string,
+    port: number,
+    transport: Transport,
+  ): void {
+    const counters = countersByProtocol[transport.protocol];
+    const arrivedMs = latency === undefined ? 0 : performance.now();
+    const waiter: Waiter = { query, parsed: { ...parsed }, address, port, transport, arrivedMs };
+    const waiting = inflight.get(key);
+    if (pendingCount >= maxPending || (waiting !== undefined && waiting.length >= maxWaiters)) {
+      counters.servfail++;
+      answerError(query, waiter.parsed, RCODE.SERVFAIL, address, port, transport);
+      return;
+    }
+    if (waiting !== undefined) {
+      counters.coalesced++;
+      waiting.push(waiter);
+      pendingCount++;
+      return;
+    }
+    inflight.set(key, [waiter]);
+    pendingCount++;
+    counters.forwarded++;
+    upstream.query(query, waiter.parsed.questionEnd, (result) => complete(key, result));
+  }
+
+  function observe(waiter: Waiter, outcome: ForwardedOutcome): void {
+    if (latency !== undefined) latency.observeAnswer((performance.now() - waiter.arrivedMs) / 1000, outcome);
+  }
+
+  function complete(key: string, result: UpstreamResult): void {
+    const waiters = inflight.get(key) ?? [];
+    inflight.delete(key);
+    try {
+      const now = clock();
+      if (result.kind === 'answer') {
+        const facts = inspectResponse(result.response);
+        if (facts !== undefined) {
+          cache.store(key, result.response, facts, now);
+          const cloak = facts.cnameTargets.length > 0 ? cloakCheck(facts.cnameTargets) : undefined;
+          for (const waiter of waiters) {
+            const { query, parsed, address, port, transport } = waiter;
+            if (cloak !== undefined) {
+              countersByProtocol[transport.protocol].cloaked++;
+              answerBlocked(cloak.verdict, query, parsed, address, port, transport, cloak.via);
+              observe(waiter, 'blocked');
+              continue;
+            }
+            const out = Buffer.allocUnsafe(result.response.length);
+            result.response.copy(out);
+            writeId(out, parsed.id);
+            // The client's own letter case in the question (the key matched it case-insensitively).
+            query.copy(out, HEADER_LEN, HEADER_LEN, parsed.questionEnd);
+            deliver(out, parsed, address, port, transport);
+            observe(waiter, 'answered');
+          }
+          return;
+        }
+        log.warn({ upstream: result.upstream }, 'malformed upstream answer');
+      } else if (debug) {
+        log.debug({ reason: result.reason, detail: result.detail }, 'upstream failed');
+      }
+      const stale = cache.lookupStale(key, now);
+      for (const waiter of waiters) {
+        const { query, parsed, address, port, transport } = waiter;
+        if (stale !== undefined) {
+          countersByProtocol[transport.protocol].stale++;
+          deliver(cache.answer(stale, query, parsed, now, STALE_TTL_SEC), parsed, address, port, transport);
+          observe(waiter, 'stale');
+        } else {
+          countersByProtocol[transport.protocol].servfail++;
+          const edeCode = EDE.NO_REACHABLE_AUTHORITY;
+          answerError(query, parsed, RCODE.SERVFAIL, address, port, transport, edeCode, NO_REACHABLE_TEXT);
+          observe(waiter, 'servfail');
+        }
+      }
+    } catch (err: unknown) {
+      // An unexpected failure must not lose the clients: each still gets one answer.
+      log.error({ err }, 'answering forwarded query failed');
+      for (const waiter of waiters) {
+        try {
+          answerError(waiter.query, waiter.parsed, RCODE.SERVFAIL, waiter.address, waiter.port, waiter.transport);
+        } catch (sendErr: unknown) {
+          log.error({ err: sendErr }, 'sending SERVFAIL failed');
+        }
+      }
+    } finally {
+      pendingCount -= waiters.length;
+      if (pendingCount === 0 && drainWaiters.length > 0) {
+        const resolvers = drainWaiters;
+        drainWaiters = [];
+        for (const resolve of resolvers) resolve();
+      }
+    }
+  }
+
+  return {
+    forward,
+    get pending() {
+      return pendingCount;
+    },
+    drain() {
+      if (pendingCount === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Block answers: the per-configuration template (response kind, TTL, SOA, sinkhole addresses) and
+ * the per-query builder, which costs one buffer and a few copies.
+ */
+import { optLen, buildErrorResponse, writeHeader, writeOpt } from './answer.js';
+import { EDE, HEADER_LEN, QCLASS_IN, QTYPE, RCODE, answerFlags } from './header.js';
+import type { ParsedQuery } from './query.js';
+
+export type BlockResponseKind = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole';
+
+/** Everything a block answer needs that does not change per query; built once per configuration. */
+export interface BlockAnswerTemplate {
+  readonly kind: BlockResponseKind;
+  readonly ttlSec: number;
+  /** SOA rdata (MNAME, RNAME, serial, timers, minimum) placed in the authority section. */
+  readonly soaRdata: Buffer;
+  readonly ipv4: Buffer;
+  readonly ipv6: Buffer;
+}
+
+function encodeName(name: string): Buffer {
+  const labels = name.split('.').filter((label) => label.length > 0);
+  const parts: number[] = [];
+  for (const label of labels) {
+    parts.push(label.length);
+    for (let i = 0; i < label.length; i++) parts.push(label.charCodeAt(i));
+  }
+  parts.push(0);
+  return Buffer.from(parts);
+}
+
+export function createBlockAnswerTemplate(options: {
+  kind: BlockResponseKind;
+  ttlSec: number;
+  sinkholeIpv4: Buffer;
+  sinkholeIpv6: Buffer;
+}): BlockAnswerTemplate {
+  const mname = encodeName('poolsink.invalid');
+  const rname = encodeName('blocked.poolsink.invalid');
+  const timers = Buffer.alloc(20);
+  timers.writeUInt32BE(1, 0); // serial
+  timers.writeUInt32BE(3600, 4); // refresh
+  timers.writeUInt32BE(600, 8); // retry
+  timers.writeUInt32BE(86400, 12); // expire
+  timers.writeUInt32BE(options.ttlSec, 16); // minimum: the negative-caching TTL (RFC 2308)
+  const isNull = options.kind === 'null';
+  return Object.freeze({
+    kind: options.kind,
+    ttlSec: options.ttlSec,
+    soaRdata: Buffer.concat([mname, rname, timers]),
+    ipv4: isNull ? Buffer.alloc(4) : options.sinkholeIpv4,
+    ipv6: isNull ? Buffer.alloc(16) : options.sinkholeIpv6,
+  });
+}
+
+/** EDE text for a block by `listName`, cached so the block path does not encode it per query. */
+export function blockReasonText(listName: string): Buffer {
+  return Buffer.from(`blocked by poolsink list ${listName}`, 'utf8');
+}
+
+/**
+ * The answer to a blocked query, per the configured response kind. Owner names point back at the
+ * question (0xC00C), so the answer costs one buffer and a few copies.
+ */
+export function buildBlockResponse(
+  query: Buffer,
+  parsed: ParsedQuery,
+  template: BlockAnswerTemplate,
+  edeText: Buffer,
+): Buffer {
+  const kind = template.kind;
+  if (kind === 'refused') {
+    return buildErrorResponse(query, parsed, RCODE.REFUSED, EDE.BLOCKED, edeText);
+  }
+  let address: Buffer | undefined;
+  if (kind === 'null' || kind === 'sinkhole') {
+    if (parsed.qtype === QTYPE.A) address = template.ipv4;
+    else if (parsed.qtype === QTYPE.AAAA) address = template.ipv6;
+  }
+  const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
+  const qEnd = parsed.questionEnd;
+  const recordLen = address !== undefined ? 12 + address.length : 12 + template.soaRdata.length;
+  const edeLen = parsed.edns ? optLen(edeText.length) : 0;
+  const out = Buffer.allocUnsafe(qEnd + recordLen + edeLen);
+  writeHeader(
+    out,
+    parsed.id,
+    answerFlags(parsed.flags, rcode),
+    1,
+    address !== undefined ? 1 : 0,
+    address !== undefined ? 0 : 1,
+    parsed.edns ? 1 : 0,
+  );
+  query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
+  let pos = qEnd;
+  out[pos] = 0xc0;
+  out[pos + 1] = HEADER_LEN;
+  if (address !== undefined) {
+    out.writeUInt16BE(parsed.qtype, pos + 2);
+    out.writeUInt16BE(QCLASS_IN, pos + 4);
+    out.writeUInt32BE(template.ttlSec, pos + 6);
+    out.writeUInt16BE(address.length, pos + 10);
+    pos += 12;
+    pos += address.copy(out, pos);
+  } else {
+    out.writeUInt16BE(QTYPE.SOA, pos + 2);
+    out.writeUInt16BE(QCLASS_IN, pos + 4);
+    out.writeUInt32BE(template.ttlSec, pos + 6);
+    out.writeUInt16BE(template.soaRdata.length, pos + 10);
+    pos += 12;
+    pos += template.soaRdata.copy(out, pos);
+  }
+  if (parsed.edns) writeOpt(out, pos, rcode, parsed.dnssecOk, EDE.BLOCKED, edeText);
+  return out;
+}
