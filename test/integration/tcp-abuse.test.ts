@@ -10,7 +10,7 @@ import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstrea
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { closesWithin, frame, openPeer, type TcpPeer } from '../helpers/tcp-peer.js';
-import { until } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
