@@ -84,12 +84,3 @@ export function questionEnd(query: Buffer): number {
   if (info === undefined) throw new Error('not a readable query');
   return 12 + info.question.length;
 }
-
-/** Polls `condition` (for state with no event to await, like a counter) until it holds. */
-export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -12,6 +12,7 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { dig, udpExchange } from '../helpers/clients.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { runCli, startCliServer } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import Database from 'better-sqlite3';
 import { createSocket } from 'node:dgram';
 
@@ -177,11 +178,11 @@ describe('shutdown', () => {
           await new Promise((r) => setImmediate(r));
         }
       })();
-      await new Promise((r) => setTimeout(r, 300));
+      // SIGTERM once the server is answering the burst (at least as many answers as checked below).
+      await until(() => answered > 100, 15_000);
       server.child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
       await burst;
-      await new Promise((r) => setTimeout(r, 200));
       socket.close();
 
       const db = new Database(join(dir, 'data', 'poolsink.db'), { readonly: true });
@@ -202,14 +203,6 @@ describe('shutdown', () => {
   });
 });
 
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('storage faults', () => {
   test('a database another writer keeps locked mid-run: DNS keeps answering, drops are counted, writing resumes', async () => {
     const up = await startLocalUpstream();
@@ -228,8 +221,11 @@ describe('storage faults', () => {
     const intruder = new Database(store.path);
     intruder.exec('BEGIN IMMEDIATE');
     try {
+      // 3000 exchanges at once: on a loaded machine the last answers take longer than the default 2 s wait.
       const answers = await Promise.all(
-        Array.from({ length: 3000 }, (_, i) => udpExchange(stack.port, encodeQuery(`q${i}.pool.example`, { id: i & 0xffff }), { bindAddress: '127.0.0.3' })),
+        Array.from({ length: 3000 }, (_, i) =>
+          udpExchange(stack.port, encodeQuery(`q${i}.pool.example`, { id: i & 0xffff }), { bindAddress: '127.0.0.3', timeoutMs: 15_000 }),
+        ),
       );
       expect(answers.filter((a) => a !== undefined && rcodeOf(a) === 3).length).toBe(3000);
       expect(eventWriter.stats.dropped).toBeGreaterThan(0);
@@ -285,10 +281,11 @@ describe('crash', () => {
       const flood = (async () => {
         while (flooding) {
           for (let i = 0; i < 20; i++) socket.send(encodeQuery(`k${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
-          await new Promise((r) => setTimeout(r, 1));
+          await new Promise((r) => setTimeout(r, 1)); // pacing: 20 queries a turn, not synchronization
         }
       })();
-      await new Promise((r) => setTimeout(r, 1000));
+      // The flood runs until the server has answered well past the 1000 answers checked below.
+      await until(() => answered > 2000, 20_000);
       // Mid-flood: what the server says it has written and still holds, then the kill at once.
       const answeredAtRead = answered;
       const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();

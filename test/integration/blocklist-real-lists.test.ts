@@ -1,8 +1,8 @@
 /**
  * The real public lists in ../shared/blocklists (see its README), downloaded from a local HTTP
  * server (plain and gzip) and loaded by the list manager: the sliced parser must count what
- * parseList counts on the whole file (test/unit/blocklist-parse.test.ts checks those counts against
- * the files themselves), and the distinct names the matcher holds must be the README's.
+ * parseList counts on the whole file (test/integration/blocklist-parse-real-lists.test.ts checks
+ * those counts against the files themselves), and the distinct names the matcher holds must be the README's.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

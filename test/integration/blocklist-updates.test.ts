@@ -13,6 +13,7 @@ import { listSpec, startManager, type ManagerHarness } from '../helpers/list-man
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 
 const NXDOMAIN = 3;
 
@@ -144,9 +145,11 @@ describe('a swap under load', () => {
       socket.send(encodeQuery(`x.p${id % 1000}.old.test`, { id }), s.port, '127.0.0.1');
     }, 2);
     const [result] = await l.manager.refresh('feed', { force: false });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Keep sending until answers from after the swap arrive (forwarded, no longer blocked).
+    await until(() => verdicts.has('allowed') && answered > 20, 10_000);
     clearInterval(sender);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every query sent is answered: the last ones are on their way.
+    await until(() => sentAt.size === 0, 5000);
     socket.close();
 
     expect(result).toMatchObject({ outcome: 'updated', entries: 200_000 });

@@ -10,7 +10,7 @@ import { answerProblems, checkNormalQuery, runFuzz } from '../../scripts/fuzz/ru
 import { dig } from '../helpers/clients.js';
 import { defaultIpv4, startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { until } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 const COUNT = 100_000;
 

@@ -16,6 +16,7 @@ import { openDatabase } from '../../src/store/database.js';
 import { EVENTS_DROPPED_OUTCOME } from '../../src/store/schema.js';
 import { startWriterThread, type WriterThread } from '../../src/store/writer-thread.js';
 import { blockEvent } from '../helpers/block-events.js';
+import { until } from '../helpers/wait.js';
 
 let dir: string;
 let path: string;
@@ -31,14 +32,6 @@ function capturingLog() {
     },
   });
   return pino({ level: 'info' }, sink);
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function count(sql: string): number {
@@ -201,7 +194,8 @@ describe('writer thread', () => {
     const ticker = setInterval(() => (ticks += 1), 10);
     let done = false;
     const pending = writer.writeListStore({ method: 'insertAllowed', args: [{ domain: 'ok.example', createdMs: 2 }] }).then(() => (done = true));
-    await new Promise((r) => setTimeout(r, 300));
+    // This thread's own timer is the clock: 30 ticks (~300 ms) of it ran while the write stayed pending.
+    await until(() => ticks >= 30, 10_000);
     clearInterval(ticker);
     expect(done).toBe(false);
     expect(ticks).toBeGreaterThan(10);

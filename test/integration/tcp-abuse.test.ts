@@ -3,14 +3,14 @@
  * (configured like an operator would); the timeouts and framing limits run on an extra listener
  * on the stack's resolver, with limits short enough for a test. Each test fails without its defence.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { pino } from 'pino';
 import { MAX_TCP_QUERY_BYTES, MAX_UNSENT_BYTES, startTcpListener, type TcpLimits, type TcpListener } from '../../src/dns/tcp-server.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { closesWithin, frame, openPeer, type TcpPeer } from '../helpers/tcp-peer.js';
-import { until } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -57,6 +57,7 @@ async function answers(p: TcpPeer, qname = 'pool.example'): Promise<boolean> {
   }
 }
 
+/** Pacing for the tests that send on a schedule (the schedule is what they test), never to wait for the server. */
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('connection caps (configured through the stack)', () => {
@@ -82,9 +83,15 @@ describe('connection caps (configured through the stack)', () => {
     expect(await answers(a1)).toBe(true);
     a2.destroy();
     await a2.closed;
-    await sleep(50);
-    const a4 = await peer(stack.port, '127.0.0.1');
-    expect(await answers(a4)).toBe(true);
+    // The server frees the slot when it sees the close, on its own turn: a connection it still
+    // refuses is closed at once, so try again until one is served.
+    await vi.waitFor(
+      async () => {
+        const a4 = await peer(stack.port, '127.0.0.1');
+        expect(await answers(a4)).toBe(true);
+      },
+      { timeout: 5000, interval: 10 },
+    );
   });
 });
 
@@ -143,6 +150,7 @@ describe('timeouts', () => {
   test('a query split over several writes in good time is answered (the read timeout is per frame)', async () => {
     const { port } = await listenerWith({ idleTimeoutMs: 2000, readTimeoutMs: 400 });
     const p = await peer(port);
+    // 5 × 90 ms of writes: longer than the 400 ms read timeout, so only a per-frame timer lets them all through.
     for (let i = 0; i < 5; i++) {
       const bytes = frame(encodeQuery(`split${i}.example`, { id: i }));
       p.write(bytes.subarray(0, 1)); // the length prefix split in two
@@ -192,7 +200,8 @@ describe('absurd length prefixes', () => {
     const start = Buffer.alloc(2 + 100);
     start.writeUInt16BE(MAX_TCP_QUERY_BYTES, 0);
     for (const p of peers) p.write(start);
-    await sleep(100);
+    // Every connection has read its declared length and holds a frame buffer for it.
+    await until(() => listener.bufferedBytes === 50 * MAX_TCP_QUERY_BYTES);
     expect(listener.connections).toBe(50);
     expect(listener.bufferedBytes).toBeLessThanOrEqual(50 * MAX_TCP_QUERY_BYTES);
     await Promise.all(peers.map((p) => p.closed));
@@ -217,7 +226,7 @@ describe('a client that never reads its answers', () => {
     // 40 MB of answers if every query were read and answered.
     for (let i = 0; i < 40 && !p.isClosed; i++) {
       p.write(batch);
-      await sleep(10);
+      await sleep(10); // pacing: one batch per turn, so the server reads (and pauses) between them
     }
     expect(await closesWithin(p, 3000)).toBe(true);
     clearInterval(sampler);

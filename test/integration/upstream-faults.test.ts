@@ -16,7 +16,7 @@ import { dig, udpExchange } from '../helpers/clients.js';
 import { behaviors, defaultAnswer, defaultIpv4, startLocalUpstream, type Behavior, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery, findEde, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { until } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 300; // the stack's upstreamTimeoutMs
 /** The pool's sweep runs every 25 ms; allow for it and a loaded machine. */

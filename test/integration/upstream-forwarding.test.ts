@@ -111,11 +111,14 @@ describe('forwarding', () => {
     const h = await startHarness({ upstreams: [behaviors.normal()] });
     const query = encodeQuery('x.test');
     let result: unknown;
-    h.pool.query(query, 12, (r) => {
-      result = r;
+    const done = new Promise<void>((resolve) => {
+      h.pool.query(query, 12, (r) => {
+        result = r;
+        resolve();
+      });
     });
     expect(result).toBeUndefined();
-    await new Promise((resolve) => setImmediate(resolve));
+    await done;
     expect(result).toMatchObject({ kind: 'failed', reason: 'error' });
   });
 

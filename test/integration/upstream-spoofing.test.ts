@@ -3,7 +3,8 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { RCODE, buildAnswer, readQuery, withId, type QueryInfo } from '../helpers/answers.js';
 import { behaviors, defaultAnswer, type ReceivedQuery } from '../helpers/local-upstream.js';
 import { encodeQuery } from '../helpers/packets.js';
-import { startHarness, until } from '../helpers/upstream-harness.js';
+import { startHarness } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 async function openSpoofer(): Promise<Socket> {
   const socket = createSocket('udp4');

@@ -4,7 +4,7 @@ import { createRandomIds } from '../../src/upstream/ids.js';
 import { createUdpClient, type UdpClient } from '../../src/upstream/udp-client.js';
 import { behaviors, startLocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery } from '../helpers/packets.js';
-import { until } from '../helpers/upstream-harness.js';
+import { until } from '../helpers/wait.js';
 
 interface Seen {
   entry: string;

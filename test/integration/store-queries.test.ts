@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { until } from '../helpers/wait.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { BlockEvent } from '../../src/dns/block-event.js';
 import { isPoolsinkError } from '../../src/errors.js';
@@ -171,9 +172,8 @@ describe('events', () => {
       const now = Date.now();
       writer.record(blockEvent({ timeMs: now - 2 * MINUTE, list: 'fresh', qname: 'new.pool.com' }));
       writer.record(blockEvent({ timeMs: now - MINUTE, list: 'other', qname: 'old.pool.com' }));
-      const deadline = Date.now() + 5000;
       const count = recent.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events');
-      while ((count.get()?.n ?? 0) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await until(() => (count.get()?.n ?? 0) >= 2, 5000);
       expect(recent.db.prepare('SELECT count(*) AS n FROM list_hours').get()).toEqual({ n: 0 });
       const page = createEventQueries(recent).events({ list: 'fresh' }, 10);
       expect(page.events.map((e) => e.qname)).toEqual(['new.pool.com']);

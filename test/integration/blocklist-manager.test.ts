@@ -349,6 +349,8 @@ describe('management', () => {
   test('writes that complete later (the writer thread): a failed delete keeps the list; a second change to an allowlist name meanwhile is refused', async () => {
     server.set('/a.txt', { body: pools(3, 'a') });
     let failDelete = true;
+    let releaseDelete: (() => void) | undefined;
+    const deleteReleased = new Promise<void>((r) => (releaseDelete = r));
     let releaseInsert: (() => void) | undefined;
     const t = await harness({
       records: (store) => ({
@@ -358,7 +360,7 @@ describe('management', () => {
         insertRuntimeList: async (row) => store.insertRuntimeList(row),
         updateRuntimeList: async (row) => store.updateRuntimeList(row),
         deleteRuntimeList: async (name) => {
-          await new Promise((r) => setTimeout(r, 5));
+          await deleteReleased;
           if (failDelete) throw new PoolsinkError('ERR_STORE_WRITE', 'disk I/O error');
           store.deleteRuntimeList(name);
         },
@@ -374,6 +376,7 @@ describe('management', () => {
     const removing = failure(t.manager.removeList('extra'));
     // While the delete is being written the list is already gone from the manager...
     expect(t.manager.lists().map((l) => l.name)).toEqual([]);
+    releaseDelete?.();
     // ...and comes back, still blocking, when it fails.
     expect(await removing).toMatchObject({ code: 'ERR_STORE_WRITE' });
     expect(t.manager.lists().map((l) => l.name)).toEqual(['extra']);

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { isPoolsinkError } from '../../src/errors.js';
 import { createListFetcher, type FetchOptions, type FetchResult, type ListFetcher } from '../../src/blocklist/fetch.js';
 import { startListServer, type ListServer } from '../helpers/list-server.js';
+import { until } from '../helpers/wait.js';
 
 const LIST = 'pool.example\nxmr.example.net\n';
 const LAST_MODIFIED = 'Wed, 21 Oct 2026 07:28:00 GMT';
@@ -175,7 +176,7 @@ describe('createListFetcher', () => {
     server.set('/slow.txt', { body: LIST, stallAfterBytes: 5 });
     const pending = useFetcher({ bodyTimeoutMs: 60_000 }).fetch(server.url('/slow.txt'), {});
     const failed = fetchError(pending);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until(() => server.requestsTo('/slow.txt').length === 1); // the request is in flight
     await fetcher.close();
     await failed;
   });

@@ -1,0 +1,16 @@
+/**
+ * The one wait helper of the test suite, for state that has no event to await (a counter, a log
+ * line, a row count): polls `condition` until it holds. Await an event instead where there is one.
+ */
+import { vi } from 'vitest';
+
+const POLL_INTERVAL_MS = 5;
+
+/** Resolves once `condition()` is true; rejects after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  try {
+    await vi.waitUntil(condition, { timeout: timeoutMs, interval: POLL_INTERVAL_MS });
+  } catch (err: unknown) {
+    throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`, { cause: err });
+  }
+}
