@@ -20,7 +20,6 @@ import { until } from '../helpers/wait.js';
 
 const TIMEOUT_MS = 300; // the stack's upstreamTimeoutMs
 /** The pool's sweep runs every 25 ms; allow for it and a loaded machine. */
-const SLACK_MS = 400;
 const POISON = '6.6.6.6';
 const POISON_ANSWER: AnswerSpec = { answers: [{ type: 'A', address: POISON, ttl: 86_400 }] };
 
@@ -100,9 +99,12 @@ describe('one upstream faulty, another healthy: the healthy one serves', () => {
   ])('the first upstream %s', async (label, first) => {
     const [faulty, healthy] = await upstreamsWith(first, behaviors.normal());
     const s = await start([faulty!, healthy!]);
-    const started = performance.now();
     const answer = await addressesOf(s, 'fault.example');
-    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + SLACK_MS + 200);
+    // A SERVFAIL or REFUSED moves on at once; silence and garbage (dropped as mismatched) wait out
+    // one timeout, never more. Counted, not timed: wall-clock bounds fail by chance under load.
+    const movesOnAtOnce = label.includes('SERVFAIL') || label.includes('REFUSED');
+    expect(s.poolsink.upstream.stats.timeouts).toBe(movesOnAtOnce ? 0 : 1);
+    if (label.startsWith('answers garbage')) expect(s.poolsink.upstream.stats.mismatched).toBeGreaterThanOrEqual(1);
     expect(answer).toEqual({ status: 'NOERROR', addresses: [defaultIpv4('fault.example')] });
     expect(faulty!.queries).toHaveLength(1);
     expect(healthy!.queries).toHaveLength(1);
@@ -189,7 +191,7 @@ describe('every upstream failing', () => {
     expect(findEde(reply!)?.code).toBe(22);
     // Three of the four fail by timing out; SERVFAIL moves on at once.
     expect(elapsed).toBeGreaterThanOrEqual(3 * TIMEOUT_MS - 5);
-    expect(elapsed).toBeLessThan(3 * TIMEOUT_MS + SLACK_MS);
+    expect(s.poolsink.upstream.stats.timeouts).toBe(3);
     expect(ups.map((u) => u.queries.length)).toEqual([1, 1, 1, 1]);
   });
 
@@ -209,9 +211,8 @@ describe('every upstream failing', () => {
     expect(fresh.answers[0]).toMatch(/^stale\.example\. 300 IN A /);
     now += 3_600_000; // an hour: expired, within serveStaleSec
     everyWay.forEach((behavior, i) => ups[i]!.setBehavior(behavior));
-    const started = performance.now();
     const stale = await dig(s.port, ['stale.example']);
-    expect(performance.now() - started).toBeLessThan(3 * TIMEOUT_MS + SLACK_MS + 200);
+    expect(s.poolsink.upstream.stats.timeouts).toBe(3);
     expect(stale.status).toBe('NOERROR');
     expect(stale.answers).toEqual([`stale.example. 30 IN A ${defaultIpv4('stale.example')}`]);
     expect(s.poolsink.resolver.counters.stale).toBe(1);
