@@ -294,7 +294,9 @@ export function buildTruncated(response: Buffer, parsed: ParsedQuery): Buffer {
   return out;
 }
 
-export type BlockResponseKind = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole';
+/** The answers a block can give; the configuration's `block.response` choices. */
+export const BLOCK_RESPONSES = ['nxdomain', 'nodata', 'null', 'refused', 'sinkhole'] as const;
+export type BlockResponseKind = (typeof BLOCK_RESPONSES)[number];
 
 /** Everything a block answer needs that does not change per query; built once per configuration. */
 export interface BlockAnswerTemplate {
