@@ -31,25 +31,33 @@ export type Validator<T> = (input: unknown) => Validated<T>;
 
 const MAX_SHOWN_KEY = 64;
 
-let sharedAjv: Ajv | undefined;
+/** One ajv per mode, made on first use: filling defaults, and leaving absent fields absent. */
+const instances = new Map<boolean, Ajv>();
 
-function ajv(): Ajv {
-  if (sharedAjv === undefined) {
+function ajv(fillDefaults: boolean): Ajv {
+  let instance = instances.get(fillDefaults);
+  if (instance === undefined) {
     // useDefaults fills each absent property from the `default` beside it before `required` is checked.
-    sharedAjv = new Ajv({ useDefaults: true, verbose: true, strict: true, allErrors: false });
-    sharedAjv.addKeyword('errorMessage');
+    instance = new Ajv({ useDefaults: fillDefaults, verbose: true, strict: true, allErrors: false });
+    instance.addKeyword('errorMessage');
+    instances.set(fillDefaults, instance);
   }
-  return sharedAjv;
+  return instance;
 }
 
 /**
- * A validator for `schema`. It fills defaults into the value it is given, so callers pass a copy
- * when the input must stay as it was.
+ * A validator for `schema`. Unless `fillDefaults` is false it fills defaults into the value it is
+ * given, so callers pass a copy when the input must stay as it was. (API bodies leave absent fields
+ * absent: a patch changes only what it names; the list manager applies the same schema's defaults.)
  */
-export function createValidator<S extends TSchema>(schema: S, wording: InputWording): Validator<Static<S>> {
+export function createValidator<S extends TSchema>(
+  schema: S,
+  wording: InputWording,
+  options: { readonly fillDefaults?: boolean } = {},
+): Validator<Static<S>> {
   let compiled: ValidateFunction<Static<S>> | undefined;
   return (input) => {
-    compiled ??= ajv().compile<Static<S>>(schema);
+    compiled ??= ajv(options.fillDefaults ?? true).compile<Static<S>>(schema);
     if (compiled(input)) return { ok: true, value: input };
     const first = compiled.errors?.[0];
     return { ok: false, error: first === undefined ? { path: wording.root, problem: 'is invalid' } : describe(first, input, wording) };
