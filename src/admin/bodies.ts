@@ -1,107 +1,82 @@
 /**
- * Validation of JSON request bodies: a plain object, only known fields, each of the right type and
- * range. Failures are InvalidParameterErrors naming the field as `body.<field>`. The list manager
- * checks definitions again; this layer is what lets a 400 name the field.
+ * The JSON request bodies, each defined once as a schema: the source of its TypeScript type, its
+ * validator and its OpenAPI component (openapi.ts embeds these schemas as they are). A body must
+ * be a plain object with only known fields; failures are InvalidParameterErrors naming the field
+ * as `body.<field>`. The list settings are the list definition schema's (src/config/list-schema.ts).
  */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ListDefinition, ListPatch } from '../blocklist/management.js';
-import { LIST_FORMATS, LIST_MODES } from '../config/types.js';
+import { ListNameSchema, listSettings, sourceProblem } from '../config/list-schema.js';
+import { createValidator, type Validator } from '../config/validate.js';
 import { InvalidParameterError } from './http-errors.js';
-import { parseDomain, parseListName } from './params.js';
+import { parseDomain } from './params.js';
 
-// The configuration file's rules (the list manager checks them again).
-export const MAX_SOURCE_LENGTH = 2048;
-export const MIN_REFRESH_SEC = 60;
-export const MAX_REFRESH_SEC = 30 * 86_400;
+const SETTING_FIELDS = Object.keys(listSettings);
 
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
-type Fields = ReadonlyMap<string, unknown>;
+export const ListDefinitionBody = Type.Object(
+  {
+    name: ListNameSchema,
+    source: listSettings.source,
+    format: Type.Optional(listSettings.format),
+    mode: Type.Optional(listSettings.mode),
+    refreshSec: Type.Optional(listSettings.refreshSec),
+    maxShrinkPercent: Type.Optional(listSettings.maxShrinkPercent),
+  },
+  { additionalProperties: false },
+);
 
-function invalid(field: string, problem: string): InvalidParameterError {
-  return new InvalidParameterError(field === '' ? 'body' : `body.${field}`, problem);
+export const ListPatchBody = Type.Partial(Type.Object(listSettings), {
+  additionalProperties: false,
+  minProperties: 1,
+  errorMessage: { minProperties: `must set at least one of ${SETTING_FIELDS.join(', ')}` },
+});
+
+export const AllowlistBody = Type.Object(
+  { domain: Type.String({ description: 'Allows this name and its subdomains', examples: ['pool.example'] }) },
+  { additionalProperties: false },
+);
+
+/** The body schemas by their OpenAPI component name. */
+export const BODY_SCHEMAS = { ListDefinition: ListDefinitionBody, ListPatch: ListPatchBody, AllowlistBody } as const;
+
+function bodyValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
+  return createValidator(
+    schema,
+    { root: 'body', prefixPaths: true, unknownKey: (known) => `unknown field (accepted: ${known.join(', ')})` },
+    { fillDefaults: false },
+  );
 }
 
-/** The body's fields; anything but a plain object, or a field outside `allowed`, is refused. */
-export function objectFields(body: unknown, allowed: readonly string[]): Fields {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('', 'must be a JSON object');
-  const fields = new Map<string, unknown>(Object.entries(body));
-  for (const key of fields.keys()) {
-    if (!allowed.includes(key)) throw invalid(key.length > 64 ? `${key.slice(0, 64)}...` : key, `unknown field (accepted: ${allowed.join(', ')})`);
-  }
-  return fields;
+const validators = {
+  definition: bodyValidator(ListDefinitionBody),
+  patch: bodyValidator(ListPatchBody),
+  allowlist: bodyValidator(AllowlistBody),
+};
+
+function parsed<T>(validator: Validator<T>, body: unknown): T {
+  const result = validator(body);
+  if (!result.ok) throw new InvalidParameterError(result.error.path, result.error.problem);
+  return result.value;
 }
 
-function stringField(fields: Fields, key: string): string | undefined {
-  const value = fields.get(key);
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw invalid(key, 'must be a string');
-  return value;
+function checkSource(source: string | undefined): void {
+  const problem = source === undefined ? undefined : sourceProblem(source);
+  if (problem !== undefined) throw new InvalidParameterError('body.source', problem);
 }
-
-function requiredString(fields: Fields, key: string): string {
-  const value = stringField(fields, key);
-  if (value === undefined) throw invalid(key, 'is required');
-  return value;
-}
-
-function integerField(fields: Fields, key: string, min: number, max: number): number | undefined {
-  const value = fields.get(key);
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(key, `must be an integer from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function enumField<T extends string>(fields: Fields, key: string, values: readonly T[]): T | undefined {
-  const value = fields.get(key);
-  if (value === undefined) return undefined;
-  const found = values.find((v) => v === value);
-  if (found === undefined) throw invalid(key, `must be one of ${values.join(', ')}`);
-  return found;
-}
-
-function source(text: string): string {
-  // Sources are paths or URLs: never multi-line, never control characters.
-  if (text.length === 0 || text.length > MAX_SOURCE_LENGTH || /[\x00-\x1f\x7f]/.test(text)) {
-    throw invalid('source', `must be a file path or http(s) URL of 1 to ${MAX_SOURCE_LENGTH} characters`);
-  }
-  return text;
-}
-
-/** The settable fields shared by a new list and a patch. */
-function listSettings(fields: Fields): Writable<ListPatch> {
-  const settings: Writable<ListPatch> = {};
-  const src = stringField(fields, 'source');
-  if (src !== undefined) settings.source = source(src);
-  const format = enumField(fields, 'format', LIST_FORMATS);
-  if (format !== undefined) settings.format = format;
-  const mode = enumField(fields, 'mode', LIST_MODES);
-  if (mode !== undefined) settings.mode = mode;
-  const refreshSec = integerField(fields, 'refreshSec', MIN_REFRESH_SEC, MAX_REFRESH_SEC);
-  if (refreshSec !== undefined) settings.refreshSec = refreshSec;
-  const maxShrinkPercent = integerField(fields, 'maxShrinkPercent', 0, 100);
-  if (maxShrinkPercent !== undefined) settings.maxShrinkPercent = maxShrinkPercent;
-  return settings;
-}
-
-const SETTING_FIELDS = ['source', 'format', 'mode', 'refreshSec', 'maxShrinkPercent'];
 
 export function parseListDefinition(body: unknown): ListDefinition {
-  const fields = objectFields(body, ['name', ...SETTING_FIELDS]);
-  const name = parseListName('body.name', requiredString(fields, 'name'));
-  const settings = listSettings(fields);
-  if (settings.source === undefined) throw invalid('source', 'is required');
-  return { ...settings, name, source: settings.source };
+  const definition = parsed(validators.definition, body);
+  checkSource(definition.source);
+  return definition;
 }
 
 export function parseListPatch(body: unknown): ListPatch {
-  const fields = objectFields(body, SETTING_FIELDS);
-  if (fields.size === 0) throw invalid('', `must set at least one of ${SETTING_FIELDS.join(', ')}`);
-  return listSettings(fields);
+  const patch = parsed(validators.patch, body);
+  checkSource(patch.source);
+  return patch;
 }
 
 /** `{"domain": "pool.example"}` → the normalized name. */
 export function parseAllowlistBody(body: unknown): string {
-  const fields = objectFields(body, ['domain']);
-  return parseDomain('body.domain', requiredString(fields, 'domain'));
+  return parseDomain('body.domain', parsed(validators.allowlist, body).domain);
 }

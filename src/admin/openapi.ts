@@ -2,10 +2,11 @@
  * The OpenAPI 3.1 document at /api/v1/openapi.json. Each route carries its own operation
  * (parameters, body, responses); this module holds the shared schemas and assembles the document
  * from the route table, so a route cannot exist without being described. The query parameters a
- * route documents are also the only ones it accepts.
+ * route documents are also the only ones it accepts. Request bodies are the validators' own
+ * schemas (bodies.ts, src/config/list-schema.ts), embedded as they are: JSON Schema 2020-12.
  */
-import { LIST_FORMATS, LIST_MODES } from '../config/types.js';
-import { MAX_REFRESH_SEC, MAX_SOURCE_LENGTH, MIN_REFRESH_SEC } from './bodies.js';
+import { ListNameSchema, listSettings } from '../config/list-schema.js';
+import { BODY_SCHEMAS } from './bodies.js';
 
 export type Schema = Readonly<Record<string, unknown>>;
 
@@ -91,18 +92,10 @@ export const TIME_SCHEMA: Schema = {
   examples: ['24h', '2024-05-01T00:00:00Z'],
 };
 export const LIMIT_SCHEMA: Schema = { type: 'integer', minimum: 1, maximum: 1000, default: 100 };
-export const LIST_NAME_SCHEMA: Schema = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' };
+export const LIST_NAME_SCHEMA: Schema = ListNameSchema;
 
 const nullableString: Schema = { type: ['string', 'null'] };
 const time: Schema = { type: 'string', format: 'date-time' };
-const listFields: Schema = {
-  source: { type: 'string', description: 'A file path or an http(s) URL', maxLength: MAX_SOURCE_LENGTH },
-  format: { type: 'string', enum: LIST_FORMATS },
-  mode: { type: 'string', enum: LIST_MODES },
-  refreshSec: { type: 'integer', minimum: MIN_REFRESH_SEC, maximum: MAX_REFRESH_SEC },
-  maxShrinkPercent: { type: 'integer', minimum: 0, maximum: 100 },
-};
-
 const SCHEMAS: Readonly<Record<string, Schema>> = {
   Error: {
     type: 'object',
@@ -208,7 +201,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     required: ['name', 'source', 'format', 'mode', 'origin', 'entries', 'skipped'],
     properties: {
       name: { type: 'string' },
-      ...listFields,
+      ...listSettings,
       origin: { type: 'string', enum: ['config', 'runtime'], description: 'config: read-only over the API' },
       entries: { type: 'integer' },
       skipped: { type: 'integer' },
@@ -222,13 +215,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   },
   ListList: { type: 'object', required: ['lists'], properties: { lists: { type: 'array', items: ref('ListInfo') } } },
   ListResult: { type: 'object', required: ['list'], properties: { list: ref('ListInfo') } },
-  ListDefinition: {
-    type: 'object',
-    required: ['name', 'source'],
-    additionalProperties: false,
-    properties: { name: LIST_NAME_SCHEMA, ...listFields },
-  },
-  ListPatch: { type: 'object', minProperties: 1, additionalProperties: false, properties: listFields },
+  ...BODY_SCHEMAS,
   RefreshResults: {
     type: 'object',
     required: ['results'],
@@ -255,12 +242,6 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     properties: { domain: { type: 'string' }, origin: { type: 'string', enum: ['config', 'runtime'] } },
   },
   Allowlist: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ref('AllowlistEntry') } } },
-  AllowlistBody: {
-    type: 'object',
-    required: ['domain'],
-    additionalProperties: false,
-    properties: { domain: { type: 'string', description: 'Allows this name and its subdomains', examples: ['pool.example'] } },
-  },
   Health: {
     type: 'object',
     required: ['status', 'listeners', 'lists', 'store'],

@@ -9,7 +9,7 @@
 import { isIP, SocketAddress } from 'node:net';
 import type { BlockAction } from '../dns/block-event.js';
 import type { EventCursor, EventFilter } from '../store/types.js';
-import { normalizeDomain } from '../blocklist/parse.js';
+import { LIST_NAME, LIST_NAME_PROBLEM, allowlistEntryName } from '../config/list-schema.js';
 import { InvalidParameterError } from './http-errors.js';
 
 export const DEFAULT_LIMIT = 100;
@@ -31,7 +31,6 @@ const DURATION_UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000,
 const DURATION = /^(\d{1,12})([smhdw])$/;
 /** `2024-05-01`, `2024-05-01T10:00`, `2024-05-01T10:00:00.5Z`, `2024-05-01 10:00:00+02:00`. */
 const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-const LIST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const CONTROL = /[\x00-\x1f\x7f]/;
 
@@ -175,7 +174,7 @@ export function parseClientIp(param: string, value: string): string {
 /** A domain name as the lists and the block log hold it: lower case, no trailing dot, punycode. */
 export function parseDomain(param: string, value: string): string {
   const text = bounded(param, value).trim();
-  const name = normalizeDomain(text.startsWith('*.') ? text.slice(2) : text);
+  const name = allowlistEntryName(text);
   if (name === undefined) throw invalid(param, 'must be a domain name with at least two labels (pool.example)');
   return name;
 }
@@ -204,7 +203,7 @@ export function parseListFilter(param: string, value: string): string {
 /** A list's name where it names one to change: the configuration's rule (no slashes, no dots first). */
 export function parseListName(param: string, value: string): string {
   const text = bounded(param, value);
-  if (!LIST_NAME.test(text)) throw invalid(param, 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
+  if (!LIST_NAME.test(text)) throw invalid(param, LIST_NAME_PROBLEM);
   return text;
 }
 

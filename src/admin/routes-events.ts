@@ -18,7 +18,7 @@ import {
   single,
 } from './params.js';
 import { LIMIT_SCHEMA, TIME_SCHEMA, errorResponses, jsonResponse, pathParam, queryParam, ref } from './openapi.js';
-import { json, type Route } from './routes.js';
+import { json, type Route } from './route-types.js';
 
 export interface EventRouteDeps {
   readonly events: EventReader;

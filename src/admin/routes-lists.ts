@@ -9,7 +9,7 @@ import type { ResolverView } from './metrics.js';
 import { parseAllowlistBody, parseListDefinition, parseListPatch } from './bodies.js';
 import { parseBoolean, parseDomain, parseListName, required, single } from './params.js';
 import { LIST_NAME_SCHEMA, errorResponses, jsonBody, jsonResponse, pathParam, queryParam, ref } from './openapi.js';
-import { NO_CONTENT, json, type Route } from './routes.js';
+import { NO_CONTENT, json, type Route } from './route-types.js';
 
 export interface ListRouteDeps {
   readonly resolver: Pick<ResolverView, 'matcher'>;

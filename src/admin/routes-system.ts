@@ -7,7 +7,7 @@ import type { ListManagement } from '../blocklist/management.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { ResolverView } from './metrics.js';
 import { errorResponses, jsonResponse, ref } from './openapi.js';
-import { json, type Route, type ServingState } from './routes.js';
+import { json, type Route, type ServingState } from './route-types.js';
 
 export interface SystemRouteDeps {
   health(): ServingState;

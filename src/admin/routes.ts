@@ -1,47 +1,27 @@
 /**
- * The admin API's route table: what a route is, what the handlers depend on, and the assembly of
- * every route (system, events, lists) plus the OpenAPI document that describes them. Handlers
- * return a Reply value; server.ts turns it into bytes.
+ * The admin API's route table: what the handlers depend on, and the assembly of every route
+ * (system, events, lists) plus the OpenAPI document that describes them. What a route is lives in
+ * route-types.ts (re-exported here); handlers return a Reply value; server.ts turns it into bytes.
  */
 import type { ListManagement } from '../blocklist/management.js';
 import type { EventReader } from '../store/types.js';
-import { buildOpenApiDocument, jsonResponse, errorResponses, type DocumentedRoute, type OperationDoc } from './openapi.js';
+import { buildOpenApiDocument, jsonResponse, errorResponses, type OperationDoc } from './openapi.js';
+import { json, type Route, type ServingState } from './route-types.js';
 import { createMetrics, type ListMetricsView, type MetricsSources } from './metrics.js';
 import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
 import { createSystemRoutes } from './routes-system.js';
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-/** `metrics`: token required unless `admin.metricsAuth` is false. */
-export type AuthMode = 'none' | 'token' | 'metrics';
-
-export interface ApiRequest {
-  /** Path parameters, percent-decoded (not yet validated). */
-  readonly params: Readonly<Record<string, string>>;
-  /** Only the parameters the route documents are present. */
-  readonly query: URLSearchParams;
-  readonly nowMs: number;
-  /** Reads the JSON body: 415 if not application/json, 413 above the cap, 400 if not JSON. */
-  body(): Promise<unknown>;
-}
-
-export type Reply =
-  | { readonly kind: 'json'; readonly status: number; readonly body: unknown }
-  | { readonly kind: 'empty'; readonly status: 204 }
-  | { readonly kind: 'text'; readonly status: number; readonly contentType: string; readonly body: string }
-  /** Streamed with backpressure; `chunks` is pulled once before the headers go out, so a failure there is still a JSON error. */
-  | { readonly kind: 'stream'; readonly contentType: string; readonly filename: string; readonly chunks: AsyncIterable<string> };
-
-export interface Route extends DocumentedRoute {
-  readonly method: Method;
-  handle(request: ApiRequest): Reply | Promise<Reply>;
-}
-
-/** Whether DNS is being served, and where; supplied by the composition root. */
-export interface ServingState {
-  readonly serving: boolean;
-  readonly listeners: readonly { readonly protocol: 'udp' | 'tcp'; readonly address: string }[];
-}
+export {
+  NO_CONTENT,
+  json,
+  type ApiRequest,
+  type AuthMode,
+  type Method,
+  type Reply,
+  type Route,
+  type ServingState,
+} from './route-types.js';
 
 export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
   readonly events: EventReader;
@@ -54,12 +34,6 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
   readonly listMetrics?: { lists(): readonly ListMetricsView[] };
   health(): ServingState;
 }
-
-export function json(status: number, body: unknown): Reply {
-  return { kind: 'json', status, body };
-}
-
-export const NO_CONTENT: Reply = { kind: 'empty', status: 204 };
 
 /** The version of the API the document describes (not poolsink's release). */
 export const API_VERSION = '1.0.0';

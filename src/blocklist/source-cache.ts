@@ -11,6 +11,7 @@ import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import type { Validators } from './fetch.js';
+import { LIST_NAME } from '../config/list-schema.js';
 
 export interface CacheMeta {
   /** The source the copy was fetched from: validators are only sent back to that source. */
@@ -41,7 +42,7 @@ export interface SourceCache {
 
 const TEMP_MARK = '.tmp-';
 /** List names as the config accepts them: no path separators, no leading dot. */
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const SAFE_NAME = LIST_NAME;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,64 +1,44 @@
+/**
+ * The loaded configuration. Sections whose values need no conversion are the schema's own types
+ * (schema.ts); the rest hold what load.ts made of the text (addresses, CIDRs, absolute paths).
+ */
 import type { HostPort, Cidr } from '../net/address.js';
-import type { BlockResponseKind } from '../wire/block-answer.js';
+import type { ListSpec } from './list-schema.js';
+import type { ConfigFile } from './schema.js';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock'] as const;
-export const LIST_MODES = ['block', 'alert'] as const;
-export const RATE_LIMIT_ACTIONS = ['refuse', 'drop'] as const;
-export const BLOCK_RESPONSES = ['nxdomain', 'nodata', 'null', 'refused', 'sinkhole'] as const;
+export { BLOCK_RESPONSES, LOG_LEVELS, RATE_LIMIT_ACTIONS } from './schema.js';
+export { LIST_FORMATS, LIST_MODES } from './list-schema.js';
 
-export interface DnsConfig {
+type DeepReadonly<T> = T extends readonly (infer E)[]
+  ? readonly DeepReadonly<E>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+type FileSection<K extends keyof ConfigFile> = DeepReadonly<ConfigFile[K]>;
+
+export type LogLevel = ConfigFile['log']['level'];
+
+export interface RateLimitConfig extends Omit<FileSection<'dns'>['rateLimit'], 'burst'> {
+  readonly burst: number;
+}
+
+export interface DnsConfig extends Omit<FileSection<'dns'>, 'listen' | 'allowClients' | 'rateLimit'> {
   readonly listen: readonly HostPort[];
   readonly allowClients: readonly Cidr[];
-  readonly tcpIdleTimeoutMs: number;
-  /** A TCP message must arrive whole within this long of its first byte (slow senders are cut off). */
-  readonly tcpReadTimeoutMs: number;
-  readonly tcpMaxConnections: number;
-  readonly tcpMaxConnectionsPerClient: number;
   readonly rateLimit: RateLimitConfig;
 }
 
-export interface RateLimitConfig {
-  /** Sustained queries per second per client address; 0 turns rate limiting off. */
-  readonly qps: number;
-  readonly burst: number;
-  readonly action: (typeof RATE_LIMIT_ACTIONS)[number];
-}
+export type BlockConfig = FileSection<'block'>;
 
-export interface BlockConfig {
-  readonly response: BlockResponseKind;
-  readonly sinkholeIpv4: string;
-  readonly sinkholeIpv6: string;
-  readonly ttlSec: number;
-}
+/** A list from the configuration file: the list definition schema, every field set. */
+export type BlocklistConfig = ListSpec;
 
-export interface BlocklistConfig {
-  readonly name: string;
-  readonly source: string;
-  readonly format: (typeof LIST_FORMATS)[number];
-  readonly mode: (typeof LIST_MODES)[number];
-  /** Seconds between refreshes of a URL source (jittered); file sources reload when changed. */
-  readonly refreshSec: number;
-  /** An update losing more than this share of entries is rejected unless forced. */
-  readonly maxShrinkPercent: number;
-}
+export type CacheConfig = FileSection<'cache'>;
 
-export interface CacheConfig {
-  readonly maxEntries: number;
-  readonly minTtlSec: number;
-  readonly maxTtlSec: number;
-  readonly serveStaleSec: number;
-}
-
-export interface DatabaseConfig {
+export interface DatabaseConfig extends Omit<FileSection<'database'>, 'path'> {
   /** SQLite file, resolved against baseDir. */
   readonly path: string;
-  readonly retentionDays: number;
-  readonly maxEvents: number;
-  /** Block events buffered in memory at most; beyond it events are dropped and counted. */
-  readonly maxBufferedEvents: number;
-  readonly flushIntervalMs: number;
 }
 
 export interface AdminConfig {

@@ -21,6 +21,7 @@ import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
 import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
+import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -28,9 +29,9 @@ import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 export interface EventWriterOptions {
   readonly connection: StoreConnection;
   readonly log: Logger;
-  /** How often buffered events are written. Default 250. */
+  /** How often buffered events are written. Default FLUSH_INTERVAL_MS (250). */
   readonly flushIntervalMs?: number;
-  /** Events per transaction; reaching it also schedules a write. Default 2000. */
+  /** Events per transaction; reaching it also schedules a write. Default EVENT_BATCH_SIZE (500). */
   readonly batchSize?: number;
   /**
    * Events per transaction while a backlog waits (more than two batches buffered). A transaction
@@ -39,7 +40,7 @@ export interface EventWriterOptions {
    * Default 5 × batchSize.
    */
   readonly maxBatchSize?: number;
-  /** Events held in memory at most; more are dropped and counted. Default 100,000. */
+  /** Events held in memory at most; more are dropped and counted. Default MAX_BUFFERED_EVENTS (200,000). */
   readonly maxBuffered?: number;
   /**
    * The longest the rollups (host summaries, hourly counts, outcome minutes) summed in memory wait
@@ -71,10 +72,14 @@ export interface InProcessEventWriter extends EventWriter {
 
 export function createEventWriter(options: EventWriterOptions): InProcessEventWriter {
   const { connection, log } = options;
-  const flushIntervalMs = positiveInteger('event writer', 'flushIntervalMs', options.flushIntervalMs ?? 250);
-  const batchSize = positiveInteger('event writer', 'batchSize', options.batchSize ?? 2000);
+  const flushIntervalMs = positiveInteger(
+    'event writer',
+    'flushIntervalMs',
+    options.flushIntervalMs ?? FLUSH_INTERVAL_MS,
+  );
+  const batchSize = positiveInteger('event writer', 'batchSize', options.batchSize ?? EVENT_BATCH_SIZE);
   const maxBatchSize = Math.max(batchSize, positiveInteger('event writer', 'maxBatchSize', options.maxBatchSize ?? batchSize * 5));
-  const maxBuffered = positiveInteger('event writer', 'maxBuffered', options.maxBuffered ?? 100_000);
+  const maxBuffered = positiveInteger('event writer', 'maxBuffered', options.maxBuffered ?? MAX_BUFFERED_EVENTS);
   const rollupIntervalMs = options.rollupIntervalMs ?? 5000;
   if (!Number.isInteger(rollupIntervalMs) || rollupIntervalMs < 0) {
     throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`);

@@ -23,6 +23,7 @@ import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
+import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import { createWorkerChannel } from './worker-channel.js';
@@ -41,13 +42,13 @@ export interface WriterThreadOptions {
   readonly log: Logger;
   readonly retentionDays: number;
   readonly maxEvents: number;
-  /** How often the worker writes buffered events. Default 250. */
+  /** How often the worker writes buffered events. Default FLUSH_INTERVAL_MS (250). */
   readonly flushIntervalMs?: number;
-  /** Events per transaction in the worker (a write starts as soon as this many wait). Default 500. */
+  /** Events per transaction in the worker (a write starts once this many wait). Default EVENT_BATCH_SIZE (500). */
   readonly batchSize?: number;
   /** Events per transaction while a backlog waits. Default 10,000. */
   readonly maxBatchSize?: number;
-  /** Events held at most across both threads; more are dropped and counted. Default 200,000 (as database.maxBufferedEvents). */
+  /** Events held at most across both threads; more are dropped and counted. Default MAX_BUFFERED_EVENTS (200,000). */
   readonly maxBuffered?: number;
   readonly pruneIntervalMs?: number;
   /** Events packed before they are posted. Default 512. */
@@ -87,10 +88,10 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const settings: WriterThreadSettings = {
     path: options.path,
     logLevel: log.level,
-    flushIntervalMs: positiveInteger('writer thread', 'flushIntervalMs', options.flushIntervalMs ?? 250),
-    batchSize: positiveInteger('writer thread', 'batchSize', options.batchSize ?? 500),
+    flushIntervalMs: positiveInteger('writer thread', 'flushIntervalMs', options.flushIntervalMs ?? FLUSH_INTERVAL_MS),
+    batchSize: positiveInteger('writer thread', 'batchSize', options.batchSize ?? EVENT_BATCH_SIZE),
     maxBatchSize: positiveInteger('writer thread', 'maxBatchSize', options.maxBatchSize ?? 10_000),
-    maxBuffered: positiveInteger('writer thread', 'maxBuffered', options.maxBuffered ?? 200_000),
+    maxBuffered: positiveInteger('writer thread', 'maxBuffered', options.maxBuffered ?? MAX_BUFFERED_EVENTS),
     retentionDays: options.retentionDays,
     maxEvents: options.maxEvents,
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),

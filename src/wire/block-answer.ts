@@ -6,7 +6,9 @@ import { optLen, buildErrorResponse, writeHeader, writeOpt } from './answer.js';
 import { EDE, HEADER_LEN, QCLASS_IN, QTYPE, RCODE, answerFlags } from './header.js';
 import type { ParsedQuery } from './query.js';
 
-export type BlockResponseKind = 'nxdomain' | 'nodata' | 'null' | 'refused' | 'sinkhole';
+/** The answers a block can give; the configuration's `block.response` choices. */
+export const BLOCK_RESPONSES = ['nxdomain', 'nodata', 'null', 'refused', 'sinkhole'] as const;
+export type BlockResponseKind = (typeof BLOCK_RESPONSES)[number];
 
 /** Everything a block answer needs that does not change per query; built once per configuration. */
 export interface BlockAnswerTemplate {

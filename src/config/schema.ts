@@ -1,0 +1,115 @@
+/**
+ * The configuration file, every key once, with its range and its default beside it. The schema is
+ * the source of the file's TypeScript type and of its validator (validate.ts); load.ts then turns
+ * the few values JSON Schema cannot check (addresses, CIDRs, paths, cross-field rules) into Config.
+ * Unknown keys are rejected at every level. Objects default to `{}` so their own defaults apply.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { BLOCK_RESPONSES } from '../wire/block-answer.js';
+import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from './defaults.js';
+import { ListSpecSchema } from './list-schema.js';
+import { stringEnum } from './schema-types.js';
+
+export { BLOCK_RESPONSES, EVENT_BATCH_SIZE };
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const RATE_LIMIT_ACTIONS = ['refuse', 'drop'] as const;
+
+export const DEFAULT_ALLOW_CLIENTS = [
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  'fc00::/7',
+] as const;
+
+function section<P extends Record<string, TSchema>>(properties: P) {
+  return Type.Object(properties, { additionalProperties: false, default: {} });
+}
+
+function int(minimum: number, maximum: number, defaultValue: number, description?: string) {
+  return Type.Integer({ minimum, maximum, default: defaultValue, ...(description !== undefined ? { description } : {}) });
+}
+
+function stringList(defaultValue: readonly string[], extra: Record<string, unknown> = {}) {
+  return Type.Array(Type.String(), { default: [...defaultValue], ...extra });
+}
+
+/** A path, resolved against the configuration file's directory. */
+function pathSchema(options: { default?: string } = {}) {
+  return Type.String({ pattern: '^(?=.*\\S)[^\\u0000]+$', errorMessage: 'must be a non-empty path without NUL', ...options });
+}
+
+const DnsSchema = section({
+  listen: stringList(['127.0.0.1:5353'], { minItems: 1, errorMessage: { minItems: 'needs at least one address' } }),
+  allowClients: stringList(DEFAULT_ALLOW_CLIENTS),
+  tcpIdleTimeoutMs: int(100, 600_000, 10_000),
+  tcpReadTimeoutMs: int(100, 600_000, 5_000, 'A TCP message must arrive whole within this long of its first byte'),
+  tcpMaxConnections: int(1, 100_000, 1_000),
+  tcpMaxConnectionsPerClient: int(1, 100_000, 50),
+  rateLimit: section({
+    qps: int(0, 10_000_000, 1_000, 'Sustained queries per second per client address; 0 turns rate limiting off'),
+    /** Default: twice qps (at least 1), set by load.ts. */
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000_000 })),
+    action: stringEnum(RATE_LIMIT_ACTIONS, { default: 'refuse' }),
+  }),
+});
+
+const BlockSchema = section({
+  response: stringEnum(BLOCK_RESPONSES, { default: 'nxdomain' }),
+  sinkholeIpv4: Type.String({ default: '192.0.2.1' }),
+  sinkholeIpv6: Type.String({ default: '100::1' }),
+  ttlSec: int(0, 86_400, 60),
+});
+
+const CacheSchema = section({
+  maxEntries: int(0, 50_000_000, 100_000),
+  minTtlSec: int(0, 86_400, 0),
+  maxTtlSec: int(0, 604_800, 86_400),
+  serveStaleSec: int(0, 604_800, 86_400),
+});
+
+const DatabaseSchema = section({
+  /** Default: <dataDir>/poolsink.db, set by load.ts. */
+  path: Type.Optional(pathSchema()),
+  retentionDays: int(1, 36_500, 90),
+  maxEvents: int(1_000, 2_000_000_000, 50_000_000),
+  maxBufferedEvents: int(1_000, 10_000_000, MAX_BUFFERED_EVENTS, 'Block events buffered in memory at most'),
+  flushIntervalMs: int(10, 60_000, FLUSH_INTERVAL_MS),
+});
+
+const AdminSchema = section({
+  listen: Type.String({ default: '127.0.0.1:8053' }),
+  token: Type.Optional(
+    Type.String({
+      minLength: 16,
+      pattern: '^\\S+$',
+      errorMessage: 'must be a string of at least 16 characters without spaces',
+    }),
+  ),
+  tokenFile: Type.Optional(pathSchema()),
+  metricsAuth: Type.Boolean({ default: true }),
+});
+
+export const ConfigFileSchema = Type.Object(
+  {
+    dns: DnsSchema,
+    /** Default: the nameservers of /etc/resolv.conf, read by load.ts. */
+    upstreams: Type.Optional(Type.Array(Type.String())),
+    upstreamTimeoutMs: int(50, 30_000, 1_500),
+    block: BlockSchema,
+    blocklists: Type.Array(ListSpecSchema, { default: [] }),
+    allowlist: stringList([]),
+    cache: CacheSchema,
+    log: section({ level: stringEnum(LOG_LEVELS, { default: 'info' }) }),
+    dataDir: pathSchema({ default: 'data' }),
+    database: DatabaseSchema,
+    admin: AdminSchema,
+  },
+  { additionalProperties: false },
+);
+
+/** The file as validated, defaults filled in. */
+export type ConfigFile = Static<typeof ConfigFileSchema>;

@@ -1,0 +1,65 @@
+/**
+ * The OpenAPI document is generated from the same schemas the API validates with, and it is valid
+ * OpenAPI 3.1 by an independent validator (@seriousme/openapi-schema-validator), not by eye.
+ */
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { describe, expect, test } from 'vitest';
+import { ListDefinitionBody, ListPatchBody } from '../../src/admin/bodies.js';
+import { createRoutes, type AdminDeps } from '../../src/admin/routes.js';
+import { createMatcher } from '../../src/blocklist/matcher.js';
+import { ListNameSchema } from '../../src/config/list-schema.js';
+
+function unused(): never {
+  throw new Error('not called while building the document');
+}
+
+function deps(): AdminDeps {
+  return {
+    resolver: {
+      counters: {
+        queries: 0, blocked: 0, alerted: 0, cached: 0, forwarded: 0, stale: 0, refused: 0, servfail: 0,
+        formerr: 0, notimp: 0, dropped: 0, truncated: 0, cloaked: 0, coalesced: 0,
+      },
+      matcher: createMatcher([], []),
+      pending: 0,
+    },
+    cache: { size: 0 },
+    upstream: { stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 }, health: () => [] },
+    events: { events: unused, iterateEvents: unused, hosts: unused, host: unused, stats: unused },
+    eventWriter: { stats: { buffered: 0, written: 0, dropped: 0, writeErrors: 0, healthy: true } },
+    health: () => ({ serving: true, listeners: [] }),
+  };
+}
+
+async function openApiDocument(): Promise<Record<string, unknown>> {
+  const route = createRoutes(deps(), { metricsAuth: true }).find((r) => r.path === '/api/v1/openapi.json');
+  if (route === undefined) throw new Error('no openapi route');
+  const reply = await route.handle({ params: {}, query: new URLSearchParams(), nowMs: 0, body: unused });
+  if (reply.kind !== 'json') throw new Error(`unexpected reply ${reply.kind}`);
+  // As a client receives it: JSON, without the schema library's symbol keys.
+  const doc: unknown = JSON.parse(JSON.stringify(reply.body));
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error('not an object');
+  return Object.fromEntries(Object.entries(doc));
+}
+
+describe('OpenAPI document', () => {
+  test('is valid OpenAPI 3.1', async () => {
+    const validator = new Validator();
+    const result = await validator.validate(await openApiDocument());
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  test('embeds the request body schemas the API validates with', async () => {
+    const doc = await openApiDocument();
+    expect(doc['components']).toMatchObject({
+      schemas: {
+        ListDefinition: JSON.parse(JSON.stringify(ListDefinitionBody)),
+        ListPatch: JSON.parse(JSON.stringify(ListPatchBody)),
+      },
+    });
+    const paths = JSON.stringify(doc['paths']);
+    expect(paths).toContain(JSON.stringify(ListNameSchema.pattern));
+  });
+});
