@@ -8,7 +8,7 @@ import { loadConfig } from './config/load.js';
 import { PoolsinkError, errorMessage, isPoolsinkError } from './errors.js';
 import { createLogger } from './log.js';
 import { startPoolsink } from './main.js';
-import { loadLists } from './blocklist/lists.js';
+import { loadLists } from './blocklist/list-snapshot.js';
 import { normalizeDomain } from './blocklist/parse.js';
 import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';

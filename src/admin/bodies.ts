@@ -3,7 +3,7 @@
  * range. Failures are InvalidParameterErrors naming the field as `body.<field>`. The list manager
  * checks definitions again; this layer is what lets a 400 name the field.
  */
-import type { ListDefinition, ListPatch } from '../blocklist/management.js';
+import type { ListDefinition, ListPatch } from '../blocklist/list-api.js';
 import { LIST_FORMATS, LIST_MODES } from '../config/types.js';
 import { InvalidParameterError } from './http-errors.js';
 import { parseDomain, parseListName } from './params.js';

@@ -3,7 +3,7 @@
  * every route (system, events, lists) plus the OpenAPI document that describes them. Handlers
  * return a Reply value; server.ts turns it into bytes.
  */
-import type { ListManagement } from '../blocklist/management.js';
+import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventReader } from '../store/types.js';
 import { buildOpenApiDocument, jsonResponse, errorResponses, type DocumentedRoute, type OperationDoc } from './openapi.js';
 import { createMetrics, type ListMetricsView, type MetricsSources } from './metrics.js';

@@ -6,7 +6,7 @@
  */
 import { errorMessage, PoolsinkError } from '../errors.js';
 import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from '../store/database.js';
-import type { ListInfo } from './management.js';
+import type { ListInfo } from './list-api.js';
 
 export interface RuntimeListRow {
   readonly name: string;

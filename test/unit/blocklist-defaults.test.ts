@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { loadListFile, listSourceOf } from '../../src/blocklist/load.js';
+import { loadListFile, listSourceOf } from '../../src/blocklist/list-source.js';
 import { createMatcher, type DomainMatcher, type ListInput } from '../../src/blocklist/matcher.js';
 import { normalizeDomain } from '../../src/blocklist/parse.js';
 

@@ -23,7 +23,7 @@ import { createAllowlist } from './allowlist.js';
 import { applyPatch, specFromDefinition, type ListSpec } from './definition.js';
 import { DEFAULT_FETCH_OPTIONS, createListFetcher, type FetchOptions, type ListFetcher, type Validators } from './fetch.js';
 import type { ListRecords } from './list-store.js';
-import { listSourceOf, type ListSource } from './load.js';
+import { listSourceOf, type ListSource } from './list-source.js';
 import type {
   AllowlistEntry,
   ListDefinition,
@@ -32,7 +32,7 @@ import type {
   ListOrigin,
   ListPatch,
   RefreshResult,
-} from './management.js';
+} from './list-api.js';
 import { createMatcher, type DomainMatcher } from './matcher.js';
 import type { ParsedList } from './parse.js';
 import { firstRefreshDelayMs, nextRefreshDelayMs } from './refresh-timing.js';

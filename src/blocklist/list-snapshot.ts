@@ -4,14 +4,14 @@
  * poolsink still serves (and still blocks with the lists that did load).
  *
  * All at once and without fetching: for `poolsink check` and tests. The server uses the list
- * manager (manager.ts), which also refreshes, keeps runtime lists and swaps without stalling.
+ * manager (list-manager.ts), which also refreshes, keeps runtime lists and swaps without stalling.
  * A URL source is read from the manager's last known good copy under `dataDir` when one exists.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { listSourceOf, loadListFile, loadedList, type ListSourceConfig, type LoadedList } from './load.js';
+import { listSourceOf, loadListFile, loadedList, type ListSourceConfig, type LoadedList } from './list-source.js';
 import { createMatcher, type DomainMatcher } from './matcher.js';
 import { parseList } from './parse.js';
 import { createSourceCache } from './source-cache.js';
