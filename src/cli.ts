@@ -9,7 +9,7 @@ import { PoolsinkError, errorMessage, isPoolsinkError } from './errors.js';
 import { createLogger } from './log.js';
 import { startPoolsink } from './main.js';
 import { loadLists } from './blocklist/list-snapshot.js';
-import { normalizeDomain } from './blocklist/parse.js';
+import { normalizeDomain } from './net/domain-name.js';
 import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';
 import { eventsReport, hostsReport } from './commands/report.js';

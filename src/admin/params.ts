@@ -9,7 +9,7 @@
 import { isIP, SocketAddress } from 'node:net';
 import type { BlockAction } from '../dns/resolver.js';
 import type { EventCursor, EventFilter } from '../store/types.js';
-import { normalizeDomain } from '../blocklist/parse.js';
+import { normalizeDomain } from '../net/domain-name.js';
 import { InvalidParameterError } from './http-errors.js';
 
 export const DEFAULT_LIMIT = 100;

@@ -6,7 +6,7 @@
  */
 import { PoolsinkError } from '../errors.js';
 import { LIST_FORMATS, LIST_MODES, type BlocklistConfig } from '../config/types.js';
-import { normalizeDomain } from './parse.js';
+import { normalizeDomain } from '../net/domain-name.js';
 import type { ListDefinition, ListPatch } from './list-api.js';
 
 /** A list as the manager keeps it: every field set and checked. The config's own type. */

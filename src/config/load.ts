@@ -8,7 +8,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
-import { normalizeDomain } from '../blocklist/parse.js';
+import { normalizeDomain } from '../net/domain-name.js';
 import {
   BLOCK_RESPONSES,
   LIST_FORMATS,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { detectFormat, normalizeDomain, parseList, type ListFormat } from '../../src/blocklist/parse.js';
+import { detectFormat, parseList, type ListFormat } from '../../src/blocklist/parse.js';
+import { normalizeDomain } from '../../src/net/domain-name.js';
 
 const label63 = 'a'.repeat(63);
 const label64 = 'a'.repeat(64);
