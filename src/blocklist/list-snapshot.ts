@@ -66,14 +66,14 @@ export async function loadLists(config: SnapshotConfig, log: Logger): Promise<Li
       }
     }),
   );
-  const loaded = results.filter((r): r is LoadedList => 'domains' in r);
+  const loaded = results.filter((result): result is LoadedList => 'domains' in result);
   const matcher = createMatcher(
-    loaded.map((l) => ({ name: l.name, mode: l.mode, domains: l.domains, wildcards: l.wildcards })),
+    loaded.map((list) => ({ name: list.name, mode: list.mode, domains: list.domains, wildcards: list.wildcards })),
     config.allowlist,
   );
-  const lists = results.map((r): ListStatus => {
-    if (!('domains' in r)) return r;
-    const { domains: _domains, wildcards: _wildcards, ...status } = r;
+  const lists = results.map((result): ListStatus => {
+    if (!('domains' in result)) return result;
+    const { domains: _domains, wildcards: _wildcards, ...status } = result;
     return status;
   });
   return { matcher, lists };
