@@ -100,22 +100,24 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         );
         return { name, outcome: 'rejected', entries: previousEntries, previousEntries, message: evaluation.message };
       case 'accepted': {
-        if (from === 'source') noteSuccess(entry, log); // a copy from disk says nothing about the source: its last error stands
+        // A copy from disk says nothing about the source: its last error stands.
+        if (from === 'source') noteSuccess(entry, log);
         // The copy is written while the matcher builds; a crash in between restarts from the older copy.
         const saved =
           from === 'source' && entry.source.kind === 'url'
             ? saveCopy(entry, body, evaluation.sha256, validators)
             : undefined;
-        entry.content = { parsed: evaluation.parsed, sha256: evaluation.sha256, entries: evaluation.entries, loadedFrom: from };
+        const { parsed, sha256, entries } = evaluation;
+        entry.content = { parsed, sha256, entries, loadedFrom: from };
         entry.validators = validators;
         entry.rejected = undefined;
         log.info(
-          { list: name, entries: evaluation.entries, previous: previousEntries, skipped: evaluation.parsed.skipped, from },
+          { list: name, entries, previous: previousEntries, skipped: parsed.skipped, from },
           'blocklist loaded',
         );
         if (!table.loadingAtStart) await swapper.rebuild();
         await saved;
-        return { name, outcome: 'updated', entries: evaluation.entries, previousEntries };
+        return { name, outcome: 'updated', entries, previousEntries };
       }
     }
   }
@@ -159,7 +161,8 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         result = { name, outcome: 'unchanged', entries: previousEntries, previousEntries };
       } else {
         entry.fileStamp = retrieved.fileStamp;
-        const evaluation = await evaluateList(retrieved.body, entry.spec, baselineOf(entry), force, createSlicer(sliceMs));
+        const slicer = createSlicer(sliceMs);
+        const evaluation = await evaluateList(retrieved.body, entry.spec, baselineOf(entry), force, slicer);
         if (isSuperseded(entry, generation)) return changed();
         result = await apply(entry, evaluation, retrieved.body, retrieved.validators, 'source');
         if (result.outcome === 'updated') entry.lastChangeMs = retrieved.fileMtimeMs ?? clock();
