@@ -11,13 +11,22 @@
  * Lists run to a million lines, so lines are walked with indexOf and charCode loops over the one
  * big string: no split, no regex, no per-line substring except for the names that are kept.
  */
-import { AT, BANG, BRACKET_OPEN, DOLLAR, HASH, PIPE, SLASH, isSpace } from '../net/ascii.js';
+import { isSpace } from '../net/ascii.js';
 import type { NameScan } from '../net/domain-name.js';
 import { isIpAddress } from '../net/ip-literal.js';
 import { isCosmetic, isCosmeticMarker, parseAdblockLine } from './formats/adblock.js';
 import { parseDomainsLine } from './formats/domains.js';
 import { parseHostsLine } from './formats/hosts.js';
 import { forEachLine, type LineParser, type RuleSink } from './formats/line-parser.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const AT = 64; // @
+const BANG = 33; // !
+const BRACKET_OPEN = 91; // [
+const DOLLAR = 36; // $
+const HASH = 35; // #
+const PIPE = 124; // |
+const SLASH = 47; // /
 
 export type { SkipReason } from './formats/line-parser.js';
 

@@ -4,8 +4,18 @@
  * `readName` reads a name out of a larger text in one charCode pass (the list formats).
  */
 import { domainToASCII } from 'node:url';
-import { DOT, HYPHEN, LOWER_A, LOWER_L, LOWER_Z, UNDERSCORE, UPPER_A, UPPER_Z, isDigit } from './ascii.js';
+import { isDigit } from './ascii.js';
 import { isIPv4 } from './ip-literal.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const DOT = 46; // .
+const HYPHEN = 45; // -
+const LOWER_A = 97;
+const LOWER_L = 108;
+const LOWER_Z = 122;
+const UNDERSCORE = 95; // _
+const UPPER_A = 65;
+const UPPER_Z = 90;
 
 const MAX_NAME_LENGTH = 253;
 const MAX_LABEL_LENGTH = 63;

@@ -3,16 +3,15 @@
  * substrings: list parsers ask this of every hosts line and of names that failed. For parsing an
  * address into a value (configuration, ACLs) see address.ts.
  */
-import {
-  BRACKET_CLOSE,
-  BRACKET_OPEN,
-  COLON,
-  DIGIT_0,
-  DOT,
-  PERCENT,
-  isDigit,
-  isHexDigit,
-} from './ascii.js';
+import { isDigit, isHexDigit } from './ascii.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const BRACKET_CLOSE = 93; // ]
+const BRACKET_OPEN = 91; // [
+const COLON = 58; // :
+const DIGIT_0 = 48;
+const DOT = 46; // .
+const PERCENT = 37; // %
 
 /** Dotted-quad IPv4 with each part 0..255. */
 export function isIPv4(text: string, start: number, end: number): boolean {

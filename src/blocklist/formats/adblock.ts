@@ -4,25 +4,25 @@
  * resolver cannot tell third-party from first-party), except `$badfilter`, which disables a rule
  * rather than adding one.
  */
-import {
-  AT,
-  BANG,
-  BRACKET_OPEN,
-  CARET,
-  COLON,
-  COMMA,
-  DOLLAR,
-  DOT,
-  HASH,
-  PERCENT,
-  PIPE,
-  QUESTION,
-  SLASH,
-  STAR,
-} from '../../net/ascii.js';
 import { INVALID_NAME, readName } from '../../net/domain-name.js';
 import { isIPv6 } from '../../net/ip-literal.js';
 import { addRule, skip, type LineParser } from './line-parser.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const AT = 64; // @
+const BANG = 33; // !
+const BRACKET_OPEN = 91; // [
+const CARET = 94; // ^
+const COLON = 58; // :
+const COMMA = 44; // ,
+const DOLLAR = 36; // $
+const DOT = 46; // .
+const HASH = 35; // #
+const PERCENT = 37; // %
+const PIPE = 124; // |
+const QUESTION = 63; // ?
+const SLASH = 47; // /
+const STAR = 42; // *
 
 /** `#` followed by the second character of a cosmetic marker: `##`, `#@#`, `#?#`, `#$#`, `#%#`. */
 export function isCosmeticMarker(next: number): boolean {

@@ -1,8 +1,14 @@
 /** The plain-domains format: `name`, `*.name`, `name # comment`; `#` and `!` lines are comments. */
-import { BANG, DOT, HASH, STAR, isSpace } from '../../net/ascii.js';
+import { isSpace } from '../../net/ascii.js';
 import { readName } from '../../net/domain-name.js';
 import { isIpAddress } from '../../net/ip-literal.js';
 import { addRule, onlyCommentFollows, skip, stopReason, tokenEnd, type LineParser } from './line-parser.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const BANG = 33; // !
+const DOT = 46; // .
+const HASH = 35; // #
+const STAR = 42; // *
 
 export const parseDomainsLine: LineParser = (sink, scan, text, start, end) => {
   const first = text.charCodeAt(start);

@@ -1,8 +1,11 @@
 /** The hosts-file format: `0.0.0.0 name [name2 ...]  # comment`. Hosts files have no wildcards. */
-import { HASH, isSpace } from '../../net/ascii.js';
+import { isSpace } from '../../net/ascii.js';
 import { readName } from '../../net/domain-name.js';
 import { isIpAddress } from '../../net/ip-literal.js';
 import { addRule, skip, stopReason, tokenEnd, type LineParser } from './line-parser.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const HASH = 35; // #
 
 export const parseHostsLine: LineParser = (sink, scan, text, start, end) => {
   if (text.charCodeAt(start) === HASH) return;

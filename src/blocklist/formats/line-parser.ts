@@ -3,9 +3,15 @@
  * to, and the token helpers the formats use. A format is one LineParser (hosts.ts, domains.ts,
  * adblock.ts), registered in ../parse.ts.
  */
-import { BOM, HASH, SLASH, STAR, isSpace } from '../../net/ascii.js';
+import { isSpace } from '../../net/ascii.js';
 import type { NameRejection, NameScan } from '../../net/domain-name.js';
 import { isIPv6 } from '../../net/ip-literal.js';
+
+// Character codes are module constants, not imports: see ascii.ts.
+const BOM = 0xfeff;
+const HASH = 35; // #
+const SLASH = 47; // /
+const STAR = 42; // *
 
 /**
  * Why an entry could not become a rule:
