@@ -116,8 +116,8 @@ function preflight(settings) {
   if ((settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m) && !existsSync(join(DIST, 'cli.js'))) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
   }
-  if (settings.load1m && !existsSync(join(DIST, 'blocklist', 'load.js'))) {
-    throw new BenchSetupError('dist/blocklist/load.js not found: run `npm run build` first (npm run bench does)');
+  if (settings.load1m && !existsSync(join(DIST, 'blocklist', 'list-source.js'))) {
+    throw new BenchSetupError('dist/blocklist/list-source.js not found: run `npm run build` first (npm run bench does)');
   }
 }
 

@@ -17,7 +17,7 @@ import { startUdpListener, type UdpListener } from './dns/udp-server.js';
 import { createBlockAnswerTemplate } from './wire/block-answer.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
-import { createListManager, type ListManager } from './blocklist/manager.js';
+import { createListManager, type ListManager } from './blocklist/list-manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';

@@ -27,7 +27,7 @@ const load = (path) => import(pathToFileURL(resolve(distDir, path)).href);
 const { pino } = await import('pino');
 const { validateConfig } = await load('config/load.js');
 const { startPoolsink } = await load('main.js');
-const { createListManager } = await load('blocklist/manager.js');
+const { createListManager } = await load('blocklist/list-manager.js');
 const { createListStore } = await load('store/list-store.js');
 const { openStoreConnection } = await load('store/database.js');
 

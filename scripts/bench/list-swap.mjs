@@ -173,8 +173,8 @@ function command(child, value) {
  */
 export async function measureListSwap(options = {}) {
   const o = { ...DEFAULTS, ...options };
-  if (!existsSync(join(o.distDir, 'blocklist', 'manager.js'))) {
-    throw new Error(`${join(o.distDir, 'blocklist', 'manager.js')} not found: run \`npm run build\` first`);
+  if (!existsSync(join(o.distDir, 'blocklist', 'list-manager.js'))) {
+    throw new Error(`${join(o.distDir, 'blocklist', 'list-manager.js')} not found: run \`npm run build\` first`);
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'poolsink-swap-'));
   const lists = await startListServer();

@@ -24,7 +24,7 @@ function settledRss() {
   return process.memoryUsage();
 }
 
-const { loadListFile } = await import(pathToFileURL(resolve(distDir, 'blocklist/load.js')).href);
+const { loadListFile } = await import(pathToFileURL(resolve(distDir, 'blocklist/list-source.js')).href);
 const { createMatcher } = await import(pathToFileURL(resolve(distDir, 'blocklist/matcher.js')).href);
 
 const before = settledRss();

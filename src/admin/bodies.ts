@@ -5,7 +5,7 @@
  * as `body.<field>`. The list settings are the list definition schema's (src/config/list-schema.ts).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { ListDefinition, ListPatch } from '../blocklist/management.js';
+import type { ListDefinition, ListPatch } from '../blocklist/list-api.js';
 import { ListNameSchema, listSettings, sourceProblem } from '../config/list-schema.js';
 import { createValidator, type Validator } from '../config/validate.js';
 import { InvalidParameterError } from './http-errors.js';

@@ -2,7 +2,7 @@
  * Verdicts and runtime list management: /check, /lists, /lists/{name}, the refresh routes and
  * /allowlist. Changes go through ListManagement, which persists them and swaps the matcher.
  */
-import type { ListInfo, ListManagement } from '../blocklist/management.js';
+import type { ListInfo, ListManagement } from '../blocklist/list-api.js';
 import { HttpError } from './http-errors.js';
 import { isoTime } from './export.js';
 import type { ResolverView } from './metrics.js';

@@ -3,7 +3,7 @@
  * /healthz says nothing a probe does not need: no list sources, no error texts, no paths.
  */
 import type { Registry } from 'prom-client';
-import type { ListManagement } from '../blocklist/management.js';
+import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { ResolverView } from './metrics.js';
 import { errorResponses, jsonResponse, ref } from './openapi.js';

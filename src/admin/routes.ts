@@ -3,7 +3,7 @@
  * (system, events, lists) plus the OpenAPI document that describes them. What a route is lives in
  * route-types.ts (re-exported here); handlers return a Reply value; server.ts turns it into bytes.
  */
-import type { ListManagement } from '../blocklist/management.js';
+import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventReader } from '../store/types.js';
 import { buildOpenApiDocument, jsonResponse, errorResponses, type OperationDoc } from './openapi.js';
 import { json, type Route, type ServingState } from './route-types.js';

@@ -6,7 +6,7 @@
 import { PoolsinkError } from '../errors.js';
 import { allowlistName } from './definition.js';
 import type { ListRecords } from '../store/list-store.js';
-import type { AllowlistEntry } from './management.js';
+import type { AllowlistEntry } from './list-api.js';
 
 export interface Allowlist {
   /** Every name, configuration file first. */

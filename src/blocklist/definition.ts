@@ -7,7 +7,7 @@
 import { PoolsinkError } from '../errors.js';
 import { ListSpecSchema, allowlistEntryName, sourceProblem, type ListSpec } from '../config/list-schema.js';
 import { createValidator, deepFreeze } from '../config/validate.js';
-import type { ListDefinition, ListPatch } from './management.js';
+import type { ListDefinition, ListPatch } from './list-api.js';
 
 export type { ListSpec };
 

@@ -9,7 +9,7 @@
  * createMatcherBuilder the lists can be merged a slice at a time between other work.
  */
 import { PoolsinkError } from '../errors.js';
-import { normalizeDomain } from './parse.js';
+import { normalizeDomain } from '../net/domain-name.js';
 
 export interface ListInput {
   name: string;

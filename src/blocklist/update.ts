@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { hashInSlices, parseInSlices, textProblem, type Slicer } from './build.js';
 import type { ListFetcher, Validators } from './fetch.js';
-import type { ListSource } from './load.js';
+import type { ListSource } from './list-source.js';
 import type { ParsedList } from './parse.js';
 import type { ListSpec } from './definition.js';
 

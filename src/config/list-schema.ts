@@ -4,7 +4,7 @@
  * in the database) all use these schemas and rules, so a list means the same wherever it was defined.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { normalizeDomain } from '../blocklist/parse.js';
+import { normalizeDomain } from '../net/domain-name.js';
 import { stringEnum } from './schema-types.js';
 
 export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock'] as const;

@@ -7,7 +7,7 @@
 import { errorMessage, PoolsinkError } from '../errors.js';
 import { preparedFor, sqliteCode, type SqliteDatabase, type StoreConnection } from './database.js';
 // Types only, upward: the rows hold a list's format and mode as the list manager defines them.
-import type { ListInfo } from '../blocklist/management.js';
+import type { ListInfo } from '../blocklist/list-api.js';
 
 export interface RuntimeListRow {
   readonly name: string;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createListStore, type ListRecords, type ListStore } from '../../src/store/list-store.js';
-import { createListManager, type ListManager, type ListManagerOptions } from '../../src/blocklist/manager.js';
+import { createListManager, type ListManager, type ListManagerOptions } from '../../src/blocklist/list-manager.js';
 import type { DomainMatcher } from '../../src/blocklist/matcher.js';
 import type { Scheduler } from '../../src/blocklist/scheduler.js';
 import type { ListSpec } from '../../src/blocklist/definition.js';

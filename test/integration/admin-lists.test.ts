@@ -12,7 +12,7 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startAdminServer, type AdminServer } from '../../src/admin/server.js';
 import type { AdminDeps } from '../../src/admin/routes.js';
-import type { AllowlistEntry, ListInfo, ListManagement, RefreshResult } from '../../src/blocklist/management.js';
+import type { AllowlistEntry, ListInfo, ListManagement, RefreshResult } from '../../src/blocklist/list-api.js';
 import { createMatcher, type DomainMatcher } from '../../src/blocklist/matcher.js';
 import type { ResolverCounters } from '../../src/dns/resolver-counters.js';
 import { PoolsinkError } from '../../src/errors.js';

@@ -10,9 +10,9 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { loadListFile, listSourceOf } from '../../src/blocklist/load.js';
+import { loadListFile, listSourceOf } from '../../src/blocklist/list-source.js';
 import { createMatcher, type DomainMatcher, type ListInput } from '../../src/blocklist/matcher.js';
-import { normalizeDomain } from '../../src/blocklist/parse.js';
+import { normalizeDomain } from '../../src/net/domain-name.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const sharedLists = fileURLToPath(new URL('../../../shared/blocklists/', import.meta.url));

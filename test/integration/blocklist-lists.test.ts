@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { loadLists } from '../../src/blocklist/lists.js';
+import { loadLists } from '../../src/blocklist/list-snapshot.js';
 import { createSourceCache } from '../../src/blocklist/source-cache.js';
 import type { BlocklistConfig } from '../../src/config/types.js';
 

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { isPoolsinkError } from '../../src/errors.js';
-import { loadListFile, type ListSourceConfig } from '../../src/blocklist/load.js';
+import { loadListFile, type ListSourceConfig } from '../../src/blocklist/list-source.js';
 import { createMatcher, type DomainMatcher } from '../../src/blocklist/matcher.js';
-import { normalizeDomain } from '../../src/blocklist/parse.js';
+import { normalizeDomain } from '../../src/net/domain-name.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const fixturesDir = fileURLToPath(new URL('../fixtures/lists/', import.meta.url));

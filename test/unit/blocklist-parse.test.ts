@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { detectFormat, normalizeDomain, parseList, type ListFormat } from '../../src/blocklist/parse.js';
+import { detectFormat, parseList, type ListFormat } from '../../src/blocklist/parse.js';
+import { normalizeDomain } from '../../src/net/domain-name.js';
 
 const label63 = 'a'.repeat(63);
 const label64 = 'a'.repeat(64);

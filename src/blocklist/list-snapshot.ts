@@ -4,14 +4,14 @@
  * poolsink still serves (and still blocks with the lists that did load).
  *
  * All at once and without fetching: for `poolsink check` and tests. The server uses the list
- * manager (manager.ts), which also refreshes, keeps runtime lists and swaps without stalling.
+ * manager (list-manager.ts), which also refreshes, keeps runtime lists and swaps without stalling.
  * A URL source is read from the manager's last known good copy under `dataDir` when one exists.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { listSourceOf, loadListFile, loadedList, type ListSourceConfig, type LoadedList } from './load.js';
+import { listSourceOf, loadListFile, loadedList, type ListSourceConfig, type LoadedList } from './list-source.js';
 import { createMatcher, type DomainMatcher } from './matcher.js';
 import { parseList } from './parse.js';
 import { createSourceCache } from './source-cache.js';
@@ -66,14 +66,14 @@ export async function loadLists(config: SnapshotConfig, log: Logger): Promise<Li
       }
     }),
   );
-  const loaded = results.filter((r): r is LoadedList => 'domains' in r);
+  const loaded = results.filter((result): result is LoadedList => 'domains' in result);
   const matcher = createMatcher(
-    loaded.map((l) => ({ name: l.name, mode: l.mode, domains: l.domains, wildcards: l.wildcards })),
+    loaded.map((list) => ({ name: list.name, mode: list.mode, domains: list.domains, wildcards: list.wildcards })),
     config.allowlist,
   );
-  const lists = results.map((r): ListStatus => {
-    if (!('domains' in r)) return r;
-    const { domains: _domains, wildcards: _wildcards, ...status } = r;
+  const lists = results.map((result): ListStatus => {
+    if (!('domains' in result)) return result;
+    const { domains: _domains, wildcards: _wildcards, ...status } = result;
     return status;
   });
   return { matcher, lists };

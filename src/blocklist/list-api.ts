@@ -1,6 +1,6 @@
 /**
  * The contract for managing lists while poolsink runs: what the admin API and CLI call, implemented
- * by the list manager (src/blocklist/manager.ts).
+ * by the list manager (src/blocklist/list-manager.ts).
  */
 export type ListOrigin = 'config' | 'runtime';
 

@@ -1,7 +1,7 @@
 /**
  * Reads one configured list from a file and parses it, all at once (the `check` command and the
  * start-up snapshot). `listSourceOf` is the one place that decides whether a source is a file or a
- * URL; URL sources are fetched, cached and refreshed by the list manager (manager.ts).
+ * URL; URL sources are fetched, cached and refreshed by the list manager (list-manager.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -1,0 +1,272 @@
+/**
+ * One list's refresh, from bytes to swap: retrieve (download or file read, see update.ts),
+ * evaluate (hash, parse, guards), apply (the entry's new state, the last known good copy, a
+ * rebuild of the matcher), then record and schedule the next one. One refresh per list at a time;
+ * work that a change or removal of the list overtook (see isSuperseded) is dropped.
+ *
+ * Also the two other ways content gets into an entry: the local copy at start (loadLocal), and a
+ * candidate loaded for an API change before anything is touched (loadCandidate, commitCandidate).
+ */
+import type { Logger } from 'pino';
+import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
+import { createSlicer } from './build.js';
+import type { ListSpec } from './definition.js';
+import type { ListFetcher, Validators } from './fetch.js';
+import type { RefreshResult } from './list-api.js';
+import {
+  baselineOf,
+  isSuperseded,
+  noteFailure,
+  noteSuccess,
+  persistState,
+  type ListContent,
+  type ListEntry,
+  type ListTable,
+} from './list-entry.js';
+import { listSourceOf } from './list-source.js';
+import type { ListRecords } from '../store/list-store.js';
+import type { RefreshScheduling } from './refresh-scheduling.js';
+import { nextRefreshDelayMs } from './refresh-timing.js';
+import type { SourceCache } from './source-cache.js';
+import type { MatcherSwapper } from './swapper.js';
+import { evaluateList, fileStamp, retrieveList, type Evaluation, type Retrieved } from './update.js';
+
+/** A list's new content, loaded and checked but not yet in use. */
+export interface Candidate {
+  readonly evaluation: Extract<Evaluation, { kind: 'accepted' }>;
+  readonly retrieved: Extract<Retrieved, { kind: 'content' }>;
+  readonly from: ListContent['loadedFrom'];
+}
+
+export interface RefreshPipelineOptions {
+  readonly table: ListTable;
+  readonly store: ListRecords;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly random: () => number;
+  /** Relative file sources resolve against this. */
+  readonly baseDir: string;
+  /** Last known good copies of URL lists. */
+  readonly cache: SourceCache;
+  readonly fetcher: ListFetcher;
+  readonly maxBytes: number;
+  readonly sliceMs: number;
+  readonly swapper: MatcherSwapper;
+  readonly scheduling: RefreshScheduling;
+}
+
+export interface RefreshPipeline {
+  /** Refreshes one list; a second caller shares the one running (or, forcing, follows it). */
+  refreshEntry(entry: ListEntry, force: boolean): Promise<RefreshResult>;
+  /** Loads what is on this machine: the file, or the last known good copy of a URL list. */
+  loadLocal(entry: ListEntry): Promise<void>;
+  /**
+   * Loads `spec` from its source (or, with reuseCopy, from the copy on disk fetched from that same
+   * source) without touching any state. Throws ERR_LIST_FETCH, ERR_LIST_READ or ERR_LIST_REJECTED.
+   */
+  loadCandidate(spec: ListSpec, reuseCopy: boolean): Promise<Candidate>;
+  /** Makes a loaded candidate the list's content (the list's spec already set), and swaps it in. */
+  commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void>;
+}
+
+export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshPipeline {
+  const { table, store, log, clock, random, baseDir, cache, fetcher, maxBytes, sliceMs, swapper, scheduling } = options;
+
+  /** Makes `evaluation` (of bytes from the source) the list's state; swaps when entries changed. */
+  async function apply(
+    entry: ListEntry,
+    evaluation: Evaluation,
+    body: Buffer,
+    validators: Validators,
+    from: ListContent['loadedFrom'],
+  ): Promise<RefreshResult> {
+    const name = entry.spec.name;
+    const previousEntries = entry.content?.entries ?? 0;
+    switch (evaluation.kind) {
+      case 'unchanged': {
+        noteSuccess(entry, log);
+        const changedValidators =
+          validators.etag !== entry.validators.etag || validators.lastModified !== entry.validators.lastModified;
+        entry.validators = validators;
+        if (changedValidators && entry.source.kind === 'url') await saveCopy(entry, body, evaluation.sha256);
+        return { name, outcome: 'unchanged', entries: previousEntries, previousEntries };
+      }
+      case 'rejected':
+        entry.rejected = { sha256: evaluation.sha256, message: evaluation.message };
+        entry.lastError = evaluation.message;
+        log.warn(
+          { list: name, source: entry.spec.source, reason: evaluation.message },
+          'blocklist update rejected; keeping the previous entries',
+        );
+        return { name, outcome: 'rejected', entries: previousEntries, previousEntries, message: evaluation.message };
+      case 'accepted': {
+        // A copy from disk says nothing about the source: its last error stands.
+        if (from === 'source') noteSuccess(entry, log);
+        // The copy is written while the matcher builds; a crash in between restarts from the older copy.
+        const saved =
+          from === 'source' && entry.source.kind === 'url'
+            ? saveCopy(entry, body, evaluation.sha256, validators)
+            : undefined;
+        const { parsed, sha256, entries } = evaluation;
+        entry.content = { parsed, sha256, entries, loadedFrom: from };
+        entry.validators = validators;
+        entry.rejected = undefined;
+        log.info(
+          { list: name, entries, previous: previousEntries, skipped: parsed.skipped, from },
+          'blocklist loaded',
+        );
+        if (!table.loadingAtStart) await swapper.rebuild();
+        await saved;
+        return { name, outcome: 'updated', entries, previousEntries };
+      }
+    }
+  }
+
+  async function saveCopy(
+    entry: ListEntry,
+    body: Buffer,
+    sha256: string,
+    validators: Validators = entry.validators,
+  ): Promise<void> {
+    try {
+      await cache.write(entry.spec.name, body, { source: entry.spec.source, sha256, validators, savedMs: clock() });
+    } catch (err: unknown) {
+      log.warn(
+        { list: entry.spec.name, err: errorMessage(err) },
+        'last known good copy not saved; the list is in use but will not survive a restart offline',
+      );
+    }
+  }
+
+  async function runRefresh(entry: ListEntry, force: boolean): Promise<RefreshResult> {
+    const generation = entry.generation;
+    const name = entry.spec.name;
+    const previousEntries = entry.content?.entries ?? 0;
+    const changed = (): RefreshResult => ({
+      name,
+      outcome: 'failed',
+      entries: previousEntries,
+      previousEntries,
+      message: 'the list was changed or removed during the refresh',
+    });
+    entry.lastFetchMs = clock();
+    let result: RefreshResult;
+    try {
+      // Forced refreshes download afresh: the copy we hold may be the very thing being overridden.
+      const conditional = !force && entry.content !== undefined ? entry.validators : {};
+      const retrieved = await retrieveList(entry.source, conditional, fetcher, maxBytes);
+      if (isSuperseded(entry, generation)) return changed();
+      if (retrieved.kind === 'not-modified') {
+        noteSuccess(entry, log);
+        result = { name, outcome: 'unchanged', entries: previousEntries, previousEntries };
+      } else {
+        entry.fileStamp = retrieved.fileStamp;
+        const slicer = createSlicer(sliceMs);
+        const evaluation = await evaluateList(retrieved.body, entry.spec, baselineOf(entry), force, slicer);
+        if (isSuperseded(entry, generation)) return changed();
+        result = await apply(entry, evaluation, retrieved.body, retrieved.validators, 'source');
+        if (result.outcome === 'updated') entry.lastChangeMs = retrieved.fileMtimeMs ?? clock();
+      }
+    } catch (err: unknown) {
+      if (isSuperseded(entry, generation)) return changed();
+      if (entry.source.kind === 'file') entry.fileStamp = await fileStamp(entry.source.path);
+      noteFailure(entry, errorMessage(err), log);
+      result = { name, outcome: 'failed', entries: previousEntries, previousEntries, message: errorMessage(err) };
+    }
+    persistState(entry, store, log);
+    const failureStreak = result.outcome === 'failed' ? entry.failureStreak : 0;
+    scheduling.scheduleRefresh(entry, nextRefreshDelayMs(entry.spec.refreshSec, failureStreak, random()));
+    return result;
+  }
+
+  function refreshEntry(entry: ListEntry, force: boolean): Promise<RefreshResult> {
+    const running = entry.running;
+    if (running !== undefined) {
+      if (running.generation === entry.generation && (running.force || !force)) return running.promise;
+      return running.promise.then(() => refreshEntry(entry, force));
+    }
+    const promise = runRefresh(entry, force).finally(() => {
+      if (entry.running?.promise === promise) entry.running = undefined;
+    });
+    entry.running = { promise, force, generation: entry.generation };
+    return promise;
+  }
+
+  async function loadLocal(entry: ListEntry): Promise<void> {
+    const name = entry.spec.name;
+    const generation = entry.generation;
+    if (entry.source.kind === 'file') {
+      await refreshEntry(entry, false);
+      return;
+    }
+    try {
+      const copy = await cache.read(name);
+      if (copy === undefined || isSuperseded(entry, generation)) return;
+      const evaluation = await evaluateList(copy.body, entry.spec, {}, false, createSlicer(sliceMs));
+      if (isSuperseded(entry, generation)) return;
+      // Validators only go back to the source they came from, and only with the text they describe.
+      const meta = copy.meta;
+      const validators =
+        meta !== undefined && meta.source === entry.spec.source && meta.sha256 === evaluation.sha256
+          ? meta.validators
+          : {};
+      if (evaluation.kind === 'accepted') {
+        await apply(entry, evaluation, copy.body, validators, 'last-known-good');
+        entry.lastChangeMs ??= meta?.savedMs;
+      } else if (evaluation.kind === 'rejected') {
+        log.warn({ list: name, reason: evaluation.message }, 'last known good copy not usable');
+      }
+    } catch (err: unknown) {
+      log.warn({ list: name, err: errorMessage(err) }, 'last known good copy not loaded');
+    }
+  }
+
+  async function loadCandidate(spec: ListSpec, reuseCopy: boolean): Promise<Candidate> {
+    const source = listSourceOf(spec.source, baseDir);
+    const copy = reuseCopy && source.kind === 'url' ? await cache.read(spec.name) : undefined;
+    let retrieved: Extract<Retrieved, { kind: 'content' }>;
+    let from: ListContent['loadedFrom'] = 'source';
+    if (copy !== undefined && copy.meta?.source === spec.source) {
+      retrieved = { kind: 'content', body: copy.body, validators: copy.meta.validators };
+      from = 'last-known-good';
+    } else {
+      try {
+        const fresh = await retrieveList(source, {}, fetcher, maxBytes);
+        // The fetcher refuses a 304 to an unconditional request.
+        if (fresh.kind !== 'content') throw new Error('304 to an unconditional request');
+        retrieved = fresh;
+      } catch (err: unknown) {
+        const code = isPoolsinkError(err) ? err.code : 'ERR_LIST_FETCH';
+        throw new PoolsinkError(code, `list "${spec.name}" not loaded: ${errorMessage(err)}`, { cause: err });
+      }
+    }
+    const evaluation = await evaluateList(retrieved.body, spec, {}, false, createSlicer(sliceMs));
+    if (evaluation.kind !== 'accepted') {
+      const message = evaluation.kind === 'rejected' ? evaluation.message : 'unchanged';
+      throw new PoolsinkError('ERR_LIST_REJECTED', `list "${spec.name}" not loaded: ${message}`);
+    }
+    // Validators describe the text they came with: a copy edited on disk gets none.
+    if (from === 'last-known-good' && copy?.meta?.sha256 !== evaluation.sha256) {
+      retrieved = { ...retrieved, validators: {} };
+    }
+    return { evaluation, retrieved, from };
+  }
+
+  async function commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void> {
+    entry.generation++; // a refresh of what the list was before is dropped
+    entry.source = listSourceOf(entry.spec.source, baseDir);
+    entry.content = undefined;
+    entry.rejected = undefined;
+    entry.failureStreak = 0;
+    entry.lastError = undefined;
+    entry.fileStamp = candidate.retrieved.fileStamp;
+    entry.lastFetchMs = clock();
+    const { evaluation, retrieved, from } = candidate;
+    await apply(entry, evaluation, retrieved.body, retrieved.validators, from);
+    entry.lastChangeMs = retrieved.fileMtimeMs ?? clock();
+    persistState(entry, store, log);
+    scheduling.scheduleRefresh(entry, nextRefreshDelayMs(entry.spec.refreshSec, 0, random()));
+  }
+
+  return { refreshEntry, loadLocal, loadCandidate, commitCandidate };
+}
