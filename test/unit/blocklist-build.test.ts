@@ -159,7 +159,5 @@ describe('buildMatcherInSlices and createMatcherBuilder', () => {
     expect(m.match('x.pool-199999.bench-mining.test').kind).toBe('block');
     expect(slicer.slices).toBeGreaterThan(3);
     expect(ticks).toBeGreaterThan(3);
-    // A slice is 5 ms of work plus at most one batch of 1,024 names; generous for slow CI machines.
-    expect(slicer.maxSliceMs).toBeLessThan(250);
   });
 });

@@ -218,20 +218,16 @@ describe('parseList whole texts', () => {
   });
 
   test.each<ListFormat>(['hosts', 'domains', 'adblock'])(
-    'parses 1,000,000 %s lines in linear time',
+    'parses 1,000,000 %s lines (its speed: npm run bench, load1m)',
     (format) => {
       const prefix = format === 'hosts' ? '0.0.0.0 ' : format === 'adblock' ? '||' : '';
       const suffix = format === 'adblock' ? '^$third-party' : '';
       const lines: string[] = [];
       for (let i = 0; i < 1_000_000; i++) lines.push(`${prefix}host-${i}.pool${i % 97}.example${suffix}`);
       const text = lines.join('\n');
-      const startedMs = performance.now();
       const parsed = parseList(text, format);
-      const elapsedMs = performance.now() - startedMs;
       expect(parsed.domains.length).toBe(1_000_000);
       expect(parsed.domains[999_999]).toBe('host-999999.pool26.example');
-      // About half a second on a busy two-core machine; quadratic work would take minutes.
-      expect(elapsedMs).toBeLessThan(5_000);
     },
   );
 });
