@@ -24,7 +24,16 @@
  * itself cannot run (dnsperf missing, poolsink not built or not answering).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,10 +81,15 @@ function intSetting(env, name, fallback, min, max) {
 }
 
 function readSettings(env) {
-  const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const only = (env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const part of only) {
     if (!PARTS.includes(part) && !OPT_IN_PARTS.includes(part)) {
-      throw new BenchSetupError(`BENCH_ONLY: unknown part ${JSON.stringify(part)} (known: ${[...PARTS, ...OPT_IN_PARTS].join(', ')})`);
+      throw new BenchSetupError(
+        `BENCH_ONLY: unknown part ${JSON.stringify(part)} (known: ${[...PARTS, ...OPT_IN_PARTS].join(', ')})`,
+      );
     }
   }
   const parts = new Set(only.length > 0 ? only : PARTS);
@@ -101,7 +115,9 @@ function readSettings(env) {
     throw new BenchSetupError('BENCH_SERVER_CORE and BENCH_CLIENT_CORE must differ');
   }
   if (Math.max(settings.serverCore, settings.clientCore) >= cores) {
-    throw new BenchSetupError(`this machine has ${cores} core(s); BENCH_SERVER_CORE/BENCH_CLIENT_CORE must be below that`);
+    throw new BenchSetupError(
+      `this machine has ${cores} core(s); BENCH_SERVER_CORE/BENCH_CLIENT_CORE must be below that`,
+    );
   }
   return settings;
 }
@@ -117,7 +133,9 @@ function preflight(settings) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
   }
   if (settings.load1m && !existsSync(join(DIST, 'blocklist', 'list-source.js'))) {
-    throw new BenchSetupError('dist/blocklist/list-source.js not found: run `npm run build` first (npm run bench does)');
+    throw new BenchSetupError(
+      'dist/blocklist/list-source.js not found: run `npm run build` first (npm run bench does)',
+    );
   }
 }
 
@@ -128,7 +146,9 @@ function pinSelf(core) {
 
 /** CPU busy ticks of one core from /proc/stat, to see what else ran on the server core. */
 function coreBusyTicks(core) {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${core} `));
+  const line = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`cpu${core} `));
   if (line === undefined) return undefined;
   const ticks = line.trim().split(/\s+/).slice(1).map(Number);
   const total = ticks.reduce((sum, t) => sum + t, 0);
@@ -157,7 +177,10 @@ function generateQueryData(dir, settings, runTag) {
   writeDomainList(files.list, LIST_SIZE);
   writeBlockedQueries(files.blocked, { listSize: LIST_SIZE, count: BLOCKED_QUERIES });
   writeCachedQueries(files.cached, { count: CACHED_NAMES });
-  writeUniqueQueries(files.missWarmup, { count: uniqueQueryCount(settings, Math.max(1, settings.warmupSeconds)), tag: `${runTag}w` });
+  writeUniqueQueries(files.missWarmup, {
+    count: uniqueQueryCount(settings, Math.max(1, settings.warmupSeconds)),
+    tag: `${runTag}w`,
+  });
   // One file per round: dnsperf starts every run from the first line, and a repeated name is a hit.
   for (let round = 0; round < settings.rounds; round += 1) {
     const file = join(dir, `queries-miss-${round}.txt`);
@@ -235,7 +258,8 @@ async function untilIdle(pid) {
     const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
     if (busy < 0.05) idleSince ??= previous;
     else idleSince = undefined;
-    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline) return idleSince ?? current;
+    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline)
+      return idleSince ?? current;
     previous = current;
   }
 }
@@ -274,17 +298,21 @@ async function measure(server, load, file, settings, { upstream, round }) {
   }
   const utilization = cpu.micros / wallMicros;
   const warnings = [];
-  if (utilization > 0.9) warnings.push(`server core ${(utilization * 100).toFixed(0)}% busy: at or near overload, try a lower BENCH_QPS`);
+  if (utilization > 0.9)
+    warnings.push(`server core ${(utilization * 100).toFixed(0)}% busy: at or near overload, try a lower BENCH_QPS`);
   if (perf.lost > 0 && perf.lost <= perf.sent * 0.05) warnings.push(`${perf.lost} of ${perf.sent} queries lost`);
   const targetQps = qpsFor(load, settings);
-  if (targetQps > 0 && perf.qps < targetQps * 0.97) warnings.push(`achieved ${perf.qps.toFixed(0)} of ${targetQps} qps`);
+  if (targetQps > 0 && perf.qps < targetQps * 0.97)
+    warnings.push(`achieved ${perf.qps.toFixed(0)} of ${targetQps} qps`);
   const hz = clockTicksPerSecond();
   const wallTicks = (wallMicros / 1e6) * hz;
   const otherTicks = coreAfter && coreBefore ? coreAfter.busy - coreBefore.busy - (cpu.micros * hz) / 1e6 : undefined;
   const clientCoreBusyShare =
     clientCoreAfter && clientCoreBefore ? (clientCoreAfter.busy - clientCoreBefore.busy) / wallTicks : undefined;
   if (clientCoreBusyShare > 0.95) {
-    warnings.push(`client core ${(clientCoreBusyShare * 100).toFixed(0)}% busy: dnsperf or the upstream may be the bottleneck`);
+    warnings.push(
+      `client core ${(clientCoreBusyShare * 100).toFixed(0)}% busy: dnsperf or the upstream may be the bottleneck`,
+    );
   }
   return {
     server: server.name,
@@ -303,9 +331,12 @@ async function measure(server, load, file, settings, { upstream, round }) {
     settleMs,
     microsPerQuery: perf.completed > 0 ? cpu.micros / perf.completed : undefined,
     // The main (DNS) thread alone; poolsink's block-log writer thread is the rest.
-    mainMicrosPerQuery: perf.completed > 0 ? (mainThreadMicros(before, after) ?? Number.NaN) / perf.completed : undefined,
+    mainMicrosPerQuery:
+      perf.completed > 0 ? (mainThreadMicros(before, after) ?? Number.NaN) / perf.completed : undefined,
     upstreamMicrosPerQuery:
-      upstreamBefore && upstreamAfter && perf.completed > 0 ? cpuMicros(upstreamBefore, upstreamAfter).micros / perf.completed : undefined,
+      upstreamBefore && upstreamAfter && perf.completed > 0
+        ? cpuMicros(upstreamBefore, upstreamAfter).micros / perf.completed
+        : undefined,
     // Busy time on the server core not charged to the server (other tenants, interrupts): noise.
     serverCoreOtherBusyShare: otherTicks === undefined ? undefined : Math.max(0, otherTicks) / wallTicks,
     clientCoreBusyShare,
@@ -330,8 +361,10 @@ function describeRun(run) {
     ...(run.settleMs > 300 ? [`busy ${(run.settleMs / 1000).toFixed(1)} s after the load (counted)`] : []),
     `lat ${run.avgLatencyMs?.toFixed(3)} ms`,
   ];
-  if (run.upstreamMicrosPerQuery !== undefined && run.load === 'miss') parts.push(`upstream ${run.upstreamMicrosPerQuery.toFixed(2)} us/q`);
-  if (run.serverCoreOtherBusyShare > 0.05) parts.push(`NOISE: ${(run.serverCoreOtherBusyShare * 100).toFixed(0)}% of the server core used by others`);
+  if (run.upstreamMicrosPerQuery !== undefined && run.load === 'miss')
+    parts.push(`upstream ${run.upstreamMicrosPerQuery.toFixed(2)} us/q`);
+  if (run.serverCoreOtherBusyShare > 0.05)
+    parts.push(`NOISE: ${(run.serverCoreOtherBusyShare * 100).toFixed(0)}% of the server core used by others`);
   if (run.warnings.length > 0) parts.push(`WARN: ${run.warnings.join('; ')}`);
   if (run.problems.length > 0) parts.push(`PROBLEM: ${run.problems.join('; ')}`);
   return `  ${parts.join('  ')}`;
@@ -348,11 +381,15 @@ async function measureQueryLoads(dir, settings, runTag) {
   if (settings.trivialLoads.length > 0) {
     const trivial = await startHelper('trivial-responder.mjs', 'trivial', [], settings.serverCore);
     servers.push(trivial);
-    process.stdout.write(`trivial responder pid ${trivial.pid} on 127.0.0.1:${trivial.port} (core ${settings.serverCore})\n`);
+    process.stdout.write(
+      `trivial responder pid ${trivial.pid} on 127.0.0.1:${trivial.port} (core ${settings.serverCore})\n`,
+    );
   }
   if (settings.poolsinkLoads.length > 0) {
     upstream = await startHelper('bench/upstream.mjs', 'upstream', [], settings.clientCore);
-    process.stdout.write(`local upstream pid ${upstream.pid} on 127.0.0.1:${upstream.port} (core ${settings.clientCore})\n`);
+    process.stdout.write(
+      `local upstream pid ${upstream.pid} on 127.0.0.1:${upstream.port} (core ${settings.clientCore})\n`,
+    );
     poolsink = await startPoolsink(dir, settings, { upstreamPort: upstream.port, listFile: files.list });
     servers.push(poolsink);
     process.stdout.write(
@@ -369,7 +406,14 @@ async function measureQueryLoads(dir, settings, runTag) {
     for (const server of serversFor(load)) {
       if (load === 'cached') {
         // One pass over the fixed names puts every one of them in poolsink's cache.
-        await runDnsperf({ port: server.port, file: files.cached, maxRuns: 1, qps: settings.qps, core: settings.clientCore, track });
+        await runDnsperf({
+          port: server.port,
+          file: files.cached,
+          maxRuns: 1,
+          qps: settings.qps,
+          core: settings.clientCore,
+          track,
+        });
       }
       await warmUp(server, load, load === 'miss' ? files.missWarmup : files[load], settings, settings.warmupSeconds);
     }
@@ -380,7 +424,10 @@ async function measureQueryLoads(dir, settings, runTag) {
     if (settings.rounds > 1) process.stdout.write(`round ${round + 1} of ${settings.rounds}\n`);
     for (const load of loads) {
       for (const server of serversFor(load)) {
-        const run = await measure(server, load, fileFor(load, round), settings, { upstream: server === poolsink ? upstream : undefined, round });
+        const run = await measure(server, load, fileFor(load, round), settings, {
+          upstream: server === poolsink ? upstream : undefined,
+          round,
+        });
         runs.push(run);
         process.stdout.write(`${describeRun(run)}\n`);
       }
@@ -390,7 +437,9 @@ async function measureQueryLoads(dir, settings, runTag) {
   for (const server of servers) await stopChild(server.child);
   if (upstream) await stopChild(upstream.child);
   if (poolsink && fileTail(poolsink.logFile, 1).length > 0) {
-    process.stdout.write(`poolsink wrote to its log (level warn): ${poolsink.logFile}\n${fileTail(poolsink.logFile, 1500)}\n`);
+    process.stdout.write(
+      `poolsink wrote to its log (level warn): ${poolsink.logFile}\n${fileTail(poolsink.logFile, 1500)}\n`,
+    );
   }
   return { runs, loads, poolsinkRssBytes, poolsinkReadyMs: poolsink?.readyMs };
 }
@@ -400,7 +449,14 @@ async function measureLoad1m(dir, settings) {
   process.stdout.write(`writing the ${BIG_LIST_SIZE.toLocaleString('en-US')}-domain list\n`);
   writeDomainList(listFile, BIG_LIST_SIZE);
   const child = startPinned(
-    [process.execPath, '--expose-gc', join(ROOT, 'scripts', 'bench', 'load-list.mjs'), DIST, listFile, listDomain(BIG_LIST_SIZE - 1)],
+    [
+      process.execPath,
+      '--expose-gc',
+      join(ROOT, 'scripts', 'bench', 'load-list.mjs'),
+      DIST,
+      listFile,
+      listDomain(BIG_LIST_SIZE - 1),
+    ],
     { core: settings.serverCore },
   );
   let stdout = '';
@@ -434,7 +490,9 @@ async function main() {
   const load1mRaw = settings.load1m ? await measureLoad1m(dir, settings) : undefined;
   const log = (line) => process.stdout.write(`${line}\n`);
   const soak = settings.soak ? await runSoak({ bench: settings, dir, runTag, log }) : undefined;
-  const fuzz1m = settings.fuzz1m ? await runFuzzBench({ cores: `${settings.serverCore},${settings.clientCore}`, log }) : undefined;
+  const fuzz1m = settings.fuzz1m
+    ? await runFuzzBench({ cores: `${settings.serverCore},${settings.clientCore}`, log })
+    : undefined;
 
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);

@@ -51,12 +51,14 @@ function readOptions(argv) {
   if (values.help) throw new UsageError('');
   const int = (name, min, max) => {
     const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`);
     return value;
   };
   const tcpShare = Number(values['tcp-share']);
   if (!(tcpShare >= 0 && tcpShare <= 1)) throw new UsageError('--tcp-share must be between 0 and 1');
-  if (!isLoopback(values.host)) throw new UsageError(`--host must be a loopback address (127.0.0.0/8 or ::1), got ${values.host}`);
+  if (!isLoopback(values.host))
+    throw new UsageError(`--host must be a loopback address (127.0.0.0/8 or ::1), got ${values.host}`);
   return {
     count: int('count', 1, 100_000_000),
     port: values.port === undefined ? undefined : int('port', 1, 65535),
@@ -87,7 +89,13 @@ async function startOwnServer() {
   // A small cache: the fuzz's valid queries (names × types × classes × flags, tens of thousands of
   // keys) fill it during the warm-up, so growth afterwards is not the cache doing its job.
   // Rate limiting off: every packet is to reach the parser, not a REFUSED from the gate.
-  const poolsink = await startPoolsinkProcess({ dir, listFile, upstreamPort: upstream.port, cacheMaxEntries: 1_000, dnsYaml: ['  rateLimit: { qps: 0 }'] });
+  const poolsink = await startPoolsinkProcess({
+    dir,
+    listFile,
+    upstreamPort: upstream.port,
+    cacheMaxEntries: 1_000,
+    dnsYaml: ['  rateLimit: { qps: 0 }'],
+  });
   return {
     dir,
     port: poolsink.port,
@@ -121,7 +129,11 @@ function formatReport(report) {
     lines.push(`answers ${transport}: ${tally.total.toLocaleString('en-US')} (${rcodes || 'none'})`);
   }
   lines.push(`tcp: ${run.tcp.resets} connections reset by the server, ${run.tcp.errors} errors`);
-  lines.push(`mutations: ${Object.entries(run.kinds).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  lines.push(
+    `mutations: ${Object.entries(run.kinds)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
+  );
   if (report.rss.pid !== undefined) {
     lines.push(
       `server RSS (pid ${report.rss.pid}): at start ${mb(report.rss.startBytes)}, before (after the warm-up) ${mb(report.rss.beforeBytes)}, ` +
@@ -133,7 +145,9 @@ function formatReport(report) {
   for (const [transport, answer] of Object.entries(report.finalQuery)) {
     lines.push(
       `normal query ${report.qname} over ${transport}: ` +
-        (answer.answered ? `${answer.rcode}, ${answer.answerCount} answer record(s), id ${answer.idMatches ? 'ok' : 'WRONG'}` : 'NO ANSWER'),
+        (answer.answered
+          ? `${answer.rcode}, ${answer.answerCount} answer record(s), id ${answer.idMatches ? 'ok' : 'WRONG'}`
+          : 'NO ANSWER'),
     );
   }
   lines.push(report.problems.length === 0 ? 'PASS' : `FAIL:\n  ${report.problems.join('\n  ')}`);
@@ -158,15 +172,29 @@ async function main() {
   try {
     const startBytes = pid === undefined ? undefined : readRssBytes(pid);
     if (options.warmup > 0) {
-      await runFuzz({ host: options.host, port, count: options.warmup, seed: options.seed + 1_000_003, tcpShare: options.tcpShare });
+      await runFuzz({
+        host: options.host,
+        port,
+        count: options.warmup,
+        seed: options.seed + 1_000_003,
+        tcpShare: options.tcpShare,
+      });
       await new Promise((resolve) => setTimeout(resolve, 1000));
     }
     const beforeBytes = pid === undefined ? undefined : readRssBytes(pid);
-    const run = await runFuzz({ host: options.host, port, count: options.count, seed: options.seed, tcpShare: options.tcpShare, onProgress: progress });
+    const run = await runFuzz({
+      host: options.host,
+      port,
+      count: options.count,
+      seed: options.seed,
+      tcpShare: options.tcpShare,
+      onProgress: progress,
+    });
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const afterBytes = pid === undefined ? undefined : readRssBytes(pid);
     problems.push(...answerProblems(run));
-    if (own !== undefined && !isRunning(own.child)) problems.push(`poolsink exited: ${fileTail(own.logFile, 2000).trim()}`);
+    if (own !== undefined && !isRunning(own.child))
+      problems.push(`poolsink exited: ${fileTail(own.logFile, 2000).trim()}`);
     if (pid !== undefined && afterBytes === undefined) problems.push(`the server process ${pid} is gone`);
     const growthBytes = beforeBytes !== undefined && afterBytes !== undefined ? afterBytes - beforeBytes : undefined;
     if (growthBytes !== undefined && growthBytes > options.maxGrowthMb * MB) {
@@ -175,15 +203,19 @@ async function main() {
     const finalQuery = await checkNormalQuery({ host: options.host, port, qname: options.qname });
     for (const [transport, answer] of Object.entries(finalQuery)) {
       if (!answer.answered) problems.push(`no answer over ${transport} to a normal query for ${options.qname}`);
-      else if (!answer.idMatches || !answer.questionEchoed) problems.push(`a malformed answer over ${transport} to a normal query`);
+      else if (!answer.idMatches || !answer.questionEchoed)
+        problems.push(`a malformed answer over ${transport} to a normal query`);
       // Our own server has a working upstream: the answer must be the real one.
       else if (own !== undefined && (answer.rcode !== 'NOERROR' || answer.answerCount !== 1)) {
-        problems.push(`over ${transport}: ${options.qname} got ${answer.rcode} with ${answer.answerCount} records, expected NOERROR with 1`);
+        problems.push(
+          `over ${transport}: ${options.qname} got ${answer.rcode} with ${answer.answerCount} records, expected NOERROR with 1`,
+        );
       }
     }
     if (own !== undefined) {
       const blocked = await checkNormalQuery({ host: options.host, port, qname: BLOCKED_NAME });
-      if (blocked.udp.rcode !== 'NXDOMAIN') problems.push(`the blocked name ${BLOCKED_NAME} got ${blocked.udp.rcode ?? 'no answer'}, expected NXDOMAIN`);
+      if (blocked.udp.rcode !== 'NXDOMAIN')
+        problems.push(`the blocked name ${BLOCKED_NAME} got ${blocked.udp.rcode ?? 'no answer'}, expected NXDOMAIN`);
     }
     const report = {
       port,

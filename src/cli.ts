@@ -41,7 +41,8 @@ async function lists(args: Args): Promise<void> {
     process.stdout.write(await listsReport(config));
     return;
   }
-  if (sub !== 'refresh' || extra.length > 0) throw new PoolsinkError('ERR_USAGE', `unknown lists command ${args.rest.join(' ')}\n${USAGE}`);
+  if (sub !== 'refresh' || extra.length > 0)
+    throw new PoolsinkError('ERR_USAGE', `unknown lists command ${args.rest.join(' ')}\n${USAGE}`);
   process.stdout.write(await refreshLists(config, name, args.values.force === 'true'));
 }
 
@@ -71,7 +72,8 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (arg.startsWith('--') && isValueOption(arg.slice(2).split('=')[0] ?? '')) {
       const [name = '', inline] = arg.slice(2).split(/=(.*)/s);
       const value = inline ?? tail[++i];
-      if (value === undefined || !isValueOption(name)) throw new PoolsinkError('ERR_USAGE', `${arg} needs a value\n${USAGE}`);
+      if (value === undefined || !isValueOption(name))
+        throw new PoolsinkError('ERR_USAGE', `${arg} needs a value\n${USAGE}`);
       values[name] = value;
     } else if (arg === '--force') {
       values.force = 'true';
@@ -131,7 +133,8 @@ async function check(args: Args): Promise<void> {
 function limitOf(args: Args): number {
   const text = args.values.limit ?? '50';
   const limit = Number(text);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new PoolsinkError('ERR_USAGE', `--limit must be an integer from 1 to 10000 (got ${text})`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw new PoolsinkError('ERR_USAGE', `--limit must be an integer from 1 to 10000 (got ${text})`);
   return limit;
 }
 
@@ -157,12 +160,20 @@ async function run(argv: readonly string[]): Promise<void> {
       return lists(args);
     case 'hosts':
       return report(args, (queries) =>
-        hostsReport(queries, { limit: limitOf(args), ...(args.values.since !== undefined ? { since: args.values.since } : {}) }, Date.now()),
+        hostsReport(
+          queries,
+          { limit: limitOf(args), ...(args.values.since !== undefined ? { since: args.values.since } : {}) },
+          Date.now(),
+        ),
       );
     case 'events':
       return report(args, (queries) => {
         const { client, domain, since } = args.values;
-        const filters = { ...(client !== undefined ? { client } : {}), ...(domain !== undefined ? { domain } : {}), ...(since !== undefined ? { since } : {}) };
+        const filters = {
+          ...(client !== undefined ? { client } : {}),
+          ...(domain !== undefined ? { domain } : {}),
+          ...(since !== undefined ? { since } : {}),
+        };
         return eventsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
       });
     default:
@@ -171,7 +182,8 @@ async function run(argv: readonly string[]): Promise<void> {
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
-  const usageOrConfig = isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ', 'ERR_INVALID'].includes(err.code);
+  const usageOrConfig =
+    isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ', 'ERR_INVALID'].includes(err.code);
   process.stderr.write(`poolsink: ${errorMessage(err)}\n`);
   process.exit(usageOrConfig ? 2 : 1);
 });

@@ -53,7 +53,7 @@ export async function startOrUnwind<T>(resources: StartedResources, start: () =>
   } catch (err: unknown) {
     try {
       await resources.unwind();
-    } catch (closeErr: unknown) {
+    } catch (_closeErr: unknown) {
       // Already logged by unwind (closeErr is its first failure); the start error is the one to report.
     }
     throw err;

@@ -36,7 +36,10 @@ export function questionType(message, end) {
 
 /** A standard recursive query for `qname` (presentation form, no trailing dot needed). */
 export function encodeQuery(qname, id, qtype = 1) {
-  const labels = qname.replace(/\.$/, '').split('.').filter((label) => label !== '');
+  const labels = qname
+    .replace(/\.$/, '')
+    .split('.')
+    .filter((label) => label !== '');
   const nameLength = labels.reduce((sum, label) => sum + label.length + 1, 1);
   const message = Buffer.alloc(HEADER_BYTES + nameLength + 4);
   message.writeUInt16BE(id & 0xffff, 0);

@@ -54,7 +54,11 @@ export function runDnsperf({ port, file, seconds, maxRuns, qps, core, timeoutSec
     child.on('close', (code, signal) => {
       const parsed = parseDnsperfOutput(stdout);
       if (code !== 0 || parsed.completed === undefined) {
-        reject(new Error(`${command} ${argv.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || stdout.trim()}`));
+        reject(
+          new Error(
+            `${command} ${argv.join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || stdout.trim()}`,
+          ),
+        );
         return;
       }
       resolve({ ...parsed, command: `${command} ${argv.join(' ')}` });

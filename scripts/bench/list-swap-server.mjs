@@ -48,7 +48,16 @@ const config = validateConfig(
 let resolver;
 const connection = openStoreConnection(join(settings.dataDir, 'lists.db'), { log });
 const manager = createListManager({
-  lists: [{ name: 'bench-1m', source: settings.listUrl, format: 'domains', mode: 'block', refreshSec: 86_400, maxShrinkPercent: 50 }],
+  lists: [
+    {
+      name: 'bench-1m',
+      source: settings.listUrl,
+      format: 'domains',
+      mode: 'block',
+      refreshSec: 86_400,
+      maxShrinkPercent: 50,
+    },
+  ],
   allowlist: [],
   baseDir: settings.dataDir,
   dataDir: settings.dataDir,
@@ -72,7 +81,8 @@ const GC_KINDS = {
 let gcPauses;
 new PerformanceObserver((entries) => {
   if (gcPauses === undefined) return;
-  for (const entry of entries.getEntries()) gcPauses.push({ kind: GC_KINDS[entry.detail?.kind] ?? 'other', ms: entry.duration });
+  for (const entry of entries.getEntries())
+    gcPauses.push({ kind: GC_KINDS[entry.detail?.kind] ?? 'other', ms: entry.duration });
 }).observe({ entryTypes: ['gc'] });
 
 /**
@@ -82,7 +92,10 @@ new PerformanceObserver((entries) => {
  */
 function mainThreadSchedMs() {
   try {
-    const [runNs, waitNs] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    const [runNs, waitNs] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     return { runMs: runNs / 1e6, waitMs: waitNs / 1e6 };
   } catch {
     return undefined; // no /proc: not reported
@@ -113,8 +126,16 @@ commands.on('line', async (line) => {
   gcPauses = undefined;
   const longest = pauses.reduce((a, b) => (b.ms > a.ms ? b : a), { kind: 'none', ms: 0 });
   reply({
-    sched: schedBefore && schedAfter ? { runMs: schedAfter.runMs - schedBefore.runMs, waitMs: schedAfter.waitMs - schedBefore.waitMs } : undefined,
-    gc: { count: pauses.length, totalMs: pauses.reduce((sum, p) => sum + p.ms, 0), longestMs: longest.ms, longestKind: longest.kind },
+    sched:
+      schedBefore && schedAfter
+        ? { runMs: schedAfter.runMs - schedBefore.runMs, waitMs: schedAfter.waitMs - schedBefore.waitMs }
+        : undefined,
+    gc: {
+      count: pauses.length,
+      totalMs: pauses.reduce((sum, p) => sum + p.ms, 0),
+      longestMs: longest.ms,
+      longestKind: longest.kind,
+    },
     result,
     wallMs,
     loop: { maxMs: loop.max / 1e6, p99Ms: loop.percentile(99) / 1e6, meanMs: loop.mean / 1e6 },

@@ -54,7 +54,6 @@ const DEFAULTS = Object.freeze({
   clientCore: undefined,
   /** Extra node flags for the poolsink process (e.g. ['--max-semi-space-size=2']). */
   serverNodeArgs: [],
-
 });
 
 function listText(first, count) {
@@ -71,7 +70,12 @@ async function startListServer() {
       res.writeHead(304, { etag: current.etag }).end();
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', etag: current.etag, 'content-length': current.gzipped.length });
+    res.writeHead(200, {
+      'content-type': 'text/plain',
+      'content-encoding': 'gzip',
+      etag: current.etag,
+      'content-length': current.gzipped.length,
+    });
     res.end(current.gzipped);
   });
   await new Promise((done) => server.listen(0, '127.0.0.1', done));
@@ -188,18 +192,26 @@ export async function measureListSwap(options = {}) {
     const { port: upstreamPort } = await firstJsonLine(upstream, 'upstream');
     const port = await findFreePort();
     server = startPinned(
-      [process.execPath, ...o.serverNodeArgs, join(ROOT, 'scripts', 'bench', 'list-swap-server.mjs'), o.distDir, JSON.stringify({ port, upstreamPort, listUrl: lists.url, dataDir })],
+      [
+        process.execPath,
+        ...o.serverNodeArgs,
+        join(ROOT, 'scripts', 'bench', 'list-swap-server.mjs'),
+        o.distDir,
+        JSON.stringify({ port, upstreamPort, listUrl: lists.url, dataDir }),
+      ],
       { core: o.serverCore },
     );
     await firstJsonLine(server, 'list-swap server', 60_000);
     await waitUntilAnswering(port, { child: server, name: 'poolsink' });
 
     const first = await command(server, { cmd: 'refresh' });
-    if (first.result?.outcome !== 'updated') throw new Error(`loading the first version failed: ${JSON.stringify(first.result)}`);
+    if (first.result?.outcome !== 'updated')
+      throw new Error(`loading the first version failed: ${JSON.stringify(first.result)}`);
 
     // Blocked names in every version, and names in no list (cached after the first pass).
     const names = [];
-    for (let i = 0; i < 500; i += 1) names.push(`x.${listDomain(changed * o.rounds + 1 + i * 1000)}`, `c${i}.cached-swap.test`);
+    for (let i = 0; i < 500; i += 1)
+      names.push(`x.${listDomain(changed * o.rounds + 1 + i * 1000)}`, `c${i}.cached-swap.test`);
     const load = await startQueryLoad(port, names, o.queriesPerTick, o.lostAfterMs);
     const rounds = [];
     for (let round = 1; round <= o.rounds; round += 1) {
@@ -213,7 +225,8 @@ export async function measureListSwap(options = {}) {
       load.window(`swap${round}`);
       const swap = await command(server, { cmd: 'refresh' });
       await new Promise((done) => setTimeout(done, o.afterSwapMs));
-      if (swap.result?.outcome !== 'updated') throw new Error(`refresh ${round} did not update: ${JSON.stringify(swap.result)}`);
+      if (swap.result?.outcome !== 'updated')
+        throw new Error(`refresh ${round} did not update: ${JSON.stringify(swap.result)}`);
       rounds.push(swap);
     }
     const windows = await load.stop();

@@ -70,10 +70,14 @@ export async function waitUntilAnswering(
   while (performance.now() - startedAt < timeoutMs) {
     if (child.spawnError) throw new Error(`${name} could not be started: ${child.spawnError.message}`);
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${name} exited (${child.signalCode ?? `code ${child.exitCode}`}) before answering on 127.0.0.1:${port}:\n${outputTail().trim()}`);
+      throw new Error(
+        `${name} exited (${child.signalCode ?? `code ${child.exitCode}`}) before answering on 127.0.0.1:${port}:\n${outputTail().trim()}`,
+      );
     }
     if ((await queryOnce(port, qname, 250)) !== undefined) return performance.now() - startedAt;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${name} did not answer a DNS query on 127.0.0.1:${port} within ${timeoutMs / 1000} s:\n${outputTail().trim()}`);
+  throw new Error(
+    `${name} did not answer a DNS query on 127.0.0.1:${port} within ${timeoutMs / 1000} s:\n${outputTail().trim()}`,
+  );
 }

@@ -59,7 +59,9 @@ export function sampleCpu(pid) {
 
 /** Main-thread CPU microseconds between two samples, or undefined without schedstat. */
 export function mainThreadMicros(before, after) {
-  return before.mainRunNs !== undefined && after.mainRunNs !== undefined ? (after.mainRunNs - before.mainRunNs) / 1e3 : undefined;
+  return before.mainRunNs !== undefined && after.mainRunNs !== undefined
+    ? (after.mainRunNs - before.mainRunNs) / 1e3
+    : undefined;
 }
 
 /** CPU microseconds spent between two samples, preferring the nanosecond source. */

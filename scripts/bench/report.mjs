@@ -100,7 +100,8 @@ function rate(qps) {
 
 function table(header, rows) {
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i].length)));
-  const line = (cells) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const line = (cells) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -115,7 +116,18 @@ export function formatReport({ loads, load1m, settings }) {
     out.push('');
     out.push(
       table(
-        ['load', 'poolsink qps', 'trivial qps', 'poolsink us/q', 'main thread us/q', 'trivial us/q', 'ratio', 'noise', 'target', 'result'],
+        [
+          'load',
+          'poolsink qps',
+          'trivial qps',
+          'poolsink us/q',
+          'main thread us/q',
+          'trivial us/q',
+          'ratio',
+          'noise',
+          'target',
+          'result',
+        ],
         loads.map((s) => [
           s.load,
           fixed(s.poolsinkQps, 0),
@@ -134,7 +146,9 @@ export function formatReport({ loads, load1m, settings }) {
       for (const failure of s.failures) out.push(`  FAIL ${s.load}: ${failure}`);
       for (const problem of s.problems) out.push(`  INVALID ${s.load}: ${problem}`);
       if (s.warnings.length > 0) {
-        out.push(`  WARN ${s.load}: ${s.warnings.length} warning(s) in the runs above (lost queries, rate not reached or a busy core); see results.json`);
+        out.push(
+          `  WARN ${s.load}: ${s.warnings.length} warning(s) in the runs above (lost queries, rate not reached or a busy core); see results.json`,
+        );
       }
     }
     out.push('  (noise: the most of the server core that other processes used during any one of those runs)');
@@ -143,7 +157,9 @@ export function formatReport({ loads, load1m, settings }) {
         'written by a second thread, which on a host with a core to spare runs beside it)',
     );
     if (loads.some((s) => s.noise > 0.25)) {
-      out.push('  NOTE: other processes used much of the server core; the numbers are noisy, rerun on a quieter machine.');
+      out.push(
+        '  NOTE: other processes used much of the server core; the numbers are noisy, rerun on a quieter machine.',
+      );
     }
     if (loads.some((s) => s.load === 'miss')) {
       out.push('  (miss: the trivial responder answers without an upstream, so its ratio is shown for scale only)');

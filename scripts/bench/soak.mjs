@@ -42,14 +42,17 @@ function intSetting(env, name, fallback, min, max) {
   const text = env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(text)})`);
   return value;
 }
 
 export function readSoakSettings(env) {
   const mix = (env.BENCH_SOAK_MIX ?? '40,40,20').split(',').map(Number);
   if (mix.length !== 3 || mix.some((n) => !Number.isInteger(n) || n < 0) || mix[0] + mix[1] + mix[2] !== 100) {
-    throw new Error(`BENCH_SOAK_MIX must be three whole percentages (blocked,cached,miss) adding up to 100 (got ${JSON.stringify(env.BENCH_SOAK_MIX)})`);
+    throw new Error(
+      `BENCH_SOAK_MIX must be three whole percentages (blocked,cached,miss) adding up to 100 (got ${JSON.stringify(env.BENCH_SOAK_MIX)})`,
+    );
   }
   const settings = {
     seconds: intSetting(env, 'BENCH_SOAK_SECONDS', 600, 10, 86_400),
@@ -61,7 +64,9 @@ export function readSoakSettings(env) {
     mix: { blocked: mix[0] / 100, cached: mix[1] / 100, miss: mix[2] / 100 },
   };
   if (settings.sampleSeconds * 4 > settings.seconds) {
-    throw new Error(`BENCH_SOAK_SAMPLE_SECONDS (${settings.sampleSeconds}) must be at most a quarter of BENCH_SOAK_SECONDS (${settings.seconds})`);
+    throw new Error(
+      `BENCH_SOAK_SAMPLE_SECONDS (${settings.sampleSeconds}) must be at most a quarter of BENCH_SOAK_SECONDS (${settings.seconds})`,
+    );
   }
   return settings;
 }
@@ -154,7 +159,12 @@ function startLatencySampler(port, tag) {
       }
     }
     const load = ['blocked', 'cached', 'miss'][n % 3];
-    const qname = load === 'blocked' ? listDomain(n % LIST_SIZE) : load === 'cached' ? cachedName(n % CACHED_NAMES) : `s${n}-${tag}.sample-miss.test`;
+    const qname =
+      load === 'blocked'
+        ? listDomain(n % LIST_SIZE)
+        : load === 'cached'
+          ? cachedName(n % CACHED_NAMES)
+          : `s${n}-${tag}.sample-miss.test`;
     n += 1;
     nextId = (nextId + 1) & 0xffff;
     pending.set(nextId, { load, sentAt: process.hrtime.bigint() });
@@ -211,13 +221,26 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
   const mixedFile = join(dir, 'soak-mixed.txt');
   const fillFile = join(dir, 'soak-fill.txt');
   // Long enough that the misses of one pass (share × lines) are more than the cache holds.
-  const mixedLines = Math.max(Math.ceil((1.5 * CACHE_ENTRIES) / Math.max(settings.mix.miss, 0.01)), Math.min(settings.qps * settings.seconds, 2_000_000));
+  const mixedLines = Math.max(
+    Math.ceil((1.5 * CACHE_ENTRIES) / Math.max(settings.mix.miss, 0.01)),
+    Math.min(settings.qps * settings.seconds, 2_000_000),
+  );
   log(`soak: writing the 100,000-domain list and ${mixedLines.toLocaleString('en-US')} mixed queries in ${dir}`);
   writeDomainList(listFile, LIST_SIZE);
   writeCachedQueries(cachedFile);
-  writeMixedQueries(fillFile, { count: Math.ceil(CACHE_ENTRIES * 1.2), mix: { blocked: 0, cached: 0, miss: 1 }, tag: `${runTag}sf`, seed: 9 });
+  writeMixedQueries(fillFile, {
+    count: Math.ceil(CACHE_ENTRIES * 1.2),
+    mix: { blocked: 0, cached: 0, miss: 1 },
+    tag: `${runTag}sf`,
+    seed: 9,
+  });
   writeMixedQueries(mixedFile, { count: mixedLines, mix: settings.mix, tag: `${runTag}s`, seed: 7 });
-  writeMixedQueries(warmupFile, { count: Math.max(1000, settings.qps * settings.warmupSeconds), mix: settings.mix, tag: `${runTag}sw`, seed: 8 });
+  writeMixedQueries(warmupFile, {
+    count: Math.max(1000, settings.qps * settings.warmupSeconds),
+    mix: settings.mix,
+    tag: `${runTag}sw`,
+    seed: 8,
+  });
 
   const upstream = await startUpstreamProcess({ core: bench.clientCore });
   // All load comes from one address (dnsperf's), far above the per-client default: no rate limit.
@@ -230,18 +253,43 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     dnsYaml: ['  rateLimit: { qps: 0 }'],
     nodeArgs: settings.nodeArgs,
   });
-  log(`soak: poolsink pid ${poolsink.pid} on 127.0.0.1:${poolsink.port} (core ${bench.serverCore}, node ${settings.nodeArgs.join(' ') || 'defaults'}), upstream pid ${upstream.pid} (core ${bench.clientCore})`);
+  log(
+    `soak: poolsink pid ${poolsink.pid} on 127.0.0.1:${poolsink.port} (core ${bench.serverCore}, node ${settings.nodeArgs.join(' ') || 'defaults'}), upstream pid ${upstream.pid} (core ${bench.clientCore})`,
+  );
   try {
     const rssAtStartup = readRssBytes(poolsink.pid);
     // Misses only, so at half the rate (the upstream shares the client core), then the hot names.
     log(`soak: filling the cache with ${Math.ceil(CACHE_ENTRIES * 1.2).toLocaleString('en-US')} unique names`);
-    await runDnsperf({ port: poolsink.port, file: fillFile, maxRuns: 1, qps: Math.ceil(settings.qps / 2), core: bench.clientCore, track });
-    await runDnsperf({ port: poolsink.port, file: cachedFile, maxRuns: 1, qps: settings.qps, core: bench.clientCore, track });
+    await runDnsperf({
+      port: poolsink.port,
+      file: fillFile,
+      maxRuns: 1,
+      qps: Math.ceil(settings.qps / 2),
+      core: bench.clientCore,
+      track,
+    });
+    await runDnsperf({
+      port: poolsink.port,
+      file: cachedFile,
+      maxRuns: 1,
+      qps: settings.qps,
+      core: bench.clientCore,
+      track,
+    });
     if (settings.warmupSeconds > 0) {
       log(`soak: warming up for ${settings.warmupSeconds} s at ${settings.qps} qps`);
-      await runDnsperf({ port: poolsink.port, file: warmupFile, seconds: settings.warmupSeconds, qps: settings.qps, core: bench.clientCore, track });
+      await runDnsperf({
+        port: poolsink.port,
+        file: warmupFile,
+        seconds: settings.warmupSeconds,
+        qps: settings.qps,
+        core: bench.clientCore,
+        track,
+      });
     }
-    log(`soak: ${settings.seconds} s at ${settings.qps} qps (blocked ${settings.mix.blocked * 100}%, cached ${settings.mix.cached * 100}%, miss ${settings.mix.miss * 100}%)`);
+    log(
+      `soak: ${settings.seconds} s at ${settings.qps} qps (blocked ${settings.mix.blocked * 100}%, cached ${settings.mix.cached * 100}%, miss ${settings.mix.miss * 100}%)`,
+    );
     const startedAt = performance.now();
     const loadavgBefore = readFileSync('/proc/loadavg', 'utf8').trim();
     const cpuBefore = sampleCpu(poolsink.pid);
@@ -252,13 +300,22 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
       const atSec = (performance.now() - startedAt) / 1000;
       samples.push({ atSec, ...parts });
       if (samples.length % Math.max(1, Math.round(60 / settings.sampleSeconds)) === 0) {
-        log(`soak: ${atSec.toFixed(0)} s, poolsink RSS ${(parts.rssBytes / MB).toFixed(1)} MB (anonymous ${(parts.anonBytes / MB).toFixed(1)} MB)`);
+        log(
+          `soak: ${atSec.toFixed(0)} s, poolsink RSS ${(parts.rssBytes / MB).toFixed(1)} MB (anonymous ${(parts.anonBytes / MB).toFixed(1)} MB)`,
+        );
       }
     }, settings.sampleSeconds * 1000);
     const sampler = startLatencySampler(poolsink.port, runTag);
     let perf;
     try {
-      perf = await runDnsperf({ port: poolsink.port, file: mixedFile, seconds: settings.seconds, qps: settings.qps, core: bench.clientCore, track });
+      perf = await runDnsperf({
+        port: poolsink.port,
+        file: mixedFile,
+        seconds: settings.seconds,
+        qps: settings.qps,
+        core: bench.clientCore,
+        track,
+      });
     } finally {
       clearInterval(sampleTimer);
     }
@@ -271,7 +328,8 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     const start = samples[0].rssBytes;
     const end = samples[samples.length - 1].rssBytes;
     const anonGrowthMb = (samples[samples.length - 1].anonBytes - samples[0].anonBytes) / MB;
-    const lowestBetween = (fromSec, toSec) => Math.min(...samples.filter((x) => x.atSec >= fromSec && x.atSec <= toSec).map((x) => x.rssBytes));
+    const lowestBetween = (fromSec, toSec) =>
+      Math.min(...samples.filter((x) => x.atSec >= fromSec && x.atSec <= toSec).map((x) => x.rssBytes));
     const quarter = settings.seconds / 4;
     const troughGrowthMb = (lowestBetween(3 * quarter, Infinity) - lowestBetween(quarter, 2 * quarter)) / MB;
     const all = [...sampled.latencies.blocked, ...sampled.latencies.cached, ...sampled.latencies.miss];
@@ -280,7 +338,9 @@ export async function runSoak({ env = process.env, bench, dir, runTag, log }) {
     if (perf.lost > perf.sent * 0.01) problems.push(`${perf.lost} of ${perf.sent} dnsperf queries lost`);
     if (perf.qps < settings.qps * 0.97) problems.push(`achieved ${perf.qps.toFixed(0)} of ${settings.qps} qps`);
     if (troughGrowthMb > settings.maxGrowthMb) {
-      problems.push(`the lowest RSS of the last quarter is ${troughGrowthMb.toFixed(1)} MB above that of the second (> ${settings.maxGrowthMb} MB)`);
+      problems.push(
+        `the lowest RSS of the last quarter is ${troughGrowthMb.toFixed(1)} MB above that of the second (> ${settings.maxGrowthMb} MB)`,
+      );
     }
     const unexpected = Object.keys(perf.rcodes).filter((name) => !['NOERROR', 'NXDOMAIN'].includes(name));
     if (unexpected.length > 0) problems.push(`unexpected RCODEs: ${JSON.stringify(perf.rcodes)}`);
@@ -341,7 +401,9 @@ export function formatSoakReport(result) {
   );
   out.push(
     `  dnsperf: ${dnsperf.qps.toFixed(0)} qps achieved, ${dnsperf.completed} of ${dnsperf.sent} answered (${dnsperf.lost} lost), ` +
-      `average latency ${ms(dnsperf.avgLatencyMs)} ms, ${Object.entries(dnsperf.rcodes).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `average latency ${ms(dnsperf.avgLatencyMs)} ms, ${Object.entries(dnsperf.rcodes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
   );
   out.push(
     `  poolsink CPU: ${result.cpu.microsPerQuery === undefined ? '-' : result.cpu.microsPerQuery.toFixed(1)} us per answered query, ` +
@@ -352,7 +414,9 @@ export function formatSoakReport(result) {
       `${(rss.endBytes / MB).toFixed(1)} MB at the end (growth ${rss.growthMb.toFixed(1)} MB, max ${(rss.maxBytes / MB).toFixed(1)} MB, ` +
       `second-half slope ${rss.secondHalfSlopeMbPerMinute === undefined ? '-' : rss.secondHalfSlopeMbPerMinute.toFixed(2)} MB/min)`,
   );
-  out.push(`  RSS troughs: the last quarter's lowest is ${rss.troughGrowthMb.toFixed(1)} MB above the second quarter's (flat means <= ${settings.maxGrowthMb} MB)`);
+  out.push(
+    `  RSS troughs: the last quarter's lowest is ${rss.troughGrowthMb.toFixed(1)} MB above the second quarter's (flat means <= ${settings.maxGrowthMb} MB)`,
+  );
   const first = rss.samples[0];
   const lastSample = rss.samples[rss.samples.length - 1];
   out.push(
@@ -362,9 +426,12 @@ export function formatSoakReport(result) {
   out.push('  answer latency (sampler, ms):   count      p50      p90      p99    p99.9      max');
   for (const load of ['all', 'blocked', 'cached', 'miss']) {
     const l = latencyMs[load];
-    out.push(`    ${load.padEnd(26)} ${String(l.count).padStart(7)} ${[l.p50, l.p90, l.p99, l.p999, l.max].map((v) => ms(v).padStart(8)).join(' ')}`);
+    out.push(
+      `    ${load.padEnd(26)} ${String(l.count).padStart(7)} ${[l.p50, l.p90, l.p99, l.p999, l.max].map((v) => ms(v).padStart(8)).join(' ')}`,
+    );
   }
-  if (latencyMs.lost > 0) out.push(`    (${latencyMs.lost} sampler queries unanswered within ${SAMPLER_TIMEOUT_MS} ms)`);
+  if (latencyMs.lost > 0)
+    out.push(`    (${latencyMs.lost} sampler queries unanswered within ${SAMPLER_TIMEOUT_MS} ms)`);
   out.push(`  result: ${result.verdict}${result.problems.length > 0 ? `: ${result.problems.join('; ')}` : ''}`);
   return out.join('\n');
 }

@@ -41,7 +41,14 @@ const SUBDOMAINS = 10;
 const LISTS = 5;
 
 async function loadStore() {
-  const need = ['database.js', 'batch-writer.js', 'event-writer.js', 'queries.js', 'writer-thread.js', 'reader-thread.js'];
+  const need = [
+    'database.js',
+    'batch-writer.js',
+    'event-writer.js',
+    'queries.js',
+    'writer-thread.js',
+    'reader-thread.js',
+  ];
   for (const file of need) {
     if (!existsSync(join(DIST_STORE, file))) {
       throw new Error(`dist/store/${file} not found: run \`npm run build\` first (npm run bench does)`);
@@ -68,7 +75,9 @@ export function makeEventFactory({ events, hosts, startMs, endMs, seed = 42 }) {
   const stepMs = (endMs - startMs) / events;
   const ips = Array.from({ length: hosts }, (_, h) => hostIp(h));
   const bases = Array.from({ length: BASE_DOMAINS }, (_, b) => baseDomain(b));
-  const names = bases.map((base) => Array.from({ length: SUBDOMAINS }, (_, sub) => (sub === 0 ? base : `s${sub}.${base}`)));
+  const names = bases.map((base) =>
+    Array.from({ length: SUBDOMAINS }, (_, sub) => (sub === 0 ? base : `s${sub}.${base}`)),
+  );
   const lists = Array.from({ length: LISTS }, (_, l) => `list-${l}`);
   /** Fills `into` (or a new object) with event i. */
   return (i, into = {}) => {
@@ -119,7 +128,8 @@ async function seed(store, path, settings, print) {
     const rollups = store.createRollups();
     store.addEvents(rollups, batch, 0, n);
     writer.write(batch, 0, n, rollups);
-    if ((start / chunk) % 4 === 3) print(`  seeded ${((start + n) / 1e6).toFixed(1)}M events (${fmt((performance.now() - t0) / 1000)} s)`);
+    if ((start / chunk) % 4 === 3)
+      print(`  seeded ${((start + n) / 1e6).toFixed(1)}M events (${fmt((performance.now() - t0) / 1000)} s)`);
   }
   const tInsert = performance.now();
   for (const index of indexes) db.exec(index.sql);
@@ -153,7 +163,13 @@ async function timeQuery(fn, runs) {
     const used = process.cpuUsage(cpu);
     cpus.push((used.user + used.system) / 1000);
   }
-  return { first: times[0], median: middle(times.slice(1)), max: Math.max(...times), cpuMedian: middle(cpus.slice(1)), result };
+  return {
+    first: times[0],
+    median: middle(times.slice(1)),
+    max: Math.max(...times),
+    cpuMedian: middle(cpus.slice(1)),
+    result,
+  };
 }
 
 async function queries(store, path, print) {
@@ -164,7 +180,9 @@ async function queries(store, path, print) {
   t0 = performance.now();
   const connection = store.openStoreConnection(path, { log });
   const openMs = performance.now() - t0;
-  print(`open: ${fmt(openMs)} ms (default: quick_check only up to 256 MiB); open with quick_check: ${fmt(quickCheckOpenMs)} ms`);
+  print(
+    `open: ${fmt(openMs)} ms (default: quick_check only up to 256 MiB); open with quick_check: ${fmt(quickCheckOpenMs)} ms`,
+  );
   const now = Date.now();
   const noisy = hostIp(0);
   const quiet = hostIp(4321);
@@ -184,17 +202,24 @@ async function queries(store, path, print) {
     ['events(domain none, 100)', () => q.events({ domain: 'nothing-here.example' }, 100)],
     ['events(list-2, 100)', () => q.events({ list: 'list-2' }, 100)],
     ['events(action alerted, 100)', () => q.events({ action: 'alerted' }, 100)],
-    ['events(client+domain+since 7d, 100)', () => q.events({ client: noisy, domain: baseDomain(0), sinceMs: now - 7 * DAY_MS }, 100)],
-    ['events(domain, page 5 via cursor)', async () => {
-      let page = await q.events({ domain: baseDomain(11) }, 100);
-      for (let i = 0; i < 4 && page.nextCursor !== undefined; i += 1) page = await q.events({ domain: baseDomain(11) }, 100, page.nextCursor);
-      return page;
-    }],
+    [
+      'events(client+domain+since 7d, 100)',
+      () => q.events({ client: noisy, domain: baseDomain(0), sinceMs: now - 7 * DAY_MS }, 100),
+    ],
+    [
+      'events(domain, page 5 via cursor)',
+      async () => {
+        let page = await q.events({ domain: baseDomain(11) }, 100);
+        for (let i = 0; i < 4 && page.nextCursor !== undefined; i += 1)
+          page = await q.events({ domain: baseDomain(11) }, 100, page.nextCursor);
+        return page;
+      },
+    ],
   ];
   const results = [];
   for (const [name, fn] of casesFor(store.createEventQueries(connection))) {
     const { first, median, max, cpuMedian, result } = await timeQuery(fn, 7);
-    const rows = Array.isArray(result) ? result.length : result?.events?.length ?? (result === undefined ? 0 : 1);
+    const rows = Array.isArray(result) ? result.length : (result?.events?.length ?? (result === undefined ? 0 : 1));
     const pass = median <= TARGET_QUERY_MS;
     results.push({ name, firstMs: first, medianMs: median, maxMs: max, cpuMedianMs: cpuMedian, rows, pass });
     print(
@@ -228,17 +253,21 @@ async function readerPass(store, path, casesFor, print) {
         times.push(performance.now() - t);
       }
       const median = middle(times.slice(1));
-      const rows = Array.isArray(result) ? result.length : result?.events?.length ?? (result === undefined ? 0 : 1);
+      const rows = Array.isArray(result) ? result.length : (result?.events?.length ?? (result === undefined ? 0 : 1));
       const pass = median <= TARGET_QUERY_MS;
       results.push({ name, firstMs: times[0], medianMs: median, rows, pass });
-      print(`  ${pass ? 'PASS' : 'FAIL'} ${name.padEnd(38)} median ${fmt(median).padStart(6)} ms  first ${fmt(times[0]).padStart(6)} ms  (${rows} rows)`);
+      print(
+        `  ${pass ? 'PASS' : 'FAIL'} ${name.padEnd(38)} median ${fmt(median).padStart(6)} ms  first ${fmt(times[0]).padStart(6)} ms  (${rows} rows)`,
+      );
     }
     delay.disable();
   } finally {
     await reader.close();
   }
   const eventLoop = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
-  print(`  this thread's event-loop delay over all of them: p99 ${fmt(eventLoop.p99Ms)} ms, max ${fmt(eventLoop.maxMs)} ms`);
+  print(
+    `  this thread's event-loop delay over all of them: p99 ${fmt(eventLoop.p99Ms)} ms, max ${fmt(eventLoop.maxMs)} ms`,
+  );
   return { results, eventLoop };
 }
 
@@ -249,11 +278,21 @@ function mainThreadCpuUs() {
 
 async function writerThroughput(store, path, settings, print) {
   const log = pino({ level: 'silent' });
-  const connection = store.openStoreConnection(path, { log, quickCheckMaxBytes: 0, ...(settings.cacheSizeKib ? { cacheSizeKib: settings.cacheSizeKib } : {}) });
+  const connection = store.openStoreConnection(path, {
+    log,
+    quickCheckMaxBytes: 0,
+    ...(settings.cacheSizeKib ? { cacheSizeKib: settings.cacheSizeKib } : {}),
+  });
   const before = connection.db.prepare('SELECT coalesce(max(id), 0) AS id FROM events').get().id;
   // The production path: events packed here, written by the writer thread (its own connection).
   const writer = await store.startWriterThread({ path, log, retentionDays: 3650, maxEvents: 1_000_000_000 });
-  const makeEvent = makeEventFactory({ events: 1_000_000, hosts: settings.hosts, startMs: Date.now(), endMs: Date.now() + 1000, seed: 7 });
+  const makeEvent = makeEventFactory({
+    events: 1_000_000,
+    hosts: settings.hosts,
+    startMs: Date.now(),
+    endMs: Date.now() + 1000,
+    seed: 7,
+  });
   const total = settings.rate * settings.seconds;
   const pregenerated = Array.from({ length: Math.min(total, 1_000_000) }, (_, i) => makeEvent(i));
   const tickMs = 5;
@@ -310,13 +349,21 @@ async function writerThroughput(store, path, settings, print) {
   }
   batchTimes.sort((a, b) => a - b);
   const batchMs = batchTimes[5];
-  const sink = store.createEventWriter({ connection, log, maxBuffered: 1_000_000, batchSize: 2_000_000, flushIntervalMs: 3_600_000 });
+  const sink = store.createEventWriter({
+    connection,
+    log,
+    maxBuffered: 1_000_000,
+    batchSize: 2_000_000,
+    flushIntervalMs: 3_600_000,
+  });
   const event = batch[0];
   const n = 1_000_000;
   const t = process.hrtime.bigint();
   for (let i = 0; i < n; i += 1) sink.record(event);
   const nsPerRecord = Number(process.hrtime.bigint() - t) / n;
-  print(`  batch of 2000 events (insert + rollups of the same 2000, one transaction): median ${fmt(batchMs)} ms; record(): ${nsPerRecord.toFixed(0)} ns per event`);
+  print(
+    `  batch of 2000 events (insert + rollups of the same 2000, one transaction): median ${fmt(batchMs)} ms; record(): ${nsPerRecord.toFixed(0)} ns per event`,
+  );
   connection.close();
   return {
     events: total,
@@ -371,13 +418,18 @@ function envInt(name, fallback) {
   const text = process.env[name];
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number (got ${JSON.stringify(text)})`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive whole number (got ${JSON.stringify(text)})`);
   return value;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const only = (process.env.STORE_BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const part of only) if (!PARTS.includes(part)) throw new Error(`STORE_BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
+  const only = (process.env.STORE_BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const part of only)
+    if (!PARTS.includes(part)) throw new Error(`STORE_BENCH_ONLY: unknown part ${part} (known: ${PARTS.join(', ')})`);
   runStoreBench({
     events: envInt('STORE_BENCH_EVENTS', 10_000_000),
     hosts: envInt('STORE_BENCH_HOSTS', 5000),

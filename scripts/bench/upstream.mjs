@@ -34,12 +34,22 @@ if (!Number.isInteger(ttlSec) || ttlSec < 0) {
 
 const TYPE_A = 1;
 const ANSWER_A = Buffer.from([
-  0xc0, 0x0c, // name: pointer to the question name
-  0x00, 0x01, // TYPE A
-  0x00, 0x01, // CLASS IN
-  (ttlSec >>> 24) & 0xff, (ttlSec >>> 16) & 0xff, (ttlSec >>> 8) & 0xff, ttlSec & 0xff,
-  0x00, 0x04, // RDLENGTH
-  127, 0, 0, 2,
+  0xc0,
+  0x0c, // name: pointer to the question name
+  0x00,
+  0x01, // TYPE A
+  0x00,
+  0x01, // CLASS IN
+  (ttlSec >>> 24) & 0xff,
+  (ttlSec >>> 16) & 0xff,
+  (ttlSec >>> 8) & 0xff,
+  ttlSec & 0xff,
+  0x00,
+  0x04, // RDLENGTH
+  127,
+  0,
+  0,
+  2,
 ]);
 const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
 

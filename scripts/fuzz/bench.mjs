@@ -11,7 +11,9 @@ const MB = 1024 * 1024;
 
 export async function runFuzzBench({ count = 1_000_000, cores, log }) {
   log(`fuzz: ${count.toLocaleString('en-US')} packets (node scripts/fuzz.mjs --count ${count} --json)`);
-  const child = startPinned([process.execPath, join(ROOT, 'scripts', 'fuzz.mjs'), '--count', String(count), '--json'], { core: cores });
+  const child = startPinned([process.execPath, join(ROOT, 'scripts', 'fuzz.mjs'), '--count', String(count), '--json'], {
+    core: cores,
+  });
   let stdout = '';
   child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
   const [code, signal] = await new Promise((done) => child.on('exit', (c, s) => done([c, s])));
@@ -28,7 +30,12 @@ export async function runFuzzBench({ count = 1_000_000, cores, log }) {
 export function formatFuzzBenchReport({ exitCode, report }) {
   const { run, rss } = report;
   const mb = (bytes) => (bytes === undefined ? '?' : `${(bytes / MB).toFixed(1)} MB`);
-  const answers = ['udp', 'tcp'].map((t) => `${t} ${run.answers[t].total} (${Object.entries(run.answers[t].byRcode).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  const answers = ['udp', 'tcp'].map(
+    (t) =>
+      `${t} ${run.answers[t].total} (${Object.entries(run.answers[t].byRcode)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+  );
   const normal = Object.entries(report.finalQuery).map(([t, a]) => `${t} ${a.answered ? a.rcode : 'NO ANSWER'}`);
   return [
     `Fuzz: ${run.sent.total.toLocaleString('en-US')} packets (udp ${run.sent.udp}, tcp ${run.sent.tcp}) in ${(run.durationMs / 1000).toFixed(1)} s, seed ${run.seed}`,

@@ -81,7 +81,13 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
     return out;
   }
 
-  function opt({ udpSize = 1232, version = 0, dnssecOk = false, options = Buffer.alloc(0), owner = Buffer.from([0]) } = {}) {
+  function opt({
+    udpSize = 1232,
+    version = 0,
+    dnssecOk = false,
+    options = Buffer.alloc(0),
+    owner = Buffer.from([0]),
+  } = {}) {
     const fixed = Buffer.alloc(10);
     fixed.writeUInt16BE(TYPE_OPT, 0);
     fixed.writeUInt16BE(udpSize, 2);
@@ -103,7 +109,11 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
         parts.push(u16(code), u16(data.length), data);
       } else {
         const data = randomBytes(int(40));
-        parts.push(u16(int(0x10000)), u16(chance(0.5) ? data.length + 1 + int(0xffff - data.length) : data.length), data);
+        parts.push(
+          u16(int(0x10000)),
+          u16(chance(0.5) ? data.length + 1 + int(0xffff - data.length) : data.length),
+          data,
+        );
       }
     }
     if (garbage && chance(0.3)) parts.push(randomBytes(1 + int(3))); // an option cut short
@@ -121,7 +131,14 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
   function validQuery() {
     const edns = chance(0.5);
     const parts = [header({ ar: edns ? 1 : 0, flags: chance(0.1) ? 0x0110 : 0x0100 }), question()];
-    if (edns) parts.push(opt({ udpSize: pick([512, 1232, 4096, 65535, 0]), dnssecOk: chance(0.3), options: chance(0.3) ? options(false) : Buffer.alloc(0) }));
+    if (edns)
+      parts.push(
+        opt({
+          udpSize: pick([512, 1232, 4096, 65535, 0]),
+          dnssecOk: chance(0.3),
+          options: chance(0.3) ? options(false) : Buffer.alloc(0),
+        }),
+      );
     return Buffer.concat(parts);
   }
 
@@ -135,7 +152,8 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
   function countLie(packet) {
     const out = Buffer.from(packet);
     const values = [0, 1, 2, 3, 0xff, 0x100, 0xffff];
-    for (const offset of [4, 6, 8, 10]) if (chance(0.6)) out.writeUInt16BE(chance(0.7) ? pick(values) : int(0x10000), offset);
+    for (const offset of [4, 6, 8, 10])
+      if (chance(0.6)) out.writeUInt16BE(chance(0.7) ? pick(values) : int(0x10000), offset);
     return out;
   }
 
@@ -148,17 +166,26 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
         return Buffer.concat([header(), Buffer.from([1, 0x61, 0xc0, HEADER]), tail]);
       case 2: // a pointer forwards, past the end
         return Buffer.concat([header(), Buffer.from([0xc0, 0xff]), tail]);
-      case 3: { // an additional record whose owner points at itself
+      case 3: {
+        // an additional record whose owner points at itself
         const q = question();
         const at = HEADER + q.length;
-        const record = Buffer.concat([Buffer.from([0xc0 | (at >> 8), at & 0xff]), Buffer.from([0, 1, 0, 1, 0, 0, 0, 60, 0, 0])]);
+        const record = Buffer.concat([
+          Buffer.from([0xc0 | (at >> 8), at & 0xff]),
+          Buffer.from([0, 1, 0, 1, 0, 0, 0, 60, 0, 0]),
+        ]);
         return Buffer.concat([header({ ar: 1 }), q, record]);
       }
-      default: { // two records pointing at each other
+      default: {
+        // two records pointing at each other
         const q = question();
         const a = HEADER + q.length;
         const b = a + 12;
-        const rec = (target) => Buffer.concat([Buffer.from([0xc0 | (target >> 8), target & 0xff]), Buffer.from([0, 5, 0, 1, 0, 0, 0, 60, 0, 0])]);
+        const rec = (target) =>
+          Buffer.concat([
+            Buffer.from([0xc0 | (target >> 8), target & 0xff]),
+            Buffer.from([0, 5, 0, 1, 0, 0, 0, 60, 0, 0]),
+          ]);
         return Buffer.concat([header({ an: 1, ar: 1 }), q, rec(b), rec(a)]);
       }
     }
@@ -166,7 +193,11 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
 
   function longLabel() {
     const length = 64 + int(192); // 64..255: reserved label types, or past the end
-    const bytes = Buffer.concat([Buffer.from([length]), Buffer.alloc(chance(0.5) ? length : int(length), 0x61), Buffer.from([0, 0, 1, 0, 1])]);
+    const bytes = Buffer.concat([
+      Buffer.from([length]),
+      Buffer.alloc(chance(0.5) ? length : int(length), 0x61),
+      Buffer.from([0, 0, 1, 0, 1]),
+    ]);
     return Buffer.concat([header(), bytes]);
   }
 
@@ -190,7 +221,8 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
     switch (int(6)) {
       case 0: // options with lying lengths
         return Buffer.concat([header({ ar: 1 }), q, opt({ options: options(true) })]);
-      case 1: { // rdlength longer than what follows
+      case 1: {
+        // rdlength longer than what follows
         const record = opt({ options: options(false) });
         record.writeUInt16BE(record.length + int(100), 9);
         return Buffer.concat([header({ ar: 1 }), q, record]);
@@ -202,7 +234,11 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
       case 4: // OPT not owned by the root
         return Buffer.concat([header({ ar: 1 }), q, opt({ owner: encodeName('not.root') })]);
       default: // unknown version, odd sizes, every flag bit
-        return Buffer.concat([header({ ar: 1 }), q, opt({ version: 1 + int(255), udpSize: int(0x10000), dnssecOk: true })]);
+        return Buffer.concat([
+          header({ ar: 1 }),
+          q,
+          opt({ version: 1 + int(255), udpSize: int(0x10000), dnssecOk: true }),
+        ]);
     }
   }
 
@@ -220,7 +256,11 @@ export function createPacketFuzzer({ seed = 1, names = fuzzNames() } = {}) {
       records.push(chance(0.5) ? Buffer.from([0xc0, HEADER]) : Buffer.from([0]), fixed, rdata);
     }
     const section = int(3);
-    return Buffer.concat([header({ an: section === 0 ? count : 0, ns: section === 1 ? count : 0, ar: section === 2 ? count : 0 }), q, ...records]);
+    return Buffer.concat([
+      header({ an: section === 0 ? count : 0, ns: section === 1 ? count : 0, ar: section === 2 ? count : 0 }),
+      q,
+      ...records,
+    ]);
   }
 
   function make(kind) {

@@ -193,7 +193,8 @@ async function runTcp({ host, port, count, seed, sources, connections, tally, ki
       // One connection in 25 ends with a framing lie: a huge declared length, or a frame cut short.
       let tail;
       if (batchNo % 25 === 0) tail = Buffer.from([0xff, 0xff, 1, 2, 3]);
-      else if (batchNo % 25 === 12) tail = Buffer.concat([Buffer.from([0, 40]), tailRandom.next().bytes.subarray(0, 10)]);
+      else if (batchNo % 25 === 12)
+        tail = Buffer.concat([Buffer.from([0, 40]), tailRandom.next().bytes.subarray(0, 10)]);
       const localAddress = sources[batchNo % sources.length];
       await tcpExchangeBatch({ host, port, localAddress, packets, tail, tally, stats });
       sent += n;
@@ -275,7 +276,8 @@ export function answerProblems(result) {
     if (tally.notResponse > 0) problems.push(`${tally.notResponse} ${transport} answers without QR set`);
     if (tally.unexpectedId > 0) problems.push(`${tally.unexpectedId} ${transport} answers with an ID never sent`);
   }
-  if (result.tcp.stalled > 0) problems.push(`${result.tcp.stalled} TCP connections neither answered nor closed within 10 s`);
+  if (result.tcp.stalled > 0)
+    problems.push(`${result.tcp.stalled} TCP connections neither answered nor closed within 10 s`);
   return problems;
 }
 
@@ -324,7 +326,8 @@ export async function checkNormalQuery({ host = '127.0.0.1', port, qname, timeou
     });
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) done(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
+      if (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0))
+        done(buffered.subarray(2, 2 + buffered.readUInt16BE(0)));
     });
     socket.on('error', () => done(undefined));
   });

@@ -31,7 +31,10 @@ export function fileTail(path, bytes = 4000) {
 
 /** scripts/bench/upstream.mjs: answers every A query with 127.0.0.2 (TTL `ttlSec`), others NOERROR empty. */
 export async function startUpstreamProcess({ core, ttlSec = 300 } = {}) {
-  const child = startPinned([process.execPath, join(ROOT, 'scripts', 'bench', 'upstream.mjs'), '--ttl', String(ttlSec)], { core });
+  const child = startPinned(
+    [process.execPath, join(ROOT, 'scripts', 'bench', 'upstream.mjs'), '--ttl', String(ttlSec)],
+    { core },
+  );
   const { port } = await firstJsonLine(child, 'upstream');
   return { child, pid: child.pid, port };
 }
@@ -41,7 +44,16 @@ export async function startUpstreamProcess({ core, ttlSec = 300 } = {}) {
  * (a `domains` list), upstreamPort, cacheMaxEntries (100000), logLevel (warn), core (taskset),
  * dnsYaml (extra lines under `dns:`, indented by the caller, e.g. a rate limit for load tests).
  */
-export async function startPoolsinkProcess({ dir, listFile, upstreamPort, cacheMaxEntries = 100_000, logLevel = 'warn', core, dnsYaml = [], nodeArgs = [] }) {
+export async function startPoolsinkProcess({
+  dir,
+  listFile,
+  upstreamPort,
+  cacheMaxEntries = 100_000,
+  logLevel = 'warn',
+  core,
+  dnsYaml = [],
+  nodeArgs = [],
+}) {
   const port = await findFreePort();
   const configFile = join(dir, 'poolsink.yaml');
   writeFileSync(

@@ -4,7 +4,18 @@
  * never runs open: without a configured token one is generated at first start.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
@@ -42,9 +53,13 @@ function readTokenFile(path: string, log: Logger): string {
   try {
     const stat = lstatSync(path);
     if (!stat.isFile()) throw tokenError(`admin token file ${path} is not a regular file`);
-    if (stat.size > MAX_TOKEN_FILE_BYTES) throw tokenError(`admin token file ${path} is larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
+    if (stat.size > MAX_TOKEN_FILE_BYTES)
+      throw tokenError(`admin token file ${path} is larger than ${MAX_TOKEN_FILE_BYTES} bytes`);
     if ((stat.mode & 0o077) !== 0) {
-      log.warn({ tokenFile: path, mode: (stat.mode & 0o777).toString(8) }, 'admin token file is readable by other users; chmod 600 it');
+      log.warn(
+        { tokenFile: path, mode: (stat.mode & 0o777).toString(8) },
+        'admin token file is readable by other users; chmod 600 it',
+      );
     }
     text = readFileSync(path, 'utf8');
   } catch (err: unknown) {
@@ -53,7 +68,9 @@ function readTokenFile(path: string, log: Logger): string {
   }
   const token = text.trim();
   if (token.length < MIN_TOKEN_LENGTH || /[^\x21-\x7e]/.test(token)) {
-    throw tokenError(`admin token file ${path} must hold one token of at least ${MIN_TOKEN_LENGTH} printable characters without spaces`);
+    throw tokenError(
+      `admin token file ${path} must hold one token of at least ${MIN_TOKEN_LENGTH} printable characters without spaces`,
+    );
   }
   return token;
 }
@@ -91,7 +108,8 @@ function createTokenFile(path: string, dataDir: string, log: Logger): 'created' 
       unlinkSync(temp);
     } catch (err: unknown) {
       // ENOENT: renamed into place, or never created. Otherwise a stray 0600 file is left behind.
-      if (!hasErrnoCode(err, 'ENOENT')) log.warn({ file: temp, err: errorMessage(err) }, 'temporary admin token file not removed');
+      if (!hasErrnoCode(err, 'ENOENT'))
+        log.warn({ file: temp, err: errorMessage(err) }, 'temporary admin token file not removed');
     }
   }
 }
@@ -104,7 +122,8 @@ function createTokenFile(path: string, dataDir: string, log: Logger): 'created' 
 export function resolveAdminToken(options: AdminTokenOptions): string {
   const { log } = options;
   if (options.token !== undefined) {
-    if (options.token.length < MIN_TOKEN_LENGTH) throw tokenError(`admin.token must be at least ${MIN_TOKEN_LENGTH} characters`);
+    if (options.token.length < MIN_TOKEN_LENGTH)
+      throw tokenError(`admin.token must be at least ${MIN_TOKEN_LENGTH} characters`);
     return options.token;
   }
   if (options.tokenFile !== undefined) {
@@ -117,7 +136,8 @@ export function resolveAdminToken(options: AdminTokenOptions): string {
   try {
     lstatSync(path);
   } catch (err: unknown) {
-    if (!hasErrnoCode(err, 'ENOENT')) throw tokenError(`admin token file ${path} could not be read: ${errorMessage(err)}`, err);
+    if (!hasErrnoCode(err, 'ENOENT'))
+      throw tokenError(`admin token file ${path} could not be read: ${errorMessage(err)}`, err);
     existing = createTokenFile(path, options.dataDir, log) === 'exists';
   }
   const token = readTokenFile(path, log);

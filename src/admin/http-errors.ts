@@ -56,7 +56,11 @@ export class HttpError extends Error {
   readonly code: HttpErrorCode;
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: HttpErrorCode, message: string = HTTP_ERROR_CODES[code], headers: Readonly<Record<string, string>> = {}) {
+  constructor(
+    code: HttpErrorCode,
+    message: string = HTTP_ERROR_CODES[code],
+    headers: Readonly<Record<string, string>> = {},
+  ) {
     super(message);
     this.name = 'HttpError';
     this.code = code;
@@ -80,7 +84,12 @@ export interface ErrorReply {
   readonly body: { readonly error: { readonly code: ApiErrorCode; readonly message: string; readonly param?: string } };
 }
 
-function reply(code: ApiErrorCode, message: string, headers: Readonly<Record<string, string>> = {}, param?: string): ErrorReply {
+function reply(
+  code: ApiErrorCode,
+  message: string,
+  headers: Readonly<Record<string, string>> = {},
+  param?: string,
+): ErrorReply {
   return {
     status: HTTP_STATUS[code],
     headers,

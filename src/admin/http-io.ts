@@ -49,7 +49,12 @@ export async function readJsonBody(request: IncomingMessage, maxBytes: number): 
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     ...SECURITY_HEADERS,
@@ -79,7 +84,11 @@ function drained(response: ServerResponse): Promise<void> {
  * fails at once still gets a JSON error; a failure later can only cut the transfer short (the
  * chunked encoding is left unterminated, so the client sees the export is incomplete).
  */
-async function sendStream(response: ServerResponse, reply: Extract<Reply, { kind: 'stream' }>, log: Logger): Promise<void> {
+async function sendStream(
+  response: ServerResponse,
+  reply: Extract<Reply, { kind: 'stream' }>,
+  log: Logger,
+): Promise<void> {
   const iterator = reply.chunks[Symbol.asyncIterator]();
   let next = await iterator.next();
   response.writeHead(200, {

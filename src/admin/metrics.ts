@@ -19,7 +19,9 @@ export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
 const FORWARDED_OUTCOMES: readonly ForwardedOutcome[] = ['answered', 'stale', 'servfail', 'blocked'];
 
 /** Seconds; from 0.5 ms (a LAN upstream) to 5 s (several upstream timeouts in a row). */
-export const LATENCY_BUCKETS_SEC: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const LATENCY_BUCKETS_SEC: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 /**
  * The push side of the metrics, created before the resolver and the upstream pool so they can be
@@ -118,7 +120,10 @@ export interface MetricsSources {
   /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC). */
   readonly processMetrics?: boolean;
   /** The per-client rate limit gate, when on: queries over the limit never reach the resolver. */
-  readonly rateLimit?: { readonly counters: Readonly<{ refused: number; dropped: number }>; readonly limiter: { readonly clients: number } };
+  readonly rateLimit?: {
+    readonly counters: Readonly<{ refused: number; dropped: number }>;
+    readonly limiter: { readonly clients: number };
+  };
 }
 
 const OUTCOMES: readonly Exclude<keyof ResolverCounters, 'queries'>[] = [
@@ -136,7 +141,14 @@ const OUTCOMES: readonly Exclude<keyof ResolverCounters, 'queries'>[] = [
   'truncated',
   'cloaked',
 ];
-const UPSTREAM_STATS: readonly (keyof UpstreamStats)[] = ['sent', 'answered', 'timeouts', 'mismatched', 'tcpRetries', 'errors'];
+const UPSTREAM_STATS: readonly (keyof UpstreamStats)[] = [
+  'sent',
+  'answered',
+  'timeouts',
+  'mismatched',
+  'tcpRetries',
+  'errors',
+];
 
 /** Counters and gauges whose values are read at scrape time. */
 function scraped<T extends string>(
@@ -174,7 +186,12 @@ function scraped<T extends string>(
 
 function protocolCounters(resolver: ResolverView): readonly (readonly [string, Readonly<ResolverCounters>])[] {
   const split = resolver.countersByProtocol;
-  return split === undefined ? [['all', resolver.counters]] : [['udp', split.udp], ['tcp', split.tcp]];
+  return split === undefined
+    ? [['all', resolver.counters]]
+    : [
+        ['udp', split.udp],
+        ['tcp', split.tcp],
+      ];
 }
 
 export interface Metrics {
@@ -186,9 +203,16 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const clock = sources.clock ?? Date.now;
   const { resolver, upstream, eventWriter } = sources;
 
-  scraped('counter', registry, 'poolsink_dns_queries_total', 'DNS queries received, by transport', ['protocol'], (set) => {
-    for (const [protocol, counters] of protocolCounters(resolver)) set({ protocol }, counters.queries);
-  });
+  scraped(
+    'counter',
+    registry,
+    'poolsink_dns_queries_total',
+    'DNS queries received, by transport',
+    ['protocol'],
+    (set) => {
+      for (const [protocol, counters] of protocolCounters(resolver)) set({ protocol }, counters.queries);
+    },
+  );
   scraped(
     'counter',
     registry,
@@ -202,74 +226,166 @@ export function createMetrics(sources: MetricsSources): Metrics {
       }
     },
   );
-  scraped('gauge', registry, 'poolsink_dns_pending_queries', 'Queries waiting on an upstream', [], (set) => set({}, resolver.pending));
+  scraped('gauge', registry, 'poolsink_dns_pending_queries', 'Queries waiting on an upstream', [], (set) =>
+    set({}, resolver.pending),
+  );
   const { rateLimit } = sources;
   if (rateLimit !== undefined) {
-    scraped('counter', registry, 'poolsink_dns_rate_limited_total', 'Queries over their client\'s rate limit, by action taken', ['action'], (set) => {
-      set({ action: 'refused' }, rateLimit.counters.refused);
-      set({ action: 'dropped' }, rateLimit.counters.dropped);
-    });
-    scraped('gauge', registry, 'poolsink_dns_rate_limit_clients', 'Clients with a rate-limit bucket', [], (set) => set({}, rateLimit.limiter.clients));
+    scraped(
+      'counter',
+      registry,
+      'poolsink_dns_rate_limited_total',
+      "Queries over their client's rate limit, by action taken",
+      ['action'],
+      (set) => {
+        set({ action: 'refused' }, rateLimit.counters.refused);
+        set({ action: 'dropped' }, rateLimit.counters.dropped);
+      },
+    );
+    scraped('gauge', registry, 'poolsink_dns_rate_limit_clients', 'Clients with a rate-limit bucket', [], (set) =>
+      set({}, rateLimit.limiter.clients),
+    );
   }
 
-  scraped('gauge', registry, 'poolsink_cache_entries', 'Answers in the cache', [], (set) => set({}, sources.cache.size));
-  scraped('counter', registry, 'poolsink_cache_lookups_total', 'Cache lookups by result (miss: forwarded or coalesced)', ['result'], (set) => {
-    const c = resolver.counters;
-    set({ result: 'hit' }, c.cached);
-    set({ result: 'miss' }, c.forwarded + c.coalesced);
-  });
+  scraped('gauge', registry, 'poolsink_cache_entries', 'Answers in the cache', [], (set) =>
+    set({}, sources.cache.size),
+  );
+  scraped(
+    'counter',
+    registry,
+    'poolsink_cache_lookups_total',
+    'Cache lookups by result (miss: forwarded or coalesced)',
+    ['result'],
+    (set) => {
+      const c = resolver.counters;
+      set({ result: 'hit' }, c.cached);
+      set({ result: 'miss' }, c.forwarded + c.coalesced);
+    },
+  );
   scraped('gauge', registry, 'poolsink_cache_hit_ratio', 'Cache hits over lookups since start', [], (set) => {
     const c = resolver.counters;
     const lookups = c.cached + c.forwarded + c.coalesced;
     set({}, lookups === 0 ? 0 : c.cached / lookups);
   });
 
-  scraped('counter', registry, 'poolsink_upstream_messages_total', 'Upstream pool totals over all upstreams, by kind', ['kind'], (set) => {
-    for (const kind of UPSTREAM_STATS) set({ kind }, upstream.stats[kind]);
-  });
-  scraped('gauge', registry, 'poolsink_upstream_healthy', '1 while the upstream is tried in configuration order, 0 while demoted', ['upstream'], (set) => {
-    for (const u of upstream.health()) set({ upstream: u.upstream }, u.consecutiveFailures < UNHEALTHY_AFTER_FAILURES ? 1 : 0);
-  });
-  scraped('gauge', registry, 'poolsink_upstream_consecutive_failures', 'Failed attempts in a row', ['upstream'], (set) => {
-    for (const u of upstream.health()) set({ upstream: u.upstream }, u.consecutiveFailures);
-  });
-  scraped('counter', registry, 'poolsink_upstream_failures_total', 'Failed upstream attempts by upstream and reason', ['upstream', 'reason'], (set) => {
-    for (const u of upstream.health()) {
-      for (const [reason, count] of Object.entries(u.failures ?? {})) set({ upstream: u.upstream, reason }, count);
-    }
-  });
+  scraped(
+    'counter',
+    registry,
+    'poolsink_upstream_messages_total',
+    'Upstream pool totals over all upstreams, by kind',
+    ['kind'],
+    (set) => {
+      for (const kind of UPSTREAM_STATS) set({ kind }, upstream.stats[kind]);
+    },
+  );
+  scraped(
+    'gauge',
+    registry,
+    'poolsink_upstream_healthy',
+    '1 while the upstream is tried in configuration order, 0 while demoted',
+    ['upstream'],
+    (set) => {
+      for (const u of upstream.health())
+        set({ upstream: u.upstream }, u.consecutiveFailures < UNHEALTHY_AFTER_FAILURES ? 1 : 0);
+    },
+  );
+  scraped(
+    'gauge',
+    registry,
+    'poolsink_upstream_consecutive_failures',
+    'Failed attempts in a row',
+    ['upstream'],
+    (set) => {
+      for (const u of upstream.health()) set({ upstream: u.upstream }, u.consecutiveFailures);
+    },
+  );
+  scraped(
+    'counter',
+    registry,
+    'poolsink_upstream_failures_total',
+    'Failed upstream attempts by upstream and reason',
+    ['upstream', 'reason'],
+    (set) => {
+      for (const u of upstream.health()) {
+        for (const [reason, count] of Object.entries(u.failures ?? {})) set({ upstream: u.upstream, reason }, count);
+      }
+    },
+  );
 
   scraped('gauge', registry, 'poolsink_list_entries', 'Entries loaded per blocklist', ['list', 'mode'], (set) => {
     const lists = sources.lists?.lists() ?? resolver.matcher.lists;
     for (const list of lists) set({ list: list.name, mode: list.mode }, list.entries);
   });
-  scraped('gauge', registry, 'poolsink_blocked_domains', 'Distinct blocked names over all lists', [], (set) => set({}, resolver.matcher.size));
-  scraped('gauge', registry, 'poolsink_allowlist_entries', 'Allowlist entries', [], (set) => set({}, resolver.matcher.allowlistSize));
+  scraped('gauge', registry, 'poolsink_blocked_domains', 'Distinct blocked names over all lists', [], (set) =>
+    set({}, resolver.matcher.size),
+  );
+  scraped('gauge', registry, 'poolsink_allowlist_entries', 'Allowlist entries', [], (set) =>
+    set({}, resolver.matcher.allowlistSize),
+  );
   if (sources.lists !== undefined) {
     const lists = sources.lists;
-    scraped('gauge', registry, 'poolsink_list_fetch_error', '1 while the last fetch or read of the list failed', ['list'], (set) => {
-      for (const list of lists.lists()) set({ list: list.name }, list.lastError === undefined ? 0 : 1);
-    });
-    scraped('counter', registry, 'poolsink_list_fetch_failures_total', 'Failed fetches or reads of the list since start', ['list'], (set) => {
-      for (const list of lists.lists()) if (list.fetchFailures !== undefined) set({ list: list.name }, list.fetchFailures);
-    });
-    scraped('gauge', registry, 'poolsink_list_seconds_since_change', 'Seconds since the list entries last changed', ['list'], (set) => {
-      const now = clock();
-      for (const list of lists.lists()) {
-        if (list.lastChangeMs !== undefined) set({ list: list.name }, Math.max(0, (now - list.lastChangeMs) / 1000));
-      }
-    });
+    scraped(
+      'gauge',
+      registry,
+      'poolsink_list_fetch_error',
+      '1 while the last fetch or read of the list failed',
+      ['list'],
+      (set) => {
+        for (const list of lists.lists()) set({ list: list.name }, list.lastError === undefined ? 0 : 1);
+      },
+    );
+    scraped(
+      'counter',
+      registry,
+      'poolsink_list_fetch_failures_total',
+      'Failed fetches or reads of the list since start',
+      ['list'],
+      (set) => {
+        for (const list of lists.lists())
+          if (list.fetchFailures !== undefined) set({ list: list.name }, list.fetchFailures);
+      },
+    );
+    scraped(
+      'gauge',
+      registry,
+      'poolsink_list_seconds_since_change',
+      'Seconds since the list entries last changed',
+      ['list'],
+      (set) => {
+        const now = clock();
+        for (const list of lists.lists()) {
+          if (list.lastChangeMs !== undefined) set({ list: list.name }, Math.max(0, (now - list.lastChangeMs) / 1000));
+        }
+      },
+    );
   }
 
-  scraped('gauge', registry, 'poolsink_events_buffered', 'Block events waiting in memory for the next database write', [], (set) =>
-    set({}, eventWriter.stats.buffered),
+  scraped(
+    'gauge',
+    registry,
+    'poolsink_events_buffered',
+    'Block events waiting in memory for the next database write',
+    [],
+    (set) => set({}, eventWriter.stats.buffered),
   );
-  scraped('counter', registry, 'poolsink_events_written_total', 'Block events written to the database', [], (set) => set({}, eventWriter.stats.written));
-  scraped('counter', registry, 'poolsink_events_dropped_total', 'Block events dropped because the buffer was full', [], (set) =>
-    set({}, eventWriter.stats.dropped),
+  scraped('counter', registry, 'poolsink_events_written_total', 'Block events written to the database', [], (set) =>
+    set({}, eventWriter.stats.written),
   );
-  scraped('counter', registry, 'poolsink_event_write_errors_total', 'Failed database writes of block events', [], (set) =>
-    set({}, eventWriter.stats.writeErrors),
+  scraped(
+    'counter',
+    registry,
+    'poolsink_events_dropped_total',
+    'Block events dropped because the buffer was full',
+    [],
+    (set) => set({}, eventWriter.stats.dropped),
+  );
+  scraped(
+    'counter',
+    registry,
+    'poolsink_event_write_errors_total',
+    'Failed database writes of block events',
+    [],
+    (set) => set({}, eventWriter.stats.writeErrors),
   );
   scraped('gauge', registry, 'poolsink_event_writer_healthy', '0 while the last database write failed', [], (set) =>
     set({}, eventWriter.stats.healthy ? 1 : 0),

@@ -88,7 +88,8 @@ export function errorResponses(...statuses: (keyof typeof ERROR_RESPONSES)[]): R
 /** Query parameters shared by /events and its exports. */
 export const TIME_SCHEMA: Schema = {
   type: 'string',
-  description: 'ISO-8601 date or date-time (UTC when no offset is given), or a duration back from now: 30s, 15m, 24h, 7d, 2w',
+  description:
+    'ISO-8601 date or date-time (UTC when no offset is given), or a duration back from now: 30s, 15m, 24h, 7d, 2w',
   examples: ['24h', '2024-05-01T00:00:00Z'],
 };
 export const LIMIT_SCHEMA: Schema = { type: 'integer', minimum: 1, maximum: 1000, default: 100 };
@@ -114,7 +115,21 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
   },
   Event: {
     type: 'object',
-    required: ['id', 'time', 'timeMs', 'clientIp', 'clientPort', 'protocol', 'qname', 'qtype', 'list', 'rule', 'action', 'answer', 'via'],
+    required: [
+      'id',
+      'time',
+      'timeMs',
+      'clientIp',
+      'clientPort',
+      'protocol',
+      'qname',
+      'qtype',
+      'list',
+      'rule',
+      'action',
+      'answer',
+      'via',
+    ],
     properties: {
       id: { type: 'integer' },
       time,
@@ -136,13 +151,29 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     required: ['events', 'nextCursor'],
     properties: {
       events: { type: 'array', items: ref('Event') },
-      nextCursor: { ...nullableString, description: 'Pass as `cursor` for the next (older) page; null on the last page' },
+      nextCursor: {
+        ...nullableString,
+        description: 'Pass as `cursor` for the next (older) page; null on the last page',
+      },
     },
   },
-  DomainCount: { type: 'object', required: ['domain', 'count'], properties: { domain: { type: 'string' }, count: { type: 'integer' } } },
+  DomainCount: {
+    type: 'object',
+    required: ['domain', 'count'],
+    properties: { domain: { type: 'string' }, count: { type: 'integer' } },
+  },
   HostSummary: {
     type: 'object',
-    required: ['clientIp', 'firstSeen', 'lastSeen', 'firstSeenMs', 'lastSeenMs', 'blockedCount', 'distinctDomains', 'topDomains'],
+    required: [
+      'clientIp',
+      'firstSeen',
+      'lastSeen',
+      'firstSeenMs',
+      'lastSeenMs',
+      'blockedCount',
+      'distinctDomains',
+      'topDomains',
+    ],
     properties: {
       clientIp: { type: 'string' },
       firstSeen: time,
@@ -154,7 +185,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       topDomains: { type: 'array', items: ref('DomainCount') },
     },
   },
-  HostList: { type: 'object', required: ['hosts'], properties: { hosts: { type: 'array', items: ref('HostSummary') } } },
+  HostList: {
+    type: 'object',
+    required: ['hosts'],
+    properties: { hosts: { type: 'array', items: ref('HostSummary') } },
+  },
   HostDetail: {
     type: 'object',
     required: ['host', 'recentEvents'],
@@ -166,11 +201,21 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     properties: {
       since: time,
       sinceMs: { type: 'integer' },
-      outcomes: { type: 'object', additionalProperties: { type: 'integer' }, description: 'Query outcomes in the window (persisted per minute)' },
+      outcomes: {
+        type: 'object',
+        additionalProperties: { type: 'integer' },
+        description: 'Query outcomes in the window (persisted per minute)',
+      },
       droppedEvents: { type: 'integer' },
       topDomains: { type: 'array', items: ref('DomainCount') },
-      topHosts: { type: 'array', items: { type: 'object', properties: { clientIp: { type: 'string' }, count: { type: 'integer' } } } },
-      perList: { type: 'array', items: { type: 'object', properties: { list: { type: 'string' }, count: { type: 'integer' } } } },
+      topHosts: {
+        type: 'array',
+        items: { type: 'object', properties: { clientIp: { type: 'string' }, count: { type: 'integer' } } },
+      },
+      perList: {
+        type: 'array',
+        items: { type: 'object', properties: { list: { type: 'string' }, count: { type: 'integer' } } },
+      },
       live: {
         type: 'object',
         description: 'Counters of the running process since it started',
@@ -241,19 +286,33 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
     required: ['domain', 'origin'],
     properties: { domain: { type: 'string' }, origin: { type: 'string', enum: ['config', 'runtime'] } },
   },
-  Allowlist: { type: 'object', required: ['entries'], properties: { entries: { type: 'array', items: ref('AllowlistEntry') } } },
+  Allowlist: {
+    type: 'object',
+    required: ['entries'],
+    properties: { entries: { type: 'array', items: ref('AllowlistEntry') } },
+  },
   Health: {
     type: 'object',
     required: ['status', 'listeners', 'lists', 'store'],
     properties: {
-      status: { type: 'string', enum: ['ok', 'degraded', 'unavailable'], description: 'degraded: serving, but a list failed or the store cannot write' },
+      status: {
+        type: 'string',
+        enum: ['ok', 'degraded', 'unavailable'],
+        description: 'degraded: serving, but a list failed or the store cannot write',
+      },
       listeners: {
         type: 'array',
-        items: { type: 'object', properties: { protocol: { type: 'string', enum: ['udp', 'tcp'] }, address: { type: 'string' } } },
+        items: {
+          type: 'object',
+          properties: { protocol: { type: 'string', enum: ['udp', 'tcp'] }, address: { type: 'string' } },
+        },
       },
       lists: {
         type: 'array',
-        items: { type: 'object', properties: { name: { type: 'string' }, entries: { type: 'integer' }, ok: { type: 'boolean' } } },
+        items: {
+          type: 'object',
+          properties: { name: { type: 'string' }, entries: { type: 'integer' }, ok: { type: 'boolean' } },
+        },
       },
       store: {
         type: 'object',
@@ -264,7 +323,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
 };
 
 function errorResponse(description: string, headers?: ResponseDoc['headers']): ResponseDoc {
-  return { description, ...(headers !== undefined ? { headers } : {}), content: { 'application/json': { schema: ref('Error') } } };
+  return {
+    description,
+    ...(headers !== undefined ? { headers } : {}),
+    content: { 'application/json': { schema: ref('Error') } },
+  };
 }
 
 const RESPONSES: Readonly<Record<string, ResponseDoc>> = {
@@ -286,10 +349,14 @@ const RESPONSES: Readonly<Record<string, ResponseDoc>> = {
 };
 
 /** The document for `routes`, with the bearer scheme required unless a route says otherwise. */
-export function buildOpenApiDocument(routes: readonly DocumentedRoute[], options: { version: string; metricsAuth: boolean }): Schema {
+export function buildOpenApiDocument(
+  routes: readonly DocumentedRoute[],
+  options: { version: string; metricsAuth: boolean },
+): Schema {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
-    const operations = (paths[route.path] ??= {});
+    const operations = paths[route.path] ?? {};
+    paths[route.path] = operations;
     const open = route.auth === 'none' || (route.auth === 'metrics' && !options.metricsAuth);
     operations[route.method.toLowerCase()] = { ...route.doc, ...(open ? { security: [] } : {}) };
   }
@@ -305,7 +372,13 @@ export function buildOpenApiDocument(routes: readonly DocumentedRoute[], options
     security: [{ bearerAuth: [] }],
     paths,
     components: {
-      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'admin.token, admin.tokenFile or <dataDir>/admin-token' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
+        },
+      },
       schemas: SCHEMAS,
       responses: RESPONSES,
     },

@@ -27,11 +27,19 @@ const MAX_DURATION_MS = 36_500 * 86_400_000;
 /** Date's own range. */
 const MAX_TIME_MS = 8.64e15;
 
-const DURATION_UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 const DURATION = /^(\d{1,12})([smhdw])$/;
 /** `2024-05-01`, `2024-05-01T10:00`, `2024-05-01T10:00:00.5Z`, `2024-05-01 10:00:00+02:00`. */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
@@ -65,7 +73,10 @@ export function checkParamNames(query: URLSearchParams, allowed: readonly string
   for (const name of query.keys()) {
     if (!allowed.includes(name)) {
       const shown = name.length > 64 ? `${name.slice(0, 64)}...` : name;
-      throw invalid(shown, allowed.length === 0 ? 'this route takes no parameters' : `unknown parameter (accepted: ${allowed.join(', ')})`);
+      throw invalid(
+        shown,
+        allowed.length === 0 ? 'this route takes no parameters' : `unknown parameter (accepted: ${allowed.join(', ')})`,
+      );
     }
   }
 }
@@ -126,7 +137,12 @@ export function parseTime(param: string, value: string, nowMs: number): number {
 }
 
 /** An integer from 1 to `max`; `fallback` when absent. Above `max` is an error, not clamped. */
-export function parseLimit(param: string, value: string | undefined, fallback = DEFAULT_LIMIT, max = MAX_LIMIT): number {
+export function parseLimit(
+  param: string,
+  value: string | undefined,
+  fallback = DEFAULT_LIMIT,
+  max = MAX_LIMIT,
+): number {
   if (value === undefined) return fallback;
   const text = bounded(param, value);
   const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
@@ -145,14 +161,16 @@ function isCursorNumber(value: unknown, max: number): value is number {
 /** The cursor `encodeCursor` made: base64url JSON `{timeMs, id}` with non-negative integers. */
 export function parseCursor(param: string, value: string): EventCursor {
   const text = bounded(param, value);
-  if (text.length > MAX_CURSOR_LENGTH || !BASE64URL.test(text)) throw invalid(param, 'is not a cursor returned by this API');
+  if (text.length > MAX_CURSOR_LENGTH || !BASE64URL.test(text))
+    throw invalid(param, 'is not a cursor returned by this API');
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
   } catch {
     throw invalid(param, 'is not a cursor returned by this API');
   }
-  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw invalid(param, 'is not a cursor returned by this API');
+  if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded))
+    throw invalid(param, 'is not a cursor returned by this API');
   const keys = Object.keys(decoded);
   const timeMs: unknown = Reflect.get(decoded, 'timeMs');
   const id: unknown = Reflect.get(decoded, 'id');
@@ -249,8 +267,10 @@ export function parseEventQuery(query: URLSearchParams, nowMs: number): EventQue
   const limitText = single(query, 'limit');
   const cursorText = single(query, 'cursor');
   if (format !== 'json') {
-    if (limitText !== undefined) throw invalid('limit', `does not apply to format=${format}, which exports every matching event`);
-    if (cursorText !== undefined) throw invalid('cursor', `does not apply to format=${format}, which exports every matching event`);
+    if (limitText !== undefined)
+      throw invalid('limit', `does not apply to format=${format}, which exports every matching event`);
+    if (cursorText !== undefined)
+      throw invalid('cursor', `does not apply to format=${format}, which exports every matching event`);
     return { filter, format, limit: DEFAULT_LIMIT };
   }
   const limit = parseLimit('limit', limitText);

@@ -24,7 +24,12 @@ export type Reply =
   | { readonly kind: 'empty'; readonly status: 204 }
   | { readonly kind: 'text'; readonly status: number; readonly contentType: string; readonly body: string }
   /** Streamed with backpressure; `chunks` is pulled once before the headers go out, so a failure there is still a JSON error. */
-  | { readonly kind: 'stream'; readonly contentType: string; readonly filename: string; readonly chunks: AsyncIterable<string> };
+  | {
+      readonly kind: 'stream';
+      readonly contentType: string;
+      readonly filename: string;
+      readonly chunks: AsyncIterable<string>;
+    };
 
 export interface Route extends DocumentedRoute {
   readonly method: Method;

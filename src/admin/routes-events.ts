@@ -96,8 +96,18 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         }
         const events = deps.events.iterateEvents(query.filter);
         return query.format === 'csv'
-          ? { kind: 'stream', contentType: 'text/csv; charset=utf-8', filename: 'poolsink-events.csv', chunks: csvChunks(events) }
-          : { kind: 'stream', contentType: 'application/x-ndjson; charset=utf-8', filename: 'poolsink-events.ndjson', chunks: ndjsonChunks(events) };
+          ? {
+              kind: 'stream',
+              contentType: 'text/csv; charset=utf-8',
+              filename: 'poolsink-events.csv',
+              chunks: csvChunks(events),
+            }
+          : {
+              kind: 'stream',
+              contentType: 'application/x-ndjson; charset=utf-8',
+              filename: 'poolsink-events.ndjson',
+              chunks: ndjsonChunks(events),
+            };
       },
     },
     {
@@ -108,7 +118,10 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         operationId: 'listHosts',
         summary: 'Hosts that tried to resolve blocked names, most recent first',
         tags: ['events'],
-        parameters: [queryParam('since', 'Only hosts seen since then', TIME_SCHEMA), queryParam('limit', 'Hosts at most', LIMIT_SCHEMA)],
+        parameters: [
+          queryParam('since', 'Only hosts seen since then', TIME_SCHEMA),
+          queryParam('limit', 'Hosts at most', LIMIT_SCHEMA),
+        ],
         responses: { 200: jsonResponse('Hosts', ref('HostList')), ...errorResponses(400, 401, 405, 500, 503) },
       },
       async handle(request) {
@@ -126,8 +139,14 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         operationId: 'getHost',
         summary: "One host's summary and its recent events",
         tags: ['events'],
-        parameters: [pathParam('ip', 'Client IP (IPv4 or IPv6)'), queryParam('limit', 'Recent events at most', LIMIT_SCHEMA)],
-        responses: { 200: jsonResponse('The host', ref('HostDetail')), ...errorResponses(400, 401, 404, 405, 500, 503) },
+        parameters: [
+          pathParam('ip', 'Client IP (IPv4 or IPv6)'),
+          queryParam('limit', 'Recent events at most', LIMIT_SCHEMA),
+        ],
+        responses: {
+          200: jsonResponse('The host', ref('HostDetail')),
+          ...errorResponses(400, 401, 404, 405, 500, 503),
+        },
       },
       async handle(request) {
         const ip = parseClientIp('ip', request.params['ip'] ?? '');
@@ -144,11 +163,17 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
       doc: {
         operationId: 'getStats',
         summary: 'Query outcomes, top blocked domains, top hosts and hits per list',
-        description: 'Window counts come from the database (they survive restarts); `live` holds the running process counters.',
+        description:
+          'Window counts come from the database (they survive restarts); `live` holds the running process counters.',
         tags: ['events'],
         parameters: [
           queryParam('since', 'Start of the window (default 24h)', TIME_SCHEMA),
-          queryParam('top', 'Entries in each top list', { type: 'integer', minimum: 1, maximum: MAX_TOP, default: DEFAULT_TOP }),
+          queryParam('top', 'Entries in each top list', {
+            type: 'integer',
+            minimum: 1,
+            maximum: MAX_TOP,
+            default: DEFAULT_TOP,
+          }),
         ],
         responses: { 200: jsonResponse('Statistics', ref('Stats')), ...errorResponses(400, 401, 405, 500, 503) },
       },

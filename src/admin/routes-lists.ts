@@ -37,7 +37,10 @@ function listView(list: ListInfo, nowMs: number): Record<string, unknown> {
   };
 }
 
-const FORCE = queryParam('force', 'Apply the update even when the shrink guard would reject it', { type: 'boolean', default: false });
+const FORCE = queryParam('force', 'Apply the update even when the shrink guard would reject it', {
+  type: 'boolean',
+  default: false,
+});
 const NAME = pathParam('name', 'List name', LIST_NAME_SCHEMA);
 
 export function createListRoutes(deps: ListRouteDeps): Route[] {
@@ -55,7 +58,12 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         operationId: 'checkDomain',
         summary: 'The verdict the resolver would give a name now',
         tags: ['lists'],
-        parameters: [{ ...queryParam('domain', 'The name to check', { type: 'string', examples: ['x.pool.example'] }), required: true }],
+        parameters: [
+          {
+            ...queryParam('domain', 'The name to check', { type: 'string', examples: ['x.pool.example'] }),
+            required: true,
+          },
+        ],
         responses: { 200: jsonResponse('The verdict', ref('Verdict')), ...errorResponses(400, 401, 405) },
       },
       handle(request) {
@@ -82,7 +90,11 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         responses: { 200: jsonResponse('The lists', ref('ListList')), ...errorResponses(401, 405, 503) },
       },
       handle(request) {
-        return json(200, { lists: manager().lists().map((l) => listView(l, request.nowMs)) });
+        return json(200, {
+          lists: manager()
+            .lists()
+            .map((l) => listView(l, request.nowMs)),
+        });
       },
     },
     {
@@ -171,7 +183,10 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         summary: 'Fetch or re-read every list now',
         tags: ['lists'],
         parameters: [FORCE],
-        responses: { 200: jsonResponse('Outcome per list', ref('RefreshResults')), ...errorResponses(400, 401, 405, 503) },
+        responses: {
+          200: jsonResponse('Outcome per list', ref('RefreshResults')),
+          ...errorResponses(400, 401, 405, 503),
+        },
       },
       async handle(request) {
         const force = parseBoolean('force', single(request.query, 'force'));
@@ -201,7 +216,10 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         summary: 'Allow a name and its subdomains; takes effect at once and persists',
         tags: ['lists'],
         requestBody: jsonBody(ref('AllowlistBody')),
-        responses: { 201: jsonResponse('Added', ref('AllowlistEntry')), ...errorResponses(400, 401, 405, 409, 413, 415, 503) },
+        responses: {
+          201: jsonResponse('Added', ref('AllowlistEntry')),
+          ...errorResponses(400, 401, 405, 409, 413, 415, 503),
+        },
       },
       async handle(request) {
         const domain = parseAllowlistBody(await request.body());

@@ -26,7 +26,8 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
       doc: {
         operationId: 'getHealth',
         summary: 'Liveness and readiness',
-        description: '200 while DNS is being served (status ok, or degraded when a list failed or the store cannot write); 503 otherwise.',
+        description:
+          '200 while DNS is being served (status ok, or degraded when a list failed or the store cannot write); 503 otherwise.',
         tags: ['system'],
         responses: {
           200: jsonResponse('Serving', ref('Health')),
@@ -65,7 +66,12 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
         },
       },
       async handle() {
-        return { kind: 'text', status: 200, contentType: deps.registry.contentType, body: await deps.registry.metrics() };
+        return {
+          kind: 'text',
+          status: 200,
+          contentType: deps.registry.contentType,
+          body: await deps.registry.metrics(),
+        };
       },
     },
   ];

@@ -50,7 +50,13 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
   const { registry } = createMetrics({ ...deps, ...(listMetrics !== undefined ? { lists: listMetrics } : {}) });
   const clock = deps.clock ?? Date.now;
   const routes: Route[] = [
-    ...createSystemRoutes({ health: deps.health, eventWriter: deps.eventWriter, resolver: deps.resolver, registry, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
+    ...createSystemRoutes({
+      health: deps.health,
+      eventWriter: deps.eventWriter,
+      resolver: deps.resolver,
+      registry,
+      ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+    }),
     ...createEventRoutes(deps),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
   ];

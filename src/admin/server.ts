@@ -109,7 +109,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       }
       if (match.kind === 'not-found') throw new PoolsinkError('ERR_NOT_FOUND', `no route ${shown(path)}`);
       if (match.kind === 'method-not-allowed') {
-        throw new HttpError('ERR_METHOD_NOT_ALLOWED', `${shown(method)} is not allowed on ${shown(path)}`, { allow: match.allow.join(', ') });
+        throw new HttpError('ERR_METHOD_NOT_ALLOWED', `${shown(method)} is not allowed on ${shown(path)}`, {
+          allow: match.allow.join(', '),
+        });
       }
       checkParamNames(url.searchParams, queryNames(match.route));
       const reply = await match.route.handle({
@@ -119,14 +121,18 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         body: () => readJsonBody(request, limits.maxBodyBytes),
       });
       await sendReply(response, reply, log);
-      if (MUTATING.has(method)) log.info({ client, method, path: shown(path), status: response.statusCode }, 'admin change');
+      if (MUTATING.has(method))
+        log.info({ client, method, path: shown(path), status: response.statusCode }, 'admin change');
     } catch (err: unknown) {
       const error = toErrorReply(err, log, { method, path: shown(path) });
       if (response.headersSent) response.destroy();
       else sendJson(response, error.status, error.body, error.headers);
     }
     if (log.isLevelEnabled('debug')) {
-      log.debug({ client, method, path: shown(path), status: response.statusCode, ms: Math.round(performance.now() - started) }, 'admin request');
+      log.debug(
+        { client, method, path: shown(path), status: response.statusCode, ms: Math.round(performance.now() - started) },
+        'admin request',
+      );
     }
   }
 
@@ -150,7 +156,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new PoolsinkError('ERR_LISTEN', `admin API could not listen on ${formatHostPort(options.listen)}: ${errorMessage(err)}`, { cause: err }));
+      reject(
+        new PoolsinkError(
+          'ERR_LISTEN',
+          `admin API could not listen on ${formatHostPort(options.listen)}: ${errorMessage(err)}`,
+          { cause: err },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen({ host: options.listen.host, port: options.listen.port, exclusive: true }, () => {
@@ -161,7 +173,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   server.on('error', (err) => log.error({ err }, 'admin server error'));
 
   const bound = server.address();
-  if (bound === null || typeof bound === 'string') throw new PoolsinkError('ERR_LISTEN', 'admin API is not bound to a TCP address');
+  if (bound === null || typeof bound === 'string')
+    throw new PoolsinkError('ERR_LISTEN', 'admin API is not bound to a TCP address');
   const address: HostPort = { host: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 6 : 4 };
   log.info({ listen: formatHostPort(address), metricsAuth }, 'admin API listening');
 

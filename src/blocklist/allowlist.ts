@@ -39,9 +39,11 @@ export function createAllowlist(configEntries: readonly string[], store: ListRec
     },
     async add(input, createdMs) {
       const domain = allowlistName(input);
-      if (fromConfig.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is already in the configuration file's allowlist`);
+      if (fromConfig.has(domain))
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} is already in the configuration file's allowlist`);
       if (runtime.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is already in the allowlist`);
-      if (changing.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
+      if (changing.has(domain))
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
       changing.add(domain);
       try {
         await store.insertAllowed({ domain, createdMs });
@@ -53,9 +55,11 @@ export function createAllowlist(configEntries: readonly string[], store: ListRec
     },
     async remove(input) {
       const domain = allowlistName(input);
-      if (fromConfig.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is in the configuration file's allowlist: remove it there`);
+      if (fromConfig.has(domain))
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} is in the configuration file's allowlist: remove it there`);
       if (!runtime.has(domain)) throw new PoolsinkError('ERR_NOT_FOUND', `${domain} is not in the allowlist`);
-      if (changing.has(domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
+      if (changing.has(domain))
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} is being changed by another request`);
       changing.add(domain);
       try {
         await store.deleteAllowed(domain);

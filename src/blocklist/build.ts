@@ -87,7 +87,8 @@ export function textProblem(bytes: Buffer): string | undefined {
     const c = bytes[i] ?? 0;
     if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0b && c !== 0x0c && c !== 0x0d) || c === 0x7f) control++;
   }
-  if (control > sampleEnd * MAX_CONTROL_SHARE) return `not a text list (binary content: ${control} control bytes in the first ${sampleEnd})`;
+  if (control > sampleEnd * MAX_CONTROL_SHARE)
+    return `not a text list (binary content: ${control} control bytes in the first ${sampleEnd})`;
   return undefined;
 }
 
@@ -107,7 +108,8 @@ export async function hashInSlices(bytes: Buffer, slicer: Slicer): Promise<strin
  * parseList would return for the whole text. `auto` detects the format on the first MB.
  */
 export async function parseInSlices(bytes: Buffer, format: ListFormatOption, slicer: Slicer): Promise<ParsedList> {
-  const resolved: ListFormat = format === 'auto' ? detectFormat(decode(bytes, 0, sliceEnd(bytes, 0, DETECT_SAMPLE_BYTES))) : format;
+  const resolved: ListFormat =
+    format === 'auto' ? detectFormat(decode(bytes, 0, sliceEnd(bytes, 0, DETECT_SAMPLE_BYTES))) : format;
   const result: ParsedList = { format: resolved, domains: [], wildcards: [], skipped: 0, skippedByReason: {} };
   let start = 0;
   while (start < bytes.length) {

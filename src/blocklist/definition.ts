@@ -54,6 +54,7 @@ export function applyPatch(spec: ListSpec, patch: ListPatch): ListSpec {
 export function allowlistName(input: unknown): string {
   if (typeof input !== 'string') throw invalid('domain', 'must be a domain name');
   const name = allowlistEntryName(input);
-  if (name === undefined) throw invalid('domain', `${JSON.stringify(input)} is not a domain name (at least two labels)`);
+  if (name === undefined)
+    throw invalid('domain', `${JSON.stringify(input)} is not a domain name (at least two labels)`);
   return name;
 }

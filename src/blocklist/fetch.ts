@@ -65,7 +65,10 @@ const GZIP_MAGIC_1 = 0x8b;
 function positiveInteger(value: number | undefined, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < min) {
-    throw new PoolsinkError('ERR_INVALID', `list fetch option ${name} must be an integer of at least ${min} (got ${value})`);
+    throw new PoolsinkError(
+      'ERR_INVALID',
+      `list fetch option ${name} must be an integer of at least ${min} (got ${value})`,
+    );
   }
   return value;
 }
@@ -130,7 +133,8 @@ async function inflate(raw: Buffer, maxBytes: number, url: string): Promise<Buff
   try {
     return await gunzipAsync(raw, { maxOutputLength: maxBytes });
   } catch (err: unknown) {
-    if (undiciCode(err) === 'ERR_BUFFER_TOO_LARGE') throw fetchError(url, `body larger than ${mib(maxBytes)} once inflated`, err);
+    if (undiciCode(err) === 'ERR_BUFFER_TOO_LARGE')
+      throw fetchError(url, `body larger than ${mib(maxBytes)} once inflated`, err);
     throw fetchError(url, `gzip body could not be inflated: ${errorMessage(err)}`, err);
   }
 }
@@ -141,8 +145,18 @@ function isGzip(bytes: Buffer): boolean {
 
 export function createListFetcher(options: FetchOptions = {}): ListFetcher {
   const settings: Required<FetchOptions> = {
-    connectTimeoutMs: positiveInteger(options.connectTimeoutMs, 'connectTimeoutMs', DEFAULT_FETCH_OPTIONS.connectTimeoutMs, 1),
-    headersTimeoutMs: positiveInteger(options.headersTimeoutMs, 'headersTimeoutMs', DEFAULT_FETCH_OPTIONS.headersTimeoutMs, 1),
+    connectTimeoutMs: positiveInteger(
+      options.connectTimeoutMs,
+      'connectTimeoutMs',
+      DEFAULT_FETCH_OPTIONS.connectTimeoutMs,
+      1,
+    ),
+    headersTimeoutMs: positiveInteger(
+      options.headersTimeoutMs,
+      'headersTimeoutMs',
+      DEFAULT_FETCH_OPTIONS.headersTimeoutMs,
+      1,
+    ),
     bodyTimeoutMs: positiveInteger(options.bodyTimeoutMs, 'bodyTimeoutMs', DEFAULT_FETCH_OPTIONS.bodyTimeoutMs, 1),
     totalTimeoutMs: positiveInteger(options.totalTimeoutMs, 'totalTimeoutMs', DEFAULT_FETCH_OPTIONS.totalTimeoutMs, 1),
     maxBytes: positiveInteger(options.maxBytes, 'maxBytes', DEFAULT_FETCH_OPTIONS.maxBytes, 1),
@@ -165,14 +179,18 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
     } catch (err: unknown) {
       throw fetchError(url, 'not a URL', err);
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw fetchError(url, 'only http and https URLs are fetched');
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      throw fetchError(url, 'only http and https URLs are fetched');
     const headers: Record<string, string> = { 'accept-encoding': 'gzip', 'user-agent': settings.userAgent };
     if (validators.etag !== undefined) headers['if-none-match'] = validators.etag;
     if (validators.lastModified !== undefined) headers['if-modified-since'] = validators.lastModified;
     const conditional = validators.etag !== undefined || validators.lastModified !== undefined;
 
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new DOMException('fetch timed out', 'TimeoutError')), settings.totalTimeoutMs);
+    const timer = setTimeout(
+      () => abort.abort(new DOMException('fetch timed out', 'TimeoutError')),
+      settings.totalTimeoutMs,
+    );
     inFlight.add(abort);
     try {
       const response = await request(parsed, { dispatcher, method: 'GET', headers, signal: abort.signal });
@@ -184,7 +202,8 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
       }
       if (statusCode !== 200) {
         await response.body.dump();
-        if (statusCode >= 300 && statusCode < 400) throw fetchError(url, `HTTP ${statusCode}: more than ${settings.maxRedirects} redirects, or no Location`);
+        if (statusCode >= 300 && statusCode < 400)
+          throw fetchError(url, `HTTP ${statusCode}: more than ${settings.maxRedirects} redirects, or no Location`);
         throw fetchError(url, `HTTP ${statusCode}`);
       }
       const length = Number(header(response.headers, 'content-length'));
@@ -205,7 +224,10 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
       return {
         kind: 'content',
         body,
-        validators: { ...(etag !== undefined ? { etag } : {}), ...(lastModified !== undefined ? { lastModified } : {}) },
+        validators: {
+          ...(etag !== undefined ? { etag } : {}),
+          ...(lastModified !== undefined ? { lastModified } : {}),
+        },
       };
     } catch (err: unknown) {
       if (err instanceof PoolsinkError) throw err;

@@ -166,12 +166,14 @@ export function createListManager(options: ListManagerOptions): ListManager {
     },
     status() {
       return {
-        lists: table.entries.map((entry): ListStatusDetail => ({
-          ...listInfo(entry),
-          fetchFailures: entry.fetchFailures,
-          refreshing: entry.running !== undefined,
-          ...(entry.nextRefreshMs !== undefined ? { nextRefreshMs: entry.nextRefreshMs } : {}),
-        })),
+        lists: table.entries.map(
+          (entry): ListStatusDetail => ({
+            ...listInfo(entry),
+            fetchFailures: entry.fetchFailures,
+            refreshing: entry.running !== undefined,
+            ...(entry.nextRefreshMs !== undefined ? { nextRefreshMs: entry.nextRefreshMs } : {}),
+          }),
+        ),
         blockedNames: swapper.matcher.size,
         allowlistSize: swapper.matcher.allowlistSize,
         building: swapper.building,

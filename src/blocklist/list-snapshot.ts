@@ -41,7 +41,10 @@ async function loadList(cfg: ListSourceConfig, config: SnapshotConfig): Promise<
   const dir = join(config.dataDir, 'lists');
   const copy = await createSourceCache({ dir }).read(cfg.name);
   if (copy === undefined) {
-    throw new PoolsinkError('ERR_LIST_READ', `blocklist "${cfg.name}": no downloaded copy of ${source.url} in ${dir} yet (the server downloads it)`);
+    throw new PoolsinkError(
+      'ERR_LIST_READ',
+      `blocklist "${cfg.name}": no downloaded copy of ${source.url} in ${dir} yet (the server downloads it)`,
+    );
   }
   return loadedList(cfg, parseList(copy.body.toString('utf8'), cfg.format));
 }

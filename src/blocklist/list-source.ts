@@ -30,7 +30,9 @@ export interface LoadedList {
   wildcards: string[];
 }
 
-export type ListSource = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'url'; readonly url: string };
+export type ListSource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'url'; readonly url: string };
 
 /** `http://` and `https://` sources are URLs; anything else is a file path, resolved against baseDir. */
 export function listSourceOf(source: string, baseDir: string): ListSource {

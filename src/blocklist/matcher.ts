@@ -87,7 +87,10 @@ const BLOCKED_SHARDS = 32;
  * charCodeAt past the end is NaN, which `| 0` makes 0.
  */
 function shardOf(name: string): number {
-  return (((name.charCodeAt(0) * 31 + (name.charCodeAt(5) | 0)) * 31 + (name.charCodeAt(6) | 0)) ^ name.length) & (BLOCKED_SHARDS - 1);
+  return (
+    (((name.charCodeAt(0) * 31 + (name.charCodeAt(5) | 0)) * 31 + (name.charCodeAt(6) | 0)) ^ name.length) &
+    (BLOCKED_SHARDS - 1)
+  );
 }
 
 /** Name → value over BLOCKED_SHARDS Maps; read by every query, so get() is all the hot path sees. */
@@ -274,7 +277,8 @@ export function createMatcherBuilder(): MatcherBuilder {
   let finished = false;
 
   function closeList(): void {
-    if (current !== undefined) summaries.push(Object.freeze({ name: current.name, mode: current.mode, entries: current.entries }));
+    if (current !== undefined)
+      summaries.push(Object.freeze({ name: current.name, mode: current.mode, entries: current.entries }));
     current = undefined;
   }
 
@@ -326,7 +330,10 @@ export function createMatcherBuilder(): MatcherBuilder {
  */
 export function createMatcher(lists: readonly ListInput[], allowlist: readonly string[]): DomainMatcher {
   if (lists.length > MAX_LISTS) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `blocklists: at most ${MAX_LISTS} lists are supported, got ${lists.length}`);
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `blocklists: at most ${MAX_LISTS} lists are supported, got ${lists.length}`,
+    );
   }
   const builder = createMatcherBuilder();
   for (const list of lists) {

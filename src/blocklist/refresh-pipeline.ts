@@ -111,10 +111,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         entry.content = { parsed, sha256, entries, loadedFrom: from };
         entry.validators = validators;
         entry.rejected = undefined;
-        log.info(
-          { list: name, entries, previous: previousEntries, skipped: parsed.skipped, from },
-          'blocklist loaded',
-        );
+        log.info({ list: name, entries, previous: previousEntries, skipped: parsed.skipped, from }, 'blocklist loaded');
         if (!table.loadingAtStart) await swapper.rebuild();
         await saved;
         return { name, outcome: 'updated', entries, previousEntries };

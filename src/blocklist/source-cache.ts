@@ -100,7 +100,8 @@ export function createSourceCache(options: { dir: string }): SourceCache {
   const { dir } = options;
 
   function files(name: string): { text: string; meta: string } {
-    if (!SAFE_NAME.test(name)) throw new PoolsinkError('ERR_INVALID', `list name ${JSON.stringify(name)} cannot name a file`);
+    if (!SAFE_NAME.test(name))
+      throw new PoolsinkError('ERR_INVALID', `list name ${JSON.stringify(name)} cannot name a file`);
     return { text: `${name}.txt`, meta: `${name}.meta.json` };
   }
 
@@ -113,7 +114,11 @@ export function createSourceCache(options: { dir: string }): SourceCache {
         body = await readFile(join(dir, text));
       } catch (err: unknown) {
         if (errnoCode(err) === 'ENOENT') return undefined;
-        throw new PoolsinkError('ERR_LIST_READ', `last known good copy of "${name}" cannot be read: ${errorMessage(err)}`, { cause: err });
+        throw new PoolsinkError(
+          'ERR_LIST_READ',
+          `last known good copy of "${name}" cannot be read: ${errorMessage(err)}`,
+          { cause: err },
+        );
       }
       let metaText: string | undefined;
       try {
@@ -130,9 +135,13 @@ export function createSourceCache(options: { dir: string }): SourceCache {
         await writeAtomically(dir, text, body);
         await writeAtomically(dir, metaFile, `${JSON.stringify(meta)}\n`);
       } catch (err: unknown) {
-        throw new PoolsinkError('ERR_STORE_WRITE', `last known good copy of "${name}" cannot be written to ${dir}: ${errorMessage(err)}`, {
-          cause: err,
-        });
+        throw new PoolsinkError(
+          'ERR_STORE_WRITE',
+          `last known good copy of "${name}" cannot be written to ${dir}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
       }
     },
     async remove(name) {
@@ -147,7 +156,9 @@ export function createSourceCache(options: { dir: string }): SourceCache {
       } catch {
         return; // no directory yet: nothing left behind
       }
-      await Promise.all(names.filter((n) => n.startsWith('.') && n.includes(TEMP_MARK)).map((n) => rm(join(dir, n), { force: true })));
+      await Promise.all(
+        names.filter((n) => n.startsWith('.') && n.includes(TEMP_MARK)).map((n) => rm(join(dir, n), { force: true })),
+      );
     },
   };
 }

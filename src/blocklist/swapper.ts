@@ -66,9 +66,19 @@ export function createMatcherSwapper(options: MatcherSwapperOptions): MatcherSwa
     try {
       const next = await buildMatcherInSlices(lists, options.allowlist, slicer);
       swap(next);
-      lastSwap = { atMs: clock(), durationMs: performance.now() - startedAt, maxSliceMs: slicer.maxSliceMs, blockedNames: next.size };
+      lastSwap = {
+        atMs: clock(),
+        durationMs: performance.now() - startedAt,
+        maxSliceMs: slicer.maxSliceMs,
+        blockedNames: next.size,
+      };
       log.info(
-        { lists: lists.length, blockedNames: next.size, buildMs: Math.round(lastSwap.durationMs), maxSliceMs: Math.round(slicer.maxSliceMs) },
+        {
+          lists: lists.length,
+          blockedNames: next.size,
+          buildMs: Math.round(lastSwap.durationMs),
+          maxSliceMs: Math.round(slicer.maxSliceMs),
+        },
         'blocklists swapped',
       );
     } catch (err: unknown) {

@@ -93,7 +93,8 @@ export async function evaluateList(
 ): Promise<Evaluation> {
   const sha256 = await hashInSlices(body, slicer);
   if (sha256 === baseline.sha256) return { kind: 'unchanged', sha256 };
-  if (!force && baseline.rejected?.sha256 === sha256) return { kind: 'rejected', sha256, message: baseline.rejected.message };
+  if (!force && baseline.rejected?.sha256 === sha256)
+    return { kind: 'rejected', sha256, message: baseline.rejected.message };
   const notText = textProblem(body);
   if (notText !== undefined) return { kind: 'rejected', sha256, message: notText }; // not even force makes garbage a list
   const parsed = await parseInSlices(body, spec.format, slicer);
@@ -106,7 +107,8 @@ export async function evaluateList(
         message: `update parses to 0 entries (${parsed.skipped} lines skipped as ${parsed.format}); refresh with force to accept it`,
       };
     }
-    const shrink = baseline.entries === undefined ? undefined : shrinkProblem(baseline.entries, entries, spec.maxShrinkPercent);
+    const shrink =
+      baseline.entries === undefined ? undefined : shrinkProblem(baseline.entries, entries, spec.maxShrinkPercent);
     if (shrink !== undefined) return { kind: 'rejected', sha256, message: shrink };
   }
   return { kind: 'accepted', sha256, parsed, entries };

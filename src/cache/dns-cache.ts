@@ -80,8 +80,7 @@ const KEY_CD = 4;
  * bytes the name holds.
  */
 export function cacheKey(parsed: ParsedQuery): string {
-  const bits =
-    (parsed.edns ? KEY_EDNS : 0) | (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
+  const bits = (parsed.edns ? KEY_EDNS : 0) | (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
   return parsed.qname + String.fromCharCode(parsed.qtype, parsed.qclass, bits);
 }
 
@@ -124,7 +123,7 @@ function readU32(buf: Buffer, pos: number): number {
 }
 
 function clamp(value: number, min: number, max: number): number {
-  return value < min ? min : value > max ? max : value;
+  return value < min ? min : Math.min(value, max);
 }
 
 export function createDnsCache(options: CacheOptions): DnsCache {
@@ -225,7 +224,7 @@ export function createDnsCache(options: CacheOptions): DnsCache {
       ttlOffsets[i] = offset;
       // Capped like the entry, so a client keeps no record longer than the configured maximum
       // (a name added to a blocklist takes effect within it); top-bit TTLs mean 0 (RFC 2181 §8).
-      ttls[i] = ttl > 0x7fffffff ? 0 : ttl > ttlCapSec ? ttlCapSec : ttl;
+      ttls[i] = ttl > 0x7fffffff ? 0 : Math.min(ttl, ttlCapSec);
     }
     // A private, unpooled copy: the caller may reuse its buffer, and a pooled slice would pin a slab.
     const copy = Buffer.allocUnsafeSlow(response.length);
@@ -280,7 +279,7 @@ export function createDnsCache(options: CacheOptions): DnsCache {
       const elapsedSec = nowMs > entry.storedAtMs ? Math.floor((nowMs - entry.storedAtMs) / 1000) : 0;
       for (let i = 0; i < count; i++) {
         const ttl = ttls[i]! - elapsedSec;
-        writeU32(out, offsets[i]!, ttl > 0 ? ttl : 0);
+        writeU32(out, offsets[i]!, Math.max(ttl, 0));
       }
     }
     return out;

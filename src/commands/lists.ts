@@ -18,7 +18,11 @@ function adminToken(config: Config): string {
   try {
     return readFileSync(file, 'utf8').trim();
   } catch (err: unknown) {
-    throw new PoolsinkError('ERR_ADMIN_TOKEN', `cannot read the admin token from ${file} (has poolsink been started?): ${errorMessage(err)}`, { cause: err });
+    throw new PoolsinkError(
+      'ERR_ADMIN_TOKEN',
+      `cannot read the admin token from ${file} (has poolsink been started?): ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
 }
 
@@ -32,14 +36,23 @@ function field(record: Record<string, unknown>, key: string): string {
 }
 
 async function call(config: Config, method: 'GET' | 'POST', path: string): Promise<Record<string, unknown>> {
-  const host = config.admin.listen.host === '0.0.0.0' ? '127.0.0.1' : config.admin.listen.host === '::' ? '::1' : config.admin.listen.host;
+  const host =
+    config.admin.listen.host === '0.0.0.0'
+      ? '127.0.0.1'
+      : config.admin.listen.host === '::'
+        ? '::1'
+        : config.admin.listen.host;
   const base = `http://${formatHostPort({ host, port: config.admin.listen.port })}`;
-  let response;
+  let response: Awaited<ReturnType<typeof request>>;
   try {
     response = await request(base + path, { method, headers: { authorization: `Bearer ${adminToken(config)}` } });
   } catch (err: unknown) {
     if (err instanceof PoolsinkError) throw err;
-    throw new PoolsinkError('ERR_UPSTREAM_FAILED', `cannot reach the admin API at ${base} (is poolsink running?): ${errorMessage(err)}`, { cause: err });
+    throw new PoolsinkError(
+      'ERR_UPSTREAM_FAILED',
+      `cannot reach the admin API at ${base} (is poolsink running?): ${errorMessage(err)}`,
+      { cause: err },
+    );
   }
   const body: unknown = await response.body.json();
   if (!isRecord(body)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
@@ -77,6 +90,12 @@ export async function refreshLists(config: Config, name: string | undefined, for
   const results = Array.isArray(body['results']) ? body['results'].filter(isRecord) : [];
   return formatTable(
     ['NAME', 'OUTCOME', 'ENTRIES', 'BEFORE', 'MESSAGE'],
-    results.map((r) => [field(r, 'name'), field(r, 'outcome'), field(r, 'entries'), field(r, 'previousEntries'), field(r, 'message')]),
+    results.map((r) => [
+      field(r, 'name'),
+      field(r, 'outcome'),
+      field(r, 'entries'),
+      field(r, 'previousEntries'),
+      field(r, 'message'),
+    ]),
   );
 }

@@ -14,7 +14,12 @@ export interface HostsOptions {
 export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs: number): string {
   const sinceMs = options.since === undefined ? undefined : parseTime('--since', options.since, nowMs);
   const hosts = queries.hosts(sinceMs, options.limit);
-  if (hosts.length === 0) return 'no host has tried to resolve a blocked name' + (options.since === undefined ? '' : ` since ${options.since}`) + '\n';
+  if (hosts.length === 0)
+    return (
+      'no host has tried to resolve a blocked name' +
+      (options.since === undefined ? '' : ` since ${options.since}`) +
+      '\n'
+    );
   return formatTable(
     ['CLIENT', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'BLOCKED', 'DOMAINS', 'TOP DOMAINS'],
     hosts.map((h) => [

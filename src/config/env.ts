@@ -37,7 +37,11 @@ export function applyEnv(raw: Obj, env: Environment): void {
     const text = env[name];
     if (text === undefined || text === '') continue;
     let value: unknown;
-    if (rule.kind === 'list') value = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (rule.kind === 'list')
+      value = text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     else if (rule.kind === 'number') {
       value = Number(text);
       if (!Number.isFinite(value)) {

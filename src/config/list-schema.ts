@@ -19,8 +19,7 @@ export const MAX_SOURCE_LENGTH = 2048;
 export const MIN_REFRESH_SEC = 60;
 export const MAX_REFRESH_SEC = 30 * 86_400;
 
-const SOURCE_PROBLEM =
-  `must be an http(s) URL or a file path of 1 to ${MAX_SOURCE_LENGTH} characters, without control characters`;
+const SOURCE_PROBLEM = `must be an http(s) URL or a file path of 1 to ${MAX_SOURCE_LENGTH} characters, without control characters`;
 /**
  * Not blank, no control character (a source is never multi-line), and a `scheme://` prefix only if
  * it is http or https: the fetcher reads every other source as a file path (blocklist/load.ts).

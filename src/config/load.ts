@@ -59,7 +59,8 @@ function ipLiteral(text: string, path: string, family: 4 | 6): string {
 function cidrs(texts: readonly string[], path: string): Cidr[] {
   return texts.map((text, i) => {
     const cidr = parseCidr(text);
-    if (cidr === undefined) throw invalid(`${path}[${i}]`, `${JSON.stringify(text)} is not a CIDR ("10.0.0.0/8", "fc00::/7")`);
+    if (cidr === undefined)
+      throw invalid(`${path}[${i}]`, `${JSON.stringify(text)} is not a CIDR ("10.0.0.0/8", "fc00::/7")`);
     return cidr;
   });
 }
@@ -93,7 +94,10 @@ function upstreamsOf(file: ConfigFile, listen: readonly HostPort[], resolvConfPa
   const texts = file.upstreams ?? readResolvConfNameservers(resolvConfPath);
   const upstreams = hostPorts(texts, 'upstreams', DNS_PORT);
   if (upstreams.length === 0) {
-    throw invalid('upstreams', `no upstream DNS server (none in ${fromFile ? 'upstreams' : `the nameservers of ${resolvConfPath}`})`);
+    throw invalid(
+      'upstreams',
+      `no upstream DNS server (none in ${fromFile ? 'upstreams' : `the nameservers of ${resolvConfPath}`})`,
+    );
   }
   for (const [i, up] of upstreams.entries()) {
     if (listen.some((l) => l.port === up.port && (l.host === up.host || (isWildcard(l.host) && isLoopback(up.host))))) {
@@ -107,7 +111,8 @@ function upstreamsOf(file: ConfigFile, listen: readonly HostPort[], resolvConfPa
 function checkBlocklists(file: ConfigFile): void {
   const names = new Set<string>();
   for (const [i, list] of file.blocklists.entries()) {
-    if (names.has(list.name)) throw invalid(`blocklists[${i}].name`, `duplicate list name ${JSON.stringify(list.name)}`);
+    if (names.has(list.name))
+      throw invalid(`blocklists[${i}].name`, `duplicate list name ${JSON.stringify(list.name)}`);
     names.add(list.name);
     const problem = sourceProblem(list.source);
     if (problem !== undefined) throw invalid(`blocklists[${i}].source`, problem);
@@ -125,7 +130,10 @@ function allowlistOf(texts: readonly string[]): string[] {
 function adminOf(admin: ConfigFile['admin'], baseDir: string): AdminConfig {
   const listen = parseHostPort(admin.listen);
   if (listen === undefined) {
-    throw invalid('admin.listen', `${JSON.stringify(admin.listen)} is not an address:port ("127.0.0.1:8053", "[::1]:8053")`);
+    throw invalid(
+      'admin.listen',
+      `${JSON.stringify(admin.listen)} is not an address:port ("127.0.0.1:8053", "[::1]:8053")`,
+    );
   }
   if (admin.token !== undefined && admin.tokenFile !== undefined) {
     throw invalid('admin.tokenFile', 'set admin.token or admin.tokenFile, not both');

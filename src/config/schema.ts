@@ -30,7 +30,12 @@ function section<P extends Record<string, TSchema>>(properties: P) {
 }
 
 function int(minimum: number, maximum: number, defaultValue: number, description?: string) {
-  return Type.Integer({ minimum, maximum, default: defaultValue, ...(description !== undefined ? { description } : {}) });
+  return Type.Integer({
+    minimum,
+    maximum,
+    default: defaultValue,
+    ...(description !== undefined ? { description } : {}),
+  });
 }
 
 function stringList(defaultValue: readonly string[], extra: Record<string, unknown> = {}) {
@@ -39,7 +44,11 @@ function stringList(defaultValue: readonly string[], extra: Record<string, unkno
 
 /** A path, resolved against the configuration file's directory. */
 function pathSchema(options: { default?: string } = {}) {
-  return Type.String({ pattern: '^(?=.*\\S)[^\\u0000]+$', errorMessage: 'must be a non-empty path without NUL', ...options });
+  return Type.String({
+    pattern: '^(?=.*\\S)[^\\u0000]+$',
+    errorMessage: 'must be a non-empty path without NUL',
+    ...options,
+  });
 }
 
 const DnsSchema = section({

@@ -25,7 +25,9 @@ export interface ValidationProblem {
   readonly problem: string;
 }
 
-export type Validated<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ValidationProblem };
+export type Validated<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: ValidationProblem };
 
 export type Validator<T> = (input: unknown) => Validated<T>;
 
@@ -60,7 +62,10 @@ export function createValidator<S extends TSchema>(
     compiled ??= ajv(options.fillDefaults ?? true).compile<Static<S>>(schema);
     if (compiled(input)) return { ok: true, value: input };
     const first = compiled.errors?.[0];
-    return { ok: false, error: first === undefined ? { path: wording.root, problem: 'is invalid' } : describe(first, input, wording) };
+    return {
+      ok: false,
+      error: first === undefined ? { path: wording.root, problem: 'is invalid' } : describe(first, input, wording),
+    };
   };
 }
 
@@ -70,7 +75,13 @@ function shownKey(key: string): string {
 
 /** `/blocklists/2/source` → `blocklists[2].source`: array positions in brackets, keys after dots. */
 function renderPath(pointer: string, input: unknown, wording: InputWording, extraKey?: string): string {
-  const keys = pointer === '' ? [] : pointer.slice(1).split('/').map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
+  const keys =
+    pointer === ''
+      ? []
+      : pointer
+          .slice(1)
+          .split('/')
+          .map((k) => k.replaceAll('~1', '/').replaceAll('~0', '~'));
   if (extraKey !== undefined) keys.push(extraKey);
   let text = '';
   let node: unknown = input;
@@ -120,7 +131,8 @@ function problemOf(error: ErrorObject, wording: InputWording): string {
   }
   switch (error.keyword) {
     case 'additionalProperties': {
-      const properties: unknown = typeof parent === 'object' && parent !== null ? Reflect.get(parent, 'properties') : undefined;
+      const properties: unknown =
+        typeof parent === 'object' && parent !== null ? Reflect.get(parent, 'properties') : undefined;
       return wording.unknownKey(typeof properties === 'object' && properties !== null ? Object.keys(properties) : []);
     }
     case 'required':
@@ -131,7 +143,8 @@ function problemOf(error: ErrorObject, wording: InputWording): string {
       return `must be one of ${list} (got ${JSON.stringify(error.data) ?? 'nothing'})`;
     }
     case 'type':
-      if (wording.root === 'body' && error.instancePath === '' && error.params['type'] === 'object') return 'must be a JSON object';
+      if (wording.root === 'body' && error.instancePath === '' && error.params['type'] === 'object')
+        return 'must be a JSON object';
       return TYPE_PROBLEMS[String(error.params['type'])] ?? `must be of type ${String(error.params['type'])}`;
     default:
       return error.message ?? 'is invalid';

@@ -97,8 +97,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   if (burst < 1) throw invalid('burst', `must be at least 1, got ${burst}`);
   const maxClients = positive(options.maxClients ?? RATE_LIMIT_DEFAULTS.maxClients, 'maxClients', true);
   const logIntervalMs = options.logIntervalMs ?? RATE_LIMIT_DEFAULTS.logIntervalMs;
-  if (!Number.isFinite(logIntervalMs) || logIntervalMs < 0) throw invalid('logIntervalMs', `must be 0 or more, got ${logIntervalMs}`);
-  const maxLogs = positive(options.maxLogsPerInterval ?? RATE_LIMIT_DEFAULTS.maxLogsPerInterval, 'maxLogsPerInterval', true);
+  if (!Number.isFinite(logIntervalMs) || logIntervalMs < 0)
+    throw invalid('logIntervalMs', `must be 0 or more, got ${logIntervalMs}`);
+  const maxLogs = positive(
+    options.maxLogsPerInterval ?? RATE_LIMIT_DEFAULTS.maxLogsPerInterval,
+    'maxLogsPerInterval',
+    true,
+  );
   const clock = options.clock ?? (() => performance.now());
   const tokensPerMs = qps / 1000;
 
@@ -232,7 +237,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         const elapsed = now - seenMs[slot]!;
         if (elapsed > 0) {
           const refilled = tokens[slot]! + elapsed * tokensPerMs;
-          tokens[slot] = refilled > burst ? burst : refilled;
+          tokens[slot] = Math.min(refilled, burst);
           seenMs[slot] = now;
         }
         used[slot] = 1;
@@ -281,7 +286,11 @@ export interface RateLimitGate {
   readonly limiter: RateLimiter;
 }
 
-export function createRateLimitGate(deps: { limiter: RateLimiter; action: RateLimitAction; log: Logger }): RateLimitGate {
+export function createRateLimitGate(deps: {
+  limiter: RateLimiter;
+  action: RateLimitAction;
+  log: Logger;
+}): RateLimitGate {
   const { limiter, action, log } = deps;
   const parsed = createParsedQuery();
   const counters: RateLimitCounters = { limited: 0, refused: 0, dropped: 0 };
@@ -293,7 +302,12 @@ export function createRateLimitGate(deps: { limiter: RateLimiter; action: RateLi
       counters.limited++;
       if (verdict === RATE.LIMIT_AND_LOG) {
         log.warn(
-          { client: clientIp, limited: limiter.limitedSinceLog, suppressedLogLines: limiter.suppressedSinceLog, action },
+          {
+            client: clientIp,
+            limited: limiter.limitedSinceLog,
+            suppressedLogLines: limiter.suppressedSinceLog,
+            action,
+          },
           'client over its query rate limit',
         );
       }

@@ -103,7 +103,10 @@ export async function startTcpListener(options: {
 }): Promise<TcpListener> {
   const { listen, resolver, log, limits, rateLimit } = options;
   const idleTimeoutMs = checkLimit(limits.idleTimeoutMs, 'idleTimeoutMs');
-  const readTimeoutMs = checkLimit(limits.readTimeoutMs ?? Math.min(DEFAULT_TCP_READ_TIMEOUT_MS, idleTimeoutMs), 'readTimeoutMs');
+  const readTimeoutMs = checkLimit(
+    limits.readTimeoutMs ?? Math.min(DEFAULT_TCP_READ_TIMEOUT_MS, idleTimeoutMs),
+    'readTimeoutMs',
+  );
   const maxConnections = checkLimit(limits.maxConnections, 'maxConnections');
   const maxPerClient = checkLimit(limits.maxConnectionsPerClient, 'maxConnectionsPerClient');
   const sweepIntervalMs = Math.max(
@@ -346,7 +349,11 @@ export async function startTcpListener(options: {
   const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, onConnection);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new PoolsinkError('ERR_LISTEN', `cannot listen on tcp ${formatHostPort(listen)}: ${errorMessage(err)}`, { cause: err }));
+      reject(
+        new PoolsinkError('ERR_LISTEN', `cannot listen on tcp ${formatHostPort(listen)}: ${errorMessage(err)}`, {
+          cause: err,
+        }),
+      );
     };
     server.once('error', onError);
     server.listen({ port: listen.port, host: listen.host, ipv6Only: listen.family === 6, backlog: 511 }, () => {

@@ -50,7 +50,11 @@ export async function startUdpListener(options: {
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new PoolsinkError('ERR_LISTEN', `cannot listen on udp ${formatHostPort(listen)}: ${errorMessage(err)}`, { cause: err }));
+      reject(
+        new PoolsinkError('ERR_LISTEN', `cannot listen on udp ${formatHostPort(listen)}: ${errorMessage(err)}`, {
+          cause: err,
+        }),
+      );
     };
     socket.once('error', onError);
     socket.bind(listen.port, listen.host, () => {

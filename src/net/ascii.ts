@@ -26,7 +26,5 @@ export function isDigit(code: number): boolean {
 }
 
 export function isHexDigit(code: number): boolean {
-  return (
-    isDigit(code) || (code >= LOWER_A && code <= LOWER_F) || (code >= UPPER_A && code <= UPPER_F)
-  );
+  return isDigit(code) || (code >= LOWER_A && code <= LOWER_F) || (code >= UPPER_A && code <= UPPER_F);
 }

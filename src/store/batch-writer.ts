@@ -43,7 +43,15 @@ export interface Rollups {
 }
 
 export function createRollups(): Rollups {
-  return { hosts: new Map(), domains: new Map(), hostHours: new Map(), domainHours: new Map(), listHours: new Map(), outcomes: new Map(), keys: 0 };
+  return {
+    hosts: new Map(),
+    domains: new Map(),
+    hostHours: new Map(),
+    domainHours: new Map(),
+    listHours: new Map(),
+    outcomes: new Map(),
+    keys: 0,
+  };
 }
 
 export function rollupsEmpty(rollups: Rollups): boolean {
@@ -74,7 +82,14 @@ function bump(rollups: Rollups, counts: Map<string, number>, key: string, n: num
   counts.set(key, (before ?? 0) + n);
 }
 
-function tally(rollups: Rollups, tallies: Map<string, DomainTally>, key: string, n: number, firstMs: number, lastMs: number): void {
+function tally(
+  rollups: Rollups,
+  tallies: Map<string, DomainTally>,
+  key: string,
+  n: number,
+  firstMs: number,
+  lastMs: number,
+): void {
   const existing = tallies.get(key);
   if (existing === undefined) {
     tallies.set(key, { count: n, firstMs, lastMs });
@@ -102,7 +117,16 @@ export interface EventTally {
 }
 
 /** Adds `n` events of one client, name, list and action, seen from firstMs to lastMs (hour: lastMs's). */
-function addCounted(rollups: Rollups, clientIp: string, qname: string, list: string, action: string, n: number, firstMs: number, lastMs: number): void {
+function addCounted(
+  rollups: Rollups,
+  clientIp: string,
+  qname: string,
+  list: string,
+  action: string,
+  n: number,
+  firstMs: number,
+  lastMs: number,
+): void {
   let host = rollups.hosts.get(clientIp);
   if (host === undefined) {
     host = { count: 0, firstMs, lastMs, domains: new Map() };
@@ -124,7 +148,8 @@ function addCounted(rollups: Rollups, clientIp: string, qname: string, list: str
 export function addTallies(rollups: Rollups, tallies: readonly EventTally[]): void {
   for (const tally of tallies) {
     const { clientIp, qname, list, action, count, firstMs, lastMs } = tally;
-    if (Number.isInteger(count) && count > 0) addCounted(rollups, clientIp, qname, list, action, count, firstMs, lastMs);
+    if (Number.isInteger(count) && count > 0)
+      addCounted(rollups, clientIp, qname, list, action, count, firstMs, lastMs);
   }
 }
 
@@ -132,7 +157,8 @@ export function addTallies(rollups: Rollups, tallies: readonly EventTally[]): vo
 export function addEvents(rollups: Rollups, events: readonly BlockEvent[], start: number, end: number): void {
   for (let i = start; i < end; i += 1) {
     const event = events[i];
-    if (event !== undefined) addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
+    if (event !== undefined)
+      addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
   }
 }
 
@@ -220,7 +246,8 @@ function writeRollups(s: RollupStatements, rollups: Rollups): void {
     }
     s.host.run(clientIp, host.firstMs, host.lastMs, host.count, newDomains);
   }
-  for (const [qname, domain] of byKey([...rollups.domains])) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
+  for (const [qname, domain] of byKey([...rollups.domains]))
+    s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
   for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) s.hostHour.run(clientIp, hour, count);
   for (const [qname, hour, count] of keyHourRows(rollups.domainHours)) s.domainHour.run(qname, hour, count);
   for (const [hour, lists] of rollups.listHours) {
@@ -239,17 +266,30 @@ export function createBatchWriter(db: SqliteDatabase): BatchWriter {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const rollupStatements = prepareRollupStatements(db);
-  const transaction = db.transaction((events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
-    for (let i = start; i < end; i += 1) {
-      const event = events[i];
-      if (event === undefined) continue;
-      const { timeMs, clientIp, clientPort, protocol, qname, qtype, list, rule, action, answer } = event;
-      insertEvent.run(
-        timeMs, clientIp, clientPort, protocol, qname, reverseName(qname), qtype, list, rule, action, answer, event.via ?? null,
-      );
-    }
-    if (rollups !== undefined) writeRollups(rollupStatements, rollups);
-  });
+  const transaction = db.transaction(
+    (events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
+      for (let i = start; i < end; i += 1) {
+        const event = events[i];
+        if (event === undefined) continue;
+        const { timeMs, clientIp, clientPort, protocol, qname, qtype, list, rule, action, answer } = event;
+        insertEvent.run(
+          timeMs,
+          clientIp,
+          clientPort,
+          protocol,
+          qname,
+          reverseName(qname),
+          qtype,
+          list,
+          rule,
+          action,
+          answer,
+          event.via ?? null,
+        );
+      }
+      if (rollups !== undefined) writeRollups(rollupStatements, rollups);
+    },
+  );
   return {
     write(events, start, end, rollups): void {
       transaction.immediate(events, start, end, rollups);

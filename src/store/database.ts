@@ -33,7 +33,6 @@ export interface OpenDatabaseOptions {
   readonly busyTimeoutMs?: number;
   /** Page cache for this connection. Default 64 MiB: index inserts into a large log need it. */
   readonly cacheSizeKib?: number;
-
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -95,7 +94,9 @@ function quickCheck(db: SqliteDatabase, path: string): void {
   const result: unknown = db.pragma('quick_check(5)');
   const rows: readonly unknown[] = Array.isArray(result) ? result : [result];
   const problems = rows
-    .map((row) => (typeof row === 'object' && row !== null && 'quick_check' in row ? String(row.quick_check) : String(row)))
+    .map((row) =>
+      typeof row === 'object' && row !== null && 'quick_check' in row ? String(row.quick_check) : String(row),
+    )
     .filter((text) => text !== 'ok');
   if (problems.length > 0) throw corruptError(path, `quick_check: ${problems.join('; ')}`);
 }
@@ -120,7 +121,13 @@ function migrate(db: SqliteDatabase, path: string, from: number, migrations: rea
   }
 }
 
-function configure(db: SqliteDatabase, path: string, options: OpenDatabaseOptions, migrations: readonly Migration[], latest: number): void {
+function configure(
+  db: SqliteDatabase,
+  path: string,
+  options: OpenDatabaseOptions,
+  migrations: readonly Migration[],
+  latest: number,
+): void {
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS)}`);
   let version: number;
   try {
@@ -139,10 +146,12 @@ function configure(db: SqliteDatabase, path: string, options: OpenDatabaseOption
   const size = isMemoryPath(path) ? 0 : (statSync(path, { throwIfNoEntry: false })?.size ?? 0);
   const quickCheckMaxBytes = options.quickCheckMaxBytes ?? DEFAULT_QUICK_CHECK_MAX_BYTES;
   if (quickCheckMaxBytes > 0 && size <= quickCheckMaxBytes) quickCheck(db, path);
-  else if (quickCheckMaxBytes > 0) options.log.info({ path, sizeBytes: size }, 'database is large: skipping quick_check at start');
+  else if (quickCheckMaxBytes > 0)
+    options.log.info({ path, sizeBytes: size }, 'database is large: skipping quick_check at start');
   if (!isMemoryPath(path)) {
     const mode: unknown = db.pragma('journal_mode = WAL', { simple: true });
-    if (mode !== 'wal') options.log.warn({ path, journalMode: mode }, 'database is not in WAL mode; readers may wait for writers');
+    if (mode !== 'wal')
+      options.log.warn({ path, journalMode: mode }, 'database is not in WAL mode; readers may wait for writers');
   }
   db.pragma('synchronous = NORMAL');
   db.pragma(`cache_size = -${Math.trunc(options.cacheSizeKib ?? DEFAULT_CACHE_SIZE_KIB)}`);
@@ -163,7 +172,11 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (err: unknown) {
-      throw new PoolsinkError('ERR_STORE_OPEN', `database directory ${dirname(path)} could not be created: ${errorMessage(err)}`, { cause: err });
+      throw new PoolsinkError(
+        'ERR_STORE_OPEN',
+        `database directory ${dirname(path)} could not be created: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
   }
   let db: SqliteDatabase;
@@ -171,7 +184,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
     db = new Database(path);
   } catch (err: unknown) {
     if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
-    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, { cause: err });
+    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   try {
     configure(db, path, options, migrations, latest);
@@ -179,7 +194,9 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
     db.close();
     if (err instanceof PoolsinkError) throw err;
     if (isCorruption(err)) throw corruptError(path, errorMessage(err), err);
-    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, { cause: err });
+    throw new PoolsinkError('ERR_STORE_OPEN', `database ${path} could not be opened: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   return db;
 }

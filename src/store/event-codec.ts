@@ -90,9 +90,21 @@ export function decodeEvents(batch: EncodedEvents): BlockEvent[] {
     const rule = next(numbers[at + 8]!);
     const answer = next(numbers[at + 9]!);
     const viaLength = numbers[at + 10]!;
-    const base = { timeMs: numbers[at]!, clientIp, clientPort: numbers[at + 1]!, protocol, qname, qtype: numbers[at + 2]!, list, rule, action, answer };
+    const base = {
+      timeMs: numbers[at]!,
+      clientIp,
+      clientPort: numbers[at + 1]!,
+      protocol,
+      qname,
+      qtype: numbers[at + 2]!,
+      list,
+      rule,
+      action,
+      answer,
+    };
     events[i] = viaLength === NO_VIA ? base : { ...base, via: next(viaLength) };
   }
-  if (pos !== text.length) throw new PoolsinkError('ERR_STORE_WRITE', `event batch: ${text.length - pos} characters left over`);
+  if (pos !== text.length)
+    throw new PoolsinkError('ERR_STORE_WRITE', `event batch: ${text.length - pos} characters left over`);
   return events;
 }

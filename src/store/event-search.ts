@@ -83,7 +83,12 @@ export interface SearchStatements {
 }
 
 export function createSearchStatements(db: BetterSqlite3.Database): SearchStatements {
-  return { rows: createStatementCache(db), keys: createStatementCache(db), names: createStatementCache(db), hours: createStatementCache(db) };
+  return {
+    rows: createStatementCache(db),
+    keys: createStatementCache(db),
+    names: createStatementCache(db),
+    hours: createStatementCache(db),
+  };
 }
 
 function toProtocol(text: string): Protocol {
@@ -129,7 +134,12 @@ class Conditions {
 type Indexed = 'client' | 'name' | 'time';
 
 /** The filters not served by the chosen index, plus time bounds and the cursor. */
-function conditionsFor(filter: EventFilter, range: NameRange | undefined, indexed: Indexed, cursor: EventCursor | undefined): Conditions {
+function conditionsFor(
+  filter: EventFilter,
+  range: NameRange | undefined,
+  indexed: Indexed,
+  cursor: EventCursor | undefined,
+): Conditions {
   const where = new Conditions();
   if (filter.client !== undefined) where.add('client_ip = ?', filter.client);
   if (range !== undefined && indexed !== 'name') where.add('rname >= ? AND rname < ?', range.low, range.high);
@@ -137,7 +147,8 @@ function conditionsFor(filter: EventFilter, range: NameRange | undefined, indexe
   if (filter.action !== undefined) where.add('action = ?', filter.action);
   if (filter.sinceMs !== undefined) where.add('time_ms >= ?', filter.sinceMs);
   if (filter.untilMs !== undefined) where.add('time_ms < ?', filter.untilMs);
-  if (cursor !== undefined) where.add('time_ms <= ? AND (time_ms < ? OR id < ?)', cursor.timeMs, cursor.timeMs, cursor.id);
+  if (cursor !== undefined)
+    where.add('time_ms <= ? AND (time_ms < ? OR id < ?)', cursor.timeMs, cursor.timeMs, cursor.id);
   return where;
 }
 
@@ -172,7 +183,13 @@ function byNewest(a: KeyRow, b: KeyRow): number {
 }
 
 /** The page for a domain with few names: merge each name's newest keys, then fetch the rows. */
-function mergeByName(statements: SearchStatements, names: readonly string[], filter: EventFilter, cursor: EventCursor | undefined, want: number): EventRow[] {
+function mergeByName(
+  statements: SearchStatements,
+  names: readonly string[],
+  filter: EventFilter,
+  cursor: EventCursor | undefined,
+  want: number,
+): EventRow[] {
   const where = conditionsFor(filter, undefined, 'name', cursor);
   const keysSql = `SELECT id, time_ms FROM events INDEXED BY events_rname_time WHERE rname = ?${
     where.sql.length > 0 ? ` AND ${where.sql.join(' AND ')}` : ''
@@ -194,7 +211,14 @@ function mergeByName(statements: SearchStatements, names: readonly string[], fil
   return rows;
 }
 
-function scanByIndex(statements: SearchStatements, filter: EventFilter, range: NameRange | undefined, indexed: Indexed, cursor: EventCursor | undefined, want: number): EventRow[] {
+function scanByIndex(
+  statements: SearchStatements,
+  filter: EventFilter,
+  range: NameRange | undefined,
+  indexed: Indexed,
+  cursor: EventCursor | undefined,
+  want: number,
+): EventRow[] {
   const where = conditionsFor(filter, range, indexed, cursor);
   const sql = `SELECT ${COLUMNS} FROM events INDEXED BY ${INDEX_NAME[indexed]} ${where.where()} ${ORDER}`;
   return statements.rows.get(sql).all(...where.params, want);
@@ -204,14 +228,23 @@ function scanByIndex(statements: SearchStatements, filter: EventFilter, range: N
  * The page for a list and/or action filter: hour by hour, newest first, over the hours list_hours
  * counts such events in, plus the recent hours whose rollups may still be in memory.
  */
-function scanListHours(statements: SearchStatements, filter: EventFilter, cursor: EventCursor | undefined, want: number, now: number): EventRow[] {
+function scanListHours(
+  statements: SearchStatements,
+  filter: EventFilter,
+  cursor: EventCursor | undefined,
+  want: number,
+  now: number,
+): EventRow[] {
   const where = new Conditions();
   if (filter.list !== undefined) where.add('list = ?', filter.list);
   if (filter.action !== undefined) where.add('action = ?', filter.action);
   const hoursSql = `SELECT DISTINCT hour_ms AS hourMs FROM list_hours WHERE ${[...where.sql, 'hour_ms < ?', 'hour_ms >= ?'].join(' AND ')} ORDER BY hour_ms DESC LIMIT ?`;
   const hours = statements.hours.get(hoursSql);
   const lowHour = filter.sinceMs === undefined ? Number.MIN_SAFE_INTEGER : hourOf(filter.sinceMs);
-  let highMs = Math.min(filter.untilMs ?? Number.MAX_SAFE_INTEGER, cursor === undefined ? Number.MAX_SAFE_INTEGER : cursor.timeMs + 1);
+  let highMs = Math.min(
+    filter.untilMs ?? Number.MAX_SAFE_INTEGER,
+    cursor === undefined ? Number.MAX_SAFE_INTEGER : cursor.timeMs + 1,
+  );
   const rows: EventRow[] = [];
   // The recent window first: its rollup rows may be missing.
   const recentFrom = hourOf(now - RECENT_MS);
@@ -222,7 +255,9 @@ function scanListHours(statements: SearchStatements, filter: EventFilter, cursor
   while (rows.length < want && highMs > lowHour) {
     const step = hours.all(...where.params, highMs, lowHour, HOURS_PER_STEP);
     for (const { hourMs } of step) {
-      rows.push(...scanTimeWindow(statements, filter, cursor, hourMs, Math.min(hourMs + HOUR_MS, highMs), want - rows.length));
+      rows.push(
+        ...scanTimeWindow(statements, filter, cursor, hourMs, Math.min(hourMs + HOUR_MS, highMs), want - rows.length),
+      );
       highMs = hourMs;
       if (rows.length >= want) break;
     }
@@ -232,7 +267,14 @@ function scanListHours(statements: SearchStatements, filter: EventFilter, cursor
 }
 
 /** Events in [fromMs, toMs) matching the filter and after the cursor, newest first, by events_time. */
-function scanTimeWindow(statements: SearchStatements, filter: EventFilter, cursor: EventCursor | undefined, fromMs: number, toMs: number, want: number): EventRow[] {
+function scanTimeWindow(
+  statements: SearchStatements,
+  filter: EventFilter,
+  cursor: EventCursor | undefined,
+  fromMs: number,
+  toMs: number,
+  want: number,
+): EventRow[] {
   const where = conditionsFor(filter, undefined, 'time', cursor);
   where.add('time_ms >= ? AND time_ms < ?', fromMs, toMs);
   const sql = `SELECT ${COLUMNS} FROM events INDEXED BY events_time ${where.where()} ${ORDER}`;
@@ -257,7 +299,8 @@ export function searchEvents(
       names === undefined
         ? scanByIndex(statements, filter, range, 'time', cursor, want)
         : mergeByName(statements, names, filter, cursor, want);
-  } else if (filter.list !== undefined || filter.action !== undefined) rows = scanListHours(statements, filter, cursor, want, now);
+  } else if (filter.list !== undefined || filter.action !== undefined)
+    rows = scanListHours(statements, filter, cursor, want, now);
   else rows = scanByIndex(statements, filter, range, 'time', cursor, want);
 
   const more = rows.length > limit;

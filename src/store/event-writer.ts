@@ -19,7 +19,15 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { addEvents, addOutcome, addTallies, createBatchWriter, createRollups, rollupsEmpty, type EventTally } from './batch-writer.js';
+import {
+  addEvents,
+  addOutcome,
+  addTallies,
+  createBatchWriter,
+  createRollups,
+  rollupsEmpty,
+  type EventTally,
+} from './batch-writer.js';
 import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
@@ -78,20 +86,32 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     options.flushIntervalMs ?? FLUSH_INTERVAL_MS,
   );
   const batchSize = positiveInteger('event writer', 'batchSize', options.batchSize ?? EVENT_BATCH_SIZE);
-  const maxBatchSize = Math.max(batchSize, positiveInteger('event writer', 'maxBatchSize', options.maxBatchSize ?? batchSize * 5));
+  const maxBatchSize = Math.max(
+    batchSize,
+    positiveInteger('event writer', 'maxBatchSize', options.maxBatchSize ?? batchSize * 5),
+  );
   const maxBuffered = positiveInteger('event writer', 'maxBuffered', options.maxBuffered ?? MAX_BUFFERED_EVENTS);
   const rollupIntervalMs = options.rollupIntervalMs ?? 5000;
   if (!Number.isInteger(rollupIntervalMs) || rollupIntervalMs < 0) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`);
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `event writer: rollupIntervalMs must be a non-negative integer (got ${rollupIntervalMs})`,
+    );
   }
   const maxRollupKeys = positiveInteger('event writer', 'maxRollupKeys', options.maxRollupKeys ?? 50_000);
   const eagerRollupKeys = options.eagerRollupKeys ?? 1000;
   if (!Number.isInteger(eagerRollupKeys) || eagerRollupKeys < 0) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: eagerRollupKeys must be a non-negative integer (got ${eagerRollupKeys})`);
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `event writer: eagerRollupKeys must be a non-negative integer (got ${eagerRollupKeys})`,
+    );
   }
   const writeShare = options.writeShare ?? 0.5;
   if (!Number.isFinite(writeShare) || writeShare <= 0 || writeShare > 1) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `event writer: writeShare must be above 0 and at most 1 (got ${writeShare})`);
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `event writer: writeShare must be above 0 and at most 1 (got ${writeShare})`,
+    );
   }
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, createBatchWriter);
@@ -169,7 +189,10 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     const now = clock();
     const rollupsDue =
       !rollupsEmpty(rollups) &&
-      (withRollups || rollups.keys <= eagerRollupKeys || rollups.keys >= maxRollupKeys || now - lastRollupWriteMs >= rollupIntervalMs);
+      (withRollups ||
+        rollups.keys <= eagerRollupKeys ||
+        rollups.keys >= maxRollupKeys ||
+        now - lastRollupWriteMs >= rollupIntervalMs);
     if (end === 0 && !rollupsDue) return true;
     try {
       statements().write(buffer, 0, end, rollupsDue ? rollups : undefined);
@@ -186,7 +209,10 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     else buffer.splice(0, end);
     written += end;
     if (!healthy) {
-      log.info({ path: connection.path, failures: consecutiveFailures, buffered: buffer.length }, 'block log writes resumed');
+      log.info(
+        { path: connection.path, failures: consecutiveFailures, buffered: buffer.length },
+        'block log writes resumed',
+      );
       healthy = true;
     }
     consecutiveFailures = 0;
@@ -227,7 +253,10 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     if (!ensureAttached()) return;
     while (buffer.length > 0 || !rollupsEmpty(rollups)) {
       if (!writeBatch(true)) {
-        log.error({ path: connection.path, buffered: buffer.length, err: lastError }, 'block log flush failed; buffered events are not written');
+        log.error(
+          { path: connection.path, buffered: buffer.length, err: lastError },
+          'block log flush failed; buffered events are not written',
+        );
         return;
       }
     }

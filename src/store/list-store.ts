@@ -52,7 +52,13 @@ export interface ListStore {
 }
 
 /** The ListStore methods that write. */
-export type ListStoreWriteMethod = 'insertRuntimeList' | 'updateRuntimeList' | 'deleteRuntimeList' | 'insertAllowed' | 'deleteAllowed' | 'saveListState';
+export type ListStoreWriteMethod =
+  | 'insertRuntimeList'
+  | 'updateRuntimeList'
+  | 'deleteRuntimeList'
+  | 'insertAllowed'
+  | 'deleteAllowed'
+  | 'saveListState';
 
 /**
  * What the list manager and allowlist use: reads at start-up (synchronous), and writes that may
@@ -65,7 +71,9 @@ export type ListRecords = Omit<ListStore, ListStoreWriteMethod> & {
 };
 
 /** One write, as a message: what writer-worker.ts applies to its own ListStore. */
-export type ListStoreWrite = { [M in ListStoreWriteMethod]: { readonly method: M; readonly args: Parameters<ListStore[M]> } }[ListStoreWriteMethod];
+export type ListStoreWrite = {
+  [M in ListStoreWriteMethod]: { readonly method: M; readonly args: Parameters<ListStore[M]> };
+}[ListStoreWriteMethod];
 
 /** Reads from `reads` (this thread's connection), writes through `write` (the writer thread). */
 export function listRecordsVia(reads: ListStore, write: (write: ListStoreWrite) => Promise<void>): ListRecords {
@@ -86,17 +94,23 @@ export function listRecordsVia(reads: ListStore, write: (write: ListStoreWrite) 
 export function applyListStoreWrite(store: ListStore, write: ListStoreWrite): void {
   switch (write.method) {
     case 'insertRuntimeList':
-      return store.insertRuntimeList(...write.args);
+      store.insertRuntimeList(...write.args);
+      return;
     case 'updateRuntimeList':
-      return store.updateRuntimeList(...write.args);
+      store.updateRuntimeList(...write.args);
+      return;
     case 'deleteRuntimeList':
-      return store.deleteRuntimeList(...write.args);
+      store.deleteRuntimeList(...write.args);
+      return;
     case 'insertAllowed':
-      return store.insertAllowed(...write.args);
+      store.insertAllowed(...write.args);
+      return;
     case 'deleteAllowed':
-      return store.deleteAllowed(...write.args);
+      store.deleteAllowed(...write.args);
+      return;
     case 'saveListState':
-      return store.saveListState(...write.args);
+      store.saveListState(...write.args);
+      return;
   }
 }
 
@@ -121,7 +135,9 @@ function prepare(db: SqliteDatabase) {
     runtimeAllowlist: db.prepare('SELECT domain, created_ms FROM runtime_allowlist ORDER BY created_ms, domain'),
     insertAllowed: db.prepare('INSERT INTO runtime_allowlist (domain, created_ms) VALUES (?, ?)'),
     deleteAllowed: db.prepare('DELETE FROM runtime_allowlist WHERE domain = ?'),
-    listStates: db.prepare('SELECT name, etag, last_modified, last_fetch_ms, last_change_ms, last_error, entries FROM list_state'),
+    listStates: db.prepare(
+      'SELECT name, etag, last_modified, last_fetch_ms, last_change_ms, last_error, entries FROM list_state',
+    ),
     saveListState: db.prepare(
       'INSERT INTO list_state (name, etag, last_modified, last_fetch_ms, last_change_ms, last_error, entries) ' +
         'VALUES (@name, @etag, @lastModified, @lastFetchMs, @lastChangeMs, @lastError, @entries) ' +
@@ -161,7 +177,8 @@ function write(what: string, conflict: string, run: () => void): void {
   try {
     run();
   } catch (err: unknown) {
-    if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new PoolsinkError('ERR_CONFLICT', conflict, { cause: err });
+    if (sqliteCode(err) === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+      throw new PoolsinkError('ERR_CONFLICT', conflict, { cause: err });
     throw writeFailed(what, err);
   }
 }

@@ -10,7 +10,17 @@ import { PoolsinkError } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { createSearchStatements, searchEvents } from './event-search.js';
 import { prepareStatsStatements, queryStats } from './stats-query.js';
-import type { DomainCount, EventCursor, EventFilter, EventPage, EventQueries, EventReader, HostSummary, Stats, StoredEvent } from './types.js';
+import type {
+  DomainCount,
+  EventCursor,
+  EventFilter,
+  EventPage,
+  EventQueries,
+  EventReader,
+  HostSummary,
+  Stats,
+  StoredEvent,
+} from './types.js';
 
 /** Largest page events() returns; larger exports go through iterateEvents(). */
 export const MAX_PAGE_LIMIT = 10_000;
@@ -46,7 +56,8 @@ function checkLimit(name: string, value: number, min: number, max: number): void
 }
 
 function checkTime(name: string, value: number | undefined): void {
-  if (value !== undefined && !Number.isSafeInteger(value)) throw invalid(`${name} must be a time in ms since the epoch (got ${String(value)})`);
+  if (value !== undefined && !Number.isSafeInteger(value))
+    throw invalid(`${name} must be a time in ms since the epoch (got ${String(value)})`);
 }
 
 function checkFilter(filter: EventFilter): void {

@@ -13,7 +13,14 @@ export interface ReaderThreadData {
 export type QueryMethod = 'events' | 'hosts' | 'host' | 'stats';
 
 /** One query: a method of EventQueries and its arguments. */
-export type ReaderQuery = { [M in QueryMethod]: { readonly kind: 'query'; readonly id: number; readonly method: M; readonly args: Parameters<EventQueries[M]> } }[QueryMethod];
+export type ReaderQuery = {
+  [M in QueryMethod]: {
+    readonly kind: 'query';
+    readonly id: number;
+    readonly method: M;
+    readonly args: Parameters<EventQueries[M]>;
+  };
+}[QueryMethod];
 
 export type ToReader = ReaderQuery | { readonly kind: 'close' };
 

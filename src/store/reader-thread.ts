@@ -101,7 +101,10 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     return current;
   }
 
-  async function query<M extends QueryMethod>(method: M, args: Parameters<EventQueries[M]>): Promise<ReturnType<EventQueries[M]>> {
+  async function query<M extends QueryMethod>(
+    method: M,
+    args: Parameters<EventQueries[M]>,
+  ): Promise<ReturnType<EventQueries[M]>> {
     if (closed) throw readFailed('the block-log reader is closed');
     const { worker } = await readyThread();
     const { id, reply } = queries.open<ReturnType<EventQueries[M]>>({
@@ -117,7 +120,8 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
 
   await readyThread();
 
-  const events: EventReader['events'] = (filter, limit, cursor) => query('events', cursor === undefined ? [filter, limit] : [filter, limit, cursor]);
+  const events: EventReader['events'] = (filter, limit, cursor) =>
+    query('events', cursor === undefined ? [filter, limit] : [filter, limit, cursor]);
   return {
     events,
     iterateEvents: (filter) => pagedEvents(events, filter),
@@ -143,12 +147,17 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
       worker.ref();
       worker.postMessage({ kind: 'close' } satisfies ToReader);
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS)));
+      const timeout = new Promise<'timeout'>(
+        (resolve) => (timer = setTimeout(() => resolve('timeout'), CLOSE_WAIT_MS)),
+      );
       const outcome = await Promise.race([thread.exited, timeout]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
         worker.unref();
-        log.warn({ waitedMs: CLOSE_WAIT_MS }, 'block-log reader thread still busy at close; leaving it to end with the process');
+        log.warn(
+          { waitedMs: CLOSE_WAIT_MS },
+          'block-log reader thread still busy at close; leaving it to end with the process',
+        );
       }
     },
   };

@@ -20,7 +20,8 @@ function post(port: NonNullable<typeof parentPort>, message: FromReader): void {
 function failure(id: number, err: unknown): FromReader {
   if (isPoolsinkError(err)) return { kind: 'error', id, code: err.code, message: err.message };
   if (isCorruption(err)) return { kind: 'error', id, code: 'ERR_STORE_CORRUPT', message: errorMessage(err) };
-  if (sqliteCode(err)?.startsWith('SQLITE_') === true) return { kind: 'error', id, code: 'ERR_STORE_READ', message: errorMessage(err) };
+  if (sqliteCode(err)?.startsWith('SQLITE_') === true)
+    return { kind: 'error', id, code: 'ERR_STORE_READ', message: errorMessage(err) };
   return { kind: 'error', id, message: errorMessage(err) };
 }
 
@@ -43,11 +44,18 @@ function run(port: NonNullable<typeof parentPort>, data: ReaderThreadData): void
   try {
     connection = openStoreConnection(data.path, { log, quickCheckMaxBytes: 0 });
   } catch (err: unknown) {
-    post(port, { kind: 'failed', code: isPoolsinkError(err) ? err.code : 'ERR_STORE_OPEN', message: errorMessage(err) });
+    post(port, {
+      kind: 'failed',
+      code: isPoolsinkError(err) ? err.code : 'ERR_STORE_OPEN',
+      message: errorMessage(err),
+    });
     port.close();
     return;
   }
-  const queries = createEventQueries(connection, data.edgeScanMaxEvents !== undefined ? { edgeScanMaxEvents: data.edgeScanMaxEvents } : {});
+  const queries = createEventQueries(
+    connection,
+    data.edgeScanMaxEvents !== undefined ? { edgeScanMaxEvents: data.edgeScanMaxEvents } : {},
+  );
 
   port.on('message', (message: ToReader) => {
     if (message.kind === 'close') {

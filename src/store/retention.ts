@@ -45,7 +45,10 @@ const KEYS_PER_STEP = 200;
 
 function checkPositive(name: string, value: number, integer: boolean): number {
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `pruner: ${name} must be a positive ${integer ? 'integer' : 'number'} (got ${value})`);
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `pruner: ${name} must be a positive ${integer ? 'integer' : 'number'} (got ${value})`,
+    );
   }
   return value;
 }
@@ -56,7 +59,9 @@ function prepareStatements(db: SqliteDatabase) {
       `DELETE FROM events WHERE id IN
          (SELECT id FROM events INDEXED BY events_time WHERE time_ms < ? ORDER BY time_ms LIMIT ?)`,
     ),
-    idBounds: db.prepare<[], { low: number | null; high: number | null }>('SELECT min(id) AS low, max(id) AS high FROM events'),
+    idBounds: db.prepare<[], { low: number | null; high: number | null }>(
+      'SELECT min(id) AS low, max(id) AS high FROM events',
+    ),
     deleteIdRange: db.prepare<[number, number]>('DELETE FROM events WHERE id >= ? AND id < ?'),
     // host_hours and domain_hours are keyed (key, hour): their old rows are deleted key by key, for
     // the keys seen since the last pass (a key last seen before it had all its rows deleted then).
@@ -189,7 +194,9 @@ export function createPruner(options: PrunerOptions): Pruner {
       }
       return { eventsByAge, eventsByCount, rollupRows };
     } catch (err: unknown) {
-      throw new PoolsinkError('ERR_STORE_WRITE', `pruning ${connection.path} failed: ${errorMessage(err)}`, { cause: err });
+      throw new PoolsinkError('ERR_STORE_WRITE', `pruning ${connection.path} failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
     }
   }
 

@@ -9,8 +9,8 @@ export function reverseName(qname: string): string {
   let end = qname.length;
   while (end > 0) {
     const dot = qname.lastIndexOf('.', end - 1);
-    out += qname.slice(dot + 1, end) + '.';
-    end = dot < 0 ? 0 : dot;
+    out += `${qname.slice(dot + 1, end)}.`;
+    end = Math.max(dot, 0);
   }
   return out === '' ? '.' : out;
 }

@@ -55,9 +55,14 @@ function keyedRollup(keyColumn: string, summaryTable: string, hoursTable: string
 export function prepareStatsStatements(db: SqliteDatabase) {
   return {
     topDomains: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('qname', 'domains', 'domain_hours'), 'qname')),
-    topHosts: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('client_ip', 'hosts', 'host_hours'), 'client_ip')),
+    topHosts: db.prepare<WindowParams, CountRow>(
+      windowSql(keyedRollup('client_ip', 'hosts', 'host_hours'), 'client_ip'),
+    ),
     perList: db.prepare<WindowParams, CountRow>(
-      windowSql('SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= @fromHour GROUP BY list', 'list'),
+      windowSql(
+        'SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= @fromHour GROUP BY list',
+        'list',
+      ),
     ),
     outcomes: db.prepare<[number], CountRow>(
       'SELECT outcome AS key, sum(count) AS count FROM outcome_minutes WHERE minute_ms >= ? GROUP BY outcome',
@@ -111,7 +116,9 @@ export function queryStats(
   const outcomeRows = statements.outcomes.all(minuteOf(window.startMs));
   return {
     sinceMs: window.startMs,
-    outcomes: Object.fromEntries(outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count])),
+    outcomes: Object.fromEntries(
+      outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count]),
+    ),
     droppedEvents: outcomeRows.find((r) => r.key === EVENTS_DROPPED_OUTCOME)?.count ?? 0,
     topDomains: statements.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
     topHosts: statements.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),

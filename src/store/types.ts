@@ -112,6 +112,9 @@ export interface EventReader {
   /** Every matching event, newest first, read a page at a time (exports). */
   iterateEvents(filter: EventFilter): AsyncIterable<StoredEvent>;
   hosts(sinceMs: number | undefined, limit: number): Promise<readonly HostSummary[]>;
-  host(clientIp: string, recentLimit: number): Promise<{ summary: HostSummary; recent: readonly StoredEvent[] } | undefined>;
+  host(
+    clientIp: string,
+    recentLimit: number,
+  ): Promise<{ summary: HostSummary; recent: readonly StoredEvent[] } | undefined>;
   stats(sinceMs: number, topLimit: number): Promise<Stats>;
 }

@@ -38,7 +38,8 @@ export function relayLogLine(log: Logger, line: string, thread: string): void {
   const fields: Record<string, unknown> = { thread };
   for (const [key, value] of Object.entries(record)) if (!OWN_FIELDS.has(key)) fields[key] = value;
   const msg = typeof record['msg'] === 'string' ? record['msg'] : '';
-  const method = level === 'fatal' || level === 'error' ? 'error' : level === 'warn' || level === 'info' ? level : 'debug';
+  const method =
+    level === 'fatal' || level === 'error' ? 'error' : level === 'warn' || level === 'info' ? level : 'debug';
   log[method](fields, msg);
 }
 
@@ -49,7 +50,10 @@ export function workerScript(file: string, what: string): URL {
   // Running from the TypeScript sources (tests): the worker must be the compiled one.
   const built = new URL(`../../dist/store/${file}`, import.meta.url);
   if (existsSync(built)) return built;
-  throw new PoolsinkError('ERR_STORE_OPEN', `the ${what}'s script ${fileURLToPath(sibling)} is missing: run \`npm run build\``);
+  throw new PoolsinkError(
+    'ERR_STORE_OPEN',
+    `the ${what}'s script ${fileURLToPath(sibling)} is missing: run \`npm run build\``,
+  );
 }
 
 /** What every store worker says besides its own messages. */
@@ -114,13 +118,22 @@ export function startStoreWorker<M extends { readonly kind: string }>(options: S
       }
     });
     worker.on('error', (err: unknown) => {
-      failure ??= new PoolsinkError(options.errorCode, `block-log ${thread} thread failed: ${errorMessage(err)}`, { cause: err });
+      failure ??= new PoolsinkError(options.errorCode, `block-log ${thread} thread failed: ${errorMessage(err)}`, {
+        cause: err,
+      });
       log.error({ err: errorMessage(err) }, `block-log ${thread} thread failed`);
     });
     worker.on('exit', (code: number) => {
       markExited();
       if (started) options.onExit(code);
-      else reject(failure ?? new PoolsinkError('ERR_STORE_OPEN', `block-log ${thread} thread exited with code ${code} before it was ready`));
+      else
+        reject(
+          failure ??
+            new PoolsinkError(
+              'ERR_STORE_OPEN',
+              `block-log ${thread} thread exited with code ${code} before it was ready`,
+            ),
+        );
     });
   });
   return { worker, ready, exited };

@@ -54,7 +54,11 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   try {
     connection = openStoreConnection(settings.path, { log, quickCheckMaxBytes: 0 });
   } catch (err: unknown) {
-    post(port, { kind: 'failed', code: isPoolsinkError(err) ? err.code : 'ERR_STORE_OPEN', message: errorMessage(err) });
+    post(port, {
+      kind: 'failed',
+      code: isPoolsinkError(err) ? err.code : 'ERR_STORE_OPEN',
+      message: errorMessage(err),
+    });
     port.close();
     return;
   }
@@ -71,7 +75,11 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     });
   } catch (err: unknown) {
     connection.close();
-    post(port, { kind: 'failed', code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE', message: errorMessage(err) });
+    post(port, {
+      kind: 'failed',
+      code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE',
+      message: errorMessage(err),
+    });
     port.close();
     return;
   }
@@ -166,7 +174,12 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
           applyListStoreWrite(listStore, message.write);
           post(port, { kind: 'listStored', id: message.id });
         } catch (err: unknown) {
-          post(port, { kind: 'listStored', id: message.id, code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE', message: errorMessage(err) });
+          post(port, {
+            kind: 'listStored',
+            id: message.id,
+            code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE',
+            message: errorMessage(err),
+          });
         }
         break;
       case 'close':

@@ -62,7 +62,12 @@ export function createHealthTracker<T extends HealthTarget>(targets: readonly T[
       return targets.map((t) =>
         t.lastError === undefined
           ? { upstream: t.label, consecutiveFailures: t.consecutiveFailures, failures: { ...t.failures } }
-          : { upstream: t.label, consecutiveFailures: t.consecutiveFailures, failures: { ...t.failures }, lastError: t.lastError },
+          : {
+              upstream: t.label,
+              consecutiveFailures: t.consecutiveFailures,
+              failures: { ...t.failures },
+              lastError: t.lastError,
+            },
       );
     },
   };

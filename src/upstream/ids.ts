@@ -11,9 +11,7 @@ export interface RandomIds {
 
 const DEFAULT_BATCH_SIZE = 2048;
 
-export function createRandomIds(
-  options: { batchSize?: number; fill?: (buffer: Uint16Array) => void } = {},
-): RandomIds {
+export function createRandomIds(options: { batchSize?: number; fill?: (buffer: Uint16Array) => void } = {}): RandomIds {
   const batch = new Uint16Array(options.batchSize ?? DEFAULT_BATCH_SIZE);
   const fill = options.fill ?? ((buffer: Uint16Array) => randomFillSync(buffer));
   let pos = batch.length;

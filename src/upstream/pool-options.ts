@@ -49,13 +49,15 @@ function invalidOption(name: string, problem: string): PoolsinkError {
 }
 
 function positiveInteger(value: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) throw invalidOption(name, `must be an integer from 1 to ${max}, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw invalidOption(name, `must be an integer from 1 to ${max}, got ${value}`);
   return value;
 }
 
 function toUpstream(address: UpstreamAddress, index: number): Upstream {
   const family = isIP(address.host);
-  if (family !== 4 && family !== 6) throw invalidOption(`upstreams[${index}].host`, `must be an IP address, got "${address.host}"`);
+  if (family !== 4 && family !== 6)
+    throw invalidOption(`upstreams[${index}].host`, `must be an IP address, got "${address.host}"`);
   if (!Number.isInteger(address.port) || address.port < 1 || address.port > 65535) {
     throw invalidOption(`upstreams[${index}].port`, `must be from 1 to 65535, got ${address.port}`);
   }

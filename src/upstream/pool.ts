@@ -176,7 +176,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     const upstream = job.upstream;
     if (upstream !== undefined) upstream.failures[reason]++;
     if (upstream !== undefined && health.failed(upstream, detail)) {
-      log.warn({ upstream: upstream.label, failures: upstream.consecutiveFailures, lastError: detail }, 'upstream marked unhealthy');
+      log.warn(
+        { upstream: upstream.label, failures: upstream.consecutiveFailures, lastError: detail },
+        'upstream marked unhealthy',
+      );
     }
     job.lastReason = reason;
     job.lastDetail = detail;
@@ -282,7 +285,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         completeLater(done, 'error', 'upstream pool is closed');
         return;
       }
-      if (questionEnd > query.length || questionEnd < HEADER_LEN + 5 || skipName(query, HEADER_LEN, questionEnd) !== questionEnd - 4) {
+      if (
+        questionEnd > query.length ||
+        questionEnd < HEADER_LEN + 5 ||
+        skipName(query, HEADER_LEN, questionEnd) !== questionEnd - 4
+      ) {
         completeLater(done, 'error', 'query has no well-formed question');
         return;
       }

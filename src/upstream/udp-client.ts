@@ -132,7 +132,8 @@ export function createUdpClient<T>(options: {
       const slot = pickSlot();
       let id = random.next();
       for (let draws = 1; slot.pending.has(id); draws++) {
-        if (draws >= MAX_ID_DRAWS) throw new PoolsinkError('ERR_UPSTREAM_FAILED', 'no free query ID on the chosen socket');
+        if (draws >= MAX_ID_DRAWS)
+          throw new PoolsinkError('ERR_UPSTREAM_FAILED', 'no free query ID on the chosen socket');
         id = random.next();
       }
       writeId(message, id);

@@ -75,15 +75,7 @@ export function buildErrorResponse(
   const withOpt = parsed.edns || rcode === RCODE.BADVERS;
   const textLen = edeCode >= 0 ? (edeText?.length ?? 0) : -1;
   const out = Buffer.allocUnsafe(qEnd + (withOpt ? optLen(textLen) : 0));
-  writeHeader(
-    out,
-    parsed.id,
-    answerFlags(parsed.flags, rcode),
-    parsed.hasQuestion ? 1 : 0,
-    0,
-    0,
-    withOpt ? 1 : 0,
-  );
+  writeHeader(out, parsed.id, answerFlags(parsed.flags, rcode), parsed.hasQuestion ? 1 : 0, 0, 0, withOpt ? 1 : 0);
   if (qEnd > HEADER_LEN) query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
   if (withOpt) writeOpt(out, qEnd, rcode, parsed.dnssecOk, edeCode, edeText);
   return out;

@@ -120,7 +120,7 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
       } else if (type === QTYPE.SOA && i >= answerCount && i < authorityEnd) {
         const minimum = soaMinimum(buf, rdataStart, rdataEnd);
         if (minimum < 0) return undefined;
-        const negative = ttl < minimum ? ttl : minimum;
+        const negative = Math.min(ttl, minimum);
         if (soaTtlSec < 0 || negative < soaTtlSec) soaTtlSec = negative;
       }
     }

@@ -107,7 +107,7 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
       }
       out.edns = true;
       const size = (buf[pos + 2]! << 8) | buf[pos + 3]!;
-      out.udpSize = size < 512 ? 512 : size > MAX_UDP_PAYLOAD ? MAX_UDP_PAYLOAD : size;
+      out.udpSize = size < 512 ? 512 : Math.min(size, MAX_UDP_PAYLOAD);
       ednsVersion = buf[pos + 5]!;
       out.dnssecOk = ((buf[pos + 6]! << 8) & DO_BIT) !== 0;
     }

@@ -185,7 +185,7 @@ export function ipv6Bytes(address: string): Buffer {
   if (missing < 0 || (tail === undefined && missing !== 0)) throw new Error(`not an IPv6 address: ${address}`);
   const groups = [...headGroups, ...new Array<string>(missing).fill('0'), ...tailGroups];
   const out = Buffer.alloc(16);
-  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), i * 2));
+  for (const [i, group] of groups.entries()) out.writeUInt16BE(parseInt(group, 16), i * 2);
   return out;
 }
 
@@ -266,13 +266,17 @@ function typeAndRdata(record: RecordSpec): { type: number; rrclass: number; rdat
 export function encodeRecord(record: RecordSpec, query: QueryInfo, compress = false): Buffer {
   const name = record.name ?? query.qname;
   const owner =
-    compress && name.replace(/\.$/, '').toLowerCase() === query.qname.toLowerCase() ? Buffer.from([0xc0, 12]) : encodeName(name);
+    compress && name.replace(/\.$/, '').toLowerCase() === query.qname.toLowerCase()
+      ? Buffer.from([0xc0, 12])
+      : encodeName(name);
   const { type, rrclass, rdata } = typeAndRdata(record);
   return Buffer.concat([owner, u16(type), u16(rrclass), u32(record.ttl ?? 300), u16(rdata.length), rdata]);
 }
 
 export function encodeEdns(spec: EdnsSpec): Buffer {
-  const options = Buffer.concat((spec.options ?? []).map((o) => Buffer.concat([u16(o.code), u16(o.data.length), o.data])));
+  const options = Buffer.concat(
+    (spec.options ?? []).map((o) => Buffer.concat([u16(o.code), u16(o.data.length), o.data])),
+  );
   const opt = encodeOpt({ udpSize: spec.udpSize ?? 1232, dnssecOk: spec.dnssecOk ?? false, options });
   opt[5] = spec.extendedRcode ?? 0;
   return opt;
@@ -290,7 +294,7 @@ function header(id: number, flags: number, counts: readonly [number, number, num
   const h = Buffer.alloc(12);
   h.writeUInt16BE(id, 0);
   h.writeUInt16BE(flags, 2);
-  counts.forEach((n, i) => h.writeUInt16BE(n, 4 + i * 2));
+  for (const [i, count] of counts.entries()) h.writeUInt16BE(count, 4 + i * 2);
   return h;
 }
 
@@ -305,7 +309,8 @@ export function buildAnswer(query: QueryInfo, spec: AnswerSpec = {}): Buffer {
     (spec.ad === true ? FLAG_AD : 0) |
     (rcode & 0x0f);
   const compress = spec.compress ?? false;
-  const encode = (records: readonly RecordSpec[] | undefined): Buffer[] => (records ?? []).map((r) => encodeRecord(r, query, compress));
+  const encode = (records: readonly RecordSpec[] | undefined): Buffer[] =>
+    (records ?? []).map((r) => encodeRecord(r, query, compress));
   const answers = encode(spec.answers);
   const authority = encode(spec.authority);
   const additional = encode(spec.additional);

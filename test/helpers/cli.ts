@@ -14,7 +14,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function runCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -49,7 +52,10 @@ export interface CliServer {
   stderr(): string;
 }
 
-export function startCliServer(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliServer {
+export function startCliServer(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliServer {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
@@ -92,7 +98,10 @@ export function startCliServer(args: readonly string[], options: { cwd?: string;
       const seen = logs.find((l) => l['msg'] === msg);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no "${msg}" log line within ${timeoutMs} ms; stderr: ${stderr}`)),
+          timeoutMs,
+        );
         waiters.push({
           msg,
           resolve: (line) => {

@@ -43,7 +43,11 @@ export function parseDig(raw: string): DigResult {
 }
 
 /** Sends raw bytes over UDP from `bindAddress` and resolves with the first reply (or undefined on timeout). */
-export function udpExchange(port: number, packet: Buffer, options: { bindAddress?: string; timeoutMs?: number } = {}): Promise<Buffer | undefined> {
+export function udpExchange(
+  port: number,
+  packet: Buffer,
+  options: { bindAddress?: string; timeoutMs?: number } = {},
+): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const socket = createSocket('udp4');
     const timer = setTimeout(() => {
@@ -65,7 +69,12 @@ export function udpExchange(port: number, packet: Buffer, options: { bindAddress
 }
 
 /** Sends framed queries over one TCP connection and collects `expect` framed replies. */
-export function tcpExchange(port: number, packets: readonly Buffer[], expect = packets.length, timeoutMs = 3000): Promise<Buffer[]> {
+export function tcpExchange(
+  port: number,
+  packets: readonly Buffer[],
+  expect = packets.length,
+  timeoutMs = 3000,
+): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const replies: Buffer[] = [];
@@ -75,7 +84,9 @@ export function tcpExchange(port: number, packets: readonly Buffer[], expect = p
       resolve(replies);
     }, timeoutMs);
     socket.on('connect', () => {
-      socket.write(Buffer.concat(packets.map((p) => Buffer.concat([Buffer.from([p.length >> 8, p.length & 0xff]), p]))));
+      socket.write(
+        Buffer.concat(packets.map((p) => Buffer.concat([Buffer.from([p.length >> 8, p.length & 0xff]), p]))),
+      );
     });
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);

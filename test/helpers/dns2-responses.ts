@@ -30,7 +30,9 @@ export function buildResponse(spec: ResponseSpec): Buffer {
   packet.header.aa = spec.aa === true ? 1 : 0;
   packet.header.tc = spec.tc === true ? 1 : 0;
   packet.header.rcode = spec.rcode ?? RCODE.NOERROR;
-  packet.questions.push(new Packet.Question({ name: spec.name ?? 'example.com', type: spec.type ?? QTYPE.A, class: 1 }));
+  packet.questions.push(
+    new Packet.Question({ name: spec.name ?? 'example.com', type: spec.type ?? QTYPE.A, class: 1 }),
+  );
   for (const record of spec.answers ?? []) packet.answers.push(new Packet.Resource(record));
   for (const record of spec.authorities ?? []) packet.authorities.push(new Packet.Resource(record));
   for (const record of spec.additionals ?? []) packet.additionals.push(new Packet.Resource(record));

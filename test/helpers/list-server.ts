@@ -99,7 +99,9 @@ export async function startListServer(): Promise<ListServer> {
       const notModified =
         status === 200 &&
         ((route.etag !== undefined && req.headers['if-none-match'] === route.etag) ||
-          (route.etag === undefined && route.lastModified !== undefined && req.headers['if-modified-since'] === route.lastModified));
+          (route.etag === undefined &&
+            route.lastModified !== undefined &&
+            req.headers['if-modified-since'] === route.lastModified));
       if (notModified) {
         res.writeHead(304, headers).end();
         return;

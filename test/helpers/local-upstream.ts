@@ -64,7 +64,8 @@ export const behaviors = {
   /** The query's ID followed by bytes that are not a DNS message: passes an ID check, nothing else. */
   garbage: (): Behavior => ({
     kind: 'raw',
-    bytes: (q) => Buffer.concat([withId(Buffer.alloc(2), q.id), Buffer.from('\x81\x80not a dns message at all', 'latin1')]),
+    bytes: (q) =>
+      Buffer.concat([withId(Buffer.alloc(2), q.id), Buffer.from('\x81\x80not a dns message at all', 'latin1')]),
   }),
   wrongId: (then: Behavior = { kind: 'default' }): Behavior => ({ kind: 'wrong-id', then }),
   truncated: (then: Behavior = { kind: 'default' }): Behavior => ({ kind: 'truncate', then }),
@@ -155,7 +156,12 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
     notify(replyWaiters);
   }
 
-  function receive(bytes: Buffer, transport: Transport, from: { address: string; port: number }, out: Omit<Output, 'query'>): void {
+  function receive(
+    bytes: Buffer,
+    transport: Transport,
+    from: { address: string; port: number },
+    out: Omit<Output, 'query'>,
+  ): void {
     const info = readQuery(bytes);
     if (info === undefined) {
       unreadable.push(Buffer.from(bytes));
@@ -207,7 +213,10 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
         else perform(behavior.then, out);
         return;
       case 'wrong-id':
-        perform(behavior.then, { ...out, send: (bytes) => out.send(withId(bytes, (bytes.readUInt16BE(0) + 1) & 0xffff)) });
+        perform(behavior.then, {
+          ...out,
+          send: (bytes) => out.send(withId(bytes, (bytes.readUInt16BE(0) + 1) & 0xffff)),
+        });
         return;
       case 'sequence':
         for (const next of behavior.replies) perform(next, out);
@@ -263,7 +272,13 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
     socket.on('close', () => connections.delete(socket));
   });
 
-  function waitFor<T>(waiters: Set<() => void>, done: () => boolean, value: () => T, what: string, timeoutMs: number): Promise<T> {
+  function waitFor<T>(
+    waiters: Set<() => void>,
+    done: () => boolean,
+    value: () => T,
+    what: string,
+    timeoutMs: number,
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         if (!done()) return;
@@ -291,10 +306,22 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
       choose = toChooser(choice);
     },
     waitForQueries(count, timeoutMs = 5000) {
-      return waitFor(queryWaiters, () => queries.length >= count, () => queries, `${count} queries (got ${queries.length})`, timeoutMs);
+      return waitFor(
+        queryWaiters,
+        () => queries.length >= count,
+        () => queries,
+        `${count} queries (got ${queries.length})`,
+        timeoutMs,
+      );
     },
     waitForReplies(count, timeoutMs = 5000) {
-      return waitFor(replyWaiters, () => replies.length >= count, () => replies, `${count} replies (got ${replies.length})`, timeoutMs);
+      return waitFor(
+        replyWaiters,
+        () => replies.length >= count,
+        () => replies,
+        `${count} replies (got ${replies.length})`,
+        timeoutMs,
+      );
     },
     sendUdp(bytes, toPort, toAddress = host) {
       return new Promise((resolve, reject) => {

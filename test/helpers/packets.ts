@@ -62,7 +62,8 @@ export function findEde(response: Buffer): { code: number; text: string } | unde
   while (pos + 4 <= opt.length) {
     const code = opt.readUInt16BE(pos);
     const len = opt.readUInt16BE(pos + 2);
-    if (code === 15) return { code: opt.readUInt16BE(pos + 4), text: opt.subarray(pos + 6, pos + 4 + len).toString('utf8') };
+    if (code === 15)
+      return { code: opt.readUInt16BE(pos + 4), text: opt.subarray(pos + 6, pos + 4 + len).toString('utf8') };
     pos += 4 + len;
   }
   return undefined;

@@ -28,18 +28,23 @@ export interface Stack {
   /** The directory holding the lists and data/. */
   dir: string;
   /** GET (or another method) on the admin API with the bearer token; JSON body parsed. */
-  api(path: string, init?: { method?: Dispatcher.HttpMethod; body?: unknown; token?: string | null }): Promise<{ status: number; body: unknown }>;
+  api(
+    path: string,
+    init?: { method?: Dispatcher.HttpMethod; body?: unknown; token?: string | null },
+  ): Promise<{ status: number; body: unknown }>;
   events: BlockEvent[];
   close(): Promise<void>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'poolsink-it-'));
-  const lists = Object.entries(options.lists ?? { pools: { text: 'pool.example\nminexmr.test\n' } }).map(([name, list]) => {
-    const file = join(dir, `${name}.txt`);
-    writeFileSync(file, list.text);
-    return { name, source: file, format: list.format ?? 'auto', mode: list.mode ?? 'block' };
-  });
+  const lists = Object.entries(options.lists ?? { pools: { text: 'pool.example\nminexmr.test\n' } }).map(
+    ([name, list]) => {
+      const file = join(dir, `${name}.txt`);
+      writeFileSync(file, list.text);
+      return { name, source: file, format: list.format ?? 'auto', mode: list.mode ?? 'block' };
+    },
+  );
   const raw: Record<string, unknown> = {
     dns: { listen: ['127.0.0.1:0'] },
     upstreams: options.upstreams,

@@ -40,7 +40,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   for (const entry of options.upstreams) {
     const upstream =
       typeof entry === 'object' && 'host' in entry
-        ? await startLocalUpstream({ host: entry.host, ...(entry.behavior !== undefined ? { behavior: entry.behavior } : {}) })
+        ? await startLocalUpstream({
+            host: entry.host,
+            ...(entry.behavior !== undefined ? { behavior: entry.behavior } : {}),
+          })
         : await startLocalUpstream({ behavior: entry });
     upstreams.push(upstream);
   }

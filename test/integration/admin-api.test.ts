@@ -41,34 +41,90 @@ const BULK_EVENTS = 1200;
 const seeded: BlockEvent[] = [];
 
 function blockEvent(overrides: Partial<BlockEvent> & Pick<BlockEvent, 'timeMs' | 'clientIp' | 'qname'>): BlockEvent {
-  return { clientPort: 40000, protocol: 'udp', qtype: 1, list: 'pools', rule: 'pool.example', action: 'blocked', answer: 'nxdomain', ...overrides };
+  return {
+    clientPort: 40000,
+    protocol: 'udp',
+    qtype: 1,
+    list: 'pools',
+    rule: 'pool.example',
+    action: 'blocked',
+    answer: 'nxdomain',
+    ...overrides,
+  };
 }
 
 function seed(): void {
   for (let i = 0; i < 5; i++) {
-    seeded.push(blockEvent({ timeMs: NOW - 1000 * (i + 1), clientIp: '10.0.0.1', qname: i < 3 ? 'pool.example' : 'x.pool.example' }));
+    seeded.push(
+      blockEvent({
+        timeMs: NOW - 1000 * (i + 1),
+        clientIp: '10.0.0.1',
+        qname: i < 3 ? 'pool.example' : 'x.pool.example',
+      }),
+    );
   }
   for (let i = 0; i < 3; i++) {
     seeded.push(
-      blockEvent({ timeMs: NOW - 1500 * (i + 1), clientIp: '10.0.0.2', qname: 'trial.example', list: 'trial', rule: 'trial.example', action: 'alerted', answer: 'forwarded' }),
+      blockEvent({
+        timeMs: NOW - 1500 * (i + 1),
+        clientIp: '10.0.0.2',
+        qname: 'trial.example',
+        list: 'trial',
+        rule: 'trial.example',
+        action: 'alerted',
+        answer: 'forwarded',
+      }),
     );
   }
   for (let i = 0; i < 2; i++) {
-    seeded.push(blockEvent({ timeMs: NOW - 2000 * (i + 1), clientIp: '2001:db8::5', qname: 'minexmr.test', rule: 'minexmr.test', protocol: 'tcp' }));
+    seeded.push(
+      blockEvent({
+        timeMs: NOW - 2000 * (i + 1),
+        clientIp: '2001:db8::5',
+        qname: 'minexmr.test',
+        rule: 'minexmr.test',
+        protocol: 'tcp',
+      }),
+    );
   }
   // Older bulk traffic, with equal timestamps in pairs so the keyset's id tiebreak is exercised.
   for (let i = 0; i < BULK_EVENTS; i++) {
-    seeded.push(blockEvent({ timeMs: NOW - 3_600_000 - Math.floor(i / 2) * 10, clientIp: BULK_HOST, qname: `h${i}.pool.example` }));
+    seeded.push(
+      blockEvent({
+        timeMs: NOW - 3_600_000 - Math.floor(i / 2) * 10,
+        clientIp: BULK_HOST,
+        qname: `h${i}.pool.example`,
+      }),
+    );
   }
   // Text that would break a naive CSV or JSON writer, from a hostile client.
-  seeded.push(blockEvent({ timeMs: NOW - 7_200_000, clientIp: '10.0.0.9', qname: 'a"b,c=d.pool.example', via: '=cmd.pool.example' }));
+  seeded.push(
+    blockEvent({
+      timeMs: NOW - 7_200_000,
+      clientIp: '10.0.0.9',
+      qname: 'a"b,c=d.pool.example',
+      via: '=cmd.pool.example',
+    }),
+  );
   for (const event of seeded) writer.record(event);
   writer.flush();
 }
 
 const counters: ResolverCounters = {
-  queries: 100, blocked: 10, alerted: 3, cached: 40, forwarded: 47, stale: 0, refused: 0, servfail: 0,
-  formerr: 0, notimp: 0, dropped: 0, truncated: 0, cloaked: 0, coalesced: 0,
+  queries: 100,
+  blocked: 10,
+  alerted: 3,
+  cached: 40,
+  forwarded: 47,
+  stale: 0,
+  refused: 0,
+  servfail: 0,
+  formerr: 0,
+  notimp: 0,
+  dropped: 0,
+  truncated: 0,
+  cloaked: 0,
+  coalesced: 0,
 };
 
 function deps(overrides: Partial<AdminDeps> = {}): AdminDeps {
@@ -97,7 +153,11 @@ function deps(overrides: Partial<AdminDeps> = {}): AdminDeps {
   };
 }
 
-async function call(path: string, options: { method?: string; token?: string | null; headers?: Record<string, string> } = {}, at = base): Promise<Response> {
+async function call(
+  path: string,
+  options: { method?: string; token?: string | null; headers?: Record<string, string> } = {},
+  at = base,
+): Promise<Response> {
   const token = options.token === undefined ? TOKEN : options.token;
   const response = await request(`${at}${path}`, {
     method: options.method ?? 'GET',
@@ -168,7 +228,9 @@ describe('authentication', () => {
         }
         expect(response.status, `${method} ${path} token=${token}`).toBe(401);
         expect(response.headers['www-authenticate']).toMatch(/^Bearer realm="poolsink"/);
-        expect(JSON.parse(response.text)).toEqual({ error: { code: 'ERR_UNAUTHORIZED', message: 'a valid bearer token is required' } });
+        expect(JSON.parse(response.text)).toEqual({
+          error: { code: 'ERR_UNAUTHORIZED', message: 'a valid bearer token is required' },
+        });
       }
     }
   });
@@ -189,7 +251,14 @@ describe('authentication', () => {
 
   test('basic auth, a token in the query string or a cookie do not authenticate', async () => {
     expect((await call(`/api/v1/stats?token=${TOKEN}`, { token: null })).status).toBe(401);
-    expect((await call('/api/v1/stats', { token: null, headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (
+        await call('/api/v1/stats', {
+          token: null,
+          headers: { authorization: `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}` },
+        })
+      ).status,
+    ).toBe(401);
     expect((await call('/api/v1/stats', { token: null, headers: { cookie: `token=${TOKEN}` } })).status).toBe(401);
   });
 });
@@ -290,7 +359,10 @@ describe('/api/v1/events', () => {
     const response = await call(`/api/v1/events?format=ndjson&client=${BULK_HOST}`);
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('application/x-ndjson; charset=utf-8');
-    const events = response.text.trimEnd().split('\n').map((line) => JSON.parse(line));
+    const events = response.text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(events).toHaveLength(BULK_EVENTS);
     expect(new Set(events.map((e) => field(e, 'clientIp')))).toEqual(new Set([BULK_HOST]));
   });
@@ -303,7 +375,9 @@ describe('/api/v1/events', () => {
   });
 
   test('a client that goes away mid-export does not disturb the server', async () => {
-    const response = await request(`${base}/api/v1/events?format=ndjson`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await request(`${base}/api/v1/events?format=ndjson`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(response.statusCode).toBe(200);
     for await (const chunk of response.body) {
       expect(chunk.length).toBeGreaterThan(0);
@@ -318,7 +392,13 @@ describe('/api/v1/hosts', () => {
   test('most recent first, with counts and top domains', async () => {
     const body = await getJson('/api/v1/hosts');
     const hosts = array(field(body, 'hosts'));
-    expect(hosts.map((h) => field(h, 'clientIp'))).toEqual(['10.0.0.1', '10.0.0.2', '2001:db8::5', BULK_HOST, '10.0.0.9']);
+    expect(hosts.map((h) => field(h, 'clientIp'))).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+      '2001:db8::5',
+      BULK_HOST,
+      '10.0.0.9',
+    ]);
     expect(hosts[0]).toMatchObject({
       clientIp: '10.0.0.1',
       blockedCount: 5,
@@ -343,7 +423,9 @@ describe('/api/v1/hosts', () => {
     expect(array(field(body, 'recentEvents'))).toHaveLength(1);
     const missing = await call('/api/v1/hosts/192.0.2.77');
     expect(missing.status).toBe(404);
-    expect(JSON.parse(missing.text)).toEqual({ error: { code: 'ERR_NOT_FOUND', message: 'no blocked queries recorded from 192.0.2.77' } });
+    expect(JSON.parse(missing.text)).toEqual({
+      error: { code: 'ERR_NOT_FOUND', message: 'no blocked queries recorded from 192.0.2.77' },
+    });
   });
 });
 
@@ -362,7 +444,12 @@ describe('/api/v1/stats and /api/v1/check', () => {
       live: { counters: { queries: 100, blocked: 10 }, cacheEntries: 5, blockedDomains: 4, allowlistEntries: 1 },
     });
     const perList = array(field(stats, 'perList'));
-    expect(perList).toEqual(expect.arrayContaining([{ list: 'pools', count: 7 }, { list: 'trial', count: 3 }]));
+    expect(perList).toEqual(
+      expect.arrayContaining([
+        { list: 'pools', count: 7 },
+        { list: 'trial', count: 3 },
+      ]),
+    );
     expect(typeof field(stats, 'since')).toBe('string');
   });
 
@@ -375,7 +462,8 @@ describe('/api/v1/stats and /api/v1/check', () => {
   ])('check %s', async (domain, expected) => {
     const body = await getJson(`/api/v1/check?domain=${encodeURIComponent(domain)}`);
     expect(body).toMatchObject(expected);
-    if (field(body, 'verdict') === 'allow') expect(Object.keys(isRecord(body) ? body : {})).toEqual(['domain', 'verdict']);
+    if (field(body, 'verdict') === 'allow')
+      expect(Object.keys(isRecord(body) ? body : {})).toEqual(['domain', 'verdict']);
   });
 });
 
@@ -465,7 +553,13 @@ describe('/healthz and /metrics', () => {
   });
 
   test('metrics without a token when metricsAuth is false; the API still needs it', async () => {
-    const open = await startAdminServer({ listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, log, metricsAuth: false, deps: deps() });
+    const open = await startAdminServer({
+      listen: { host: '127.0.0.1', port: 0 },
+      token: TOKEN,
+      log,
+      metricsAuth: false,
+      deps: deps(),
+    });
     try {
       const at = `http://${formatHostPort(open.address)}`;
       expect((await call('/metrics', { token: null }, at)).status).toBe(200);

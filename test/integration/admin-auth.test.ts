@@ -1,4 +1,13 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -107,6 +116,8 @@ describe('resolveAdminToken', () => {
   test('an unwritable data directory is ERR_ADMIN_TOKEN, not a crash', () => {
     const blocker = join(dir, 'file-not-dir');
     writeFileSync(blocker, '');
-    expect(tokenErrorOf(() => resolveAdminToken({ dataDir: join(blocker, 'data'), log }))).toMatch(/could not be (read|created)/);
+    expect(tokenErrorOf(() => resolveAdminToken({ dataDir: join(blocker, 'data'), log }))).toMatch(
+      /could not be (read|created)/,
+    );
   });
 });

@@ -51,7 +51,16 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
     skippedByReason: {},
   };
   lists.set('pools', {
-    info: { ...base, name: 'pools', source: '/etc/poolsink/pools.txt', origin: 'config', entries: 2, lastFetchMs: NOW - 60_000, lastChangeMs: NOW - 3_600_000, loadedFrom: 'source' },
+    info: {
+      ...base,
+      name: 'pools',
+      source: '/etc/poolsink/pools.txt',
+      origin: 'config',
+      entries: 2,
+      lastFetchMs: NOW - 60_000,
+      lastChangeMs: NOW - 3_600_000,
+      loadedFrom: 'source',
+    },
     domains: ['pool.example', 'minexmr.test'],
   });
 
@@ -68,7 +77,8 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
   }
   function runtime(name: string): FakeList {
     const list = find(name);
-    if (list.info.origin === 'config') throw new PoolsinkError('ERR_CONFLICT', `list ${name} comes from the configuration file`);
+    if (list.info.origin === 'config')
+      throw new PoolsinkError('ERR_CONFLICT', `list ${name} comes from the configuration file`);
     return list;
   }
   rebuild();
@@ -79,7 +89,8 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
     async addList(definition) {
       calls.push(`add ${definition.name}`);
       if (lists.has(definition.name)) throw new PoolsinkError('ERR_CONFLICT', `list ${definition.name} exists`);
-      if (definition.source.includes('unreachable')) throw new PoolsinkError('ERR_LIST_FETCH', `${definition.source}: connection refused`);
+      if (definition.source.includes('unreachable'))
+        throw new PoolsinkError('ERR_LIST_FETCH', `${definition.source}: connection refused`);
       const list: FakeList = {
         info: { ...base, ...definition, origin: 'runtime', entries: 1, lastFetchMs: NOW, lastChangeMs: NOW },
         domains: [`${definition.name}.example`],
@@ -105,13 +116,19 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
       calls.push(`refresh ${name ?? '*'} force=${options.force}`);
       const targets = name === undefined ? [...lists.values()] : [find(name)];
       return targets.map(
-        (l): RefreshResult => ({ name: l.info.name, outcome: options.force ? 'updated' : 'rejected', entries: l.info.entries, previousEntries: l.info.entries }),
+        (l): RefreshResult => ({
+          name: l.info.name,
+          outcome: options.force ? 'updated' : 'rejected',
+          entries: l.info.entries,
+          previousEntries: l.info.entries,
+        }),
       );
     },
     allowlist: () => [...allowed],
     async allow(domain) {
       calls.push(`allow ${domain}`);
-      if (allowed.some((a) => a.domain === domain)) throw new PoolsinkError('ERR_CONFLICT', `${domain} is already allowed`);
+      if (allowed.some((a) => a.domain === domain))
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} is already allowed`);
       const entry: AllowlistEntry = { domain, origin: 'runtime' };
       allowed.push(entry);
       rebuild();
@@ -122,7 +139,8 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
       const index = allowed.findIndex((a) => a.domain === domain);
       const entry = allowed[index];
       if (entry === undefined) throw new PoolsinkError('ERR_NOT_FOUND', `${domain} is not in the allowlist`);
-      if (entry.origin === 'config') throw new PoolsinkError('ERR_CONFLICT', `${domain} comes from the configuration file`);
+      if (entry.origin === 'config')
+        throw new PoolsinkError('ERR_CONFLICT', `${domain} comes from the configuration file`);
       allowed.splice(index, 1);
       rebuild();
     },
@@ -139,8 +157,20 @@ let manager: ReturnType<typeof createFakeListManagement>;
 function deps(withLists: boolean): AdminDeps {
   const resolver: MutableResolver = {
     counters: {
-      queries: 0, blocked: 0, alerted: 0, cached: 0, forwarded: 0, stale: 0, refused: 0, servfail: 0,
-      formerr: 0, notimp: 0, dropped: 0, truncated: 0, cloaked: 0, coalesced: 0,
+      queries: 0,
+      blocked: 0,
+      alerted: 0,
+      cached: 0,
+      forwarded: 0,
+      stale: 0,
+      refused: 0,
+      servfail: 0,
+      formerr: 0,
+      notimp: 0,
+      dropped: 0,
+      truncated: 0,
+      cloaked: 0,
+      coalesced: 0,
     },
     matcher: createMatcher([], []),
     pending: 0,
@@ -149,7 +179,10 @@ function deps(withLists: boolean): AdminDeps {
   return {
     resolver,
     cache: { size: 0 },
-    upstream: { stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 }, health: () => [] },
+    upstream: {
+      stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
+      health: () => [],
+    },
     events: asyncEventQueries(createEventQueries(connection)),
     eventWriter: writer,
     health: () => ({ serving: true, listeners: [] }),
@@ -169,7 +202,12 @@ interface Response {
   readonly body: unknown;
 }
 
-async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const response = await request(`${base}${path}`, {
     method,
     headers: {
@@ -185,7 +223,14 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
 
 function errorOf(response: Response): { code?: unknown; param?: unknown; message?: unknown } {
   const body = response.body;
-  if (typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object' && body.error !== null) return body.error;
+  if (
+    typeof body === 'object' &&
+    body !== null &&
+    'error' in body &&
+    typeof body.error === 'object' &&
+    body.error !== null
+  )
+    return body.error;
   throw new Error(`not an error body: ${JSON.stringify(body)}`);
 }
 
@@ -233,10 +278,23 @@ describe('lists', () => {
 
   test('add, change, refresh and remove a runtime list; /check follows at once', async () => {
     await start();
-    const added = await call('POST', '/api/v1/lists', { name: 'feed', source: 'https://lists.example/feed.txt', format: 'domains', mode: 'alert', refreshSec: 3600 });
+    const added = await call('POST', '/api/v1/lists', {
+      name: 'feed',
+      source: 'https://lists.example/feed.txt',
+      format: 'domains',
+      mode: 'alert',
+      refreshSec: 3600,
+    });
     expect(added.status).toBe(201);
-    expect(added.body).toMatchObject({ list: { name: 'feed', origin: 'runtime', mode: 'alert', format: 'domains', refreshSec: 3600 } });
-    expect((await call('GET', '/api/v1/check?domain=x.feed.example')).body).toEqual({ domain: 'x.feed.example', verdict: 'alert', list: 'feed', rule: 'feed.example' });
+    expect(added.body).toMatchObject({
+      list: { name: 'feed', origin: 'runtime', mode: 'alert', format: 'domains', refreshSec: 3600 },
+    });
+    expect((await call('GET', '/api/v1/check?domain=x.feed.example')).body).toEqual({
+      domain: 'x.feed.example',
+      verdict: 'alert',
+      list: 'feed',
+      rule: 'feed.example',
+    });
 
     const patched = await call('PATCH', '/api/v1/lists/feed', { mode: 'block', maxShrinkPercent: 10 });
     expect(patched.status).toBe(200);
@@ -247,7 +305,12 @@ describe('lists', () => {
     expect(refreshed.status).toBe(200);
     expect(refreshed.body).toEqual({ results: [{ name: 'feed', outcome: 'updated', entries: 1, previousEntries: 1 }] });
     const all = await call('POST', '/api/v1/lists/refresh');
-    expect(all.body).toMatchObject({ results: [{ name: 'pools', outcome: 'rejected' }, { name: 'feed', outcome: 'rejected' }] });
+    expect(all.body).toMatchObject({
+      results: [
+        { name: 'pools', outcome: 'rejected' },
+        { name: 'feed', outcome: 'rejected' },
+      ],
+    });
 
     const removed = await call('DELETE', '/api/v1/lists/feed');
     expect(removed.status).toBe(204);
@@ -269,7 +332,14 @@ describe('lists', () => {
     ['an unknown list changed', 'PATCH', '/api/v1/lists/nope', { mode: 'alert' }, 404, 'ERR_NOT_FOUND'],
     ['an unknown list removed', 'DELETE', '/api/v1/lists/nope', undefined, 404, 'ERR_NOT_FOUND'],
     ['an unknown list refreshed', 'POST', '/api/v1/lists/nope/refresh', undefined, 404, 'ERR_NOT_FOUND'],
-    ['a source that cannot be fetched', 'POST', '/api/v1/lists', { name: 'x', source: 'https://unreachable.example/' }, 502, 'ERR_LIST_FETCH'],
+    [
+      'a source that cannot be fetched',
+      'POST',
+      '/api/v1/lists',
+      { name: 'x', source: 'https://unreachable.example/' },
+      502,
+      'ERR_LIST_FETCH',
+    ],
   ])('%s → %d', async (_label, method, path, body, status, code) => {
     await start();
     const response = await call(method, path, body);
@@ -288,7 +358,13 @@ describe('lists', () => {
     ['a bad format', 'POST', '/api/v1/lists', { name: 'x', source: '/x', format: 'yaml' }, 'body.format'],
     ['a bad mode', 'POST', '/api/v1/lists', { name: 'x', source: '/x', mode: 'drop' }, 'body.mode'],
     ['a tiny refresh', 'POST', '/api/v1/lists', { name: 'x', source: '/x', refreshSec: 1 }, 'body.refreshSec'],
-    ['a fractional shrink', 'POST', '/api/v1/lists', { name: 'x', source: '/x', maxShrinkPercent: 1.5 }, 'body.maxShrinkPercent'],
+    [
+      'a fractional shrink',
+      'POST',
+      '/api/v1/lists',
+      { name: 'x', source: '/x', maxShrinkPercent: 1.5 },
+      'body.maxShrinkPercent',
+    ],
     ['an array', 'POST', '/api/v1/lists', [{ name: 'x', source: '/x' }], 'body'],
     ['a bare string', 'POST', '/api/v1/lists', '"x"', 'body'],
     ['invalid JSON', 'POST', '/api/v1/lists', '{"name": ', 'body'],
@@ -318,7 +394,11 @@ describe('allowlist', () => {
     const added = await call('POST', '/api/v1/allowlist', { domain: 'X.Pool.Example.' });
     expect(added.status).toBe(201);
     expect(added.body).toEqual({ domain: 'x.pool.example', origin: 'runtime' });
-    expect((await call('GET', '/api/v1/check?domain=a.x.pool.example')).body).toEqual({ domain: 'a.x.pool.example', verdict: 'allowlisted', rule: 'x.pool.example' });
+    expect((await call('GET', '/api/v1/check?domain=a.x.pool.example')).body).toEqual({
+      domain: 'a.x.pool.example',
+      verdict: 'allowlisted',
+      rule: 'x.pool.example',
+    });
     expect((await call('GET', '/api/v1/allowlist')).body).toEqual({
       entries: [
         { domain: 'good.pool.example', origin: 'config' },
@@ -341,7 +421,12 @@ describe('request bodies', () => {
       expect(response.status, type).toBe(415);
       expect(errorOf(response).code).toBe('ERR_UNSUPPORTED_MEDIA_TYPE');
     }
-    const charset = await call('POST', '/api/v1/allowlist', { domain: 'a.example' }, { 'content-type': 'Application/JSON; charset=utf-8' });
+    const charset = await call(
+      'POST',
+      '/api/v1/allowlist',
+      { domain: 'a.example' },
+      { 'content-type': 'Application/JSON; charset=utf-8' },
+    );
     expect(charset.status).toBe(201);
   });
 
@@ -391,5 +476,8 @@ test('without a list manager the list routes answer 503; /check still works', as
     expect(response.status).toBe(503);
     expect(errorOf(response)).toEqual({ code: 'ERR_UNAVAILABLE', message: 'list management is not running' });
   }
-  expect((await call('GET', '/api/v1/check?domain=pool.example')).body).toMatchObject({ verdict: 'block', list: 'pools' });
+  expect((await call('GET', '/api/v1/check?domain=pool.example')).body).toMatchObject({
+    verdict: 'block',
+    list: 'pools',
+  });
 });

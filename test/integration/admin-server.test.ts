@@ -59,21 +59,38 @@ function deps(events: Partial<EventQueries> = {}): AdminDeps {
   return {
     resolver: {
       counters: {
-        queries: 0, blocked: 0, alerted: 0, cached: 0, forwarded: 0, stale: 0, refused: 0, servfail: 0,
-        formerr: 0, notimp: 0, dropped: 0, truncated: 0, cloaked: 0, coalesced: 0,
+        queries: 0,
+        blocked: 0,
+        alerted: 0,
+        cached: 0,
+        forwarded: 0,
+        stale: 0,
+        refused: 0,
+        servfail: 0,
+        formerr: 0,
+        notimp: 0,
+        dropped: 0,
+        truncated: 0,
+        cloaked: 0,
+        coalesced: 0,
       },
       matcher: createMatcher([{ name: 'pools', domains: ['pool.example'], wildcards: [] }], []),
       pending: 0,
     },
     cache: { size: 0 },
-    upstream: { stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 }, health: () => [] },
+    upstream: {
+      stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
+      health: () => [],
+    },
     events: asyncEventQueries({ ...createEventQueries(connection), ...events }),
     eventWriter: writer,
     health: () => ({ serving: true, listeners: [] }),
   };
 }
 
-async function start(options: { deps?: AdminDeps; token?: string; limits?: Partial<AdminLimits> } = {}): Promise<string> {
+async function start(
+  options: { deps?: AdminDeps; token?: string; limits?: Partial<AdminLimits> } = {},
+): Promise<string> {
   const server = await startAdminServer({
     listen: { host: '127.0.0.1', port: 0 },
     token: options.token ?? TOKEN,
@@ -107,7 +124,9 @@ describe('OpenAPI document', () => {
     const paths = doc['paths'];
 
     const routes = createRoutes(deps(), { metricsAuth: true });
-    const documented = Object.entries(paths).flatMap(([path, ops]) => Object.keys(isRecord(ops) ? ops : {}).map((m) => `${m.toUpperCase()} ${path}`));
+    const documented = Object.entries(paths).flatMap(([path, ops]) =>
+      Object.keys(isRecord(ops) ? ops : {}).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(documented.sort()).toEqual(routes.map((r) => `${r.method} ${r.path}`).sort());
 
     for (const route of routes) {
@@ -180,13 +199,25 @@ describe('errors', () => {
     expect(JSON.parse(busy.text)).toEqual({ error: { code: 'ERR_STORE_WRITE', message: 'database is locked' } });
     const corrupt = await get(base, '/api/v1/stats');
     expect(corrupt.status).toBe(500);
-    expect(JSON.parse(corrupt.text)).toEqual({ error: { code: 'ERR_STORE_CORRUPT', message: ERROR_CODES.ERR_STORE_CORRUPT } });
+    expect(JSON.parse(corrupt.text)).toEqual({
+      error: { code: 'ERR_STORE_CORRUPT', message: ERROR_CODES.ERR_STORE_CORRUPT },
+    });
   });
 
   test('an export whose store fails at once is a JSON error; one failing mid-stream is cut short', async () => {
     const event = (id: number): StoredEvent => ({
-      id, timeMs: 1_700_000_000_000 - id, clientIp: '10.0.0.1', clientPort: 1, protocol: 'udp', qname: `h${id}.pool.example`,
-      qtype: 1, list: 'pools', rule: 'pool.example', action: 'blocked', answer: 'nxdomain', via: null,
+      id,
+      timeMs: 1_700_000_000_000 - id,
+      clientIp: '10.0.0.1',
+      clientPort: 1,
+      protocol: 'udp',
+      qname: `h${id}.pool.example`,
+      qtype: 1,
+      list: 'pools',
+      rule: 'pool.example',
+      action: 'blocked',
+      answer: 'nxdomain',
+      via: null,
     });
     let failAfter = 0;
     const base = await start({
@@ -202,7 +233,9 @@ describe('errors', () => {
     expect(JSON.parse(atOnce.text)).toMatchObject({ error: { code: 'ERR_STORE_WRITE' } });
 
     failAfter = 5000;
-    const response = await request(`${base}/api/v1/events?format=ndjson`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    const response = await request(`${base}/api/v1/events?format=ndjson`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
     expect(response.statusCode).toBe(200);
     await expect(response.body.text()).rejects.toThrow();
     expect(logLines.join('')).toContain('admin export failed mid-stream');
@@ -222,8 +255,18 @@ describe('export backpressure', () => {
             for (let id = 1; id <= total; id++) {
               pulled++;
               yield {
-                id, timeMs: 1_700_000_000_000 - id, clientIp: '10.0.0.1', clientPort: 1, protocol: 'udp', qname: `h${id}.pool.example`,
-                qtype: 1, list: 'pools', rule: 'pool.example', action: 'blocked', answer: 'nxdomain', via: null,
+                id,
+                timeMs: 1_700_000_000_000 - id,
+                clientIp: '10.0.0.1',
+                clientPort: 1,
+                protocol: 'udp',
+                qname: `h${id}.pool.example`,
+                qtype: 1,
+                list: 'pools',
+                rule: 'pool.example',
+                action: 'blocked',
+                answer: 'nxdomain',
+                via: null,
               };
             }
           } finally {
@@ -286,7 +329,9 @@ describe('connections', () => {
     const address = blocker.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
-      await expect(startAdminServer({ listen: { host: '127.0.0.1', port }, token: TOKEN, log, deps: deps() })).rejects.toSatisfy(
+      await expect(
+        startAdminServer({ listen: { host: '127.0.0.1', port }, token: TOKEN, log, deps: deps() }),
+      ).rejects.toSatisfy(
         (err: unknown) => isPoolsinkError(err, 'ERR_LISTEN') && err.message.includes(`127.0.0.1:${port}`),
       );
     } finally {

@@ -95,7 +95,16 @@ describe('which host tried to resolve which pool', () => {
 
     const fromTwo = await events(stack, '?client=127.0.0.2');
     expect(fromTwo).toHaveLength(4);
-    expect(fromTwo[0]).toMatchObject({ clientIp: '127.0.0.2', protocol: 'udp', qname: 'minexmr.test', qtype: 1, list: 'pools', rule: 'minexmr.test', action: 'blocked', answer: 'nxdomain' });
+    expect(fromTwo[0]).toMatchObject({
+      clientIp: '127.0.0.2',
+      protocol: 'udp',
+      qname: 'minexmr.test',
+      qtype: 1,
+      list: 'pools',
+      rule: 'minexmr.test',
+      action: 'blocked',
+      answer: 'nxdomain',
+    });
     const tcp = await events(stack, '?client=127.0.0.3&domain=c.pool.example');
     expect(tcp).toHaveLength(1);
     expect(tcp[0]).toMatchObject({ protocol: 'tcp', rule: 'pool.example' });
@@ -109,7 +118,9 @@ describe('which host tried to resolve which pool', () => {
     expect(upstreams[0]?.queries.map((q) => q.qname)).toContain('x.newpool.example');
     stack.poolsink.eventWriter.flush();
     const logged = await events(stack, '?action=alerted');
-    expect(logged).toEqual([expect.objectContaining({ clientIp: '127.0.0.5', list: 'trial', action: 'alerted', answer: 'forwarded' })]);
+    expect(logged).toEqual([
+      expect.objectContaining({ clientIp: '127.0.0.5', list: 'trial', action: 'alerted', answer: 'forwarded' }),
+    ]);
   });
 
   test('a restart keeps events, host summaries and outcome counts; the CLI reads the same database', async () => {
@@ -174,7 +185,8 @@ describe('shutdown', () => {
         let stopped = false;
         void exited.then(() => (stopped = true));
         while (!stopped && sent < 200_000) {
-          for (let i = 0; i < 50; i++) socket.send(encodeQuery(`h${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
+          for (let i = 0; i < 50; i++)
+            socket.send(encodeQuery(`h${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
           await new Promise((r) => setImmediate(r));
         }
       })();
@@ -192,7 +204,8 @@ describe('shutdown', () => {
       // replies under the burst, so the server's own count is the reference).
       const stopped = server.logs.find((l) => l['msg'] === 'poolsink stopped');
       const counters = stopped?.['counters'];
-      const blocked = typeof counters === 'object' && counters !== null && 'blocked' in counters ? counters.blocked : undefined;
+      const blocked =
+        typeof counters === 'object' && counters !== null && 'blocked' in counters ? counters.blocked : undefined;
       expect(answered).toBeGreaterThan(100);
       expect(rows).toBe(blocked);
       expect(rows).toBeGreaterThanOrEqual(answered);
@@ -210,7 +223,10 @@ describe('storage faults', () => {
     const stack = await startStack({
       upstreams: [up.address],
       lists: LISTS,
-      config: { database: { maxBufferedEvents: 1000, flushIntervalMs: 20 }, dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } } },
+      config: {
+        database: { maxBufferedEvents: 1000, flushIntervalMs: 20 },
+        dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } },
+      },
     });
     stacks.push(stack);
     const { store, eventWriter } = stack.poolsink;
@@ -224,7 +240,10 @@ describe('storage faults', () => {
       // 3000 exchanges at once: on a loaded machine the last answers take longer than the default 2 s wait.
       const answers = await Promise.all(
         Array.from({ length: 3000 }, (_, i) =>
-          udpExchange(stack.port, encodeQuery(`q${i}.pool.example`, { id: i & 0xffff }), { bindAddress: '127.0.0.3', timeoutMs: 15_000 }),
+          udpExchange(stack.port, encodeQuery(`q${i}.pool.example`, { id: i & 0xffff }), {
+            bindAddress: '127.0.0.3',
+            timeoutMs: 15_000,
+          }),
         ),
       );
       expect(answers.filter((a) => a !== undefined && rcodeOf(a) === 3).length).toBe(3000);
@@ -280,7 +299,8 @@ describe('crash', () => {
       let flooding = true;
       const flood = (async () => {
         while (flooding) {
-          for (let i = 0; i < 20; i++) socket.send(encodeQuery(`k${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
+          for (let i = 0; i < 20; i++)
+            socket.send(encodeQuery(`k${sent++}.pool.example`, { id: sent & 0xffff }), port, '127.0.0.1');
           await new Promise((r) => setTimeout(r, 1)); // pacing: 20 queries a turn, not synchronization
         }
       })();
@@ -289,7 +309,9 @@ describe('crash', () => {
       // Mid-flood: what the server says it has written and still holds, then the kill at once.
       const answeredAtRead = answered;
       const token = readFileSync(join(dir, 'data', 'admin-token'), 'utf8').trim();
-      const response = await fetch(`http://${String(started['admin'])}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`http://${String(started['admin'])}/metrics`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       const metrics = await response.text();
       const metric = (name: string): number => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
       written = metric('poolsink_events_written_total');
@@ -315,7 +337,9 @@ describe('crash', () => {
     expect(Number.isInteger(written) && Number.isInteger(buffered)).toBe(true);
     expect(rows).toBeGreaterThanOrEqual(written);
     expect(lost).toBeLessThanOrEqual(buffered + answeredAfterRead());
-    console.log(`SIGKILL: ${answered} blocked answers, ${rows} events stored, ${lost} lost (${buffered} held in memory at the last metrics read)`);
+    console.log(
+      `SIGKILL: ${answered} blocked answers, ${rows} events stored, ${lost} lost (${buffered} held in memory at the last metrics read)`,
+    );
 
     const again = startCliServer(['serve', '--config', config], { cwd: dir });
     try {

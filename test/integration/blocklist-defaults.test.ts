@@ -178,12 +178,18 @@ describe('blocklists/doh-bypass.txt (opt-in, not in the default configuration)',
     expect(dohBypass.match(qname)).toEqual({ kind: 'allow' });
   });
 
-  test.each(['google.com', 'www.google.com', 'cloudflare.com', 'www.cloudflare.com', 'quad9.net', 'www.quad9.net', 'adguard.com', 'opendns.com'])(
-    'leaves the provider company domain %s alone',
-    (qname) => {
-      expect(dohBypass.match(qname)).toEqual({ kind: 'allow' });
-    },
-  );
+  test.each([
+    'google.com',
+    'www.google.com',
+    'cloudflare.com',
+    'www.cloudflare.com',
+    'quad9.net',
+    'www.quad9.net',
+    'adguard.com',
+    'opendns.com',
+  ])('leaves the provider company domain %s alone', (qname) => {
+    expect(dohBypass.match(qname)).toEqual({ kind: 'allow' });
+  });
 
   test.each([
     'use-application-dns.net',
@@ -202,13 +208,17 @@ describe('blocklists/doh-bypass.txt (opt-in, not in the default configuration)',
   });
 
   test('is a clean plain-domain list with a header and no redundant entries', async () => {
-    const list = await loadListFile({ name: 'doh-bypass', source: 'blocklists/doh-bypass.txt', format: 'auto' }, repoRoot);
+    const list = await loadListFile(
+      { name: 'doh-bypass', source: 'blocklists/doh-bypass.txt', format: 'auto' },
+      repoRoot,
+    );
     expect(list.format).toBe('domains');
     expect(list.skipped).toBe(0);
     expect(new Set(list.domains).size).toBe(list.domains.length);
     const names = new Set(list.domains);
     const redundant = list.domains.filter((name) => {
-      for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) if (names.has(name.slice(dot + 1))) return true;
+      for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1))
+        if (names.has(name.slice(dot + 1))) return true;
       return false;
     });
     expect(redundant).toEqual([]);

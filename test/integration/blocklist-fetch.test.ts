@@ -100,9 +100,9 @@ describe('createListFetcher', () => {
 
   test('a body that trickles forever fails after totalTimeoutMs', async () => {
     server.set('/trickle.txt', { body: LIST.repeat(1000), trickleBytes: 10, trickleMs: 20 });
-    expect(await fetchError(useFetcher({ totalTimeoutMs: 400, bodyTimeoutMs: 5000 }).fetch(server.url('/trickle.txt'), {}))).toContain(
-      'not complete within 400 ms',
-    );
+    expect(
+      await fetchError(useFetcher({ totalTimeoutMs: 400, bodyTimeoutMs: 5000 }).fetch(server.url('/trickle.txt'), {})),
+    ).toContain('not complete within 400 ms');
   });
 
   test('an oversized body with Content-Length is refused before reading', async () => {
@@ -112,7 +112,9 @@ describe('createListFetcher', () => {
 
   test('an oversized body without Content-Length is cut off while streaming', async () => {
     server.set('/big.txt', { body: 'a.example\n'.repeat(5000), trickleBytes: 4096, trickleMs: 1 });
-    expect(await fetchError(useFetcher({ maxBytes: 10_000 }).fetch(server.url('/big.txt'), {}))).toContain('body larger than');
+    expect(await fetchError(useFetcher({ maxBytes: 10_000 }).fetch(server.url('/big.txt'), {}))).toContain(
+      'body larger than',
+    );
   });
 
   test('a gzip body is inflated', async () => {
@@ -132,13 +134,18 @@ describe('createListFetcher', () => {
   });
 
   test('a corrupt gzip body is an error', async () => {
-    server.set('/bad.txt', { body: Buffer.from([0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6, 7]), headers: { 'content-encoding': 'gzip' } });
+    server.set('/bad.txt', {
+      body: Buffer.from([0x1f, 0x8b, 0x08, 0, 1, 2, 3, 4, 5, 6, 7]),
+      headers: { 'content-encoding': 'gzip' },
+    });
     expect(await fetchError(useFetcher().fetch(server.url('/bad.txt'), {}))).toContain('could not be inflated');
   });
 
   test('an encoding that was not asked for is an error', async () => {
     server.set('/list.txt', { body: LIST, headers: { 'content-encoding': 'br' } });
-    expect(await fetchError(useFetcher().fetch(server.url('/list.txt'), {}))).toContain('unsupported content-encoding "br"');
+    expect(await fetchError(useFetcher().fetch(server.url('/list.txt'), {}))).toContain(
+      'unsupported content-encoding "br"',
+    );
   });
 
   test('redirects are followed up to maxRedirects', async () => {

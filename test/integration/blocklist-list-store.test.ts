@@ -7,7 +7,15 @@ import { isPoolsinkError } from '../../src/errors.js';
 let connection: StoreConnection;
 let store: ListStore;
 
-const row = { name: 'feed', source: 'https://lists.test/a.txt', format: 'hosts', mode: 'alert', refreshSec: 3600, maxShrinkPercent: 25, createdMs: 1000 } as const;
+const row = {
+  name: 'feed',
+  source: 'https://lists.test/a.txt',
+  format: 'hosts',
+  mode: 'alert',
+  refreshSec: 3600,
+  maxShrinkPercent: 25,
+  createdMs: 1000,
+} as const;
 
 beforeEach(() => {
   connection = openStoreConnection(':memory:', { log: pino({ level: 'silent' }) });
@@ -45,7 +53,12 @@ describe('createListStore', () => {
 
   test('a second list of the same name is ERR_CONFLICT', () => {
     store.insertRuntimeList(row);
-    expect(isPoolsinkError(thrownBy(() => store.insertRuntimeList(row)), 'ERR_CONFLICT')).toBe(true);
+    expect(
+      isPoolsinkError(
+        thrownBy(() => store.insertRuntimeList(row)),
+        'ERR_CONFLICT',
+      ),
+    ).toBe(true);
   });
 
   test('allowlist: insert, read back oldest first, conflict, delete', () => {
@@ -55,14 +68,25 @@ describe('createListStore', () => {
       { domain: 'a.example', createdMs: 1 },
       { domain: 'b.example', createdMs: 2 },
     ]);
-    expect(isPoolsinkError(thrownBy(() => store.insertAllowed({ domain: 'a.example', createdMs: 3 })), 'ERR_CONFLICT')).toBe(true);
+    expect(
+      isPoolsinkError(
+        thrownBy(() => store.insertAllowed({ domain: 'a.example', createdMs: 3 })),
+        'ERR_CONFLICT',
+      ),
+    ).toBe(true);
     store.deleteAllowed('a.example');
     expect(store.runtimeAllowlist().map((r) => r.domain)).toEqual(['b.example']);
   });
 
   test('list state is upserted, and absent fields read back absent', () => {
     store.saveListState({ name: 'feed', etag: '"v1"', lastFetchMs: 10, lastError: 'HTTP 500', entries: 7 });
-    store.saveListState({ name: 'feed', lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT', lastFetchMs: 20, lastChangeMs: 20, entries: 8 });
+    store.saveListState({
+      name: 'feed',
+      lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT',
+      lastFetchMs: 20,
+      lastChangeMs: 20,
+      entries: 8,
+    });
     expect(store.listStates()).toEqual([
       { name: 'feed', lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT', lastFetchMs: 20, lastChangeMs: 20, entries: 8 },
     ]);

@@ -9,7 +9,14 @@ import type { BlocklistConfig } from '../../src/config/types.js';
 
 let dir: string;
 const log = pino({ level: 'silent' });
-const feed: BlocklistConfig = { name: 'feed', source: 'https://lists.test/feed.txt', format: 'auto', mode: 'block', refreshSec: 86_400, maxShrinkPercent: 50 };
+const feed: BlocklistConfig = {
+  name: 'feed',
+  source: 'https://lists.test/feed.txt',
+  format: 'auto',
+  mode: 'block',
+  refreshSec: 86_400,
+  maxShrinkPercent: 50,
+};
 const local: BlocklistConfig = { ...feed, name: 'local', source: 'local.txt' };
 
 beforeEach(() => {
@@ -28,7 +35,10 @@ test('a URL list is read from the last known good copy in dataDir, without fetch
     validators: {},
     savedMs: 1,
   });
-  const snapshot = await loadLists({ blocklists: [local, feed], allowlist: [], baseDir: dir, dataDir: join(dir, 'data') }, log);
+  const snapshot = await loadLists(
+    { blocklists: [local, feed], allowlist: [], baseDir: dir, dataDir: join(dir, 'data') },
+    log,
+  );
   expect(snapshot.lists.map((l) => [l.name, l.format, l.entries, l.error])).toEqual([
     ['local', 'domains', 1, undefined],
     ['feed', 'hosts', 1, undefined],
@@ -37,7 +47,10 @@ test('a URL list is read from the last known good copy in dataDir, without fetch
 });
 
 test('a URL list without a copy yet is reported and left out', async () => {
-  const snapshot = await loadLists({ blocklists: [local, feed], allowlist: [], baseDir: dir, dataDir: join(dir, 'data') }, log);
+  const snapshot = await loadLists(
+    { blocklists: [local, feed], allowlist: [], baseDir: dir, dataDir: join(dir, 'data') },
+    log,
+  );
   expect(snapshot.lists[1]?.error).toContain('no downloaded copy');
   expect(snapshot.matcher.match('local.example').kind).toBe('block');
 });

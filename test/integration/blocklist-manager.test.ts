@@ -21,14 +21,17 @@ afterEach(async () => {
 });
 
 function pools(count: number, prefix = 'pool'): string {
-  return Array.from({ length: count }, (_, i) => `${prefix}${i}.example`).join('\n') + '\n';
+  return `${Array.from({ length: count }, (_, i) => `${prefix}${i}.example`).join('\n')}\n`;
 }
 
 async function failure(promise: Promise<unknown>): Promise<{ code: ErrorCode | undefined; message: string }> {
   try {
     await promise;
   } catch (err: unknown) {
-    return { code: isPoolsinkError(err) ? err.code : undefined, message: err instanceof Error ? err.message : String(err) };
+    return {
+      code: isPoolsinkError(err) ? err.code : undefined,
+      message: err instanceof Error ? err.message : String(err),
+    };
   }
   throw new Error('expected a failure');
 }
@@ -63,7 +66,10 @@ describe('start', () => {
   });
 
   test('a missing file is reported, and the other lists still load', async () => {
-    const t = await harness({ files: { 'ok.txt': 'ok.example\n' }, lists: [listSpec('gone', 'gone.txt'), listSpec('ok', 'ok.txt')] });
+    const t = await harness({
+      files: { 'ok.txt': 'ok.example\n' },
+      lists: [listSpec('gone', 'gone.txt'), listSpec('ok', 'ok.txt')],
+    });
     expect(info('gone').lastError).toContain('cannot read');
     expect(t.verdict('ok.example')).toBe('block');
     expect(t.logs.some((l) => l.level === WARN && l['list'] === 'gone')).toBe(true);
@@ -74,14 +80,18 @@ describe('URL lists', () => {
   test('a refresh fetches, swaps and keeps a last known good copy; the next one is a 304', async () => {
     server.set('/feed.txt', { body: pools(3), etag: '"v1"' });
     const t = await harness({ lists: [listSpec('feed', server.url('/feed.txt'))] });
-    expect(await t.manager.refresh('feed', { force: false })).toEqual([{ name: 'feed', outcome: 'updated', entries: 3, previousEntries: 0 }]);
+    expect(await t.manager.refresh('feed', { force: false })).toEqual([
+      { name: 'feed', outcome: 'updated', entries: 3, previousEntries: 0 },
+    ]);
     expect(t.verdict('a.pool1.example')).toBe('block');
     expect(info('feed')).toMatchObject({ entries: 3, loadedFrom: 'source' });
     expect(info('feed').lastChangeMs).toBeTypeOf('number');
     expect(existsSync(join(t.dataDir, 'lists', 'feed.txt'))).toBe(true);
 
     const swaps = t.matchers.length;
-    expect(await t.manager.refresh('feed', { force: false })).toEqual([{ name: 'feed', outcome: 'unchanged', entries: 3, previousEntries: 3 }]);
+    expect(await t.manager.refresh('feed', { force: false })).toEqual([
+      { name: 'feed', outcome: 'unchanged', entries: 3, previousEntries: 3 },
+    ]);
     expect(server.requestsTo('/feed.txt')[1]?.headers['if-none-match']).toBe('"v1"');
     expect(t.matchers).toHaveLength(swaps); // nothing rebuilt
   });
@@ -120,7 +130,10 @@ describe('URL lists', () => {
     ['an oversized body', { body: pools(5000) }, 'larger than'],
   ])('%s fails, keeps the previous entries and is reported once', async (_label, route, message) => {
     server.set('/feed.txt', { body: pools(3) });
-    const t = await harness({ lists: [listSpec('feed', server.url('/feed.txt'))], fetch: { bodyTimeoutMs: 200, maxBytes: 20_000 } });
+    const t = await harness({
+      lists: [listSpec('feed', server.url('/feed.txt'))],
+      fetch: { bodyTimeoutMs: 200, maxBytes: 20_000 },
+    });
     await t.manager.refresh('feed', { force: false });
     server.set('/feed.txt', route);
     const [first] = await t.manager.refresh('feed', { force: false });
@@ -139,7 +152,11 @@ describe('URL lists', () => {
 
   test.each([
     ['an empty list', { body: '# all gone\n' }, '0 entries'],
-    ['binary garbage', { body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48]) }, 'not a text list'],
+    [
+      'binary garbage',
+      { body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48]) },
+      'not a text list',
+    ],
     ['a shrink past maxShrinkPercent', { body: pools(4) }, 'from 10 to 4 entries'],
     ['an HTML error page', { body: '<html><body>Service unavailable</body></html>\n' }, '0 entries'],
   ])('%s is rejected and the previous entries stay', async (_label, route, message) => {
@@ -161,7 +178,9 @@ describe('URL lists', () => {
     await t.manager.refresh('feed', { force: false });
     server.set('/feed.txt', { body: pools(2), etag: '"v2"' });
     expect(await t.manager.refresh('feed', { force: false })).toMatchObject([{ outcome: 'rejected' }]);
-    expect(await t.manager.refresh('feed', { force: true })).toMatchObject([{ outcome: 'updated', entries: 2, previousEntries: 10 }]);
+    expect(await t.manager.refresh('feed', { force: true })).toMatchObject([
+      { outcome: 'updated', entries: 2, previousEntries: 10 },
+    ]);
     expect(server.requestsTo('/feed.txt').at(-1)?.headers['if-none-match']).toBeUndefined();
     expect(t.verdict('pool9.example')).toBe('allow');
     expect(t.verdict('pool1.example')).toBe('block');
@@ -171,7 +190,10 @@ describe('URL lists', () => {
   test('two refreshes at once share one download', async () => {
     server.set('/feed.txt', { body: pools(3), trickleBytes: 8, trickleMs: 5 });
     const t = await harness({ lists: [listSpec('feed', server.url('/feed.txt'))] });
-    const [a, b] = await Promise.all([t.manager.refresh('feed', { force: false }), t.manager.refresh(undefined, { force: false })]);
+    const [a, b] = await Promise.all([
+      t.manager.refresh('feed', { force: false }),
+      t.manager.refresh(undefined, { force: false }),
+    ]);
     expect(a).toEqual(b);
     expect(server.requestsTo('/feed.txt')).toHaveLength(1);
   });
@@ -203,8 +225,17 @@ describe('restart', () => {
     server.set('/feed.txt', { status: 502 });
     await t.manager.refresh('feed', { force: false });
     await t.restart();
-    expect(info('feed')).toMatchObject({ loadedFrom: 'last-known-good', entries: 5, lastError: expect.stringContaining('HTTP 502') });
-    expect(t.scheduler.pending().filter((timer) => timer.delayMs !== 50).every((timer) => timer.delayMs <= 1000)).toBe(true);
+    expect(info('feed')).toMatchObject({
+      loadedFrom: 'last-known-good',
+      entries: 5,
+      lastError: expect.stringContaining('HTTP 502'),
+    });
+    expect(
+      t.scheduler
+        .pending()
+        .filter((timer) => timer.delayMs !== 50)
+        .every((timer) => timer.delayMs <= 1000),
+    ).toBe(true);
   });
 
   test('validators are sent back after a restart: a 304 needs no parsing', async () => {
@@ -232,10 +263,15 @@ describe('restart', () => {
 describe('scheduling', () => {
   test('refreshes come every refreshSec, jittered earlier by at most 10%; failures retry sooner', async () => {
     server.set('/feed.txt', { body: pools(3) });
-    const t = await harness({ lists: [listSpec('feed', server.url('/feed.txt'), { refreshSec: 7200 })], random: () => 0.5 });
+    const t = await harness({
+      lists: [listSpec('feed', server.url('/feed.txt'), { refreshSec: 7200 })],
+      random: () => 0.5,
+    });
     expect(t.scheduler.fire((timer) => timer.delayMs === 500)).toBe(1); // within a second of start
     await vi.waitFor(() => expect(info('feed').entries).toBe(3));
-    await vi.waitFor(() => expect(t.scheduler.pending().some((timer) => timer.delayMs === 7200 * 1000 * 0.95)).toBe(true));
+    await vi.waitFor(() =>
+      expect(t.scheduler.pending().some((timer) => timer.delayMs === 7200 * 1000 * 0.95)).toBe(true),
+    );
 
     server.set('/feed.txt', { status: 503 });
     expect(t.scheduler.fire((timer) => timer.delayMs > 1000)).toBe(1);
@@ -247,7 +283,10 @@ describe('scheduling', () => {
 
 describe('file lists', () => {
   test('reload when the file is rewritten, replaced by rename, or removed (keeping the entries)', async () => {
-    const t = await harness({ files: { 'local.txt': 'one.example\n' }, lists: [listSpec('local', 'local.txt', { maxShrinkPercent: 100 })] });
+    const t = await harness({
+      files: { 'local.txt': 'one.example\n' },
+      lists: [listSpec('local', 'local.txt', { maxShrinkPercent: 100 })],
+    });
     const path = join(t.dir, 'local.txt');
     const poll = async (): Promise<void> => {
       t.scheduler.fire((timer) => timer.delayMs === 50);
@@ -291,7 +330,9 @@ describe('management', () => {
     const t = await harness({ files: { 'local.txt': 'one.example\n' }, lists: [listSpec('local', 'local.txt')] });
     expect(await failure(t.manager.updateList('local', { mode: 'alert' }))).toMatchObject({ code: 'ERR_CONFLICT' });
     expect(await failure(t.manager.removeList('local'))).toMatchObject({ code: 'ERR_CONFLICT' });
-    expect(await failure(t.manager.addList({ name: 'local', source: 'x.txt' }))).toMatchObject({ code: 'ERR_CONFLICT' });
+    expect(await failure(t.manager.addList({ name: 'local', source: 'x.txt' }))).toMatchObject({
+      code: 'ERR_CONFLICT',
+    });
     expect(await t.manager.refresh('local', { force: false })).toMatchObject([{ name: 'local', outcome: 'unchanged' }]);
     expect(await failure(t.manager.refresh('nope', { force: false }))).toMatchObject({ code: 'ERR_NOT_FOUND' });
     expect(await failure(t.manager.updateList('nope', {}))).toMatchObject({ code: 'ERR_NOT_FOUND' });
@@ -320,7 +361,14 @@ describe('management', () => {
     const t = await harness({ files: { 'local.txt': 'one.example\n' }, lists: [listSpec('local', 'local.txt')] });
 
     const added = await t.manager.addList({ name: 'extra', source: server.url('/a.txt'), mode: 'alert' });
-    expect(added).toMatchObject({ name: 'extra', origin: 'runtime', entries: 3, mode: 'alert', refreshSec: 86_400, maxShrinkPercent: 50 });
+    expect(added).toMatchObject({
+      name: 'extra',
+      origin: 'runtime',
+      entries: 3,
+      mode: 'alert',
+      refreshSec: 86_400,
+      maxShrinkPercent: 50,
+    });
     expect(t.current().match('a0.example')).toMatchObject({ kind: 'block', list: 'extra', mode: 'alert' });
     expect(t.manager.lists().map((l) => [l.name, l.origin])).toEqual([
       ['local', 'config'],
@@ -328,7 +376,10 @@ describe('management', () => {
     ]);
 
     expect(await failure(t.manager.updateList('extra', { refreshSec: 5 }))).toMatchObject({ code: 'ERR_INVALID' });
-    expect(await t.manager.updateList('extra', { mode: 'block', refreshSec: 600 })).toMatchObject({ mode: 'block', refreshSec: 600 });
+    expect(await t.manager.updateList('extra', { mode: 'block', refreshSec: 600 })).toMatchObject({
+      mode: 'block',
+      refreshSec: 600,
+    });
     expect(t.current().match('a0.example')).toMatchObject({ kind: 'block', mode: 'block' });
 
     expect(await t.manager.updateList('extra', { source: server.url('/b.txt') })).toMatchObject({ entries: 2 });
@@ -336,7 +387,12 @@ describe('management', () => {
     expect(t.verdict('b1.example')).toBe('block');
 
     await t.restart();
-    expect(info('extra')).toMatchObject({ origin: 'runtime', source: server.url('/b.txt'), refreshSec: 600, loadedFrom: 'last-known-good' });
+    expect(info('extra')).toMatchObject({
+      origin: 'runtime',
+      source: server.url('/b.txt'),
+      refreshSec: 600,
+      loadedFrom: 'last-known-good',
+    });
     expect(t.verdict('b1.example')).toBe('block');
 
     await t.manager.removeList('extra');
@@ -414,7 +470,9 @@ describe('management', () => {
 
   test('a missing file source is ERR_LIST_READ', async () => {
     const t = await harness({});
-    expect(await failure(t.manager.addList({ name: 'extra', source: 'nowhere.txt' }))).toMatchObject({ code: 'ERR_LIST_READ' });
+    expect(await failure(t.manager.addList({ name: 'extra', source: 'nowhere.txt' }))).toMatchObject({
+      code: 'ERR_LIST_READ',
+    });
   });
 
   test('a PATCH to a source that does not load changes nothing', async () => {
@@ -422,9 +480,13 @@ describe('management', () => {
     server.set('/broken.txt', { status: 404 });
     const t = await harness({});
     await t.manager.addList({ name: 'extra', source: server.url('/a.txt') });
-    expect(await failure(t.manager.updateList('extra', { source: server.url('/broken.txt'), mode: 'alert' }))).toMatchObject({ code: 'ERR_LIST_FETCH' });
+    expect(
+      await failure(t.manager.updateList('extra', { source: server.url('/broken.txt'), mode: 'alert' })),
+    ).toMatchObject({ code: 'ERR_LIST_FETCH' });
     expect(info('extra')).toMatchObject({ source: server.url('/a.txt'), mode: 'block', entries: 3 });
-    expect(await failure(t.manager.updateList('extra', { format: 'hosts' }))).toMatchObject({ code: 'ERR_LIST_REJECTED' });
+    expect(await failure(t.manager.updateList('extra', { format: 'hosts' }))).toMatchObject({
+      code: 'ERR_LIST_REJECTED',
+    });
     expect(info('extra')).toMatchObject({ format: 'auto', entries: 3 });
     expect(t.verdict('a2.example')).toBe('block');
     await t.restart();
@@ -446,7 +508,11 @@ describe('management', () => {
 
 describe('allowlist', () => {
   test('entries take effect at once, persist, and survive a restart', async () => {
-    const t = await harness({ files: { 'local.txt': 'pool.example\nother.example\n' }, lists: [listSpec('local', 'local.txt')], allowlist: ['other.example'] });
+    const t = await harness({
+      files: { 'local.txt': 'pool.example\nother.example\n' },
+      lists: [listSpec('local', 'local.txt')],
+      allowlist: ['other.example'],
+    });
     expect(t.verdict('x.pool.example')).toBe('block');
     const swaps = t.matchers.length;
     expect(await t.manager.allow('*.X.Pool.Example.')).toEqual({ domain: 'x.pool.example', origin: 'runtime' });

@@ -39,10 +39,12 @@ describe.skipIf(!existsSync(sharedLists))('real lists through fetch, slices and 
     await server.close();
   });
 
-  test.each(REAL_LISTS.flatMap(([file, format, distinct]) => [
-    [file, format, distinct, false],
-    [file, format, distinct, true],
-  ]))('%s (%s, README: %s distinct names), gzip %s', async (file, format, distinct, gzip) => {
+  test.each(
+    REAL_LISTS.flatMap(([file, format, distinct]) => [
+      [file, format, distinct, false],
+      [file, format, distinct, true],
+    ]),
+  )('%s (%s, README: %s distinct names), gzip %s', async (file, format, distinct, gzip) => {
     const body = readFileSync(`${sharedLists}${file}`);
     const path = `/${gzip ? 'gz' : 'plain'}/${file}`;
     server.set(path, { body, gzip });

@@ -9,7 +9,12 @@ let root: string;
 let dir: string;
 let cache: SourceCache;
 
-const meta: CacheMeta = { source: 'https://lists.test/a.txt', sha256: 'abc', validators: { etag: '"v1"', lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT' }, savedMs: 1234 };
+const meta: CacheMeta = {
+  source: 'https://lists.test/a.txt',
+  sha256: 'abc',
+  validators: { etag: '"v1"', lastModified: 'Wed, 21 Oct 2026 07:28:00 GMT' },
+  savedMs: 1234,
+};
 
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'poolsink-cache-'));
@@ -67,7 +72,7 @@ describe('createSourceCache', () => {
     }
   });
 
-  test('a list named like another list\'s metadata does not collide with it', async () => {
+  test("a list named like another list's metadata does not collide with it", async () => {
     await cache.write('pools', Buffer.from('a.example\n'), meta);
     await cache.write('pools.meta', Buffer.from('b.example\n'), meta);
     expect((await cache.read('pools'))?.body.toString()).toBe('a.example\n');

@@ -43,7 +43,16 @@ admin: { listen: "127.0.0.1:0" }
 describe('poolsink check', () => {
   test('prints one verdict line per domain without starting a listener', async () => {
     const config = writeConfig(`upstreams: ["127.0.0.1:9"]\n${LISTS}`);
-    const result = await runCli(['check', '--config', config, 'a.pool.example', 'ok.pool.example', 'notpool.example', 'x.wild.example', 'wild.example']);
+    const result = await runCli([
+      'check',
+      '--config',
+      config,
+      'a.pool.example',
+      'ok.pool.example',
+      'notpool.example',
+      'x.wild.example',
+      'wild.example',
+    ]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout.trim().split('\n')).toEqual([
@@ -129,7 +138,12 @@ describe('poolsink serve', () => {
 describe('poolsink lists', () => {
   test('shows the running server’s lists and refreshes them through the admin API', async () => {
     upstream = await startLocalUpstream();
-    const config = writeConfig(`dns:\n  listen: ["127.0.0.1:0"]\nupstreams: ["${upstream.address}"]\n${LISTS}`.replace('admin: { listen: "127.0.0.1:0" }', ''));
+    const config = writeConfig(
+      `dns:\n  listen: ["127.0.0.1:0"]\nupstreams: ["${upstream.address}"]\n${LISTS}`.replace(
+        'admin: { listen: "127.0.0.1:0" }',
+        '',
+      ),
+    );
     // A fixed admin port is needed for the client side; take a free one from the kernel first.
     const { createServer } = await import('node:net');
     const probe = createServer();
@@ -150,7 +164,11 @@ describe('poolsink lists', () => {
     // The manager's own file poll may reload the edited file before the CLI asks: then the refresh
     // finds it unchanged. Either way the list now holds the three new entries.
     expect(refreshed.stdout).toMatch(/^pools\s+(updated\s+3\s+2|unchanged\s+3\s+3)\b/m);
-    const port = Number(String((await server.waitForLog('poolsink started'))['listen']).split(':').pop());
+    const port = Number(
+      String((await server.waitForLog('poolsink started'))['listen'])
+        .split(':')
+        .pop(),
+    );
     expect((await dig(port, ['a.newpool.example'])).status).toBe('NXDOMAIN');
 
     const missing = await runCli(['lists', 'refresh', 'nope', '--config', config]);

@@ -32,7 +32,12 @@ describe('validateConfig', () => {
       { host: '127.0.0.53', port: 53, family: 4 },
       { host: '::1', port: 53, family: 6 },
     ]);
-    expect(config.block).toEqual({ response: 'nxdomain', sinkholeIpv4: '192.0.2.1', sinkholeIpv6: '100::1', ttlSec: 60 });
+    expect(config.block).toEqual({
+      response: 'nxdomain',
+      sinkholeIpv4: '192.0.2.1',
+      sinkholeIpv6: '100::1',
+      ttlSec: 60,
+    });
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.dns)).toBe(true);
   });
@@ -52,7 +57,15 @@ describe('validateConfig', () => {
     [{ block: { ttlSec: -1 } }, 'block.ttlSec'],
     [{ block: { ttlSec: 1.5 } }, 'block.ttlSec: must be an integer'],
     [{ blocklists: [{ name: 'a b', source: 'x' }] }, 'blocklists[0].name'],
-    [{ blocklists: [{ name: 'a', source: 'x' }, { name: 'a', source: 'y' }] }, 'blocklists[1].name: duplicate'],
+    [
+      {
+        blocklists: [
+          { name: 'a', source: 'x' },
+          { name: 'a', source: 'y' },
+        ],
+      },
+      'blocklists[1].name: duplicate',
+    ],
     [{ blocklists: [{ name: 'a', source: 'x', format: 'csv' }] }, 'blocklists[0].format'],
     [{ blocklists: [{ name: 'a', source: 'x', mode: 'log' }] }, 'blocklists[0].mode'],
     [{ blocklists: [{ name: 'a' }] }, 'blocklists[0].source'],
@@ -83,13 +96,25 @@ describe('validateConfig', () => {
     expect(config.database).toMatchObject({ path: '/base/data/poolsink.db', retentionDays: 90, maxEvents: 50_000_000 });
     expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 8053, family: 4 }, metricsAuth: true });
     expect(config.dns.rateLimit).toEqual({ qps: 1000, burst: 2000, action: 'refuse' });
-    const moved = validateConfig({ dataDir: '/var/lib/poolsink', blocklists: [{ name: 'u', source: 'https://lists.example/u.txt' }] }, '/base', resolvConf);
+    const moved = validateConfig(
+      { dataDir: '/var/lib/poolsink', blocklists: [{ name: 'u', source: 'https://lists.example/u.txt' }] },
+      '/base',
+      resolvConf,
+    );
     expect(moved.database.path).toBe('/var/lib/poolsink/poolsink.db');
-    expect(moved.blocklists[0]).toMatchObject({ source: 'https://lists.example/u.txt', refreshSec: 86_400, maxShrinkPercent: 50 });
+    expect(moved.blocklists[0]).toMatchObject({
+      source: 'https://lists.example/u.txt',
+      refreshSec: 86_400,
+      maxShrinkPercent: 50,
+    });
   });
 
   test('a wildcard listener may forward to another host on port 53 (the VPC resolver)', () => {
-    const config = validateConfig({ dns: { listen: ['0.0.0.0:53'] }, upstreams: ['10.0.0.2:53', '169.254.169.253'] }, '/b', noResolvConf);
+    const config = validateConfig(
+      { dns: { listen: ['0.0.0.0:53'] }, upstreams: ['10.0.0.2:53', '169.254.169.253'] },
+      '/b',
+      noResolvConf,
+    );
     expect(config.upstreams.map((u) => u.host)).toEqual(['10.0.0.2', '169.254.169.253']);
   });
 
@@ -98,7 +123,11 @@ describe('validateConfig', () => {
   });
 
   test('IPv6 listen address and explicit upstream ports', () => {
-    const config = validateConfig({ dns: { listen: ['[::1]:5300'] }, upstreams: ['[::1]:5301', '127.0.0.1'] }, '/b', noResolvConf);
+    const config = validateConfig(
+      { dns: { listen: ['[::1]:5300'] }, upstreams: ['[::1]:5301', '127.0.0.1'] },
+      '/b',
+      noResolvConf,
+    );
     expect(config.dns.listen[0]).toEqual({ host: '::1', port: 5300, family: 6 });
     expect(config.upstreams).toEqual([
       { host: '::1', port: 5301, family: 6 },
@@ -114,7 +143,11 @@ describe('loadConfig', () => {
     const config = loadConfig({
       file,
       resolvConfPath: noResolvConf,
-      env: { POOLSINK_UPSTREAMS: '127.0.0.2:53, 127.0.0.3:53', POOLSINK_LOG_LEVEL: 'warn', POOLSINK_LISTEN: '127.0.0.1:0' },
+      env: {
+        POOLSINK_UPSTREAMS: '127.0.0.2:53, 127.0.0.3:53',
+        POOLSINK_LOG_LEVEL: 'warn',
+        POOLSINK_LISTEN: '127.0.0.1:0',
+      },
     });
     expect(config.baseDir).toBe(dir);
     expect(config.upstreams.map((u) => u.host)).toEqual(['127.0.0.2', '127.0.0.3']);
@@ -127,7 +160,9 @@ describe('loadConfig', () => {
     const file = join(dir, 'b.yaml');
     writeFileSync(file, 'upstreams: ["127.0.0.1:5400"]\n');
     expect(errorOf(() => loadConfig({ file, env: { POOLSINK_BLOCK_RESPONSE: 'nope' } }))).toContain('block.response');
-    expect(errorOf(() => loadConfig({ file, env: { POOLSINK_CACHE_MAX_ENTRIES: 'lots' } }))).toContain('POOLSINK_CACHE_MAX_ENTRIES');
+    expect(errorOf(() => loadConfig({ file, env: { POOLSINK_CACHE_MAX_ENTRIES: 'lots' } }))).toContain(
+      'POOLSINK_CACHE_MAX_ENTRIES',
+    );
   });
 
   test('invalid YAML and a missing file are clear errors', () => {
@@ -138,7 +173,11 @@ describe('loadConfig', () => {
   });
 
   test('the shipped poolsink.yaml is valid and loopback-only', () => {
-    const config = loadConfig({ file: new URL('../../poolsink.yaml', import.meta.url).pathname, env: {}, resolvConfPath: resolvConf });
+    const config = loadConfig({
+      file: new URL('../../poolsink.yaml', import.meta.url).pathname,
+      env: {},
+      resolvConfPath: resolvConf,
+    });
     expect(config.dns.listen.every((l) => l.host === '127.0.0.1' || l.host === '::1')).toBe(true);
     expect(config.blocklists.map((l) => l.name)).toContain('mining-pools');
   });

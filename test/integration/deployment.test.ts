@@ -39,7 +39,7 @@ function parseDockerfile(text: string): Instruction[][] {
     if (pending === '' && (line === '' || line.startsWith('#'))) continue;
     if (line.startsWith('#')) continue; // a comment inside a continued instruction
     if (line.endsWith('\\')) {
-      pending += line.slice(0, -1).trimEnd() + ' ';
+      pending += `${line.slice(0, -1).trimEnd()} `;
       continue;
     }
     logical.push(pending + line);
@@ -94,7 +94,8 @@ function inBuildContext(path: string): boolean {
   for (const pattern of patterns) {
     const negated = pattern.startsWith('!');
     const glob = posix.normalize(negated ? pattern.slice(1) : pattern);
-    if (glob !== '*' && /[*?[\]]/.test(glob)) throw new Error(`this test understands only "*" and literal paths, not ${pattern}`);
+    if (glob !== '*' && /[*?[\]]/.test(glob))
+      throw new Error(`this test understands only "*" and literal paths, not ${pattern}`);
     if (prefixes.some((p) => glob === '*' || glob === p)) included = negated;
   }
   return included;
@@ -104,7 +105,9 @@ describe('Dockerfile', () => {
   test('two stages on node:20-bookworm-slim; the build stage compiles (npm ci, build, prune --omit=dev)', () => {
     expect(preamble).toEqual([{ keyword: 'ARG', args: 'NODE_IMAGE=node:20-bookworm-slim' }]);
     expect(dockerfile).toHaveLength(3);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, literally
     expect(one(buildStage, 'FROM')).toBe('${NODE_IMAGE} AS build');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, literally
     expect(one(runtimeStage, 'FROM')).toBe('${NODE_IMAGE} AS runtime');
     const buildRuns = all(buildStage, 'RUN').join('\n');
     expect(buildRuns).toMatch(/apt-get install -y --no-install-recommends python3 make g\+\+/);
@@ -153,7 +156,15 @@ describe('Dockerfile', () => {
       expect(existsSync(join(ROOT, source)), `${source} exists`).toBe(true);
       expect(inBuildContext(source), `${source} is in the build context`).toBe(true);
     }
-    for (const outside of ['data/poolsink.db', 'data/admin-token', '.env', 'node_modules/pino/package.json', 'dist/cli.js', '.git/config', 'poolsink.yaml']) {
+    for (const outside of [
+      'data/poolsink.db',
+      'data/admin-token',
+      '.env',
+      'node_modules/pino/package.json',
+      'dist/cli.js',
+      '.git/config',
+      'poolsink.yaml',
+    ]) {
       expect(inBuildContext(outside), `${outside} stays out of the build context`).toBe(false);
     }
   });
@@ -226,7 +237,8 @@ function field(value: unknown, key: string): unknown {
   return value[key];
 }
 function strings(value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw new Error('not a list of strings');
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string'))
+    throw new Error('not a list of strings');
   return value;
 }
 
@@ -268,7 +280,9 @@ describe('docker-compose.yml', () => {
 
   test('runs the same healthcheck as the Dockerfile and requires POOLSINK_UPSTREAMS', () => {
     expect(field(field(service, 'healthcheck'), 'test')).toEqual(['CMD', ...dockerfileHealthcheck()]);
-    expect(String(field(field(service, 'environment'), 'POOLSINK_UPSTREAMS'))).toMatch(/^\$\{POOLSINK_UPSTREAMS:\?.+\}$/);
+    expect(String(field(field(service, 'environment'), 'POOLSINK_UPSTREAMS'))).toMatch(
+      /^\$\{POOLSINK_UPSTREAMS:\?.+\}$/,
+    );
   });
 });
 
@@ -301,7 +315,8 @@ const unit = parseUnit(unitText);
 const svc = (key: string): string[] => unit.get('Service')?.get(key) ?? [];
 
 // Loaded inside each test, so a rejected file fails its tests and not the whole suite.
-const dockerConfig = (): Config => loadConfig({ file: join(ROOT, 'deploy/poolsink.docker.yaml'), env: { POOLSINK_UPSTREAMS: '10.0.0.2' } });
+const dockerConfig = (): Config =>
+  loadConfig({ file: join(ROOT, 'deploy/poolsink.docker.yaml'), env: { POOLSINK_UPSTREAMS: '10.0.0.2' } });
 const hostConfig = (): Config => loadConfig({ file: join(ROOT, 'deploy/poolsink.host.yaml'), env: {} });
 
 describe('deploy/poolsink.docker.yaml', () => {
@@ -326,12 +341,20 @@ describe('deploy/poolsink.docker.yaml', () => {
 
   test('with /app mapped to this checkout, `poolsink check` blocks a listed pool and passes an ordinary name', async () => {
     const mapped = join(tmp, 'docker.yaml');
-    writeFileSync(mapped, read('deploy/poolsink.docker.yaml').replaceAll('/app/', `${ROOT}/`).replaceAll('/var/lib/poolsink', join(tmp, 'data')));
+    writeFileSync(
+      mapped,
+      read('deploy/poolsink.docker.yaml')
+        .replaceAll('/app/', `${ROOT}/`)
+        .replaceAll('/var/lib/poolsink', join(tmp, 'data')),
+    );
     const result = await runCli(['check', '--config', mapped, 'pool.supportxmr.com', 'example.com'], {
       env: { POOLSINK_UPSTREAMS: '10.0.0.2' },
     });
     expect(result.stderr).toBe('');
-    expect(result.stdout.trim().split('\n')).toEqual(['pool.supportxmr.com blocked mining-pools supportxmr.com', 'example.com allowed']);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      'pool.supportxmr.com blocked mining-pools supportxmr.com',
+      'example.com allowed',
+    ]);
   });
 });
 
@@ -371,7 +394,9 @@ describe('deploy/poolsink.service', () => {
   });
 
   test('serves the installed configuration', () => {
-    expect(svc('ExecStart')).toEqual(['/usr/bin/node /opt/poolsink/dist/cli.js serve --config /etc/poolsink/poolsink.yaml']);
+    expect(svc('ExecStart')).toEqual([
+      '/usr/bin/node /opt/poolsink/dist/cli.js serve --config /etc/poolsink/poolsink.yaml',
+    ]);
     expect(svc('Restart')).toEqual(['on-failure']);
     expect(unit.get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);
   });
@@ -419,14 +444,21 @@ describe('SECURITY.md', () => {
     expect(citations.length).toBeGreaterThanOrEqual(15);
   });
 
-  test.each(citations.map((match) => [match[1] ?? '', match[2] ?? '']))('%s exists and holds the names cited', (file, names) => {
-    const files = file.includes('*')
-      ? readdirSync(join(ROOT, posix.dirname(file))).filter((name) => new RegExp(`^${posix.basename(file).replaceAll('.', '\\.').replaceAll('*', '.*')}$`).test(name))
-      : existsSync(join(ROOT, file)) ? [posix.basename(file)] : [];
-    expect(files, `${file} matches a test file`).not.toEqual([]);
-    const text = files.map((name) => read(join(posix.dirname(file), name))).join('\n');
-    for (const [, name] of names.matchAll(/"([^"]+)"/g)) {
-      expect(text.includes(name ?? ''), `${file} has a test named "${name}"`).toBe(true);
-    }
-  });
+  test.each(citations.map((match) => [match[1] ?? '', match[2] ?? '']))(
+    '%s exists and holds the names cited',
+    (file, names) => {
+      const files = file.includes('*')
+        ? readdirSync(join(ROOT, posix.dirname(file))).filter((name) =>
+            new RegExp(`^${posix.basename(file).replaceAll('.', '\\.').replaceAll('*', '.*')}$`).test(name),
+          )
+        : existsSync(join(ROOT, file))
+          ? [posix.basename(file)]
+          : [];
+      expect(files, `${file} matches a test file`).not.toEqual([]);
+      const text = files.map((name) => read(join(posix.dirname(file), name))).join('\n');
+      for (const [, name] of names.matchAll(/"([^"]+)"/g)) {
+        expect(text.includes(name ?? ''), `${file} has a test named "${name}"`).toBe(true);
+      }
+    },
+  );
 });

@@ -33,10 +33,15 @@ test('the generator is deterministic per seed and makes every kind of packet', (
   expect(new Set(a.map((p) => p.kind))).toEqual(new Set(Object.keys(MUTATIONS)));
 });
 
-test(`${COUNT.toLocaleString('en-US')} fuzz packets over UDP and TCP: the server stays up and answers normally after`, { timeout: 120_000 }, async () => {
+test(`${COUNT.toLocaleString('en-US')} fuzz packets over UDP and TCP: the server stays up and answers normally after`, {
+  timeout: 120_000,
+}, async () => {
   upstream = await startLocalUpstream();
   // Rate limiting off: every packet is to reach the parser, not a REFUSED from the gate.
-  stack = await startStack({ upstreams: [upstream.address], config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } } } });
+  stack = await startStack({
+    upstreams: [upstream.address],
+    config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } } },
+  });
   const result = await runFuzz({ port: stack.port, count: COUNT, seed: 5 });
 
   expect(result.sent).toEqual({ udp: COUNT * 0.8, tcp: COUNT * 0.2, total: COUNT });
@@ -61,8 +66,20 @@ test(`${COUNT.toLocaleString('en-US')} fuzz packets over UDP and TCP: the server
   const overTcp = await dig(stack.port, ['+tcp', 'after-fuzz-tcp.example']);
   expect(overTcp.answers).toHaveLength(1);
   const raw = await checkNormalQuery({ port: stack.port, qname: 'raw-after-fuzz.example' });
-  expect(raw.udp).toMatchObject({ answered: true, idMatches: true, rcode: 'NOERROR', answerCount: 1, questionEchoed: true });
-  expect(raw.tcp).toMatchObject({ answered: true, idMatches: true, rcode: 'NOERROR', answerCount: 1, questionEchoed: true });
+  expect(raw.udp).toMatchObject({
+    answered: true,
+    idMatches: true,
+    rcode: 'NOERROR',
+    answerCount: 1,
+    questionEchoed: true,
+  });
+  expect(raw.tcp).toMatchObject({
+    answered: true,
+    idMatches: true,
+    rcode: 'NOERROR',
+    answerCount: 1,
+    questionEchoed: true,
+  });
   console.log(
     `fuzz: ${COUNT} packets in ${(result.durationMs / 1000).toFixed(1)} s; answers udp ${JSON.stringify(udp.byRcode)} ` +
       `tcp ${JSON.stringify(tcp.byRcode)}; tcp connections ${result.tcp.connections}, resets ${result.tcp.resets}`,

@@ -44,7 +44,11 @@ function starters(stack: Stack, firstUdpPort: number) {
       udpCalls += 1;
       // The first UDP bind lands on the port whose TCP side is taken, as the kernel may pick it.
       const port = udpCalls === 1 ? firstUdpPort : 0;
-      return startUdpListener({ listen: { host: '127.0.0.1', port, family: 4 }, resolver: stack.poolsink.resolver, log });
+      return startUdpListener({
+        listen: { host: '127.0.0.1', port, family: 4 },
+        resolver: stack.poolsink.resolver,
+        log,
+      });
     },
     startTcp: (port: number) =>
       startTcpListener({
@@ -75,7 +79,10 @@ test('port 0: when TCP cannot take the port UDP got, both move to a new port tha
   const { stack, takenPort } = await setUp();
   const s = starters(stack, takenPort);
   const { udp, tcp } = await startOnOnePort({ port: 0, startUdp: s.startUdp, startTcp: s.startTcp });
-  cleanups.push(() => udp.close(), () => tcp.close());
+  cleanups.push(
+    () => udp.close(),
+    () => tcp.close(),
+  );
   expect(s.udpCalls()).toBe(2);
   expect(udp.address.port).not.toBe(takenPort);
   expect(tcp.address.port).toBe(udp.address.port);

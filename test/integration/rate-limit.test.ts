@@ -6,7 +6,12 @@
 import { createSocket } from 'node:dgram';
 import { afterEach, describe, expect, test } from 'vitest';
 import { pino } from 'pino';
-import { createRateLimitGate, createRateLimiter, type RateLimitAction, type RateLimitGate } from '../../src/dns/rate-limit.js';
+import {
+  createRateLimitGate,
+  createRateLimiter,
+  type RateLimitAction,
+  type RateLimitGate,
+} from '../../src/dns/rate-limit.js';
 import { startTcpListener } from '../../src/dns/tcp-server.js';
 import { startUdpListener } from '../../src/dns/udp-server.js';
 import { dig } from '../helpers/clients.js';
@@ -44,7 +49,12 @@ async function start(action: RateLimitAction): Promise<LimitedServer> {
     log,
   });
   const resolver = stack.poolsink.resolver;
-  const udp = await startUdpListener({ listen: { host: '127.0.0.1', port: 0, family: 4 }, resolver, log, rateLimit: gate });
+  const udp = await startUdpListener({
+    listen: { host: '127.0.0.1', port: 0, family: 4 },
+    resolver,
+    log,
+    rateLimit: gate,
+  });
   cleanups.push(() => udp.close());
   const tcp = await startTcpListener({
     listen: { host: '127.0.0.1', port: udp.address.port, family: 4 },
@@ -54,14 +64,27 @@ async function start(action: RateLimitAction): Promise<LimitedServer> {
     rateLimit: gate,
   });
   cleanups.push(() => tcp.close());
-  return { port: udp.address.port, gate, logs, advance: (ms) => void (now += ms) };
+  return {
+    port: udp.address.port,
+    gate,
+    logs,
+    advance: (ms) => {
+      now += ms;
+    },
+  };
 }
 
 /**
  * Sends `count` queries (IDs 0..count-1) from `localAddress` over UDP, one at a time, and returns
  * each one's reply RCODE, or 'none' when no reply came within `timeoutMs`.
  */
-async function udpQueries(port: number, localAddress: string, count: number, qname = 'pool.example', timeoutMs = 300): Promise<(number | 'none')[]> {
+async function udpQueries(
+  port: number,
+  localAddress: string,
+  count: number,
+  qname = 'pool.example',
+  timeoutMs = 300,
+): Promise<(number | 'none')[]> {
   const socket = createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, localAddress, () => resolve()));
   const replies = new Map<number, Buffer>();
@@ -98,7 +121,10 @@ const repeat = <T>(value: T, n: number): T[] => Array.from({ length: n }, () => 
 describe('rate limit: refuse', () => {
   test('a client over its burst gets REFUSED; other clients are unaffected; one log line', async () => {
     const s = await start('refuse');
-    expect(await udpQueries(s.port, '127.0.0.2', BURST + 5)).toEqual([...repeat(NXDOMAIN, BURST), ...repeat(REFUSED, 5)]);
+    expect(await udpQueries(s.port, '127.0.0.2', BURST + 5)).toEqual([
+      ...repeat(NXDOMAIN, BURST),
+      ...repeat(REFUSED, 5),
+    ]);
     expect(await udpQueries(s.port, '127.0.0.3', BURST)).toEqual(repeat(NXDOMAIN, BURST));
     // An independent client sees the same: dig from the limited address is refused.
     expect((await dig(s.port, ['-b', '127.0.0.2', 'pool.example'])).status).toBe('REFUSED');
@@ -162,7 +188,10 @@ describe('as configured (dns.rateLimit), through the composition root', () => {
   test('over the burst a client gets REFUSED, another client is unaffected, and /metrics counts it', async () => {
     const upstream = await startLocalUpstream();
     cleanups.push(() => upstream.close());
-    const stack = await startStack({ upstreams: [upstream.address], config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 1, burst: 5 } } } });
+    const stack = await startStack({
+      upstreams: [upstream.address],
+      config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 1, burst: 5 } } },
+    });
     cleanups.push(() => stack.close());
     const send = async (from: string, n: number): Promise<number[]> => {
       const socket = createSocket('udp4');

@@ -34,7 +34,16 @@ describe('blocking', () => {
     expect(result.ede).toContain('15 (Blocked)');
     expect(result.ede).toContain('mining-pools');
     expect(upstream.queries.length).toBe(0);
-    expect(s.events).toMatchObject([{ qname: 'pool.example', list: 'mining-pools', rule: 'pool.example', action: 'blocked', clientIp: '127.0.0.1', protocol: 'udp' }]);
+    expect(s.events).toMatchObject([
+      {
+        qname: 'pool.example',
+        list: 'mining-pools',
+        rule: 'pool.example',
+        action: 'blocked',
+        clientIp: '127.0.0.1',
+        protocol: 'udp',
+      },
+    ]);
   });
 
   test.each([

@@ -31,7 +31,12 @@ async function start(ups: readonly LocalUpstream[], options: Partial<StackOption
 /** A manual clock for cache ages: starts at a fixed instant, moved by tests. */
 function manualClock() {
   let now = 1_700_000_000_000;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 describe('forwarding', () => {
@@ -49,7 +54,11 @@ describe('forwarding', () => {
       }),
     );
     const s = await start([up]);
-    const query = encodeQuery('DNSSEC.Example.ORG', { id: 0x4242, edns: { udpSize: 1232, dnssecOk: true, options: Buffer.from([0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]) }, flags: 0x0110 });
+    const query = encodeQuery('DNSSEC.Example.ORG', {
+      id: 0x4242,
+      edns: { udpSize: 1232, dnssecOk: true, options: Buffer.from([0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]) },
+      flags: 0x0110,
+    });
     const reply = await udpExchange(s.port, query);
     expect(up.queries.length).toBe(1);
     const sent = up.queries[0]!;
@@ -77,7 +86,11 @@ describe('forwarding', () => {
     const s = await start([up]);
     const viaDns2 = await TCPClient({ dns: '127.0.0.1', port: s.port })('tcp.example', 'A');
     expect(viaDns2.answers[0]).toMatchObject({ address: expect.stringMatching(/^198\.51\.100\./) });
-    const pipelined = await tcpExchange(s.port, [encodeQuery('a.example', { id: 1 }), encodeQuery('pool.example', { id: 2 }), encodeQuery('b.example', { id: 3 })]);
+    const pipelined = await tcpExchange(s.port, [
+      encodeQuery('a.example', { id: 1 }),
+      encodeQuery('pool.example', { id: 2 }),
+      encodeQuery('b.example', { id: 3 }),
+    ]);
     expect(pipelined.map((r) => r.readUInt16BE(0)).sort()).toEqual([1, 2, 3]);
     const blocked = pipelined.find((r) => r.readUInt16BE(0) === 2)!;
     expect(rcodeOf(blocked)).toBe(3);
@@ -133,7 +146,9 @@ describe('forwarding', () => {
     const up = await upstream();
     up.setBehavior(behaviors.slow(150));
     const s = await start([up]);
-    const replies = await Promise.all([1, 2, 3, 4, 5].map((id) => udpExchange(s.port, encodeQuery('Same.Example', { id }))));
+    const replies = await Promise.all(
+      [1, 2, 3, 4, 5].map((id) => udpExchange(s.port, encodeQuery('Same.Example', { id }))),
+    );
     expect(replies.map((r) => r?.readUInt16BE(0))).toEqual([1, 2, 3, 4, 5]);
     expect(up.queries.length).toBe(1);
     expect(s.poolsink.resolver.counters.coalesced).toBe(4);

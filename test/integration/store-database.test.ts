@@ -1,11 +1,26 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { isPoolsinkError, type ErrorCode } from '../../src/errors.js';
-import { latestSchemaVersion, openDatabase, openStoreConnection, type SqliteDatabase } from '../../src/store/database.js';
+import {
+  latestSchemaVersion,
+  openDatabase,
+  openStoreConnection,
+  type SqliteDatabase,
+} from '../../src/store/database.js';
 import { MIGRATIONS, type Migration } from '../../src/store/schema.js';
 
 const log = pino({ level: 'silent' });
@@ -104,10 +119,18 @@ describe('openDatabase', () => {
     ).run();
     const indexes = (db: SqliteDatabase): string[] =>
       db
-        .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name")
+        .prepare<[], { name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name",
+        )
         .all()
         .map((row) => row.name);
-    expect(indexes(v1)).toEqual(['events_action_time', 'events_client_time', 'events_list_time', 'events_rname_time', 'events_time']);
+    expect(indexes(v1)).toEqual([
+      'events_action_time',
+      'events_client_time',
+      'events_list_time',
+      'events_rname_time',
+      'events_time',
+    ]);
     v1.close();
     const db = openDatabase(path, { log });
     try {

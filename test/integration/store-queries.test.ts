@@ -18,7 +18,16 @@ const MINUTE = 60_000;
 const H = Date.UTC(2025, 2, 10, 8, 0);
 
 const CLIENTS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '192.168.1.7', '2001:db8::1'];
-const NAMES = ['pool.com', 'a.pool.com', 'b.a.pool.com', 'notpool.com', 'pool.com.evil', 'other.net', 'x.other.net', 'Pool.com'];
+const NAMES = [
+  'pool.com',
+  'a.pool.com',
+  'b.a.pool.com',
+  'notpool.com',
+  'pool.com.evil',
+  'other.net',
+  'x.other.net',
+  'Pool.com',
+];
 
 function blockEvent(overrides: Partial<BlockEvent> = {}): BlockEvent {
   return {
@@ -109,10 +118,17 @@ let connection: StoreConnection;
 let queries: EventQueries;
 const events = dataset();
 // Many distinct names under one domain: more than the per-name merge takes, so the time scan runs.
-const wide = Array.from({ length: 150 }, (_, i) => blockEvent({ timeMs: H + i * 1000, qname: `n${i}.wide.test`, clientIp: '10.9.9.9' }));
+const wide = Array.from({ length: 150 }, (_, i) =>
+  blockEvent({ timeMs: H + i * 1000, qname: `n${i}.wide.test`, clientIp: '10.9.9.9' }),
+);
 // A day earlier, with empty hours between: list and action filters visit only hours list_hours counts.
 const earlier = Array.from({ length: 6 }, (_, i) =>
-  blockEvent({ timeMs: H - 26 * HOUR + i * 7 * MINUTE, list: i % 2 === 0 ? 'coins' : 'trial', action: i % 2 === 0 ? 'blocked' : 'alerted', qname: `e${i}.earlier.test` }),
+  blockEvent({
+    timeMs: H - 26 * HOUR + i * 7 * MINUTE,
+    list: i % 2 === 0 ? 'coins' : 'trial',
+    action: i % 2 === 0 ? 'blocked' : 'alerted',
+    qname: `e${i}.earlier.test`,
+  }),
 );
 const all = [...events, ...wide, ...earlier];
 
@@ -148,7 +164,10 @@ describe('events', () => {
     ['since and until', { sinceMs: H + 10 * MINUTE, untilMs: H + 40 * MINUTE + 1000 }],
     ['client and domain', { client: '10.0.0.3', domain: 'pool.com' }],
     ['domain, list and action', { domain: 'pool.com', list: 'trial', action: 'alerted' }],
-    ['everything', { client: '10.0.0.1', domain: 'pool.com', list: 'trial', action: 'alerted', sinceMs: H, untilMs: H + HOUR }],
+    [
+      'everything',
+      { client: '10.0.0.1', domain: 'pool.com', list: 'trial', action: 'alerted', sinceMs: H, untilMs: H + HOUR },
+    ],
     ['list and action that never meet', { list: 'miners', action: 'alerted' }],
     ['list over hours with empty hours between', { list: 'coins', sinceMs: H - 30 * HOUR }],
     ['action until a time inside an hour', { action: 'alerted', untilMs: H + 50 * MINUTE }],
@@ -168,7 +187,14 @@ describe('events', () => {
     const recent = openStoreConnection(join(recentDir, 'poolsink.db'), { log });
     try {
       // Rollups wait an hour in memory (eagerRollupKeys 0): only the events reach the file.
-      const writer = createEventWriter({ connection: recent, log, flushIntervalMs: 5, batchSize: 1, rollupIntervalMs: 3_600_000, eagerRollupKeys: 0 });
+      const writer = createEventWriter({
+        connection: recent,
+        log,
+        flushIntervalMs: 5,
+        batchSize: 1,
+        rollupIntervalMs: 3_600_000,
+        eagerRollupKeys: 0,
+      });
       const now = Date.now();
       writer.record(blockEvent({ timeMs: now - 2 * MINUTE, list: 'fresh', qname: 'new.pool.com' }));
       writer.record(blockEvent({ timeMs: now - MINUTE, list: 'other', qname: 'old.pool.com' }));
@@ -313,7 +339,13 @@ describe('stats', () => {
     statsDir = mkdtempSync(join(tmpdir(), 'poolsink-store-stats-'));
     statsConnection = openStoreConnection(join(statsDir, 'poolsink.db'), { log });
     let now = H;
-    const writer = createEventWriter({ connection: statsConnection, log, flushIntervalMs: 3_600_000, maxBuffered: 7, clock: () => now });
+    const writer = createEventWriter({
+      connection: statsConnection,
+      log,
+      flushIntervalMs: 3_600_000,
+      maxBuffered: 7,
+      clock: () => now,
+    });
     for (const event of statsEvents) writer.record(event);
     writer.record(E(131, '10.0.0.9', 'dropped.pool.com')); // buffer full: dropped and counted
     writer.addOutcomes({ forwarded: 5, cached: 2 });
@@ -327,7 +359,7 @@ describe('stats', () => {
     rmSync(statsDir, { recursive: true, force: true });
   });
 
-  test('a window starting in the second half of an hour adds that hour\'s last events to the next hours', () => {
+  test("a window starting in the second half of an hour adds that hour's last events to the next hours", () => {
     const stats = createEventQueries(statsConnection).stats(H + 40 * MINUTE, 10);
     expect(stats.sinceMs).toBe(H + 40 * MINUTE);
     expect(stats.topHosts).toEqual([
@@ -344,7 +376,7 @@ describe('stats', () => {
     ]);
   });
 
-  test('a window starting in the first half of an hour subtracts that hour\'s first events', () => {
+  test("a window starting in the first half of an hour subtracts that hour's first events", () => {
     const stats = createEventQueries(statsConnection).stats(H + 10 * MINUTE, 10);
     expect(stats).toEqual({
       sinceMs: H + 10 * MINUTE,

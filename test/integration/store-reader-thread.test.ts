@@ -30,7 +30,9 @@ let reader: ReaderThread | undefined;
 function seed(): void {
   const writer = createEventWriter({ connection, log, flushIntervalMs: 3_600_000 });
   for (let i = 0; i < 2500; i += 1) {
-    writer.record(blockEvent(NOW - 2500_000 + i * 1000, { clientIp: `10.0.0.${(i % 5) + 1}`, qname: `h${i % 50}.pool.example` }));
+    writer.record(
+      blockEvent(NOW - 2500_000 + i * 1000, { clientIp: `10.0.0.${(i % 5) + 1}`, qname: `h${i % 50}.pool.example` }),
+    );
   }
   writer.addOutcomes({ blocked: 2500, forwarded: 7 }, NOW - 1000);
   writer.flush();
@@ -51,7 +53,10 @@ async function lockedReplacement(): Promise<ChildProcess> {
     process.stdout.write('locked\\n');
     process.stdin.resume();
     process.stdin.on('end', () => process.exit(0));`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: process.cwd(),
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`lock holder exited with ${String(code)}`)));
@@ -99,7 +104,9 @@ describe('reader thread', () => {
     expect(await reader.stats(NOW - 3_600_000, 10)).toEqual(local.stats(NOW - 3_600_000, 10));
     const page = await reader.events({ domain: 'pool.example', client: '10.0.0.2' }, 7);
     expect(page).toEqual(local.events({ domain: 'pool.example', client: '10.0.0.2' }, 7));
-    expect(await reader.events({ client: '10.0.0.2' }, 7, page.nextCursor)).toEqual(local.events({ client: '10.0.0.2' }, 7, page.nextCursor));
+    expect(await reader.events({ client: '10.0.0.2' }, 7, page.nextCursor)).toEqual(
+      local.events({ client: '10.0.0.2' }, 7, page.nextCursor),
+    );
     expect((await reader.hosts(undefined, 100)).map((h) => h.blockedCount)).toEqual([500, 500, 500, 500, 500]);
   });
 

@@ -55,7 +55,13 @@ describe('pruner', () => {
   test('deletes events older than retentionDays, in small batches, and keeps host summaries', async () => {
     const events: BlockEvent[] = [];
     for (let day = 0; day < 40; day += 1) {
-      events.push(blockEvent({ timeMs: NOW - day * DAY - 1000, clientIp: day < 35 ? '10.0.0.1' : '10.0.0.2', qname: `d${day}.pool.example` }));
+      events.push(
+        blockEvent({
+          timeMs: NOW - day * DAY - 1000,
+          clientIp: day < 35 ? '10.0.0.1' : '10.0.0.2',
+          qname: `d${day}.pool.example`,
+        }),
+      );
     }
     write(events);
     const result = await pruner({ batchSize: 3 }).runOnce();
@@ -76,7 +82,9 @@ describe('pruner', () => {
     write(events);
     const result = await pruner({ maxEvents: 20, batchSize: 7 }).runOnce();
     expect(result.eventsByCount).toBe(30);
-    const ports = connection.db.prepare<[], { client_port: number }>('SELECT client_port FROM events ORDER BY id').all();
+    const ports = connection.db
+      .prepare<[], { client_port: number }>('SELECT client_port FROM events ORDER BY id')
+      .all();
     expect(ports.map((r) => r.client_port)).toEqual(Array.from({ length: 20 }, (_, i) => 30 + i));
     expect(createEventQueries(connection).host('10.0.0.1', 0)?.summary.blockedCount).toBe(50);
   });

@@ -132,59 +132,67 @@ function fill(dirPath: string): string {
 }
 
 describe('a database that becomes unwritable while poolsink runs', () => {
-  test.skipIf(!tmpfs.ok)(`disk full (a tiny tmpfs): events stay buffered, excess dropped and counted, then all written${skipNote(tmpfs)}`, () => {
-    const mountPoint = join(dir, 'mnt');
-    mkdirSync(mountPoint);
-    run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint]);
-    cleanups.push(() => run('umount', ['-l', mountPoint]));
-    cleanups.push(() => {
-      writer?.close();
-      writer = undefined;
-      connection?.close();
-      connection = undefined;
-    });
-    const { connection: c, writer: w } = open(join(mountPoint, 'poolsink.db'));
-    recordRange(w, 0, 100);
-    w.flush();
-    expect(rows(c)).toBe(100);
+  test.skipIf(!tmpfs.ok)(
+    `disk full (a tiny tmpfs): events stay buffered, excess dropped and counted, then all written${skipNote(tmpfs)}`,
+    () => {
+      const mountPoint = join(dir, 'mnt');
+      mkdirSync(mountPoint);
+      run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', mountPoint]);
+      cleanups.push(() => run('umount', ['-l', mountPoint]));
+      cleanups.push(() => {
+        writer?.close();
+        writer = undefined;
+        connection?.close();
+        connection = undefined;
+      });
+      const { connection: c, writer: w } = open(join(mountPoint, 'poolsink.db'));
+      recordRange(w, 0, 100);
+      w.flush();
+      expect(rows(c)).toBe(100);
 
-    const filler = fill(mountPoint);
-    recordRange(w, 100, 2100, 600); // ~1.2 MB of events: more than any free page or WAL slack
-    w.flush();
-    expect(w.stats.healthy).toBe(false);
-    expect(w.stats.lastError).toContain('SQLITE_FULL');
-    expect(w.stats.buffered).toBe(2000);
-    recordRange(w, 2100, 4100, 600); // the buffer holds 3000: 1000 of these are dropped
-    expect(w.stats).toMatchObject({ buffered: 3000, dropped: 1000 });
+      const filler = fill(mountPoint);
+      recordRange(w, 100, 2100, 600); // ~1.2 MB of events: more than any free page or WAL slack
+      w.flush();
+      expect(w.stats.healthy).toBe(false);
+      expect(w.stats.lastError).toContain('SQLITE_FULL');
+      expect(w.stats.buffered).toBe(2000);
+      recordRange(w, 2100, 4100, 600); // the buffer holds 3000: 1000 of these are dropped
+      expect(w.stats).toMatchObject({ buffered: 3000, dropped: 1000 });
 
-    unlinkSync(filler);
-    w.flush();
-    expect(w.stats).toMatchObject({ healthy: true, buffered: 0, dropped: 1000, written: 3100 });
-    expect(rows(c)).toBe(3100);
-    expect(c.db.prepare("SELECT count FROM outcome_minutes WHERE outcome = 'events_dropped'").get()).toEqual({ count: 1000 });
-  });
+      unlinkSync(filler);
+      w.flush();
+      expect(w.stats).toMatchObject({ healthy: true, buffered: 0, dropped: 1000, written: 3100 });
+      expect(rows(c)).toBe(3100);
+      expect(c.db.prepare("SELECT count FROM outcome_minutes WHERE outcome = 'events_dropped'").get()).toEqual({
+        count: 1000,
+      });
+    },
+  );
 
-  test.skipIf(!immutable.ok)(`read-only files (chattr +i): writes fail with an I/O error, then resume${skipNote(immutable)}`, () => {
-    const path = join(dir, 'poolsink.db');
-    const { connection: c, writer: w } = open(path);
-    recordRange(w, 0, 10);
-    w.flush();
-    // Not the -shm file: SQLite maps it into memory, and a write to an immutable mapping is SIGBUS.
-    const files = [path, `${path}-wal`].filter((file) => existsSync(file));
-    run('chattr', ['+i', ...files]);
-    cleanups.push(() => run('chattr', ['-i', ...files]));
+  test.skipIf(!immutable.ok)(
+    `read-only files (chattr +i): writes fail with an I/O error, then resume${skipNote(immutable)}`,
+    () => {
+      const path = join(dir, 'poolsink.db');
+      const { connection: c, writer: w } = open(path);
+      recordRange(w, 0, 10);
+      w.flush();
+      // Not the -shm file: SQLite maps it into memory, and a write to an immutable mapping is SIGBUS.
+      const files = [path, `${path}-wal`].filter((file) => existsSync(file));
+      run('chattr', ['+i', ...files]);
+      cleanups.push(() => run('chattr', ['-i', ...files]));
 
-    recordRange(w, 10, 510);
-    w.flush();
-    expect(w.stats.healthy).toBe(false);
-    expect(w.stats.lastError).toMatch(/SQLITE_(IOERR|READONLY)/);
-    expect(w.stats.buffered).toBe(500);
+      recordRange(w, 10, 510);
+      w.flush();
+      expect(w.stats.healthy).toBe(false);
+      expect(w.stats.lastError).toMatch(/SQLITE_(IOERR|READONLY)/);
+      expect(w.stats.buffered).toBe(500);
 
-    run('chattr', ['-i', ...files]);
-    w.flush();
-    expect(w.stats).toMatchObject({ healthy: true, buffered: 0, written: 510 });
-    expect(rows(c)).toBe(510);
-  });
+      run('chattr', ['-i', ...files]);
+      w.flush();
+      expect(w.stats).toMatchObject({ healthy: true, buffered: 0, written: 510 });
+      expect(rows(c)).toBe(510);
+    },
+  );
 
   test('SQLITE_FULL from the page limit (no privileges needed): kept, then written', () => {
     const { connection: c, writer: w } = open(join(dir, 'poolsink.db'));

@@ -27,7 +27,8 @@ function capturingLog() {
   lines = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done): void {
-      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -37,7 +38,7 @@ function capturingLog() {
 function count(sql: string): number {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare<[], { n: number }>(sql).get()?.n ?? 0);
+    return db.prepare<[], { n: number }>(sql).get()?.n ?? 0;
   } finally {
     db.close();
   }
@@ -79,7 +80,8 @@ describe('writer thread', () => {
   test('events recorded here are rows in the file after flush(), with rollups; close() ends the thread', async () => {
     writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000 });
     const now = Date.now();
-    for (let i = 0; i < 1200; i += 1) writer.record(blockEvent(now + i, { clientIp: `10.0.0.${i % 3}`, qname: `q${i % 7}.pool.example` }));
+    for (let i = 0; i < 1200; i += 1)
+      writer.record(blockEvent(now + i, { clientIp: `10.0.0.${i % 3}`, qname: `q${i % 7}.pool.example` }));
     writer.addOutcomes({ blocked: 1200, forwarded: 5 }, now);
     writer.flush();
     expect(writer.stats).toMatchObject({ buffered: 0, written: 1200, dropped: 0, writeErrors: 0, healthy: true });
@@ -99,15 +101,18 @@ describe('writer thread', () => {
     expect(closing.stats.dropped).toBe(1);
   });
 
-  test.skipIf(!existsSync('/proc/self/task'))('the writer thread runs at nice 10, the rest of the process keeps its priority', async () => {
-    const before = threadNiceValues();
-    const mainBefore = threadNice(process.pid);
-    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1000 });
-    const after = threadNiceValues();
-    expect(after.filter((nice) => nice === 10).length).toBe(before.filter((nice) => nice === 10).length + 1);
-    expect(threadNice(process.pid)).toBe(mainBefore);
-    expect(mainBefore).not.toBe(10);
-  });
+  test.skipIf(!existsSync('/proc/self/task'))(
+    'the writer thread runs at nice 10, the rest of the process keeps its priority',
+    async () => {
+      const before = threadNiceValues();
+      const mainBefore = threadNice(process.pid);
+      writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1000 });
+      const after = threadNiceValues();
+      expect(after.filter((nice) => nice === 10).length).toBe(before.filter((nice) => nice === 10).length + 1);
+      expect(threadNice(process.pid)).toBe(mainBefore);
+      expect(mainBefore).not.toBe(10);
+    },
+  );
 
   test('a database that cannot be opened rejects the start with ERR_STORE_OPEN naming the path', async () => {
     writeFileSync(join(dir, 'plain-file'), 'x');
@@ -123,22 +128,37 @@ describe('writer thread', () => {
   });
 
   test('while another connection holds the write lock, the bound holds across both threads and drops are counted', async () => {
-    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000, maxBuffered: 1000, flushIntervalMs: 20 });
+    writer = await startWriterThread({
+      path,
+      log: capturingLog(),
+      retentionDays: 30,
+      maxEvents: 1_000_000,
+      maxBuffered: 1000,
+      flushIntervalMs: 20,
+    });
     const intruder = new Database(path);
     intruder.exec('BEGIN IMMEDIATE');
     const now = Date.now();
     try {
       // Two hosts; the second one's events all come after the buffer is full.
-      for (let i = 0; i < 1500; i += 1) writer.record(blockEvent(now + i, i < 1200 ? {} : { clientIp: '10.0.0.99', qname: 'late.pool.example' }));
+      for (let i = 0; i < 1500; i += 1)
+        writer.record(blockEvent(now + i, i < 1200 ? {} : { clientIp: '10.0.0.99', qname: 'late.pool.example' }));
       expect(writer.stats.dropped).toBe(500);
       expect(writer.stats.buffered).toBe(1000);
       // The worker's SQLITE_BUSY warning arrives through this thread's logger.
-      await until(() => lines.some((l) => l['msg'] === 'block log write failed; events stay buffered and are retried'), 15_000);
+      await until(
+        () => lines.some((l) => l['msg'] === 'block log write failed; events stay buffered and are retried'),
+        15_000,
+      );
       const warning = lines.find((l) => l['msg'] === 'block log write failed; events stay buffered and are retried');
       expect(warning).toMatchObject({ thread: 'writer', level: 40 });
       expect(String(warning?.['err'])).toMatch(/SQLITE_BUSY/);
       expect(writer.stats.healthy).toBe(false);
-      expect(lines.some((l) => String(l['msg']).startsWith('block log buffer full: dropping events until the writer catches up'))).toBe(true);
+      expect(
+        lines.some((l) =>
+          String(l['msg']).startsWith('block log buffer full: dropping events until the writer catches up'),
+        ),
+      ).toBe(true);
     } finally {
       intruder.exec('COMMIT');
       intruder.close();
@@ -150,14 +170,22 @@ describe('writer thread', () => {
     // Dropped events have no rows, but the summaries count them: the late host is known.
     expect(count("SELECT count(*) AS n FROM events WHERE client_ip = '10.0.0.99'")).toBe(0);
     expect(count("SELECT blocked_count AS n FROM hosts WHERE client_ip = '10.0.0.99'")).toBe(300);
-    expect(count("SELECT count AS n FROM host_domains WHERE client_ip = '10.0.0.99' AND qname = 'late.pool.example'")).toBe(300);
+    expect(
+      count("SELECT count AS n FROM host_domains WHERE client_ip = '10.0.0.99' AND qname = 'late.pool.example'"),
+    ).toBe(300);
     expect(count('SELECT sum(blocked_count) AS n FROM hosts')).toBe(1500);
     expect(count('SELECT sum(count) AS n FROM list_hours')).toBe(1500);
   });
 
   test('a database file deleted while open is reopened by the thread, which tells this thread', async () => {
     let reopened = 0;
-    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000, onReopened: () => (reopened += 1) });
+    writer = await startWriterThread({
+      path,
+      log: capturingLog(),
+      retentionDays: 30,
+      maxEvents: 1_000_000,
+      onReopened: () => (reopened += 1),
+    });
     const now = Date.now();
     writer.record(blockEvent(now, { qname: 'before.pool.example' }));
     writer.flush();
@@ -167,7 +195,13 @@ describe('writer thread', () => {
     writer.record(blockEvent(now + 1, { qname: 'after.pool.example' }));
     writer.flush();
     await until(() => reopened === 1, 5000);
-    expect(lines.some((l) => l['msg'] === 'database file was deleted or replaced while open; reopened the path' && l['thread'] === 'writer')).toBe(true);
+    expect(
+      lines.some(
+        (l) =>
+          l['msg'] === 'database file was deleted or replaced while open; reopened the path' &&
+          l['thread'] === 'writer',
+      ),
+    ).toBe(true);
     // The new file has the schema and the event recorded after the deletion.
     expect(count("SELECT count(*) AS n FROM events WHERE qname = 'after.pool.example'")).toBe(1);
     expect(count("SELECT count(*) AS n FROM events WHERE qname = 'before.pool.example'")).toBe(0);
@@ -175,7 +209,15 @@ describe('writer thread', () => {
 
   test('list-store writes go through the thread: committed when they resolve, a clash is ERR_CONFLICT, a held lock never stalls this thread', async () => {
     writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1000 });
-    const row = { name: 'extra', source: 'https://lists.test/a.txt', format: 'auto', mode: 'block', refreshSec: 3600, maxShrinkPercent: 50, createdMs: 1 } as const;
+    const row = {
+      name: 'extra',
+      source: 'https://lists.test/a.txt',
+      format: 'auto',
+      mode: 'block',
+      refreshSec: 3600,
+      maxShrinkPercent: 50,
+      createdMs: 1,
+    } as const;
     await writer.writeListStore({ method: 'insertRuntimeList', args: [row] });
     expect(count("SELECT count(*) AS n FROM runtime_lists WHERE name = 'extra'")).toBe(1);
     let err: unknown;
@@ -193,7 +235,9 @@ describe('writer thread', () => {
     let ticks = 0;
     const ticker = setInterval(() => (ticks += 1), 10);
     let done = false;
-    const pending = writer.writeListStore({ method: 'insertAllowed', args: [{ domain: 'ok.example', createdMs: 2 }] }).then(() => (done = true));
+    const pending = writer
+      .writeListStore({ method: 'insertAllowed', args: [{ domain: 'ok.example', createdMs: 2 }] })
+      .then(() => (done = true));
     // This thread's own timer is the clock: 30 ticks (~300 ms) of it ran while the write stayed pending.
     await until(() => ticks >= 30, 10_000);
     clearInterval(ticker);
@@ -219,7 +263,13 @@ describe('writer thread', () => {
 
   test('a thread that dies is replaced: its unwritten events count as dropped, writing goes on', async () => {
     const threads: Worker[] = [];
-    writer = await startWriterThread({ path, log: capturingLog(), retentionDays: 30, maxEvents: 1_000_000, onThread: (w) => threads.push(w) });
+    writer = await startWriterThread({
+      path,
+      log: capturingLog(),
+      retentionDays: 30,
+      maxEvents: 1_000_000,
+      onThread: (w) => threads.push(w),
+    });
     const now = Date.now();
     for (let i = 0; i < 10; i += 1) writer.record(blockEvent(now + i));
     writer.flush();

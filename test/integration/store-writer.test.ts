@@ -104,9 +104,15 @@ describe('event writer: batching', () => {
   test('stores every field, in order, with the reversed name', () => {
     const w = start();
     w.record(blockEvent({ qname: 'a.pool.example', protocol: 'tcp', qtype: 28, via: 'cname.pool.example' }));
-    w.record(blockEvent({ timeMs: T0 + 1, action: 'alerted', answer: 'forwarded', list: 'trial', rule: 'pool.example' }));
+    w.record(
+      blockEvent({ timeMs: T0 + 1, action: 'alerted', answer: 'forwarded', list: 'trial', rule: 'pool.example' }),
+    );
     w.flush();
-    const rows = connection.db.prepare('SELECT time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via FROM events ORDER BY id').all();
+    const rows = connection.db
+      .prepare(
+        'SELECT time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via FROM events ORDER BY id',
+      )
+      .all();
     expect(rows).toEqual([
       {
         time_ms: T0,
@@ -155,18 +161,26 @@ describe('event writer: batching', () => {
       { client_ip: '10.0.0.1', first_seen_ms: T0, last_seen_ms: T0 + HOUR, blocked_count: 3, distinct_domains: 2 },
       { client_ip: '10.0.0.2', first_seen_ms: T0 + 5, last_seen_ms: T0 + 5, blocked_count: 1, distinct_domains: 1 },
     ]);
-    expect(connection.db.prepare('SELECT client_ip, qname, count, last_seen_ms FROM host_domains ORDER BY client_ip, qname').all()).toEqual([
+    expect(
+      connection.db
+        .prepare('SELECT client_ip, qname, count, last_seen_ms FROM host_domains ORDER BY client_ip, qname')
+        .all(),
+    ).toEqual([
       { client_ip: '10.0.0.1', qname: 'a.pool.example', count: 2, last_seen_ms: T0 + 10 },
       { client_ip: '10.0.0.1', qname: 'b.pool.example', count: 1, last_seen_ms: T0 + HOUR },
       { client_ip: '10.0.0.2', qname: 'a.pool.example', count: 1, last_seen_ms: T0 + 5 },
     ]);
     const hour = Math.floor(T0 / HOUR) * HOUR;
-    expect(connection.db.prepare('SELECT client_ip, hour_ms, count FROM host_hours ORDER BY client_ip, hour_ms').all()).toEqual([
+    expect(
+      connection.db.prepare('SELECT client_ip, hour_ms, count FROM host_hours ORDER BY client_ip, hour_ms').all(),
+    ).toEqual([
       { client_ip: '10.0.0.1', hour_ms: hour, count: 2 },
       { client_ip: '10.0.0.1', hour_ms: hour + HOUR, count: 1 },
       { client_ip: '10.0.0.2', hour_ms: hour, count: 1 },
     ]);
-    expect(connection.db.prepare('SELECT hour_ms, list, action, count FROM list_hours ORDER BY hour_ms, list').all()).toEqual([
+    expect(
+      connection.db.prepare('SELECT hour_ms, list, action, count FROM list_hours ORDER BY hour_ms, list').all(),
+    ).toEqual([
       { hour_ms: hour, list: 'miners', action: 'blocked', count: 2 },
       { hour_ms: hour, list: 'trial', action: 'alerted', count: 1 },
       { hour_ms: hour + HOUR, list: 'miners', action: 'blocked', count: 1 },
@@ -184,7 +198,14 @@ describe('event writer: batching', () => {
     w.flush();
     expect(rowCount('hosts')).toBe(1); // flush() writes everything
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
-    const timed = createEventWriter({ connection, log, flushIntervalMs: 100, rollupIntervalMs: 1000, eagerRollupKeys: 0, clock: () => now });
+    const timed = createEventWriter({
+      connection,
+      log,
+      flushIntervalMs: 100,
+      rollupIntervalMs: 1000,
+      eagerRollupKeys: 0,
+      clock: () => now,
+    });
     try {
       timed.record(blockEvent({ clientIp: '10.0.0.9' }));
       vi.advanceTimersByTime(100);
@@ -215,7 +236,9 @@ describe('event writer: batching', () => {
     now += 60_000;
     w.addOutcomes({ refused: 4, servfail: Number.NaN });
     w.flush();
-    expect(connection.db.prepare('SELECT minute_ms, outcome, count FROM outcome_minutes ORDER BY minute_ms, outcome').all()).toEqual([
+    expect(
+      connection.db.prepare('SELECT minute_ms, outcome, count FROM outcome_minutes ORDER BY minute_ms, outcome').all(),
+    ).toEqual([
       { minute_ms: T0, outcome: 'cached', count: 2 },
       { minute_ms: T0, outcome: 'forwarded', count: 4 },
       { minute_ms: T0 + 60_000, outcome: 'refused', count: 4 },
@@ -250,7 +273,13 @@ describe('event writer: bounded buffer and failures', () => {
   test('a full buffer drops new events, counts them, and warns at most once a minute', () => {
     const { log: sink, lines } = capturingLog();
     let now = T0;
-    const w = createEventWriter({ connection, log: sink, flushIntervalMs: 3_600_000, maxBuffered: 10, clock: () => now });
+    const w = createEventWriter({
+      connection,
+      log: sink,
+      flushIntervalMs: 3_600_000,
+      maxBuffered: 10,
+      clock: () => now,
+    });
     writer = w;
     for (let i = 0; i < 25; i += 1) w.record(blockEvent({ clientPort: i }));
     expect(w.stats).toMatchObject({ buffered: 10, dropped: 15 });
@@ -263,9 +292,12 @@ describe('event writer: bounded buffer and failures', () => {
     w.flush();
     expect(rowCount()).toBe(10);
     // The oldest events are the ones kept.
-    expect(connection.db.prepare<[], { client_port: number }>('SELECT client_port FROM events ORDER BY id').all().map((r) => r.client_port)).toEqual([
-      0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-    ]);
+    expect(
+      connection.db
+        .prepare<[], { client_port: number }>('SELECT client_port FROM events ORDER BY id')
+        .all()
+        .map((r) => r.client_port),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const stats = createEventQueries(connection).stats(T0 - HOUR, 10);
     expect(stats.droppedEvents).toBe(17);
     expect(stats.outcomes).toEqual({});
@@ -288,7 +320,9 @@ describe('event writer: bounded buffer and failures', () => {
     w.flush();
     expect(w.stats).toMatchObject({ buffered: 0, written: 50, dropped: 10, healthy: true });
     expect(rowCount()).toBe(50);
-    expect(connection.db.prepare<[], { blocked_count: number }>('SELECT blocked_count FROM hosts').get()?.blocked_count).toBe(50);
+    expect(
+      connection.db.prepare<[], { blocked_count: number }>('SELECT blocked_count FROM hosts').get()?.blocked_count,
+    ).toBe(50);
     expect(lines.some((line) => line.msg === 'block log writes resumed')).toBe(true);
   });
 

@@ -5,7 +5,13 @@
  */
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { pino } from 'pino';
-import { MAX_TCP_QUERY_BYTES, MAX_UNSENT_BYTES, startTcpListener, type TcpLimits, type TcpListener } from '../../src/dns/tcp-server.js';
+import {
+  MAX_TCP_QUERY_BYTES,
+  MAX_UNSENT_BYTES,
+  startTcpListener,
+  type TcpLimits,
+  type TcpListener,
+} from '../../src/dns/tcp-server.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -97,7 +103,11 @@ describe('connection caps (configured through the stack)', () => {
 
 describe('timeouts', () => {
   test('a flood of idle connections is closed after the idle timeout, freeing the slots', async () => {
-    const { listener, port } = await listenerWith({ idleTimeoutMs: 300, maxConnections: 20, maxConnectionsPerClient: 20 });
+    const { listener, port } = await listenerWith({
+      idleTimeoutMs: 300,
+      maxConnections: 20,
+      maxConnectionsPerClient: 20,
+    });
     const idle = await Promise.all(Array.from({ length: 20 }, () => peer(port)));
     const extra = await peer(port);
     expect(await closesWithin(extra, 1000)).toBe(true); // full
@@ -111,6 +121,7 @@ describe('timeouts', () => {
   });
 
   test('a connection with queries still outstanding is not idle', async () => {
+    // biome-ignore lint/suspicious/noThenProperty: the local upstream's behaviour chain, not a thenable
     const upstream = await startLocalUpstream({ behavior: { kind: 'delay', ms: 250, then: { kind: 'default' } } });
     cleanups.push(() => upstream.close());
     const stack = await startStack({ upstreams: [upstream.address], config: { upstreamTimeoutMs: 1000 } });

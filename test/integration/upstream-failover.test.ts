@@ -18,7 +18,10 @@ describe('failover', () => {
   });
 
   test('when every upstream is blackholed the query fails with timeout after about n × timeout', async () => {
-    const h = await startHarness({ upstreams: [behaviors.blackhole(), behaviors.blackhole(), behaviors.blackhole()], timeoutMs: TIMEOUT_MS });
+    const h = await startHarness({
+      upstreams: [behaviors.blackhole(), behaviors.blackhole(), behaviors.blackhole()],
+      timeoutMs: TIMEOUT_MS,
+    });
     const start = performance.now();
     const result = await h.ask(encodeQuery('nobody.test'));
     const elapsed = performance.now() - start;
@@ -38,7 +41,12 @@ describe('failover', () => {
     expect(h.pool.health()[0]).toEqual({
       upstream: h.upstreams[0]!.address,
       consecutiveFailures: 1,
-      failures: { timeout: 0, servfail: rcodeName === 'SERVFAIL' ? 1 : 0, refused: rcodeName === 'REFUSED' ? 1 : 0, error: 0 },
+      failures: {
+        timeout: 0,
+        servfail: rcodeName === 'SERVFAIL' ? 1 : 0,
+        refused: rcodeName === 'REFUSED' ? 1 : 0,
+        error: 0,
+      },
       lastError: `${h.upstreams[0]!.address} answered ${rcodeName}`,
     });
   });

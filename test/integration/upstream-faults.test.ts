@@ -13,7 +13,14 @@ import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, test } from 'vitest';
 import { RCODE, TYPE, buildAnswer, withId, type AnswerSpec } from '../helpers/answers.js';
 import { dig, udpExchange } from '../helpers/clients.js';
-import { behaviors, defaultAnswer, defaultIpv4, startLocalUpstream, type Behavior, type LocalUpstream } from '../helpers/local-upstream.js';
+import {
+  behaviors,
+  defaultAnswer,
+  defaultIpv4,
+  startLocalUpstream,
+  type Behavior,
+  type LocalUpstream,
+} from '../helpers/local-upstream.js';
 import { encodeQuery, findEde, rcodeOf } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
@@ -40,7 +47,10 @@ async function upstreamsWith(...choices: Behavior[]): Promise<LocalUpstream[]> {
   return started;
 }
 
-async function start(ups: readonly LocalUpstream[], options: { clock?: () => number; timeoutMs?: number } = {}): Promise<Stack> {
+async function start(
+  ups: readonly LocalUpstream[],
+  options: { clock?: () => number; timeoutMs?: number } = {},
+): Promise<Stack> {
   stack = await startStack({
     upstreams: ups.map((u) => u.address),
     config: { upstreamTimeoutMs: options.timeoutMs ?? TIMEOUT_MS },
@@ -60,7 +70,9 @@ async function udpSocket(address: string, port = 0): Promise<Socket> {
 }
 
 function sendFrom(socket: Socket, bytes: Buffer, port: number): Promise<void> {
-  return new Promise((resolve, reject) => socket.send(bytes, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    socket.send(bytes, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** The A records dig shows for `name`, as addresses. */
@@ -72,20 +84,43 @@ async function addressesOf(s: Stack, name: string): Promise<{ status: string; ad
 /** Bytes that pass the ID check but are not a DNS answer, and answers that are framed right but malformed inside. */
 const garbageReplies: [string, Behavior][] = [
   ['not a DNS message', behaviors.garbage()],
-  ['a header only', { kind: 'raw', bytes: (q) => withId(Buffer.from([0, 0, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]), q.id) }],
+  [
+    'a header only',
+    { kind: 'raw', bytes: (q) => withId(Buffer.from([0, 0, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]), q.id) },
+  ],
   ['records cut short', { kind: 'raw', bytes: (q) => buildAnswer(q, POISON_ANSWER).subarray(0, -3) }],
-  ['trailing bytes', { kind: 'raw', bytes: (q) => Buffer.concat([buildAnswer(q, POISON_ANSWER), Buffer.from([0, 0, 0])]) }],
+  [
+    'trailing bytes',
+    { kind: 'raw', bytes: (q) => Buffer.concat([buildAnswer(q, POISON_ANSWER), Buffer.from([0, 0, 0])]) },
+  ],
   [
     'an SOA whose rdata does not parse',
-    { kind: 'message', bytes: (q) => buildAnswer(q, { rcode: RCODE.NXDOMAIN, authority: [{ type: TYPE.SOA, rdata: Buffer.from('not an soa') }] }) },
+    {
+      kind: 'message',
+      bytes: (q) =>
+        buildAnswer(q, { rcode: RCODE.NXDOMAIN, authority: [{ type: TYPE.SOA, rdata: Buffer.from('not an soa') }] }),
+    },
   ],
   [
     'a CNAME pointing forwards (a loop in waiting)',
-    { kind: 'message', bytes: (q) => buildAnswer(q, { answers: [{ type: TYPE.CNAME, rdata: Buffer.from([0xc0, 0xff]) }] }) },
+    {
+      kind: 'message',
+      bytes: (q) => buildAnswer(q, { answers: [{ type: TYPE.CNAME, rdata: Buffer.from([0xc0, 0xff]) }] }),
+    },
   ],
   [
     'two OPT records',
-    { kind: 'message', bytes: (q) => buildAnswer(q, { additional: [{ type: TYPE.OPT, name: '', rdata: Buffer.alloc(0) }, { type: TYPE.OPT, name: '', rdata: Buffer.alloc(0) }], edns: false }) },
+    {
+      kind: 'message',
+      bytes: (q) =>
+        buildAnswer(q, {
+          additional: [
+            { type: TYPE.OPT, name: '', rdata: Buffer.alloc(0) },
+            { type: TYPE.OPT, name: '', rdata: Buffer.alloc(0) },
+          ],
+          edns: false,
+        }),
+    },
   ],
 ];
 
@@ -120,7 +155,10 @@ describe('one upstream faulty, another healthy: the healthy one serves', () => {
 
 describe('spoofed answers are never accepted and never cached', () => {
   test('a wrong ID from the upstream’s own address and port: ignored, the real answer that follows is used', async () => {
-    const [upstream] = await upstreamsWith({ kind: 'sequence', replies: [behaviors.wrongId(behaviors.answer(POISON_ANSWER)), behaviors.normal()] });
+    const [upstream] = await upstreamsWith({
+      kind: 'sequence',
+      replies: [behaviors.wrongId(behaviors.answer(POISON_ANSWER)), behaviors.normal()],
+    });
     const s = await start([upstream!]);
     const answer = await addressesOf(s, 'wrong-id.example');
     expect(answer).toEqual({ status: 'NOERROR', addresses: [defaultIpv4('wrong-id.example')] });
@@ -158,7 +196,10 @@ describe('spoofed answers are never accepted and never cached', () => {
     expect(reply).toBeDefined();
     expect(reply!.readUInt16BE(0)).toBe(0x0bad);
     expect(rcodeOf(reply!)).toBe(RCODE.NOERROR);
-    expect(await addressesOf(s, 'target.example')).toEqual({ status: 'NOERROR', addresses: [defaultIpv4('target.example')] });
+    expect(await addressesOf(s, 'target.example')).toEqual({
+      status: 'NOERROR',
+      addresses: [defaultIpv4('target.example')],
+    });
     expect(upstream!.queries).toHaveLength(1);
   });
 
@@ -173,13 +214,21 @@ describe('spoofed answers are never accepted and never cached', () => {
     const reply = await pending;
     expect(rcodeOf(reply!)).toBe(RCODE.SERVFAIL);
     upstream!.setBehavior(behaviors.normal());
-    expect(await addressesOf(s, 'only-spoofed.example')).toEqual({ status: 'NOERROR', addresses: [defaultIpv4('only-spoofed.example')] });
+    expect(await addressesOf(s, 'only-spoofed.example')).toEqual({
+      status: 'NOERROR',
+      addresses: [defaultIpv4('only-spoofed.example')],
+    });
     expect(upstream!.queries).toHaveLength(2);
   });
 });
 
 describe('every upstream failing', () => {
-  const everyWay: Behavior[] = [behaviors.blackhole(), behaviors.servfail(), behaviors.garbage(), behaviors.slow(TIMEOUT_MS * 3)];
+  const everyWay: Behavior[] = [
+    behaviors.blackhole(),
+    behaviors.servfail(),
+    behaviors.garbage(),
+    behaviors.slow(TIMEOUT_MS * 3),
+  ];
 
   test('an uncached name gets SERVFAIL (EDE 22) within the upstream timeouts, not after the client gave up', async () => {
     const ups = await upstreamsWith(...everyWay);
@@ -200,7 +249,10 @@ describe('every upstream failing', () => {
     const s = await start([upstream!]);
     expect((await dig(s.port, ['flaky.example'])).status).toBe('SERVFAIL');
     upstream!.setBehavior(behaviors.normal());
-    expect(await addressesOf(s, 'flaky.example')).toEqual({ status: 'NOERROR', addresses: [defaultIpv4('flaky.example')] });
+    expect(await addressesOf(s, 'flaky.example')).toEqual({
+      status: 'NOERROR',
+      addresses: [defaultIpv4('flaky.example')],
+    });
   });
 
   test('a cached name is served stale (TTL 30) when every upstream fails, each in its own way', async () => {
@@ -210,7 +262,7 @@ describe('every upstream failing', () => {
     const fresh = await dig(s.port, ['stale.example']);
     expect(fresh.answers[0]).toMatch(/^stale\.example\. 300 IN A /);
     now += 3_600_000; // an hour: expired, within serveStaleSec
-    everyWay.forEach((behavior, i) => ups[i]!.setBehavior(behavior));
+    for (const [i, behavior] of everyWay.entries()) ups[i]!.setBehavior(behavior);
     const stale = await dig(s.port, ['stale.example']);
     expect(s.poolsink.upstream.stats.timeouts).toBe(3);
     expect(stale.status).toBe('NOERROR');

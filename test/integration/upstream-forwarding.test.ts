@@ -23,7 +23,10 @@ describe('forwarding', () => {
       edns: { udpSize: 1232, dnssecOk: true, options: [{ code: 15, data: Buffer.from([0, 3]) }] },
     };
     const h = await startHarness({ upstreams: [behaviors.answer(spec)] });
-    const query = encodeQuery('WwW.ExAmPlE.TeSt', { id: 0xbeef, edns: { udpSize: 4096, dnssecOk: true, options: cookie } });
+    const query = encodeQuery('WwW.ExAmPlE.TeSt', {
+      id: 0xbeef,
+      edns: { udpSize: 4096, dnssecOk: true, options: cookie },
+    });
     const original = Buffer.from(query);
 
     const result = await h.ask(query);
@@ -97,7 +100,13 @@ describe('forwarding', () => {
     const result = await h.ask(encodeQuery('v6.test', { type: TYPE.AAAA }));
     expect(result).toMatchObject({ kind: 'answer', upstream: h.upstreams[0]!.address });
     expect(h.upstreams[0]!.queries[0]?.from.address).toBe('::1');
-    expect(h.pool.health()).toEqual([{ upstream: `[::1]:${h.upstreams[0]!.port}`, consecutiveFailures: 0, failures: { timeout: 0, servfail: 0, refused: 0, error: 0 } }]);
+    expect(h.pool.health()).toEqual([
+      {
+        upstream: `[::1]:${h.upstreams[0]!.port}`,
+        consecutiveFailures: 0,
+        failures: { timeout: 0, servfail: 0, refused: 0, error: 0 },
+      },
+    ]);
   });
 
   test('passes other rcodes (NXDOMAIN, NOTIMP) through as answers', async () => {

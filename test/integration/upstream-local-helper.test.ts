@@ -4,7 +4,13 @@
  */
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { dig } from '../helpers/clients.js';
-import { behaviors, defaultIpv4, defaultIpv6, startLocalUpstream, type BehaviorChoice } from '../helpers/local-upstream.js';
+import {
+  behaviors,
+  defaultIpv4,
+  defaultIpv6,
+  startLocalUpstream,
+  type BehaviorChoice,
+} from '../helpers/local-upstream.js';
 import { encodeQuery } from '../helpers/packets.js';
 
 async function upstreamWith(behavior?: BehaviorChoice) {
@@ -27,7 +33,12 @@ describe('local upstream helper', () => {
     const mx = await dig(upstream.port, ['host.test', 'MX']);
     expect(mx.status).toBe('NOERROR');
     expect(mx.answers).toEqual([]);
-    expect(upstream.queries.map((q) => q.qname)).toEqual(['MiXeD.example.test', 'host.test', 'miner.nx.test', 'host.test']);
+    expect(upstream.queries.map((q) => q.qname)).toEqual([
+      'MiXeD.example.test',
+      'host.test',
+      'miner.nx.test',
+      'host.test',
+    ]);
   });
 
   test('an answer too big for UDP is truncated, and dig gets it in full over TCP', async () => {

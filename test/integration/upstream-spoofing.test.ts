@@ -14,7 +14,9 @@ async function openSpoofer(): Promise<Socket> {
 }
 
 function sendFrom(socket: Socket, bytes: Buffer, port: number): Promise<void> {
-  return new Promise((resolve, reject) => socket.send(bytes, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+  return new Promise((resolve, reject) =>
+    socket.send(bytes, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+  );
 }
 
 /** The question of `q`, asked about another name / type / class. */
@@ -41,7 +43,8 @@ describe('anti-spoofing', () => {
 
     // From the right address but another port: even a right-looking SERVFAIL must not fail over.
     const spoofer = await openSpoofer();
-    for (const bytes of [real, servfail, buildAnswer(q, { rcode: RCODE.REFUSED })]) await sendFrom(spoofer, bytes, q.from.port);
+    for (const bytes of [real, servfail, buildAnswer(q, { rcode: RCODE.REFUSED })])
+      await sendFrom(spoofer, bytes, q.from.port);
 
     // From the upstream's own address and port, but wrong.
     const wrong = [

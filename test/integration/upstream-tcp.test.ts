@@ -48,7 +48,10 @@ describe('TCP retry of truncated answers', () => {
 
   test('a TCP retry that gets no answer times out with the same timeout, then fails over', async () => {
     const h = await startHarness({
-      upstreams: [(q) => (q.transport === 'udp' ? behaviors.truncated() : behaviors.blackhole()), behaviors.blackhole()],
+      upstreams: [
+        (q) => (q.transport === 'udp' ? behaviors.truncated() : behaviors.blackhole()),
+        behaviors.blackhole(),
+      ],
       timeoutMs: 100,
     });
     const result = await h.ask(encodeQuery('tcp-silent.test'));

@@ -45,10 +45,14 @@ async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
 
 describe('exports', () => {
   test('csv: a header, then one CRLF line per event in order', async () => {
-    const text = (await collect(csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })]))).join('');
+    const text = (
+      await collect(csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })]))
+    ).join('');
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
-    expect(lines[1]).toBe('2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,');
+    expect(lines[1]).toBe(
+      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,',
+    );
     expect(lines[2]).toContain('"a,b.example"');
     expect(lines[2]?.endsWith(',cdn.pool.example')).toBe(true);
     expect(lines[3]).toBe('');
@@ -65,7 +69,12 @@ describe('exports', () => {
     for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeGreaterThanOrEqual(64 * 1024);
     const lines = chunks.join('').trimEnd().split('\n');
     expect(lines).toHaveLength(2000);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ id: 1, time: '2024-06-01T12:00:00.001Z', clientIp: '10.0.0.1', via: null });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      id: 1,
+      time: '2024-06-01T12:00:00.001Z',
+      clientIp: '10.0.0.1',
+      via: null,
+    });
   });
 
   test('chunks are produced lazily, so a consumer can stop early', async () => {

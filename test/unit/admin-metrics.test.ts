@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { createLatencyRecorder, createMetrics, type ListMetricsView, type MetricsSources } from '../../src/admin/metrics.js';
+import {
+  createLatencyRecorder,
+  createMetrics,
+  type ListMetricsView,
+  type MetricsSources,
+} from '../../src/admin/metrics.js';
 import { createMatcher } from '../../src/blocklist/matcher.js';
 import type { ResolverCounters } from '../../src/dns/resolver-counters.js';
 import type { EventWriterStats } from '../../src/store/types.js';
@@ -7,14 +12,29 @@ import type { UpstreamStats } from '../../src/upstream/pool.js';
 
 function counters(overrides: Partial<ResolverCounters> = {}): ResolverCounters {
   return {
-    queries: 0, blocked: 0, alerted: 0, cached: 0, forwarded: 0, stale: 0, refused: 0, servfail: 0,
-    formerr: 0, notimp: 0, dropped: 0, truncated: 0, cloaked: 0, coalesced: 0, ...overrides,
+    queries: 0,
+    blocked: 0,
+    alerted: 0,
+    cached: 0,
+    forwarded: 0,
+    stale: 0,
+    refused: 0,
+    servfail: 0,
+    formerr: 0,
+    notimp: 0,
+    dropped: 0,
+    truncated: 0,
+    cloaked: 0,
+    coalesced: 0,
+    ...overrides,
   };
 }
 
 function sources(overrides: Partial<MetricsSources> = {}) {
   const resolverCounters = counters({ queries: 10, blocked: 3, cached: 3, forwarded: 4, coalesced: 1 });
-  const writer: { stats: EventWriterStats } = { stats: { buffered: 7, written: 100, dropped: 2, writeErrors: 1, healthy: false, lastError: 'disk full' } };
+  const writer: { stats: EventWriterStats } = {
+    stats: { buffered: 7, written: 100, dropped: 2, writeErrors: 1, healthy: false, lastError: 'disk full' },
+  };
   const upstreamStats: UpstreamStats = { sent: 5, answered: 4, timeouts: 1, mismatched: 0, tcpRetries: 0, errors: 0 };
   const matcher = createMatcher(
     [
@@ -77,7 +97,10 @@ describe('createMetrics', () => {
     const base = sources();
     const { registry } = createMetrics({
       ...base,
-      resolver: { ...base.resolver, countersByProtocol: { udp: counters({ queries: 8, blocked: 2 }), tcp: counters({ queries: 2, blocked: 1 }) } },
+      resolver: {
+        ...base.resolver,
+        countersByProtocol: { udp: counters({ queries: 8, blocked: 2 }), tcp: counters({ queries: 2, blocked: 1 }) },
+      },
       lists: { lists: () => lists },
     });
     const text = await registry.metrics();

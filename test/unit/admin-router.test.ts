@@ -15,7 +15,8 @@ const router = createRouter(routes);
 
 function describeMatch(method: string, path: string): string {
   const match = router.match(method, path);
-  if (match.kind === 'match') return `${match.route.method} ${match.route.path} ${JSON.stringify(match.decodeParams())}`;
+  if (match.kind === 'match')
+    return `${match.route.method} ${match.route.path} ${JSON.stringify(match.decodeParams())}`;
   if (match.kind === 'method-not-allowed') return `405 ${match.allow.join(',')}`;
   return '404';
 }

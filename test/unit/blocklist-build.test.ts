@@ -18,9 +18,32 @@ function mixedList(lines: readonly string[], repeat: number, crlf = false): Buff
   return Buffer.from(`\uFEFF${out.join(crlf ? '\r\n' : '\n')}`, 'utf8');
 }
 
-const HOSTS_LINES = ['# comment', '0.0.0.0 pool{i}.example.com', '127.0.0.1 localhost', '0.0.0.0 a{i}.ex.net b{i}.ex.net # two', '0.0.0.0 bad..name', ''];
-const DOMAIN_LINES = ['# header', 'pool{i}.example.com', '*.wild{i}.example.org', 'Bücher{i}.de', 'host{i}.com/path', '1.2.3.4', '   '];
-const ADBLOCK_LINES = ['! comment', '||pool{i}.example.com^', '||*.w{i}.example.io^$third-party', '@@||ok{i}.example^', 'example.com##.ad', '||x{i}.com/miner.js', '[Adblock Plus 2.0]'];
+const HOSTS_LINES = [
+  '# comment',
+  '0.0.0.0 pool{i}.example.com',
+  '127.0.0.1 localhost',
+  '0.0.0.0 a{i}.ex.net b{i}.ex.net # two',
+  '0.0.0.0 bad..name',
+  '',
+];
+const DOMAIN_LINES = [
+  '# header',
+  'pool{i}.example.com',
+  '*.wild{i}.example.org',
+  'Bücher{i}.de',
+  'host{i}.com/path',
+  '1.2.3.4',
+  '   ',
+];
+const ADBLOCK_LINES = [
+  '! comment',
+  '||pool{i}.example.com^',
+  '||*.w{i}.example.io^$third-party',
+  '@@||ok{i}.example^',
+  'example.com##.ad',
+  '||x{i}.com/miner.js',
+  '[Adblock Plus 2.0]',
+];
 
 describe('parseInSlices gives what parseList gives on the whole text', () => {
   test.each<[string, readonly string[], ListFormatOption, boolean]>([
@@ -88,7 +111,18 @@ describe('buildMatcherInSlices and createMatcherBuilder', () => {
     { name: 'pools', mode: 'block', domains: ['pool.com', 'x.example.net', 'pool.com'], wildcards: ['wild.io'] },
     { name: 'watch', mode: 'alert', domains: ['pool.com', 'alert.com'], wildcards: ['pool.com'] },
   ];
-  const probes = ['pool.com', 'a.pool.com', 'x.example.net', 'wild.io', 'a.wild.io', 'alert.com', 'ok.alert.com', 'other.org', 'com', ''];
+  const probes = [
+    'pool.com',
+    'a.pool.com',
+    'x.example.net',
+    'wild.io',
+    'a.wild.io',
+    'alert.com',
+    'ok.alert.com',
+    'other.org',
+    'com',
+    '',
+  ];
 
   test('the same verdicts, sizes and summaries as createMatcher', async () => {
     const expected = createMatcher(lists, ['ok.alert.com']);
@@ -123,7 +157,11 @@ describe('buildMatcherInSlices and createMatcherBuilder', () => {
   test('the allowlist is read when the build ends', async () => {
     let allowlist = ['a.pool.com'];
     const slicer = createSlicer(0);
-    const pending = buildMatcherInSlices([{ name: 'p', mode: 'block', domains: ['pool.com'], wildcards: [] }], () => allowlist, slicer);
+    const pending = buildMatcherInSlices(
+      [{ name: 'p', mode: 'block', domains: ['pool.com'], wildcards: [] }],
+      () => allowlist,
+      slicer,
+    );
     allowlist = ['b.pool.com'];
     const m = await pending;
     expect(m.match('b.pool.com')).toEqual({ kind: 'allowlisted', rule: 'b.pool.com' });

@@ -166,7 +166,10 @@ describe('precedence between lists and rules', () => {
   });
 
   test('the allowlist wins even over an exact entry of the name itself', () => {
-    const m = createMatcher([{ name: 'a', domains: ['pool.com', 'good.pool.com'], wildcards: ['good.pool.com'] }], ['good.pool.com']);
+    const m = createMatcher(
+      [{ name: 'a', domains: ['pool.com', 'good.pool.com'], wildcards: ['good.pool.com'] }],
+      ['good.pool.com'],
+    );
     expect(m.match('good.pool.com')).toEqual(allowlisted('good.pool.com'));
     expect(m.match('x.good.pool.com')).toEqual(allowlisted('good.pool.com'));
     expect(m.match('pool.com')).toEqual(block('a', 0, 'pool.com'));

@@ -214,7 +214,13 @@ describe('parseList whole texts', () => {
   });
 
   test('an empty text parses to nothing', () => {
-    expect(parseList('', 'auto')).toEqual({ format: 'domains', domains: [], wildcards: [], skipped: 0, skippedByReason: {} });
+    expect(parseList('', 'auto')).toEqual({
+      format: 'domains',
+      domains: [],
+      wildcards: [],
+      skipped: 0,
+      skippedByReason: {},
+    });
   });
 
   test.each<ListFormat>(['hosts', 'domains', 'adblock'])(

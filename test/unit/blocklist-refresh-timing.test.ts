@@ -20,12 +20,18 @@ describe('nextRefreshDelayMs', () => {
 describe('firstRefreshDelayMs', () => {
   const now = 10 * HOUR_MS;
   test.each<[string, Parameters<typeof firstRefreshDelayMs>[1], number]>([
-    ['a copy fetched an hour ago waits for the rest of the period', { loaded: true, lastFetchMs: now - HOUR_MS, lastFailed: false }, 2 * HOUR_MS],
+    [
+      'a copy fetched an hour ago waits for the rest of the period',
+      { loaded: true, lastFetchMs: now - HOUR_MS, lastFailed: false },
+      2 * HOUR_MS,
+    ],
     ['an overdue copy is fetched at once', { loaded: true, lastFetchMs: now - 4 * HOUR_MS, lastFailed: false }, 500],
     ['no copy: at once', { loaded: false, lastFetchMs: now - HOUR_MS, lastFailed: false }, 500],
     ['never fetched: at once', { loaded: true, lastFetchMs: undefined, lastFailed: false }, 500],
     ['the last fetch failed: at once', { loaded: true, lastFetchMs: now - HOUR_MS, lastFailed: true }, 500],
   ])('%s', (_label, last, expected) => {
-    expect(firstRefreshDelayMs(3 * 3600, last, now, 0.5)).toBe(expected === 500 ? 500 : Math.min(expected, jittered(3 * HOUR_MS, 0.5)));
+    expect(firstRefreshDelayMs(3 * 3600, last, now, 0.5)).toBe(
+      expected === 500 ? 500 : Math.min(expected, jittered(3 * HOUR_MS, 0.5)),
+    );
   });
 });

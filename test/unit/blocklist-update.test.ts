@@ -3,7 +3,14 @@ import { createSlicer } from '../../src/blocklist/build.js';
 import type { ListSpec } from '../../src/blocklist/definition.js';
 import { evaluateList, shrinkProblem, type Baseline } from '../../src/blocklist/update.js';
 
-const spec: ListSpec = { name: 'pools', source: 'x', format: 'auto', mode: 'block', refreshSec: 86_400, maxShrinkPercent: 50 };
+const spec: ListSpec = {
+  name: 'pools',
+  source: 'x',
+  format: 'auto',
+  mode: 'block',
+  refreshSec: 86_400,
+  maxShrinkPercent: 50,
+};
 
 function names(count: number): Buffer {
   return Buffer.from(Array.from({ length: count }, (_, i) => `pool${i}.example\n`).join(''));
@@ -48,12 +55,18 @@ describe('evaluateList', () => {
 
   test('0 entries is rejected; forced it is accepted', async () => {
     const empty = Buffer.from('# nothing here\n');
-    expect(await evaluate(empty, {})).toMatchObject({ kind: 'rejected', message: expect.stringContaining('0 entries') });
+    expect(await evaluate(empty, {})).toMatchObject({
+      kind: 'rejected',
+      message: expect.stringContaining('0 entries'),
+    });
     expect(await evaluate(empty, {}, true)).toMatchObject({ kind: 'accepted', entries: 0 });
   });
 
   test('shrinking past the limit is rejected; forced it is accepted', async () => {
-    expect(await evaluate(names(4), { entries: 10 })).toMatchObject({ kind: 'rejected', message: expect.stringContaining('from 10 to 4') });
+    expect(await evaluate(names(4), { entries: 10 })).toMatchObject({
+      kind: 'rejected',
+      message: expect.stringContaining('from 10 to 4'),
+    });
     expect(await evaluate(names(5), { entries: 10 })).toMatchObject({ kind: 'accepted' });
     expect(await evaluate(names(4), { entries: 10 }, true)).toMatchObject({ kind: 'accepted', entries: 4 });
   });
@@ -68,6 +81,9 @@ describe('evaluateList', () => {
 
   test('binary content is rejected even when forced', async () => {
     const binary = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]);
-    expect(await evaluate(binary, {}, true)).toMatchObject({ kind: 'rejected', message: expect.stringContaining('not a text list') });
+    expect(await evaluate(binary, {}, true)).toMatchObject({
+      kind: 'rejected',
+      message: expect.stringContaining('not a text list'),
+    });
   });
 });

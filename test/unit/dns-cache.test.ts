@@ -90,10 +90,22 @@ describe('cacheKey', () => {
 
   // Pairs that a key made by plain concatenation ("a" + 11 + 1 = "a" + 1 + 11) would confuse.
   test.each([
-    [['a1', 1, 1], ['a', 11, 1]],
-    [['a', 1, 11], ['a', 11, 1]],
-    [['a', 1, 1], ['a\u0000', 1, 1]],
-    [['a\u0001', 1, 1], ['a', 1, 1]],
+    [
+      ['a1', 1, 1],
+      ['a', 11, 1],
+    ],
+    [
+      ['a', 1, 11],
+      ['a', 11, 1],
+    ],
+    [
+      ['a', 1, 1],
+      ['a\u0000', 1, 1],
+    ],
+    [
+      ['a\u0001', 1, 1],
+      ['a', 1, 1],
+    ],
   ] satisfies [[string, number, number], [string, number, number]][])('%j and %j get different keys', (x, y) => {
     expect(keyOf(...x)).not.toBe(keyOf(...y));
   });
@@ -156,7 +168,11 @@ describe('store: what is cached and for how long', () => {
     (_label, rcode, soaTtl, minimum, options, ttlSec) => {
       const cache = createDnsCache({ ...DEFAULTS, ...options });
       const q = query('gone.example.com');
-      const response = upstreamResponse({ name: 'gone.example.com', rcode, authorities: [soa('example.com', soaTtl, minimum)] });
+      const response = upstreamResponse({
+        name: 'gone.example.com',
+        rcode,
+        authorities: [soa('example.com', soaTtl, minimum)],
+      });
       expect(storeResponse(cache, q.key, response)?.expiresAtMs).toBe(T0 + ttlSec * 1000);
     },
   );
@@ -219,7 +235,10 @@ describe('store: what is cached and for how long', () => {
     const q = query('www.example.com');
     const response = upstreamResponse({
       name: 'www.example.com',
-      answers: [{ name: 'www.example.com', type: QTYPE.CNAME, class: 1, ttl: 300, domain: 'Pool.Miner.example' }, a('pool.miner.example', 60)],
+      answers: [
+        { name: 'www.example.com', type: QTYPE.CNAME, class: 1, ttl: 300, domain: 'Pool.Miner.example' },
+        a('pool.miner.example', 60),
+      ],
     });
     expect(storeResponse(cache, q.key, response)?.cnameTargets).toEqual(['pool.miner.example']);
   });
@@ -275,7 +294,12 @@ describe('lookup, lookupStale and the stale window', () => {
 
   test('re-storing a key replaces the entry', () => {
     const { cache, q, entry } = setUp();
-    const second = storeResponse(cache, q.key, upstreamResponse({ answers: [a('example.com', 600, '192.0.2.99')] }), T0 + 1000);
+    const second = storeResponse(
+      cache,
+      q.key,
+      upstreamResponse({ answers: [a('example.com', 600, '192.0.2.99')] }),
+      T0 + 1000,
+    );
     expect(second).not.toBe(entry);
     expect(cache.size).toBe(1);
     expect(cache.lookup(q.key, T0 + 100_000)).toBe(second);
@@ -306,7 +330,8 @@ describe('LRU eviction', () => {
     const cache = createDnsCache({ ...DEFAULTS, maxEntries });
     for (const [op, name] of steps) {
       const key = query(`${name}.com`).key;
-      if (op === 'store') storeResponse(cache, key, upstreamResponse({ name: `${name}.com`, answers: [a(`${name}.com`, 300)] }));
+      if (op === 'store')
+        storeResponse(cache, key, upstreamResponse({ name: `${name}.com`, answers: [a(`${name}.com`, 300)] }));
       else if (op === 'lookup') cache.lookup(key, T0);
       else if (op === 'stale') cache.lookupStale(key, T0);
       else if (op === 'clear') cache.clear();
@@ -317,26 +342,137 @@ describe('LRU eviction', () => {
   }
 
   test.each([
-    ['oldest goes first', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['store', 'd']], ['b', 'c', 'd']],
-    ['a hit protects an entry', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['lookup', 'a'], ['store', 'd']], ['a', 'c', 'd']],
+    [
+      'oldest goes first',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['store', 'd'],
+      ],
+      ['b', 'c', 'd'],
+    ],
+    [
+      'a hit protects an entry',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['lookup', 'a'],
+        ['store', 'd'],
+      ],
+      ['a', 'c', 'd'],
+    ],
     [
       'hits reorder repeatedly',
-      [['store', 'a'], ['store', 'b'], ['store', 'c'], ['lookup', 'a'], ['store', 'd'], ['lookup', 'c'], ['store', 'e']],
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['lookup', 'a'],
+        ['store', 'd'],
+        ['lookup', 'c'],
+        ['store', 'e'],
+      ],
       ['c', 'd', 'e'],
     ],
-    ['a hit on the newest changes nothing', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['lookup', 'c'], ['store', 'd']], ['b', 'c', 'd']],
-    ['a re-store makes an entry newest', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['store', 'a'], ['store', 'd']], ['a', 'c', 'd']],
-    ['lookupStale does not protect', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['stale', 'a'], ['store', 'd']], ['b', 'c', 'd']],
-    ['delete frees a slot', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['delete', 'b'], ['store', 'd']], ['a', 'c', 'd']],
-    ['delete of the oldest', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['delete', 'a'], ['store', 'd'], ['store', 'e']], ['c', 'd', 'e']],
-    ['a deleted key stored again is newest', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['delete', 'a'], ['store', 'a'], ['store', 'd']], ['a', 'c', 'd']],
-    ['clear starts the order afresh', [['store', 'a'], ['store', 'b'], ['store', 'c'], ['clear', ''], ['store', 'd'], ['store', 'e'], ['store', 'a'], ['store', 'b']], ['a', 'b', 'e']],
+    [
+      'a hit on the newest changes nothing',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['lookup', 'c'],
+        ['store', 'd'],
+      ],
+      ['b', 'c', 'd'],
+    ],
+    [
+      'a re-store makes an entry newest',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['store', 'a'],
+        ['store', 'd'],
+      ],
+      ['a', 'c', 'd'],
+    ],
+    [
+      'lookupStale does not protect',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['stale', 'a'],
+        ['store', 'd'],
+      ],
+      ['b', 'c', 'd'],
+    ],
+    [
+      'delete frees a slot',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['delete', 'b'],
+        ['store', 'd'],
+      ],
+      ['a', 'c', 'd'],
+    ],
+    [
+      'delete of the oldest',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['delete', 'a'],
+        ['store', 'd'],
+        ['store', 'e'],
+      ],
+      ['c', 'd', 'e'],
+    ],
+    [
+      'a deleted key stored again is newest',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['delete', 'a'],
+        ['store', 'a'],
+        ['store', 'd'],
+      ],
+      ['a', 'c', 'd'],
+    ],
+    [
+      'clear starts the order afresh',
+      [
+        ['store', 'a'],
+        ['store', 'b'],
+        ['store', 'c'],
+        ['clear', ''],
+        ['store', 'd'],
+        ['store', 'e'],
+        ['store', 'a'],
+        ['store', 'b'],
+      ],
+      ['a', 'b', 'e'],
+    ],
   ] satisfies [string, Step[], string[]][])('%s', (_label, steps, kept) => {
     expect(run(steps)).toEqual(kept);
   });
 
   test('maxEntries 1 keeps only the newest', () => {
-    expect(run([['store', 'a'], ['lookup', 'a'], ['store', 'b']], 1)).toEqual(['b']);
+    expect(
+      run(
+        [
+          ['store', 'a'],
+          ['lookup', 'a'],
+          ['store', 'b'],
+        ],
+        1,
+      ),
+    ).toEqual(['b']);
   });
 });
 
@@ -395,19 +531,18 @@ describe('answer', () => {
     expect(first.length).toBe(entry.response.length);
   });
 
-  test.each([
-    ['ExAmPlE.CoM'],
-    ['EXAMPLE.COM'],
-    ['example.com'],
-  ])('the question is copied from the query: %s', (name) => {
-    const { cache, entry } = setUp(records);
-    const q = query(name, { id: 1 });
-    const out = cache.answer(entry, q.buf, q.parsed, T0);
-    expect(out.subarray(12, q.parsed.questionEnd).equals(q.buf.subarray(12, q.parsed.questionEnd))).toBe(true);
-    expect(Packet.parse(out).questions[0]?.name).toBe(name);
-    // The rest, including records that point at the question, still decodes.
-    expect(Packet.parse(out).answers.map((record) => record.address)).toEqual(['192.0.2.1', '192.0.2.2']);
-  });
+  test.each([['ExAmPlE.CoM'], ['EXAMPLE.COM'], ['example.com']])(
+    'the question is copied from the query: %s',
+    (name) => {
+      const { cache, entry } = setUp(records);
+      const q = query(name, { id: 1 });
+      const out = cache.answer(entry, q.buf, q.parsed, T0);
+      expect(out.subarray(12, q.parsed.questionEnd).equals(q.buf.subarray(12, q.parsed.questionEnd))).toBe(true);
+      expect(Packet.parse(out).questions[0]?.name).toBe(name);
+      // The rest, including records that point at the question, still decodes.
+      expect(Packet.parse(out).answers.map((record) => record.address)).toEqual(['192.0.2.1', '192.0.2.2']);
+    },
+  );
 
   test.each([
     ['RD set in the query, AA set upstream', 0x0100, true, 0x01, 0x00],
@@ -437,14 +572,17 @@ describe('answer', () => {
   test.each([
     ['default negativeMaxTtlSec', {}, 800],
     ['negativeMaxTtlSec 600 caps it', { negativeMaxTtlSec: 600 }, 500],
-  ] satisfies [string, Partial<CacheOptions>, number][])('a negative answer counts down its SOA TTL (%s)', (_label, options, ttl) => {
-    const { cache, q, entry } = setUp(
-      { rcode: RCODE.NXDOMAIN, authorities: [soa('example.com', 900, 300)] },
-      'gone.example.com',
-      options,
-    );
-    const out = cache.answer(entry, q.buf, q.parsed, T0 + 100_000);
-    expect(Packet.parse(out).header.rcode).toBe(RCODE.NXDOMAIN);
-    expect(ttlsOf(out)).toEqual([ttl]);
-  });
+  ] satisfies [string, Partial<CacheOptions>, number][])(
+    'a negative answer counts down its SOA TTL (%s)',
+    (_label, options, ttl) => {
+      const { cache, q, entry } = setUp(
+        { rcode: RCODE.NXDOMAIN, authorities: [soa('example.com', 900, 300)] },
+        'gone.example.com',
+        options,
+      );
+      const out = cache.answer(entry, q.buf, q.parsed, T0 + 100_000);
+      expect(Packet.parse(out).header.rcode).toBe(RCODE.NXDOMAIN);
+      expect(ttlsOf(out)).toEqual([ttl]);
+    },
+  );
 });

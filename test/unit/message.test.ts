@@ -34,14 +34,20 @@ function rr(owner: number[] | Buffer, type: number, ttl: number, rdata: number[]
 }
 
 /** A header, the a.com question, then the given bytes. */
-function message(counts: { an?: number; ns?: number; ar?: number; qd?: number; flags?: number }, ...rest: Buffer[]): Buffer {
+function message(
+  counts: { an?: number; ns?: number; ar?: number; qd?: number; flags?: number },
+  ...rest: Buffer[]
+): Buffer {
   return Buffer.concat([header(counts), QUESTION, ...rest]);
 }
 
 const toQuestion = [0xc0, 12];
 const optRecord = rr([0], QTYPE.OPT, 0, []);
 const soaRdata = Buffer.concat([encodeName('ns.a.com'), encodeName('h.a.com'), Buffer.alloc(20, 1)]);
-const longOwner = Buffer.concat([...Array.from({ length: 5 }, () => Buffer.from([63, ...Buffer.alloc(63, 0x61)])), Buffer.from([0])]);
+const longOwner = Buffer.concat([
+  ...Array.from({ length: 5 }, () => Buffer.from([63, ...Buffer.alloc(63, 0x61)])),
+  Buffer.from([0]),
+]);
 
 describe('inspectResponse: malformed input is undefined', () => {
   test.each([
@@ -67,10 +73,19 @@ describe('inspectResponse: malformed input is undefined', () => {
     // The CNAME's rdata starts at 23 + 12 = 35; a pointer there to 35 points at itself.
     ['CNAME target pointer loop', message({ an: 1 }, rr(toQuestion, QTYPE.CNAME, 60, [0xc0, AFTER_QUESTION + 12]))],
     ['CNAME target pointer forwards', message({ an: 1 }, rr(toQuestion, QTYPE.CNAME, 60, [0xc0, 0xff]))],
-    ['CNAME rdata longer than its name', message({ an: 1 }, rr(toQuestion, QTYPE.CNAME, 60, [...encodeName('b.com'), 0]))],
+    [
+      'CNAME rdata longer than its name',
+      message({ an: 1 }, rr(toQuestion, QTYPE.CNAME, 60, [...encodeName('b.com'), 0])),
+    ],
     // Label "b" with its terminator outside the rdata: the next record's root owner would end it.
-    ['CNAME name longer than its rdata', message({ an: 2 }, rr(toQuestion, QTYPE.CNAME, 60, [1, 0x62]), rr([0], QTYPE.A, 60, [1, 2, 3, 4]))],
-    ['SOA rdata too short', message({ ns: 1, flags: 0x8183 }, rr(toQuestion, QTYPE.SOA, 60, soaRdata.subarray(0, soaRdata.length - 4)))],
+    [
+      'CNAME name longer than its rdata',
+      message({ an: 2 }, rr(toQuestion, QTYPE.CNAME, 60, [1, 0x62]), rr([0], QTYPE.A, 60, [1, 2, 3, 4])),
+    ],
+    [
+      'SOA rdata too short',
+      message({ ns: 1, flags: 0x8183 }, rr(toQuestion, QTYPE.SOA, 60, soaRdata.subarray(0, soaRdata.length - 4))),
+    ],
     ['SOA rdata too long', message({ ns: 1, flags: 0x8183 }, rr(toQuestion, QTYPE.SOA, 60, [...soaRdata, 0]))],
     ['OPT in the answer section', message({ an: 1 }, optRecord)],
     ['OPT in the authority section', message({ ns: 1 }, optRecord)],
@@ -101,7 +116,11 @@ describe('inspectResponse: header facts', () => {
     ['NXDOMAIN', { rcode: RCODE.NXDOMAIN }, { rcode: 3, extendedRcode: 3, truncated: false }],
     ['SERVFAIL', { rcode: RCODE.SERVFAIL }, { rcode: 2, extendedRcode: 2, truncated: false }],
     ['REFUSED with OPT', { rcode: RCODE.REFUSED, optTtl: 0 }, { rcode: 5, extendedRcode: 5, truncated: false }],
-    ['BADVERS: header 0, OPT high bits 1', { rcode: RCODE.BADVERS, optTtl: 0 }, { rcode: 0, extendedRcode: 16, truncated: false }],
+    [
+      'BADVERS: header 0, OPT high bits 1',
+      { rcode: RCODE.BADVERS, optTtl: 0 },
+      { rcode: 0, extendedRcode: 16, truncated: false },
+    ],
     ['truncated', { tc: true }, { rcode: 0, extendedRcode: 0, truncated: true }],
   ] satisfies [string, ResponseSpec, object][])('%s', (_label, spec, expected) => {
     expect(inspectResponse(buildResponse(spec))).toMatchObject(expected);
@@ -118,7 +137,9 @@ describe('inspectResponse: header facts', () => {
 
 describe('inspectResponse: TTLs', () => {
   test('offsets of two compressed A records follow the question', () => {
-    const facts = inspectResponse(buildResponse({ answers: [a('example.com', 60), a('example.com', 70, '192.0.2.2')] }));
+    const facts = inspectResponse(
+      buildResponse({ answers: [a('example.com', 60), a('example.com', 70, '192.0.2.2')] }),
+    );
     const questionEnd = 12 + 13 + 4;
     // Each record: 2-byte pointer owner, TYPE, CLASS, then the TTL; 16 bytes in all.
     expect(facts?.ttlOffsets).toEqual([questionEnd + 6, questionEnd + 16 + 6]);
@@ -128,7 +149,11 @@ describe('inspectResponse: TTLs', () => {
   test('every offset is a TTL field, in record order, across all sections, skipping OPT', () => {
     const response = buildResponse({
       name: 'www.example.com',
-      answers: [cname('www.example.com', 300, 'cdn.example.net'), a('cdn.example.net', 20), a('cdn.example.net', 30, '192.0.2.9')],
+      answers: [
+        cname('www.example.com', 300, 'cdn.example.net'),
+        a('cdn.example.net', 20),
+        a('cdn.example.net', 30, '192.0.2.9'),
+      ],
       authorities: [ns('example.net', 400, 'ns1.example.net'), ns('example.net', 500, 'ns2.example.net')],
       additionals: [a('ns1.example.net', 600, '192.0.2.53')],
       optTtl: 0x8000, // DO bit: the OPT's TTL field is flags
@@ -138,7 +163,7 @@ describe('inspectResponse: TTLs', () => {
     // Write a distinct value into each reported offset and decode with dns2: each record's TTL
     // must be exactly the value written, and the OPT's flags must be untouched.
     const patched = Buffer.from(response);
-    facts?.ttlOffsets.forEach((offset, i) => patched.writeUInt32BE(1000 + i, offset));
+    for (const [i, offset] of (facts?.ttlOffsets ?? []).entries()) patched.writeUInt32BE(1000 + i, offset);
     const decoded = Packet.parse(patched);
     const ttls = [...decoded.answers, ...decoded.authorities, ...decoded.additionals]
       .filter((record) => record.type !== QTYPE.OPT)
@@ -149,7 +174,11 @@ describe('inspectResponse: TTLs', () => {
 
   test.each([
     ['answers only', { answers: [a('example.com', 300), a('example.com', 60)] }, 60],
-    ['lowest in authority', { answers: [a('example.com', 300)], authorities: [ns('example.com', 45, 'ns.example.com')] }, 45],
+    [
+      'lowest in authority',
+      { answers: [a('example.com', 300)], authorities: [ns('example.com', 45, 'ns.example.com')] },
+      45,
+    ],
     ['lowest in additional', { answers: [a('example.com', 300)], additionals: [a('ns.example.com', 5)] }, 5],
     ['OPT TTL field 0 is not a TTL', { answers: [a('example.com', 300)], optTtl: 0 }, 300],
     ['OPT alone: no TTLs', { optTtl: 0 }, -1],
@@ -173,11 +202,27 @@ describe('inspectResponse: negative TTL (RFC 2308)', () => {
     ['NXDOMAIN, SOA TTL lower', { rcode: RCODE.NXDOMAIN, authorities: [soa('example.com', 60, 300)] }, 60],
     ['NODATA, SOA minimum lower', { authorities: [soa('example.com', 3600, 120)] }, 120],
     ['NODATA, SOA TTL lower', { authorities: [soa('example.com', 30, 120)] }, 30],
-    ['NXDOMAIN via CNAME', { rcode: RCODE.NXDOMAIN, answers: [cname('example.com', 600, 'gone.example.net')], authorities: [soa('example.net', 900, 200)] }, 200],
+    [
+      'NXDOMAIN via CNAME',
+      {
+        rcode: RCODE.NXDOMAIN,
+        answers: [cname('example.com', 600, 'gone.example.net')],
+        authorities: [soa('example.net', 900, 200)],
+      },
+      200,
+    ],
     ['NXDOMAIN without SOA', { rcode: RCODE.NXDOMAIN }, -1],
     ['NODATA without SOA', { authorities: [ns('example.com', 300, 'ns.example.com')] }, -1],
-    ['NXDOMAIN with SOA only in additional', { rcode: RCODE.NXDOMAIN, additionals: [soa('example.com', 900, 300)] }, -1],
-    ['NOERROR with answers and an SOA', { answers: [a('example.com', 60)], authorities: [soa('example.com', 900, 300)] }, -1],
+    [
+      'NXDOMAIN with SOA only in additional',
+      { rcode: RCODE.NXDOMAIN, additionals: [soa('example.com', 900, 300)] },
+      -1,
+    ],
+    [
+      'NOERROR with answers and an SOA',
+      { answers: [a('example.com', 60)], authorities: [soa('example.com', 900, 300)] },
+      -1,
+    ],
     ['SERVFAIL with an SOA', { rcode: RCODE.SERVFAIL, authorities: [soa('example.com', 900, 300)] }, -1],
   ] satisfies [string, ResponseSpec, number][])('%s', (_label, spec, negativeTtlSec) => {
     expect(inspectResponse(buildResponse(spec))?.negativeTtlSec).toBe(negativeTtlSec);

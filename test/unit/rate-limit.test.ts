@@ -16,7 +16,12 @@ import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 
 function manualClock(start = 1_000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 function limiterWith(options: Partial<RateLimiterOptions> = {}) {
@@ -35,11 +40,53 @@ function allowedOf(check: (ip: string) => RateVerdict, ip: string, count: number
 describe('token bucket', () => {
   test.each<[string, { qps: number; burst: number }, [advanceMs: number, queries: number][], number[]]>([
     ['a fresh client gets exactly the burst', { qps: 10, burst: 5 }, [[0, 8]], [5]],
-    ['refills at qps: 100 ms at 10 qps is one token', { qps: 10, burst: 5 }, [[0, 5], [100, 3]], [5, 1]],
-    ['refill is capped at the burst', { qps: 10, burst: 5 }, [[0, 5], [60_000, 10]], [5, 5]],
-    ['fractional tokens accumulate', { qps: 10, burst: 5 }, [[0, 5], [50, 1], [50, 1]], [5, 0, 1]],
-    ['burst 1 at 1000 qps: one per millisecond', { qps: 1000, burst: 1 }, [[0, 3], [1, 3], [1, 3]], [1, 1, 1]],
-    ['the default is generous: 2000 at once, then 1000 per second', RATE_LIMIT_DEFAULTS, [[0, 2500], [1000, 1500]], [2000, 1000]],
+    [
+      'refills at qps: 100 ms at 10 qps is one token',
+      { qps: 10, burst: 5 },
+      [
+        [0, 5],
+        [100, 3],
+      ],
+      [5, 1],
+    ],
+    [
+      'refill is capped at the burst',
+      { qps: 10, burst: 5 },
+      [
+        [0, 5],
+        [60_000, 10],
+      ],
+      [5, 5],
+    ],
+    [
+      'fractional tokens accumulate',
+      { qps: 10, burst: 5 },
+      [
+        [0, 5],
+        [50, 1],
+        [50, 1],
+      ],
+      [5, 0, 1],
+    ],
+    [
+      'burst 1 at 1000 qps: one per millisecond',
+      { qps: 1000, burst: 1 },
+      [
+        [0, 3],
+        [1, 3],
+        [1, 3],
+      ],
+      [1, 1, 1],
+    ],
+    [
+      'the default is generous: 2000 at once, then 1000 per second',
+      RATE_LIMIT_DEFAULTS,
+      [
+        [0, 2500],
+        [1000, 1500],
+      ],
+      [2000, 1000],
+    ],
   ])('%s', (_label, rates, steps, expected) => {
     const { limiter, clock } = limiterWith(rates);
     const got = steps.map(([advanceMs, queries]) => {
@@ -218,7 +265,12 @@ describe('gate', () => {
     expect(reply.subarray(12, 12 + 17 + 4)).toEqual(query.subarray(12, 12 + 17 + 4));
     expect(gate.counters).toEqual({ limited: 3, refused: 3, dropped: 0 });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 40, client: '10.0.0.7', limited: 1, msg: 'client over its query rate limit' });
+    expect(lines[0]).toMatchObject({
+      level: 40,
+      client: '10.0.0.7',
+      limited: 1,
+      msg: 'client over its query rate limit',
+    });
   });
 
   test('drop: over the limit the gate drops, through the transport', () => {

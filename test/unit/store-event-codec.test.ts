@@ -7,8 +7,19 @@ describe('event codec', () => {
   test('round-trips every field, in order, including names with any byte', () => {
     const events = [
       blockEvent(1_700_000_000_123),
-      blockEvent(1_700_000_000_124, { protocol: 'tcp', action: 'alerted', answer: 'forwarded', qtype: 65535, clientPort: 65535 }),
-      blockEvent(1_700_000_000_125, { qname: 'a\tb\nc\u0000d\u00ff.pool.example', rule: '', list: 'x', via: 'cdn.example' }),
+      blockEvent(1_700_000_000_124, {
+        protocol: 'tcp',
+        action: 'alerted',
+        answer: 'forwarded',
+        qtype: 65535,
+        clientPort: 65535,
+      }),
+      blockEvent(1_700_000_000_125, {
+        qname: 'a\tb\nc\u0000d\u00ff.pool.example',
+        rule: '',
+        list: 'x',
+        via: 'cdn.example',
+      }),
       blockEvent(1_700_000_000_126, { clientIp: '2001:db8::1', via: '' }),
       blockEvent(0, { qname: '' }),
     ];

@@ -13,12 +13,64 @@ type Event = ['ok' | 'fail', number];
 describe('health tracker', () => {
   test.each<[string, Event[], string[]]>([
     ['configuration order when all are healthy', [], ['a', 'b', 'c']],
-    ['two failures do not demote', [['fail', 0], ['fail', 0]], ['a', 'b', 'c']],
-    ['three failures in a row demote', [['fail', 0], ['fail', 0], ['fail', 0]], ['b', 'c', 'a']],
-    ['a success in between resets the count', [['fail', 0], ['fail', 0], ['ok', 0], ['fail', 0]], ['a', 'b', 'c']],
-    ['demoted upstreams keep their relative order', [['fail', 1], ['fail', 1], ['fail', 1], ['fail', 0], ['fail', 0], ['fail', 0]], ['c', 'a', 'b']],
-    ['all demoted: configuration order', [0, 1, 2].flatMap((i): Event[] => [['fail', i], ['fail', i], ['fail', i]]), ['a', 'b', 'c']],
-    ['an answer restores', [['fail', 0], ['fail', 0], ['fail', 0], ['ok', 0]], ['a', 'b', 'c']],
+    [
+      'two failures do not demote',
+      [
+        ['fail', 0],
+        ['fail', 0],
+      ],
+      ['a', 'b', 'c'],
+    ],
+    [
+      'three failures in a row demote',
+      [
+        ['fail', 0],
+        ['fail', 0],
+        ['fail', 0],
+      ],
+      ['b', 'c', 'a'],
+    ],
+    [
+      'a success in between resets the count',
+      [
+        ['fail', 0],
+        ['fail', 0],
+        ['ok', 0],
+        ['fail', 0],
+      ],
+      ['a', 'b', 'c'],
+    ],
+    [
+      'demoted upstreams keep their relative order',
+      [
+        ['fail', 1],
+        ['fail', 1],
+        ['fail', 1],
+        ['fail', 0],
+        ['fail', 0],
+        ['fail', 0],
+      ],
+      ['c', 'a', 'b'],
+    ],
+    [
+      'all demoted: configuration order',
+      [0, 1, 2].flatMap((i): Event[] => [
+        ['fail', i],
+        ['fail', i],
+        ['fail', i],
+      ]),
+      ['a', 'b', 'c'],
+    ],
+    [
+      'an answer restores',
+      [
+        ['fail', 0],
+        ['fail', 0],
+        ['fail', 0],
+        ['ok', 0],
+      ],
+      ['a', 'b', 'c'],
+    ],
   ])('%s', (_label, events, expected) => {
     const list = targets('a', 'b', 'c');
     const health = createHealthTracker(list);
@@ -39,7 +91,12 @@ describe('health tracker', () => {
     expect(health.failed(list[0]!, 'timeout 3')).toBe(true);
     expect(health.failed(list[0]!, 'timeout 4')).toBe(false);
     expect(health.snapshot()).toEqual([
-      { upstream: 'a', consecutiveFailures: UNHEALTHY_AFTER_FAILURES + 1, failures: NO_FAILURES, lastError: 'timeout 4' },
+      {
+        upstream: 'a',
+        consecutiveFailures: UNHEALTHY_AFTER_FAILURES + 1,
+        failures: NO_FAILURES,
+        lastError: 'timeout 4',
+      },
       { upstream: 'b', consecutiveFailures: 0, failures: NO_FAILURES },
     ]);
     expect(health.succeeded(list[0]!)).toBe(true);

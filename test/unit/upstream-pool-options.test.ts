@@ -11,7 +11,11 @@ describe('createUpstreamPool options', () => {
     ['port 0', { upstreams: [{ host: '127.0.0.1', port: 0 }], timeoutMs: 100 }, 'upstreams[0].port'],
     ['timeout 0', { upstreams: [{ host: '127.0.0.1', port: 53 }], timeoutMs: 0 }, 'timeoutMs'],
     ['socketCount 0', { upstreams: [{ host: '127.0.0.1', port: 53 }], timeoutMs: 100, socketCount: 0 }, 'socketCount'],
-    ['socketMaxUses 1.5', { upstreams: [{ host: '127.0.0.1', port: 53 }], timeoutMs: 100, socketMaxUses: 1.5 }, 'socketMaxUses'],
+    [
+      'socketMaxUses 1.5',
+      { upstreams: [{ host: '127.0.0.1', port: 53 }], timeoutMs: 100, socketMaxUses: 1.5 },
+      'socketMaxUses',
+    ],
   ])('rejects %s, naming the option', (_label, options, name) => {
     let caught: unknown;
     try {

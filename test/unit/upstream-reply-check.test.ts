@@ -44,7 +44,10 @@ describe('isReplyTo', () => {
     ['a shorter name', buildAnswer(questionFor('example.test'), spec)],
     ['another type', buildAnswer(questionFor('pool.example.test', 28), spec)],
     ['another class', buildAnswer(questionFor('pool.example.test', 1, 3), spec)],
-    ['a compressed question name', Buffer.concat([answer.subarray(0, 12), Buffer.from([0xc0, 12]), answer.subarray(questionEnd - 4)])],
+    [
+      'a compressed question name',
+      Buffer.concat([answer.subarray(0, 12), Buffer.from([0xc0, 12]), answer.subarray(questionEnd - 4)]),
+    ],
     ['a record cut short', answer.subarray(0, answer.length - 1)],
     ['trailing garbage', Buffer.concat([answer, Buffer.from([0])])],
     ['more records counted than present', patched(answer, 7, answer[7]! + 1)],

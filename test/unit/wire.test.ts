@@ -63,13 +63,39 @@ describe('parseQuery', () => {
     ['label past the end', Buffer.concat([header({}), Buffer.from([10, 0x61])]), PARSE.FORMERR],
     ['missing type/class', Buffer.concat([header({}), encodeName('a.com')]), PARSE.FORMERR],
     ['compression pointer to itself', Buffer.concat([header({}), Buffer.from([0xc0, 12, 0, 1, 0, 1])]), PARSE.FORMERR],
-    ['compression pointer loop', Buffer.concat([header({}), Buffer.from([1, 0x61, 0xc0, 12, 0, 1, 0, 1])]), PARSE.FORMERR],
+    [
+      'compression pointer loop',
+      Buffer.concat([header({}), Buffer.from([1, 0x61, 0xc0, 12, 0, 1, 0, 1])]),
+      PARSE.FORMERR,
+    ],
     ['extended label type 0x40', Buffer.concat([header({}), Buffer.from([0x41, 0, 0, 1, 0, 1])]), PARSE.FORMERR],
     ['trailing garbage', encodeQuery('a.com', { trailing: Buffer.from([1, 2, 3]) }), PARSE.FORMERR],
-    ['ARCOUNT 1 but no record', Buffer.concat([header({ ar: 1 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1])]), PARSE.FORMERR],
-    ['two OPT records', Buffer.concat([header({ ar: 2 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1]), encodeOpt({}), encodeOpt({})]), PARSE.FORMERR],
-    ['OPT in the answer section', Buffer.concat([header({ an: 1 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1]), encodeOpt({})]), PARSE.FORMERR],
-    ['OPT with rdlen past the end', Buffer.concat([header({ ar: 1 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1]), encodeOpt({}).subarray(0, 9), Buffer.from([0, 9])]), PARSE.FORMERR],
+    [
+      'ARCOUNT 1 but no record',
+      Buffer.concat([header({ ar: 1 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1])]),
+      PARSE.FORMERR,
+    ],
+    [
+      'two OPT records',
+      Buffer.concat([header({ ar: 2 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1]), encodeOpt({}), encodeOpt({})]),
+      PARSE.FORMERR,
+    ],
+    [
+      'OPT in the answer section',
+      Buffer.concat([header({ an: 1 }), encodeName('a.com'), Buffer.from([0, 1, 0, 1]), encodeOpt({})]),
+      PARSE.FORMERR,
+    ],
+    [
+      'OPT with rdlen past the end',
+      Buffer.concat([
+        header({ ar: 1 }),
+        encodeName('a.com'),
+        Buffer.from([0, 1, 0, 1]),
+        encodeOpt({}).subarray(0, 9),
+        Buffer.from([0, 9]),
+      ]),
+      PARSE.FORMERR,
+    ],
     ['EDNS version 1', encodeQuery('a.com', { edns: { version: 1 } }), PARSE.BADVERS],
   ])('%s → outcome %i', (_label, packet, outcome) => {
     expect(parse(packet).outcome).toBe(outcome);
@@ -142,7 +168,12 @@ describe('response builders', () => {
 
   test('NXDOMAIN carries an SOA whose minimum is the block TTL, and no OPT without EDNS', () => {
     const { response, decoded } = blockAnswer('nxdomain', encodeQuery('a.com'));
-    expect(decoded.authorities[0]).toMatchObject({ type: QTYPE.SOA, ttl: 60, minimum: 60, primary: 'poolsink.invalid' });
+    expect(decoded.authorities[0]).toMatchObject({
+      type: QTYPE.SOA,
+      ttl: 60,
+      minimum: 60,
+      primary: 'poolsink.invalid',
+    });
     expect(decoded.additionals.length).toBe(0);
     expect(findEde(response)).toBeUndefined();
   });
@@ -191,7 +222,10 @@ describe('response builders', () => {
   test('truncated copy keeps header and question, sets TC, drops records', () => {
     const query = encodeQuery('big.example', { edns: { udpSize: 512 } });
     const { out } = parse(query);
-    const txt = Buffer.concat([Buffer.from([0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 201, 200]), Buffer.alloc(200, 0x78)]);
+    const txt = Buffer.concat([
+      Buffer.from([0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 201, 200]),
+      Buffer.alloc(200, 0x78),
+    ]);
     const head = Buffer.from(query.subarray(0, out.questionEnd));
     head.writeUInt16BE(0x8180, 2);
     head.writeUInt16BE(20, 6);
