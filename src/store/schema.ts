@@ -165,4 +165,25 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       db.exec('DROP INDEX IF EXISTS events_list_time; DROP INDEX IF EXISTS events_action_time;');
     },
   },
+  {
+    version: 3,
+    description: 'host identities captured with events',
+    up(): void {
+      // Filled in by the host-identity work (issue 10).
+    },
+  },
+  {
+    version: 4,
+    description: 'incidents',
+    up(): void {
+      // Filled in by the incidents work (issue 10).
+    },
+  },
+  {
+    version: 5,
+    description: 'notification outbox',
+    up(): void {
+      // Filled in by the notifications work (issue 10).
+    },
+  },
 ]);
