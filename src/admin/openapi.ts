@@ -1,12 +1,15 @@
 /**
  * The OpenAPI 3.1 document at /api/v1/openapi.json. Each route carries its own operation
  * (parameters, body, responses); this module holds the shared schemas and assembles the document
- * from the route table, so a route cannot exist without being described. The query parameters a
- * route documents are also the only ones it accepts. Request bodies are the validators' own
- * schemas (bodies.ts, src/config/list-schema.ts), embedded as they are: JSON Schema 2020-12.
+ * from the route table, so a route cannot exist without being described. A route's query
+ * parameters are generated from its `query` schema (query.ts), the one its requests are read with;
+ * `doc.parameters` holds path parameters only. Request bodies are the validators' own schemas
+ * (bodies.ts, src/config/list-schema.ts), embedded as they are: JSON Schema 2020-12.
  */
+import type { TObject } from '@sinclair/typebox';
 import { ListNameSchema, listSettings } from '../config/list-schema.js';
 import { BODY_SCHEMAS } from './bodies.js';
+import { queryParameters } from './query.js';
 
 export type Schema = Readonly<Record<string, unknown>>;
 
@@ -16,6 +19,11 @@ export interface ParameterDoc {
   readonly required?: boolean;
   readonly description: string;
   readonly schema: Schema;
+}
+
+/** Written by hand only for path parameters; query parameters come from the route's `query` schema. */
+export interface PathParameterDoc extends ParameterDoc {
+  readonly in: 'path';
 }
 
 export interface ResponseDoc {
@@ -29,7 +37,7 @@ export interface OperationDoc {
   readonly summary: string;
   readonly description?: string;
   readonly tags: readonly string[];
-  readonly parameters?: readonly ParameterDoc[];
+  readonly parameters?: readonly PathParameterDoc[];
   readonly requestBody?: {
     readonly required: boolean;
     readonly content: { readonly 'application/json': { readonly schema: Schema } };
@@ -42,17 +50,15 @@ export interface DocumentedRoute {
   readonly path: string;
   readonly auth: 'none' | 'token' | 'metrics';
   readonly doc: OperationDoc;
+  /** The query parameters (query.ts); none are accepted without it. */
+  readonly query?: TObject;
 }
 
 export function ref(name: string): Schema {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-export function queryParam(name: string, description: string, schema: Schema = { type: 'string' }): ParameterDoc {
-  return { name, in: 'query', description, schema };
-}
-
-export function pathParam(name: string, description: string, schema: Schema = { type: 'string' }): ParameterDoc {
+export function pathParam(name: string, description: string, schema: Schema = { type: 'string' }): PathParameterDoc {
   return { name, in: 'path', required: true, description, schema };
 }
 
@@ -85,14 +91,6 @@ export function errorResponses(...statuses: (keyof typeof ERROR_RESPONSES)[]): R
   return out;
 }
 
-/** Query parameters shared by /events and its exports. */
-export const TIME_SCHEMA: Schema = {
-  type: 'string',
-  description:
-    'ISO-8601 date or date-time (UTC when no offset is given), or a duration back from now: 30s, 15m, 24h, 7d, 2w',
-  examples: ['24h', '2024-05-01T00:00:00Z'],
-};
-export const LIMIT_SCHEMA: Schema = { type: 'integer', minimum: 1, maximum: 1000, default: 100 };
 export const LIST_NAME_SCHEMA: Schema = ListNameSchema;
 
 const nullableString: Schema = { type: ['string', 'null'] };
@@ -358,7 +356,12 @@ export function buildOpenApiDocument(
     const operations = paths[route.path] ?? {};
     paths[route.path] = operations;
     const open = route.auth === 'none' || (route.auth === 'metrics' && !options.metricsAuth);
-    operations[route.method.toLowerCase()] = { ...route.doc, ...(open ? { security: [] } : {}) };
+    const parameters = [...(route.doc.parameters ?? []), ...queryParameters(route.query)];
+    operations[route.method.toLowerCase()] = {
+      ...route.doc,
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(open ? { security: [] } : {}),
+    };
   }
   return {
     openapi: '3.1.0',

@@ -1,16 +1,22 @@
 /**
- * Parsing and validation of the admin API's request parameters. Every value is hostile until it
- * has passed one of these functions; each failure is an InvalidParameterError (ERR_INVALID, 400)
- * naming the parameter. Nothing here touches the store: it only ever sees typed, bounded values.
+ * The admin API's request parameters: the parsers for values that need more than a schema keyword
+ * (times, cursors, IPs, domain names, list names), the parameter schemas built on them, and the
+ * /events query. Every value is hostile until it has passed one of these functions; each failure is
+ * an InvalidParameterError (ERR_INVALID, 400) naming the parameter. Nothing here touches the store:
+ * it only ever sees typed, bounded values. How a route declares its query: query.ts.
  *
  * `limit` above the maximum is refused (400), not clamped: a client that asked for 5000 rows and
  * silently got 1000 could take the page for the whole answer.
  */
 import { isIP, SocketAddress } from 'node:net';
+import { Type, type SchemaOptions, type Static, type TInteger, type TUnsafe } from '@sinclair/typebox';
 import type { BlockAction } from '../dns/block-event.js';
 import type { EventCursor, EventFilter } from '../store/types.js';
 import { LIST_NAME, LIST_NAME_PROBLEM, allowlistEntryName } from '../config/list-schema.js';
-import { InvalidParameterError } from './http-errors.js';
+import { stringEnum } from '../config/schema-types.js';
+import { bounded, createQueryReader, invalid, parsedParam, parseInteger } from './query.js';
+
+export { checkParamNames } from './query.js';
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -19,8 +25,6 @@ export const EVENT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type EventFormat = (typeof EVENT_FORMATS)[number];
 export const BLOCK_ACTIONS: readonly BlockAction[] = ['blocked', 'alerted'];
 
-/** Longer inputs are refused before any parsing. */
-const MAX_PARAM_LENGTH = 1024;
 const MAX_CURSOR_LENGTH = 128;
 /** Durations reach back at most this far (100 years). */
 const MAX_DURATION_MS = 36_500 * 86_400_000;
@@ -38,48 +42,10 @@ const DURATION = /^(\d{1,12})([smhdw])$/;
 /** `2024-05-01`, `2024-05-01T10:00`, `2024-05-01T10:00:00.5Z`, `2024-05-01 10:00:00+02:00`. */
 const ISO_TIME =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_PATTERN = '^[A-Za-z0-9_-]+$';
+const BASE64URL = new RegExp(BASE64URL_PATTERN);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
 const CONTROL = /[\x00-\x1f\x7f]/;
-
-type Writable<T> = { -readonly [K in keyof T]: T[K] };
-
-function invalid(param: string, problem: string): InvalidParameterError {
-  return new InvalidParameterError(param, problem);
-}
-
-function bounded(param: string, value: string): string {
-  if (value.length === 0) throw invalid(param, 'must not be empty');
-  if (value.length > MAX_PARAM_LENGTH) throw invalid(param, `must be at most ${MAX_PARAM_LENGTH} characters`);
-  return value;
-}
-
-/** The one value of `name`, undefined when absent; given twice is an error. */
-export function single(query: URLSearchParams, name: string): string | undefined {
-  const values = query.getAll(name);
-  if (values.length > 1) throw invalid(name, 'given more than once');
-  return values[0];
-}
-
-/** The one value of a required parameter. */
-export function required(query: URLSearchParams, name: string): string {
-  const value = single(query, name);
-  if (value === undefined) throw invalid(name, 'is required');
-  return value;
-}
-
-/** Refuses any parameter outside `allowed` (a typo like `clinet=` would otherwise widen the result). */
-export function checkParamNames(query: URLSearchParams, allowed: readonly string[]): void {
-  for (const name of query.keys()) {
-    if (!allowed.includes(name)) {
-      const shown = name.length > 64 ? `${name.slice(0, 64)}...` : name;
-      throw invalid(
-        shown,
-        allowed.length === 0 ? 'this route takes no parameters' : `unknown parameter (accepted: ${allowed.join(', ')})`,
-      );
-    }
-  }
-}
 
 function parseIsoTime(text: string): number | undefined {
   const m = ISO_TIME.exec(text);
@@ -143,11 +109,7 @@ export function parseLimit(
   fallback = DEFAULT_LIMIT,
   max = MAX_LIMIT,
 ): number {
-  if (value === undefined) return fallback;
-  const text = bounded(param, value);
-  const n = /^\d{1,9}$/.test(text) ? Number(text) : Number.NaN;
-  if (!(n >= 1 && n <= max)) throw invalid(param, `must be an integer from 1 to ${max}`);
-  return n;
+  return value === undefined ? fallback : parseInteger(param, value, 1, max);
 }
 
 export function encodeCursor(cursor: EventCursor): string {
@@ -197,19 +159,6 @@ export function parseDomain(param: string, value: string): string {
   return name;
 }
 
-export function parseAction(param: string, value: string): BlockAction {
-  const action = BLOCK_ACTIONS.find((a) => a === value);
-  if (action === undefined) throw invalid(param, `must be one of ${BLOCK_ACTIONS.join(', ')}`);
-  return action;
-}
-
-export function parseFormat(param: string, value: string | undefined): EventFormat {
-  if (value === undefined) return 'json';
-  const format = EVENT_FORMATS.find((f) => f === value);
-  if (format === undefined) throw invalid(param, `must be one of ${EVENT_FORMATS.join(', ')}`);
-  return format;
-}
-
 /** A list name as a filter: free text (lists added at runtime may be named more loosely), bounded. */
 export function parseListFilter(param: string, value: string): string {
   const text = bounded(param, value);
@@ -225,12 +174,64 @@ export function parseListName(param: string, value: string): string {
   return text;
 }
 
-export function parseBoolean(param: string, value: string | undefined): boolean {
-  if (value === undefined) return false;
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0') return false;
-  throw invalid(param, 'must be true or false');
+const TIME_TEXT =
+  'an ISO-8601 date or date-time (UTC when no offset is given), or a duration back from now: 30s, 15m, 24h, 7d, 2w';
+
+/** A point in time as ms since epoch (parseTime); `options.default` is query text too (`24h`). */
+export function timeParam(description: string, options: SchemaOptions = {}): TUnsafe<number> {
+  return parsedParam((param, text, { nowMs }) => parseTime(param, text, nowMs), {
+    ...options,
+    description: `${description}: ${TIME_TEXT}`,
+    examples: ['24h', '2024-05-01T00:00:00Z'],
+  });
 }
+
+/** A page size from 1 to `maximum` (default MAX_LIMIT), with `default` (DEFAULT_LIMIT unless given). */
+export function limitParam(
+  description: string,
+  bounds: { readonly maximum: number; readonly default?: number } = { maximum: MAX_LIMIT, default: DEFAULT_LIMIT },
+): TInteger {
+  return Type.Integer({ ...bounds, minimum: 1, description });
+}
+
+export function clientIpParam(description: string): TUnsafe<string> {
+  return parsedParam(parseClientIp, { description, examples: ['192.0.2.10', '2001:db8::5'] });
+}
+
+export function domainParam(description: string, options: SchemaOptions = {}): TUnsafe<string> {
+  return parsedParam(parseDomain, { examples: ['pool.example'], ...options, description });
+}
+
+export function listFilterParam(description: string): TUnsafe<string> {
+  return parsedParam(parseListFilter, { description, maxLength: MAX_LIST_PARAM_LENGTH });
+}
+
+export function cursorParam(description: string): TUnsafe<EventCursor> {
+  return parsedParam(parseCursor, { description, maxLength: MAX_CURSOR_LENGTH, pattern: BASE64URL_PATTERN });
+}
+
+/** The filters shared by /events and its exports. */
+export const eventFilterParams = {
+  client: Type.Optional(clientIpParam('Exact client IP (IPv4 or IPv6)')),
+  domain: Type.Optional(domainParam('This name and its subdomains')),
+  list: Type.Optional(listFilterParam('List name')),
+  action: Type.Optional(stringEnum(BLOCK_ACTIONS, { description: 'blocked or alerted' })),
+  since: Type.Optional(timeParam('Inclusive lower bound')),
+  until: Type.Optional(timeParam('Exclusive upper bound')),
+};
+
+/** `/events`: the filters, `format`, and `limit` and `cursor` for a JSON page. */
+export const EventsQuery = Type.Object({
+  ...eventFilterParams,
+  // No schema default: given with an export it is an error, so absent must stay absent (DEFAULT_LIMIT).
+  limit: Type.Optional(
+    limitParam(`Events per page (json only, default ${DEFAULT_LIMIT}); above ${MAX_LIMIT} is a 400`, {
+      maximum: MAX_LIMIT,
+    }),
+  ),
+  cursor: Type.Optional(cursorParam('nextCursor of the previous page (json only)')),
+  format: stringEnum(EVENT_FORMATS, { default: 'json', description: 'json page or full export' }),
+});
 
 export interface EventQuery {
   readonly filter: EventFilter;
@@ -239,41 +240,29 @@ export interface EventQuery {
   readonly cursor?: EventCursor;
 }
 
-/** The filters shared by /events and its exports: client, domain, list, action, since, until. */
-export function parseEventFilter(query: URLSearchParams, nowMs: number): EventFilter {
-  const filter: Writable<EventFilter> = {};
-  const client = single(query, 'client');
-  if (client !== undefined) filter.client = parseClientIp('client', client);
-  const domain = single(query, 'domain');
-  if (domain !== undefined) filter.domain = parseDomain('domain', domain);
-  const list = single(query, 'list');
-  if (list !== undefined) filter.list = parseListFilter('list', list);
-  const action = single(query, 'action');
-  if (action !== undefined) filter.action = parseAction('action', action);
-  const since = single(query, 'since');
-  if (since !== undefined) filter.sinceMs = parseTime('since', since, nowMs);
-  const until = single(query, 'until');
-  if (until !== undefined) filter.untilMs = parseTime('until', until, nowMs);
-  if (filter.sinceMs !== undefined && filter.untilMs !== undefined && filter.sinceMs >= filter.untilMs) {
+/** The rules between /events parameters, on top of each parameter's own. */
+export function toEventQuery(query: Static<typeof EventsQuery>): EventQuery {
+  const { since, until, format, limit, cursor, client, domain, list, action } = query;
+  if (since !== undefined && until !== undefined && since >= until)
     throw invalid('since', 'must be earlier than until');
-  }
-  return filter;
-}
-
-/** `/events`: filters, plus `limit` and `cursor` for a JSON page or `format` for an export. */
-export function parseEventQuery(query: URLSearchParams, nowMs: number): EventQuery {
-  const filter = parseEventFilter(query, nowMs);
-  const format = parseFormat('format', single(query, 'format'));
-  const limitText = single(query, 'limit');
-  const cursorText = single(query, 'cursor');
+  const filter: EventFilter = {
+    ...(client !== undefined ? { client } : {}),
+    ...(domain !== undefined ? { domain } : {}),
+    ...(list !== undefined ? { list } : {}),
+    ...(action !== undefined ? { action } : {}),
+    ...(since !== undefined ? { sinceMs: since } : {}),
+    ...(until !== undefined ? { untilMs: until } : {}),
+  };
   if (format !== 'json') {
-    if (limitText !== undefined)
-      throw invalid('limit', `does not apply to format=${format}, which exports every matching event`);
-    if (cursorText !== undefined)
-      throw invalid('cursor', `does not apply to format=${format}, which exports every matching event`);
+    const exported = `does not apply to format=${format}, which exports every matching event`;
+    if (limit !== undefined) throw invalid('limit', exported);
+    if (cursor !== undefined) throw invalid('cursor', exported);
     return { filter, format, limit: DEFAULT_LIMIT };
   }
-  const limit = parseLimit('limit', limitText);
-  if (cursorText === undefined) return { filter, format, limit };
-  return { filter, format, limit, cursor: parseCursor('cursor', cursorText) };
+  return { filter, format, limit: limit ?? DEFAULT_LIMIT, ...(cursor !== undefined ? { cursor } : {}) };
+}
+
+/** `/events` parameters from a query string (the route itself reads them through withQuery). */
+export function parseEventQuery(query: URLSearchParams, nowMs: number): EventQuery {
+  return toEventQuery(createQueryReader(EventsQuery)(query, { nowMs }));
 }

@@ -3,7 +3,9 @@
  * (routes-*.ts), the route table (routes.ts) and the server (server.ts). Its own module so the route
  * files and the table that assembles them do not import each other.
  */
+import type { Static, TObject } from '@sinclair/typebox';
 import type { DocumentedRoute } from './openapi.js';
+import { createQueryReader } from './query.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 /** `metrics`: token required unless `admin.metricsAuth` is false. */
@@ -12,7 +14,7 @@ export type AuthMode = 'none' | 'token' | 'metrics';
 export interface ApiRequest {
   /** Path parameters, percent-decoded (not yet validated). */
   readonly params: Readonly<Record<string, string>>;
-  /** Only the parameters the route documents are present. */
+  /** The raw query string; only names in the route's `query` schema get this far (read it with withQuery). */
   readonly query: URLSearchParams;
   readonly nowMs: number;
   /** Reads the JSON body: 415 if not application/json, 413 above the cap, 400 if not JSON. */
@@ -34,6 +36,30 @@ export type Reply =
 export interface Route extends DocumentedRoute {
   readonly method: Method;
   handle(request: ApiRequest): Reply | Promise<Reply>;
+}
+
+/** A request whose query string has been read into its schema's type. */
+export interface QueryRequest<Q> extends Omit<ApiRequest, 'query'> {
+  readonly query: Q;
+}
+
+export interface RouteWithQuery<S extends TObject> extends Omit<Route, 'query' | 'handle'> {
+  /** The query parameters: accepted, validated and documented from this one schema (query.ts). */
+  readonly query: S;
+  handle(request: QueryRequest<Static<S>>): Reply | Promise<Reply>;
+}
+
+/**
+ * A route with query parameters: the handler gets `request.query` already read into
+ * Static<typeof query> (a 400 naming the parameter otherwise), and the OpenAPI document lists the
+ * same schema's properties. A route without parameters is a plain Route (no `query`: none accepted).
+ */
+export function withQuery<S extends TObject>(route: RouteWithQuery<S>): Route {
+  const read = createQueryReader(route.query);
+  return {
+    ...route,
+    handle: (request) => route.handle({ ...request, query: read(request.query, request) }),
+  };
 }
 
 /** Whether DNS is being served, and where; supplied by the composition root. */

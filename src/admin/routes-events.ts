@@ -1,24 +1,16 @@
 /**
  * The block log over HTTP: /events (pages and exports), /hosts, /hosts/{ip} and /stats.
- * Parameters are validated by params.ts before the store sees them.
+ * Query parameters are declared once per route (`query`, read by withQuery; see query.ts) and
+ * checked before the store sees them.
  */
+import { Type } from '@sinclair/typebox';
 import { PoolsinkError } from '../errors.js';
 import type { EventReader, EventWriterStats, HostSummary } from '../store/types.js';
 import { csvChunks, eventView, isoTime, ndjsonChunks } from './export.js';
 import type { ResolverView, UpstreamView } from './metrics.js';
-import {
-  BLOCK_ACTIONS,
-  EVENT_FORMATS,
-  MAX_LIST_PARAM_LENGTH,
-  encodeCursor,
-  parseClientIp,
-  parseEventQuery,
-  parseLimit,
-  parseTime,
-  single,
-} from './params.js';
-import { LIMIT_SCHEMA, TIME_SCHEMA, errorResponses, jsonResponse, pathParam, queryParam, ref } from './openapi.js';
-import { json, type Route } from './route-types.js';
+import { EventsQuery, encodeCursor, limitParam, parseClientIp, timeParam, toEventQuery } from './params.js';
+import { errorResponses, jsonResponse, pathParam, ref } from './openapi.js';
+import { json, withQuery, type Route } from './route-types.js';
 
 export interface EventRouteDeps {
   readonly events: EventReader;
@@ -45,21 +37,13 @@ function hostView(host: HostSummary): Record<string, unknown> {
   };
 }
 
-const filterParams = [
-  queryParam('client', 'Exact client IP (IPv4 or IPv6)'),
-  queryParam('domain', 'This name and its subdomains', { type: 'string', examples: ['pool.example'] }),
-  queryParam('list', 'List name', { type: 'string', maxLength: MAX_LIST_PARAM_LENGTH }),
-  queryParam('action', 'blocked or alerted', { type: 'string', enum: BLOCK_ACTIONS }),
-  queryParam('since', 'Inclusive lower bound', TIME_SCHEMA),
-  queryParam('until', 'Exclusive upper bound', TIME_SCHEMA),
-];
-
 export function createEventRoutes(deps: EventRouteDeps): Route[] {
   return [
-    {
+    withQuery({
       method: 'GET',
       path: '/api/v1/events',
       auth: 'token',
+      query: EventsQuery,
       doc: {
         operationId: 'listEvents',
         summary: 'Block events, newest first',
@@ -67,12 +51,6 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
           'format=json (default) returns one page; follow nextCursor for older events. format=ndjson or format=csv streams ' +
           'every matching event (limit and cursor do not apply).',
         tags: ['events'],
-        parameters: [
-          ...filterParams,
-          queryParam('limit', 'Events per page (json only); above 1000 is a 400', LIMIT_SCHEMA),
-          queryParam('cursor', 'nextCursor of the previous page (json only)'),
-          queryParam('format', 'json page or full export', { type: 'string', enum: EVENT_FORMATS, default: 'json' }),
-        ],
         responses: {
           200: {
             description: 'A page (json) or an export (ndjson, csv)',
@@ -86,7 +64,7 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
         },
       },
       async handle(request) {
-        const query = parseEventQuery(request.query, request.nowMs);
+        const query = toEventQuery(request.query);
         if (query.format === 'json') {
           const page = await deps.events.events(query.filter, query.limit, query.cursor);
           return json(200, {
@@ -109,40 +87,35 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
               chunks: ndjsonChunks(events),
             };
       },
-    },
-    {
+    }),
+    withQuery({
       method: 'GET',
       path: '/api/v1/hosts',
       auth: 'token',
+      query: Type.Object({
+        since: Type.Optional(timeParam('Only hosts seen since then')),
+        limit: limitParam('Hosts at most'),
+      }),
       doc: {
         operationId: 'listHosts',
         summary: 'Hosts that tried to resolve blocked names, most recent first',
         tags: ['events'],
-        parameters: [
-          queryParam('since', 'Only hosts seen since then', TIME_SCHEMA),
-          queryParam('limit', 'Hosts at most', LIMIT_SCHEMA),
-        ],
         responses: { 200: jsonResponse('Hosts', ref('HostList')), ...errorResponses(400, 401, 405, 500, 503) },
       },
-      async handle(request) {
-        const since = single(request.query, 'since');
-        const sinceMs = since === undefined ? undefined : parseTime('since', since, request.nowMs);
-        const limit = parseLimit('limit', single(request.query, 'limit'));
-        return json(200, { hosts: (await deps.events.hosts(sinceMs, limit)).map(hostView) });
+      async handle({ query }) {
+        return json(200, { hosts: (await deps.events.hosts(query.since, query.limit)).map(hostView) });
       },
-    },
-    {
+    }),
+    withQuery({
       method: 'GET',
       path: '/api/v1/hosts/{ip}',
       auth: 'token',
+      query: Type.Object({ limit: limitParam('Recent events at most') }),
       doc: {
         operationId: 'getHost',
         summary: "One host's summary and its recent events",
         tags: ['events'],
-        parameters: [
-          pathParam('ip', 'Client IP (IPv4 or IPv6)'),
-          queryParam('limit', 'Recent events at most', LIMIT_SCHEMA),
-        ],
+        parameters: [pathParam('ip', 'Client IP (IPv4 or IPv6)')],
         responses: {
           200: jsonResponse('The host', ref('HostDetail')),
           ...errorResponses(400, 401, 404, 405, 500, 503),
@@ -150,37 +123,29 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
       },
       async handle(request) {
         const ip = parseClientIp('ip', request.params['ip'] ?? '');
-        const limit = parseLimit('limit', single(request.query, 'limit'));
-        const host = await deps.events.host(ip, limit);
+        const host = await deps.events.host(ip, request.query.limit);
         if (host === undefined) throw new PoolsinkError('ERR_NOT_FOUND', `no blocked queries recorded from ${ip}`);
         return json(200, { host: hostView(host.summary), recentEvents: host.recent.map(eventView) });
       },
-    },
-    {
+    }),
+    withQuery({
       method: 'GET',
       path: '/api/v1/stats',
       auth: 'token',
+      query: Type.Object({
+        since: timeParam('Start of the window', { default: DEFAULT_STATS_WINDOW }),
+        top: limitParam('Entries in each top list', { maximum: MAX_TOP, default: DEFAULT_TOP }),
+      }),
       doc: {
         operationId: 'getStats',
         summary: 'Query outcomes, top blocked domains, top hosts and hits per list',
         description:
           'Window counts come from the database (they survive restarts); `live` holds the running process counters.',
         tags: ['events'],
-        parameters: [
-          queryParam('since', 'Start of the window (default 24h)', TIME_SCHEMA),
-          queryParam('top', 'Entries in each top list', {
-            type: 'integer',
-            minimum: 1,
-            maximum: MAX_TOP,
-            default: DEFAULT_TOP,
-          }),
-        ],
         responses: { 200: jsonResponse('Statistics', ref('Stats')), ...errorResponses(400, 401, 405, 500, 503) },
       },
       async handle(request) {
-        const sinceMs = parseTime('since', single(request.query, 'since') ?? DEFAULT_STATS_WINDOW, request.nowMs);
-        const top = parseLimit('top', single(request.query, 'top'), DEFAULT_TOP, MAX_TOP);
-        const stats = await deps.events.stats(sinceMs, top);
+        const stats = await deps.events.stats(request.query.since, request.query.top);
         const { resolver } = deps;
         return json(200, {
           since: isoTime(stats.sinceMs),
@@ -196,6 +161,6 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
           },
         });
       },
-    },
+    }),
   ];
 }

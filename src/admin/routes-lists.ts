@@ -1,15 +1,17 @@
 /**
  * Verdicts and runtime list management: /check, /lists, /lists/{name}, the refresh routes and
  * /allowlist. Changes go through ListManagement, which persists them and swaps the matcher.
+ * Query parameters are declared once per route (`query`, read by withQuery; see query.ts).
  */
+import { Type } from '@sinclair/typebox';
 import type { ListInfo, ListManagement } from '../blocklist/list-api.js';
 import { HttpError } from './http-errors.js';
 import { isoTime } from './export.js';
 import type { ResolverView } from './metrics.js';
 import { parseAllowlistBody, parseListDefinition, parseListPatch } from './bodies.js';
-import { parseBoolean, parseDomain, parseListName, required, single } from './params.js';
-import { LIST_NAME_SCHEMA, errorResponses, jsonBody, jsonResponse, pathParam, queryParam, ref } from './openapi.js';
-import { NO_CONTENT, json, type Route } from './route-types.js';
+import { domainParam, parseListName } from './params.js';
+import { LIST_NAME_SCHEMA, errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
+import { NO_CONTENT, json, withQuery, type Route } from './route-types.js';
 
 export interface ListRouteDeps {
   readonly resolver: Pick<ResolverView, 'matcher'>;
@@ -37,9 +39,8 @@ function listView(list: ListInfo, nowMs: number): Record<string, unknown> {
   };
 }
 
-const FORCE = queryParam('force', 'Apply the update even when the shrink guard would reject it', {
-  type: 'boolean',
-  default: false,
+const ForceQuery = Type.Object({
+  force: Type.Boolean({ default: false, description: 'Apply the update even when the shrink guard would reject it' }),
 });
 const NAME = pathParam('name', 'List name', LIST_NAME_SCHEMA);
 
@@ -50,24 +51,19 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
   }
 
   return [
-    {
+    withQuery({
       method: 'GET',
       path: '/api/v1/check',
       auth: 'token',
+      query: Type.Object({ domain: domainParam('The name to check', { examples: ['x.pool.example'] }) }),
       doc: {
         operationId: 'checkDomain',
         summary: 'The verdict the resolver would give a name now',
         tags: ['lists'],
-        parameters: [
-          {
-            ...queryParam('domain', 'The name to check', { type: 'string', examples: ['x.pool.example'] }),
-            required: true,
-          },
-        ],
         responses: { 200: jsonResponse('The verdict', ref('Verdict')), ...errorResponses(400, 401, 405) },
       },
       handle(request) {
-        const domain = parseDomain('domain', required(request.query, 'domain'));
+        const { domain } = request.query;
         const verdict = deps.resolver.matcher.match(domain);
         switch (verdict.kind) {
           case 'allow':
@@ -78,7 +74,7 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
             return json(200, { domain, verdict: verdict.mode, list: verdict.list, rule: verdict.rule });
         }
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/api/v1/lists',
@@ -156,43 +152,42 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         return NO_CONTENT;
       },
     },
-    {
+    withQuery({
       method: 'POST',
       path: '/api/v1/lists/{name}/refresh',
       auth: 'token',
+      query: ForceQuery,
       doc: {
         operationId: 'refreshList',
         summary: 'Fetch or re-read one list now',
         description: 'A failed fetch or a rejected update is reported in the result; the previous entries stay.',
         tags: ['lists'],
-        parameters: [NAME, FORCE],
+        parameters: [NAME],
         responses: { 200: jsonResponse('Outcome', ref('RefreshResults')), ...errorResponses(400, 401, 404, 405, 503) },
       },
       async handle(request) {
         const name = parseListName('name', request.params['name'] ?? '');
-        const force = parseBoolean('force', single(request.query, 'force'));
-        return json(200, { results: await manager().refresh(name, { force }) });
+        return json(200, { results: await manager().refresh(name, { force: request.query.force }) });
       },
-    },
-    {
+    }),
+    withQuery({
       method: 'POST',
       path: '/api/v1/lists/refresh',
       auth: 'token',
+      query: ForceQuery,
       doc: {
         operationId: 'refreshLists',
         summary: 'Fetch or re-read every list now',
         tags: ['lists'],
-        parameters: [FORCE],
         responses: {
           200: jsonResponse('Outcome per list', ref('RefreshResults')),
           ...errorResponses(400, 401, 405, 503),
         },
       },
       async handle(request) {
-        const force = parseBoolean('force', single(request.query, 'force'));
-        return json(200, { results: await manager().refresh(undefined, { force }) });
+        return json(200, { results: await manager().refresh(undefined, { force: request.query.force }) });
       },
-    },
+    }),
     {
       method: 'GET',
       path: '/api/v1/allowlist',
@@ -226,25 +221,24 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         return json(201, await manager().allow(domain));
       },
     },
-    {
+    withQuery({
       method: 'DELETE',
       path: '/api/v1/allowlist',
       auth: 'token',
+      query: Type.Object({ domain: Type.Optional(domainParam('The entry to remove (instead of a body)')) }),
       doc: {
         operationId: 'removeAllowlistEntry',
         summary: 'Remove a runtime allowlist entry (configuration entries are read-only: 409)',
         description: 'The name is given as ?domain= or, without it, in a JSON body ({"domain": ...}).',
         tags: ['lists'],
-        parameters: [queryParam('domain', 'The entry to remove (instead of a body)')],
         requestBody: { ...jsonBody(ref('AllowlistBody')), required: false },
         responses: { 204: { description: 'Removed' }, ...errorResponses(400, 401, 404, 405, 409, 413, 415, 503) },
       },
       async handle(request) {
-        const text = single(request.query, 'domain');
-        const domain = text === undefined ? parseAllowlistBody(await request.body()) : parseDomain('domain', text);
+        const domain = request.query.domain ?? parseAllowlistBody(await request.body());
         await manager().unallow(domain);
         return NO_CONTENT;
       },
-    },
+    }),
   ];
 }

@@ -12,7 +12,7 @@ import { formatHostPort, type HostPort } from '../net/address.js';
 import { createBearerCheck } from './auth.js';
 import { HttpError, InvalidParameterError, toErrorReply } from './http-errors.js';
 import { readJsonBody, sendJson, sendReply } from './http-io.js';
-import { checkParamNames } from './params.js';
+import { checkParamNames, queryParamNames } from './query.js';
 import { createRouter, type RouteMatch } from './router.js';
 import { createRoutes, type AdminDeps, type Route } from './routes.js';
 
@@ -73,10 +73,6 @@ function requestUrl(target: string): URL {
   }
 }
 
-function queryNames(route: Route): string[] {
-  return (route.doc.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
-}
-
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const { log, deps } = options;
   const limits: AdminLimits = { ...DEFAULT_ADMIN_LIMITS, ...options.limits };
@@ -113,7 +109,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           allow: match.allow.join(', '),
         });
       }
-      checkParamNames(url.searchParams, queryNames(match.route));
+      checkParamNames(url.searchParams, queryParamNames(match.route.query));
       const reply = await match.route.handle({
         params: match.decodeParams(),
         query: url.searchParams,

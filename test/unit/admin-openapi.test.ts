@@ -46,6 +46,10 @@ function deps(): AdminDeps {
   };
 }
 
+function field(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? Reflect.get(value, key) : undefined;
+}
+
 async function openApiDocument(): Promise<Record<string, unknown>> {
   const route = createRoutes(deps(), { metricsAuth: true }).find((r) => r.path === '/api/v1/openapi.json');
   if (route === undefined) throw new Error('no openapi route');
@@ -76,5 +80,22 @@ describe('OpenAPI document', () => {
     });
     const paths = JSON.stringify(doc['paths']);
     expect(paths).toContain(JSON.stringify(ListNameSchema.pattern));
+  });
+
+  test("every route documents exactly its query schema's parameters, and its path's parameters", async () => {
+    const paths = field(await openApiDocument(), 'paths');
+    const routes = createRoutes(deps(), { metricsAuth: true });
+    expect(routes.length).toBeGreaterThan(10);
+    for (const route of routes) {
+      const operation = field(field(paths, route.path), route.method.toLowerCase());
+      const parameters = field(operation, 'parameters') ?? [];
+      if (!Array.isArray(parameters)) throw new Error(`${route.path}: parameters is not an array`);
+      const documented = (place: string): unknown[] =>
+        parameters.filter((p: unknown) => field(p, 'in') === place).map((p: unknown) => field(p, 'name'));
+      const label = `${route.method} ${route.path}`;
+      expect(documented('query'), label).toEqual(Object.keys(route.query?.properties ?? {}));
+      expect(documented('path'), label).toEqual([...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+      for (const parameter of parameters) expect(field(parameter, 'description'), label).toMatch(/\S/);
+    }
   });
 });
