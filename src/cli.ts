@@ -14,6 +14,7 @@ import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';
 import { eventsReport, hostsReport } from './commands/report.js';
 import { listsReport, refreshLists } from './commands/lists.js';
+import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
 
 const USAGE = `usage:
   poolsink serve [--config FILE]            run the resolver (default FILE: poolsink.yaml)
@@ -24,10 +25,15 @@ const USAGE = `usage:
                                             block events, newest first
   poolsink lists [--config FILE]            the running server's lists (through its admin API)
   poolsink lists refresh [NAME] [--force] [--config FILE]
-                                            fetch now; --force overrides the shrink guard`;
+                                            fetch now; --force overrides the shrink guard
+  poolsink incidents [--config FILE] [--state open|acknowledged|resolved] [--since 7d] [--client IP] [--limit N]
+                                            incidents, newest first
+  poolsink incident ID [--config FILE]      one incident: names, history
+  poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
+                                            change its state (through the admin API)`;
 
 /** Options taking a value, besides --config. */
-const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit'] as const;
+const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit', 'state', 'note'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number] | 'force';
 
 function isValueOption(name: string): name is ValueOption {
@@ -44,6 +50,17 @@ async function lists(args: Args): Promise<void> {
   if (sub !== 'refresh' || extra.length > 0)
     throw new PoolsinkError('ERR_USAGE', `unknown lists command ${args.rest.join(' ')}\n${USAGE}`);
   process.stdout.write(await refreshLists(config, name, args.values.force === 'true'));
+}
+
+async function incident(args: Args): Promise<void> {
+  const [idText, action, ...extra] = args.rest;
+  const id = parseIncidentId(idText);
+  if (action === undefined) return report({ ...args, rest: [] }, (queries) => incidentReport(queries, id));
+  if ((action !== 'acknowledge' && action !== 'resolve') || extra.length > 0)
+    throw new PoolsinkError('ERR_USAGE', `unknown incident command ${args.rest.join(' ')}\n${USAGE}`);
+  const note = args.values.note;
+  if (note === undefined) throw new PoolsinkError('ERR_USAGE', `incident ${action} needs --note TEXT\n${USAGE}`);
+  process.stdout.write(await changeIncident(loadConfig({ file: args.config }), id, action, note));
 }
 
 interface Args {
@@ -176,6 +193,18 @@ async function run(argv: readonly string[]): Promise<void> {
         };
         return eventsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
       });
+    case 'incidents':
+      return report(args, (queries) => {
+        const { state, since, client } = args.values;
+        const filters = {
+          ...(state !== undefined ? { state } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(client !== undefined ? { client } : {}),
+        };
+        return incidentsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
+      });
+    case 'incident':
+      return incident(args);
     default:
       throw new PoolsinkError('ERR_USAGE', `unknown command ${args.command}\n${USAGE}`);
   }

@@ -22,6 +22,7 @@ import { createListStore, listRecordsVia } from './store/list-store.js';
 import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread } from './store/writer-thread.js';
+import { incidentSettings } from './incidents/incident-settings.js';
 import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
@@ -105,6 +106,7 @@ async function startOnStore(
     maxEvents: config.database.maxEvents,
     flushIntervalMs: config.database.flushIntervalMs,
     maxBuffered: config.database.maxBufferedEvents,
+    incidents: incidentSettings(config),
     onReopened: () => {
       if (store.fileReplaced()) store.reopen();
     },
@@ -238,6 +240,7 @@ async function startOnStore(
       eventWriter: writer,
       lists,
       listMetrics: { lists: () => lists.status().lists },
+      changeIncident: (change) => writer.changeIncident(change),
       latency,
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),

@@ -10,6 +10,7 @@ import { ListNameSchema, listSettings, sourceProblem } from '../config/list-sche
 import { createValidator, type Validator } from '../config/validate.js';
 import { InvalidParameterError } from './http-errors.js';
 import { parseDomain } from './params.js';
+import { IncidentNoteBody } from '../incidents/incident-api-schemas.js';
 
 const SETTING_FIELDS = Object.keys(listSettings);
 
@@ -79,4 +80,11 @@ export function parseListPatch(body: unknown): ListPatch {
 /** `{"domain": "pool.example"}` → the normalized name. */
 export function parseAllowlistBody(body: unknown): string {
   return parseDomain('body.domain', parsed(validators.allowlist, body).domain);
+}
+
+const incidentNote = bodyValidator(IncidentNoteBody);
+
+/** `{"note": "..."}` of an incident acknowledge or resolve → the note. */
+export function parseIncidentNote(body: unknown): string {
+  return parsed(incidentNote, body).note;
 }

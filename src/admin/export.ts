@@ -18,6 +18,7 @@ export interface EventView {
   readonly action: string;
   readonly answer: string;
   readonly via: string | null;
+  readonly incidentId: number | null;
 }
 
 export function isoTime(ms: number): string {
@@ -39,6 +40,7 @@ export function eventView(event: StoredEvent): EventView {
     action: event.action,
     answer: event.answer,
     via: event.via,
+    incidentId: event.incidentId,
   };
 }
 

@@ -9,6 +9,7 @@
 import type { TObject } from '@sinclair/typebox';
 import { ListNameSchema, listSettings } from '../config/list-schema.js';
 import { BODY_SCHEMAS } from './bodies.js';
+import { INCIDENT_SCHEMAS } from '../incidents/incident-api-schemas.js';
 import { queryParameters } from './query.js';
 
 export type Schema = Readonly<Record<string, unknown>>;
@@ -142,6 +143,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       action: { type: 'string', enum: ['blocked', 'alerted'] },
       answer: { type: 'string' },
       via: { ...nullableString, description: 'The CNAME target that was blocked, when the block came from the answer' },
+      incidentId: { type: ['integer', 'null'], description: 'The incident the event counted into' },
     },
   },
   EventPage: {
@@ -181,6 +183,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       blockedCount: { type: 'integer' },
       distinctDomains: { type: 'integer' },
       topDomains: { type: 'array', items: ref('DomainCount') },
+      incidentId: { type: ['integer', 'null'], description: "The host's latest incident" },
     },
   },
   HostList: {
@@ -382,7 +385,7 @@ export function buildOpenApiDocument(
           description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
         },
       },
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...INCIDENT_SCHEMAS },
       responses: RESPONSES,
     },
   };

@@ -34,6 +34,7 @@ function hostView(host: HostSummary): Record<string, unknown> {
     blockedCount: host.blockedCount,
     distinctDomains: host.distinctDomains,
     topDomains: host.topDomains,
+    incidentId: host.incidentId,
   };
 }
 

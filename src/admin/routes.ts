@@ -10,6 +10,8 @@ import { json, type Route, type ServingState } from './route-types.js';
 import { createMetrics, type ListMetricsView, type MetricsSources } from './metrics.js';
 import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
+import { createIncidentRoutes } from './routes-incidents.js';
+import type { IncidentChange } from '../incidents/incident-state.js';
 import { createSystemRoutes } from './routes-system.js';
 
 export {
@@ -33,6 +35,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
    */
   readonly listMetrics?: { lists(): readonly ListMetricsView[] };
   health(): ServingState;
+  /** Applies an incident acknowledge or resolve (the writer thread); without it those routes answer 503. */
+  readonly changeIncident?: (change: IncidentChange) => Promise<void>;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -58,6 +62,10 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
     }),
     ...createEventRoutes(deps),
+    ...createIncidentRoutes({
+      events: deps.events,
+      ...(deps.changeIncident !== undefined ? { changeIncident: deps.changeIncident } : {}),
+    }),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
   ];
   let document: unknown;

@@ -35,7 +35,13 @@ function field(record: Record<string, unknown>, key: string): string {
   return value === null || value === undefined ? '-' : String(value);
 }
 
-async function call(config: Config, method: 'GET' | 'POST', path: string): Promise<Record<string, unknown>> {
+/** One admin API call with the configured token; a JSON `body` is sent when given. */
+export async function call(
+  config: Config,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const host =
     config.admin.listen.host === '0.0.0.0'
       ? '127.0.0.1'
@@ -45,7 +51,13 @@ async function call(config: Config, method: 'GET' | 'POST', path: string): Promi
   const base = `http://${formatHostPort({ host, port: config.admin.listen.port })}`;
   let response: Awaited<ReturnType<typeof request>>;
   try {
-    response = await request(base + path, { method, headers: { authorization: `Bearer ${adminToken(config)}` } });
+    const authorization = `Bearer ${adminToken(config)}`;
+    response = await request(
+      base + path,
+      body === undefined
+        ? { method, headers: { authorization } }
+        : { method, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(body) },
+    );
   } catch (err: unknown) {
     if (err instanceof PoolsinkError) throw err;
     throw new PoolsinkError(
@@ -54,14 +66,16 @@ async function call(config: Config, method: 'GET' | 'POST', path: string): Promi
       { cause: err },
     );
   }
-  const body: unknown = await response.body.json();
-  if (!isRecord(body)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
+  const answer: unknown = await response.body.json();
+  if (!isRecord(answer)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
   if (response.statusCode >= 400) {
-    const error = body['error'];
+    const error = answer['error'];
     const message = isRecord(error) ? field(error, 'message') : `HTTP ${response.statusCode}`;
-    throw new PoolsinkError(response.statusCode === 404 ? 'ERR_NOT_FOUND' : 'ERR_INVALID', message);
+    const code =
+      response.statusCode === 404 ? 'ERR_NOT_FOUND' : response.statusCode === 409 ? 'ERR_CONFLICT' : 'ERR_INVALID';
+    throw new PoolsinkError(code, message);
   }
-  return body;
+  return answer;
 }
 
 export async function listsReport(config: Config): Promise<string> {

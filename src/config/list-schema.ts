@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { normalizeDomain } from '../net/domain-name.js';
 import { stringEnum } from './schema-types.js';
+import { SEVERITIES } from '../incidents/incident-state.js';
 
 export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock'] as const;
 export const LIST_MODES = ['block', 'alert'] as const;
@@ -60,7 +61,17 @@ export const listSettings = {
  * A list as the manager keeps it, every field set: the configuration file's `blocklists[]` item.
  * Validating a definition against it fills the defaults.
  */
-export const ListSpecSchema = Type.Object({ name: ListNameSchema, ...listSettings }, { additionalProperties: false });
+export const ListSpecSchema = Type.Object(
+  {
+    name: ListNameSchema,
+    ...listSettings,
+    /** Configuration lists only (runtime lists take the default by mode): the severity of incidents it causes. */
+    severity: Type.Optional(
+      stringEnum(SEVERITIES, { description: 'Incident severity of its matches; default high (block), medium (alert)' }),
+    ),
+  },
+  { additionalProperties: false },
+);
 export type ListSpec = Readonly<Static<typeof ListSpecSchema>>;
 
 /**

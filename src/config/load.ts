@@ -189,6 +189,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       path: database.path === undefined ? resolve(dataDir, 'poolsink.db') : resolvePath(baseDir, database.path),
     },
     admin: adminOf(file.admin, baseDir),
+    incidents: file.incidents,
   };
   return deepFreeze(config);
 }

@@ -116,6 +116,10 @@ export const ConfigFileSchema = Type.Object(
     dataDir: pathSchema({ default: 'data' }),
     database: DatabaseSchema,
     admin: AdminSchema,
+    /** Incidents (src/incidents/); a list's severity is blocklists[].severity. */
+    incidents: section({
+      autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
+    }),
   },
   { additionalProperties: false },
 );

@@ -64,4 +64,5 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly admin: AdminConfig;
+  readonly incidents: FileSection<'incidents'>;
 }

@@ -167,6 +167,17 @@ export function addOutcome(rollups: Rollups, minuteMs: number, outcome: string, 
   bump(rollups, inner(rollups, rollups.outcomes, minuteMs, newCounts), outcome, n);
 }
 
+/**
+ * Work done inside each batch's transaction besides the events and rollups (incidents,
+ * src/incidents/): beforeInsert returns each event's incident id (index - start), or null; then
+ * committed() or rolledBack() says how the transaction ended.
+ */
+export interface EventBatchHook {
+  beforeInsert(events: readonly BlockEvent[], start: number, end: number): readonly (number | null)[];
+  committed(): void;
+  rolledBack(): void;
+}
+
 export interface BatchWriter {
   /**
    * One transaction: inserts events[start, end), then upserts `rollups` if given. Throws what
@@ -175,7 +186,21 @@ export interface BatchWriter {
   write(events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined): void;
 }
 
-type EventRow = [number, string, number, string, string, string, number, string, string, string, string, string | null];
+type EventRow = [
+  number,
+  string,
+  number,
+  string,
+  string,
+  string,
+  number,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  number | null,
+];
 
 function prepareRollupStatements(db: SqliteDatabase) {
   return {
@@ -260,14 +285,15 @@ function writeRollups(s: RollupStatements, rollups: Rollups): void {
   }
 }
 
-export function createBatchWriter(db: SqliteDatabase): BatchWriter {
+export function createBatchWriter(db: SqliteDatabase, hook?: EventBatchHook): BatchWriter {
   const insertEvent = db.prepare<EventRow>(
-    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via, incident_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const rollupStatements = prepareRollupStatements(db);
   const transaction = db.transaction(
     (events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
+      const incidentIds = hook?.beforeInsert(events, start, end);
       for (let i = start; i < end; i += 1) {
         const event = events[i];
         if (event === undefined) continue;
@@ -285,6 +311,7 @@ export function createBatchWriter(db: SqliteDatabase): BatchWriter {
           action,
           answer,
           event.via ?? null,
+          incidentIds?.[i - start] ?? null,
         );
       }
       if (rollups !== undefined) writeRollups(rollupStatements, rollups);
@@ -292,7 +319,13 @@ export function createBatchWriter(db: SqliteDatabase): BatchWriter {
   );
   return {
     write(events, start, end, rollups): void {
-      transaction.immediate(events, start, end, rollups);
+      try {
+        transaction.immediate(events, start, end, rollups);
+      } catch (err: unknown) {
+        hook?.rolledBack();
+        throw err;
+      }
+      hook?.committed();
     },
   };
 }

@@ -31,7 +31,8 @@ const HOURS_PER_STEP = 64;
  */
 const RECENT_MS = 10 * 60_000;
 
-const COLUMNS = 'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via';
+const COLUMNS =
+  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id';
 
 interface EventRow {
   id: number;
@@ -46,6 +47,7 @@ interface EventRow {
   action: string;
   answer: string;
   via: string | null;
+  incident_id: number | null;
 }
 
 interface KeyRow {
@@ -113,6 +115,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
     action: toAction(row.action),
     answer: row.answer,
     via: row.via,
+    incidentId: row.incident_id,
   };
 }
 
@@ -144,6 +147,7 @@ function conditionsFor(
   if (filter.client !== undefined) where.add('client_ip = ?', filter.client);
   if (range !== undefined && indexed !== 'name') where.add('rname >= ? AND rname < ?', range.low, range.high);
   if (filter.list !== undefined) where.add('list = ?', filter.list);
+  if (filter.incidentId !== undefined) where.add('incident_id = ?', filter.incidentId);
   if (filter.action !== undefined) where.add('action = ?', filter.action);
   if (filter.sinceMs !== undefined) where.add('time_ms >= ?', filter.sinceMs);
   if (filter.untilMs !== undefined) where.add('time_ms < ?', filter.untilMs);
@@ -237,6 +241,7 @@ function scanListHours(
 ): EventRow[] {
   const where = new Conditions();
   if (filter.list !== undefined) where.add('list = ?', filter.list);
+  if (filter.incidentId !== undefined) where.add('incident_id = ?', filter.incidentId);
   if (filter.action !== undefined) where.add('action = ?', filter.action);
   const hoursSql = `SELECT DISTINCT hour_ms AS hourMs FROM list_hours WHERE ${[...where.sql, 'hour_ms < ?', 'hour_ms >= ?'].join(' AND ')} ORDER BY hour_ms DESC LIMIT ?`;
   const hours = statements.hours.get(hoursSql);

@@ -26,6 +26,7 @@ import {
   createBatchWriter,
   createRollups,
   rollupsEmpty,
+  type EventBatchHook,
   type EventTally,
 } from './batch-writer.js';
 import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
@@ -67,6 +68,8 @@ export interface EventWriterOptions {
    */
   readonly writeShare?: number;
   readonly clock?: () => number;
+  /** Runs in each batch's transaction (incidents). */
+  readonly batchHook?: EventBatchHook;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -114,7 +117,7 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     );
   }
   const clock = options.clock ?? Date.now;
-  const statements = preparedFor(connection, createBatchWriter);
+  const statements = preparedFor(connection, (db) => createBatchWriter(db, options.batchHook));
 
   let buffer: BlockEvent[] = [];
   let rollups = createRollups();

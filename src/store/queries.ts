@@ -10,6 +10,7 @@ import { PoolsinkError } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { createSearchStatements, searchEvents } from './event-search.js';
 import { prepareStatsStatements, queryStats } from './stats-query.js';
+import { incidentDetail, listIncidents, prepareIncidentReads } from '../incidents/incident-queries.js';
 import type {
   DomainCount,
   EventCursor,
@@ -91,6 +92,7 @@ function prepareStatements(db: SqliteDatabase) {
        WHERE client_ip = ? ORDER BY count DESC, qname DESC LIMIT ?`,
     ),
     stats: prepareStatsStatements(db),
+    incidents: prepareIncidentReads(db),
   };
 }
 
@@ -121,6 +123,7 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       blockedCount: row.blocked_count,
       distinctDomains: row.distinct_domains,
       topDomains,
+      incidentId: statements().incidents.latestOfClient.get(row.client_ip)?.id ?? null,
     };
   }
 
@@ -159,6 +162,20 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       checkLimit('top', topLimit, 1, MAX_LIST_LIMIT);
       return queryStats(statements().stats, sinceMs, topLimit, edgeScanMaxEvents);
     },
+
+    incidents(filter, limit, afterId) {
+      checkLimit('limit', limit, 1, MAX_PAGE_LIMIT);
+      checkTime('since', filter.sinceMs);
+      return listIncidents(statements().incidents, filter, limit, afterId);
+    },
+
+    incident(id, recentLimit) {
+      checkLimit('limit', recentLimit, 0, MAX_PAGE_LIMIT);
+      const detail = incidentDetail(statements().incidents, id);
+      if (detail === undefined) return undefined;
+      const filter = { client: detail.summary.clientIp, incidentId: id };
+      return { ...detail, recent: recentLimit === 0 ? [] : events(filter, recentLimit).events };
+    },
   };
 }
 
@@ -189,5 +206,7 @@ export function asyncEventQueries(queries: EventQueries): EventReader {
     hosts: async (sinceMs, limit) => queries.hosts(sinceMs, limit),
     host: async (clientIp, recentLimit) => queries.host(clientIp, recentLimit),
     stats: async (sinceMs, topLimit) => queries.stats(sinceMs, topLimit),
+    incidents: async (filter, limit, afterId) => queries.incidents(filter, limit, afterId),
+    incident: async (id, recentLimit) => queries.incident(id, recentLimit),
   };
 }

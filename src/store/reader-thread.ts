@@ -128,6 +128,9 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     hosts: (sinceMs, limit) => query('hosts', [sinceMs, limit]),
     host: (clientIp, recentLimit) => query('host', [clientIp, recentLimit]),
     stats: (sinceMs, topLimit) => query('stats', [sinceMs, topLimit]),
+    incidents: (filter, limit, afterId) =>
+      query('incidents', afterId === undefined ? [filter, limit] : [filter, limit, afterId]),
+    incident: (id, recentLimit) => query('incident', [id, recentLimit]),
     async close() {
       if (closed) return;
       closed = true;

@@ -35,6 +35,10 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.host(...query.args);
     case 'stats':
       return queries.stats(...query.args);
+    case 'incidents':
+      return queries.incidents(...query.args);
+    case 'incident':
+      return queries.incident(...query.args);
   }
 }
 

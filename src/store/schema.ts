@@ -148,6 +148,60 @@ CREATE TABLE list_state (
 );
 `;
 
+/**
+ * Migration 4 (src/incidents/): incidents, written by the writer thread in the event batch's
+ * transaction. At most one incident per client is open or acknowledged (incidents_active).
+ */
+const SCHEMA_V4_INCIDENTS = `
+CREATE TABLE incidents (
+  id INTEGER PRIMARY KEY,
+  client_ip TEXT NOT NULL,
+  state TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  opened_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  attempts INTEGER NOT NULL,
+  distinct_names INTEGER NOT NULL,
+  protocols TEXT NOT NULL,
+  previous_id INTEGER,
+  identity_json TEXT,
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  acknowledged_ms INTEGER,
+  ack_note TEXT,
+  resolved_ms INTEGER,
+  resolve_note TEXT,
+  resolved_by TEXT
+);
+CREATE INDEX incidents_client ON incidents (client_ip, id);
+CREATE UNIQUE INDEX incidents_active ON incidents (client_ip) WHERE state != 'resolved';
+CREATE INDEX incidents_last_seen ON incidents (last_seen_ms);
+CREATE TABLE incident_names (
+  incident_id INTEGER NOT NULL,
+  qname TEXT NOT NULL,
+  list TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  first_ms INTEGER NOT NULL,
+  last_ms INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, qname)
+) WITHOUT ROWID;
+CREATE TABLE incident_hours (
+  incident_id INTEGER NOT NULL,
+  hour_ms INTEGER NOT NULL,
+  count INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, hour_ms)
+) WITHOUT ROWID;
+CREATE TABLE incident_history (
+  incident_id INTEGER NOT NULL,
+  time_ms INTEGER NOT NULL,
+  change TEXT NOT NULL,
+  state TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  note TEXT
+);
+CREATE INDEX incident_history_incident ON incident_history (incident_id, time_ms);
+ALTER TABLE events ADD COLUMN incident_id INTEGER;
+`;
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
@@ -174,9 +228,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     version: 4,
-    description: 'incidents',
-    up(): void {
-      // Filled in by the incidents work (issue 10).
+    description: 'incidents: one per host and period of mining activity, their names, hours and history',
+    up(db: BetterSqlite3.Database): void {
+      db.exec(SCHEMA_V4_INCIDENTS);
     },
   },
   {

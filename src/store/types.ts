@@ -3,6 +3,12 @@
  * admin API and CLI read. Implemented by the modules in src/store/.
  */
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
+import type { IncidentDetail, IncidentFilter, IncidentPage } from '../incidents/incident-queries.js';
+
+/** An incident with its recent events (GET /api/v1/incidents/{id}). */
+export interface IncidentWithEvents extends IncidentDetail {
+  readonly recent: readonly StoredEvent[];
+}
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -15,6 +21,8 @@ export interface StoreConfig {
 export interface StoredEvent extends Omit<BlockEvent, 'via'> {
   readonly id: number;
   readonly via: string | null;
+  /** The incident the event counted into (src/incidents/); null when incidents are off. */
+  readonly incidentId: number | null;
 }
 
 export interface EventFilter {
@@ -24,6 +32,8 @@ export interface EventFilter {
   readonly domain?: string;
   readonly list?: string;
   readonly action?: BlockAction;
+  /** Events of this incident (used with `client`, whose index serves it). */
+  readonly incidentId?: number;
   /** Inclusive lower bound, ms since epoch. */
   readonly sinceMs?: number;
   /** Exclusive upper bound, ms since epoch. */
@@ -55,6 +65,8 @@ export interface HostSummary {
   readonly blockedCount: number;
   readonly distinctDomains: number;
   readonly topDomains: readonly DomainCount[];
+  /** The host's latest incident (open, acknowledged or resolved); null if none. */
+  readonly incidentId: number | null;
 }
 
 /** Query outcome counts per minute, persisted so /stats?since= can answer after a restart. */
@@ -100,6 +112,8 @@ export interface EventQueries {
   hosts(sinceMs: number | undefined, limit: number): readonly HostSummary[];
   host(clientIp: string, recentLimit: number): { summary: HostSummary; recent: readonly StoredEvent[] } | undefined;
   stats(sinceMs: number, topLimit: number): Stats;
+  incidents(filter: IncidentFilter, limit: number, afterId?: number): IncidentPage;
+  incident(id: number, recentLimit: number): IncidentWithEvents | undefined;
 }
 
 /**
@@ -117,4 +131,6 @@ export interface EventReader {
     recentLimit: number,
   ): Promise<{ summary: HostSummary; recent: readonly StoredEvent[] } | undefined>;
   stats(sinceMs: number, topLimit: number): Promise<Stats>;
+  incidents(filter: IncidentFilter, limit: number, afterId?: number): Promise<IncidentPage>;
+  incident(id: number, recentLimit: number): Promise<IncidentWithEvents | undefined>;
 }

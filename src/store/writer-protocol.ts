@@ -8,6 +8,7 @@ import type { ListStoreWrite } from './list-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
+import type { IncidentChange, Severity } from '../incidents/incident-state.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -50,6 +51,16 @@ export interface WriterThreadSettings {
   readonly retentionDays: number;
   readonly maxEvents: number;
   readonly pruneIntervalMs?: number;
+  /** Incidents from events (src/incidents/); absent: none are kept. */
+  readonly incidents?: IncidentSettings;
+}
+
+export interface IncidentSettings {
+  readonly autoResolveHours: number;
+  /** Severity of each list that sets one. */
+  readonly severities: Readonly<Record<string, Severity>>;
+  /** How often quiet incidents are checked for auto-resolve. Default 60,000. */
+  readonly sweepIntervalMs?: number;
 }
 
 export interface WriterThreadData {
@@ -74,6 +85,8 @@ export type ToWriter =
   | { readonly kind: 'flush'; readonly seq: number }
   /** A write to the list manager's tables, done between event transactions (answered by 'listStored'). */
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
+  /** An operator's acknowledge or resolve (answered by 'incidentChanged'). */
+  | { readonly kind: 'incident'; readonly id: number; readonly change: IncidentChange }
   | { readonly kind: 'close'; readonly seq: number };
 
 export type FromWriter =
@@ -85,4 +98,6 @@ export type FromWriter =
   /** The worker reopened the database file (it was deleted or replaced). */
   | { readonly kind: 'reopened' }
   /** A 'listStore' write done (no code) or failed (a catalog code: ERR_CONFLICT, ERR_STORE_WRITE). */
-  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string };
+  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string }
+  /** An 'incident' change done (no code) or refused (ERR_NOT_FOUND, ERR_CONFLICT) or failed. */
+  | { readonly kind: 'incidentChanged'; readonly id: number; readonly code?: string; readonly message?: string };

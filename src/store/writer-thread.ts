@@ -28,7 +28,8 @@ import { positiveInteger } from './option-checks.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import { createWorkerChannel } from './worker-channel.js';
 import { workerScript } from './worker-support.js';
-import { SIGNAL, STAT, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
+import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
+import type { IncidentChange } from '../incidents/incident-state.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -63,6 +64,8 @@ export interface WriterThreadOptions {
   readonly onThread?: (worker: Worker) => void;
   /** Time of drops and of outcomes given without one. Default Date.now. */
   readonly clock?: () => number;
+  /** Incidents kept from the events (src/incidents/); absent: none. */
+  readonly incidents?: IncidentSettings;
 }
 
 export interface WriterThread extends EventWriter {
@@ -75,6 +78,8 @@ export interface WriterThread extends EventWriter {
    * While a thread is being restarted, writes wait for the new one.
    */
   writeListStore(write: ListStoreWrite): Promise<void>;
+  /** An operator's acknowledge or resolve, applied in the writer thread: ERR_NOT_FOUND, ERR_CONFLICT. */
+  changeIncident(change: IncidentChange): Promise<void>;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -95,6 +100,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     retentionDays: options.retentionDays,
     maxEvents: options.maxEvents,
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
+    ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
   };
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
   const postDelayMs = positiveInteger('writer thread', 'postDelayMs', options.postDelayMs ?? 10);
@@ -103,7 +109,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
 
   const encoder = createEventEncoder(postBatchSize);
   const dropped = createDroppedEvents();
-  /** List-store writes waiting for the thread's answer. */
+  /** List-store writes and incident changes waiting for the thread's answer. */
   const listWrites = createWorkerChannel('ERR_STORE_WRITE');
   /** Messages held while no worker is ready (restarting). */
   let queued: ToWriter[] = [];
@@ -130,6 +136,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
           options.onReopened?.();
           break;
         case 'listStored':
+        case 'incidentChanged':
           if (message.code === undefined) listWrites.resolve(message.id, undefined);
           else {
             const code = isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE';
@@ -158,7 +165,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
-      else if (message.kind === 'listStore') listWrites.sentTo(message.id, generation.worker);
+      else if (message.kind === 'listStore' || message.kind === 'incident')
+        listWrites.sentTo(message.id, generation.worker);
       return;
     }
     queued.push(message);
@@ -286,6 +294,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
       const { id, reply } = listWrites.open<void>();
       send(threads.current, { kind: 'listStore', id, write });
+      return reply;
+    },
+    changeIncident(change) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      const { id, reply } = listWrites.open<void>();
+      send(threads.current, { kind: 'incident', id, change });
       return reply;
     },
     close(): void {

@@ -18,6 +18,8 @@ import { createPruner } from './retention.js';
 import { createThreadLogger } from './worker-support.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
+import { startWriterIncidents } from '../incidents/writer-incidents.js';
+import { NO_OUTBOX } from '../notify/notification.js';
 
 /**
  * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
@@ -63,8 +65,13 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     return;
   }
   let writer: InProcessEventWriter;
+  // Incidents (src/incidents/): derived from each batch in its transaction. The outbox and the
+  // identity lookup are built here by the notification and inventory parts.
+  let incidents: ReturnType<typeof startWriterIncidents>;
   try {
+    incidents = startWriterIncidents({ connection, log, settings: settings.incidents, outbox: NO_OUTBOX });
     writer = createEventWriter({
+      ...(incidents.tracker !== undefined ? { batchHook: incidents.tracker } : {}),
       connection,
       log,
       flushIntervalMs: settings.flushIntervalMs,
@@ -136,6 +143,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     closing = true;
     clearInterval(publisher);
     await pruner.stop();
+    incidents.stop();
     writer.close();
     publish();
     connection.close();
@@ -162,6 +170,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       case 'dropped':
         writer.addOutcomes({ [EVENTS_DROPPED_OUTCOME]: message.count }, message.atMs);
         writer.addTallies(message.tallies);
+        incidents.tracker?.addTallies(message.tallies);
         stats[STAT.droppedMessages] = (stats[STAT.droppedMessages] ?? 0) + 1;
         break;
       case 'flush':
@@ -182,12 +191,16 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
           });
         }
         break;
+      case 'incident':
+        post(port, { kind: 'incidentChanged', id: message.id, ...incidents.change(message.change) });
+        break;
       case 'close':
         void close(message.seq);
         break;
     }
   });
   pruner.start();
+  incidents.start();
   publish();
   post(port, { kind: 'ready' });
 }

@@ -218,6 +218,7 @@ describe('errors', () => {
       action: 'blocked',
       answer: 'nxdomain',
       via: null,
+      incidentId: null,
     });
     let failAfter = 0;
     const base = await start({
@@ -267,6 +268,7 @@ describe('export backpressure', () => {
                 action: 'blocked',
                 answer: 'nxdomain',
                 via: null,
+                incidentId: null,
               };
             }
           } finally {

@@ -231,6 +231,7 @@ describe('events', () => {
       action: 'alerted',
       answer: 'forwarded',
       via: 'cdn.example',
+      incidentId: null,
     });
   });
 
@@ -296,6 +297,7 @@ describe('hosts and host', () => {
         blockedCount: own.length,
         distinctDomains: perDomain.size,
         topDomains: top,
+        incidentId: null,
       });
     }
   });

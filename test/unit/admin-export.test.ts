@@ -16,6 +16,7 @@ function event(id: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
     action: 'blocked',
     answer: 'nxdomain',
     via: null,
+    incidentId: null,
     ...overrides,
   };
 }

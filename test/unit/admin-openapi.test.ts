@@ -40,7 +40,15 @@ function deps(): AdminDeps {
       stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
       health: () => [],
     },
-    events: { events: unused, iterateEvents: unused, hosts: unused, host: unused, stats: unused },
+    events: {
+      events: unused,
+      iterateEvents: unused,
+      hosts: unused,
+      host: unused,
+      stats: unused,
+      incidents: unused,
+      incident: unused,
+    },
     eventWriter: { stats: { buffered: 0, written: 0, dropped: 0, writeErrors: 0, healthy: true } },
     health: () => ({ serving: true, listeners: [] }),
   };

@@ -1,0 +1,118 @@
+/**
+ * `poolsink incidents [--state S] [--since 7d]` and `poolsink incident ID` read the database the
+ * server writes (WAL allows it beside the writer); `poolsink incident ID acknowledge|resolve --note
+ * TEXT` goes through the running server's admin API, whose writer thread applies it. Names, notes
+ * and identities are escaped for the terminal: control characters, backslash and non-ASCII bytes
+ * become \DDD, as in DNS presentation format.
+ */
+import { parseClientIp, parseTime } from '../admin/params.js';
+import type { Config } from '../config/types.js';
+import { PoolsinkError } from '../errors.js';
+import type { IncidentSummary } from '../incidents/incident-queries.js';
+import { INCIDENT_STATES, isIncidentState } from '../incidents/incident-state.js';
+import type { EventQueries } from '../store/types.js';
+import { call } from './lists.js';
+import { formatTable, shortTime } from './table.js';
+
+/** Text that reaches a terminal: printable ASCII kept, everything else as \DDD (bytes of UTF-8). */
+export function terminalText(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out +=
+      byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
+  }
+  return out;
+}
+
+function hostOf(incident: IncidentSummary): string {
+  const name = incident.identity?.name;
+  return name === undefined ? incident.clientIp : `${incident.clientIp} (${terminalText(name)})`;
+}
+
+export interface IncidentsOptions {
+  state?: string;
+  since?: string;
+  client?: string;
+  limit: number;
+}
+
+export function incidentsReport(queries: EventQueries, options: IncidentsOptions, nowMs: number): string {
+  const { state } = options;
+  if (state !== undefined && !isIncidentState(state))
+    throw new PoolsinkError(
+      'ERR_USAGE',
+      `--state must be one of ${INCIDENT_STATES.join(', ')} (got ${terminalText(state)})`,
+    );
+  const page = queries.incidents(
+    {
+      ...(state !== undefined ? { state } : {}),
+      ...(options.since !== undefined ? { sinceMs: parseTime('--since', options.since, nowMs) } : {}),
+      ...(options.client !== undefined ? { client: parseClientIp('--client', options.client) } : {}),
+    },
+    options.limit,
+  );
+  if (page.incidents.length === 0) return 'no incidents\n';
+  return formatTable(
+    ['ID', 'STATE', 'SEVERITY', 'HOST', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'ATTEMPTS', 'NAMES', 'PREVIOUS'],
+    page.incidents.map((i) => [
+      String(i.id),
+      i.state,
+      i.severity,
+      hostOf(i),
+      shortTime(i.firstSeenMs),
+      shortTime(i.lastSeenMs),
+      String(i.attempts),
+      String(i.distinctNames),
+      i.previousId === null ? '-' : String(i.previousId),
+    ]),
+  );
+}
+
+export function parseIncidentId(text: string | undefined): number {
+  const id = Number(text);
+  if (text === undefined || !/^[1-9][0-9]{0,15}$/.test(text) || !Number.isSafeInteger(id))
+    throw new PoolsinkError('ERR_USAGE', `incident needs an id (a positive integer)`);
+  return id;
+}
+
+export function incidentReport(queries: EventQueries, id: number): string {
+  const detail = queries.incident(id, 10);
+  if (detail === undefined) throw new PoolsinkError('ERR_NOT_FOUND', `no incident ${id}`);
+  const i = detail.summary;
+  const identity = i.identity === null ? '-' : terminalText(JSON.stringify(i.identity));
+  const lines = [
+    `incident ${i.id}: ${i.state}, severity ${i.severity}`,
+    `host:       ${hostOf(i)}`,
+    `identity:   ${identity}`,
+    `seen:       ${shortTime(i.firstSeenMs)} .. ${shortTime(i.lastSeenMs)} UTC`,
+    `attempts:   ${i.attempts} (${i.distinctNames} names; lists ${i.lists.map(terminalText).join(', ') || '-'})`,
+    `escalation: level ${i.escalationLevel}`,
+    `previous:   ${i.previousId === null ? '-' : String(i.previousId)}`,
+    '',
+    formatTable(
+      ['NAME', 'LIST', 'COUNT', 'LAST SEEN (UTC)'],
+      detail.names.map((n) => [terminalText(n.qname), terminalText(n.list), String(n.count), shortTime(n.lastMs)]),
+    ),
+    formatTable(
+      ['TIME (UTC)', 'CHANGE', 'STATE', 'BY', 'NOTE'],
+      detail.history.map((h) => [
+        shortTime(h.timeMs),
+        h.change,
+        h.state,
+        h.actor,
+        h.note === null ? '' : terminalText(h.note),
+      ]),
+    ),
+  ];
+  return `${lines.join('\n')}`;
+}
+
+export async function changeIncident(
+  config: Config,
+  id: number,
+  action: 'acknowledge' | 'resolve',
+  note: string,
+): Promise<string> {
+  const body = await call(config, 'POST', `/api/v1/incidents/${id}/${action}`, { note });
+  return `incident ${id}: ${terminalText(String(body['state']))}\n`;
+}
