@@ -7,6 +7,7 @@
  */
 import { ListNameSchema, listSettings } from '../config/list-schema.js';
 import { BODY_SCHEMAS } from './bodies.js';
+import { NOTIFY_SCHEMAS, NOTIFY_WEBHOOKS } from './notify-schemas.js';
 
 export type Schema = Readonly<Record<string, unknown>>;
 
@@ -298,7 +299,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       status: {
         type: 'string',
         enum: ['ok', 'degraded', 'unavailable'],
-        description: 'degraded: serving, but a list failed or the store cannot write',
+        description: 'degraded: serving, but a list failed, the store cannot write or a notification sink fails',
       },
       listeners: {
         type: 'array',
@@ -317,6 +318,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       store: {
         type: 'object',
         properties: { healthy: { type: 'boolean' }, buffered: { type: 'integer' }, dropped: { type: 'integer' } },
+      },
+      notify: {
+        type: 'array',
+        description: 'Notification sinks (when configured); ok false while a sink fails',
+        items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' } } },
       },
     },
   },
@@ -371,6 +377,7 @@ export function buildOpenApiDocument(
     },
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: NOTIFY_WEBHOOKS,
     components: {
       securitySchemes: {
         bearerAuth: {
@@ -379,7 +386,7 @@ export function buildOpenApiDocument(
           description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
         },
       },
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...NOTIFY_SCHEMAS },
       responses: RESPONSES,
     },
   };

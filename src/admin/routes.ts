@@ -11,6 +11,7 @@ import { createMetrics, type ListMetricsView, type MetricsSources } from './metr
 import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
 import { createSystemRoutes } from './routes-system.js';
+import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 
 export {
   NO_CONTENT,
@@ -33,6 +34,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
    */
   readonly listMetrics?: { lists(): readonly ListMetricsView[] };
   health(): ServingState;
+  /** Notification sinks; without it the /notify routes are absent. */
+  readonly notify?: NotifyApi;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -56,9 +59,11 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       resolver: deps.resolver,
       registry,
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+      ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
     }),
     ...createEventRoutes(deps),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
+    ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
   ];
   let document: unknown;
   routes.push({

@@ -8,6 +8,9 @@ import type { ListStoreWrite } from './list-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
+import type { NotifySinkConfig } from '../config/types.js';
+import type { Notification } from '../notify/notification.js';
+import type { SinkStatus } from '../notify/sink-status.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -50,6 +53,8 @@ export interface WriterThreadSettings {
   readonly retentionDays: number;
   readonly maxEvents: number;
   readonly pruneIntervalMs?: number;
+  /** Notification sinks (secrets included) delivered from this thread (src/notify/). */
+  readonly notify?: readonly NotifySinkConfig[];
 }
 
 export interface WriterThreadData {
@@ -74,6 +79,8 @@ export type ToWriter =
   | { readonly kind: 'flush'; readonly seq: number }
   /** A write to the list manager's tables, done between event transactions (answered by 'listStored'). */
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
+  /** A notification from the DNS thread (test, list.failing) for the outbox. */
+  | { readonly kind: 'notify'; readonly notification: Notification }
   | { readonly kind: 'close'; readonly seq: number };
 
 export type FromWriter =
@@ -85,4 +92,6 @@ export type FromWriter =
   /** The worker reopened the database file (it was deleted or replaced). */
   | { readonly kind: 'reopened' }
   /** A 'listStore' write done (no code) or failed (a catalog code: ERR_CONFLICT, ERR_STORE_WRITE). */
-  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string };
+  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string }
+  /** The notification sinks' state, after each change. */
+  | { readonly kind: 'notifyStatus'; readonly sinks: readonly SinkStatus[] };

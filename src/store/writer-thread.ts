@@ -20,6 +20,9 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
 import type { BlockEvent } from '../dns/block-event.js';
+import type { NotifySinkConfig } from '../config/types.js';
+import type { Notification } from '../notify/notification.js';
+import { initialSinkStatus, type SinkStatus } from '../notify/sink-status.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
@@ -63,6 +66,8 @@ export interface WriterThreadOptions {
   readonly onThread?: (worker: Worker) => void;
   /** Time of drops and of outcomes given without one. Default Date.now. */
   readonly clock?: () => number;
+  /** Notification sinks, delivered from the writer thread (src/notify/). */
+  readonly notify?: readonly NotifySinkConfig[];
 }
 
 export interface WriterThread extends EventWriter {
@@ -75,6 +80,10 @@ export interface WriterThread extends EventWriter {
    * While a thread is being restarted, writes wait for the new one.
    */
   writeListStore(write: ListStoreWrite): Promise<void>;
+  /** Hands a notification to the writer thread's outbox (held while the thread restarts). */
+  notify(notification: Notification): void;
+  /** The sinks' last reported state (configured sinks as `ok`, queue 0, until the thread reports). */
+  notifyStatus(): readonly SinkStatus[];
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -95,7 +104,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     retentionDays: options.retentionDays,
     maxEvents: options.maxEvents,
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
+    ...(options.notify !== undefined ? { notify: options.notify } : {}),
   };
+  let sinkStatus: readonly SinkStatus[] = (options.notify ?? []).map(initialSinkStatus);
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
   const postDelayMs = positiveInteger('writer thread', 'postDelayMs', options.postDelayMs ?? 10);
   const waitTimeoutMs = positiveInteger('writer thread', 'waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
@@ -128,6 +139,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       switch (message.kind) {
         case 'reopened':
           options.onReopened?.();
+          break;
+        case 'notifyStatus':
+          sinkStatus = message.sinks;
           break;
         case 'listStored':
           if (message.code === undefined) listWrites.resolve(message.id, undefined);
@@ -288,6 +302,10 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       send(threads.current, { kind: 'listStore', id, write });
       return reply;
     },
+    notify(notification) {
+      if (!closed) send(threads.current, { kind: 'notify', notification });
+    },
+    notifyStatus: () => sinkStatus,
     close(): void {
       if (closed) return;
       postEvents();

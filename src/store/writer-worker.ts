@@ -17,6 +17,7 @@ import { createEventWriter, type InProcessEventWriter } from './event-writer.js'
 import { createPruner } from './retention.js';
 import { createThreadLogger } from './worker-support.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
+import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 
 /**
@@ -94,6 +95,16 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     ...(settings.pruneIntervalMs !== undefined ? { intervalMs: settings.pruneIntervalMs } : {}),
   });
 
+  // Notifications: producers here enqueue into notifier.outbox in their own transactions; the
+  // dispatcher delivers from this thread, which owns the connection (src/notify/dispatcher.ts).
+  const notifier = createWriterNotifier({
+    connection,
+    sinks: settings.notify ?? [],
+    log,
+    onStatus: (sinks) => post(port, { kind: 'notifyStatus', sinks }),
+  });
+  let droppedSeen = 0;
+
   let received = 0;
   let lastError: string | undefined;
   let generation = connection.generation;
@@ -114,6 +125,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     stats[STAT.buffered] = writerStats.buffered;
     stats[STAT.written] = writerStats.written;
     stats[STAT.dropped] = writerStats.dropped;
+    if (writerStats.dropped > droppedSeen) {
+      notifier.noteDropped(writerStats.dropped - droppedSeen, Date.now());
+      droppedSeen = writerStats.dropped;
+    }
     stats[STAT.writeErrors] = writerStats.writeErrors;
     stats[STAT.healthy] = writerStats.healthy ? 1 : 0;
     stats[STAT.received] = received;
@@ -136,6 +151,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     closing = true;
     clearInterval(publisher);
     await pruner.stop();
+    await notifier.close();
     writer.close();
     publish();
     connection.close();
@@ -163,6 +179,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         writer.addOutcomes({ [EVENTS_DROPPED_OUTCOME]: message.count }, message.atMs);
         writer.addTallies(message.tallies);
         stats[STAT.droppedMessages] = (stats[STAT.droppedMessages] ?? 0) + 1;
+        notifier.noteDropped(message.count, message.atMs);
+        break;
+      case 'notify':
+        notifier.enqueue(message.notification);
         break;
       case 'flush':
         writer.flush();
