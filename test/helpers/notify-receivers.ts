@@ -81,7 +81,7 @@ export function parseOctetFrames(buffer: Buffer): { frames: string[]; rest: Buff
 export async function startTcpSyslog(): Promise<SyslogReceiver> {
   const lines: string[] = [];
   const server = createTcpServer((socket) => {
-    let pending = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       const { frames, rest } = parseOctetFrames(Buffer.concat([pending, chunk]));
       lines.push(...frames);
