@@ -29,6 +29,8 @@ import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
+import { createListWatch } from './notify/list-watch.js';
+import type { Notification } from './notify/notification.js';
 
 export interface Poolsink {
   readonly config: Config;
@@ -111,6 +113,7 @@ async function startOnStore(
       if (store.fileReplaced()) store.reopen();
     },
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    notify: config.notify,
   });
   // Closing writes everything buffered, stops the pruner and ends the writer thread.
   resources.add('writer thread', async () => {
@@ -148,6 +151,26 @@ async function startOnStore(
   // Added before start: a start that fails halfway still stops what it began.
   resources.add('lists', () => lists.stop());
   await lists.start();
+  // list.failing: a look at the lists once a minute, off the query path; the outbox is in the writer thread.
+  if (config.notify.length > 0) {
+    const listWatch = createListWatch({
+      lists: () => lists.lists(),
+      onFailing: (list, sinceMs, atMs) =>
+        writer.notify({
+          type: 'list.failing',
+          atMs,
+          payload: {
+            list: list.name,
+            source: list.source,
+            lastError: list.lastError,
+            failingSince: new Date(sinceMs).toISOString(),
+          },
+        }),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    });
+    listWatch.start();
+    resources.add('list watch', () => listWatch.stop());
+  }
   const cache = createDnsCache(config.cache);
   const latency = createLatencyRecorder();
   const upstream = createUpstreamPool({
@@ -245,6 +268,9 @@ async function startOnStore(
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
+      ...(config.notify.length > 0
+        ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }
+        : {}),
       health: () => ({
         serving,
         listeners: [

@@ -13,6 +13,7 @@ import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { UpstreamFailure, UpstreamStats } from '../upstream/pool.js';
 import { UNHEALTHY_AFTER_FAILURES } from '../upstream/health.js';
+import { registerNotifyMetrics, type NotifyMetricsSource } from './notify-metrics.js';
 
 /** How a forwarded query ended for one client. */
 export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
@@ -119,6 +120,8 @@ export interface MetricsSources {
   readonly clock?: () => number;
   /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC). */
   readonly processMetrics?: boolean;
+  /** Notification sinks (poolsink_notify_*). */
+  readonly notify?: NotifyMetricsSource;
   /** The per-client rate limit gate, when on: queries over the limit never reach the resolver. */
   readonly rateLimit?: {
     readonly counters: Readonly<{ refused: number; dropped: number }>;
@@ -151,7 +154,7 @@ const UPSTREAM_STATS: readonly (keyof UpstreamStats)[] = [
 ];
 
 /** Counters and gauges whose values are read at scrape time. */
-function scraped<T extends string>(
+export function scraped<T extends string>(
   kind: 'counter' | 'gauge',
   registry: Registry,
   name: string,
@@ -391,6 +394,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     set({}, eventWriter.stats.healthy ? 1 : 0),
   );
 
+  if (sources.notify !== undefined) registerNotifyMetrics(registry, sources.notify);
   sources.latency?.register(registry);
   if (sources.processMetrics === true) collectDefaultMetrics({ register: registry });
   return { registry };

@@ -11,6 +11,7 @@ import { ListNameSchema, listSettings } from '../config/list-schema.js';
 import { BODY_SCHEMAS } from './bodies.js';
 import { INCIDENT_SCHEMAS } from '../incidents/incident-api-schemas.js';
 import { queryParameters } from './query.js';
+import { NOTIFY_SCHEMAS, NOTIFY_WEBHOOKS } from './notify-schemas.js';
 
 export type Schema = Readonly<Record<string, unknown>>;
 
@@ -299,7 +300,7 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       status: {
         type: 'string',
         enum: ['ok', 'degraded', 'unavailable'],
-        description: 'degraded: serving, but a list failed or the store cannot write',
+        description: 'degraded: serving, but a list failed, the store cannot write or a notification sink fails',
       },
       listeners: {
         type: 'array',
@@ -318,6 +319,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       store: {
         type: 'object',
         properties: { healthy: { type: 'boolean' }, buffered: { type: 'integer' }, dropped: { type: 'integer' } },
+      },
+      notify: {
+        type: 'array',
+        description: 'Notification sinks (when configured); ok false while a sink fails',
+        items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' } } },
       },
     },
   },
@@ -377,6 +383,7 @@ export function buildOpenApiDocument(
     },
     security: [{ bearerAuth: [] }],
     paths,
+    webhooks: NOTIFY_WEBHOOKS,
     components: {
       securitySchemes: {
         bearerAuth: {
@@ -385,7 +392,7 @@ export function buildOpenApiDocument(
           description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
         },
       },
-      schemas: { ...SCHEMAS, ...INCIDENT_SCHEMAS },
+      schemas: { ...SCHEMAS, ...INCIDENT_SCHEMAS, ...NOTIFY_SCHEMAS },
       responses: RESPONSES,
     },
   };

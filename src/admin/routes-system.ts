@@ -15,6 +15,8 @@ export interface SystemRouteDeps {
   readonly resolver: Pick<ResolverView, 'matcher'>;
   readonly lists?: Pick<ListManagement, 'lists'>;
   readonly registry: Registry;
+  /** Notification sinks: one failing makes the status degraded (not a liveness failure). */
+  readonly notify?: { status(): readonly { readonly name: string; readonly state: 'ok' | 'failing' }[] };
 }
 
 export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
@@ -41,13 +43,15 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
         const lists =
           deps.lists?.lists().map((l) => ({ name: l.name, entries: l.entries, ok: l.lastError === undefined })) ??
           deps.resolver.matcher.lists.map((l) => ({ name: l.name, entries: l.entries, ok: true }));
-        const degraded = !writer.healthy || lists.some((l) => !l.ok);
+        const sinks = deps.notify?.status().map((sink) => ({ name: sink.name, ok: sink.state === 'ok' })) ?? [];
+        const degraded = !writer.healthy || lists.some((l) => !l.ok) || sinks.some((sink) => !sink.ok);
         const status = !state.serving ? 'unavailable' : degraded ? 'degraded' : 'ok';
         return json(state.serving ? 200 : 503, {
           status,
           listeners: state.listeners.map((l) => ({ protocol: l.protocol, address: l.address })),
           lists,
           store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },
+          ...(sinks.length > 0 ? { notify: sinks } : {}),
         });
       },
     },

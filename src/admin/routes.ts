@@ -13,6 +13,7 @@ import { createListRoutes } from './routes-lists.js';
 import { createIncidentRoutes } from './routes-incidents.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { createSystemRoutes } from './routes-system.js';
+import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 
 export {
   NO_CONTENT,
@@ -37,6 +38,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
   health(): ServingState;
   /** Applies an incident acknowledge or resolve (the writer thread); without it those routes answer 503. */
   readonly changeIncident?: (change: IncidentChange) => Promise<void>;
+  /** Notification sinks; without it the /notify routes are absent. */
+  readonly notify?: NotifyApi;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -60,6 +63,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       resolver: deps.resolver,
       registry,
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+      ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
     }),
     ...createEventRoutes(deps),
     ...createIncidentRoutes({
@@ -67,6 +71,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       ...(deps.changeIncident !== undefined ? { changeIncident: deps.changeIncident } : {}),
     }),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
+    ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
   ];
   let document: unknown;
   routes.push({

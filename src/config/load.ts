@@ -13,6 +13,7 @@ import { applyEnv, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { AdminConfig, Config } from './types.js';
+import { notifySinksOf } from './notify-config.js';
 import { createValidator, deepFreeze, withoutNulls } from './validate.js';
 
 export { ENV_OVERRIDES } from './env.js';
@@ -190,6 +191,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     },
     admin: adminOf(file.admin, baseDir),
     incidents: file.incidents,
+    notify: notifySinksOf(file.notify, baseDir),
   };
   return deepFreeze(config);
 }

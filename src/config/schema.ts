@@ -9,6 +9,7 @@ import { BLOCK_RESPONSES } from '../wire/block-answer.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from './defaults.js';
 import { ListSpecSchema } from './list-schema.js';
 import { stringEnum } from './schema-types.js';
+import { NOTIFICATION_TYPES } from '../notify/notification.js';
 
 export { BLOCK_RESPONSES, EVENT_BATCH_SIZE };
 
@@ -102,6 +103,34 @@ const AdminSchema = section({
   metricsAuth: Type.Boolean({ default: true }),
 });
 
+export const NOTIFY_SINK_TYPES = ['webhook', 'slack', 'syslog'] as const;
+export const SYSLOG_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
+
+/** One notification sink; load.ts (notify-config.ts) checks the keys each type needs. */
+const NotifySinkSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      errorMessage: 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    }),
+    type: stringEnum(NOTIFY_SINK_TYPES),
+    events: Type.Array(stringEnum(NOTIFICATION_TYPES), { minItems: 1, uniqueItems: true }),
+    /** webhook, slack: http(s) URL. */
+    url: Type.Optional(Type.String()),
+    /** webhook: file holding the HMAC secret (trimmed); without it messages go unsigned. */
+    secretFile: Type.Optional(pathSchema()),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String())),
+    /** syslog: host:port. */
+    address: Type.Optional(Type.String()),
+    transport: Type.Optional(stringEnum(SYSLOG_TRANSPORTS)),
+    caFile: Type.Optional(pathSchema()),
+    servername: Type.Optional(Type.String()),
+    timeoutMs: int(100, 120_000, 10_000, 'One delivery attempt waits this long at most'),
+    rateLimit: section({ perMinute: int(1, 100_000, 30, 'Messages a minute; more are held and summarised') }),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigFileSchema = Type.Object(
   {
     dns: DnsSchema,
@@ -120,6 +149,7 @@ export const ConfigFileSchema = Type.Object(
     incidents: section({
       autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
     }),
+    notify: Type.Array(NotifySinkSchema, { default: [] }),
   },
   { additionalProperties: false },
 );

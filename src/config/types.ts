@@ -5,6 +5,7 @@
 import type { HostPort, Cidr } from '../net/address.js';
 import type { ListSpec } from './list-schema.js';
 import type { ConfigFile } from './schema.js';
+import type { NotificationType } from '../notify/notification.js';
 
 export { BLOCK_RESPONSES, LOG_LEVELS, RATE_LIMIT_ACTIONS } from './schema.js';
 export { LIST_FORMATS, LIST_MODES } from './list-schema.js';
@@ -65,4 +66,32 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly admin: AdminConfig;
   readonly incidents: FileSection<'incidents'>;
+  readonly notify: readonly NotifySinkConfig[];
 }
+
+/** A notification sink as loaded (notify-config.ts): files read, the address parsed. */
+interface NotifySinkBase {
+  readonly name: string;
+  readonly events: readonly NotificationType[];
+  readonly timeoutMs: number;
+  readonly perMinute: number;
+}
+
+export type NotifySinkConfig =
+  | (NotifySinkBase & {
+      readonly type: 'webhook';
+      readonly url: string;
+      /** The HMAC secret read from secretFile; absent: unsigned. */
+      readonly secret?: string;
+      readonly headers: Readonly<Record<string, string>>;
+    })
+  | (NotifySinkBase & { readonly type: 'slack'; readonly url: string })
+  | (NotifySinkBase & {
+      readonly type: 'syslog';
+      readonly host: string;
+      readonly port: number;
+      readonly transport: 'udp' | 'tcp' | 'tls';
+      /** PEM text of caFile. */
+      readonly ca?: string;
+      readonly servername?: string;
+    });

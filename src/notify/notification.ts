@@ -19,6 +19,10 @@ export interface Notification {
   readonly atMs: number;
   /** JSON-serialisable facts of the event (the incident summary with the host's identity, ...). */
   readonly payload: Readonly<Record<string, unknown>>;
+  /** The message id receivers see (a UUID); the outbox makes one when absent. */
+  readonly id?: string;
+  /** Deliver to these sinks only, whatever their `events` (the test route names one); default: subscribers. */
+  readonly sinks?: readonly string[];
 }
 
 /**

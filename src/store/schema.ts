@@ -21,6 +21,7 @@
  *   block log's own dropped events under EVENTS_DROPPED_OUTCOME.
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
+ * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -235,9 +236,31 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     version: 5,
-    description: 'notification outbox',
-    up(): void {
-      // Filled in by the notifications work (issue 10).
+    description: 'notification outbox: messages and their delivery to each sink',
+    up(db: BetterSqlite3.Database): void {
+      // One row per message (message_id is the UUID receivers deduplicate by), one per (message,
+      // sink) delivery; the dispatcher (src/notify/) reads a sink's next pending delivery in id order.
+      db.exec(`
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  payload_json TEXT NOT NULL
+);
+CREATE INDEX outbox_type_created ON outbox (type, created_ms);
+CREATE TABLE outbox_deliveries (
+  outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+  sink TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'held', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER,
+  last_error TEXT,
+  delivered_ms INTEGER,
+  PRIMARY KEY (outbox_id, sink)
+) WITHOUT ROWID;
+CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, outbox_id);
+`);
     },
   },
 ]);

@@ -9,6 +9,9 @@ import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
 import type { IncidentChange, Severity } from '../incidents/incident-state.js';
+import type { NotifySinkConfig } from '../config/types.js';
+import type { Notification } from '../notify/notification.js';
+import type { SinkStatus } from '../notify/sink-status.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -51,6 +54,8 @@ export interface WriterThreadSettings {
   readonly retentionDays: number;
   readonly maxEvents: number;
   readonly pruneIntervalMs?: number;
+  /** Notification sinks (secrets included) delivered from this thread (src/notify/). */
+  readonly notify?: readonly NotifySinkConfig[];
   /** Incidents from events (src/incidents/); absent: none are kept. */
   readonly incidents?: IncidentSettings;
 }
@@ -87,6 +92,8 @@ export type ToWriter =
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
   /** An operator's acknowledge or resolve (answered by 'incidentChanged'). */
   | { readonly kind: 'incident'; readonly id: number; readonly change: IncidentChange }
+  /** A notification from the DNS thread (test, list.failing) for the outbox. */
+  | { readonly kind: 'notify'; readonly notification: Notification }
   | { readonly kind: 'close'; readonly seq: number };
 
 export type FromWriter =
@@ -100,4 +107,6 @@ export type FromWriter =
   /** A 'listStore' write done (no code) or failed (a catalog code: ERR_CONFLICT, ERR_STORE_WRITE). */
   | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string }
   /** An 'incident' change done (no code) or refused (ERR_NOT_FOUND, ERR_CONFLICT) or failed. */
-  | { readonly kind: 'incidentChanged'; readonly id: number; readonly code?: string; readonly message?: string };
+  | { readonly kind: 'incidentChanged'; readonly id: number; readonly code?: string; readonly message?: string }
+  /** The notification sinks' state, after each change. */
+  | { readonly kind: 'notifyStatus'; readonly sinks: readonly SinkStatus[] };

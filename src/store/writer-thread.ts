@@ -20,6 +20,9 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
 import type { BlockEvent } from '../dns/block-event.js';
+import type { NotifySinkConfig } from '../config/types.js';
+import type { Notification } from '../notify/notification.js';
+import { initialSinkStatus, type SinkStatus } from '../notify/sink-status.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
@@ -66,6 +69,8 @@ export interface WriterThreadOptions {
   readonly clock?: () => number;
   /** Incidents kept from the events (src/incidents/); absent: none. */
   readonly incidents?: IncidentSettings;
+  /** Notification sinks, delivered from the writer thread (src/notify/). */
+  readonly notify?: readonly NotifySinkConfig[];
 }
 
 export interface WriterThread extends EventWriter {
@@ -80,6 +85,10 @@ export interface WriterThread extends EventWriter {
   writeListStore(write: ListStoreWrite): Promise<void>;
   /** An operator's acknowledge or resolve, applied in the writer thread: ERR_NOT_FOUND, ERR_CONFLICT. */
   changeIncident(change: IncidentChange): Promise<void>;
+  /** Hands a notification to the writer thread's outbox (held while the thread restarts). */
+  notify(notification: Notification): void;
+  /** The sinks' last reported state (configured sinks as `ok`, queue 0, until the thread reports). */
+  notifyStatus(): readonly SinkStatus[];
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -101,7 +110,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     maxEvents: options.maxEvents,
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
     ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
+    ...(options.notify !== undefined ? { notify: options.notify } : {}),
   };
+  let sinkStatus: readonly SinkStatus[] = (options.notify ?? []).map(initialSinkStatus);
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
   const postDelayMs = positiveInteger('writer thread', 'postDelayMs', options.postDelayMs ?? 10);
   const waitTimeoutMs = positiveInteger('writer thread', 'waitTimeoutMs', options.waitTimeoutMs ?? 30_000);
@@ -134,6 +145,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       switch (message.kind) {
         case 'reopened':
           options.onReopened?.();
+          break;
+        case 'notifyStatus':
+          sinkStatus = message.sinks;
           break;
         case 'listStored':
         case 'incidentChanged':
@@ -302,6 +316,10 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       send(threads.current, { kind: 'incident', id, change });
       return reply;
     },
+    notify(notification) {
+      if (!closed) send(threads.current, { kind: 'notify', notification });
+    },
+    notifyStatus: () => sinkStatus,
     close(): void {
       if (closed) return;
       postEvents();

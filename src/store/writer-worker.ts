@@ -17,9 +17,9 @@ import { createEventWriter, type InProcessEventWriter } from './event-writer.js'
 import { createPruner } from './retention.js';
 import { createThreadLogger } from './worker-support.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
+import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 import { startWriterIncidents } from '../incidents/writer-incidents.js';
-import { NO_OUTBOX } from '../notify/notification.js';
 
 /**
  * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
@@ -64,12 +64,20 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     port.close();
     return;
   }
+  // Notifications: producers here enqueue into notifier.outbox in their own transactions; the
+  // dispatcher delivers from this thread, which owns the connection (src/notify/dispatcher.ts).
+  const notifier = createWriterNotifier({
+    connection,
+    sinks: settings.notify ?? [],
+    log,
+    onStatus: (sinks) => post(port, { kind: 'notifyStatus', sinks }),
+  });
   let writer: InProcessEventWriter;
-  // Incidents (src/incidents/): derived from each batch in its transaction. The outbox and the
-  // identity lookup are built here by the notification and inventory parts.
+  // Incidents (src/incidents/): derived from each batch in its transaction; their notifications go
+  // into the outbox in that same transaction.
   let incidents: ReturnType<typeof startWriterIncidents>;
   try {
-    incidents = startWriterIncidents({ connection, log, settings: settings.incidents, outbox: NO_OUTBOX });
+    incidents = startWriterIncidents({ connection, log, settings: settings.incidents, outbox: notifier.outbox });
     writer = createEventWriter({
       ...(incidents.tracker !== undefined ? { batchHook: incidents.tracker } : {}),
       connection,
@@ -81,6 +89,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       writeShare: 1,
     });
   } catch (err: unknown) {
+    void notifier.close();
     connection.close();
     post(port, {
       kind: 'failed',
@@ -100,6 +109,8 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     maxEvents: settings.maxEvents,
     ...(settings.pruneIntervalMs !== undefined ? { intervalMs: settings.pruneIntervalMs } : {}),
   });
+
+  let droppedSeen = 0;
 
   let received = 0;
   let lastError: string | undefined;
@@ -121,6 +132,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     stats[STAT.buffered] = writerStats.buffered;
     stats[STAT.written] = writerStats.written;
     stats[STAT.dropped] = writerStats.dropped;
+    if (writerStats.dropped > droppedSeen) {
+      notifier.noteDropped(writerStats.dropped - droppedSeen, Date.now());
+      droppedSeen = writerStats.dropped;
+    }
     stats[STAT.writeErrors] = writerStats.writeErrors;
     stats[STAT.healthy] = writerStats.healthy ? 1 : 0;
     stats[STAT.received] = received;
@@ -144,6 +159,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     clearInterval(publisher);
     await pruner.stop();
     incidents.stop();
+    await notifier.close();
     writer.close();
     publish();
     connection.close();
@@ -172,6 +188,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         writer.addTallies(message.tallies);
         incidents.tracker?.addTallies(message.tallies);
         stats[STAT.droppedMessages] = (stats[STAT.droppedMessages] ?? 0) + 1;
+        notifier.noteDropped(message.count, message.atMs);
+        break;
+      case 'notify':
+        notifier.enqueue(message.notification);
         break;
       case 'flush':
         writer.flush();
