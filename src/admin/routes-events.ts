@@ -42,6 +42,7 @@ function hostView(host: HostSummary): Record<string, unknown> {
     blockedCount: host.blockedCount,
     distinctDomains: host.distinctDomains,
     topDomains: host.topDomains,
+    identity: host.identity ?? null,
   };
 }
 

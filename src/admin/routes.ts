@@ -10,6 +10,7 @@ import { json, type Route, type ServingState } from './route-types.js';
 import { createMetrics, type ListMetricsView, type MetricsSources } from './metrics.js';
 import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
+import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
 
 export {
@@ -23,7 +24,7 @@ export {
   type ServingState,
 } from './route-types.js';
 
-export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
+export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRouteDeps {
   readonly events: EventReader;
   /** The list manager; without it the /lists and /allowlist routes answer 503. */
   readonly lists?: ListManagement;
@@ -59,6 +60,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     }),
     ...createEventRoutes(deps),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
+    ...createInventoryRoutes(deps),
   ];
   let document: unknown;
   routes.push({

@@ -189,6 +189,10 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       path: database.path === undefined ? resolve(dataDir, 'poolsink.db') : resolvePath(baseDir, database.path),
     },
     admin: adminOf(file.admin, baseDir),
+    hosts: {
+      inventory: file.hosts.inventory.map((entry) => ({ ...entry, source: resolvePath(baseDir, entry.source) })),
+      reverseDns: file.hosts.reverseDns,
+    },
   };
   return deepFreeze(config);
 }

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { BLOCK_RESPONSES } from '../wire/block-answer.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from './defaults.js';
 import { ListSpecSchema } from './list-schema.js';
+import { INVENTORY_FORMATS } from '../inventory/inventory-entry.js';
 import { stringEnum } from './schema-types.js';
 
 export { BLOCK_RESPONSES, EVENT_BATCH_SIZE };
@@ -102,6 +103,25 @@ const AdminSchema = section({
   metricsAuth: Type.Boolean({ default: true }),
 });
 
+/** Host identity (src/inventory/): inventory files mapping addresses to machines, and reverse DNS. */
+const HostsSchema = section({
+  inventory: Type.Array(
+    Type.Object(
+      {
+        /** A file path, resolved against the configuration file's directory; reloaded when it changes. */
+        source: pathSchema(),
+        format: stringEnum(INVENTORY_FORMATS, { default: 'auto' }),
+      },
+      { additionalProperties: false },
+    ),
+    { default: [] },
+  ),
+  reverseDns: Type.Boolean({
+    default: false,
+    description: 'Look up PTR names through the upstreams for clients no inventory names',
+  }),
+});
+
 export const ConfigFileSchema = Type.Object(
   {
     dns: DnsSchema,
@@ -116,6 +136,7 @@ export const ConfigFileSchema = Type.Object(
     dataDir: pathSchema({ default: 'data' }),
     database: DatabaseSchema,
     admin: AdminSchema,
+    hosts: HostsSchema,
   },
   { additionalProperties: false },
 );

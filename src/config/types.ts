@@ -49,6 +49,17 @@ export interface AdminConfig {
   readonly metricsAuth: boolean;
 }
 
+export interface InventoryFileConfig {
+  /** Absolute path (resolved against baseDir). */
+  readonly source: string;
+  readonly format: FileSection<'hosts'>['inventory'][number]['format'];
+}
+
+export interface HostsConfig {
+  readonly inventory: readonly InventoryFileConfig[];
+  readonly reverseDns: boolean;
+}
+
 export interface Config {
   /** Directory that relative paths in the file (list sources, data) resolve against. */
   readonly baseDir: string;
@@ -64,4 +75,5 @@ export interface Config {
   readonly dataDir: string;
   readonly database: DatabaseConfig;
   readonly admin: AdminConfig;
+  readonly hosts: HostsConfig;
 }

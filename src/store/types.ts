@@ -3,6 +3,7 @@
  * admin API and CLI read. Implemented by the modules in src/store/.
  */
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
+import type { HostIdentity } from '../inventory/host-identity.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -11,10 +12,17 @@ export interface StoreConfig {
   readonly maxEvents: number;
 }
 
+/** An event as the writer thread records it: with the client's identity at that moment, if known. */
+export interface RecordedEvent extends BlockEvent {
+  readonly identity?: HostIdentity;
+}
+
 /** One stored event; `id` is the keyset cursor's tiebreaker. */
 export interface StoredEvent extends Omit<BlockEvent, 'via'> {
   readonly id: number;
   readonly via: string | null;
+  /** Who the client was when the event was recorded (host_identities). */
+  readonly identity?: HostIdentity;
 }
 
 export interface EventFilter {
@@ -55,6 +63,8 @@ export interface HostSummary {
   readonly blockedCount: number;
   readonly distinctDomains: number;
   readonly topDomains: readonly DomainCount[];
+  /** The identity of the host's latest event that had one. */
+  readonly identity?: HostIdentity;
 }
 
 /** Query outcome counts per minute, persisted so /stats?since= can answer after a restart. */

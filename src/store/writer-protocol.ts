@@ -8,6 +8,7 @@ import type { ListStoreWrite } from './list-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
+import type { IdentityUpdate } from '../inventory/identity-snapshot.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -74,7 +75,9 @@ export type ToWriter =
   | { readonly kind: 'flush'; readonly seq: number }
   /** A write to the list manager's tables, done between event transactions (answered by 'listStored'). */
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
-  | { readonly kind: 'close'; readonly seq: number };
+  | { readonly kind: 'close'; readonly seq: number }
+  /** A change to the writer's identity snapshot (inventory, reverse DNS); events after it use it. */
+  | { readonly kind: 'identities'; readonly update: IdentityUpdate };
 
 export type FromWriter =
   | { readonly kind: 'ready' }
@@ -85,4 +88,6 @@ export type FromWriter =
   /** The worker reopened the database file (it was deleted or replaced). */
   | { readonly kind: 'reopened' }
   /** A 'listStore' write done (no code) or failed (a catalog code: ERR_CONFLICT, ERR_STORE_WRITE). */
-  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string };
+  | { readonly kind: 'listStored'; readonly id: number; readonly code?: string; readonly message?: string }
+  /** Client addresses the writer recorded events for without an identity (only while asked to report them). */
+  | { readonly kind: 'identityMisses'; readonly clientIps: readonly string[] };

@@ -29,6 +29,7 @@ import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import { createWorkerChannel } from './worker-channel.js';
 import { workerScript } from './worker-support.js';
 import { SIGNAL, STAT, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
+import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -59,6 +60,8 @@ export interface WriterThreadOptions {
   readonly waitTimeoutMs?: number;
   /** Called after the worker reopened a deleted or replaced database file. */
   readonly onReopened?: () => void;
+  /** Called with client addresses the writer recorded events for without an identity (reverse DNS asks for them). */
+  readonly onIdentityMisses?: (clientIps: readonly string[]) => void;
   /** Called with each thread started (the first and any restart); tests use it to stop one. */
   readonly onThread?: (worker: Worker) => void;
   /** Time of drops and of outcomes given without one. Default Date.now. */
@@ -75,6 +78,11 @@ export interface WriterThread extends EventWriter {
    * While a thread is being restarted, writes wait for the new one.
    */
   writeListStore(write: ListStoreWrite): Promise<void>;
+  /**
+   * Changes the writer's identity snapshot. Events recorded before the call are posted first, so
+   * they keep the identities of their time; a restarted thread gets the whole snapshot again.
+   */
+  setIdentities(update: IdentityUpdate): void;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -105,6 +113,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const dropped = createDroppedEvents();
   /** List-store writes waiting for the thread's answer. */
   const listWrites = createWorkerChannel('ERR_STORE_WRITE');
+  /** The identity snapshot as last sent, for a restarted thread. */
+  const identityMirror = createIdentityMirror();
   /** Messages held while no worker is ready (restarting). */
   let queued: ToWriter[] = [];
   let queuedEvents = 0;
@@ -129,6 +139,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         case 'reopened':
           options.onReopened?.();
           break;
+        case 'identityMisses':
+          options.onIdentityMisses?.(message.clientIps);
+          break;
         case 'listStored':
           if (message.code === undefined) listWrites.resolve(message.id, undefined);
           else {
@@ -146,7 +159,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       }
     },
     onAdopt(generation) {
-      const held = queued;
+      const full = identityMirror.full();
+      if (full !== undefined) generation.worker.postMessage({ kind: 'identities', update: full } satisfies ToWriter);
+      const held = queued.filter((message) => message.kind !== 'identities');
       queued = [];
       queuedEvents = 0;
       for (const message of held) send(generation, message);
@@ -287,6 +302,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       const { id, reply } = listWrites.open<void>();
       send(threads.current, { kind: 'listStore', id, write });
       return reply;
+    },
+    setIdentities(update: IdentityUpdate): void {
+      if (closed) return;
+      identityMirror.apply(update);
+      postEvents();
+      send(threads.current, { kind: 'identities', update });
     },
     close(): void {
       if (closed) return;
