@@ -61,6 +61,13 @@ function looksLikeCsv(text: string, source: string): boolean {
 }
 
 function bounded(parsed: ParsedInventory, source: string): ParsedInventory {
+  // Records, none usable: a file of the wrong kind, not an empty inventory.
+  if (parsed.entries.length === 0 && parsed.skipped > 0) {
+    throw invalid(
+      source,
+      `no usable host records (${parsed.skipped} without a valid IP address) in ${parsed.format} format`,
+    );
+  }
   if (parsed.entries.length > MAX_INVENTORY_ENTRIES) {
     throw invalid(source, `more than ${MAX_INVENTORY_ENTRIES} addresses (${parsed.entries.length})`);
   }
@@ -74,6 +81,7 @@ function bounded(parsed: ParsedInventory, source: string): ParsedInventory {
 export function parseInventory(text: string, format: InventoryFormat, source: string): ParsedInventory {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (body.trim() === '') throw invalid(source, 'the file is empty');
+  if (body.includes('\u0000')) throw invalid(source, 'not a text file (it contains NUL bytes)');
   const json = /^\s*[[{]/.test(body);
   if (format === 'poolsink' || (format === 'auto' && !json)) {
     return bounded(

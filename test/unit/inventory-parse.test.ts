@@ -265,3 +265,10 @@ test('cleanText keeps numbers as text', () => {
   expect(cleanText(123456789012)).toBe('123456789012');
   expect(cleanText({})).toBeUndefined();
 });
+
+test.each([
+  ['a binary file', '\u0000\u0001garbage', /not a text file/],
+  ['records without one valid address', 'ip,name\nweb-1,a\nweb-2,b\n', /no usable host records \(2/],
+])('%s is refused', (_label, text, problem) => {
+  expect(() => parseInventory(text, 'auto', 'x.csv')).toThrow(problem);
+});
