@@ -379,6 +379,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
         type: 'object',
         properties: { healthy: { type: 'boolean' }, buffered: { type: 'integer' }, dropped: { type: 'integer' } },
       },
+      inventory: {
+        type: 'object',
+        description: 'Host inventory files, and how many failed their last load (details: GET /api/v1/inventory)',
+        properties: { files: { type: 'integer' }, failing: { type: 'integer' } },
+      },
     },
   },
 };

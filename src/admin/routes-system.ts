@@ -15,6 +15,12 @@ export interface SystemRouteDeps {
   readonly resolver: Pick<ResolverView, 'matcher'>;
   readonly lists?: Pick<ListManagement, 'lists'>;
   readonly registry: Registry;
+  /** Host inventory files: /healthz counts the failing ones (never changes the status: DNS does not depend on them). */
+  readonly inventory?: { status(): { readonly files: readonly { readonly healthy: boolean }[] } };
+}
+
+function inventorySummary(files: readonly { readonly healthy: boolean }[]): { files: number; failing: number } {
+  return { files: files.length, failing: files.filter((file) => !file.healthy).length };
 }
 
 export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
@@ -48,6 +54,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           listeners: state.listeners.map((l) => ({ protocol: l.protocol, address: l.address })),
           lists,
           store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },
+          ...(deps.inventory !== undefined ? { inventory: inventorySummary(deps.inventory.status().files) } : {}),
         });
       },
     },

@@ -57,6 +57,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       resolver: deps.resolver,
       registry,
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+      ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),
     }),
     ...createEventRoutes(deps),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { createInventoryFiles } from '../../src/inventory/inventory-files.js';
 import { parseInventory } from '../../src/inventory/parse.js';
 import { udpExchange } from '../helpers/clients.js';
+import { runCli } from '../helpers/cli.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -274,6 +275,14 @@ describe('a real server with an inventory', () => {
       expect.stringMatching(/,batch-19,i-0new$/),
       expect.stringMatching(/,web-7,i-0abc$/),
     ]);
+    // The command line's tables name the host too (read beside the running server).
+    const config = join(stack.dir, 'cli.yaml');
+    writeFileSync(config, 'upstreams: ["127.0.0.1:9"]\ndataDir: data\n');
+    const hostTable = await runCli(['hosts', '--config', config]);
+    expect(hostTable.stdout).toMatch(/^127\.0\.0\.2\s+batch-19 \(i-0new\)\s/m);
+    const eventTable = await runCli(['events', '--config', config, '--client', '127.0.0.2']);
+    expect(eventTable.stdout).toMatch(/batch-19 \(i-0new\)\s+udp\s+minexmr\.test/);
+    expect(eventTable.stdout).toMatch(/web-7 \(i-0abc, team=payments\)\s+udp\s+pool\.example/);
     // A client the inventory does not name has no identity.
     await blockedFrom(stack, '127.0.0.3', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.3'))[0]?.identity).toBeNull();
@@ -289,6 +298,7 @@ describe('a real server with an inventory', () => {
       identities: 1,
       reverseDns: null,
     });
+    expect((await stack.api('/healthz')).body).toMatchObject({ status: 'ok', inventory: { files: 1, failing: 1 } });
     await blockedFrom(stack, '127.0.0.2', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.2'))[0]?.identity?.['name']).toBe('web-7');
   });

@@ -3,6 +3,7 @@ import { createIdentitySnapshot } from '../../src/inventory/identity-snapshot.js
 import { createIdentityMirror } from '../../src/inventory/identity-mirror.js';
 import { buildPtrQuery, ptrName, readPtrAnswer } from '../../src/inventory/ptr-wire.js';
 import { identityKey } from '../../src/store/host-identities.js';
+import { identityLabel } from '../../src/inventory/identity-label.js';
 
 test.each([
   ['10.0.0.1', '1.0.0.10.in-addr.arpa'],
@@ -105,4 +106,17 @@ test('identity keys: equal identities (tags in any order) share a key; any diffe
   expect(identityKey({ source: 'inventory', name: 'w', tags: { b: '2', a: '1' } })).toBe(a);
   expect(identityKey({ source: 'reverse-dns', name: 'w', tags: { a: '1', b: '2' } })).not.toBe(a);
   expect(identityKey({ source: 'inventory', name: 'w', instanceId: 'i', tags: { a: '1', b: '2' } })).not.toBe(a);
+});
+
+test.each([
+  [undefined, ''],
+  [
+    { source: 'inventory', name: 'web-7', instanceId: 'i-0abc', tags: { team: 'payments' } },
+    'web-7 (i-0abc, team=payments)',
+  ],
+  [{ source: 'inventory', instanceId: 'i-0abc', tags: { solo: '' } }, 'i-0abc (solo)'],
+  [{ source: 'reverse-dns', name: 'laptop.corp' }, 'laptop.corp'],
+  [{ source: 'inventory', name: 'x'.repeat(100) }, `${'x'.repeat(79)}…`],
+] as const)('identityLabel(%j) = %j', (identity, label) => {
+  expect(identityLabel(identity)).toBe(label);
 });
