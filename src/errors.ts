@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ERR_INVALID: 'a request parameter is invalid',
   ERR_NOT_FOUND: 'the requested item does not exist',
   ERR_CONFLICT: 'the item already exists or cannot be changed',
+  ERR_INVENTORY_INVALID: 'a host inventory file could not be read or parsed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

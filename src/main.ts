@@ -28,6 +28,7 @@ import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
 import type { Notification } from './notify/notification.js';
@@ -41,6 +42,8 @@ export interface Poolsink {
   readonly store: StoreConnection;
   readonly eventWriter: EventWriter;
   readonly admin: AdminServer;
+  /** Inventory files and reverse DNS (hosts.*). */
+  readonly hostIdentity: HostIdentityService;
   /** The admin API's bearer token. */
   readonly adminToken: string;
   /** Absent when dns.rateLimit.qps is 0. */
@@ -99,9 +102,11 @@ async function startOnStore(
   resources: StartedResources,
 ): Promise<Poolsink> {
   const { log } = options;
+  let hostIdentityRef: HostIdentityService | undefined;
   // The block log's writer and pruner run in a worker thread with their own connection, so SQLite
   // work never pauses DNS answers.
   const writer = await startWriterThread({
+    onIdentityMisses: (clientIps) => hostIdentityRef?.identityMisses(clientIps),
     path: store.path,
     log,
     retentionDays: config.database.retentionDays,
@@ -180,6 +185,16 @@ async function startOnStore(
     observeRtt: latency.observeUpstream,
   });
   resources.add('upstream pool', () => upstream.close());
+  // Host identity: inventory files and reverse DNS feed the writer thread's identity snapshot.
+  const hostIdentity = await startHostIdentity({
+    hosts: config.hosts,
+    upstream,
+    publish: (update) => writer.setIdentities(update),
+    log: log.child({ component: 'inventory' }),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  hostIdentityRef = hostIdentity;
+  resources.add('host identity', () => hostIdentity.stop());
   const resolver = createResolver({
     acl: createClientAcl(config.dns.allowClients),
     matcher: lists.matcher,
@@ -262,6 +277,7 @@ async function startOnStore(
       upstream,
       eventWriter: writer,
       lists,
+      inventory: hostIdentity,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
       latency,
@@ -330,6 +346,7 @@ async function startOnStore(
     store,
     eventWriter: writer,
     admin,
+    hostIdentity,
     adminToken,
     rateLimit,
     udp,

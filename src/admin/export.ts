@@ -2,6 +2,7 @@
  * How stored events look over HTTP: the JSON view, and the chunked ndjson and csv exports. Export
  * chunks are ~64 KiB of lines, so a writer can wait for the socket to drain between chunks.
  */
+import type { HostIdentity } from '../inventory/host-identity.js';
 import type { StoredEvent } from '../store/types.js';
 
 export interface EventView {
@@ -19,6 +20,8 @@ export interface EventView {
   readonly answer: string;
   readonly via: string | null;
   readonly incidentId: number | null;
+  /** Who the client was when the event was recorded; null when nothing was known. */
+  readonly identity: HostIdentity | null;
 }
 
 export function isoTime(ms: number): string {
@@ -41,12 +44,13 @@ export function eventView(event: StoredEvent): EventView {
     answer: event.answer,
     via: event.via,
     incidentId: event.incidentId,
+    identity: event.identity ?? null,
   };
 }
 
 const CHUNK_CHARS = 64 * 1024;
 
-export const CSV_COLUMNS: readonly (keyof EventView)[] = [
+const EVENT_CSV_COLUMNS = [
   'time',
   'timeMs',
   'id',
@@ -60,7 +64,10 @@ export const CSV_COLUMNS: readonly (keyof EventView)[] = [
   'action',
   'answer',
   'via',
-];
+] as const satisfies readonly (keyof EventView)[];
+
+/** The export's columns: the event's, then its identity's name and instance id. */
+export const CSV_COLUMNS: readonly string[] = [...EVENT_CSV_COLUMNS, 'host_name', 'instance_id'];
 
 /**
  * One CSV field (RFC 4180). Text a spreadsheet would run as a formula (a leading =, +, -, @, tab or
@@ -75,7 +82,9 @@ export function csvField(value: string | number | null): string {
 
 function csvLine(event: StoredEvent): string {
   const view = eventView(event);
-  return `${CSV_COLUMNS.map((column) => csvField(view[column])).join(',')}\r\n`;
+  const fields = EVENT_CSV_COLUMNS.map((column) => csvField(view[column]));
+  fields.push(csvField(event.identity?.name ?? null), csvField(event.identity?.instanceId ?? null));
+  return `${fields.join(',')}\r\n`;
 }
 
 function ndjsonLine(event: StoredEvent): string {

@@ -34,6 +34,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   // A list source given over the API that cannot be read or parses to a rejected update.
   ERR_LIST_READ: 422,
   ERR_LIST_REJECTED: 422,
+  ERR_INVENTORY_INVALID: 500,
   ERR_LIST_FETCH: 502,
   ERR_UPSTREAM_FAILED: 502,
   ERR_UPSTREAM_TIMEOUT: 504,

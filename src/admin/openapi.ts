@@ -145,6 +145,63 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       answer: { type: 'string' },
       via: { ...nullableString, description: 'The CNAME target that was blocked, when the block came from the answer' },
       incidentId: { type: ['integer', 'null'], description: 'The incident the event counted into' },
+      identity: {
+        oneOf: [ref('HostIdentity'), { type: 'null' }],
+        description: 'Who the client was when the event was recorded (inventory or reverse DNS); null if unknown',
+      },
+    },
+  },
+  HostIdentity: {
+    type: 'object',
+    required: ['source'],
+    properties: {
+      name: { type: 'string', description: 'Inventory name, or the PTR name' },
+      instanceId: { type: 'string' },
+      account: { type: 'string', description: 'AWS account, GCP project or Azure subscription' },
+      region: { type: 'string' },
+      tags: { type: 'object', additionalProperties: { type: 'string' } },
+      source: { type: 'string', enum: ['inventory', 'reverse-dns'] },
+    },
+  },
+  InventoryStatus: {
+    type: 'object',
+    required: ['files', 'identities', 'reverseDns'],
+    properties: {
+      files: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['source', 'format', 'entries', 'skipped', 'healthy', 'lastLoad', 'lastError'],
+          properties: {
+            source: { type: 'string' },
+            format: { type: 'string', enum: ['auto', 'poolsink', 'aws-ec2', 'gcp', 'azure'] },
+            detectedFormat: { type: 'string', enum: ['poolsink', 'aws-ec2', 'gcp', 'azure'] },
+            entries: { type: 'integer', description: 'Addresses from the last good load (kept while the file is bad)' },
+            skipped: { type: 'integer', description: 'Records or addresses that were not usable' },
+            healthy: { type: 'boolean' },
+            lastLoad: { ...nullableString, format: 'date-time' },
+            lastError: nullableString,
+            lastErrorAt: { ...nullableString, format: 'date-time' },
+          },
+        },
+      },
+      identities: { type: 'integer', description: 'Addresses named by the merged inventory' },
+      reverseDns: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            properties: {
+              entries: { type: 'integer' },
+              inFlight: { type: 'integer' },
+              lookups: { type: 'integer' },
+              names: { type: 'integer' },
+              failures: { type: 'integer' },
+              skipped: { type: 'integer' },
+            },
+          },
+        ],
+      },
     },
   },
   EventPage: {
@@ -185,6 +242,10 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
       distinctDomains: { type: 'integer' },
       topDomains: { type: 'array', items: ref('DomainCount') },
       incidentId: { type: ['integer', 'null'], description: "The host's latest incident" },
+      identity: {
+        oneOf: [ref('HostIdentity'), { type: 'null' }],
+        description: "The identity of the host's latest event that had one",
+      },
     },
   },
   HostList: {
@@ -324,6 +385,11 @@ const SCHEMAS: Readonly<Record<string, Schema>> = {
         type: 'array',
         description: 'Notification sinks (when configured); ok false while a sink fails',
         items: { type: 'object', properties: { name: { type: 'string' }, ok: { type: 'boolean' } } },
+      },
+      inventory: {
+        type: 'object',
+        description: 'Host inventory files, and how many failed their last load (details: GET /api/v1/inventory)',
+        properties: { files: { type: 'integer' }, failing: { type: 'integer' } },
       },
     },
   },

@@ -35,6 +35,7 @@ function hostView(host: HostSummary): Record<string, unknown> {
     distinctDomains: host.distinctDomains,
     topDomains: host.topDomains,
     incidentId: host.incidentId,
+    identity: host.identity ?? null,
   };
 }
 

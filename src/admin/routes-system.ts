@@ -17,6 +17,12 @@ export interface SystemRouteDeps {
   readonly registry: Registry;
   /** Notification sinks: one failing makes the status degraded (not a liveness failure). */
   readonly notify?: { status(): readonly { readonly name: string; readonly state: 'ok' | 'failing' }[] };
+  /** Host inventory files: /healthz counts the failing ones (never changes the status: DNS does not depend on them). */
+  readonly inventory?: { status(): { readonly files: readonly { readonly healthy: boolean }[] } };
+}
+
+function inventorySummary(files: readonly { readonly healthy: boolean }[]): { files: number; failing: number } {
+  return { files: files.length, failing: files.filter((file) => !file.healthy).length };
 }
 
 export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
@@ -52,6 +58,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           lists,
           store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },
           ...(sinks.length > 0 ? { notify: sinks } : {}),
+          ...(deps.inventory !== undefined ? { inventory: inventorySummary(deps.inventory.status().files) } : {}),
         });
       },
     },

@@ -12,6 +12,7 @@ import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
 import { createIncidentRoutes } from './routes-incidents.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
+import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 
@@ -26,7 +27,7 @@ export {
   type ServingState,
 } from './route-types.js';
 
-export interface AdminDeps extends Omit<MetricsSources, 'lists'> {
+export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRouteDeps {
   readonly events: EventReader;
   /** The list manager; without it the /lists and /allowlist routes answer 503. */
   readonly lists?: ListManagement;
@@ -64,6 +65,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       registry,
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
       ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
+      ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),
     }),
     ...createEventRoutes(deps),
     ...createIncidentRoutes({
@@ -72,6 +74,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     }),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
+    ...createInventoryRoutes(deps),
   ];
   let document: unknown;
   routes.push({

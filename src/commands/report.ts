@@ -5,6 +5,7 @@
 import { parseClientIp, parseDomain, parseTime } from '../admin/params.js';
 import type { EventFilter, EventQueries } from '../store/types.js';
 import { formatTable, shortTime } from './table.js';
+import { identityLabel } from '../inventory/identity-label.js';
 
 export interface HostsOptions {
   since?: string;
@@ -21,9 +22,10 @@ export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs:
       '\n'
     );
   return formatTable(
-    ['CLIENT', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'BLOCKED', 'DOMAINS', 'TOP DOMAINS'],
+    ['CLIENT', 'HOST', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'BLOCKED', 'DOMAINS', 'TOP DOMAINS'],
     hosts.map((h) => [
       h.clientIp,
+      identityLabel(h.identity),
       shortTime(h.firstSeenMs),
       shortTime(h.lastSeenMs),
       String(h.blockedCount),
@@ -49,10 +51,11 @@ export function eventsReport(queries: EventQueries, options: EventsOptions, nowM
   const { events } = queries.events(filter, options.limit);
   if (events.length === 0) return 'no events\n';
   return formatTable(
-    ['TIME (UTC)', 'CLIENT', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION'],
+    ['TIME (UTC)', 'CLIENT', 'HOST', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION'],
     events.map((e) => [
       shortTime(e.timeMs),
       e.clientIp,
+      identityLabel(e.identity, 40),
       e.protocol,
       e.via === null ? e.qname : `${e.qname} (via ${e.via})`,
       String(e.qtype),

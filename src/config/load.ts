@@ -192,6 +192,10 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     admin: adminOf(file.admin, baseDir),
     incidents: file.incidents,
     notify: notifySinksOf(file.notify, baseDir),
+    hosts: {
+      inventory: file.hosts.inventory.map((entry) => ({ ...entry, source: resolvePath(baseDir, entry.source) })),
+      reverseDns: file.hosts.reverseDns,
+    },
   };
   return deepFreeze(config);
 }

@@ -8,6 +8,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { BLOCK_RESPONSES } from '../wire/block-answer.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from './defaults.js';
 import { ListSpecSchema } from './list-schema.js';
+import { INVENTORY_FORMATS } from '../inventory/inventory-entry.js';
 import { stringEnum } from './schema-types.js';
 import { NOTIFICATION_TYPES } from '../notify/notification.js';
 
@@ -130,6 +131,24 @@ const NotifySinkSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+/** Host identity (src/inventory/): inventory files mapping addresses to machines, and reverse DNS. */
+const HostsSchema = section({
+  inventory: Type.Array(
+    Type.Object(
+      {
+        /** A file path, resolved against the configuration file's directory; reloaded when it changes. */
+        source: pathSchema(),
+        format: stringEnum(INVENTORY_FORMATS, { default: 'auto' }),
+      },
+      { additionalProperties: false },
+    ),
+    { default: [] },
+  ),
+  reverseDns: Type.Boolean({
+    default: false,
+    description: 'Look up PTR names through the upstreams for clients no inventory names',
+  }),
+});
 
 export const ConfigFileSchema = Type.Object(
   {
@@ -150,6 +169,7 @@ export const ConfigFileSchema = Type.Object(
       autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
     }),
     notify: Type.Array(NotifySinkSchema, { default: [] }),
+    hosts: HostsSchema,
   },
   { additionalProperties: false },
 );

@@ -50,6 +50,17 @@ export interface AdminConfig {
   readonly metricsAuth: boolean;
 }
 
+export interface InventoryFileConfig {
+  /** Absolute path (resolved against baseDir). */
+  readonly source: string;
+  readonly format: FileSection<'hosts'>['inventory'][number]['format'];
+}
+
+export interface HostsConfig {
+  readonly inventory: readonly InventoryFileConfig[];
+  readonly reverseDns: boolean;
+}
+
 export interface Config {
   /** Directory that relative paths in the file (list sources, data) resolve against. */
   readonly baseDir: string;
@@ -67,6 +78,7 @@ export interface Config {
   readonly admin: AdminConfig;
   readonly incidents: FileSection<'incidents'>;
   readonly notify: readonly NotifySinkConfig[];
+  readonly hosts: HostsConfig;
 }
 
 /** A notification sink as loaded (notify-config.ts): files read, the address parsed. */

@@ -9,7 +9,10 @@
  * same code.
  */
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
+import type { HostIdentity } from '../inventory/host-identity.js';
 import type { SqliteDatabase } from './database.js';
+import { createIdentityIds, type IdentityIds } from './host-identities.js';
+import type { RecordedEvent } from './types.js';
 import { reverseName } from './reversed-names.js';
 import { hourOf } from './schema.js';
 
@@ -24,6 +27,9 @@ interface HostTally {
   firstMs: number;
   lastMs: number;
   readonly domains: Map<string, DomainTally>;
+  /** The identity of the latest event that had one, and that event's time. */
+  identity?: HostIdentity;
+  identityMs?: number;
 }
 
 /** Event counts summed in memory until the next rollup write. */
@@ -154,11 +160,18 @@ export function addTallies(rollups: Rollups, tallies: readonly EventTally[]): vo
 }
 
 /** Adds events[start, end) to the rollups. */
-export function addEvents(rollups: Rollups, events: readonly BlockEvent[], start: number, end: number): void {
+export function addEvents(rollups: Rollups, events: readonly RecordedEvent[], start: number, end: number): void {
   for (let i = start; i < end; i += 1) {
     const event = events[i];
-    if (event !== undefined)
-      addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
+    if (event === undefined) continue;
+    addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
+    if (event.identity !== undefined) {
+      const host = rollups.hosts.get(event.clientIp);
+      if (host !== undefined && !(event.timeMs < (host.identityMs ?? Number.NEGATIVE_INFINITY))) {
+        host.identity = event.identity;
+        host.identityMs = event.timeMs;
+      }
+    }
   }
 }
 
@@ -183,7 +196,7 @@ export interface BatchWriter {
    * One transaction: inserts events[start, end), then upserts `rollups` if given. Throws what
    * SQLite throws; nothing is written then.
    */
-  write(events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined): void;
+  write(events: readonly RecordedEvent[], start: number, end: number, rollups: Rollups | undefined): void;
 }
 
 type EventRow = [
@@ -200,6 +213,7 @@ type EventRow = [
   string,
   string | null,
   number | null,
+  number | null,
 ];
 
 function prepareRollupStatements(db: SqliteDatabase) {
@@ -210,13 +224,17 @@ function prepareRollupStatements(db: SqliteDatabase) {
          count = count + excluded.count, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
        RETURNING count`,
     ),
-    host: db.prepare<[string, number, number, number, number]>(
-      `INSERT INTO hosts (client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains) VALUES (?, ?, ?, ?, ?)
+    // identity_id: the latest known; a batch without one (address left the inventory) keeps it.
+    host: db.prepare<[string, number, number, number, number, number | null]>(
+      `INSERT INTO hosts (client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (client_ip) DO UPDATE SET
          first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
          last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
          blocked_count = blocked_count + excluded.blocked_count,
-         distinct_domains = distinct_domains + excluded.distinct_domains`,
+         distinct_domains = distinct_domains + excluded.distinct_domains,
+         identity_id = CASE WHEN excluded.identity_id IS NOT NULL AND excluded.last_seen_ms >= last_seen_ms
+           THEN excluded.identity_id ELSE identity_id END`,
     ),
     domain: db.prepare<[string, number, number, number]>(
       `INSERT INTO domains (qname, first_seen_ms, last_seen_ms, blocked_count) VALUES (?, ?, ?, ?)
@@ -261,7 +279,7 @@ function keyHourRows(byHour: Map<number, Map<string, number>>): [string, number,
  * Upserts in each table's primary key order: the pages are the same, but SQLite then walks each
  * b-tree forward instead of jumping around it (measured: about twice as fast on a large log).
  */
-function writeRollups(s: RollupStatements, rollups: Rollups): void {
+function writeRollups(s: RollupStatements, rollups: Rollups, identities: IdentityIds): void {
   for (const [clientIp, host] of byKey([...rollups.hosts])) {
     let newDomains = 0;
     for (const [qname, domain] of byKey([...host.domains])) {
@@ -269,7 +287,8 @@ function writeRollups(s: RollupStatements, rollups: Rollups): void {
       // RETURNING gives the row after the upsert: its count equals ours only if the row is new.
       if (row !== undefined && row.count === domain.count) newDomains += 1;
     }
-    s.host.run(clientIp, host.firstMs, host.lastMs, host.count, newDomains);
+    const identityId = host.identity === undefined ? null : identities.idFor(host.identity);
+    s.host.run(clientIp, host.firstMs, host.lastMs, host.count, newDomains, identityId);
   }
   for (const [qname, domain] of byKey([...rollups.domains]))
     s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
@@ -287,12 +306,13 @@ function writeRollups(s: RollupStatements, rollups: Rollups): void {
 
 export function createBatchWriter(db: SqliteDatabase, hook?: EventBatchHook): BatchWriter {
   const insertEvent = db.prepare<EventRow>(
-    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via, incident_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via, incident_id, identity_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const rollupStatements = prepareRollupStatements(db);
+  const identities = createIdentityIds(db);
   const transaction = db.transaction(
-    (events: readonly BlockEvent[], start: number, end: number, rollups: Rollups | undefined) => {
+    (events: readonly RecordedEvent[], start: number, end: number, rollups: Rollups | undefined) => {
       const incidentIds = hook?.beforeInsert(events, start, end);
       for (let i = start; i < end; i += 1) {
         const event = events[i];
@@ -312,9 +332,10 @@ export function createBatchWriter(db: SqliteDatabase, hook?: EventBatchHook): Ba
           answer,
           event.via ?? null,
           incidentIds?.[i - start] ?? null,
+          event.identity === undefined ? null : identities.idFor(event.identity),
         );
       }
-      if (rollups !== undefined) writeRollups(rollupStatements, rollups);
+      if (rollups !== undefined) writeRollups(rollupStatements, rollups, identities);
     },
   );
   return {
@@ -322,6 +343,7 @@ export function createBatchWriter(db: SqliteDatabase, hook?: EventBatchHook): Ba
       try {
         transaction.immediate(events, start, end, rollups);
       } catch (err: unknown) {
+        identities.forget(); // ids inserted by the rolled-back transaction are gone
         hook?.rolledBack();
         throw err;
       }

@@ -21,6 +21,7 @@ import type { BlockAction, Protocol } from '../dns/block-event.js';
 import { domainRange, type NameRange } from './reversed-names.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';
+import { createIdentityReader, type IdentityReader } from './host-identities.js';
 
 const MERGE_MAX_NAMES = 100;
 /** Hours read from list_hours per step. */
@@ -32,7 +33,7 @@ const HOURS_PER_STEP = 64;
 const RECENT_MS = 10 * 60_000;
 
 const COLUMNS =
-  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id';
+  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id, identity_id';
 
 interface EventRow {
   id: number;
@@ -48,6 +49,7 @@ interface EventRow {
   answer: string;
   via: string | null;
   incident_id: number | null;
+  identity_id: number | null;
 }
 
 interface KeyRow {
@@ -79,6 +81,7 @@ export function createStatementCache<Row>(db: BetterSqlite3.Database): Statement
 /** The statements event searches use, for one database. */
 export interface SearchStatements {
   readonly rows: StatementCache<EventRow>;
+  readonly identities: IdentityReader;
   readonly keys: StatementCache<KeyRow>;
   readonly names: StatementCache<{ rname: string }>;
   readonly hours: StatementCache<{ hourMs: number }>;
@@ -87,6 +90,7 @@ export interface SearchStatements {
 export function createSearchStatements(db: BetterSqlite3.Database): SearchStatements {
   return {
     rows: createStatementCache(db),
+    identities: createIdentityReader(db),
     keys: createStatementCache(db),
     names: createStatementCache(db),
     hours: createStatementCache(db),
@@ -101,7 +105,8 @@ function toAction(text: string): BlockAction {
   return text === 'alerted' ? 'alerted' : 'blocked';
 }
 
-function toStoredEvent(row: EventRow): StoredEvent {
+function toStoredEvent(row: EventRow, identities: IdentityReader): StoredEvent {
+  const identity = identities.byId(row.identity_id);
   return {
     id: row.id,
     timeMs: row.time_ms,
@@ -116,6 +121,7 @@ function toStoredEvent(row: EventRow): StoredEvent {
     answer: row.answer,
     via: row.via,
     incidentId: row.incident_id,
+    ...(identity !== undefined ? { identity } : {}),
   };
 }
 
@@ -310,7 +316,7 @@ export function searchEvents(
 
   const more = rows.length > limit;
   if (more) rows.length = limit;
-  const events = rows.map(toStoredEvent);
+  const events = rows.map((row) => toStoredEvent(row, statements.identities));
   const last = events[events.length - 1];
   return more && last !== undefined ? { events, nextCursor: { timeMs: last.timeMs, id: last.id } } : { events };
 }

@@ -17,7 +17,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import {
   addEvents,
@@ -33,7 +32,7 @@ import { preparedFor, sqliteCode, type StoreConnection } from './database.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
 import { EVENTS_DROPPED_OUTCOME, minuteOf } from './schema.js';
-import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
+import type { EventWriter, EventWriterStats, OutcomeCounts, RecordedEvent } from './types.js';
 
 export interface EventWriterOptions {
   readonly connection: StoreConnection;
@@ -77,6 +76,8 @@ const MAX_RETRY_INTERVAL_MS = 5000;
 
 /** The writer as the writer thread runs it. */
 export interface InProcessEventWriter extends EventWriter {
+  /** Records an event, with its client's identity when the writer thread knows one. */
+  record(event: RecordedEvent): void;
   /** Counts events that were dropped before they got here in the summaries and rollups (no rows). */
   addTallies(tallies: readonly EventTally[]): void;
 }
@@ -119,7 +120,7 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, (db) => createBatchWriter(db, options.batchHook));
 
-  let buffer: BlockEvent[] = [];
+  let buffer: RecordedEvent[] = [];
   let rollups = createRollups();
   let lastRollupWriteMs = clock();
   let written = 0;
@@ -269,7 +270,7 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
   timer.unref();
 
   return {
-    record(event: BlockEvent): void {
+    record(event: RecordedEvent): void {
       if (buffer.length >= maxBuffered || closed) {
         drop();
         return;

@@ -39,6 +39,7 @@ interface HostRow {
   last_seen_ms: number;
   blocked_count: number;
   distinct_domains: number;
+  identity_id: number | null;
 }
 
 interface CountRow {
@@ -76,15 +77,15 @@ function prepareStatements(db: SqliteDatabase) {
   return {
     search: createSearchStatements(db),
     hosts: db.prepare<[number], HostRow>(
-      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains FROM hosts
+      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts
        ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
     ),
     hostsSince: db.prepare<[number, number], HostRow>(
-      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains FROM hosts
+      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts
        WHERE last_seen_ms >= ? ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
     ),
     host: db.prepare<[string], HostRow>(
-      'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains FROM hosts WHERE client_ip = ?',
+      'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts WHERE client_ip = ?',
     ),
     // Ties in count come out by name descending: the order of the index, read backwards.
     topDomainsOfHost: db.prepare<[string, number], CountRow>(
@@ -116,6 +117,7 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
     const topDomains: DomainCount[] = statements()
       .topDomainsOfHost.all(row.client_ip, TOP_DOMAINS_PER_HOST)
       .map((r) => ({ domain: r.key, count: r.count }));
+    const identity = statements().search.identities.byId(row.identity_id);
     return {
       clientIp: row.client_ip,
       firstSeenMs: row.first_seen_ms,
@@ -124,6 +126,7 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       distinctDomains: row.distinct_domains,
       topDomains,
       incidentId: statements().incidents.latestOfClient.get(row.client_ip)?.id ?? null,
+      ...(identity !== undefined ? { identity } : {}),
     };
   }
 

@@ -19,6 +19,8 @@
  *   grouping the window's rows by key.
  * - outcome_minutes: query outcome counts per minute (forwarded, cached, blocked, ...), plus the
  *   block log's own dropped events under EVENTS_DROPPED_OUTCOME.
+ * - host_identities (v3): distinct host identities (inventory or PTR), referenced by
+ *   events.identity_id (as recorded) and hosts.identity_id (the latest seen).
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
@@ -222,9 +224,25 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   },
   {
     version: 3,
-    description: 'host identities captured with events',
-    up(): void {
-      // Filled in by the host-identity work (issue 10).
+    description: 'host identities captured with events (host_identities, events.identity_id, hosts.identity_id)',
+    up(db: BetterSqlite3.Database): void {
+      // One row per distinct identity, never updated: an event keeps the identity its address had
+      // when it was recorded. `key` is the identity's canonical JSON (UNIQUE over nullable columns
+      // would not deduplicate).
+      db.exec(`
+CREATE TABLE host_identities (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  name TEXT,
+  instance_id TEXT,
+  account TEXT,
+  region TEXT,
+  tags_json TEXT,
+  source TEXT NOT NULL
+);
+ALTER TABLE events ADD COLUMN identity_id INTEGER;
+ALTER TABLE hosts ADD COLUMN identity_id INTEGER;
+`);
     },
   },
   {

@@ -9,6 +9,7 @@ import type { IncidentDetail, IncidentFilter, IncidentPage } from '../incidents/
 export interface IncidentWithEvents extends IncidentDetail {
   readonly recent: readonly StoredEvent[];
 }
+import type { HostIdentity } from '../inventory/host-identity.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -17,12 +18,19 @@ export interface StoreConfig {
   readonly maxEvents: number;
 }
 
+/** An event as the writer thread records it: with the client's identity at that moment, if known. */
+export interface RecordedEvent extends BlockEvent {
+  readonly identity?: HostIdentity;
+}
+
 /** One stored event; `id` is the keyset cursor's tiebreaker. */
 export interface StoredEvent extends Omit<BlockEvent, 'via'> {
   readonly id: number;
   readonly via: string | null;
   /** The incident the event counted into (src/incidents/); null when incidents are off. */
   readonly incidentId: number | null;
+  /** Who the client was when the event was recorded (host_identities). */
+  readonly identity?: HostIdentity;
 }
 
 export interface EventFilter {
@@ -67,6 +75,8 @@ export interface HostSummary {
   readonly topDomains: readonly DomainCount[];
   /** The host's latest incident (open, acknowledged or resolved); null if none. */
   readonly incidentId: number | null;
+  /** The identity of the host's latest event that had one. */
+  readonly identity?: HostIdentity;
 }
 
 /** Query outcome counts per minute, persisted so /stats?since= can answer after a restart. */

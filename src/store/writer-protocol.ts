@@ -12,6 +12,7 @@ import type { IncidentChange, Severity } from '../incidents/incident-state.js';
 import type { NotifySinkConfig } from '../config/types.js';
 import type { Notification } from '../notify/notification.js';
 import type { SinkStatus } from '../notify/sink-status.js';
+import type { IdentityUpdate } from '../inventory/identity-snapshot.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -94,7 +95,9 @@ export type ToWriter =
   | { readonly kind: 'incident'; readonly id: number; readonly change: IncidentChange }
   /** A notification from the DNS thread (test, list.failing) for the outbox. */
   | { readonly kind: 'notify'; readonly notification: Notification }
-  | { readonly kind: 'close'; readonly seq: number };
+  | { readonly kind: 'close'; readonly seq: number }
+  /** A change to the writer's identity snapshot (inventory, reverse DNS); events after it use it. */
+  | { readonly kind: 'identities'; readonly update: IdentityUpdate };
 
 export type FromWriter =
   | { readonly kind: 'ready' }
@@ -109,4 +112,6 @@ export type FromWriter =
   /** An 'incident' change done (no code) or refused (ERR_NOT_FOUND, ERR_CONFLICT) or failed. */
   | { readonly kind: 'incidentChanged'; readonly id: number; readonly code?: string; readonly message?: string }
   /** The notification sinks' state, after each change. */
-  | { readonly kind: 'notifyStatus'; readonly sinks: readonly SinkStatus[] };
+  | { readonly kind: 'notifyStatus'; readonly sinks: readonly SinkStatus[] }
+  /** Client addresses the writer recorded events for without an identity (only while asked to report them). */
+  | { readonly kind: 'identityMisses'; readonly clientIps: readonly string[] };

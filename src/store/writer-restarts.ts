@@ -38,7 +38,10 @@ export interface WriterGeneration {
 }
 
 /** The messages of a writer thread that are its own (not the start handshake or log lines). */
-export type WriterReply = Extract<FromWriter, { kind: 'reopened' | 'listStored' | 'incidentChanged' | 'notifyStatus' }>;
+export type WriterReply = Extract<
+  FromWriter,
+  { kind: 'reopened' | 'listStored' | 'incidentChanged' | 'notifyStatus' | 'identityMisses' }
+>;
 
 export interface WriterRestartsOptions {
   readonly script: URL;

@@ -31,8 +31,9 @@ import { positiveInteger } from './option-checks.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import { createWorkerChannel } from './worker-channel.js';
 import { workerScript } from './worker-support.js';
-import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
+import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
+import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -63,6 +64,8 @@ export interface WriterThreadOptions {
   readonly waitTimeoutMs?: number;
   /** Called after the worker reopened a deleted or replaced database file. */
   readonly onReopened?: () => void;
+  /** Called with client addresses the writer recorded events for without an identity (reverse DNS asks for them). */
+  readonly onIdentityMisses?: (clientIps: readonly string[]) => void;
   /** Called with each thread started (the first and any restart); tests use it to stop one. */
   readonly onThread?: (worker: Worker) => void;
   /** Time of drops and of outcomes given without one. Default Date.now. */
@@ -89,6 +92,11 @@ export interface WriterThread extends EventWriter {
   notify(notification: Notification): void;
   /** The sinks' last reported state (configured sinks as `ok`, queue 0, until the thread reports). */
   notifyStatus(): readonly SinkStatus[];
+  /**
+   * Changes the writer's identity snapshot. Events recorded before the call are posted first, so
+   * they keep the identities of their time; a restarted thread gets the whole snapshot again.
+   */
+  setIdentities(update: IdentityUpdate): void;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -122,6 +130,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   const dropped = createDroppedEvents();
   /** List-store writes and incident changes waiting for the thread's answer. */
   const listWrites = createWorkerChannel('ERR_STORE_WRITE');
+  /** The identity snapshot as last sent, for a restarted thread. */
+  const identityMirror = createIdentityMirror();
   /** Messages held while no worker is ready (restarting). */
   let queued: ToWriter[] = [];
   let queuedEvents = 0;
@@ -149,6 +159,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         case 'notifyStatus':
           sinkStatus = message.sinks;
           break;
+        case 'identityMisses':
+          options.onIdentityMisses?.(message.clientIps);
+          break;
         case 'listStored':
         case 'incidentChanged':
           if (message.code === undefined) listWrites.resolve(message.id, undefined);
@@ -167,7 +180,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       }
     },
     onAdopt(generation) {
-      const held = queued;
+      const full = identityMirror.full();
+      if (full !== undefined) generation.worker.postMessage({ kind: 'identities', update: full } satisfies ToWriter);
+      const held = queued.filter((message) => message.kind !== 'identities');
       queued = [];
       queuedEvents = 0;
       for (const message of held) send(generation, message);
@@ -320,6 +335,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (!closed) send(threads.current, { kind: 'notify', notification });
     },
     notifyStatus: () => sinkStatus,
+    setIdentities(update: IdentityUpdate): void {
+      if (closed) return;
+      identityMirror.apply(update);
+      postEvents();
+      send(threads.current, { kind: 'identities', update });
+    },
     close(): void {
       if (closed) return;
       postEvents();

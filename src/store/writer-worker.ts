@@ -15,6 +15,7 @@ import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
 import { createEventWriter, type InProcessEventWriter } from './event-writer.js';
 import { createPruner } from './retention.js';
+import { createIdentitySnapshot } from '../inventory/identity-snapshot.js';
 import { createThreadLogger } from './worker-support.js';
 import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { createWriterNotifier } from '../notify/writer-notifier.js';
@@ -72,12 +73,20 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     log,
     onStatus: (sinks) => post(port, { kind: 'notifyStatus', sinks }),
   });
+  // Who is at which address, as the DNS thread last posted it: each event takes its identity here.
+  const identities = createIdentitySnapshot();
   let writer: InProcessEventWriter;
   // Incidents (src/incidents/): derived from each batch in its transaction; their notifications go
   // into the outbox in that same transaction.
   let incidents: ReturnType<typeof startWriterIncidents>;
   try {
-    incidents = startWriterIncidents({ connection, log, settings: settings.incidents, outbox: notifier.outbox });
+    incidents = startWriterIncidents({
+      connection,
+      log,
+      settings: settings.incidents,
+      outbox: notifier.outbox,
+      identityFor: (clientIp) => identities.identityFor(clientIp),
+    });
     writer = createEventWriter({
       ...(incidents.tracker !== undefined ? { batchHook: incidents.tracker } : {}),
       connection,
@@ -172,7 +181,14 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     switch (message.kind) {
       case 'events': {
         const events = decodeEvents(message.batch);
-        for (const event of events) writer.record(event);
+        const nowMs = Date.now();
+        for (const event of events) {
+          const identity = identities.identityFor(event.clientIp);
+          if (identity === undefined) identities.noteMiss(event.clientIp, nowMs);
+          writer.record(identity === undefined ? event : { ...event, identity });
+        }
+        const misses = identities.takeMisses();
+        if (misses.length > 0) post(port, { kind: 'identityMisses', clientIps: misses });
         received += events.length;
         // Buffered before received: the DNS thread reads sent - received + buffered, which may
         // then count these events twice for a moment, never zero times (the bound must hold).
@@ -216,6 +232,9 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         break;
       case 'close':
         void close(message.seq);
+        break;
+      case 'identities':
+        identities.apply(message.update);
         break;
     }
   });

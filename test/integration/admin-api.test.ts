@@ -347,12 +347,14 @@ describe('/api/v1/events', () => {
     expect(response.headers['content-disposition']).toBe('attachment; filename="poolsink-events.csv"');
     expect(response.headers['cache-control']).toBe('no-store');
     const lines = response.text.split('\r\n');
-    expect(lines[0]).toBe('time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via');
+    expect(lines[0]).toBe(
+      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via,host_name,instance_id',
+    );
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(seeded.length + 2);
     const hostile = lines.find((l) => l.includes('10.0.0.9'));
     expect(hostile).toContain(',"a""b,c=d.pool.example",');
-    expect(hostile?.endsWith(",'=cmd.pool.example")).toBe(true);
+    expect(hostile?.endsWith(",'=cmd.pool.example,,")).toBe(true);
   });
 
   test('ndjson export honours the filters', async () => {
@@ -369,7 +371,7 @@ describe('/api/v1/events', () => {
 
   test('an export of nothing is a csv header or an empty body', async () => {
     expect((await call('/api/v1/events?format=csv&client=192.0.2.1')).text).toBe(
-      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via\r\n',
+      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via,host_name,instance_id\r\n',
     );
     expect((await call('/api/v1/events?format=ndjson&client=192.0.2.1')).text).toBe('');
   });

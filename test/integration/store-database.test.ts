@@ -144,7 +144,9 @@ describe('openDatabase', () => {
 
   test('upgrades an older file step by step, keeping its data', () => {
     const v1 = openDatabase(path, { log });
-    v1.prepare("INSERT INTO hosts VALUES ('10.0.0.1', 1, 2, 3, 1)").run();
+    v1.prepare(
+      "INSERT INTO hosts (client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains) VALUES ('10.0.0.1', 1, 2, 3, 1)",
+    ).run();
     v1.close();
     const v2 = openDatabase(path, { log, migrations: [...MIGRATIONS, NEXT] });
     try {

@@ -157,7 +157,13 @@ describe('event writer: batching', () => {
     w.flush();
     for (const event of events.slice(2)) w.record(event);
     w.flush();
-    expect(connection.db.prepare('SELECT * FROM hosts ORDER BY client_ip').all()).toEqual([
+    expect(
+      connection.db
+        .prepare(
+          'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains FROM hosts ORDER BY client_ip',
+        )
+        .all(),
+    ).toEqual([
       { client_ip: '10.0.0.1', first_seen_ms: T0, last_seen_ms: T0 + HOUR, blocked_count: 3, distinct_domains: 2 },
       { client_ip: '10.0.0.2', first_seen_ms: T0 + 5, last_seen_ms: T0 + 5, blocked_count: 1, distinct_domains: 1 },
     ]);

@@ -47,16 +47,24 @@ async function collect(chunks: AsyncIterable<string>): Promise<string[]> {
 describe('exports', () => {
   test('csv: a header, then one CRLF line per event in order', async () => {
     const text = (
-      await collect(csvChunks([event(1), event(2, { via: 'cdn.pool.example', qname: 'a,b.example' })]))
+      await collect(
+        csvChunks([
+          event(1),
+          event(2, { via: 'cdn.pool.example', qname: 'a,b.example' }),
+          event(3, { identity: { source: 'inventory', name: '=web-7', instanceId: 'i-0abc' } }),
+        ]),
+      )
     ).join('');
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     expect(lines[1]).toBe(
-      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,',
+      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,,,',
     );
     expect(lines[2]).toContain('"a,b.example"');
-    expect(lines[2]?.endsWith(',cdn.pool.example')).toBe(true);
-    expect(lines[3]).toBe('');
+    expect(lines[2]?.endsWith(',cdn.pool.example,,')).toBe(true);
+    // The identity's name and instance id, the name escaped like any hostile text.
+    expect(lines[3]?.endsWith(",'=web-7,i-0abc")).toBe(true);
+    expect(lines[4]).toBe('');
   });
 
   test('csv of nothing is the header alone', async () => {
