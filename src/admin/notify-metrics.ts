@@ -1,7 +1,7 @@
 /** poolsink_notify_*: per-sink queue depth, deliveries, failures and held messages, read at scrape time. */
 import type { Registry } from 'prom-client';
 import type { SinkStatus } from '../notify/sink-status.js';
-import { scraped } from './metrics.js';
+import { scraped } from './scraped-metric.js';
 
 export interface NotifyMetricsSource {
   status(): readonly SinkStatus[];
