@@ -3,6 +3,7 @@
  * manager is not written yet): it rebuilds the matcher like the real one, so /check shows changes
  * at once. Also the JSON body rules: content type, size cap, shape.
  */
+import { zeroCounters } from '../../src/dns/resolver-counters.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,20 +158,7 @@ let manager: ReturnType<typeof createFakeListManagement>;
 function deps(withLists: boolean): AdminDeps {
   const resolver: MutableResolver = {
     counters: {
-      queries: 0,
-      blocked: 0,
-      alerted: 0,
-      cached: 0,
-      forwarded: 0,
-      stale: 0,
-      refused: 0,
-      servfail: 0,
-      formerr: 0,
-      notimp: 0,
-      dropped: 0,
-      truncated: 0,
-      cloaked: 0,
-      coalesced: 0,
+      ...zeroCounters(),
     },
     matcher: createMatcher([], []),
     pending: 0,

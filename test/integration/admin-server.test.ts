@@ -3,6 +3,7 @@
  * stack traces, details in the log), failures during exports, timeouts, the token across
  * restarts, listen errors and shutdown.
  */
+import { zeroCounters } from '../../src/dns/resolver-counters.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer as createTcpServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -59,20 +60,7 @@ function deps(events: Partial<EventQueries> = {}): AdminDeps {
   return {
     resolver: {
       counters: {
-        queries: 0,
-        blocked: 0,
-        alerted: 0,
-        cached: 0,
-        forwarded: 0,
-        stale: 0,
-        refused: 0,
-        servfail: 0,
-        formerr: 0,
-        notimp: 0,
-        dropped: 0,
-        truncated: 0,
-        cloaked: 0,
-        coalesced: 0,
+        ...zeroCounters(),
       },
       matcher: createMatcher([{ name: 'pools', domains: ['pool.example'], wildcards: [] }], []),
       pending: 0,

@@ -6,26 +6,13 @@ import {
   type MetricsSources,
 } from '../../src/admin/metrics.js';
 import { createMatcher } from '../../src/blocklist/matcher.js';
-import type { ResolverCounters } from '../../src/dns/resolver-counters.js';
+import { zeroCounters, type ResolverCounters } from '../../src/dns/resolver-counters.js';
 import type { EventWriterStats } from '../../src/store/types.js';
 import type { UpstreamStats } from '../../src/upstream/pool.js';
 
 function counters(overrides: Partial<ResolverCounters> = {}): ResolverCounters {
   return {
-    queries: 0,
-    blocked: 0,
-    alerted: 0,
-    cached: 0,
-    forwarded: 0,
-    stale: 0,
-    refused: 0,
-    servfail: 0,
-    formerr: 0,
-    notimp: 0,
-    dropped: 0,
-    truncated: 0,
-    cloaked: 0,
-    coalesced: 0,
+    ...zeroCounters(),
     ...overrides,
   };
 }

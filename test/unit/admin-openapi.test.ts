@@ -2,6 +2,7 @@
  * The OpenAPI document is generated from the same schemas the API validates with, and it is valid
  * OpenAPI 3.1 by an independent validator (@seriousme/openapi-schema-validator), not by eye.
  */
+import { zeroCounters } from '../../src/dns/resolver-counters.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, test } from 'vitest';
 import { ListDefinitionBody, ListPatchBody } from '../../src/admin/bodies.js';
@@ -17,20 +18,7 @@ function deps(): AdminDeps {
   return {
     resolver: {
       counters: {
-        queries: 0,
-        blocked: 0,
-        alerted: 0,
-        cached: 0,
-        forwarded: 0,
-        stale: 0,
-        refused: 0,
-        servfail: 0,
-        formerr: 0,
-        notimp: 0,
-        dropped: 0,
-        truncated: 0,
-        cloaked: 0,
-        coalesced: 0,
+        ...zeroCounters(),
       },
       matcher: createMatcher([], []),
       pending: 0,
