@@ -244,3 +244,22 @@ test('first block → one signed incident.opened; a flood → no second; a resta
   expect(await udpExchange(stack.port, encodeQuery('example.org'))).toBeDefined();
   await blockedFrom(stack, BUILD, 'pool.supportxmr.example');
 }, 90_000);
+
+test('incidents.enabled: false keeps the block log only (the bench compares against it)', async () => {
+  const upstream = await startLocalUpstream();
+  cleanups.push(() => upstream.close());
+  const stack = await startStack({
+    upstreams: [upstream.address],
+    lists: LISTS,
+    config: { incidents: { enabled: false } },
+  });
+  cleanups.push(() => stack.close());
+  await blockedFrom(stack, WEB7, 'pool.supportxmr.example');
+  stack.poolsink.eventWriter.flush();
+  await untilAsync(async () => {
+    const { body } = await stack.api(`/api/v1/events?client=${WEB7}`);
+    return isRecord(body) && Array.isArray(body['events']) && body['events'].length === 1;
+  });
+  expect((await stack.api(`/api/v1/events?client=${WEB7}`)).body).toMatchObject({ events: [{ incidentId: null }] });
+  expect((await stack.api('/api/v1/incidents')).body).toMatchObject({ incidents: [] });
+});
