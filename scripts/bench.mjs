@@ -16,7 +16,9 @@
  *   BENCH_WARMUP_SECONDS   unmeasured run per load and server first (2)
  *   BENCH_ONLY             comma list of trivial, blocked, cached, miss, load1m (all), and the
  *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
- *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs)
+ *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs), and incidents
+ *                          (scripts/bench/incidents.mjs: blocked CPU with and without incidents
+ *                          and a webhook sink; 1,000 hosts opening incidents at once)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -50,6 +52,7 @@ import { findFreePort, waitUntilAnswering } from './bench/probe.mjs';
 import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleCpu } from './bench/proc-cpu.mjs';
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
+import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -57,7 +60,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -108,6 +111,7 @@ function readSettings(env) {
     load1m: parts.has('load1m'),
     soak: parts.has('soak'),
     fuzz1m: parts.has('fuzz1m'),
+    incidents: parts.has('incidents'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -129,7 +133,10 @@ function preflight(settings) {
   if (spawnSync('taskset', ['-V']).error !== undefined) {
     throw new BenchSetupError('taskset is not installed (Debian package util-linux); it pins each server to one core');
   }
-  if ((settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m) && !existsSync(join(DIST, 'cli.js'))) {
+  if (
+    (settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m || settings.incidents) &&
+    !existsSync(join(DIST, 'cli.js'))
+  ) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
   }
   if (settings.load1m && !existsSync(join(DIST, 'blocklist', 'list-source.js'))) {
@@ -190,7 +197,7 @@ function generateQueryData(dir, settings, runTag) {
   return files;
 }
 
-function poolsinkConfigYaml({ port, upstreamPort, listFile }) {
+function poolsinkConfigYaml({ port, upstreamPort, listFile, extraYaml = [] }) {
   return [
     'dns:',
     `  listen: ["127.0.0.1:${port}"]`,
@@ -203,6 +210,7 @@ function poolsinkConfigYaml({ port, upstreamPort, listFile }) {
     'allowlist: []',
     'cache: { maxEntries: 100000, minTtlSec: 0, maxTtlSec: 86400, serveStaleSec: 86400 }',
     'log: { level: warn }',
+    ...extraYaml,
     '',
   ].join('\n');
 }
@@ -226,10 +234,10 @@ async function startHelper(script, name, args, core) {
   return { name, child, pid: child.pid, port };
 }
 
-async function startPoolsink(dir, settings, { upstreamPort, listFile }) {
+async function startPoolsink(dir, settings, { upstreamPort, listFile, extraYaml }) {
   const port = await findFreePort();
   const configFile = join(dir, 'poolsink.yaml');
-  writeFileSync(configFile, poolsinkConfigYaml({ port, upstreamPort, listFile }));
+  writeFileSync(configFile, poolsinkConfigYaml({ port, upstreamPort, listFile, extraYaml }));
   const logFile = join(dir, 'poolsink.log');
   const logFd = openSync(logFile, 'w');
   const startedAt = performance.now();
@@ -493,12 +501,27 @@ async function main() {
   const fuzz1m = settings.fuzz1m
     ? await runFuzzBench({ cores: `${settings.serverCore},${settings.clientCore}`, log })
     : undefined;
+  const incidents = settings.incidents
+    ? await runIncidentsBench({
+        deps: {
+          settings,
+          startUpstream: () => startHelper('bench/upstream.mjs', 'upstream', [], settings.clientCore),
+          startPoolsink,
+          measure,
+          warmUp,
+          describeRun,
+        },
+        dir,
+        log,
+      })
+    : undefined;
 
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);
   process.stdout.write(`\n${formatReport({ loads, load1m, settings })}\n`);
   if (soak !== undefined) process.stdout.write(`\n${formatSoakReport(soak)}\n`);
   if (fuzz1m !== undefined) process.stdout.write(`\n${formatFuzzBenchReport(fuzz1m)}\n`);
+  if (incidents !== undefined) process.stdout.write(`\n${formatIncidentsReport(incidents)}\n`);
   if (queryResults.poolsinkRssBytes !== undefined) {
     process.stdout.write(`poolsink RSS after the runs: ${(queryResults.poolsinkRssBytes / 1e6).toFixed(0)} MB\n`);
   }
@@ -518,6 +541,7 @@ async function main() {
         summary: { loads, load1m },
         soak,
         fuzz1m,
+        incidents,
         runs: queryResults.runs,
         poolsink: { readyMs: queryResults.poolsinkReadyMs, rssBytes: queryResults.poolsinkRssBytes },
         load1m: load1mRaw,

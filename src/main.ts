@@ -113,7 +113,8 @@ async function startOnStore(
     maxEvents: config.database.maxEvents,
     flushIntervalMs: config.database.flushIntervalMs,
     maxBuffered: config.database.maxBufferedEvents,
-    incidents: incidentSettings(config),
+    // incidents.enabled false: the writer keeps the block log only (no tracker).
+    ...(config.incidents.enabled ? { incidents: incidentSettings(config) } : {}),
     onReopened: () => {
       if (store.fileReplaced()) store.reopen();
     },

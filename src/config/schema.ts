@@ -166,6 +166,10 @@ export const ConfigFileSchema = Type.Object(
     admin: AdminSchema,
     /** Incidents (src/incidents/); a list's severity is blocklists[].severity. */
     incidents: section({
+      enabled: Type.Boolean({
+        default: true,
+        description: 'Keep incidents from block events (false: the block log only)',
+      }),
       autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
     }),
     notify: Type.Array(NotifySinkSchema, { default: [] }),

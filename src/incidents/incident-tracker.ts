@@ -210,7 +210,10 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     s.resolve.run(atMs, note, resolvedBy, incident.id);
     s.history.run(incident.id, atMs, 'resolved', 'resolved', resolvedBy, note);
     byClient.delete(incident.clientIp);
-    notify('incident.resolved', atMs, payloadOf({ ...incident }, { resolvedBy, ...(note === null ? {} : { note }) }));
+    // The payload says what the incident now is: resolved (the cached row still holds its last open state).
+    const names = s.topNames.all(incident.id, PAYLOAD_TOP_NAMES);
+    const extra = { resolvedBy, ...(note === null ? {} : { note }) };
+    notify('incident.resolved', atMs, incidentPayload({ ...incident, state: 'resolved' }, names, extra));
   }
 
   /** Runs `work` in a transaction of its own; a failure reloads the cache and is rethrown. */

@@ -9,12 +9,18 @@ import { createSocket } from 'node:dgram';
 export interface HttpPost {
   readonly body: string;
   readonly headers: IncomingHttpHeaders;
+  /** The status it was answered with. */
+  readonly status: number;
 }
 
 export interface HttpReceiver {
   readonly url: string;
   readonly port: number;
   readonly posts: HttpPost[];
+  /** Answers later POSTs with `status` (500: a receiver that is up but failing). */
+  answerWith(status: number): void;
+  /** Resolves with the first POST (already received or later) that `match` accepts. */
+  next(match: (post: HttpPost) => boolean): Promise<HttpPost>;
   close(): Promise<void>;
 }
 
@@ -26,12 +32,20 @@ function portOf(address: string | { port: number } | null): number {
 /** `status` is what every POST is answered with (default 200). */
 export async function startHttpReceiver(port = 0, status = 200): Promise<HttpReceiver> {
   const posts: HttpPost[] = [];
+  const waiters = new Set<{ match: (post: HttpPost) => boolean; resolve: (post: HttpPost) => void }>();
+  let answer = status;
   const server: Server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      posts.push({ body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
-      res.writeHead(status).end('ok');
+      const post = { body: Buffer.concat(chunks).toString('utf8'), headers: req.headers, status: answer };
+      posts.push(post);
+      res.writeHead(post.status).end('ok');
+      for (const waiter of waiters) {
+        if (!waiter.match(post)) continue;
+        waiters.delete(waiter);
+        waiter.resolve(post);
+      }
     });
   });
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -40,6 +54,14 @@ export async function startHttpReceiver(port = 0, status = 200): Promise<HttpRec
     url: `http://127.0.0.1:${bound}/hook`,
     port: bound,
     posts,
+    answerWith(next) {
+      answer = next;
+    },
+    next(match) {
+      const seen = posts.find(match);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.add({ match, resolve }));
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -148,7 +148,7 @@ describe('incidents from events', () => {
     expect(() => tracker.change({ incidentId: 999, to: 'resolved', note: 'x' })).toThrow(/no incident 999/);
     expect(sent.at(-1)).toMatchObject({
       type: 'incident.resolved',
-      payload: { resolvedBy: 'operator', note: 'reimaged' },
+      payload: { state: 'resolved', resolvedBy: 'operator', note: 'reimaged' },
     });
 
     writer.record(blockEvent(T0 + 5));
@@ -171,7 +171,10 @@ describe('incidents from events', () => {
     const byClient = new Map(incidents().map((i) => [i.clientIp, i]));
     expect(byClient.get('10.0.0.1')).toMatchObject({ state: 'resolved', resolved: { by: 'auto' } });
     expect(byClient.get('10.0.0.2')?.state).toBe('open');
-    expect(sent.at(-1)).toMatchObject({ type: 'incident.resolved', payload: { resolvedBy: 'auto' } });
+    expect(sent.at(-1)).toMatchObject({
+      type: 'incident.resolved',
+      payload: { state: 'resolved', resolvedBy: 'auto' },
+    });
 
     writer.close();
     start();
