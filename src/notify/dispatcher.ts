@@ -4,7 +4,7 @@
  * touches the DNS thread). Per sink, one delivery at a time in outbox id order: the head waits for
  * its retry time, so a receiver sees messages in the order they were made. A failed attempt is
  * retried with exponential backoff (backoff.ts) until 24 h after the message was made, then marked
- * failed. A first attempt that finds the sink's token bucket empty is held and counted into the
+ * failed. A first attempt that finds the sink's send window full is held and counted into the
  * next digest (digest.ts). State lives in the rows, so a restart resumes where it stopped.
  */
 import { randomUUID } from 'node:crypto';
@@ -17,7 +17,7 @@ import { DIGEST_WINDOW_MS, digestOf } from './digest.js';
 import { createOutboxStatements, insertMessage } from './outbox.js';
 import { DIGEST_TYPE, type OutboxMessage } from './render.js';
 import type { SinkStatus } from './sink-status.js';
-import { createTokenBucket, type TokenBucket } from './token-bucket.js';
+import { createSendWindow, type SendWindow } from './send-window.js';
 import { createSender, type SendMessage } from './transports.js';
 
 /** The longest a sink's timer sleeps before it looks again (a clock step cannot strand a retry). */
@@ -102,7 +102,7 @@ type Statements = ReturnType<typeof statementsOf>;
 interface SinkRuntime {
   readonly config: NotifySinkConfig;
   readonly send: SendMessage;
-  readonly bucket: TokenBucket;
+  readonly bucket: SendWindow;
   running: boolean;
   timer: NodeJS.Timeout | undefined;
   inFlight: Promise<void> | undefined;
@@ -137,7 +137,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const sinks: SinkRuntime[] = options.sinks.map((config) => ({
     config,
     send: createSender(config, clock),
-    bucket: createTokenBucket(config.perMinute, clock()),
+    bucket: createSendWindow(config.perMinute),
     running: false,
     timer: undefined,
     inFlight: undefined,

@@ -3,7 +3,7 @@ import { FIRST_RETRY_MS, MAX_RETRY_DELAY_MS, retryDelayMs, withinDeliveryAge } f
 import { digestOf } from '../../src/notify/digest.js';
 import { escapeSdValue, escapeSlack, octetFrame, slackBody, syslogLine, webhookBody } from '../../src/notify/render.js';
 import { signatureHeader, signatureOf, verifySignature } from '../../src/notify/signature.js';
-import { createTokenBucket } from '../../src/notify/token-bucket.js';
+import { createSendWindow } from '../../src/notify/send-window.js';
 
 const KNOWN = '47b6ce0fca59474308e2921c247cb2493dce6b8101d90ac05bd0c6a37d0e046e';
 
@@ -121,17 +121,30 @@ describe('backoff', () => {
   });
 });
 
-describe('token bucket', () => {
-  test('perMinute at once, then one every 60/perMinute seconds', () => {
-    const bucket = createTokenBucket(3, 0);
-    expect([bucket.take(0), bucket.take(0), bucket.take(0), bucket.take(0)]).toEqual([true, true, true, false]);
-    expect(bucket.take(19_999)).toBe(false);
-    expect(bucket.take(20_000)).toBe(true);
-    expect(bucket.available(10 * 60_000)).toBe(3);
+describe('send window', () => {
+  test('perMinute at once, then each send frees its slot 60 s later', () => {
+    const window = createSendWindow(3);
+    expect([window.take(0), window.take(0), window.take(0), window.take(0)]).toEqual([true, true, true, false]);
+    expect(window.take(59_999)).toBe(false);
+    expect(window.take(60_000)).toBe(true);
+    expect(window.available(60_000)).toBe(2);
+    expect(window.available(10 * 60_000)).toBe(3);
+  });
+
+  test('a steady flood never gets more than perMinute in any sliding minute', () => {
+    const perMinute = 5;
+    const window = createSendWindow(perMinute);
+    const sent: number[] = [];
+    for (let nowMs = 0; nowMs < 10 * 60_000; nowMs += 1_000) if (window.take(nowMs)) sent.push(nowMs);
+    for (const startMs of sent) {
+      const inMinute = sent.filter((timeMs) => timeMs >= startMs && timeMs < startMs + 60_000).length;
+      expect(inMinute).toBeLessThanOrEqual(perMinute);
+    }
+    expect(sent.length).toBe(50);
   });
 
   test('rejects a zero rate', () => {
-    expect(() => createTokenBucket(0, 0)).toThrow(RangeError);
+    expect(() => createSendWindow(0)).toThrow(RangeError);
   });
 });
 
