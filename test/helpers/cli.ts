@@ -94,7 +94,7 @@ export function startCliServer(
     logs,
     exited,
     stderr: () => stderr,
-    waitForLog(msg, timeoutMs = 10_000) {
+    waitForLog(msg, timeoutMs = 60_000) {
       const seen = logs.find((l) => l['msg'] === msg);
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

@@ -53,7 +53,7 @@ export function udpExchange(
     const timer = setTimeout(() => {
       socket.close();
       resolve(undefined);
-    }, options.timeoutMs ?? 2000);
+    }, options.timeoutMs ?? 15_000);
     socket.once('message', (msg) => {
       clearTimeout(timer);
       socket.close();
@@ -73,7 +73,7 @@ export function tcpExchange(
   port: number,
   packets: readonly Buffer[],
   expect = packets.length,
-  timeoutMs = 3000,
+  timeoutMs = 30_000,
 ): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });

@@ -305,7 +305,7 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
     setBehavior(choice) {
       choose = toChooser(choice);
     },
-    waitForQueries(count, timeoutMs = 5000) {
+    waitForQueries(count, timeoutMs = 30_000) {
       return waitFor(
         queryWaiters,
         () => queries.length >= count,
@@ -314,7 +314,7 @@ export async function startLocalUpstream(options: LocalUpstreamOptions = {}): Pr
         timeoutMs,
       );
     },
-    waitForReplies(count, timeoutMs = 5000) {
+    waitForReplies(count, timeoutMs = 30_000) {
       return waitFor(
         replyWaiters,
         () => replies.length >= count,

@@ -67,7 +67,7 @@ export function openPeer(port: number, localAddress = '127.0.0.1'): Promise<TcpP
         write(bytes) {
           if (!socket.destroyed) socket.write(bytes);
         },
-        waitForReplies(count, timeoutMs = 3000) {
+        waitForReplies(count, timeoutMs = 30_000) {
           return new Promise((done, fail) => {
             const check = (): void => {
               if (replies.length >= count) {

@@ -7,7 +7,7 @@ import { vi } from 'vitest';
 const POLL_INTERVAL_MS = 5;
 
 /** Resolves once `condition()` is true; rejects after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
   try {
     await vi.waitUntil(condition, { timeout: timeoutMs, interval: POLL_INTERVAL_MS });
   } catch (err: unknown) {

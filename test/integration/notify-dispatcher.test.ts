@@ -58,7 +58,7 @@ test('over the rate limit: at most perMinute messages, then one digest of what w
   const { hook, dispatcher, clock, enqueue } = await setup(3);
   for (let i = 0; i < 10; i += 1) enqueue(i < 6 ? 'web-7' : `web-${i}`); // web-7 six times, then web-6 and web-7 again among the rest;
   dispatcher.kick();
-  await until(() => dispatcher.status()[0]?.held === 7 && hook.posts.length === 3, 5000);
+  await until(() => dispatcher.status()[0]?.held === 7 && hook.posts.length === 3);
   expect(hook.posts.map((p) => JSON.parse(p.body).type)).toEqual([
     'incident.opened',
     'incident.opened',
@@ -72,7 +72,7 @@ test('over the rate limit: at most perMinute messages, then one digest of what w
 
   clock.advance(1);
   dispatcher.kick();
-  await until(() => hook.posts.length === 4, 5000);
+  await until(() => hook.posts.length === 4);
   const digest = JSON.parse(hook.posts[3]!.body);
   expect(digest).toMatchObject({
     type: 'notify.digest',
@@ -92,7 +92,7 @@ test('a failing receiver: retried on the backoff schedule, the same id each time
   enqueue('web-1');
   enqueue('web-2');
   dispatcher.kick();
-  await until(() => hook.posts.length === 1 && dispatcher.status()[0]?.state === 'failing', 5000);
+  await until(() => hook.posts.length === 1 && dispatcher.status()[0]?.state === 'failing');
   expect(dispatcher.status()[0]).toMatchObject({ queueDepth: 2, lastError: expect.stringContaining('HTTP 503') });
   // random() = 0: the first retry is 500 ms out; the second message waits behind the first.
   clock.advance(499);
@@ -100,7 +100,7 @@ test('a failing receiver: retried on the backoff schedule, the same id each time
   expect(hook.posts).toHaveLength(1);
   clock.advance(1);
   dispatcher.kick();
-  await until(() => hook.posts.length === 2, 5000);
+  await until(() => hook.posts.length === 2);
   expect(hook.posts[1]!.headers['x-poolsink-id']).toBe(hook.posts[0]!.headers['x-poolsink-id']);
   const row = connection.db
     .prepare<[], { attempts: number; lastError: string }>(
@@ -112,5 +112,5 @@ test('a failing receiver: retried on the backoff schedule, the same id each time
   // 24 h later the delivery is given up.
   clock.advance(25 * 3_600_000);
   dispatcher.kick();
-  await until(() => (dispatcher.status()[0]?.failed ?? 0) >= 1, 5000);
+  await until(() => (dispatcher.status()[0]?.failed ?? 0) >= 1);
 });

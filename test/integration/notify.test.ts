@@ -86,8 +86,8 @@ describe('sinks', () => {
       expect(answer.status).toBe(202);
       ids[name] = String(field(answer.body, 'id'));
     }
-    await until(() => hook.posts.length === 1 && slack.posts.length === 1, 5000);
-    await until(() => udp.lines.length === 1 && tcp.lines.length === 1, 5000);
+    await until(() => hook.posts.length === 1 && slack.posts.length === 1);
+    await until(() => udp.lines.length === 1 && tcp.lines.length === 1);
 
     const post = hook.posts[0]!;
     expect(post.headers['x-poolsink-id']).toBe(ids.secops);
@@ -153,7 +153,7 @@ describe('sinks', () => {
     cleanups.splice(cleanups.length - 1, 1);
     const hook = await receiver(port);
     const second = await stackWith(up, dir, sinks);
-    await until(() => hook.posts.length >= 1, 10_000);
+    await until(() => hook.posts.length >= 1);
     await vitestUntilAsync(async () => field(await sinkStatus(second, 'secops'), 'delivered') === 1);
     expect(hook.posts.filter((p) => p.headers['x-poolsink-id'] === id)).toHaveLength(1);
     expect(hook.posts).toHaveLength(1);

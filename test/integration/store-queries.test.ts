@@ -199,7 +199,7 @@ describe('events', () => {
       writer.record(blockEvent({ timeMs: now - 2 * MINUTE, list: 'fresh', qname: 'new.pool.com' }));
       writer.record(blockEvent({ timeMs: now - MINUTE, list: 'other', qname: 'old.pool.com' }));
       const count = recent.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM events');
-      await until(() => (count.get()?.n ?? 0) >= 2, 5000);
+      await until(() => (count.get()?.n ?? 0) >= 2);
       expect(recent.db.prepare('SELECT count(*) AS n FROM list_hours').get()).toEqual({ n: 0 });
       const page = createEventQueries(recent).events({ list: 'fresh' }, 10);
       expect(page.events.map((e) => e.qname)).toEqual(['new.pool.com']);

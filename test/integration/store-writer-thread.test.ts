@@ -194,7 +194,7 @@ describe('writer thread', () => {
     rmSync(`${path}-shm`, { force: true });
     writer.record(blockEvent(now + 1, { qname: 'after.pool.example' }));
     writer.flush();
-    await until(() => reopened === 1, 5000);
+    await until(() => reopened === 1);
     expect(
       lines.some(
         (l) =>
@@ -239,7 +239,7 @@ describe('writer thread', () => {
       .writeListStore({ method: 'insertAllowed', args: [{ domain: 'ok.example', createdMs: 2 }] })
       .then(() => (done = true));
     // This thread's own timer is the clock: 30 ticks (~300 ms) of it ran while the write stayed pending.
-    await until(() => ticks >= 30, 10_000);
+    await until(() => ticks >= 30);
     clearInterval(ticker);
     expect(done).toBe(false);
     expect(ticks).toBeGreaterThan(10);
@@ -275,11 +275,11 @@ describe('writer thread', () => {
     writer.flush();
     expect(threads).toHaveLength(1);
     await threads[0]!.terminate();
-    await until(() => lines.some((l) => l['msg'] === 'block-log writer thread exited; starting a new one'), 5000);
+    await until(() => lines.some((l) => l['msg'] === 'block-log writer thread exited; starting a new one'));
     expect(writer.stats.healthy).toBe(false);
     // Recorded while no thread runs: held here, then written by the new thread.
     for (let i = 0; i < 5; i += 1) writer.record(blockEvent(now + 100 + i));
-    await until(() => threads.length === 2 && writer?.stats.healthy === true, 10_000);
+    await until(() => threads.length === 2 && writer?.stats.healthy === true);
     writer.flush();
     expect(writer.stats).toMatchObject({ written: 15, dropped: 0, buffered: 0 });
     expect(count('SELECT count(*) AS n FROM events')).toBe(15);
