@@ -200,6 +200,7 @@ async function startOnStore(
   const acl = createClientAcl(config.dns.allowClients);
   const resolver = createResolver({
     acl,
+    maxUdpPayload: config.dns.maxUdpPayload,
     matcher: lists.matcher,
     cache,
     upstream,

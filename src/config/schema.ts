@@ -62,6 +62,7 @@ const DnsSchema = section({
   tcpMaxConnections: int(1, 100_000, 1_000),
   /** Small, so that a handful of (allowed) addresses cannot take every one of tcpMaxConnections. */
   tcpMaxConnectionsPerClient: int(1, 100_000, 8),
+  maxUdpPayload: int(512, 4096, 1232, 'UDP answers never exceed this many bytes (larger ones are truncated, TC=1)'),
   rateLimit: section({
     qps: int(0, 10_000_000, 1_000, 'Sustained queries per second per client address; 0 turns rate limiting off'),
     /** Default: twice qps (at least 1), set by load.ts. */
