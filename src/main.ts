@@ -201,6 +201,7 @@ async function startOnStore(
   const resolver = createResolver({
     acl,
     maxUdpPayload: config.dns.maxUdpPayload,
+    ecs: config.dns.ecs,
     matcher: lists.matcher,
     cache,
     upstream,

@@ -63,6 +63,10 @@ const DnsSchema = section({
   /** Small, so that a handful of (allowed) addresses cannot take every one of tcpMaxConnections. */
   tcpMaxConnectionsPerClient: int(1, 100_000, 8),
   maxUdpPayload: int(512, 4096, 1232, 'UDP answers never exceed this many bytes (larger ones are truncated, TC=1)'),
+  ecs: stringEnum(['strip', 'forward'] as const, {
+    default: 'strip',
+    description: 'Client Subnet from clients: strip before forwarding, or forward (and cache per subnet)',
+  }),
   rateLimit: section({
     qps: int(0, 10_000_000, 1_000, 'Sustained queries per second per client address; 0 turns rate limiting off'),
     /** Default: twice qps (at least 1), set by load.ts. */

@@ -17,6 +17,7 @@ import { sumCounters, zeroCounters, type ResolverCounters } from './resolver-cou
 import type { Transport } from './transport.js';
 import { ADVERTISED_UDP_PAYLOAD, EDE, QTYPE, RCODE } from '../wire/header.js';
 import { buildAnyAnswer } from '../wire/answer.js';
+import { ecsKeySuffix, type EcsPolicy } from '../wire/edns-options.js';
 import { PARSE, createParsedQuery, parseQuery, type ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import type { BlockAnswerTemplate } from '../wire/block-answer.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
@@ -55,6 +56,8 @@ export interface ResolverDeps {
   latency?: AnswerLatencySink;
   /** UDP answers never exceed this (dns.maxUdpPayload). Default 1232 (DNS Flag Day 2020). */
   maxUdpPayload?: number;
+  /** `strip` (default): Client Subnet is not forwarded; `forward`: it is, and is part of the cache key. */
+  ecs?: EcsPolicy;
 }
 
 const PROHIBITED_TEXT = Buffer.from('client not allowed', 'utf8');
@@ -98,7 +101,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
     maxWaitersPerQuery: deps.maxWaitersPerQuery ?? 1_000,
     maxPending: deps.maxPending ?? 20_000,
     latency: deps.latency,
+    ecs: deps.ecs ?? 'strip',
   });
+  const ecsInKey = deps.ecs === 'forward';
 
   /** The pipeline. Each step either answers (and returns) or passes the query on. */
   function handle(query: Buffer, address: string, port: number, transport: Transport): void {
@@ -132,7 +137,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
       return;
     }
     // 5. Cache.
-    const key = cacheKey(parsed);
+    const key = ecsInKey ? cacheKey(parsed) + ecsKeySuffix(query, parsed) : cacheKey(parsed);
     const entry = cache.lookup(key, clock());
     if (entry !== undefined) {
       answerFromCache(entry, query, parsed, address, port, transport);
