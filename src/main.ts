@@ -196,8 +196,12 @@ async function startOnStore(
   });
   hostIdentityRef = hostIdentity;
   resources.add('host identity', () => hostIdentity.stop());
+  // One ACL for the resolver (per query) and the TCP listeners (at accept).
+  const acl = createClientAcl(config.dns.allowClients);
   const resolver = createResolver({
-    acl: createClientAcl(config.dns.allowClients),
+    acl,
+    maxUdpPayload: config.dns.maxUdpPayload,
+    ecs: config.dns.ecs,
     matcher: lists.matcher,
     cache,
     upstream,
@@ -247,10 +251,12 @@ async function startOnStore(
           listen: { ...listen, port },
           resolver,
           log,
+          acl,
           ...(rateLimit !== undefined ? { rateLimit } : {}),
           limits: {
             idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
             readTimeoutMs: config.dns.tcpReadTimeoutMs,
+            firstQueryTimeoutMs: config.dns.tcpFirstQueryTimeoutMs,
             maxConnections: config.dns.tcpMaxConnections,
             maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
           },

@@ -58,8 +58,15 @@ const DnsSchema = section({
   allowClients: stringList(DEFAULT_ALLOW_CLIENTS),
   tcpIdleTimeoutMs: int(100, 600_000, 10_000),
   tcpReadTimeoutMs: int(100, 600_000, 5_000, 'A TCP message must arrive whole within this long of its first byte'),
+  tcpFirstQueryTimeoutMs: int(100, 600_000, 2_000, 'A new TCP connection must send a whole query within this long'),
   tcpMaxConnections: int(1, 100_000, 1_000),
-  tcpMaxConnectionsPerClient: int(1, 100_000, 50),
+  /** Small, so that a handful of (allowed) addresses cannot take every one of tcpMaxConnections. */
+  tcpMaxConnectionsPerClient: int(1, 100_000, 8),
+  maxUdpPayload: int(512, 4096, 1232, 'UDP answers never exceed this many bytes (larger ones are truncated, TC=1)'),
+  ecs: stringEnum(['strip', 'forward'] as const, {
+    default: 'strip',
+    description: 'Client Subnet from clients: strip before forwarding, or forward (and cache per subnet)',
+  }),
   rateLimit: section({
     qps: int(0, 10_000_000, 1_000, 'Sustained queries per second per client address; 0 turns rate limiting off'),
     /** Default: twice qps (at least 1), set by load.ts. */

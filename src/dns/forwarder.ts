@@ -14,6 +14,7 @@ import type { Transport } from './transport.js';
 import { EDE, HEADER_LEN, RCODE, writeId } from '../wire/header.js';
 import { inspectResponse } from '../wire/inspect-response.js';
 import type { ParsedQuery } from '../wire/query.js';
+import { queryForUpstream, type EcsPolicy } from '../wire/edns-options.js';
 import type { DnsCache } from '../cache/dns-cache.js';
 import type { UpstreamPool, UpstreamResult } from '../upstream/pool.js';
 
@@ -51,6 +52,8 @@ export interface ForwarderDeps {
   /** Queries waiting on upstreams in all before more get SERVFAIL (memory bound). */
   maxPending: number;
   latency: AnswerLatencySink | undefined;
+  /** Which client EDNS options reach the upstream (dns.ecs); cookies never do. */
+  ecs: EcsPolicy;
 }
 
 /** A client waiting for a forwarded answer. */
@@ -103,7 +106,9 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     inflight.set(key, [waiter]);
     pendingCount++;
     counters.forwarded++;
-    upstream.query(query, waiter.parsed.questionEnd, (result) => complete(key, result));
+    // Client Subnet and cookies are dropped here, on the miss path only (edns-options.ts).
+    const wire = queryForUpstream(query, waiter.parsed, deps.ecs);
+    upstream.query(wire, waiter.parsed.questionEnd, (result) => complete(key, result));
   }
 
   function observe(waiter: Waiter, outcome: ForwardedOutcome): void {

@@ -1,7 +1,7 @@
 /**
  * The resolver: the policy every query goes through, read in one place in `handle()`:
  *
- *   parse → ACL → block list → cache → forward (forwarder.ts: coalescing, upstream, completion)
+ *   parse → ACL → block list → ANY (RFC 8482) → cache → forward (forwarder.ts: coalescing, upstream, completion)
  *
  * Rate limiting runs before this, in the listeners (rate-limit.ts's gate, shared by UDP and TCP):
  * it admits or refuses a packet before it is parsed, so a flood costs no parse and no answer.
@@ -15,7 +15,9 @@ import { createForwarder, type AnswerLatencySink, type CloakCheck } from './forw
 import { createResponder } from './responder.js';
 import { sumCounters, zeroCounters, type ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
-import { EDE, RCODE } from '../wire/header.js';
+import { ADVERTISED_UDP_PAYLOAD, EDE, QTYPE, RCODE } from '../wire/header.js';
+import { buildAnyAnswer } from '../wire/answer.js';
+import { ecsKeySuffix, type EcsPolicy } from '../wire/edns-options.js';
 import { PARSE, createParsedQuery, parseQuery, type ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import type { BlockAnswerTemplate } from '../wire/block-answer.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
@@ -52,6 +54,10 @@ export interface ResolverDeps {
   maxPending?: number;
   /** Told how long each forwarded query took to answer (not called on the blocked and cached paths). */
   latency?: AnswerLatencySink;
+  /** UDP answers never exceed this (dns.maxUdpPayload). Default 1232 (DNS Flag Day 2020). */
+  maxUdpPayload?: number;
+  /** `strip` (default): Client Subnet is not forwarded; `forward`: it is, and is part of the cache key. */
+  ecs?: EcsPolicy;
 }
 
 const PROHIBITED_TEXT = Buffer.from('client not allowed', 'utf8');
@@ -65,7 +71,14 @@ export function createResolver(deps: ResolverDeps): Resolver {
   const tcpCounters = zeroCounters();
   const countersByProtocol: Record<Protocol, ResolverCounters> = { udp: udpCounters, tcp: tcpCounters };
 
-  const responder = createResponder({ blockTemplate, countersByProtocol, clock, log, events: deps.events });
+  const responder = createResponder({
+    blockTemplate,
+    countersByProtocol,
+    clock,
+    log,
+    events: deps.events,
+    maxUdpPayload: deps.maxUdpPayload ?? ADVERTISED_UDP_PAYLOAD,
+  });
   const { deliver, answerError, answerBlocked, recordEvent } = responder;
 
   /** The first CNAME target that the lists block (CNAME cloaking), if any. */
@@ -88,7 +101,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
     maxWaitersPerQuery: deps.maxWaitersPerQuery ?? 1_000,
     maxPending: deps.maxPending ?? 20_000,
     latency: deps.latency,
+    ecs: deps.ecs ?? 'strip',
   });
+  const ecsInKey = deps.ecs === 'forward';
 
   /** The pipeline. Each step either answers (and returns) or passes the query on. */
   function handle(query: Buffer, address: string, port: number, transport: Transport): void {
@@ -116,14 +131,19 @@ export function createResolver(deps: ResolverDeps): Resolver {
       counters.alerted++;
       recordEvent(verdict, parsed, address, port, transport, 'alerted', undefined);
     }
-    // 4. Cache.
-    const key = cacheKey(parsed);
+    // 4. ANY gets a synthesized minimal answer (RFC 8482), never forwarded: it is an amplifier.
+    if (parsed.qtype === QTYPE.ANY) {
+      deliver(buildAnyAnswer(query, parsed), parsed, address, port, transport);
+      return;
+    }
+    // 5. Cache.
+    const key = ecsInKey ? cacheKey(parsed) + ecsKeySuffix(query, parsed) : cacheKey(parsed);
     const entry = cache.lookup(key, clock());
     if (entry !== undefined) {
       answerFromCache(entry, query, parsed, address, port, transport);
       return;
     }
-    // 5. Forward (or join the same question already in flight).
+    // 6. Forward (or join the same question already in flight).
     forwarder.forward(key, query, parsed, address, port, transport);
   }
 

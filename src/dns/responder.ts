@@ -58,12 +58,14 @@ export interface ResponderDeps {
   clock: () => number;
   log: Logger;
   events: BlockEventSink | undefined;
+  /** UDP answers never exceed this, whatever the client advertises (dns.maxUdpPayload; amplification). */
+  maxUdpPayload: number;
 }
 
 const UDP_PLAIN_LIMIT = 512;
 
 export function createResponder(deps: ResponderDeps): Responder {
-  const { blockTemplate, countersByProtocol, clock, log, events } = deps;
+  const { blockTemplate, countersByProtocol, clock, log, events, maxUdpPayload } = deps;
   const debug = log.isLevelEnabled('debug');
   const reasonTexts = new Map<string, Buffer>();
 
@@ -78,7 +80,7 @@ export function createResponder(deps: ResponderDeps): Responder {
 
   function deliver(response: Buffer, parsed: ParsedQuery, address: string, port: number, transport: Transport): void {
     if (transport.protocol === 'udp') {
-      const limit = parsed.edns ? parsed.udpSize : UDP_PLAIN_LIMIT;
+      const limit = parsed.edns ? Math.min(parsed.udpSize, maxUdpPayload) : UDP_PLAIN_LIMIT;
       if (response.length > limit) {
         countersByProtocol[transport.protocol].truncated++;
         transport.send(buildTruncated(response, parsed), address, port);

@@ -8,6 +8,9 @@
  * - at most one partial frame is held, and it must be complete within `readTimeoutMs` of its first
  *   byte (a slow sender trickling a byte at a time is cut off);
  * - a connection with no query outstanding and none arriving is closed after `idleTimeoutMs`;
+ * - a connection from outside the client ACL is closed at accept, before it holds a slot, and one
+ *   whose first query is not complete within `firstQueryTimeoutMs` of the accept is closed (a
+ *   connect-and-wait flood frees its slots quickly);
  * - reading stops while MAX_OUTSTANDING_PER_CONNECTION queries are unanswered or answers the peer
  *   does not read pile up past MAX_UNSENT_BYTES (the rest of the chunk waits, unparsed).
  * Timeouts share one sweep timer per listener instead of a timer per connection.
@@ -17,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
+import type { ClientAcl } from './acl.js';
 import type { RateLimitGate } from './rate-limit.js';
 import type { Transport } from './transport.js';
 import type { Resolver } from './resolver.js';
@@ -28,6 +32,7 @@ export const MAX_TCP_QUERY_BYTES = 4096;
 /** Answers written but not yet taken by the peer, before reading from it pauses. */
 export const MAX_UNSENT_BYTES = 64 * 1024;
 export const DEFAULT_TCP_READ_TIMEOUT_MS = 5_000;
+export const DEFAULT_TCP_FIRST_QUERY_TIMEOUT_MS = 2_000;
 const MIN_SWEEP_INTERVAL_MS = 10;
 const MAX_SWEEP_INTERVAL_MS = 1_000;
 
@@ -36,6 +41,8 @@ export interface TcpLimits {
   idleTimeoutMs: number;
   /** A frame must be complete this long after its first byte. Default min(5000, idleTimeoutMs). */
   readTimeoutMs?: number | undefined;
+  /** The first query must be complete this long after the accept. Default 2000. */
+  firstQueryTimeoutMs?: number | undefined;
   maxConnections: number;
   maxConnectionsPerClient: number;
 }
@@ -49,6 +56,10 @@ export interface TcpCounters {
   readTimeouts: number;
   /** Connections closed for a declared length below a header or above MAX_TCP_QUERY_BYTES. */
   badFrames: number;
+  /** Connections from addresses outside the client ACL, closed at accept. */
+  refusedClients: number;
+  /** Connections closed because no complete query arrived within firstQueryTimeoutMs. */
+  firstQueryTimeouts: number;
 }
 
 export interface TcpListener {
@@ -67,6 +78,8 @@ interface Connection {
   readonly socket: Socket;
   readonly clientIp: string;
   readonly clientPort: number;
+  /** performance.now() at accept, or -1 once the first complete query has arrived. */
+  acceptedMs: number;
   transport: Transport | undefined;
   /** The partial frame being filled, allocated once its length is known. */
   frame: Buffer | undefined;
@@ -100,23 +113,37 @@ export async function startTcpListener(options: {
   limits: TcpLimits;
   /** Per-client rate limiting, shared with the other listeners; none when undefined. */
   rateLimit?: RateLimitGate | undefined;
+  /** The client ACL, applied at accept; every address is accepted when undefined. */
+  acl?: ClientAcl | undefined;
 }): Promise<TcpListener> {
-  const { listen, resolver, log, limits, rateLimit } = options;
+  const { listen, resolver, log, limits, rateLimit, acl } = options;
   const idleTimeoutMs = checkLimit(limits.idleTimeoutMs, 'idleTimeoutMs');
   const readTimeoutMs = checkLimit(
     limits.readTimeoutMs ?? Math.min(DEFAULT_TCP_READ_TIMEOUT_MS, idleTimeoutMs),
     'readTimeoutMs',
   );
+  const firstQueryTimeoutMs = checkLimit(
+    limits.firstQueryTimeoutMs ?? DEFAULT_TCP_FIRST_QUERY_TIMEOUT_MS,
+    'firstQueryTimeoutMs',
+  );
   const maxConnections = checkLimit(limits.maxConnections, 'maxConnections');
   const maxPerClient = checkLimit(limits.maxConnectionsPerClient, 'maxConnectionsPerClient');
   const sweepIntervalMs = Math.max(
     MIN_SWEEP_INTERVAL_MS,
-    Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(Math.min(idleTimeoutMs, readTimeoutMs) / 4)),
+    Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(Math.min(idleTimeoutMs, readTimeoutMs, firstQueryTimeoutMs) / 4)),
   );
 
   const connections = new Set<Connection>();
   const perClient = new Map<string, number>();
-  const counters: TcpCounters = { accepted: 0, rejected: 0, idleClosed: 0, readTimeouts: 0, badFrames: 0 };
+  const counters: TcpCounters = {
+    accepted: 0,
+    rejected: 0,
+    idleClosed: 0,
+    readTimeouts: 0,
+    badFrames: 0,
+    refusedClients: 0,
+    firstQueryTimeouts: 0,
+  };
   let accepting = true;
   let sweepTimer: NodeJS.Timeout | undefined;
 
@@ -130,7 +157,10 @@ export async function startTcpListener(options: {
     const now = performance.now();
     for (const conn of connections) {
       if (conn.socket.destroyed) continue;
-      if (!conn.paused && conn.frameStartMs >= 0 && now - conn.frameStartMs >= readTimeoutMs) {
+      if (conn.acceptedMs >= 0 && now - conn.acceptedMs >= firstQueryTimeoutMs) {
+        counters.firstQueryTimeouts++;
+        conn.socket.destroy();
+      } else if (!conn.paused && conn.frameStartMs >= 0 && now - conn.frameStartMs >= readTimeoutMs) {
         counters.readTimeouts++;
         conn.socket.destroy();
       } else if (
@@ -188,6 +218,7 @@ export async function startTcpListener(options: {
 
   function dispatch(conn: Connection, query: Buffer, transport: Transport): void {
     conn.outstanding++;
+    conn.acceptedMs = -1;
     conn.lastActivityMs = performance.now();
     if (rateLimit === undefined || rateLimit.admit(query, conn.clientIp, conn.clientPort, transport)) {
       resolver.handle(query, conn.clientIp, conn.clientPort, transport);
@@ -270,6 +301,12 @@ export async function startTcpListener(options: {
 
   function onConnection(socket: Socket): void {
     const clientIp = socket.remoteAddress ?? '';
+    if (acl !== undefined && !acl.allows(clientIp)) {
+      // Refused clients never take a slot: their queries would only be answered REFUSED anyway.
+      counters.refusedClients++;
+      socket.destroy();
+      return;
+    }
     const fromClient = perClient.get(clientIp) ?? 0;
     if (!accepting || connections.size >= maxConnections || fromClient >= maxPerClient) {
       counters.rejected++;
@@ -283,6 +320,7 @@ export async function startTcpListener(options: {
       socket,
       clientIp,
       clientPort: socket.remotePort ?? 0,
+      acceptedMs: performance.now(),
       transport: undefined,
       frame: undefined,
       filled: 0,

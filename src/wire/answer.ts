@@ -81,6 +81,32 @@ export function buildErrorResponse(
   return out;
 }
 
+const RFC8482_HINFO = Buffer.from('\x07RFC8482\x00', 'latin1');
+const TYPE_HINFO = 13;
+const ANY_ANSWER_TTL_SEC = 3600;
+
+/**
+ * The RFC 8482 §4.2 answer to an ANY query, made here instead of forwarded: one synthesized HINFO
+ * record ("RFC8482", "") owned by the query name, so ANY cannot be used for amplification.
+ */
+export function buildAnyAnswer(query: Buffer, parsed: ParsedQuery): Buffer {
+  const qEnd = parsed.questionEnd;
+  const rrLen = 2 + 10 + RFC8482_HINFO.length;
+  const out = Buffer.allocUnsafe(qEnd + rrLen + (parsed.edns ? optLen(-1) : 0));
+  writeHeader(out, parsed.id, answerFlags(parsed.flags, RCODE.NOERROR), 1, 1, 0, parsed.edns ? 1 : 0);
+  query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
+  let pos = qEnd;
+  out.writeUInt16BE(0xc000 | HEADER_LEN, pos); // the owner: a pointer to the question name
+  out.writeUInt16BE(TYPE_HINFO, pos + 2);
+  out.writeUInt16BE(parsed.qclass, pos + 4);
+  out.writeUInt32BE(ANY_ANSWER_TTL_SEC, pos + 6);
+  out.writeUInt16BE(RFC8482_HINFO.length, pos + 10);
+  pos += 12;
+  pos += RFC8482_HINFO.copy(out, pos);
+  if (parsed.edns) writeOpt(out, pos, RCODE.NOERROR, parsed.dnssecOk, -1, undefined);
+  return out;
+}
+
 /**
  * A truncated (TC=1) copy of `response` for a UDP client whose payload size it exceeds: header and
  * question only, plus an OPT when the client used EDNS, so the client retries over TCP.

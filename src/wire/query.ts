@@ -35,6 +35,9 @@ export interface ParsedQuery {
   udpSize: number;
   dnssecOk: boolean;
   checkingDisabled: boolean;
+  /** The OPT record's rdata (its options) as offsets into the query; both -1 without an OPT. */
+  optRdataStart: number;
+  optRdataEnd: number;
 }
 
 export function createParsedQuery(): ParsedQuery {
@@ -50,6 +53,8 @@ export function createParsedQuery(): ParsedQuery {
     udpSize: 512,
     dnssecOk: false,
     checkingDisabled: false,
+    optRdataStart: -1,
+    optRdataEnd: -1,
   };
 }
 
@@ -67,6 +72,8 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
   out.edns = false;
   out.udpSize = 512;
   out.dnssecOk = false;
+  out.optRdataStart = -1;
+  out.optRdataEnd = -1;
   out.qname = '';
   if (end < HEADER_LEN) return PARSE.DROP;
   const flags = (buf[2]! << 8) | buf[3]!;
@@ -110,6 +117,8 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
       out.udpSize = size < 512 ? 512 : Math.min(size, MAX_UDP_PAYLOAD);
       ednsVersion = buf[pos + 5]!;
       out.dnssecOk = ((buf[pos + 6]! << 8) & DO_BIT) !== 0;
+      out.optRdataStart = pos + 10;
+      out.optRdataEnd = rdataEnd;
     }
     pos = rdataEnd;
   }

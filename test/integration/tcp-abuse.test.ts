@@ -101,6 +101,47 @@ describe('connection caps (configured through the stack)', () => {
   });
 });
 
+describe('refused clients and connect-and-wait floods', () => {
+  test('40 idle connections from an address outside allowClients do not lock out an allowed client', async () => {
+    const { stack } = await stackWith({
+      dns: {
+        listen: ['127.0.0.1:0'],
+        allowClients: ['127.0.0.1/32'],
+        tcpMaxConnections: 20,
+        tcpMaxConnectionsPerClient: 40,
+        tcpFirstQueryTimeoutMs: 60_000, // this test is about the ACL alone
+      },
+    });
+    // Without the ACL at accept, these would hold all 20 slots (and the allowed client would be
+    // closed at once). The server accepts in order, so they are handled before the allowed one.
+    const refused = await Promise.all(Array.from({ length: 40 }, () => peer(stack.port, '127.0.0.9')));
+    const allowed = await peer(stack.port, '127.0.0.1');
+    expect(await answers(allowed)).toBe(true);
+    await Promise.all(refused.map((p) => p.closed)); // each closed at accept
+  });
+
+  test('a connection that sends no query is closed after the first-query timeout', async () => {
+    const { listener, port } = await listenerWith({ idleTimeoutMs: 60_000, firstQueryTimeoutMs: 300 });
+    const p = await peer(port);
+    const closedAfter = await p.closed;
+    expect(closedAfter).toBeGreaterThanOrEqual(290); // no upper bound: load delays timers
+    expect(listener.counters).toMatchObject({ firstQueryTimeouts: 1, idleClosed: 0 });
+  });
+
+  test('after its first query, a connection is governed by the idle timeout only', async () => {
+    const { listener, port } = await listenerWith({ idleTimeoutMs: 60_000, firstQueryTimeoutMs: 200 });
+    const p = await peer(port);
+    expect(await answers(p)).toBe(true);
+    // Still open (and served) well past the first-query timeout: a fresh connection opened later
+    // closes at its own first-query timeout while this one stays.
+    const later = await peer(port);
+    await later.closed;
+    expect(p.isClosed).toBe(false);
+    expect(await answers(p)).toBe(true);
+    expect(listener.counters.firstQueryTimeouts).toBe(1);
+  });
+});
+
 describe('timeouts', () => {
   test('a flood of idle connections is closed after the idle timeout, freeing the slots', async () => {
     const { listener, port } = await listenerWith({
