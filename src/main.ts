@@ -277,6 +277,8 @@ async function startOnStore(
     token: adminToken,
     log,
     metricsAuth: config.admin.metricsAuth,
+    hostnames: config.admin.hostnames,
+    limits: { maxConnectionsPerClient: config.admin.maxConnectionsPerClient },
     deps: {
       events: reader,
       resolver,

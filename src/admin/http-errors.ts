@@ -9,6 +9,7 @@ import { ERROR_CODES, PoolsinkError, type ErrorCode } from '../errors.js';
 
 export const HTTP_ERROR_CODES = {
   ERR_UNAUTHORIZED: 'a valid bearer token is required',
+  ERR_MISDIRECTED: 'the Host header must be an IP address, localhost or one of admin.hostnames',
   ERR_METHOD_NOT_ALLOWED: 'the method is not allowed on this path',
   ERR_BODY_TOO_LARGE: 'the request body is too large',
   ERR_UNSUPPORTED_MEDIA_TYPE: 'the request body must be application/json',
@@ -26,6 +27,8 @@ export type ApiErrorCode = ErrorCode | HttpErrorCode;
 export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   ERR_INVALID: 400,
   ERR_UNAUTHORIZED: 401,
+  // A Host this server does not answer to (DNS rebinding): 421 Misdirected Request.
+  ERR_MISDIRECTED: 421,
   ERR_NOT_FOUND: 404,
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_CONFLICT: 409,

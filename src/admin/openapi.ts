@@ -23,6 +23,7 @@ const ERROR_RESPONSES = {
   409: 'Conflict',
   413: 'PayloadTooLarge',
   415: 'UnsupportedMediaType',
+  421: 'MisdirectedRequest',
   422: 'Unprocessable',
   500: 'InternalError',
   502: 'BadGateway',
@@ -56,6 +57,9 @@ const RESPONSES: Readonly<Record<string, ResponseDoc>> = {
   Conflict: errorResponse('The item already exists, or comes from the configuration file and cannot be changed here'),
   PayloadTooLarge: errorResponse('The body is larger than 64 KiB'),
   UnsupportedMediaType: errorResponse('The body is not application/json'),
+  MisdirectedRequest: errorResponse(
+    'The Host header is not an IP address, localhost or one of admin.hostnames (DNS rebinding defence)',
+  ),
   Unprocessable: errorResponse('The list source could not be read, or the update was rejected by a guard'),
   InternalError: errorResponse('Unexpected failure; details are in the server log'),
   BadGateway: errorResponse('A list source could not be fetched'),
@@ -76,6 +80,7 @@ export function buildOpenApiDocument(
     operations[route.method.toLowerCase()] = {
       ...route.doc,
       ...(parameters.length > 0 ? { parameters } : {}),
+      responses: { ...route.doc.responses, ...errorResponses(421) },
       ...(open ? { security: [] } : {}),
     };
   }
@@ -86,7 +91,8 @@ export function buildOpenApiDocument(
       version: options.version,
       description:
         'Block log queries, statistics, verdicts and list management for poolsink. Every route except /healthz ' +
-        '(and /metrics when admin.metricsAuth is false) requires `Authorization: Bearer <token>`.',
+        '(and /metrics when admin.metricsAuth is false) requires `Authorization: Bearer <token>`; every route ' +
+        'answers 421 to a Host that is not an IP address, localhost or one of admin.hostnames.',
     },
     security: [{ bearerAuth: [] }],
     paths,

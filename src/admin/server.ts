@@ -1,8 +1,10 @@
 /**
  * The admin HTTP server (node:http): routing, the bearer token check, parameter names, errors as
- * JSON by the status table, request timeouts and a bounded number of connections. Every route
- * except /healthz (and /metrics with metricsAuth false) needs the token, checked before anything
- * else, so an unauthenticated client learns nothing about which paths exist.
+ * JSON by the status table, request timeouts and a bounded number of connections, in total and per
+ * client address. Every request's Host must be an IP literal, localhost or one of `hostnames` (DNS
+ * rebinding). Every route except /healthz (and /metrics with metricsAuth false) needs the token,
+ * checked before anything else, so an unauthenticated client learns nothing about which paths
+ * exist; wrong tokens are logged at most once per interval per address (failed-auth-log.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -10,6 +12,9 @@ import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
 import { createBearerCheck } from './auth.js';
+import { limitConnectionsPerClient } from './client-connections.js';
+import { DEFAULT_FAILED_AUTH_LOG, createFailedAuthLog } from './failed-auth-log.js';
+import { createHostCheck } from './host-check.js';
 import { HttpError, InvalidParameterError, toErrorReply } from './http-errors.js';
 import { readJsonBody, sendJson, sendReply } from './http-io.js';
 import { checkParamNames, queryParamNames } from './query.js';
@@ -19,23 +24,29 @@ import { createRoutes, type AdminDeps, type Route } from './routes.js';
 export interface AdminLimits {
   /** JSON bodies larger than this get 413. */
   readonly maxBodyBytes: number;
-  /** Time to receive the request headers. */
+  /** Time to receive the request headers (at most requestTimeoutMs). */
   readonly headersTimeoutMs: number;
   /** Time to receive the whole request. */
   readonly requestTimeoutMs: number;
   /** A connection idle this long (a stalled export reader too) is closed. */
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
+  /** Connections from one address; more are closed at once. */
+  readonly maxConnectionsPerClient: number;
+  /** Wrong-token warnings: one line per address per this interval at most, with a count. */
+  readonly failedAuthLogIntervalMs: number;
   /** How long close() lets requests in flight finish before cutting them. */
   readonly closeGraceMs: number;
 }
 
 export const DEFAULT_ADMIN_LIMITS: AdminLimits = {
   maxBodyBytes: 64 * 1024,
-  headersTimeoutMs: 5_000,
+  headersTimeoutMs: 2_000,
   requestTimeoutMs: 10_000,
   idleTimeoutMs: 30_000,
   maxConnections: 64,
+  maxConnectionsPerClient: 16,
+  failedAuthLogIntervalMs: DEFAULT_FAILED_AUTH_LOG.intervalMs,
   closeGraceMs: 2_000,
 };
 
@@ -46,6 +57,8 @@ export interface AdminServerOptions {
   readonly log: Logger;
   /** `admin.metricsAuth`; default true. */
   readonly metricsAuth?: boolean;
+  /** `admin.hostnames`: names accepted in Host besides IP literals and localhost. */
+  readonly hostnames?: readonly string[];
   readonly deps: AdminDeps;
   readonly limits?: Partial<AdminLimits>;
 }
@@ -80,6 +93,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const clock = deps.clock ?? Date.now;
   const router = createRouter(createRoutes(deps, { metricsAuth }));
   const isAuthorized = createBearerCheck(options.token);
+  const isAcceptedHost = createHostCheck(options.hostnames ?? []);
+  const failedAuth = createFailedAuthLog({
+    log,
+    intervalMs: limits.failedAuthLogIntervalMs,
+    maxSources: DEFAULT_FAILED_AUTH_LOG.maxSources,
+  });
 
   function needsToken(match: RouteMatch<Route>): boolean {
     const open = (route: Route): boolean => route.auth === 'none' || (route.auth === 'metrics' && !metricsAuth);
@@ -94,12 +113,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     const client = request.socket.remoteAddress;
     let path = '';
     try {
+      if (!isAcceptedHost(request.headers.host, request.httpVersionMinor)) throw new HttpError('ERR_MISDIRECTED');
       const url = requestUrl(request.url ?? '');
       path = url.pathname;
       const match = router.match(method, path);
       if (needsToken(match) && !isAuthorized(request.headers.authorization)) {
         const given = request.headers.authorization !== undefined;
-        if (given) log.warn({ client, method, path: shown(path) }, 'admin request with a wrong token');
+        if (given) failedAuth.record(client ?? '', method, shown(path));
         const challenge = given ? 'Bearer realm="poolsink", error="invalid_token"' : 'Bearer realm="poolsink"';
         throw new HttpError('ERR_UNAUTHORIZED', undefined, { 'www-authenticate': challenge });
       }
@@ -149,9 +169,11 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   );
   server.setTimeout(limits.idleTimeoutMs);
   server.maxConnections = limits.maxConnections;
+  limitConnectionsPerClient(server, limits.maxConnectionsPerClient);
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
+      failedAuth.close();
       reject(
         new PoolsinkError(
           'ERR_LISTEN',
@@ -182,6 +204,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         const cut = setTimeout(() => server.closeAllConnections(), limits.closeGraceMs);
         server.close(() => {
           clearTimeout(cut);
+          failedAuth.close();
           resolve();
         });
         server.closeIdleConnections();

@@ -144,6 +144,8 @@ function adminOf(admin: ConfigFile['admin'], baseDir: string): AdminConfig {
     ...(admin.token !== undefined ? { token: admin.token } : {}),
     ...(admin.tokenFile !== undefined ? { tokenFile: resolvePath(baseDir, admin.tokenFile) } : {}),
     metricsAuth: admin.metricsAuth,
+    hostnames: admin.hostnames,
+    maxConnectionsPerClient: admin.maxConnectionsPerClient,
   };
 }
 

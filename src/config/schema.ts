@@ -109,6 +109,15 @@ const AdminSchema = section({
   ),
   tokenFile: Type.Optional(pathSchema()),
   metricsAuth: Type.Boolean({ default: true }),
+  /** Host-header names accepted besides IP literals and localhost (DNS rebinding defence). */
+  hostnames: Type.Array(
+    Type.String({
+      pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9.])?$',
+      errorMessage: 'must be a host name (letters, digits, "." and "-")',
+    }),
+    { default: [], description: 'Names the API answers to in Host besides IP addresses and localhost' },
+  ),
+  maxConnectionsPerClient: int(1, 10_000, 16, 'Admin connections from one address; more are closed at once'),
 });
 
 export const NOTIFY_SINK_TYPES = ['webhook', 'slack', 'syslog'] as const;

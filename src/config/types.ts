@@ -48,6 +48,8 @@ export interface AdminConfig {
   readonly token?: string;
   readonly tokenFile?: string;
   readonly metricsAuth: boolean;
+  readonly hostnames: readonly string[];
+  readonly maxConnectionsPerClient: number;
 }
 
 export interface InventoryFileConfig {

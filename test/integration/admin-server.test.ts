@@ -267,7 +267,9 @@ describe('export backpressure', () => {
     });
     const { port } = new URL(base);
     const socket = connect(Number(port), '127.0.0.1');
-    socket.write(`GET /api/v1/events?format=ndjson HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    socket.write(
+      `GET /api/v1/events?format=ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`,
+    );
     await new Promise<void>((resolve) => socket.once('data', () => resolve()));
     socket.pause();
     // Let the server fill the socket buffers, then check it has stopped pulling events. Backpressure
@@ -293,7 +295,7 @@ describe('connections', () => {
     const base = await start({ limits: { headersTimeoutMs: 300, requestTimeoutMs: 600 } });
     const { port } = new URL(base);
     const socket = connect(Number(port), '127.0.0.1');
-    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
     const started = Date.now();
     const received = await new Promise<string>((resolve) => {
       let text = '';

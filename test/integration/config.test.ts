@@ -83,6 +83,7 @@ describe('validateConfig', () => {
     [{ database: { path: '' } }, 'database.path'],
     [{ database: { size: 1 } }, 'database.size: unknown key'],
     [{ admin: { listen: 'localhost' } }, 'admin.listen'],
+    [{ admin: { hostnames: ['evil host'] } }, 'admin.hostnames'],
     [{ admin: { token: 'short' } }, 'admin.token'],
     [{ admin: { token: 'a-long-enough-token-123', tokenFile: 't' } }, 'admin.tokenFile'],
     [{ admin: { metricsAuth: 'no' } }, 'admin.metricsAuth'],
@@ -94,7 +95,12 @@ describe('validateConfig', () => {
     const config = validateConfig({}, '/base', resolvConf);
     expect(config.dataDir).toBe('/base/data');
     expect(config.database).toMatchObject({ path: '/base/data/poolsink.db', retentionDays: 90, maxEvents: 50_000_000 });
-    expect(config.admin).toEqual({ listen: { host: '127.0.0.1', port: 8053, family: 4 }, metricsAuth: true });
+    expect(config.admin).toEqual({
+      listen: { host: '127.0.0.1', port: 8053, family: 4 },
+      metricsAuth: true,
+      hostnames: [],
+      maxConnectionsPerClient: 16,
+    });
     expect(config.dns.rateLimit).toEqual({ qps: 1000, burst: 2000, action: 'refuse' });
     const moved = validateConfig(
       { dataDir: '/var/lib/poolsink', blocklists: [{ name: 'u', source: 'https://lists.example/u.txt' }] },
