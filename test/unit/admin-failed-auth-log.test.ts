@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { expect, test } from 'vitest';
 import { createFailedAuthLog } from '../../src/admin/failed-auth-log.js';
 
-function capture(): { lines: Record<string, unknown>[]; log: ReturnType<typeof pino> } {
+function capture(): { lines: Record<string, unknown>[]; log: Logger } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
