@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
+import { normalizeDomain } from '../net/domain-name.js';
 import { applyEnv, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
@@ -151,6 +152,18 @@ function resolvePath(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
+function listsOf(lists: ConfigFile['lists'], baseDir: string): Config['lists'] {
+  lists.allowPrivateSources.forEach((entry, i) => {
+    if (parseCidr(entry) === undefined && normalizeDomain(entry) === undefined)
+      throw invalid(`lists.allowPrivateSources[${i}]`, `${JSON.stringify(entry)} is neither a CIDR nor a hostname`);
+  });
+  const { fileSourceDir } = lists;
+  return {
+    allowPrivateSources: lists.allowPrivateSources,
+    ...(fileSourceDir !== undefined ? { fileSourceDir: resolvePath(baseDir, fileSourceDir) } : {}),
+  };
+}
+
 /** Validates an already-parsed document (env overrides applied) into a frozen Config. */
 export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPath = '/etc/resolv.conf'): Config {
   // A copy: validation fills in defaults. A key set to null (YAML `key:`) counts as absent.
@@ -196,6 +209,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       inventory: file.hosts.inventory.map((entry) => ({ ...entry, source: resolvePath(baseDir, entry.source) })),
       reverseDns: file.hosts.reverseDns,
     },
+    lists: listsOf(file.lists, baseDir),
   };
   return deepFreeze(config);
 }
