@@ -17,7 +17,6 @@ import { isIP } from 'node:net';
 import { buildConnector } from 'undici';
 import { PoolsinkError } from '../errors.js';
 import { ipToBigInt, parseCidr, type Cidr } from '../net/address.js';
-import { normalizeDomain } from '../net/domain-name.js';
 
 const REFUSED_V4: readonly (readonly [Cidr, string])[] = cidrTable([
   ['0.0.0.0/8', 'unspecified'],
@@ -89,8 +88,20 @@ function bareHost(hostname: string): string {
   return unbracketed.toLowerCase().replace(/\.$/, '');
 }
 
+const HOSTNAME =
+  /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+/** Why an allowPrivateSources entry is unusable, or undefined for a CIDR or a hostname (`localhost` too). */
+export function allowEntryProblem(entry: string): string | undefined {
+  if (parseCidr(entry) !== undefined || HOSTNAME.test(entry)) return undefined;
+  return `${JSON.stringify(entry)} is neither a CIDR nor a hostname`;
+}
+
 /** Throws ERR_CONFIG_INVALID naming `option` for an entry that is neither a CIDR nor a hostname. */
-export function createDestinationPolicy(allow: readonly string[], option = 'lists.allowPrivateSources'): DestinationPolicy {
+export function createDestinationPolicy(
+  allow: readonly string[],
+  option = 'lists.allowPrivateSources',
+): DestinationPolicy {
   const cidrs: Cidr[] = [];
   const hosts = new Set<string>();
   for (const entry of allow) {
@@ -99,10 +110,9 @@ export function createDestinationPolicy(allow: readonly string[], option = 'list
       cidrs.push(cidr);
       continue;
     }
-    const host = normalizeDomain(entry);
-    if (host === undefined)
-      throw new PoolsinkError('ERR_CONFIG_INVALID', `${option}: ${JSON.stringify(entry)} is neither a CIDR nor a hostname`);
-    hosts.add(host);
+    const problem = allowEntryProblem(entry);
+    if (problem !== undefined) throw new PoolsinkError('ERR_CONFIG_INVALID', `${option}: ${problem}`);
+    hosts.add(bareHost(entry));
   }
   return {
     refusal(hostname, address) {

@@ -14,7 +14,12 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import { Agent, request, type Dispatcher } from 'undici';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { DESTINATION_REFUSED, createDestinationPolicy, guardedConnector, redirectRefusal } from './fetch-destination.js';
+import {
+  DESTINATION_REFUSED,
+  createDestinationPolicy,
+  guardedConnector,
+  redirectRefusal,
+} from './fetch-destination.js';
 
 const gunzipAsync = promisify(gunzip);
 

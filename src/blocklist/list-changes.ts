@@ -82,8 +82,7 @@ export function createListChanges(options: ListChangesOptions): ListChanges {
     const spec = applyPatch(before, patch);
     const sourceChanged = spec.source !== before.source;
     // A new source or format must load before anything changes: a failed PATCH leaves the list as it was.
-    const candidate =
-      sourceChanged || spec.format !== before.format ? await pipeline.loadCandidate(spec) : undefined;
+    const candidate = sourceChanged || spec.format !== before.format ? await pipeline.loadCandidate(spec) : undefined;
     if (entry.removed) throw notFound(name);
     await store.updateRuntimeList({ ...spec, createdMs: entry.createdMs });
     if (entry.removed) throw notFound(name); // removed while the update was written

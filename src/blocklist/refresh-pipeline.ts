@@ -256,7 +256,10 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     } catch (err: unknown) {
       const code = isPoolsinkError(err) ? err.code : 'ERR_LIST_FETCH';
       if (code === 'ERR_LIST_FETCH')
-        log.warn({ list: spec.name, source: spec.source, err: errorMessage(err) }, 'list source from the API not fetched');
+        log.warn(
+          { list: spec.name, source: spec.source, err: errorMessage(err) },
+          'list source from the API not fetched',
+        );
       const message = `list "${spec.name}" not loaded: ${reportedMessage(err, 'runtime')}`;
       throw new PoolsinkError(code, message, code === 'ERR_LIST_FETCH' ? {} : { cause: err });
     }

@@ -57,7 +57,10 @@ function inside(dir: string, path: string): boolean {
 export async function containedFilePath(path: string, fileSourceDir: string | undefined): Promise<string> {
   if (fileSourceDir === undefined)
     throw new PoolsinkError('ERR_INVALID', 'source: file sources from the API need lists.fileSourceDir');
-  const outside = new PoolsinkError('ERR_INVALID', 'source: file sources from the API must be inside lists.fileSourceDir');
+  const outside = new PoolsinkError(
+    'ERR_INVALID',
+    'source: file sources from the API must be inside lists.fileSourceDir',
+  );
   if (!inside(resolve(fileSourceDir), resolve(path))) throw outside;
   let real: string;
   let realDir: string;

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
-import { normalizeDomain } from '../net/domain-name.js';
+import { allowEntryProblem } from '../blocklist/fetch-destination.js';
 import { applyEnv, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
@@ -154,8 +154,8 @@ function resolvePath(baseDir: string, path: string): string {
 
 function listsOf(lists: ConfigFile['lists'], baseDir: string): Config['lists'] {
   lists.allowPrivateSources.forEach((entry, i) => {
-    if (parseCidr(entry) === undefined && normalizeDomain(entry) === undefined)
-      throw invalid(`lists.allowPrivateSources[${i}]`, `${JSON.stringify(entry)} is neither a CIDR nor a hostname`);
+    const problem = allowEntryProblem(entry);
+    if (problem !== undefined) throw invalid(`lists.allowPrivateSources[${i}]`, problem);
   });
   const { fileSourceDir } = lists;
   return {
