@@ -153,6 +153,8 @@ async function startOnStore(
     store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+    fetch: { allowPrivateSources: config.lists.allowPrivateSources },
+    ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
   // Added before start: a start that fails halfway still stops what it began.
   resources.add('lists', () => lists.stop());

@@ -158,3 +158,28 @@ export async function buildMatcherInSlices(
   }
   return builder.finish(allowlist());
 }
+
+/**
+ * A list as its last known good copy keeps it: the parsed rules, one a line in the domains format
+ * (`*.name` for wildcards), never the text as served (which may hold anything the source returned).
+ * Built and hashed in slices; the copy parses back to the same rules.
+ */
+export async function normalizedCopy(parsed: ParsedList, slicer: Slicer): Promise<{ text: Buffer; sha256: string }> {
+  const hash = createHash('sha256');
+  const parts: Buffer[] = [];
+  const groups: readonly (readonly [readonly string[], string])[] = [
+    [parsed.domains, ''],
+    [parsed.wildcards, '*.'],
+  ];
+  for (const [names, prefix] of groups) {
+    for (let i = 0; i < names.length; i += NAMES_PER_CHECK) {
+      let lines = '';
+      for (const name of names.slice(i, i + NAMES_PER_CHECK)) lines += `${prefix}${name}\n`;
+      const part = Buffer.from(lines);
+      hash.update(part);
+      parts.push(part);
+      await slicer.maybeYield();
+    }
+  }
+  return { text: Buffer.concat(parts), sha256: hash.digest('hex') };
+}

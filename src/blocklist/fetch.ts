@@ -2,15 +2,24 @@
  * Downloads list sources over HTTP(S) with undici, on a dispatcher of its own (never the global
  * one): connect, headers, body-idle and whole-fetch timeouts, a bounded number of redirects, a
  * size cap enforced while the body streams in and again while gzip is inflated (zip bombs), and
- * conditional requests, so an unchanged list costs a 304 and no parsing.
+ * conditional requests, so an unchanged list costs a 304 and no parsing. Destinations are checked
+ * at connect time (fetch-destination.ts): private, loopback and link-local addresses are refused
+ * unless allowPrivateSources names them, on every hop; redirects are followed here, hop by hop,
+ * and never from https to http.
  *
  * Every failure is a PoolsinkError ERR_LIST_FETCH whose message says what went wrong in words an
  * operator can act on ("HTTP 500", "no response headers within 30000 ms", ...).
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { PoolsinkError, errorMessage } from '../errors.js';
+import {
+  DESTINATION_REFUSED,
+  createDestinationPolicy,
+  guardedConnector,
+  redirectRefusal,
+} from './fetch-destination.js';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -28,6 +37,13 @@ export interface FetchOptions {
   /** Redirects followed before giving up. Default 5. */
   readonly maxRedirects?: number;
   readonly userAgent?: string;
+  /** CIDRs (resolved address) or hostnames (URL host) that may be private; `lists.allowPrivateSources`. Default []. */
+  readonly allowPrivateSources?: readonly string[];
+}
+
+export interface FetchCall {
+  /** A source from the configuration file: its destination is not checked (the operator chose it). Default false. */
+  readonly trustedSource?: boolean;
 }
 
 /** What the copy we hold was served with; sent back as If-None-Match / If-Modified-Since. */
@@ -44,7 +60,7 @@ export type FetchResult =
 
 export interface ListFetcher {
   /** Throws ERR_LIST_FETCH. */
-  fetch(url: string, validators: Validators): Promise<FetchResult>;
+  fetch(url: string, validators: Validators, call?: FetchCall): Promise<FetchResult>;
   /** Aborts fetches in progress and closes connections. */
   close(): Promise<void>;
 }
@@ -58,6 +74,8 @@ export const DEFAULT_FETCH_OPTIONS = Object.freeze({
   maxRedirects: 5,
   userAgent: 'poolsink',
 });
+
+const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
@@ -91,7 +109,7 @@ function undiciCode(err: unknown): string | undefined {
 }
 
 /** A transport failure in words; `timeouts` supplies the configured values for the message. */
-function describeFailure(err: unknown, timeouts: Required<FetchOptions>): string {
+function describeFailure(err: unknown, timeouts: Required<Omit<FetchOptions, 'allowPrivateSources'>>): string {
   if (err instanceof Error && err.name === 'TimeoutError') return `not complete within ${timeouts.totalTimeoutMs} ms`;
   switch (undiciCode(err)) {
     case 'UND_ERR_CONNECT_TIMEOUT':
@@ -102,6 +120,8 @@ function describeFailure(err: unknown, timeouts: Required<FetchOptions>): string
       return `body stalled for ${timeouts.bodyTimeoutMs} ms`;
     case 'UND_ERR_ABORTED':
       return 'aborted';
+    case DESTINATION_REFUSED:
+      return errorMessage(err);
     default:
       return errorMessage(err);
   }
@@ -144,7 +164,7 @@ function isGzip(bytes: Buffer): boolean {
 }
 
 export function createListFetcher(options: FetchOptions = {}): ListFetcher {
-  const settings: Required<FetchOptions> = {
+  const settings: Required<Omit<FetchOptions, 'allowPrivateSources'>> = {
     connectTimeoutMs: positiveInteger(
       options.connectTimeoutMs,
       'connectTimeoutMs',
@@ -163,16 +183,47 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
     maxRedirects: positiveInteger(options.maxRedirects, 'maxRedirects', DEFAULT_FETCH_OPTIONS.maxRedirects, 0),
     userAgent: options.userAgent ?? DEFAULT_FETCH_OPTIONS.userAgent,
   };
-  const agent = new Agent({
-    connect: { timeout: settings.connectTimeoutMs },
+  const policy = createDestinationPolicy(options.allowPrivateSources ?? []);
+  const agentOptions = {
     headersTimeout: settings.headersTimeoutMs,
     bodyTimeout: settings.bodyTimeoutMs,
     connections: 4,
-  });
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: settings.maxRedirects }));
+  };
+  // Two pools: sources from the API connect only through the checking connector.
+  const guarded = new Agent({ ...agentOptions, connect: guardedConnector(policy, settings.connectTimeoutMs) });
+  let trusted: Agent | undefined;
+  const trustedAgent = (): Agent => {
+    trusted ??= new Agent({ ...agentOptions, connect: { timeout: settings.connectTimeoutMs } });
+    return trusted;
+  };
   const inFlight = new Set<AbortController>();
 
-  async function fetchList(url: string, validators: Validators): Promise<FetchResult> {
+  /** GETs `first`, following redirects hop by hop: each hop's URL is checked, each connection by the connector. */
+  async function requestFollowing(
+    first: URL,
+    url: string,
+    init: { dispatcher: Dispatcher; headers: Record<string, string>; signal: AbortSignal },
+  ): Promise<Dispatcher.ResponseData> {
+    let current = first;
+    for (let hop = 0; ; hop++) {
+      const response = await request(current, { ...init, method: 'GET' });
+      const location = header(response.headers, 'location');
+      if (!REDIRECT_STATUSES.has(response.statusCode) || location === undefined || hop >= settings.maxRedirects)
+        return response;
+      await response.body.dump();
+      let next: URL;
+      try {
+        next = new URL(location, current);
+      } catch (err: unknown) {
+        throw fetchError(url, `HTTP ${response.statusCode} to an invalid Location`, err);
+      }
+      const refusal = redirectRefusal(current, next);
+      if (refusal !== undefined) throw fetchError(url, `${refusal} (${next.origin}) not followed`);
+      current = next;
+    }
+  }
+
+  async function fetchList(url: string, validators: Validators, call: FetchCall = {}): Promise<FetchResult> {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -193,7 +244,8 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
     );
     inFlight.add(abort);
     try {
-      const response = await request(parsed, { dispatcher, method: 'GET', headers, signal: abort.signal });
+      const dispatcher = call.trustedSource === true ? trustedAgent() : guarded;
+      const response = await requestFollowing(parsed, url, { dispatcher, headers, signal: abort.signal });
       const { statusCode } = response;
       if (statusCode === 304) {
         await response.body.dump();
@@ -242,7 +294,7 @@ export function createListFetcher(options: FetchOptions = {}): ListFetcher {
     fetch: fetchList,
     async close() {
       for (const abort of inFlight) abort.abort(new DOMException('list fetcher closed', 'AbortError'));
-      await agent.destroy();
+      await Promise.all([guarded.destroy(), trusted?.destroy()]);
     },
   };
 }

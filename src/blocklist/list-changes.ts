@@ -66,7 +66,7 @@ export function createListChanges(options: ListChangesOptions): ListChanges {
     const conflict = (): PoolsinkError =>
       new PoolsinkError('ERR_CONFLICT', `a list named "${spec.name}" already exists`);
     if (findEntry(table, spec.name) !== undefined) throw conflict();
-    const candidate = await pipeline.loadCandidate(spec, false); // a list is added only once it loads
+    const candidate = await pipeline.loadCandidate(spec); // a list is added only once it loads
     if (findEntry(table, spec.name) !== undefined) throw conflict(); // added by another call meanwhile
     const createdMs = clock();
     await store.insertRuntimeList({ ...spec, createdMs });
@@ -82,8 +82,7 @@ export function createListChanges(options: ListChangesOptions): ListChanges {
     const spec = applyPatch(before, patch);
     const sourceChanged = spec.source !== before.source;
     // A new source or format must load before anything changes: a failed PATCH leaves the list as it was.
-    const candidate =
-      sourceChanged || spec.format !== before.format ? await pipeline.loadCandidate(spec, !sourceChanged) : undefined;
+    const candidate = sourceChanged || spec.format !== before.format ? await pipeline.loadCandidate(spec) : undefined;
     if (entry.removed) throw notFound(name);
     await store.updateRuntimeList({ ...spec, createdMs: entry.createdMs });
     if (entry.removed) throw notFound(name); // removed while the update was written

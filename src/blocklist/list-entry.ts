@@ -126,18 +126,19 @@ export function baselineOf(entry: ListEntry): Baseline {
   };
 }
 
-export function noteFailure(entry: ListEntry, message: string, log: Logger): void {
+/** `message` is what the API shows (lastError); `detail`, what the log shows. */
+export function noteFailure(entry: ListEntry, message: string, log: Logger, detail = message): void {
   entry.lastError = message;
   entry.fetchFailures++;
   entry.failureStreak++;
   // Offline, every list would fail every retry: one warning per streak, the rest at debug.
   if (entry.failureStreak === 1) {
     log.warn(
-      { list: entry.spec.name, source: entry.spec.source, err: message },
+      { list: entry.spec.name, source: entry.spec.source, err: detail },
       'blocklist update failed; keeping the previous entries',
     );
   } else {
-    log.debug({ list: entry.spec.name, failures: entry.failureStreak, err: message }, 'blocklist update failed again');
+    log.debug({ list: entry.spec.name, failures: entry.failureStreak, err: detail }, 'blocklist update failed again');
   }
 }
 

@@ -53,7 +53,10 @@ export interface ListManagerOptions {
   readonly onMatcher: (matcher: DomainMatcher) => void;
   /** Downloads; by default one the manager creates from `fetch` (and closes on stop). */
   readonly fetcher?: ListFetcher;
+  /** Download options, `allowPrivateSources` (lists.allowPrivateSources) included. */
   readonly fetch?: FetchOptions;
+  /** The only directory file sources added over the API may be in (lists.fileSourceDir); default: none allowed. */
+  readonly fileSourceDir?: string;
   readonly clock?: () => number;
   /** [0, 1); spreads refreshes (jitter). */
   readonly random?: () => number;
@@ -150,6 +153,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
     cache,
     fetcher,
     maxBytes,
+    fileSourceDir: options.fileSourceDir,
     sliceMs,
     swapper,
     scheduling,

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
-import { createSlicer } from './build.js';
+import { createSlicer, normalizedCopy } from './build.js';
 import type { ListSpec } from './definition.js';
 import type { ListFetcher, Validators } from './fetch.js';
 import type { RefreshResult } from './list-api.js';
@@ -24,12 +24,23 @@ import {
   type ListTable,
 } from './list-entry.js';
 import { listSourceOf } from './list-source.js';
+import type { ParsedList } from './parse.js';
 import type { ListRecords } from '../store/list-store.js';
 import type { RefreshScheduling } from './refresh-scheduling.js';
 import { nextRefreshDelayMs } from './refresh-timing.js';
 import type { SourceCache } from './source-cache.js';
 import type { MatcherSwapper } from './swapper.js';
-import { evaluateList, fileStamp, retrieveList, type Evaluation, type Retrieved } from './update.js';
+import { evaluateList, fileStamp, retrieveList, type Evaluation, type Retrieved, type SourceAccess } from './update.js';
+
+/**
+ * What the API sees of a failed download of a list it added: one message whatever went wrong, so
+ * the fetcher cannot be used to tell closed ports from HTTP errors. The details go to the log.
+ */
+export const LIST_FETCH_FAILED = 'list source could not be fetched';
+
+function reportedMessage(err: unknown, origin: ListEntry['origin']): string {
+  return origin === 'runtime' && isPoolsinkError(err, 'ERR_LIST_FETCH') ? LIST_FETCH_FAILED : errorMessage(err);
+}
 
 /** A list's new content, loaded and checked but not yet in use. */
 export interface Candidate {
@@ -50,6 +61,8 @@ export interface RefreshPipelineOptions {
   readonly cache: SourceCache;
   readonly fetcher: ListFetcher;
   readonly maxBytes: number;
+  /** Where file sources added over the API must be (lists.fileSourceDir); undefined: none allowed. */
+  readonly fileSourceDir: string | undefined;
   readonly sliceMs: number;
   readonly swapper: MatcherSwapper;
   readonly scheduling: RefreshScheduling;
@@ -61,22 +74,27 @@ export interface RefreshPipeline {
   /** Loads what is on this machine: the file, or the last known good copy of a URL list. */
   loadLocal(entry: ListEntry): Promise<void>;
   /**
-   * Loads `spec` from its source (or, with reuseCopy, from the copy on disk fetched from that same
-   * source) without touching any state. Throws ERR_LIST_FETCH, ERR_LIST_READ or ERR_LIST_REJECTED.
+   * Loads `spec` (from the API) from its source without touching any state. Throws ERR_LIST_FETCH
+   * (with the generic message), ERR_LIST_READ, ERR_INVALID or ERR_LIST_REJECTED.
    */
-  loadCandidate(spec: ListSpec, reuseCopy: boolean): Promise<Candidate>;
+  loadCandidate(spec: ListSpec): Promise<Candidate>;
   /** Makes a loaded candidate the list's content (the list's spec already set), and swaps it in. */
   commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void>;
 }
 
 export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshPipeline {
   const { table, store, log, clock, random, baseDir, cache, fetcher, maxBytes, sliceMs, swapper, scheduling } = options;
+  const access = (origin: ListEntry['origin']): SourceAccess => ({
+    fetcher,
+    maxBytes,
+    trusted: origin === 'config',
+    fileSourceDir: options.fileSourceDir,
+  });
 
   /** Makes `evaluation` (of bytes from the source) the list's state; swaps when entries changed. */
   async function apply(
     entry: ListEntry,
     evaluation: Evaluation,
-    body: Buffer,
     validators: Validators,
     from: ListContent['loadedFrom'],
   ): Promise<RefreshResult> {
@@ -88,7 +106,8 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         const changedValidators =
           validators.etag !== entry.validators.etag || validators.lastModified !== entry.validators.lastModified;
         entry.validators = validators;
-        if (changedValidators && entry.source.kind === 'url') await saveCopy(entry, body, evaluation.sha256);
+        if (changedValidators && entry.source.kind === 'url' && entry.content !== undefined)
+          await saveCopy(entry, entry.content.parsed, evaluation.sha256);
         return { name, outcome: 'unchanged', entries: previousEntries, previousEntries };
       }
       case 'rejected':
@@ -105,7 +124,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         // The copy is written while the matcher builds; a crash in between restarts from the older copy.
         const saved =
           from === 'source' && entry.source.kind === 'url'
-            ? saveCopy(entry, body, evaluation.sha256, validators)
+            ? saveCopy(entry, evaluation.parsed, evaluation.sha256, validators)
             : undefined;
         const { parsed, sha256, entries } = evaluation;
         entry.content = { parsed, sha256, entries, loadedFrom: from };
@@ -121,12 +140,14 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
 
   async function saveCopy(
     entry: ListEntry,
-    body: Buffer,
+    parsed: ParsedList,
     sha256: string,
     validators: Validators = entry.validators,
   ): Promise<void> {
     try {
-      await cache.write(entry.spec.name, body, { source: entry.spec.source, sha256, validators, savedMs: clock() });
+      const copy = await normalizedCopy(parsed, createSlicer(sliceMs));
+      const meta = { source: entry.spec.source, sha256, copySha256: copy.sha256, validators, savedMs: clock() };
+      await cache.write(entry.spec.name, copy.text, meta);
     } catch (err: unknown) {
       log.warn(
         { list: entry.spec.name, err: errorMessage(err) },
@@ -151,7 +172,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     try {
       // Forced refreshes download afresh: the copy we hold may be the very thing being overridden.
       const conditional = !force && entry.content !== undefined ? entry.validators : {};
-      const retrieved = await retrieveList(entry.source, conditional, fetcher, maxBytes);
+      const retrieved = await retrieveList(entry.source, conditional, access(entry.origin));
       if (isSuperseded(entry, generation)) return changed();
       if (retrieved.kind === 'not-modified') {
         noteSuccess(entry, log);
@@ -161,14 +182,15 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
         const slicer = createSlicer(sliceMs);
         const evaluation = await evaluateList(retrieved.body, entry.spec, baselineOf(entry), force, slicer);
         if (isSuperseded(entry, generation)) return changed();
-        result = await apply(entry, evaluation, retrieved.body, retrieved.validators, 'source');
+        result = await apply(entry, evaluation, retrieved.validators, 'source');
         if (result.outcome === 'updated') entry.lastChangeMs = retrieved.fileMtimeMs ?? clock();
       }
     } catch (err: unknown) {
       if (isSuperseded(entry, generation)) return changed();
       if (entry.source.kind === 'file') entry.fileStamp = await fileStamp(entry.source.path);
-      noteFailure(entry, errorMessage(err), log);
-      result = { name, outcome: 'failed', entries: previousEntries, previousEntries, message: errorMessage(err) };
+      const message = reportedMessage(err, entry.origin);
+      noteFailure(entry, message, log, errorMessage(err));
+      result = { name, outcome: 'failed', entries: previousEntries, previousEntries, message };
     }
     persistState(entry, store, log);
     const failureStreak = result.outcome === 'failed' ? entry.failureStreak : 0;
@@ -199,16 +221,19 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     try {
       const copy = await cache.read(name);
       if (copy === undefined || isSuperseded(entry, generation)) return;
-      const evaluation = await evaluateList(copy.body, entry.spec, {}, false, createSlicer(sliceMs));
+      const meta = copy.meta;
+      // A normalized copy is in the domains format; one written verbatim by an older version, in the list's own.
+      const normalized = meta?.copySha256 !== undefined;
+      const spec: ListSpec = normalized ? { ...entry.spec, format: 'domains' } : entry.spec;
+      const evaluation = await evaluateList(copy.body, spec, {}, false, createSlicer(sliceMs));
       if (isSuperseded(entry, generation)) return;
       // Validators only go back to the source they came from, and only with the text they describe.
-      const meta = copy.meta;
-      const validators =
-        meta !== undefined && meta.source === entry.spec.source && meta.sha256 === evaluation.sha256
-          ? meta.validators
-          : {};
+      const intact = meta !== undefined && (normalized ? meta.copySha256 : meta.sha256) === evaluation.sha256;
+      const validators = intact && meta.source === entry.spec.source ? meta.validators : {};
       if (evaluation.kind === 'accepted') {
-        await apply(entry, evaluation, copy.body, validators, 'last-known-good');
+        // The source's hash, so that an identical download is "unchanged" (no rebuild).
+        const sha256 = intact ? meta.sha256 : evaluation.sha256;
+        await apply(entry, { ...evaluation, sha256 }, validators, 'last-known-good');
         entry.lastChangeMs ??= meta?.savedMs;
       } else if (evaluation.kind === 'rejected') {
         log.warn({ list: name, reason: evaluation.message }, 'last known good copy not usable');
@@ -218,33 +243,30 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     }
   }
 
-  async function loadCandidate(spec: ListSpec, reuseCopy: boolean): Promise<Candidate> {
+  async function loadCandidate(spec: ListSpec): Promise<Candidate> {
     const source = listSourceOf(spec.source, baseDir);
-    const copy = reuseCopy && source.kind === 'url' ? await cache.read(spec.name) : undefined;
     let retrieved: Extract<Retrieved, { kind: 'content' }>;
-    let from: ListContent['loadedFrom'] = 'source';
-    if (copy !== undefined && copy.meta?.source === spec.source) {
-      retrieved = { kind: 'content', body: copy.body, validators: copy.meta.validators };
-      from = 'last-known-good';
-    } else {
-      try {
-        const fresh = await retrieveList(source, {}, fetcher, maxBytes);
-        // The fetcher refuses a 304 to an unconditional request.
-        if (fresh.kind !== 'content') throw new Error('304 to an unconditional request');
-        retrieved = fresh;
-      } catch (err: unknown) {
-        const code = isPoolsinkError(err) ? err.code : 'ERR_LIST_FETCH';
-        throw new PoolsinkError(code, `list "${spec.name}" not loaded: ${errorMessage(err)}`, { cause: err });
-      }
+    // Always the source: the copy on disk is the normalized list, which another format cannot reparse.
+    const from: ListContent['loadedFrom'] = 'source';
+    try {
+      const fresh = await retrieveList(source, {}, access('runtime'));
+      // The fetcher refuses a 304 to an unconditional request.
+      if (fresh.kind !== 'content') throw new PoolsinkError('ERR_LIST_FETCH', '304 to an unconditional request');
+      retrieved = fresh;
+    } catch (err: unknown) {
+      const code = isPoolsinkError(err) ? err.code : 'ERR_LIST_FETCH';
+      if (code === 'ERR_LIST_FETCH')
+        log.warn(
+          { list: spec.name, source: spec.source, err: errorMessage(err) },
+          'list source from the API not fetched',
+        );
+      const message = `list "${spec.name}" not loaded: ${reportedMessage(err, 'runtime')}`;
+      throw new PoolsinkError(code, message, code === 'ERR_LIST_FETCH' ? {} : { cause: err });
     }
     const evaluation = await evaluateList(retrieved.body, spec, {}, false, createSlicer(sliceMs));
     if (evaluation.kind !== 'accepted') {
       const message = evaluation.kind === 'rejected' ? evaluation.message : 'unchanged';
       throw new PoolsinkError('ERR_LIST_REJECTED', `list "${spec.name}" not loaded: ${message}`);
-    }
-    // Validators describe the text they came with: a copy edited on disk gets none.
-    if (from === 'last-known-good' && copy?.meta?.sha256 !== evaluation.sha256) {
-      retrieved = { ...retrieved, validators: {} };
     }
     return { evaluation, retrieved, from };
   }
@@ -259,7 +281,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     entry.fileStamp = candidate.retrieved.fileStamp;
     entry.lastFetchMs = clock();
     const { evaluation, retrieved, from } = candidate;
-    await apply(entry, evaluation, retrieved.body, retrieved.validators, from);
+    await apply(entry, evaluation, retrieved.validators, from);
     entry.lastChangeMs = retrieved.fileMtimeMs ?? clock();
     persistState(entry, store, log);
     scheduling.scheduleRefresh(entry, nextRefreshDelayMs(entry.spec.refreshSec, 0, random()));

@@ -1,6 +1,8 @@
 /**
  * The last known good copy of each downloaded list, so poolsink blocks from its first query even
- * when it starts offline: `<dir>/<name>.txt` holds the list as fetched (inflated) and
+ * when it starts offline: `<dir>/<name>.txt` holds the parsed list, normalized (build.ts
+ * normalizedCopy: one rule a line; never the body as served, which may hold whatever the source
+ * returned), and
  * `<dir>/<name>.meta.json` where it came from and its HTTP validators. Each file is written to a
  * temp file, flushed and renamed over the old one, so a crash leaves the old copy or the new one,
  * never half of one. The text is written before the metadata: a crash between the two leaves
@@ -16,8 +18,10 @@ import { LIST_NAME } from '../config/list-schema.js';
 export interface CacheMeta {
   /** The source the copy was fetched from: validators are only sent back to that source. */
   readonly source: string;
-  /** SHA-256 of the text, hex. */
+  /** SHA-256 of the body as the source served it, hex: an identical download is "unchanged". */
   readonly sha256: string;
+  /** SHA-256 of the normalized copy on disk; absent in copies written verbatim by older versions. */
+  readonly copySha256?: string;
   readonly validators: Validators;
   /** When the copy was written, ms since epoch. */
   readonly savedMs: number;
@@ -64,12 +68,14 @@ function readMeta(text: string): CacheMeta | undefined {
   const { source, sha256, savedMs } = value;
   if (typeof source !== 'string' || typeof sha256 !== 'string' || typeof savedMs !== 'number') return undefined;
   const raw = isObject(value['validators']) ? value['validators'] : {};
+  const copySha256 = optionalString(value['copySha256']);
   const etag = optionalString(raw['etag']);
   const lastModified = optionalString(raw['lastModified']);
   return {
     source,
     sha256,
     savedMs,
+    ...(copySha256 !== undefined ? { copySha256 } : {}),
     validators: { ...(etag !== undefined ? { etag } : {}), ...(lastModified !== undefined ? { lastModified } : {}) },
   };
 }

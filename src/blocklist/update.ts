@@ -4,7 +4,8 @@
  * that parse to nothing, or that would shrink the list past its limit are rejected unless forced.
  * Nothing here touches the manager's state: the manager applies the verdict.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { relative, resolve, isAbsolute } from 'node:path';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { hashInSlices, parseInSlices, textProblem, type Slicer } from './build.js';
 import type { ListFetcher, Validators } from './fetch.js';
@@ -33,22 +34,62 @@ export async function fileStamp(path: string): Promise<string | undefined> {
   }
 }
 
+/** How a list's source may be reached: sources from the configuration file are trusted as they are. */
+export interface SourceAccess {
+  readonly fetcher: ListFetcher;
+  readonly maxBytes: number;
+  /** From the configuration file: any file, any destination. Otherwise (the API): checked. */
+  readonly trusted: boolean;
+  /** Where untrusted file sources must be (lists.fileSourceDir); undefined: none are read. */
+  readonly fileSourceDir: string | undefined;
+}
+
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+/**
+ * The real path of an API-given file source, which must lie inside fileSourceDir both as written
+ * (no `..` out of it) and once symlinks are resolved. Throws ERR_INVALID, or ERR_LIST_READ when the
+ * file (inside the directory) cannot be resolved.
+ */
+export async function containedFilePath(path: string, fileSourceDir: string | undefined): Promise<string> {
+  if (fileSourceDir === undefined)
+    throw new PoolsinkError('ERR_INVALID', 'source: file sources from the API need lists.fileSourceDir');
+  const outside = new PoolsinkError(
+    'ERR_INVALID',
+    'source: file sources from the API must be inside lists.fileSourceDir',
+  );
+  if (!inside(resolve(fileSourceDir), resolve(path))) throw outside;
+  let real: string;
+  let realDir: string;
+  try {
+    [real, realDir] = await Promise.all([realpath(path), realpath(fileSourceDir)]);
+  } catch (err: unknown) {
+    throw new PoolsinkError('ERR_LIST_READ', `cannot read ${path}: ${errorMessage(err)}`, { cause: err });
+  }
+  if (!inside(realDir, real)) throw outside;
+  return real;
+}
+
 /**
  * The list's current bytes: a download (conditional on `validators`) or a file read. Throws
- * ERR_LIST_FETCH or ERR_LIST_READ.
+ * ERR_LIST_FETCH, ERR_LIST_READ, or ERR_INVALID for an untrusted file source outside fileSourceDir.
  */
 export async function retrieveList(
   source: ListSource,
   validators: Validators,
-  fetcher: ListFetcher,
-  maxBytes: number,
+  access: SourceAccess,
 ): Promise<Retrieved> {
-  if (source.kind === 'url') return fetcher.fetch(source.url, validators);
+  const { fetcher, maxBytes, trusted } = access;
+  if (source.kind === 'url') return fetcher.fetch(source.url, validators, { trustedSource: trusted });
+  const path = trusted ? source.path : await containedFilePath(source.path, access.fileSourceDir);
   try {
-    const before = await stat(source.path);
+    const before = await stat(path);
     if (!before.isFile()) throw new Error('not a regular file');
     if (before.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-    const body = await readFile(source.path);
+    const body = await readFile(path);
     return {
       kind: 'content',
       body,

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
+import { allowEntryProblem } from '../blocklist/fetch-destination.js';
 import { applyEnv, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
@@ -153,6 +154,18 @@ function resolvePath(baseDir: string, path: string): string {
   return isAbsolute(path) ? path : resolve(baseDir, path);
 }
 
+function listsOf(lists: ConfigFile['lists'], baseDir: string): Config['lists'] {
+  lists.allowPrivateSources.forEach((entry, i) => {
+    const problem = allowEntryProblem(entry);
+    if (problem !== undefined) throw invalid(`lists.allowPrivateSources[${i}]`, problem);
+  });
+  const { fileSourceDir } = lists;
+  return {
+    allowPrivateSources: lists.allowPrivateSources,
+    ...(fileSourceDir !== undefined ? { fileSourceDir: resolvePath(baseDir, fileSourceDir) } : {}),
+  };
+}
+
 /** Validates an already-parsed document (env overrides applied) into a frozen Config. */
 export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPath = '/etc/resolv.conf'): Config {
   // A copy: validation fills in defaults. A key set to null (YAML `key:`) counts as absent.
@@ -198,6 +211,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       inventory: file.hosts.inventory.map((entry) => ({ ...entry, source: resolvePath(baseDir, entry.source) })),
       reverseDns: file.hosts.reverseDns,
     },
+    lists: listsOf(file.lists, baseDir),
   };
   return deepFreeze(config);
 }

@@ -190,6 +190,14 @@ export const ConfigFileSchema = Type.Object(
     }),
     notify: Type.Array(NotifySinkSchema, { default: [] }),
     hosts: HostsSchema,
+    /** Where lists added over the admin API may be fetched from or read (issue 11: no SSRF). */
+    lists: section({
+      allowPrivateSources: stringList([], {
+        description: 'CIDRs or hostnames that URL lists added over the API may reach though private or loopback',
+      }),
+      /** The only directory for file lists added over the API; absent: none are accepted. */
+      fileSourceDir: Type.Optional(pathSchema()),
+    }),
   },
   { additionalProperties: false },
 );

@@ -81,6 +81,8 @@ export interface Config {
   readonly incidents: FileSection<'incidents'>;
   readonly notify: readonly NotifySinkConfig[];
   readonly hosts: HostsConfig;
+  /** Destinations and files of lists added over the API; fileSourceDir resolved against baseDir. */
+  readonly lists: { readonly allowPrivateSources: readonly string[]; readonly fileSourceDir?: string };
 }
 
 /** A notification sink as loaded (notify-config.ts): files read, the address parsed. */

@@ -133,7 +133,15 @@ export async function startManager(setup: Partial<ManagerSetup> = {}): Promise<M
         matchers.push(m);
         current.onMatcher?.(m);
       },
-      fetch: { bodyTimeoutMs: 2000, headersTimeoutMs: 2000, connectTimeoutMs: 2000, ...current.fetch },
+      // The list server is on loopback: allowed here, as lists.allowPrivateSources would; files in `dir` too.
+      fetch: {
+        bodyTimeoutMs: 2000,
+        headersTimeoutMs: 2000,
+        connectTimeoutMs: 2000,
+        allowPrivateSources: ['127.0.0.0/8'],
+        ...current.fetch,
+      },
+      fileSourceDir: dir,
       scheduler,
       filePollMs: 50,
       sliceMs: 4,

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 function useFetcher(options: FetchOptions = {}): ListFetcher {
-  fetcher = createListFetcher(options);
+  fetcher = createListFetcher({ allowPrivateSources: ['127.0.0.0/8'], ...options });
   return fetcher;
 }
 
