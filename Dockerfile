@@ -3,6 +3,10 @@
 # `poolsink serve` reads: dist/, production node_modules, package.json, blocklists/, the config.
 # docs/deploying.md explains the choices (non-root port 53, volume, healthcheck).
 
+# Pin the base image by digest for a reproducible build: look it up once with
+#   docker buildx imagetools inspect node:20-bookworm-slim      (the "Digest:" line)
+# then build with --build-arg NODE_IMAGE=node:20-bookworm-slim@sha256:<digest> (also accepted by
+# `docker compose build`). Both stages use it. docs/deploying.md ("Pinning the base image").
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

@@ -3,6 +3,7 @@
  * chunks are ~64 KiB of lines, so a writer can wait for the socket to drain between chunks.
  */
 import type { HostIdentity } from '../inventory/host-identity.js';
+import { presentName, terminalText } from '../net/presentation.js';
 import type { StoredEvent } from '../store/types.js';
 
 export interface EventView {
@@ -69,20 +70,26 @@ const EVENT_CSV_COLUMNS = [
 /** The export's columns: the event's, then its identity's name and instance id. */
 export const CSV_COLUMNS: readonly string[] = [...EVENT_CSV_COLUMNS, 'host_name', 'instance_id'];
 
+/** Columns holding DNS names, shown in presentation format; other text has its controls escaped. */
+const NAME_COLUMNS: ReadonlySet<string> = new Set(['qname', 'via']);
+
 /**
- * One CSV field (RFC 4180). Text a spreadsheet would run as a formula (a leading =, +, -, @, tab or
- * CR; names in the log come from hostile clients) is prefixed with a quote character.
+ * One CSV field (RFC 4180) for people and spreadsheets: controls escaped as \DDD (no raw CR, LF or
+ * ESC reaches the file; `name` fields in DNS presentation format), then text a spreadsheet would
+ * run as a formula (a leading =, +, -, @, tab or CR; names in the log come from hostile clients) is
+ * prefixed with a quote character.
  */
-export function csvField(value: string | number | null): string {
+export function csvField(value: string | number | null, name = false): string {
   if (value === null) return '';
   if (typeof value === 'number') return String(value);
-  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  const shown = name ? presentName(value) : terminalText(value);
+  const text = /^[=+\-@\t\r]/.test(shown) ? `'${shown}` : shown;
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 function csvLine(event: StoredEvent): string {
   const view = eventView(event);
-  const fields = EVENT_CSV_COLUMNS.map((column) => csvField(view[column]));
+  const fields = EVENT_CSV_COLUMNS.map((column) => csvField(view[column], NAME_COLUMNS.has(column)));
   fields.push(csvField(event.identity?.name ?? null), csvField(event.identity?.instanceId ?? null));
   return `${fields.join(',')}\r\n`;
 }

@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
-import { formatHostPort, type HostPort } from '../net/address.js';
+import { formatHostPort, isLoopbackAddress, type HostPort } from '../net/address.js';
 import { createBearerCheck } from './auth.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { DEFAULT_FAILED_AUTH_LOG, createFailedAuthLog } from './failed-auth-log.js';
@@ -195,6 +195,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     throw new PoolsinkError('ERR_LISTEN', 'admin API is not bound to a TCP address');
   const address: HostPort = { host: bound.address, port: bound.port, family: bound.family === 'IPv6' ? 6 : 4 };
   log.info({ listen: formatHostPort(address), metricsAuth }, 'admin API listening');
+  if (!isLoopbackAddress(address.host))
+    log.warn(
+      { listen: formatHostPort(address) },
+      'admin API listens beyond loopback over plain HTTP: whoever can reach it sees the bearer token and the ' +
+        "block log in clear; keep it on loopback (in a container, publish it on the host's loopback only) " +
+        'or put a TLS proxy in front',
+    );
 
   let closing: Promise<void> | undefined;
   return {

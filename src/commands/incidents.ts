@@ -1,9 +1,9 @@
 /**
  * `poolsink incidents [--state S] [--since 7d]` and `poolsink incident ID` read the database the
  * server writes (WAL allows it beside the writer); `poolsink incident ID acknowledge|resolve --note
- * TEXT` goes through the running server's admin API, whose writer thread applies it. Names, notes
- * and identities are escaped for the terminal: control characters, backslash and non-ASCII bytes
- * become \DDD, as in DNS presentation format.
+ * TEXT` goes through the running server's admin API, whose writer thread applies it. Names are
+ * shown in DNS presentation format, notes and identities with their control characters escaped
+ * (net/presentation.ts).
  */
 import { parseClientIp, parseTime } from '../admin/params.js';
 import type { Config } from '../config/types.js';
@@ -11,18 +11,9 @@ import { PoolsinkError } from '../errors.js';
 import type { IncidentSummary } from '../incidents/incident-queries.js';
 import { INCIDENT_STATES, isIncidentState } from '../incidents/incident-state.js';
 import type { EventQueries } from '../store/types.js';
+import { presentName, terminalText } from '../net/presentation.js';
 import { call } from './lists.js';
 import { formatTable, shortTime } from './table.js';
-
-/** Text that reaches a terminal: printable ASCII kept, everything else as \DDD (bytes of UTF-8). */
-export function terminalText(text: string): string {
-  let out = '';
-  for (const byte of Buffer.from(text, 'utf8')) {
-    out +=
-      byte >= 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\${String(byte).padStart(3, '0')}`;
-  }
-  return out;
-}
 
 function hostOf(incident: IncidentSummary): string {
   const name = incident.identity?.name;
@@ -91,7 +82,7 @@ export function incidentReport(queries: EventQueries, id: number): string {
     '',
     formatTable(
       ['NAME', 'LIST', 'COUNT', 'LAST SEEN (UTC)'],
-      detail.names.map((n) => [terminalText(n.qname), terminalText(n.list), String(n.count), shortTime(n.lastMs)]),
+      detail.names.map((n) => [presentName(n.qname), terminalText(n.list), String(n.count), shortTime(n.lastMs)]),
     ),
     formatTable(
       ['TIME (UTC)', 'CHANGE', 'STATE', 'BY', 'NOTE'],
@@ -99,7 +90,7 @@ export function incidentReport(queries: EventQueries, id: number): string {
         shortTime(h.timeMs),
         h.change,
         h.state,
-        h.actor,
+        terminalText(h.actor),
         h.note === null ? '' : terminalText(h.note),
       ]),
     ),

@@ -10,6 +10,7 @@ import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { GENERATED_TOKEN_FILE } from '../admin/auth.js';
 import { formatHostPort } from '../net/address.js';
+import { terminalText } from '../net/presentation.js';
 import { formatTable } from './table.js';
 
 function adminToken(config: Config): string {
@@ -32,7 +33,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function field(record: Record<string, unknown>, key: string): string {
   const value = record[key];
-  return value === null || value === undefined ? '-' : String(value);
+  return value === null || value === undefined ? '-' : terminalText(String(value));
 }
 
 /** One admin API call with the configured token; a JSON `body` is sent when given. */

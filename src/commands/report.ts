@@ -1,11 +1,13 @@
 /**
  * `poolsink hosts` and `poolsink events`: the block log as tables, read from the same database the
- * server writes (safe while it runs: SQLite WAL allows readers beside the writer).
+ * server writes (safe while it runs: SQLite WAL allows readers beside the writer). Names come from
+ * hostile clients: they are shown in DNS presentation format (net/presentation.ts).
  */
 import { parseClientIp, parseDomain, parseTime } from '../admin/params.js';
 import type { EventFilter, EventQueries } from '../store/types.js';
 import { formatTable, shortTime } from './table.js';
 import { identityLabel } from '../inventory/identity-label.js';
+import { presentName, terminalText } from '../net/presentation.js';
 
 export interface HostsOptions {
   since?: string;
@@ -25,12 +27,12 @@ export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs:
     ['CLIENT', 'HOST', 'FIRST SEEN (UTC)', 'LAST SEEN (UTC)', 'BLOCKED', 'DOMAINS', 'TOP DOMAINS'],
     hosts.map((h) => [
       h.clientIp,
-      identityLabel(h.identity),
+      terminalText(identityLabel(h.identity)),
       shortTime(h.firstSeenMs),
       shortTime(h.lastSeenMs),
       String(h.blockedCount),
       String(h.distinctDomains),
-      h.topDomains.map((d) => `${d.domain} (${d.count})`).join(', '),
+      h.topDomains.map((d) => `${presentName(d.domain)} (${d.count})`).join(', '),
     ]),
   );
 }
@@ -55,12 +57,12 @@ export function eventsReport(queries: EventQueries, options: EventsOptions, nowM
     events.map((e) => [
       shortTime(e.timeMs),
       e.clientIp,
-      identityLabel(e.identity, 40),
+      terminalText(identityLabel(e.identity, 40)),
       e.protocol,
-      e.via === null ? e.qname : `${e.qname} (via ${e.via})`,
+      e.via === null ? presentName(e.qname) : `${presentName(e.qname)} (via ${presentName(e.via)})`,
       String(e.qtype),
-      e.list,
-      e.rule,
+      terminalText(e.list),
+      presentName(e.rule),
       e.action,
     ]),
   );

@@ -67,6 +67,19 @@ function cidrs(texts: readonly string[], path: string): Cidr[] {
   });
 }
 
+/** A /0 CIDR admits the whole internet: an open resolver, refused unless asked for by name. */
+function allowClientsOf(dns: ConfigFile['dns']): Cidr[] {
+  const allowed = cidrs(dns.allowClients, 'dns.allowClients');
+  const open = allowed.findIndex((cidr) => cidr.prefix === 0);
+  if (open >= 0 && !dns.allowOpenResolver)
+    throw invalid(
+      `dns.allowClients[${open}]`,
+      `${allowed[open]?.text} admits every address (an open resolver, abused for amplification); ` +
+        'list your networks, or set dns.allowOpenResolver: true if you mean it',
+    );
+  return allowed;
+}
+
 export function readResolvConfNameservers(path: string): string[] {
   let text: string;
   try {
@@ -185,7 +198,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     dns: {
       ...dns,
       listen,
-      allowClients: cidrs(dns.allowClients, 'dns.allowClients'),
+      allowClients: allowClientsOf(dns),
       rateLimit: { ...dns.rateLimit, burst: dns.rateLimit.burst ?? Math.max(dns.rateLimit.qps * 2, 1) },
     },
     upstreams,

@@ -56,6 +56,10 @@ function pathSchema(options: { default?: string } = {}) {
 const DnsSchema = section({
   listen: stringList(['127.0.0.1:5353'], { minItems: 1, errorMessage: { minItems: 'needs at least one address' } }),
   allowClients: stringList(DEFAULT_ALLOW_CLIENTS),
+  allowOpenResolver: Type.Boolean({
+    default: false,
+    description: 'Let allowClients hold a /0 CIDR (0.0.0.0/0, ::/0): an open resolver, refused otherwise',
+  }),
   tcpIdleTimeoutMs: int(100, 600_000, 10_000),
   tcpReadTimeoutMs: int(100, 600_000, 5_000, 'A TCP message must arrive whole within this long of its first byte'),
   tcpFirstQueryTimeoutMs: int(100, 600_000, 2_000, 'A new TCP connection must send a whole query within this long'),

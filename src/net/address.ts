@@ -120,3 +120,12 @@ export function ipToBytes(address: string): Buffer | undefined {
   }
   return out;
 }
+
+/** Whether an IP literal is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
+export function isLoopbackAddress(host: string): boolean {
+  const family = isIP(host);
+  if (family === 4) return host.startsWith('127.');
+  if (family !== 6) return false;
+  const value = ipToBigInt(host);
+  return value === 1n || (value !== undefined && value >> 24n === 0xffff7fn);
+}

@@ -47,6 +47,9 @@ describe('validateConfig', () => {
     [{ dns: { listen: ['127.0.0.1:99999'] } }, 'dns.listen[0]'],
     [{ dns: { listen: [] } }, 'dns.listen'],
     [{ dns: { allowClients: ['10.0.0.0/33'] } }, 'dns.allowClients[0]'],
+    [{ dns: { allowClients: ['10.0.0.0/8', '0.0.0.0/0'] } }, 'dns.allowClients[1]: 0.0.0.0/0 admits every address'],
+    [{ dns: { allowClients: ['::/0'] } }, 'dns.allowOpenResolver: true'],
+    [{ dns: { allowClients: ['10.0.0.0/0'] } }, 'an open resolver'],
     [{ dns: { bogus: 1 } }, 'dns.bogus: unknown key'],
     [{ upstreams: 'x' }, 'upstreams: must be a list'],
     [{ upstreams: ['1.2.3'] }, 'upstreams[0]'],
@@ -113,6 +116,13 @@ describe('validateConfig', () => {
       refreshSec: 86_400,
       maxShrinkPercent: 50,
     });
+  });
+
+  test('an open resolver (a /0 in dns.allowClients) only when dns.allowOpenResolver says so', () => {
+    const raw = { dns: { allowClients: ['0.0.0.0/0', '::/0'], allowOpenResolver: true } };
+    const config = validateConfig(raw, '/base', resolvConf);
+    expect(config.dns.allowClients.map((c) => c.text)).toEqual(['0.0.0.0/0', '::/0']);
+    expect(validateConfig({}, '/base', resolvConf).dns.allowOpenResolver).toBe(false);
   });
 
   test('a wildcard listener may forward to another host on port 53 (the VPC resolver)', () => {

@@ -420,6 +420,20 @@ describe('deploy/poolsink.service', () => {
     expect(Number(svc('LimitNOFILE')[0])).toBeGreaterThanOrEqual(4096);
   });
 
+  test('the cloud metadata service is unreachable, and it is not the configured upstream', () => {
+    expect(svc('IPAddressDeny')).toEqual(['169.254.169.254 fd00:ec2::254']);
+    const denied = (svc('IPAddressDeny')[0] ?? '').split(' ');
+    for (const upstream of hostConfig().upstreams) expect(denied).not.toContain(upstream.host);
+  });
+
+  test('the systemd guide compiles better-sqlite3 from source, as the Dockerfile does', () => {
+    // A plain `npm ci` downloads a prebuilt binary that package-lock.json does not pin.
+    const guide = read('docs/deploying.md');
+    expect(guide).toMatch(/^sudo env npm_config_build_from_source=true npm ci\b/m);
+    expect(guide).not.toMatch(/^sudo npm ci\b/m);
+    expect(guide).toMatch(/NODE_IMAGE=node:20-bookworm-slim@sha256:/);
+  });
+
   const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
   test.skipIf(analyze.status !== 0)('systemd-analyze verify reports nothing (unknown keys, bad values)', () => {
     // verify checks that ExecStart's binary exists: point it at this machine's node.

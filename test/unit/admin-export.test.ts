@@ -28,13 +28,19 @@ describe('csvField', () => {
     [null, ''],
     ['a,b', '"a,b"'],
     ['say "hi"', '"say ""hi"""'],
-    ['line\nbreak', '"line\nbreak"'],
+    ['line\nbreak', 'line\\010break'], // no raw CR, LF or ESC reaches the file
+    ['\u001b[2J', '\\027[2J'],
     ['=HYPERLINK("http://evil")', `"'=HYPERLINK(""http://evil"")"`],
     ['+1', "'+1"],
     ['-cmd', "'-cmd"],
     ['@SUM(A1)', "'@SUM(A1)"],
   ])('%j → %s', (value, expected) => {
     expect(csvField(value)).toBe(expected);
+  });
+
+  test('a name field is in presentation format, still formula-escaped', () => {
+    expect(csvField('\r=1;x.pool.example', true)).toBe('\\013=1\\;x.pool.example');
+    expect(csvField('-x.pool.example', true)).toBe("'-x.pool.example");
   });
 });
 
