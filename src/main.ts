@@ -111,6 +111,7 @@ async function startOnStore(
     log,
     retentionDays: config.database.retentionDays,
     maxEvents: config.database.maxEvents,
+    maxNamesPerHost: config.database.maxNamesPerHost,
     flushIntervalMs: config.database.flushIntervalMs,
     maxBuffered: config.database.maxBufferedEvents,
     // incidents.enabled false: the writer keeps the block log only (no tracker).

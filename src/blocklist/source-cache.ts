@@ -88,7 +88,7 @@ function errnoCode(err: unknown): string | undefined {
 async function writeAtomically(dir: string, fileName: string, data: Buffer | string): Promise<void> {
   const temp = join(dir, `.${fileName}${TEMP_MARK}${randomUUID()}`);
   try {
-    const handle = await open(temp, 'w', 0o644);
+    const handle = await open(temp, 'w', 0o600); // owner-only, like the database
     try {
       await handle.writeFile(data);
       await handle.sync();
@@ -137,7 +137,7 @@ export function createSourceCache(options: { dir: string }): SourceCache {
     async write(name, body, meta) {
       const { text, meta: metaFile } = files(name);
       try {
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true, mode: 0o700 });
         await writeAtomically(dir, text, body);
         await writeAtomically(dir, metaFile, `${JSON.stringify(meta)}\n`);
       } catch (err: unknown) {

@@ -98,6 +98,8 @@ const DatabaseSchema = section({
   path: Type.Optional(pathSchema()),
   retentionDays: int(1, 36_500, 90),
   maxEvents: int(1_000, 2_000_000_000, 50_000_000),
+  // Host summaries stay bounded (SECURITY.md): names beyond this per host count as OTHER-NAMES.
+  maxNamesPerHost: int(10, 1_000_000, 1000, 'Distinct blocked names kept per host'),
   maxBufferedEvents: int(1_000, 10_000_000, MAX_BUFFERED_EVENTS, 'Block events buffered in memory at most'),
   flushIntervalMs: int(10, 60_000, FLUSH_INTERVAL_MS),
 });

@@ -9,7 +9,7 @@
  * `connection.db` at each use and re-prepare their statements when `generation` changes
  * (preparedFor does that).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -161,6 +161,19 @@ function configure(
 }
 
 /**
+ * Creates an empty database file with mode 0600 if none exists (the mode given to open() is not
+ * widened by the umask), so SQLite, which gives its -wal and -shm files the database file's mode,
+ * never creates any of them world-readable. An existing file is left as it is.
+ */
+function createPrivateFile(path: string): void {
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch {
+    // EEXIST: keep the file as it is; any other failure is reported by SQLite's own open next.
+  }
+}
+
+/**
  * Opens (creating if needed) the SQLite file at `path` and brings its schema up to date.
  * Throws PoolsinkError: ERR_STORE_OPEN (cannot create or open), ERR_STORE_CORRUPT (not a database,
  * or quick_check fails), ERR_STORE_SCHEMA (newer schema than this build knows, or an upgrade failed).
@@ -170,7 +183,8 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
   const latest = checkMigrations(migrations);
   if (!isMemoryPath(path)) {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      // Owner-only (SECURITY.md, file modes): the log holds client addresses and query names.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     } catch (err: unknown) {
       throw new PoolsinkError(
         'ERR_STORE_OPEN',
@@ -179,6 +193,7 @@ export function openDatabase(path: string, options: OpenDatabaseOptions): Sqlite
       );
     }
   }
+  if (!isMemoryPath(path)) createPrivateFile(path);
   let db: SqliteDatabase;
   try {
     db = new Database(path);

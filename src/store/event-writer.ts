@@ -69,6 +69,8 @@ export interface EventWriterOptions {
   readonly clock?: () => number;
   /** Runs in each batch's transaction (incidents). */
   readonly batchHook?: EventBatchHook;
+  /** Distinct names kept per host (database.maxNamesPerHost); default MAX_NAMES_PER_HOST. */
+  readonly maxNamesPerHost?: number;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -118,7 +120,8 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
     );
   }
   const clock = options.clock ?? Date.now;
-  const statements = preparedFor(connection, (db) => createBatchWriter(db, options.batchHook));
+  const limits = options.maxNamesPerHost === undefined ? {} : { maxNamesPerHost: options.maxNamesPerHost };
+  const statements = preparedFor(connection, (db) => createBatchWriter(db, options.batchHook, limits));
 
   let buffer: RecordedEvent[] = [];
   let rollups = createRollups();

@@ -5,12 +5,17 @@
  * DNS answers and batched writes go on while a large backlog is pruned.
  *
  * maxEvents is enforced on ids: events keep ids (max id - maxEvents, max id], which holds at most
- * maxEvents rows (ids are assigned in increasing order; gaps only make it fewer). Host summaries
- * (hosts, host_domains) are never pruned: they are the long-term record of which hosts misbehaved.
+ * maxEvents rows (ids are assigned in increasing order; gaps only make it fewer).
+ *
+ * Summaries (SECURITY.md, log flooding): hosts rows are kept (one per client address); once an hour
+ * host_domains and domains rows last seen before the retention cutoff are deleted (a host's
+ * distinct_domains drops with its names), and every pass deletes the least recently seen domains
+ * rows beyond maxDomains. The batch writer caps names per host (OTHER_NAMES).
  */
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
+import { OTHER_NAMES } from './rollup-writes.js';
 import { HOUR_MS, hourOf, minuteOf } from './schema.js';
 
 export interface PrunerOptions {
@@ -18,6 +23,8 @@ export interface PrunerOptions {
   readonly log: Logger;
   readonly retentionDays: number;
   readonly maxEvents: number;
+  /** domains rows kept at most (least recently seen deleted first). Default MAX_DOMAINS. */
+  readonly maxDomains?: number;
   /** Rows per DELETE. Default 2000 (a few ms per batch on a 10M-event log). */
   readonly batchSize?: number;
   /** How often start() prunes. Default 60,000. */
@@ -29,6 +36,8 @@ export interface PruneResult {
   readonly eventsByAge: number;
   readonly eventsByCount: number;
   readonly rollupRows: number;
+  /** host_domains and domains rows deleted (retention, domains cap). */
+  readonly summaryRows: number;
 }
 
 export interface Pruner {
@@ -41,6 +50,8 @@ export interface Pruner {
 }
 
 const DAY_MS = 86_400_000;
+/** Default cap on domains rows (per-name totals): about 100 bytes each, so tens of MB at most. */
+export const MAX_DOMAINS = 200_000;
 const KEYS_PER_STEP = 200;
 
 function checkPositive(name: string, value: number, integer: boolean): number {
@@ -75,6 +86,23 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     deleteHostHours: db.prepare<[string, number]>('DELETE FROM host_hours WHERE client_ip = ? AND hour_ms < ?'),
     deleteDomainHours: db.prepare<[string, number]>('DELETE FROM domain_hours WHERE qname = ? AND hour_ms < ?'),
+    hostNamesAfter: db.prepare<[string, string, number], { clientIp: string; qname: string; lastMs: number }>(
+      `SELECT client_ip AS clientIp, qname, last_seen_ms AS lastMs FROM host_domains
+       WHERE (client_ip, qname) > (?, ?) ORDER BY client_ip, qname LIMIT ?`,
+    ),
+    deleteHostName: db.prepare<[string, string]>('DELETE FROM host_domains WHERE client_ip = ? AND qname = ?'),
+    forgetHostNames: db.prepare<[number, string]>(
+      'UPDATE hosts SET distinct_domains = max(0, distinct_domains - ?) WHERE client_ip = ?',
+    ),
+    domainsSeenBefore: db.prepare<[number, number], { qname: string }>(
+      `SELECT qname FROM domains INDEXED BY domains_last_seen WHERE last_seen_ms < ? ORDER BY last_seen_ms LIMIT ?`,
+    ),
+    leastRecentDomains: db.prepare<[number], { qname: string }>(
+      'SELECT qname FROM domains INDEXED BY domains_last_seen ORDER BY last_seen_ms LIMIT ?',
+    ),
+    domainCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM domains'),
+    deleteDomain: db.prepare<[string]>('DELETE FROM domains WHERE qname = ?'),
+    deleteAllDomainHours: db.prepare<[string]>('DELETE FROM domain_hours WHERE qname = ?'),
     oldestListHour: db.prepare<[], { hour: number | null }>('SELECT min(hour_ms) AS hour FROM list_hours'),
     deleteListHour: db.prepare<[number]>('DELETE FROM list_hours WHERE hour_ms = ?'),
     oldestMinute: db.prepare<[], { minute: number | null }>('SELECT min(minute_ms) AS minute FROM outcome_minutes'),
@@ -92,6 +120,7 @@ export function createPruner(options: PrunerOptions): Pruner {
   const maxEvents = checkPositive('maxEvents', options.maxEvents, true);
   const batchSize = checkPositive('batchSize', options.batchSize ?? 2000, true);
   const intervalMs = checkPositive('intervalMs', options.intervalMs ?? 60_000, true);
+  const maxDomains = checkPositive('maxDomains', options.maxDomains ?? MAX_DOMAINS, true);
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, prepareStatements);
 
@@ -147,9 +176,72 @@ export function createPruner(options: PrunerOptions): Pruner {
     return deleted;
   }
 
-  async function pruneRollups(cutoffMs: number): Promise<number> {
+  /** Deletes host_domains rows last seen before cutoffMs, walking the table in key order. */
+  async function pruneHostNames(cutoffMs: number): Promise<number> {
+    let deleted = 0;
+    let after = { clientIp: '', qname: '' };
+    while (!stopping) {
+      const rows = statements().hostNamesAfter.all(after.clientIp, after.qname, batchSize);
+      const old = rows.filter((row) => row.lastMs < cutoffMs);
+      if (old.length > 0) {
+        connection.db.transaction(() => {
+          const forgotten = new Map<string, number>();
+          for (const { clientIp, qname } of old) {
+            statements().deleteHostName.run(clientIp, qname);
+            if (qname !== OTHER_NAMES) forgotten.set(clientIp, (forgotten.get(clientIp) ?? 0) + 1);
+          }
+          for (const [clientIp, n] of forgotten) statements().forgetHostNames.run(n, clientIp);
+        })();
+        deleted += old.length;
+      }
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < batchSize) break;
+      after = last;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  /** Deletes domains rows (and their hourly rows) picked by `pick`, batch by batch, until none. */
+  async function deleteDomains(pick: () => { qname: string }[]): Promise<number> {
+    let deleted = 0;
+    while (!stopping) {
+      const rows = pick();
+      if (rows.length === 0) break;
+      connection.db.transaction(() => {
+        for (const { qname } of rows) {
+          statements().deleteDomain.run(qname);
+          statements().deleteAllDomainHours.run(qname);
+        }
+      })();
+      deleted += rows.length;
+      if (rows.length < batchSize) break;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
+  async function pruneSummaries(cutoffHour: number): Promise<number> {
+    let deleted = await pruneHostNames(cutoffHour);
+    deleted += await deleteDomains(() => statements().domainsSeenBefore.all(cutoffHour, batchSize));
+    return deleted;
+  }
+
+  async function capDomains(): Promise<number> {
+    const excess = (statements().domainCount.get()?.n ?? 0) - maxDomains;
+    if (excess <= 0) return 0;
+    let left = excess;
+    return deleteDomains(() => {
+      const rows = left > 0 ? statements().leastRecentDomains.all(Math.min(left, batchSize)) : [];
+      left -= rows.length;
+      return rows;
+    });
+  }
+
+  async function pruneRollups(cutoffMs: number): Promise<{ rollupRows: number; summaryRows: number }> {
     const cutoffHour = hourOf(cutoffMs);
     let deleted = 0;
+    let summaryRows = 0;
     // Hourly rows change once an hour: one pass per hour is enough.
     if (cutoffHour > prunedHoursBelow) {
       const seenSinceMs = prunedHoursBelow;
@@ -171,8 +263,11 @@ export function createPruner(options: PrunerOptions): Pruner {
         deleted += statements().deleteListHour.run(hour).changes;
         await nextTurn();
       }
+      // After the hourly rows: a name last seen before cutoffHour has none left, so none are orphaned.
+      summaryRows += await pruneSummaries(cutoffHour);
       if (!stopping) prunedHoursBelow = cutoffHour;
     }
+    summaryRows += await capDomains();
     const cutoffMinute = minuteOf(cutoffMs);
     while (!stopping) {
       const minute = statements().oldestMinute.get()?.minute ?? null;
@@ -180,7 +275,7 @@ export function createPruner(options: PrunerOptions): Pruner {
       deleted += statements().deleteMinutes.run(minute, Math.min(minute + HOUR_MS, cutoffMinute)).changes;
       await nextTurn();
     }
-    return deleted;
+    return { rollupRows: deleted, summaryRows };
   }
 
   async function run(): Promise<PruneResult> {
@@ -188,11 +283,11 @@ export function createPruner(options: PrunerOptions): Pruner {
     try {
       const eventsByAge = await pruneByAge(cutoffMs);
       const eventsByCount = await pruneByCount();
-      const rollupRows = await pruneRollups(cutoffMs);
-      if (eventsByAge + eventsByCount + rollupRows > 0) {
-        log.info({ eventsByAge, eventsByCount, rollupRows }, 'pruned the block log');
+      const { rollupRows, summaryRows } = await pruneRollups(cutoffMs);
+      if (eventsByAge + eventsByCount + rollupRows + summaryRows > 0) {
+        log.info({ eventsByAge, eventsByCount, rollupRows, summaryRows }, 'pruned the block log');
       }
-      return { eventsByAge, eventsByCount, rollupRows };
+      return { eventsByAge, eventsByCount, rollupRows, summaryRows };
     } catch (err: unknown) {
       throw new PoolsinkError('ERR_STORE_WRITE', `pruning ${connection.path} failed: ${errorMessage(err)}`, {
         cause: err,

@@ -9,7 +9,9 @@
  *   a trailing dot ("a.pool.com" → "com.pool.a."), so "pool.com and its subdomains" is the index
  *   range ["com.pool.", "com.pool/").
  * - hosts, host_domains, domains: per-host summary, per-host domain counts and per-domain totals,
- *   kept when events are pruned.
+ *   kept when events are pruned; host_domains and domains rows go after retentionDays, a host keeps
+ *   at most maxNamesPerHost names (the rest under OTHER_NAMES, rollup-writes.ts) and domains at most
+ *   MAX_DOMAINS rows (retention.ts).
  * - host_hours, domain_hours, list_hours: hourly event counts per host, per qname and per
  *   (list, action), so /stats over a day reads rollup rows instead of every event. Separate narrow
  *   tables rather than one (hour, host, qname, list, action) table: a day of the wide table is

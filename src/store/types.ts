@@ -71,7 +71,13 @@ export interface HostSummary {
   readonly lastSeenMs: number;
   /** Blocked (and alerted) queries ever recorded for this host; survives event pruning. */
   readonly blockedCount: number;
+  /**
+   * Distinct names kept in the host's summary: at most database.maxNamesPerHost, less those pruned
+   * after retentionDays. Queries for further names are counted (blockedCount, topDomains) under
+   * the name OTHER-NAMES, which is not counted here.
+   */
   readonly distinctDomains: number;
+  /** The host's most queried names; OTHER-NAMES (names beyond the cap) may be one of them. */
   readonly topDomains: readonly DomainCount[];
   /** The host's latest incident (open, acknowledged or resolved); null if none. */
   readonly incidentId: number | null;

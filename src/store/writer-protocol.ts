@@ -54,6 +54,7 @@ export interface WriterThreadSettings {
   readonly maxBuffered: number;
   readonly retentionDays: number;
   readonly maxEvents: number;
+  readonly maxNamesPerHost?: number;
   readonly pruneIntervalMs?: number;
   /** Notification sinks (secrets included) delivered from this thread (src/notify/). */
   readonly notify?: readonly NotifySinkConfig[];

@@ -47,6 +47,8 @@ export interface WriterThreadOptions {
   readonly log: Logger;
   readonly retentionDays: number;
   readonly maxEvents: number;
+  /** Distinct names kept per host (database.maxNamesPerHost); default MAX_NAMES_PER_HOST. */
+  readonly maxNamesPerHost?: number;
   /** How often the worker writes buffered events. Default FLUSH_INTERVAL_MS (250). */
   readonly flushIntervalMs?: number;
   /** Events per transaction in the worker (a write starts once this many wait). Default EVENT_BATCH_SIZE (500). */
@@ -116,6 +118,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     maxBuffered: positiveInteger('writer thread', 'maxBuffered', options.maxBuffered ?? MAX_BUFFERED_EVENTS),
     retentionDays: options.retentionDays,
     maxEvents: options.maxEvents,
+    ...(options.maxNamesPerHost !== undefined ? { maxNamesPerHost: options.maxNamesPerHost } : {}),
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
     ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
     ...(options.notify !== undefined ? { notify: options.notify } : {}),

@@ -96,6 +96,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       maxBatchSize: settings.maxBatchSize,
       maxBuffered: settings.maxBuffered,
       writeShare: 1,
+      ...(settings.maxNamesPerHost !== undefined ? { maxNamesPerHost: settings.maxNamesPerHost } : {}),
     });
   } catch (err: unknown) {
     void notifier.close();
@@ -116,6 +117,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     log,
     retentionDays: settings.retentionDays,
     maxEvents: settings.maxEvents,
+    ...(settings.maxNamesPerHost !== undefined ? { maxNamesPerHost: settings.maxNamesPerHost } : {}),
     ...(settings.pruneIntervalMs !== undefined ? { intervalMs: settings.pruneIntervalMs } : {}),
   });
 

@@ -1,0 +1,174 @@
+/**
+ * The rollup upserts of a batch (host summaries, per-host and per-name counts, hourly counts,
+ * outcome minutes), run by the batch writer inside its transaction, with the per-host name cap:
+ * a host's names beyond maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
+ */
+import type { HostTally, Rollups } from './batch-writer.js';
+import type { SqliteDatabase } from './database.js';
+import type { IdentityIds } from './host-identities.js';
+
+export function prepareRollupStatements(db: SqliteDatabase) {
+  return {
+    keptNames: db.prepare<[string], { kept: number }>('SELECT distinct_domains AS kept FROM hosts WHERE client_ip = ?'),
+    bumpHostDomain: db.prepare<[number, number, string, string]>(
+      `UPDATE host_domains SET count = count + ?, last_seen_ms = max(last_seen_ms, ?) WHERE client_ip = ? AND qname = ?`,
+    ),
+    hostDomain: db.prepare<[string, string, number, number], { count: number }>(
+      `INSERT INTO host_domains (client_ip, qname, count, last_seen_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client_ip, qname) DO UPDATE SET
+         count = count + excluded.count, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
+       RETURNING count`,
+    ),
+    // identity_id: the latest known; a batch without one (address left the inventory) keeps it.
+    host: db.prepare<[string, number, number, number, number, number | null]>(
+      `INSERT INTO hosts (client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (client_ip) DO UPDATE SET
+         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+         last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+         blocked_count = blocked_count + excluded.blocked_count,
+         distinct_domains = distinct_domains + excluded.distinct_domains,
+         identity_id = CASE WHEN excluded.identity_id IS NOT NULL AND excluded.last_seen_ms >= last_seen_ms
+           THEN excluded.identity_id ELSE identity_id END`,
+    ),
+    domain: db.prepare<[string, number, number, number]>(
+      `INSERT INTO domains (qname, first_seen_ms, last_seen_ms, blocked_count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (qname) DO UPDATE SET
+         first_seen_ms = min(first_seen_ms, excluded.first_seen_ms),
+         last_seen_ms = max(last_seen_ms, excluded.last_seen_ms),
+         blocked_count = blocked_count + excluded.blocked_count`,
+    ),
+    hostHour: db.prepare<[string, number, number]>(
+      `INSERT INTO host_hours (client_ip, hour_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (client_ip, hour_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    domainHour: db.prepare<[string, number, number]>(
+      `INSERT INTO domain_hours (qname, hour_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (qname, hour_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    listHour: db.prepare<[number, string, string, number]>(
+      `INSERT INTO list_hours (hour_ms, list, action, count) VALUES (?, ?, ?, ?)
+       ON CONFLICT (hour_ms, list, action) DO UPDATE SET count = count + excluded.count`,
+    ),
+    outcome: db.prepare<[number, string, number]>(
+      `INSERT INTO outcome_minutes (minute_ms, outcome, count) VALUES (?, ?, ?)
+       ON CONFLICT (minute_ms, outcome) DO UPDATE SET count = count + excluded.count`,
+    ),
+  };
+}
+
+type RollupStatements = ReturnType<typeof prepareRollupStatements>;
+
+function byKey<V>(entries: [string, V][]): [string, V][] {
+  return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** (key, hour, count) rows of an hour → key → count map, in primary key order. */
+function keyHourRows(byHour: Map<number, Map<string, number>>): [string, number, number][] {
+  const rows: [string, number, number][] = [];
+  for (const [hour, counts] of byHour) for (const [key, count] of counts) rows.push([key, hour, count]);
+  return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+}
+
+/**
+ * The name under which a host's names beyond maxNamesPerHost are counted, in host_domains and
+ * domains. Real names never hold upper-case letters (the wire reader lowercases them), so it never
+ * collides with one.
+ */
+export const OTHER_NAMES = 'OTHER-NAMES';
+
+/** Default of database.maxNamesPerHost: distinct names kept per host in host_domains. */
+export const MAX_NAMES_PER_HOST = 1000;
+
+export interface BatchWriterLimits {
+  /** Distinct names kept per host; the rest are counted under OTHER_NAMES. Default MAX_NAMES_PER_HOST. */
+  readonly maxNamesPerHost?: number;
+}
+
+/** Counts of names that overflowed a host's cap: moved to OTHER_NAMES in domains and domain_hours too. */
+type Overflow = Map<string, number>;
+
+/**
+ * Upserts one host's names, at most maxNamesPerHost distinct ones kept (hosts.distinct_domains
+ * counts the kept ones, so the cap costs one primary-key read per host, not a COUNT). Returns how
+ * many names were added; overflow receives the counts of names that were not kept.
+ */
+function writeHostNames(
+  s: RollupStatements,
+  clientIp: string,
+  host: HostTally,
+  maxNames: number,
+  overflow: Overflow,
+): number {
+  const room = maxNames - (s.keptNames.get(clientIp)?.kept ?? 0);
+  let added = 0;
+  let otherCount = 0;
+  let otherLastMs = 0;
+  const fits = host.domains.size <= room;
+  for (const [qname, domain] of byKey([...host.domains])) {
+    if (fits) {
+      const row = s.hostDomain.get(clientIp, qname, domain.count, domain.lastMs);
+      // RETURNING gives the row after the upsert: its count equals ours only if the row is new.
+      if (row !== undefined && row.count === domain.count) added += 1;
+    } else if (s.bumpHostDomain.run(domain.count, domain.lastMs, clientIp, qname).changes > 0) {
+      // a name already kept
+    } else if (added < room) {
+      s.hostDomain.run(clientIp, qname, domain.count, domain.lastMs);
+      added += 1;
+    } else {
+      otherCount += domain.count;
+      if (domain.lastMs > otherLastMs) otherLastMs = domain.lastMs;
+      overflow.set(qname, (overflow.get(qname) ?? 0) + domain.count);
+    }
+  }
+  if (otherCount > 0) s.hostDomain.run(clientIp, OTHER_NAMES, otherCount, otherLastMs);
+  return added;
+}
+
+/**
+ * Upserts in each table's primary key order: the pages are the same, but SQLite then walks each
+ * b-tree forward instead of jumping around it (measured: about twice as fast on a large log).
+ * Counts of names that overflowed a host's cap go under OTHER_NAMES in domains and domain_hours
+ * as well, so a host querying random names cannot grow those tables either; totals stay right.
+ */
+export function writeRollups(s: RollupStatements, rollups: Rollups, identities: IdentityIds, maxNames: number): void {
+  const overflow: Overflow = new Map();
+  for (const [clientIp, host] of byKey([...rollups.hosts])) {
+    const added = writeHostNames(s, clientIp, host, maxNames, overflow);
+    const identityId = host.identity === undefined ? null : identities.idFor(host.identity);
+    s.host.run(clientIp, host.firstMs, host.lastMs, host.count, added, identityId);
+  }
+  let otherCount = 0;
+  let otherFirstMs = Number.MAX_SAFE_INTEGER;
+  let otherLastMs = 0;
+  for (const [qname, domain] of byKey([...rollups.domains])) {
+    const moved = Math.min(overflow.get(qname) ?? 0, domain.count);
+    if (moved > 0) {
+      otherCount += moved;
+      otherFirstMs = Math.min(otherFirstMs, domain.firstMs);
+      otherLastMs = Math.max(otherLastMs, domain.lastMs);
+    }
+    if (domain.count > moved) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count - moved);
+  }
+  if (otherCount > 0) s.domain.run(OTHER_NAMES, otherFirstMs, otherLastMs, otherCount);
+  const otherHours = new Map<number, number>();
+  for (const [qname, hour, count] of keyHourRows(rollups.domainHours)) {
+    const left = overflow.get(qname) ?? 0;
+    const moved = Math.min(left, count);
+    if (moved > 0) {
+      overflow.set(qname, left - moved);
+      otherHours.set(hour, (otherHours.get(hour) ?? 0) + moved);
+    }
+    if (count > moved) s.domainHour.run(qname, hour, count - moved);
+  }
+  for (const [hour, count] of otherHours) s.domainHour.run(OTHER_NAMES, hour, count);
+  for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) s.hostHour.run(clientIp, hour, count);
+  for (const [hour, lists] of rollups.listHours) {
+    for (const [list, actions] of lists) {
+      for (const [action, count] of actions) s.listHour.run(hour, list, action, count);
+    }
+  }
+  for (const [minute, counts] of rollups.outcomes) {
+    for (const [outcome, count] of counts) s.outcome.run(minute, outcome, count);
+  }
+}
