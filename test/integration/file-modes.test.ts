@@ -51,11 +51,18 @@ test('under umask 022 a start creates dataDir 0700 and the database, -wal, -shm 
   const copy = join(dataDir, 'lists', 'remote.txt');
   await until(() => {
     try {
-      return statSync(copy).isFile() && statSync(`${db}-wal`).isFile() && statSync(`${db}-shm`).isFile();
+      // The copy's metadata is written last (source-cache.ts): once it is there, so is the rest.
+      const meta = join(dataDir, 'lists', 'remote.meta.json');
+      return (
+        statSync(meta).isFile() &&
+        statSync(copy).isFile() &&
+        statSync(`${db}-wal`).isFile() &&
+        statSync(`${db}-shm`).isFile()
+      );
     } catch {
       return false; // not there yet
     }
-  }, 5000);
+  });
 
   const found = modes(dataDir);
   for (const path of [db, `${db}-wal`, `${db}-shm`, copy, join(dataDir, 'lists', 'remote.meta.json')])
