@@ -353,7 +353,8 @@ describe('/api/v1/events', () => {
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(seeded.length + 2);
     const hostile = lines.find((l) => l.includes('10.0.0.9'));
-    expect(hostile).toContain(',"a""b,c=d.pool.example",');
+    // The name in presentation format (a quote is \" as dig shows it), then CSV-quoted.
+    expect(hostile).toContain(',"a\\""b,c=d.pool.example",');
     expect(hostile?.endsWith(",'=cmd.pool.example,,")).toBe(true);
   });
 
