@@ -4,27 +4,17 @@
  * resolves; a list that fails to load is never added, and a failed update leaves the list as it
  * was. Lists from the configuration file are read-only here except for refresh.
  */
-import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import type { Allowlist } from './allowlist.js';
 import { applyPatch, specFromDefinition } from './definition.js';
 import type { AllowlistEntry, ListDefinition, ListInfo, ListPatch, RefreshResult } from './list-api.js';
-import { findEntry, listInfo, newListEntry, type ListEntry, type ListTable } from './list-entry.js';
-import type { ListRecords } from '../store/list-store.js';
+import { findEntry, listInfo, newListEntry, type ListContext, type ListEntry } from './list-entry.js';
 import type { RefreshPipeline } from './refresh-pipeline.js';
 import type { RefreshScheduling } from './refresh-scheduling.js';
 import { nextRefreshDelayMs } from './refresh-timing.js';
-import type { SourceCache } from './source-cache.js';
 import type { MatcherSwapper } from './swapper.js';
 
-export interface ListChangesOptions {
-  readonly table: ListTable;
-  readonly store: ListRecords;
-  readonly log: Logger;
-  readonly clock: () => number;
-  readonly random: () => number;
-  readonly baseDir: string;
-  readonly cache: SourceCache;
+export interface ListChangesOptions extends ListContext {
   readonly allowlist: Allowlist;
   readonly swapper: MatcherSwapper;
   readonly scheduling: RefreshScheduling;

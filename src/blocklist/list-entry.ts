@@ -13,6 +13,7 @@ import type { ListInfo, ListOrigin, RefreshResult } from './list-api.js';
 import { listSourceOf, type ListSource } from './list-source.js';
 import type { ListRecords } from '../store/list-store.js';
 import type { ParsedList } from './parse.js';
+import type { SourceCache } from './source-cache.js';
 import type { TimerHandle } from './scheduler.js';
 import type { Baseline } from './update.js';
 
@@ -172,4 +173,17 @@ export function persistState(entry: ListEntry, store: ListRecords, log: Logger):
       log.warn({ list: row.name, err: errorMessage(err) }, 'list state not saved');
     }
   })();
+}
+
+/** What every part of the list manager works with: the table of lists and where they are kept. */
+export interface ListContext {
+  readonly table: ListTable;
+  readonly store: ListRecords;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly random: () => number;
+  /** Relative file sources resolve against this. */
+  readonly baseDir: string;
+  /** Last known good copies of URL lists. */
+  readonly cache: SourceCache;
 }

@@ -7,7 +7,6 @@
  * Also the two other ways content gets into an entry: the local copy at start (loadLocal), and a
  * candidate loaded for an API change before anything is touched (loadCandidate, commitCandidate).
  */
-import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
 import { createSlicer, normalizedCopy } from './build.js';
 import type { ListSpec } from './definition.js';
@@ -21,14 +20,12 @@ import {
   persistState,
   type ListContent,
   type ListEntry,
-  type ListTable,
+  type ListContext,
 } from './list-entry.js';
 import { listSourceOf } from './list-source.js';
 import type { ParsedList } from './parse.js';
-import type { ListRecords } from '../store/list-store.js';
 import type { RefreshScheduling } from './refresh-scheduling.js';
 import { nextRefreshDelayMs } from './refresh-timing.js';
-import type { SourceCache } from './source-cache.js';
 import type { MatcherSwapper } from './swapper.js';
 import { evaluateList, fileStamp, retrieveList, type Evaluation, type Retrieved, type SourceAccess } from './update.js';
 
@@ -49,16 +46,7 @@ export interface Candidate {
   readonly from: ListContent['loadedFrom'];
 }
 
-export interface RefreshPipelineOptions {
-  readonly table: ListTable;
-  readonly store: ListRecords;
-  readonly log: Logger;
-  readonly clock: () => number;
-  readonly random: () => number;
-  /** Relative file sources resolve against this. */
-  readonly baseDir: string;
-  /** Last known good copies of URL lists. */
-  readonly cache: SourceCache;
+export interface RefreshPipelineOptions extends ListContext {
   readonly fetcher: ListFetcher;
   readonly maxBytes: number;
   /** Where file sources added over the API must be (lists.fileSourceDir); undefined: none allowed. */
