@@ -205,6 +205,8 @@ async function startOnStore(
     acl,
     maxUdpPayload: config.dns.maxUdpPayload,
     ecs: config.dns.ecs,
+    upstreamUdpSize: config.dns.upstreamUdpSize,
+    ...(config.dns.nsid !== undefined ? { nsid: Buffer.from(config.dns.nsid, 'utf8') } : {}),
     matcher: lists.matcher,
     cache,
     upstream,

@@ -13,9 +13,17 @@
 import { PoolsinkError } from '../errors.js';
 import type { ResponseFacts } from '../wire/inspect-response.js';
 import { wireNamesEqualIgnoreCase } from '../wire/name.js';
-import { HEADER_LEN, RCODE, writeId } from '../wire/header.js';
+import { HEADER_LEN, RCODE } from '../wire/header.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { buildErrorResponse } from '../wire/answer.js';
+import {
+  clientOptLen,
+  fillClientAnswer,
+  fitCut,
+  MAX_MESSAGE_LEN,
+  truncatedFor,
+  withoutOpt,
+} from '../wire/client-answer.js';
 
 export interface CacheOptions {
   /** Entries kept at most; 0 disables caching. */
@@ -46,7 +54,9 @@ export interface DnsCache {
    */
   lookupStale(key: string, nowMs: number): CacheEntry | undefined;
   /**
-   * Stores an upstream answer. Returns the entry, or undefined when it must not be cached
+   * Stores an upstream answer without its OPT record (cut here unless the caller did, with
+   * client-answer.ts's withoutOpt: each client gets its own OPT; `facts.keptOptions` are the
+   * upstream EDEs it carries on). Returns the entry, or undefined when it must not be cached
    * (truncated, rcode other than NOERROR/NXDOMAIN, negative answer without SOA, ttl 0 after
    * clamping, facts that do not fit the response).
    */
@@ -57,8 +67,17 @@ export interface DnsCache {
    * by the whole seconds since storing (never below 0), or set to `fixedTtlSec` (serve-stale).
    * If the query's question is not the stored one ignoring case (two names that share a key, such
    * as a label containing a dot), the answer is SERVFAIL rather than records for another name.
+   * The answer fits `limitBytes` (client-answer.ts: additional section dropped, or TC) and ends
+   * with this client's own OPT record, when it sent one.
    */
-  answer(entry: CacheEntry, query: Buffer, parsed: ParsedQuery, nowMs: number, fixedTtlSec?: number): Buffer;
+  answer(
+    entry: CacheEntry,
+    query: Buffer,
+    parsed: ParsedQuery,
+    nowMs: number,
+    fixedTtlSec?: number,
+    limitBytes?: number,
+  ): Buffer;
   delete(key: string): void;
   clear(): void;
   readonly size: number;
@@ -69,18 +88,21 @@ const NO_TARGETS: readonly string[] = Object.freeze([]);
 const AA_BIT = 0x04; // in header byte 2
 const RD_BIT = 0x01; // in header byte 2
 
-// Query bits in the key: an answer to an EDNS, DO or CD query differs from one to a plain query.
-const KEY_EDNS = 1;
+// Query bits in the key: an answer to a DO or CD query differs from one to a plain query. The
+// client's EDNS and buffer size are not in it: upstreams are asked with poolsink's own OPT, and
+// each client gets the answer fitted to its own size (issue 17). DO stays in the key rather than
+// asking with DO always and stripping RRSIG/NSEC for other clients (RFC 4035 §3.2.1): stripping
+// would walk and rewrite every cached answer per query, on the hot path.
 const KEY_DO = 2;
 const KEY_CD = 4;
 
 /**
  * The cache key: the lower-cased qname followed by a fixed 3-character suffix (qtype, qclass and the
- * EDNS/DO/CD bits as UTF-16 code units). The suffix's fixed width makes the key unambiguous whatever
+ * DO/CD bits as UTF-16 code units). The suffix's fixed width makes the key unambiguous whatever
  * bytes the name holds.
  */
 export function cacheKey(parsed: ParsedQuery): string {
-  const bits = (parsed.edns ? KEY_EDNS : 0) | (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
+  const bits = (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
   return parsed.qname + String.fromCharCode(parsed.qtype, parsed.qclass, bits);
 }
 
@@ -101,6 +123,9 @@ class StoredEntry implements CacheEntry {
     /** Offsets of the TTL fields, and the TTL at each as stored (capped at maxTtlSec or negativeMaxTtlSec). */
     readonly ttlOffsets: Uint32Array,
     readonly ttls: Uint32Array,
+    /** Where the additional section starts (cut there for a client whose limit it exceeds). */
+    readonly additionalStart: number,
+    readonly keptOptions: Buffer | undefined,
   ) {}
 }
 
@@ -206,9 +231,16 @@ export function createDnsCache(options: CacheOptions): DnsCache {
     return entry;
   }
 
-  function store(key: string, response: Buffer, facts: ResponseFacts, nowMs: number): CacheEntry | undefined {
+  function store(
+    key: string,
+    upstreamResponse: Buffer,
+    upstreamFacts: ResponseFacts,
+    nowMs: number,
+  ): CacheEntry | undefined {
     if (maxEntries === 0) return undefined;
-    if (!isCacheable(facts)) return undefined;
+    if (!isCacheable(upstreamFacts)) return undefined;
+    // Normally done by the caller already (it delivers the same body); a no-op then.
+    const { body: response, facts } = withoutOpt(upstreamResponse, upstreamFacts);
     const negative = isNegative(facts);
     const ttlSec = entryTtlSec(facts, negative);
     if (ttlSec <= 0) return undefined;
@@ -240,6 +272,8 @@ export function createDnsCache(options: CacheOptions): DnsCache {
       facts.questionEnd,
       ttlOffsets,
       ttls,
+      Math.min(facts.additionalStart, copy.length),
+      facts.keptOptions,
     );
     const previous = entries.get(key);
     if (previous !== undefined) unlink(previous);
@@ -249,7 +283,14 @@ export function createDnsCache(options: CacheOptions): DnsCache {
     return entry;
   }
 
-  function answer(entry: CacheEntry, query: Buffer, parsed: ParsedQuery, nowMs: number, fixedTtlSec?: number): Buffer {
+  function answer(
+    entry: CacheEntry,
+    query: Buffer,
+    parsed: ParsedQuery,
+    nowMs: number,
+    fixedTtlSec?: number,
+    limitBytes = MAX_MESSAGE_LEN,
+  ): Buffer {
     if (!(entry instanceof StoredEntry)) throw new TypeError('answer() needs an entry returned by this module');
     const stored = entry.response;
     const questionEnd = entry.questionEnd;
@@ -264,22 +305,23 @@ export function createDnsCache(options: CacheOptions): DnsCache {
     ) {
       return buildErrorResponse(query, parsed, RCODE.SERVFAIL);
     }
-    // set() and a byte loop, not Buffer#copy: copy's argument handling costs more than ~30 bytes.
-    const out = Buffer.allocUnsafe(stored.length);
-    out.set(stored);
-    writeId(out, parsed.id);
+    const kept = entry.keptOptions;
+    const optSize = clientOptLen(parsed, kept);
+    const cut = fitCut(stored.length, entry.additionalStart, optSize, limitBytes);
+    if (cut < 0) return truncatedFor(stored, query, parsed);
+    const out = Buffer.allocUnsafe(cut + optSize);
+    fillClientAnswer(out, stored, cut, query, parsed, kept, 0); // cached rcodes have no upper bits
     out[2] = (stored[2]! & ~(AA_BIT | RD_BIT)) | (query[2]! & RD_BIT);
-    for (let i = HEADER_LEN; i < questionEnd; i++) out[i] = query[i]!;
     const offsets = entry.ttlOffsets;
     const ttls = entry.ttls;
     const count = offsets.length;
     if (fixedTtlSec !== undefined) {
-      for (let i = 0; i < count; i++) writeU32(out, offsets[i]!, fixedTtlSec);
+      for (let i = 0; i < count; i++) if (offsets[i]! < cut) writeU32(out, offsets[i]!, fixedTtlSec);
     } else {
       const elapsedSec = nowMs > entry.storedAtMs ? Math.floor((nowMs - entry.storedAtMs) / 1000) : 0;
       for (let i = 0; i < count; i++) {
         const ttl = ttls[i]! - elapsedSec;
-        writeU32(out, offsets[i]!, Math.max(ttl, 0));
+        if (offsets[i]! < cut) writeU32(out, offsets[i]!, Math.max(ttl, 0));
       }
     }
     return out;

@@ -67,6 +67,14 @@ const DnsSchema = section({
   /** Small, so that a handful of (allowed) addresses cannot take every one of tcpMaxConnections. */
   tcpMaxConnectionsPerClient: int(1, 100_000, 8),
   maxUdpPayload: int(512, 4096, 1232, 'UDP answers never exceed this many bytes (larger ones are truncated, TC=1)'),
+  upstreamUdpSize: int(512, 4096, 1232, 'EDNS payload size poolsink advertises to upstreams, whatever the client'),
+  nsid: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'NSID (RFC 5001) sent to clients that ask for one; off when unset',
+    }),
+  ),
   ecs: stringEnum(['strip', 'forward'] as const, {
     default: 'strip',
     description: 'Client Subnet from clients: strip before forwarding, or forward (and cache per subnet)',

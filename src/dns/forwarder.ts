@@ -11,7 +11,8 @@ import type { Protocol } from './block-event.js';
 import type { BlockVerdict, Responder } from './responder.js';
 import type { ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
-import { EDE, HEADER_LEN, RCODE, writeId } from '../wire/header.js';
+import { EDE, RCODE } from '../wire/header.js';
+import { buildClientAnswer, withoutOpt } from '../wire/client-answer.js';
 import { inspectResponse } from '../wire/inspect-response.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { queryForUpstream, type EcsPolicy } from '../wire/edns-options.js';
@@ -54,6 +55,8 @@ export interface ForwarderDeps {
   latency: AnswerLatencySink | undefined;
   /** Which client EDNS options reach the upstream (dns.ecs); cookies never do. */
   ecs: EcsPolicy;
+  /** The payload size poolsink's own OPT advertises to upstreams (dns.upstreamUdpSize). */
+  upstreamUdpSize: number;
 }
 
 /** A client waiting for a forwarded answer. */
@@ -72,7 +75,7 @@ const NO_REACHABLE_TEXT = Buffer.from('no upstream answered', 'utf8');
 
 export function createForwarder(deps: ForwarderDeps): Forwarder {
   const { cache, upstream, responder, cloakCheck, countersByProtocol, clock, log, latency } = deps;
-  const { deliver, answerError, answerBlocked } = responder;
+  const { deliver, answerError, answerBlocked, limitFor } = responder;
   const maxWaiters = deps.maxWaitersPerQuery;
   const maxPending = deps.maxPending;
   const debug = log.isLevelEnabled('debug');
@@ -106,8 +109,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     inflight.set(key, [waiter]);
     pendingCount++;
     counters.forwarded++;
-    // Client Subnet and cookies are dropped here, on the miss path only (edns-options.ts).
-    const wire = queryForUpstream(query, waiter.parsed, deps.ecs);
+    // poolsink's own OPT, not the client's (edns-options.ts), on the miss path only.
+    const wire = queryForUpstream(query, waiter.parsed, deps.ecs, deps.upstreamUdpSize);
     upstream.query(wire, waiter.parsed.questionEnd, (result) => complete(key, result));
   }
 
@@ -121,9 +124,11 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     try {
       const now = clock();
       if (result.kind === 'answer') {
-        const facts = inspectResponse(result.response);
-        if (facts !== undefined) {
-          cache.store(key, result.response, facts, now);
+        const inspected = inspectResponse(result.response);
+        if (inspected !== undefined) {
+          // The upstream's OPT belongs to that hop: each client gets its own (client-answer.ts).
+          const { body, facts } = withoutOpt(result.response, inspected);
+          cache.store(key, body, facts, now);
           const cloak = facts.cnameTargets.length > 0 ? cloakCheck(facts.cnameTargets) : undefined;
           for (const waiter of waiters) {
             const { query, parsed, address, port, transport } = waiter;
@@ -133,11 +138,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
               observe(waiter, 'blocked');
               continue;
             }
-            const out = Buffer.allocUnsafe(result.response.length);
-            result.response.copy(out);
-            writeId(out, parsed.id);
-            // The client's own letter case in the question (the key matched it case-insensitively).
-            query.copy(out, HEADER_LEN, HEADER_LEN, parsed.questionEnd);
+            // The client's ID, letter case in the question, own OPT; fitted to its size.
+            const out = buildClientAnswer(body, facts, query, parsed, limitFor(parsed, transport));
             deliver(out, parsed, address, port, transport);
             observe(waiter, 'answered');
           }
@@ -152,7 +154,8 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
         const { query, parsed, address, port, transport } = waiter;
         if (stale !== undefined) {
           countersByProtocol[transport.protocol].stale++;
-          deliver(cache.answer(stale, query, parsed, now, STALE_TTL_SEC), parsed, address, port, transport);
+          const out = cache.answer(stale, query, parsed, now, STALE_TTL_SEC, limitFor(parsed, transport));
+          deliver(out, parsed, address, port, transport);
           observe(waiter, 'stale');
         } else {
           countersByProtocol[transport.protocol].servfail++;

@@ -56,6 +56,10 @@ export interface ResolverDeps {
   latency?: AnswerLatencySink;
   /** UDP answers never exceed this (dns.maxUdpPayload). Default 1232 (DNS Flag Day 2020). */
   maxUdpPayload?: number;
+  /** The payload size poolsink advertises to upstreams (dns.upstreamUdpSize). Default 1232. */
+  upstreamUdpSize?: number;
+  /** NSID (RFC 5001) sent to clients that ask for one (dns.nsid); none when undefined. */
+  nsid?: Buffer;
   /** `strip` (default): Client Subnet is not forwarded; `forward`: it is, and is part of the cache key. */
   ecs?: EcsPolicy;
 }
@@ -79,7 +83,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     events: deps.events,
     maxUdpPayload: deps.maxUdpPayload ?? ADVERTISED_UDP_PAYLOAD,
   });
-  const { deliver, answerError, answerBlocked, recordEvent } = responder;
+  const { deliver, answerError, answerBlocked, recordEvent, limitFor } = responder;
 
   /** The first CNAME target that the lists block (CNAME cloaking), if any. */
   const cloakCheck: CloakCheck = (targets) => {
@@ -102,7 +106,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
     maxPending: deps.maxPending ?? 20_000,
     latency: deps.latency,
     ecs: deps.ecs ?? 'strip',
+    upstreamUdpSize: deps.upstreamUdpSize ?? ADVERTISED_UDP_PAYLOAD,
   });
+  const nsid = deps.nsid;
   const ecsInKey = deps.ecs === 'forward';
 
   /** The pipeline. Each step either answers (and returns) or passes the query on. */
@@ -111,6 +117,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     counters.queries++;
     // 1. Parse: header, question, OPT; anything else is answered or dropped here.
     const outcome = parseQuery(query, parsed);
+    if (parsed.nsidRequested) parsed.replyNsid = nsid; // every answer's OPT reads it (answer.ts)
     if (outcome !== PARSE.OK) {
       answerUnparsed(outcome, query, address, port, transport, counters);
       return;
@@ -192,7 +199,8 @@ export function createResolver(deps: ResolverDeps): Resolver {
       }
     }
     countersByProtocol[transport.protocol].cached++;
-    deliver(cache.answer(entry, query, parsedQuery, clock()), parsedQuery, address, port, transport);
+    const limit = limitFor(parsedQuery, transport);
+    deliver(cache.answer(entry, query, parsedQuery, clock(), undefined, limit), parsedQuery, address, port, transport);
   }
 
   return {

@@ -9,6 +9,8 @@ import type { BlockAction, BlockEvent, BlockEventSink, Protocol } from './block-
 import type { ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
 import { buildErrorResponse, buildTruncated } from '../wire/answer.js';
+import { MAX_MESSAGE_LEN } from '../wire/client-answer.js';
+import { isTruncated } from '../wire/header.js';
 import { blockReasonText, buildBlockResponse, type BlockAnswerTemplate } from '../wire/block-answer.js';
 import type { ParsedQuery } from '../wire/query.js';
 // Types only: the verdict comes from the matcher blocklist/ builds; dns/ never calls into blocklist/.
@@ -17,6 +19,8 @@ import type { Verdict } from '../blocklist/matcher.js';
 export type BlockVerdict = Extract<Verdict, { kind: 'block' }>;
 
 export interface Responder {
+  /** The largest answer this client may get: its UDP size (512 without EDNS) capped by maxUdpPayload; 65535 over TCP. */
+  limitFor(parsed: ParsedQuery, transport: Transport): number;
   /** Sends, truncating for UDP clients whose payload size the answer exceeds. */
   deliver(response: Buffer, parsed: ParsedQuery, address: string, port: number, transport: Transport): void;
   /** A record-less answer (REFUSED, SERVFAIL, FORMERR …), with an Extended DNS Error when edeCode >= 0. */
@@ -78,14 +82,20 @@ export function createResponder(deps: ResponderDeps): Responder {
     return text;
   }
 
+  function limitFor(parsed: ParsedQuery, transport: Transport): number {
+    if (transport.protocol !== 'udp') return MAX_MESSAGE_LEN;
+    return parsed.edns ? Math.min(parsed.udpSize, maxUdpPayload) : UDP_PLAIN_LIMIT;
+  }
+
   function deliver(response: Buffer, parsed: ParsedQuery, address: string, port: number, transport: Transport): void {
     if (transport.protocol === 'udp') {
-      const limit = parsed.edns ? Math.min(parsed.udpSize, maxUdpPayload) : UDP_PLAIN_LIMIT;
-      if (response.length > limit) {
+      if (response.length > limitFor(parsed, transport)) {
         countersByProtocol[transport.protocol].truncated++;
         transport.send(buildTruncated(response, parsed), address, port);
         return;
       }
+      // Already fitted to the client (client-answer.ts) with TC set: count it all the same.
+      if (isTruncated(response)) countersByProtocol[transport.protocol].truncated++;
     }
     transport.send(response, address, port);
   }
@@ -146,5 +156,5 @@ export function createResponder(deps: ResponderDeps): Responder {
     transport.send(buildErrorResponse(query, parsed, rcode, edeCode, edeText), address, port);
   }
 
-  return { deliver, answerError, answerBlocked, recordEvent };
+  return { limitFor, deliver, answerError, answerBlocked, recordEvent };
 }

@@ -5,41 +5,61 @@
 import { ADVERTISED_UDP_PAYLOAD, FLAG_TC, HEADER_LEN, QTYPE, RCODE, answerFlags } from './header.js';
 import type { ParsedQuery } from './query.js';
 
-/** Size of an OPT record that carries `edeTextLen` bytes of EDE text (or no EDE when -1). */
-export function optLen(edeTextLen: number): number {
-  return 11 + (edeTextLen >= 0 ? 6 + edeTextLen : 0);
+const OPTION_NSID = 3;
+const OPTION_EDE = 15;
+
+/**
+ * Size of the OPT record poolsink writes for this client: its NSID when asked and configured
+ * (`parsed.replyNsid`), an EDE carrying `edeTextLen` bytes of text (none when -1), and `extraLen`
+ * bytes of options kept from the upstream's answer (its EDEs).
+ */
+export function optLen(parsed: ParsedQuery, edeTextLen: number, extraLen = 0): number {
+  const nsid = parsed.replyNsid;
+  return 11 + (nsid !== undefined ? 4 + nsid.length : 0) + (edeTextLen >= 0 ? 6 + edeTextLen : 0) + extraLen;
 }
 
 /**
- * Writes an OPT record (RFC 6891) at `pos`, echoing the DO bit, with the upper rcode bits and an
- * optional Extended DNS Error. Returns the offset past it.
+ * Writes this client's OPT record (RFC 6891) at `pos`: poolsink's own payload size, the client's
+ * DO bit, the upper rcode bits, then NSID (RFC 5001) when `parsed.replyNsid` is set, an Extended
+ * DNS Error when `edeCode >= 0`, and `extra` (raw options kept from the upstream). Never a cookie:
+ * poolsink does not implement DNS Cookies as a server (RFC 7873 §5.2), so it sends none.
+ * Returns the offset past it.
  */
 export function writeOpt(
   out: Buffer,
   pos: number,
+  parsed: ParsedQuery,
   rcode: number,
-  dnssecOk: boolean,
   edeCode: number,
   edeText: Buffer | undefined,
+  extra?: Buffer,
 ): number {
   const textLen = edeCode >= 0 ? (edeText?.length ?? 0) : -1;
+  const rdlen = optLen(parsed, textLen, extra?.length ?? 0) - 11;
   out[pos] = 0;
   out.writeUInt16BE(QTYPE.OPT, pos + 1);
   out.writeUInt16BE(ADVERTISED_UDP_PAYLOAD, pos + 3);
   out[pos + 5] = (rcode >>> 4) & 0xff;
   out[pos + 6] = 0;
-  out[pos + 7] = dnssecOk ? 0x80 : 0;
+  out[pos + 7] = parsed.dnssecOk ? 0x80 : 0;
   out[pos + 8] = 0;
-  const rdlen = textLen >= 0 ? 6 + textLen : 0;
   out.writeUInt16BE(rdlen, pos + 9);
   pos += 11;
+  const nsid = parsed.replyNsid;
+  if (nsid !== undefined) {
+    out.writeUInt16BE(OPTION_NSID, pos);
+    out.writeUInt16BE(nsid.length, pos + 2);
+    pos += 4;
+    pos += nsid.copy(out, pos);
+  }
   if (textLen >= 0) {
-    out.writeUInt16BE(15, pos); // EDNS option code 15: Extended DNS Error
+    out.writeUInt16BE(OPTION_EDE, pos);
     out.writeUInt16BE(2 + textLen, pos + 2);
     out.writeUInt16BE(edeCode, pos + 4);
     pos += 6;
     if (edeText !== undefined) pos += edeText.copy(out, pos);
   }
+  if (extra !== undefined) pos += extra.copy(out, pos);
   return pos;
 }
 
@@ -74,10 +94,10 @@ export function buildErrorResponse(
   const qEnd = parsed.hasQuestion ? parsed.questionEnd : HEADER_LEN;
   const withOpt = parsed.edns || rcode === RCODE.BADVERS;
   const textLen = edeCode >= 0 ? (edeText?.length ?? 0) : -1;
-  const out = Buffer.allocUnsafe(qEnd + (withOpt ? optLen(textLen) : 0));
+  const out = Buffer.allocUnsafe(qEnd + (withOpt ? optLen(parsed, textLen) : 0));
   writeHeader(out, parsed.id, answerFlags(parsed.flags, rcode), parsed.hasQuestion ? 1 : 0, 0, 0, withOpt ? 1 : 0);
   if (qEnd > HEADER_LEN) query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
-  if (withOpt) writeOpt(out, qEnd, rcode, parsed.dnssecOk, edeCode, edeText);
+  if (withOpt) writeOpt(out, qEnd, parsed, rcode, edeCode, edeText);
   return out;
 }
 
@@ -92,7 +112,7 @@ const ANY_ANSWER_TTL_SEC = 3600;
 export function buildAnyAnswer(query: Buffer, parsed: ParsedQuery): Buffer {
   const qEnd = parsed.questionEnd;
   const rrLen = 2 + 10 + RFC8482_HINFO.length;
-  const out = Buffer.allocUnsafe(qEnd + rrLen + (parsed.edns ? optLen(-1) : 0));
+  const out = Buffer.allocUnsafe(qEnd + rrLen + (parsed.edns ? optLen(parsed, -1) : 0));
   writeHeader(out, parsed.id, answerFlags(parsed.flags, RCODE.NOERROR), 1, 1, 0, parsed.edns ? 1 : 0);
   query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
   let pos = qEnd;
@@ -103,7 +123,7 @@ export function buildAnyAnswer(query: Buffer, parsed: ParsedQuery): Buffer {
   out.writeUInt16BE(RFC8482_HINFO.length, pos + 10);
   pos += 12;
   pos += RFC8482_HINFO.copy(out, pos);
-  if (parsed.edns) writeOpt(out, pos, RCODE.NOERROR, parsed.dnssecOk, -1, undefined);
+  if (parsed.edns) writeOpt(out, pos, parsed, RCODE.NOERROR, -1, undefined);
   return out;
 }
 
@@ -113,7 +133,7 @@ export function buildAnyAnswer(query: Buffer, parsed: ParsedQuery): Buffer {
  */
 export function buildTruncated(response: Buffer, parsed: ParsedQuery): Buffer {
   const qEnd = parsed.questionEnd;
-  const out = Buffer.allocUnsafe(qEnd + (parsed.edns ? optLen(-1) : 0));
+  const out = Buffer.allocUnsafe(qEnd + (parsed.edns ? optLen(parsed, -1) : 0));
   response.copy(out, 0, 0, qEnd);
   const rcode = response[3]! & 0x0f;
   out[2] = response[2]! | (FLAG_TC >>> 8);
@@ -121,6 +141,6 @@ export function buildTruncated(response: Buffer, parsed: ParsedQuery): Buffer {
   out.writeUInt16BE(0, 6);
   out.writeUInt16BE(0, 8);
   out.writeUInt16BE(parsed.edns ? 1 : 0, 10);
-  if (parsed.edns) writeOpt(out, qEnd, rcode, parsed.dnssecOk, -1, undefined);
+  if (parsed.edns) writeOpt(out, qEnd, parsed, rcode, -1, undefined);
   return out;
 }

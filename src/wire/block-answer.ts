@@ -71,7 +71,9 @@ export function buildBlockResponse(
   edeText: Buffer,
 ): Buffer {
   const kind = template.kind;
-  if (kind === 'refused') {
+  // Block answers hold IN-class records; a blocked name asked in another class (CH, HS, ANY) is
+  // refused rather than answered with IN data for a question that did not ask for it (issue 17).
+  if (kind === 'refused' || parsed.qclass !== QCLASS_IN) {
     return buildErrorResponse(query, parsed, RCODE.REFUSED, EDE.BLOCKED, edeText);
   }
   let address: Buffer | undefined;
@@ -82,7 +84,7 @@ export function buildBlockResponse(
   const rcode = kind === 'nxdomain' ? RCODE.NXDOMAIN : RCODE.NOERROR;
   const qEnd = parsed.questionEnd;
   const recordLen = address !== undefined ? 12 + address.length : 12 + template.soaRdata.length;
-  const edeLen = parsed.edns ? optLen(edeText.length) : 0;
+  const edeLen = parsed.edns ? optLen(parsed, edeText.length) : 0;
   const out = Buffer.allocUnsafe(qEnd + recordLen + edeLen);
   writeHeader(
     out,
@@ -112,6 +114,6 @@ export function buildBlockResponse(
     pos += 12;
     pos += template.soaRdata.copy(out, pos);
   }
-  if (parsed.edns) writeOpt(out, pos, rcode, parsed.dnssecOk, EDE.BLOCKED, edeText);
+  if (parsed.edns) writeOpt(out, pos, parsed, rcode, EDE.BLOCKED, edeText);
   return out;
 }

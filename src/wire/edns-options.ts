@@ -1,61 +1,52 @@
 /**
- * Client EDNS options that must not travel upstream as they came (issue 11 #6): Client Subnet
- * (ECS, option 8) tells the upstream who asked, and its answer is then cached for everyone; a
- * client COOKIE (option 10) belongs to the client–poolsink hop, and the upstream's cookie echoed
- * in its answer would be cached and served to other clients. Runs on the cache-miss path only.
- * Every read is bounds-checked against the OPT rdata the query reader found.
+ * The query poolsink sends upstream (issues 11 #6 and 17): the client's header and question, then
+ * poolsink's own OPT record whatever the client sent (or if it sent none): its own payload size
+ * (`dns.upstreamUdpSize`), so the answer cached does not depend on one client's buffer; the DO bit
+ * as the client asked (DO is part of the cache key); no option of the client's (its COOKIE and
+ * NSID belong to the client–poolsink hop) except Client Subnet under `dns.ecs: forward`.
+ * Runs on the cache-miss path only. Every read is bounds-checked against the OPT rdata the query
+ * reader found.
  */
+import { QTYPE } from './header.js';
 import type { ParsedQuery } from './query.js';
 
 export const OPTION_ECS = 8;
 export const OPTION_COOKIE = 10;
 
-/** What leaves for the upstream: `strip` drops ECS and cookies; `forward` keeps ECS (cookies still go). */
+/** What leaves for the upstream: `strip` drops ECS; `forward` keeps it. Nothing else ever goes. */
 export type EcsPolicy = 'strip' | 'forward';
 
-function isDropped(code: number, policy: EcsPolicy): boolean {
-  return code === OPTION_COOKIE || (code === OPTION_ECS && policy === 'strip');
-}
+const DO_FLAG = 0x80; // in the OPT TTL's third byte
 
-/**
- * The query to send upstream: `query` itself when its OPT carries nothing to drop, otherwise a
- * copy with those options removed and the OPT's rdata length fixed. A malformed option list (an
- * option running past the rdata) is dropped whole.
- */
-export function queryForUpstream(query: Buffer, parsed: ParsedQuery, policy: EcsPolicy): Buffer {
+/** The client's ECS option as [start, end) offsets into the query; -1 when none (or malformed). */
+function findEcs(query: Buffer, parsed: ParsedQuery): number {
   const start = parsed.optRdataStart;
   const end = parsed.optRdataEnd;
-  if (start < 0 || end <= start || end > query.length) return query;
-  let dropped = 0;
-  let malformed = false;
-  for (let pos = start; pos < end; ) {
-    if (pos + 4 > end) {
-      malformed = true;
-      break;
-    }
-    const code = query.readUInt16BE(pos);
+  for (let pos = start; start >= 0 && pos + 4 <= end; ) {
     const next = pos + 4 + query.readUInt16BE(pos + 2);
-    if (next > end) {
-      malformed = true;
-      break;
-    }
-    if (isDropped(code, policy)) dropped += next - pos;
+    if (next > end) return -1;
+    if (query.readUInt16BE(pos) === OPTION_ECS) return pos;
     pos = next;
   }
-  if (!malformed && dropped === 0) return query;
-  const keptLen = malformed ? 0 : end - start - dropped;
-  const out = Buffer.allocUnsafe(query.length - (end - start) + keptLen);
-  query.copy(out, 0, 0, start);
-  let at = start;
-  if (!malformed) {
-    for (let pos = start; pos < end; ) {
-      const next = pos + 4 + query.readUInt16BE(pos + 2);
-      if (!isDropped(query.readUInt16BE(pos), policy)) at += query.copy(out, at, pos, next);
-      pos = next;
-    }
-  }
-  query.copy(out, at, end);
-  out.writeUInt16BE(keptLen, start - 2); // the OPT's RDLENGTH, just before its rdata
+  return -1;
+}
+
+export function queryForUpstream(query: Buffer, parsed: ParsedQuery, policy: EcsPolicy, udpSize: number): Buffer {
+  const qEnd = parsed.questionEnd;
+  const ecsAt = policy === 'forward' ? findEcs(query, parsed) : -1;
+  const ecsLen = ecsAt < 0 ? 0 : 4 + query.readUInt16BE(ecsAt + 2);
+  const out = Buffer.allocUnsafe(qEnd + 11 + ecsLen);
+  query.copy(out, 0, 0, qEnd);
+  out.writeUInt16BE(0, 6); // ANCOUNT
+  out.writeUInt16BE(0, 8); // NSCOUNT
+  out.writeUInt16BE(1, 10); // ARCOUNT: the OPT
+  out[qEnd] = 0; // root owner
+  out.writeUInt16BE(QTYPE.OPT, qEnd + 1);
+  out.writeUInt16BE(udpSize, qEnd + 3);
+  out.writeUInt32BE(0, qEnd + 5); // extended rcode, version 0, flags
+  if (parsed.dnssecOk) out[qEnd + 7] = DO_FLAG;
+  out.writeUInt16BE(ecsLen, qEnd + 9);
+  if (ecsLen > 0) query.copy(out, qEnd + 11, ecsAt, ecsAt + ecsLen);
   return out;
 }
 

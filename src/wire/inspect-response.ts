@@ -29,6 +29,40 @@ export interface ResponseFacts {
   negativeTtlSec: number;
   /** Lower-case dotted targets of the CNAME records in the answer section, in order. */
   cnameTargets: string[];
+  /** Offset of the first additional-section record (the message's length when there is none). */
+  additionalStart: number;
+  /** The OPT record's bytes as [optStart, optEnd); both -1 without one. */
+  optStart: number;
+  optEnd: number;
+  /**
+   * The OPT's options that describe the answer itself and so travel on to clients: its Extended
+   * DNS Errors (RFC 8914), as raw option bytes (a private copy); undefined when there are none.
+   * Everything else in the upstream's OPT (cookies, NSID, padding …) belongs to the hop.
+   */
+  keptOptions: Buffer | undefined;
+}
+
+const OPTION_EDE = 15;
+
+/** The EDE options of the option list at [start, end), copied; undefined when none or malformed. */
+function edeOptions(buf: Uint8Array, start: number, end: number): Buffer | undefined {
+  let kept = 0;
+  for (let pos = start; pos < end; ) {
+    if (pos + 4 > end) return undefined;
+    const next = pos + 4 + readU16(buf, pos + 2);
+    if (next > end) return undefined;
+    if (readU16(buf, pos) === OPTION_EDE) kept += next - pos;
+    pos = next;
+  }
+  if (kept === 0) return undefined;
+  const out = Buffer.allocUnsafe(kept);
+  let at = 0;
+  for (let pos = start; pos < end; ) {
+    const next = pos + 4 + readU16(buf, pos + 2);
+    if (readU16(buf, pos) === OPTION_EDE) for (let i = pos; i < next; i++) out[at++] = buf[i]!;
+    pos = next;
+  }
+  return out;
 }
 
 const QR_BIT = 0x80; // in header byte 2
@@ -94,9 +128,14 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
   let sawOpt = false;
   let minTtlSec = -1;
   let soaTtlSec = -1;
+  let additionalStart = end;
+  let optStart = -1;
+  let optEnd = -1;
+  let keptOptions: Buffer | undefined;
   let pos = questionEnd;
   for (let i = 0; i < total; i++) {
     const ownerStart = pos;
+    if (i === authorityEnd) additionalStart = pos;
     const fixedStart = skipName(buf, pos, end); // TYPE, CLASS, TTL, RDLENGTH
     if (fixedStart < 0 || fixedStart + 10 > end) return undefined;
     const type = readU16(buf, fixedStart);
@@ -108,6 +147,9 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
       if (sawOpt || i < authorityEnd || fixedStart !== ownerStart + 1) return undefined;
       sawOpt = true;
       extendedRcode = (buf[fixedStart + 4]! << 4) | rcode;
+      optStart = ownerStart;
+      optEnd = rdataEnd;
+      keptOptions = edeOptions(buf, rdataStart, rdataEnd);
     } else {
       const ttl = readTtl(buf, fixedStart + 4);
       ttlOffsets.push(fixedStart + 4);
@@ -139,5 +181,9 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
     minTtlSec,
     negativeTtlSec: isNegative ? soaTtlSec : -1,
     cnameTargets,
+    additionalStart,
+    optStart,
+    optEnd,
+    keptOptions,
   };
 }

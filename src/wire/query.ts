@@ -38,6 +38,13 @@ export interface ParsedQuery {
   /** The OPT record's rdata (its options) as offsets into the query; both -1 without an OPT. */
   optRdataStart: number;
   optRdataEnd: number;
+  /** The client's OPT carries an NSID option (RFC 5001). */
+  nsidRequested: boolean;
+  /**
+   * The NSID this client's OPT carries: set by the resolver after parsing (its `dns.nsid` when
+   * asked, else undefined); every answer builder reads it here, so none needs the configuration.
+   */
+  replyNsid: Buffer | undefined;
 }
 
 export function createParsedQuery(): ParsedQuery {
@@ -55,7 +62,20 @@ export function createParsedQuery(): ParsedQuery {
     checkingDisabled: false,
     optRdataStart: -1,
     optRdataEnd: -1,
+    nsidRequested: false,
+    replyNsid: undefined,
   };
+}
+
+const OPTION_NSID = 3;
+
+/** Whether the option list at [start, end) holds `code` (read up to the first malformed option). */
+function hasOption(buf: Buffer, start: number, end: number, code: number): boolean {
+  for (let pos = start; pos + 4 <= end; ) {
+    if (((buf[pos]! << 8) | buf[pos + 1]!) === code) return true;
+    pos += 4 + ((buf[pos + 2]! << 8) | buf[pos + 3]!);
+  }
+  return false;
 }
 
 /** Scratch space for one name's text; module-level is safe because parseQuery never yields. */
@@ -74,6 +94,8 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
   out.dnssecOk = false;
   out.optRdataStart = -1;
   out.optRdataEnd = -1;
+  out.nsidRequested = false;
+  out.replyNsid = undefined;
   out.qname = '';
   if (end < HEADER_LEN) return PARSE.DROP;
   const flags = (buf[2]! << 8) | buf[3]!;
@@ -119,6 +141,7 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
       out.dnssecOk = ((buf[pos + 6]! << 8) & DO_BIT) !== 0;
       out.optRdataStart = pos + 10;
       out.optRdataEnd = rdataEnd;
+      out.nsidRequested = hasOption(buf, pos + 10, rdataEnd, OPTION_NSID);
     }
     pos = rdataEnd;
   }

@@ -68,16 +68,17 @@ describe('cacheKey', () => {
     ['a subdomain', query('www.example.com').key, false],
     ['qtype AAAA', query('example.com', { type: QTYPE.AAAA }).key, false],
     ['qclass CH', query('example.com', { qclass: 3 }).key, false],
-    ['EDNS', query('example.com', { edns: {} }).key, false],
+    ['EDNS (answers are fitted per client, issue 17)', query('example.com', { edns: {} }).key, true],
     ['EDNS with DO', query('example.com', { edns: { dnssecOk: true } }).key, false],
     ['CD bit', query('example.com', { flags: 0x0110 }).key, false],
   ])('%s: same key as example.com/A/IN is %s', (_label, key, same) => {
     expect(key === base).toBe(same);
   });
 
-  test('EDNS with DO differs from plain EDNS, and CD with EDNS from CD without', () => {
+  test('DO differs from no DO, CD from no CD; EDNS alone does not (issue 17: answers are fitted per client)', () => {
     expect(query('a.com', { edns: { dnssecOk: true } }).key).not.toBe(query('a.com', { edns: {} }).key);
-    expect(query('a.com', { flags: 0x0110, edns: {} }).key).not.toBe(query('a.com', { flags: 0x0110 }).key);
+    expect(query('a.com', { flags: 0x0110, edns: {} }).key).toBe(query('a.com', { flags: 0x0110 }).key);
+    expect(query('a.com', { flags: 0x0110 }).key).not.toBe(query('a.com', { flags: 0x0100 }).key);
   });
 
   function keyOf(qname: string, qtype: number, qclass: number): string {
@@ -505,11 +506,14 @@ describe('answer', () => {
     expect(ttlsOf(cache.answer(entry, q.buf, q.parsed, T0 + elapsedMs))).toEqual(ttls);
   });
 
-  test('fixedTtlSec sets every TTL and leaves the OPT flags alone', () => {
+  test('fixedTtlSec sets every TTL; the OPT is the client\u2019s (none for a plain query, issue 17)', () => {
     const { cache, q, entry } = setUp(records);
     const out = cache.answer(entry, q.buf, q.parsed, T0 + 500_000, 30);
     expect(ttlsOf(out)).toEqual([30, 30, 30, 30]);
-    expect(Packet.parse(out).additionals.find((record) => record.type === QTYPE.OPT)?.ttl).toBe(0x8000);
+    expect(Packet.parse(out).additionals.find((record) => record.type === QTYPE.OPT)).toBeUndefined();
+    const doQuery = query('example.com', { edns: { dnssecOk: true } });
+    const withDo = cache.answer(entry, doQuery.buf, doQuery.parsed, T0 + 500_000, 30);
+    expect(Packet.parse(withDo).additionals.find((record) => record.type === QTYPE.OPT)?.ttl).toBe(0x8000);
   });
 
   test('TTLs are capped at the entry lifetime (maxTtlSec)', () => {
