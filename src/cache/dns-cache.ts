@@ -17,6 +17,7 @@ import { HEADER_LEN, RCODE } from '../wire/header.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { buildErrorResponse } from '../wire/answer.js';
 import {
+  type AnswerShape,
   clientOptLen,
   fillClientAnswer,
   fitCut,
@@ -106,7 +107,7 @@ export function cacheKey(parsed: ParsedQuery): string {
   return parsed.qname + String.fromCharCode(parsed.qtype, parsed.qclass, bits);
 }
 
-class StoredEntry implements CacheEntry {
+class StoredEntry implements CacheEntry, AnswerShape {
   /** Neighbours in the LRU list: `older` towards the head (evicted first), `newer` towards the tail. */
   older: StoredEntry | undefined = undefined;
   newer: StoredEntry | undefined = undefined;
@@ -123,7 +124,9 @@ class StoredEntry implements CacheEntry {
     /** Offsets of the TTL fields, and the TTL at each as stored (capped at maxTtlSec or negativeMaxTtlSec). */
     readonly ttlOffsets: Uint32Array,
     readonly ttls: Uint32Array,
-    /** Where the additional section starts (cut there for a client whose limit it exceeds). */
+    /** Where the sections start, for fitting a client's limit (client-answer.ts). */
+    readonly authorityStart: number,
+    readonly authorityOptional: boolean,
     readonly additionalStart: number,
     readonly keptOptions: Buffer | undefined,
   ) {}
@@ -272,6 +275,8 @@ export function createDnsCache(options: CacheOptions): DnsCache {
       facts.questionEnd,
       ttlOffsets,
       ttls,
+      Math.min(facts.authorityStart, copy.length),
+      facts.authorityOptional,
       Math.min(facts.additionalStart, copy.length),
       facts.keptOptions,
     );
@@ -307,10 +312,10 @@ export function createDnsCache(options: CacheOptions): DnsCache {
     }
     const kept = entry.keptOptions;
     const optSize = clientOptLen(parsed, kept);
-    const cut = fitCut(stored.length, entry.additionalStart, optSize, limitBytes);
+    const cut = fitCut(stored.length, entry, optSize, limitBytes);
     if (cut < 0) return truncatedFor(stored, query, parsed);
     const out = Buffer.allocUnsafe(cut + optSize);
-    fillClientAnswer(out, stored, cut, query, parsed, kept, 0); // cached rcodes have no upper bits
+    fillClientAnswer(out, stored, cut, query, parsed, kept, 0, entry.authorityStart); // cached rcodes: no upper bits
     out[2] = (stored[2]! & ~(AA_BIT | RD_BIT)) | (query[2]! & RD_BIT);
     const offsets = entry.ttlOffsets;
     const ttls = entry.ttls;

@@ -8,7 +8,9 @@
  *  2. else without the additional section, TC clear: RFC 2181 §9 ("the TC bit should not be set
  *     merely because some extra information could have been included") and RFC 6891 §7 (the
  *     OPT is kept: the client's OPT is written after the cut);
- *  3. else TC=1 with the question only, so the client retries over TCP. Answer and authority
+ *  3. else, for a positive answer whose authority holds only the zone's NS RRset (and RRSIGs),
+ *     without the authority section too, TC clear (what BIND 9.18 sends a small-buffer client);
+ *  4. else TC=1 with the question only, so the client retries over TCP. Answer and authority
  *     sections are never cut partway: a DNSSEC answer missing an RRSIG or an NSEC proof fails
  *     validation (RFC 4035 §3.1.1); unbound (msgencode.c: TC with an empty body when the answer
  *     section does not fit) does the same.
@@ -42,6 +44,7 @@ export function withoutOpt(response: Buffer, facts: ResponseFacts): { body: Buff
       ...facts,
       ttlOffsets: facts.ttlOffsets.map(shift),
       additionalStart: Math.min(facts.additionalStart, body.length),
+      authorityStart: Math.min(facts.authorityStart, body.length),
       optStart: -1,
       optEnd: -1,
     },
@@ -53,13 +56,22 @@ export function clientOptLen(parsed: ParsedQuery, keptOptions: Buffer | undefine
   return parsed.edns ? optLen(parsed, -1, keptOptions?.length ?? 0) : 0;
 }
 
+/** Where the sections of a stored answer start, and whether its authority may be left out. */
+export interface AnswerShape {
+  readonly authorityStart: number;
+  readonly authorityOptional: boolean;
+  readonly additionalStart: number;
+}
+
 /**
  * Where the stored records are cut for a client: `bodyLen` (all of them), `additionalStart`
- * (without the additional section), or -1 when even that exceeds `limitBytes` (answer TC).
+ * (without the additional section), `authorityStart` (without authority either, when optional),
+ * or -1 when even that exceeds `limitBytes` (answer TC).
  */
-export function fitCut(bodyLen: number, additionalStart: number, optSize: number, limitBytes: number): number {
+export function fitCut(bodyLen: number, shape: AnswerShape, optSize: number, limitBytes: number): number {
   if (bodyLen + optSize <= limitBytes) return bodyLen;
-  if (additionalStart + optSize <= limitBytes) return additionalStart;
+  if (shape.additionalStart + optSize <= limitBytes) return shape.additionalStart;
+  if (shape.authorityOptional && shape.authorityStart + optSize <= limitBytes) return shape.authorityStart;
   return -1;
 }
 
@@ -75,6 +87,7 @@ export function fillClientAnswer(
   parsed: ParsedQuery,
   keptOptions: Buffer | undefined,
   extendedRcode: number,
+  authorityStart: number,
 ): void {
   // set() and a byte loop, not Buffer#copy: copy's argument handling costs more than ~30 bytes.
   if (cut === body.length) out.set(body);
@@ -82,6 +95,10 @@ export function fillClientAnswer(
   writeId(out, parsed.id);
   const questionEnd = parsed.questionEnd;
   for (let i = HEADER_LEN; i < questionEnd; i++) out[i] = query[i]!;
+  if (cut <= authorityStart && cut < body.length) {
+    out[8] = 0; // NSCOUNT: the optional authority section was left out
+    out[9] = 0;
+  }
   const additional = cut === body.length ? (body[10]! << 8) | body[11]! : 0;
   const arcount = additional + (parsed.edns ? 1 : 0);
   out[10] = arcount >>> 8;
@@ -106,9 +123,9 @@ export function buildClientAnswer(
   limitBytes: number,
 ): Buffer {
   const optSize = clientOptLen(parsed, facts.keptOptions);
-  const cut = fitCut(body.length, facts.additionalStart, optSize, limitBytes);
+  const cut = fitCut(body.length, facts, optSize, limitBytes);
   if (cut < 0) return truncatedFor(body, query, parsed);
   const out = Buffer.allocUnsafe(cut + optSize);
-  fillClientAnswer(out, body, cut, query, parsed, facts.keptOptions, facts.extendedRcode);
+  fillClientAnswer(out, body, cut, query, parsed, facts.keptOptions, facts.extendedRcode, facts.authorityStart);
   return out;
 }

@@ -29,6 +29,13 @@ export interface ResponseFacts {
   negativeTtlSec: number;
   /** Lower-case dotted targets of the CNAME records in the answer section, in order. */
   cnameTargets: string[];
+  /** Offset of the first authority-section record (additionalStart when there is none). */
+  authorityStart: number;
+  /**
+   * The authority section may be left out without TC: a positive answer whose authority holds
+   * only the zone's NS RRset and its RRSIGs (no NSEC/NSEC3 proof, as a wildcard answer carries).
+   */
+  authorityOptional: boolean;
   /** Offset of the first additional-section record (the message's length when there is none). */
   additionalStart: number;
   /** The OPT record's bytes as [optStart, optEnd); both -1 without one. */
@@ -129,12 +136,15 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
   let minTtlSec = -1;
   let soaTtlSec = -1;
   let additionalStart = end;
+  let authorityStart = -1;
+  let authorityOnlyNs = true;
   let optStart = -1;
   let optEnd = -1;
   let keptOptions: Buffer | undefined;
   let pos = questionEnd;
   for (let i = 0; i < total; i++) {
     const ownerStart = pos;
+    if (i === answerCount) authorityStart = pos;
     if (i === authorityEnd) additionalStart = pos;
     const fixedStart = skipName(buf, pos, end); // TYPE, CLASS, TTL, RDLENGTH
     if (fixedStart < 0 || fixedStart + 10 > end) return undefined;
@@ -142,6 +152,10 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
     const rdataStart = fixedStart + 10;
     const rdataEnd = rdataStart + readU16(buf, fixedStart + 8);
     if (rdataEnd > end) return undefined;
+    if (i >= answerCount && i < authorityEnd && type !== QTYPE.NS) {
+      const coversNs = type === QTYPE.RRSIG && rdataEnd - rdataStart >= 2 && readU16(buf, rdataStart) === QTYPE.NS;
+      if (!coversNs) authorityOnlyNs = false;
+    }
     if (type === QTYPE.OPT) {
       // RFC 6891 §6.1.1: at most one, in the additional section, owned by the root.
       if (sawOpt || i < authorityEnd || fixedStart !== ownerStart + 1) return undefined;
@@ -181,6 +195,8 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
     minTtlSec,
     negativeTtlSec: isNegative ? soaTtlSec : -1,
     cnameTargets,
+    authorityStart: authorityStart < 0 ? Math.min(additionalStart, end) : authorityStart,
+    authorityOptional: rcode === RCODE.NOERROR && answerCount > 0 && authorityOnlyNs,
     additionalStart,
     optStart,
     optEnd,
