@@ -2,7 +2,7 @@
  * BIND 9 (`named -g`) as a DNSSEC-signed authoritative upstream for interop tests (issue 17). At
  * start it writes two zones in a temp dir, signs them with fresh keys (dnssec-keygen,
  * dnssec-signzone): `nsec.test` with NSEC and `nsec3.test` with NSEC3 (no salt, 0 iterations),
- * each with a wildcard, a CNAME chain, a large TXT and a pool name that tests block. Listens on
+ * each with a wildcard, a CNAME chain, a large TXT, one too large for UDP, and a pool name that tests block. Listens on
  * 127.0.0.1 only, on a free port; no rndc, no recursion.
  */
 import { execFile } from 'node:child_process';
@@ -30,6 +30,7 @@ export function hasBind(): boolean {
 
 function zoneText(zone: string): string {
   const bigTxt = Array.from({ length: 4 }, (_, i) => `"${`t${i}`.repeat(100)}"`).join(' ');
+  const hugeTxt = Array.from({ length: 8 }, (_, i) => `"${`h${i}`.repeat(120)}"`).join(' ');
   return [
     '$TTL 300',
     `@ IN SOA ns.${zone}. admin.${zone}. 1 3600 600 86400 300`,
@@ -40,6 +41,7 @@ function zoneText(zone: string): string {
     'c1 IN CNAME c2',
     'c2 IN CNAME www',
     `big IN TXT ${bigTxt}`,
+    `huge IN TXT ${hugeTxt}`, // past 1232 bytes: BIND truncates over UDP
     'pool IN A 192.0.2.66',
     '',
   ].join('\n');

@@ -117,6 +117,19 @@ describe.skipIf(!hasBind() || !hasUnbound())('interop with BIND and unbound', ()
     });
   }
 
+  test('an answer BIND truncates over UDP: poolsink retries over TCP, caches it whole, TC to UDP clients', async () => {
+    const s = await poolsink();
+    const args = ['huge.nsec.test', 'TXT', '+dnssec', '+nocookie', '+ignore'];
+    expect(shapeOf((await dig(bind.port, [...args, '+norec'])).raw).tc).toBe(true);
+    const viaUdp = shapeOf((await dig(s.port, args)).raw);
+    expect(viaUdp.tc).toBe(true);
+    expect(s.poolsink.upstream.stats.tcpRetries).toBe(1);
+    const direct = shapeOf((await dig(bind.port, [...args, '+norec', '+tcp'])).raw);
+    const viaTcp = shapeOf((await dig(s.port, [...args, '+tcp'])).raw); // from cache
+    expect(viaTcp).toEqual(direct);
+    expect(s.poolsink.resolver.counters.cached).toBe(1);
+  });
+
   describe('unbound validating through poolsink', () => {
     let unbound: UnboundServer;
     beforeAll(async () => {
