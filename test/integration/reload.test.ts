@@ -10,7 +10,8 @@ import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
-import { dig } from '../helpers/clients.js';
+import { dig, udpExchange } from '../helpers/clients.js';
+import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 
 let dir: string;
@@ -186,6 +187,40 @@ describe('reload', () => {
       error: { code: 'ERR_CONFIG_INVALID', message: expect.stringMatching(/upstreamTimeoutMs/) },
     });
     expect((await dig(port(p), ['pool.example', 'A'])).status).toBe('REFUSED');
+  });
+
+  test('rate limits change and turn off live', async () => {
+    writeConfig();
+    const p = await start();
+    const burst = async (): Promise<number[]> =>
+      Promise.all(
+        Array.from({ length: 20 }, async (_, i) => {
+          const reply = await udpExchange(port(p), encodeQuery(`q${i}.example`, { id: i + 1 }));
+          return reply === undefined ? -1 : rcodeOf(reply);
+        }),
+      );
+    expect(await burst()).not.toContain(5);
+    writeConfig({ dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 1, burst: 1 } } });
+    expect(await p.reload()).toMatchObject({ applied: ['dns.rateLimit.qps', 'dns.rateLimit.burst'] });
+    expect(await burst()).toContain(5); // REFUSED: 20 at once from one client, 1 a second allowed
+    writeConfig({ dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } } });
+    expect((await p.reload()).ok).toBe(true);
+    expect(await burst()).not.toContain(5);
+  });
+
+  test('admin.token changed in the file: the old token is refused after the reload', async () => {
+    writeConfig({ admin: { listen: '127.0.0.1:0', token: 'first-token-first-token' } });
+    const p = await start();
+    writeConfig({ admin: { listen: '127.0.0.1:0', token: 'second-token-second-token' } });
+    expect(await p.reload()).toEqual({ ok: true, applied: ['admin.token'], restartNeeded: [] });
+    const base = `http://127.0.0.1:${p.admin.address.port}`;
+    const statusWith = async (token: string): Promise<number> => {
+      const response = await request(`${base}/api/v1/lists`, { headers: { authorization: `Bearer ${token}` } });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    expect(await statusWith('first-token-first-token')).toBe(401);
+    expect(await statusWith('second-token-second-token')).toBe(200);
   });
 
   test('concurrent reloads run one at a time and agree', async () => {
