@@ -318,7 +318,7 @@ async function startOnStore(
     load: options.loadConfig ?? noConfigFile,
     started: config,
     token: adminToken,
-    targets: { log, acl, resolver, upstream, lists, rateLimit, admin },
+    targets: { log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
   });
   log.info(
     {

@@ -2,6 +2,8 @@
  * Configuration reload (SIGHUP, POST /api/v1/reload) and admin token rotation: reads the file again
  * with the start's validation, plans (config/reload-plan.ts) and applies the live keys to the
  * running parts; a bad file changes nothing and is logged. Reloads and rotations run one at a time.
+ * Notification sinks (notify[], in the writer thread) and hosts.reverseDns are restart-only for
+ * now, reported as such like the listeners.
  */
 import type { Logger } from 'pino';
 import { adminTokenSource, resolveAdminToken, writeNewTokenFile, type RotatedToken } from './admin/auth.js';
@@ -27,6 +29,7 @@ export interface ReloadTargets {
   readonly lists: {
     applyConfig(lists: readonly ListSpec[], allowlist: readonly string[]): Promise<ConfigListsChange>;
   };
+  readonly hostIdentity: { replaceInventory(inventory: Config['hosts']['inventory']): Promise<void> };
   /** Absent when poolsink started without rate limiting. */
   readonly rateLimit: RateLimitGate | undefined;
   readonly admin: { setToken(token: string): void };
@@ -104,6 +107,7 @@ export function createReloader(options: ReloaderOptions): Reloader {
     }
     if (has('log.level')) log.level = next.log.level;
     applied = next;
+    if (has('hosts.inventory')) await targets.hostIdentity.replaceInventory(next.hosts.inventory);
     if (has('blocklists') || has('allowlist')) {
       const change = await targets.lists.applyConfig(next.blocklists, next.allowlist);
       log.info(change, 'lists from the configuration file reloaded');

@@ -34,6 +34,7 @@ export const LIVE_KEYS = [
   'log.level',
   'admin.token',
   'admin.tokenFile',
+  'hosts.inventory',
 ] as const;
 
 /** Objects compared whole: their parts are not separate settings. */

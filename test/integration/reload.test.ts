@@ -2,7 +2,7 @@
  * Configuration reload in process: startPoolsink with a real configuration file, changed on disk,
  * then reload() (what SIGHUP calls) or POST /api/v1/reload. Real sockets, answers read by dig.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -221,6 +221,20 @@ describe('reload', () => {
     };
     expect(await statusWith('first-token-first-token')).toBe(401);
     expect(await statusWith('second-token-second-token')).toBe(200);
+  });
+
+  test('hosts.inventory: files added and removed by a reload replace the identities', async () => {
+    copyFileSync(new URL('../fixtures/inventory/hosts.csv', import.meta.url), join(dir, 'hosts.csv'));
+    writeConfig();
+    const p = await start();
+    expect(p.hostIdentity.lookup('10.0.1.17')).toBeUndefined();
+    writeConfig({ hosts: { inventory: [{ source: 'hosts.csv' }] } });
+    expect(await p.reload()).toEqual({ ok: true, applied: ['hosts.inventory'], restartNeeded: [] });
+    expect(p.hostIdentity.lookup('10.0.1.17')?.name).toBe('web-7');
+    expect(p.hostIdentity.status().files.map((file) => file.source)).toEqual([join(dir, 'hosts.csv')]);
+    writeConfig({ hosts: { reverseDns: true } });
+    expect(await p.reload()).toEqual({ ok: true, applied: ['hosts.inventory'], restartNeeded: ['hosts.reverseDns'] });
+    expect(p.hostIdentity.lookup('10.0.1.17')).toBeUndefined();
   });
 
   test('concurrent reloads run one at a time and agree', async () => {

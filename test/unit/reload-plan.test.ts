@@ -28,6 +28,9 @@ describe('planReload', () => {
     [{ database: { path: 'other.db' } }, [], ['database.path']],
     [{ dataDir: 'state' }, [], ['dataDir', 'database.path']],
     [{ cache: { maxEntries: 10 } }, [], ['cache.maxEntries']],
+    [{ hosts: { inventory: [{ source: 'hosts.csv' }] } }, ['hosts.inventory'], []],
+    [{ hosts: { reverseDns: true } }, [], ['hosts.reverseDns']],
+    [{ notify: [{ name: 'ops', type: 'slack', url: 'https://hooks.example/x', events: ['test'] }] }, [], ['notify']],
   ])('%j → live %j, restart %j', (change, live, restart) => {
     const started = config();
     const plan = planReload(started, started, config(change));
