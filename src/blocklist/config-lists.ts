@@ -44,6 +44,14 @@ export function createConfigLists(options: ConfigListsOptions): ConfigLists {
     entry.timer = undefined;
   }
 
+  async function removeCopy(name: string): Promise<void> {
+    try {
+      await cache.remove(name);
+    } catch (err: unknown) {
+      log.warn({ list: name, err: errorMessage(err) }, 'last known good copy of a replaced list not deleted');
+    }
+  }
+
   async function load(entry: ListEntry): Promise<void> {
     await pipeline.loadLocal(entry);
     if (entry.source.kind === 'url') scheduling.scheduleFirst(entry);
@@ -59,12 +67,7 @@ export function createConfigLists(options: ConfigListsOptions): ConfigLists {
       table.entries.splice(table.entries.indexOf(entry), 1);
       drop(entry);
       removed.push(entry.spec.name);
-      await cache.remove(entry.spec.name).catch((err: unknown) => {
-        log.warn(
-          { list: entry.spec.name, err: errorMessage(err) },
-          'last known good copy of a removed list not deleted',
-        );
-      });
+      await removeCopy(entry.spec.name);
     }
     const toLoad: ListEntry[] = [];
     let rebuild = removed.length > 0;
@@ -87,6 +90,8 @@ export function createConfigLists(options: ConfigListsOptions): ConfigLists {
         const fresh = newListEntry(spec, 'config', 0, baseDir);
         table.entries.splice(table.entries.indexOf(entry), 1, fresh);
         drop(entry);
+        // The last known good copy is the old source's: never the new list's content.
+        if (spec.source !== entry.spec.source) await removeCopy(spec.name);
         toLoad.push(fresh);
         changed.push(spec.name);
       } else if (!isDeepStrictEqual(spec, entry.spec)) {

@@ -99,6 +99,19 @@ describe('reload', () => {
     ]);
   });
 
+  test('a list whose source or mode changes is reloaded under its name', async () => {
+    writeConfig();
+    const p = await start();
+    writeConfig({ blocklists: [{ name: 'pools', source: 'more.txt' }] });
+    expect(await p.reload()).toEqual({ ok: true, applied: ['blocklists'], restartNeeded: [] });
+    expect((await dig(port(p), ['pool.example', 'A'])).status).toBe('NOERROR');
+    expect((await dig(port(p), ['newpool.example', 'A'])).status).toBe('NXDOMAIN');
+    writeConfig({ blocklists: [{ name: 'pools', source: 'more.txt', mode: 'alert' }] });
+    expect((await p.reload()).ok).toBe(true);
+    expect((await dig(port(p), ['newpool.example', 'A'])).status).toBe('NOERROR');
+    expect(p.lists.lists().map((list) => [list.name, list.mode, list.entries])).toEqual([['pools', 'alert', 1]]);
+  });
+
   test('a bad file keeps the running configuration; the log names the key and the problem', async () => {
     writeConfig();
     const p = await start();
