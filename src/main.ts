@@ -345,7 +345,8 @@ async function startOnStore(
   async function close(): Promise<void> {
     serving = false;
     for (const listener of listeners) listener.stopAccepting();
-    const drainLimitMs = config.upstreamTimeoutMs * (config.upstreams.length + 1) + 500;
+    const { upstreamTimeoutMs, upstreams } = reloader.config; // as last reloaded
+    const drainLimitMs = upstreamTimeoutMs * (upstreams.length + 1) + 500;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       resolver.drain(),
