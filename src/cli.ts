@@ -15,6 +15,7 @@ import { createEventQueries } from './store/queries.js';
 import { eventsReport, hostsReport } from './commands/report.js';
 import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
+import { rotateToken } from './commands/token.js';
 
 const USAGE = `usage:
   poolsink serve [--config FILE]            run the resolver (default FILE: poolsink.yaml)
@@ -30,7 +31,9 @@ const USAGE = `usage:
                                             incidents, newest first
   poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
-                                            change its state (through the admin API)`;
+                                            change its state (through the admin API)
+  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working
+  kill -HUP <pid>                           the server reads its configuration file again (see README)`;
 
 /** Options taking a value, besides --config. */
 const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit', 'state', 'note'] as const;
@@ -61,6 +64,14 @@ async function incident(args: Args): Promise<void> {
   const note = args.values.note;
   if (note === undefined) throw new PoolsinkError('ERR_USAGE', `incident ${action} needs --note TEXT\n${USAGE}`);
   process.stdout.write(await changeIncident(loadConfig({ file: args.config }), id, action, note));
+}
+
+async function token(args: Args): Promise<void> {
+  if (args.rest.length !== 1 || args.rest[0] !== 'rotate')
+    throw new PoolsinkError('ERR_USAGE', `unknown token command ${args.rest.join(' ')}\n${USAGE}`);
+  const out = await rotateToken(loadConfig({ file: args.config }));
+  process.stderr.write(out.stderr);
+  process.stdout.write(out.stdout);
 }
 
 interface Args {
@@ -106,7 +117,11 @@ function parseArgs(argv: readonly string[]): Args {
 async function serve(args: Args): Promise<void> {
   const config = loadConfig({ file: args.config });
   const log = createLogger(config.log.level);
-  const poolsink = await startPoolsink(config, { log });
+  const poolsink = await startPoolsink(config, { log, loadConfig: () => loadConfig({ file: args.config }) });
+  // SIGHUP: read the configuration file again (the reload logs its outcome; a bad file changes nothing).
+  process.on('SIGHUP', () => {
+    poolsink.reload().catch((err: unknown) => log.error({ err }, 'configuration reload failed'));
+  });
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -205,6 +220,8 @@ async function run(argv: readonly string[]): Promise<void> {
       });
     case 'incident':
       return incident(args);
+    case 'token':
+      return token(args);
     default:
       throw new PoolsinkError('ERR_USAGE', `unknown command ${args.command}\n${USAGE}`);
   }

@@ -14,12 +14,11 @@ import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dn
 import { startOnOnePort } from './dns/one-port.js';
 import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
 import { startUdpListener, type UdpListener } from './dns/udp-server.js';
-import { createBlockAnswerTemplate } from './wire/block-answer.js';
 import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/list-manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
-import { formatHostPort, ipToBytes, type HostPort } from './net/address.js';
+import { formatHostPort, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread } from './store/writer-thread.js';
 import { incidentSettings } from './incidents/incident-settings.js';
@@ -32,8 +31,11 @@ import { startHostIdentity, type HostIdentityService } from './inventory/host-id
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
 import type { Notification } from './notify/notification.js';
+import { PoolsinkError } from './errors.js';
+import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
 
 export interface Poolsink {
+  /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
   readonly config: Config;
   readonly resolver: Resolver;
   readonly cache: DnsCache;
@@ -44,8 +46,12 @@ export interface Poolsink {
   readonly admin: AdminServer;
   /** Inventory files and reverse DNS (hosts.*). */
   readonly hostIdentity: HostIdentityService;
-  /** The admin API's bearer token. */
+  /** The admin API's bearer token now (a reload or rotation replaces it). */
   readonly adminToken: string;
+  /** Reads the configuration file again and applies what can change live (reload.ts); serialized. */
+  reload(): Promise<ReloadResult>;
+  /** A new admin token into the token file, in use at once; ERR_CONFLICT for an inline admin.token. */
+  rotateToken(): Promise<RotatedToken>;
   /** Absent when dns.rateLimit.qps is 0. */
   readonly rateLimit: RateLimitGate | undefined;
   /** Bound addresses, in listen order (real ports when configured with port 0). */
@@ -61,12 +67,12 @@ export interface StartOptions {
   events?: BlockEventSink;
   /** The resolver's clock (cache ages, event times); upstream timeouts always use real time. */
   clock?: () => number;
+  /** Reads the configuration again for reload() (the CLI: loadConfig of the same file); absent: reload fails. */
+  loadConfig?: () => Config;
 }
 
-function addressBytes(address: string): Buffer {
-  const bytes = ipToBytes(address);
-  if (bytes === undefined) throw new Error(`not an IP address: ${address}`); // validated by config
-  return bytes;
+function noConfigFile(): never {
+  throw new PoolsinkError('ERR_CONFIG_READ', 'poolsink was started without a configuration file to reload');
 }
 
 function addressOf(listener: { readonly address: HostPort }): HostPort {
@@ -210,12 +216,7 @@ async function startOnStore(
     matcher: lists.matcher,
     cache,
     upstream,
-    blockTemplate: createBlockAnswerTemplate({
-      kind: config.block.response,
-      ttlSec: config.block.ttlSec,
-      sinkholeIpv4: addressBytes(config.block.sinkholeIpv4),
-      sinkholeIpv6: addressBytes(config.block.sinkholeIpv6),
-    }),
+    blockTemplate: blockTemplateOf(config.block),
     log,
     events,
     latency,
@@ -301,6 +302,10 @@ async function startOnStore(
       ...(config.notify.length > 0
         ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }
         : {}),
+      configuration: {
+        reload: () => poolsink.reload(),
+        rotateToken: () => poolsink.rotateToken(),
+      },
       health: () => ({
         serving,
         listeners: [
@@ -311,6 +316,12 @@ async function startOnStore(
     },
   });
   resources.add('admin server', () => admin.close());
+  const reloader = createReloader({
+    load: options.loadConfig ?? noConfigFile,
+    started: config,
+    token: adminToken,
+    targets: { log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
+  });
   log.info(
     {
       listen: udp.map(formatHostPort),
@@ -336,7 +347,8 @@ async function startOnStore(
   async function close(): Promise<void> {
     serving = false;
     for (const listener of listeners) listener.stopAccepting();
-    const drainLimitMs = config.upstreamTimeoutMs * (config.upstreams.length + 1) + 500;
+    const { upstreamTimeoutMs, upstreams } = reloader.config; // as last reloaded
+    const drainLimitMs = upstreamTimeoutMs * (upstreams.length + 1) + 500;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       resolver.drain(),
@@ -351,8 +363,10 @@ async function startOnStore(
   }
 
   let closing: Promise<void> | undefined;
-  return {
-    config,
+  const poolsink: Poolsink = {
+    get config() {
+      return reloader.config;
+    },
     resolver,
     cache,
     upstream,
@@ -361,7 +375,11 @@ async function startOnStore(
     eventWriter: writer,
     admin,
     hostIdentity,
-    adminToken,
+    get adminToken() {
+      return reloader.token;
+    },
+    reload: () => reloader.reload(),
+    rotateToken: () => reloader.rotateToken(),
     rateLimit,
     udp,
     tcp,
@@ -370,4 +388,5 @@ async function startOnStore(
       return closing;
     },
   };
+  return poolsink;
 }

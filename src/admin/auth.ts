@@ -16,7 +16,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 
@@ -143,6 +143,50 @@ export function resolveAdminToken(options: AdminTokenOptions): string {
   const token = readTokenFile(path, log);
   if (existing) log.info({ tokenFile: path }, 'admin token read from file');
   else log.info({ tokenFile: path }, 'admin token generated; send it as "Authorization: Bearer <token>"');
+  return token;
+}
+
+/** A rotation's outcome: the new token and the file that now holds it. */
+export interface RotatedToken {
+  readonly token: string;
+  readonly tokenFile: string;
+}
+
+/** Where the admin token comes from: the configuration itself, or a file poolsink may rewrite. */
+export type AdminTokenSource = { readonly kind: 'inline' } | { readonly kind: 'file'; readonly path: string };
+
+export function adminTokenSource(
+  options: Pick<AdminTokenOptions, 'token' | 'tokenFile' | 'dataDir'>,
+): AdminTokenSource {
+  if (options.token !== undefined) return { kind: 'inline' };
+  return { kind: 'file', path: options.tokenFile ?? join(options.dataDir, GENERATED_TOKEN_FILE) };
+}
+
+/**
+ * Token rotation: writes a new random token to `path` (mode 0600) and returns it. The token goes
+ * to a temporary file beside it first, then is renamed over it, so a reader sees the old token or
+ * the new one, never half of one. Throws ERR_ADMIN_TOKEN.
+ */
+export function writeNewTokenFile(path: string): string {
+  const token = randomBytes(32).toString('base64url');
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      writeSync(fd, `${token}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err: unknown) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Never created, or already renamed: nothing to remove.
+    }
+    throw tokenError(`admin token file ${path} could not be rewritten: ${errorMessage(err)}`, err);
+  }
   return token;
 }
 

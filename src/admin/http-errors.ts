@@ -47,8 +47,9 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   ERR_STORE_OPEN: 503,
   ERR_STORE_SCHEMA: 500,
   ERR_STORE_CORRUPT: 500,
-  ERR_CONFIG_INVALID: 500,
-  ERR_CONFIG_READ: 500,
+  // Only a reload (POST /api/v1/reload) reads the configuration over HTTP: the file at fault.
+  ERR_CONFIG_INVALID: 422,
+  ERR_CONFIG_READ: 422,
   ERR_LISTEN: 500,
   ERR_USAGE: 500,
   ERR_ADMIN_TOKEN: 500,

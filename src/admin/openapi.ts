@@ -60,7 +60,9 @@ const RESPONSES: Readonly<Record<string, ResponseDoc>> = {
   MisdirectedRequest: errorResponse(
     'The Host header is not an IP address, localhost or one of admin.hostnames (DNS rebinding defence)',
   ),
-  Unprocessable: errorResponse('The list source could not be read, or the update was rejected by a guard'),
+  Unprocessable: errorResponse(
+    'The list source could not be read, the update was rejected by a guard, or the configuration file is invalid',
+  ),
   InternalError: errorResponse('Unexpected failure; details are in the server log'),
   BadGateway: errorResponse('A list source could not be fetched'),
   Unavailable: errorResponse('The store or list management is not available'),

@@ -15,6 +15,7 @@ import type { IncidentChange } from '../incidents/incident-state.js';
 import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
+import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
 
 export {
   NO_CONTENT,
@@ -41,6 +42,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly changeIncident?: (change: IncidentChange) => Promise<void>;
   /** Notification sinks; without it the /notify routes are absent. */
   readonly notify?: NotifyApi;
+  /** Reload and token rotation; without it those routes are absent. */
+  readonly configuration?: ConfigurationApi;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -75,6 +78,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),
+    ...(deps.configuration !== undefined ? createConfigurationRoutes(deps.configuration) : []),
   ];
   let document: unknown;
   routes.push({

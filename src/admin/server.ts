@@ -66,6 +66,8 @@ export interface AdminServerOptions {
 export interface AdminServer {
   /** The bound address (the real port when listening on port 0). */
   readonly address: HostPort;
+  /** Requires `token` from the next request on; the previous one stops working at once (reload, rotation). */
+  setToken(token: string): void;
   /** Stops accepting, lets requests in flight finish (bounded), closes every connection. */
   close(): Promise<void>;
 }
@@ -92,7 +94,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const metricsAuth = options.metricsAuth ?? true;
   const clock = deps.clock ?? Date.now;
   const router = createRouter(createRoutes(deps, { metricsAuth }));
-  const isAuthorized = createBearerCheck(options.token);
+  // Replaced whole by setToken: a request checks against one token, at no extra cost per request.
+  let isAuthorized = createBearerCheck(options.token);
   const isAcceptedHost = createHostCheck(options.hostnames ?? []);
   const failedAuth = createFailedAuthLog({
     log,
@@ -206,6 +209,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   let closing: Promise<void> | undefined;
   return {
     address,
+    setToken(token) {
+      isAuthorized = createBearerCheck(token);
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         const cut = setTimeout(() => server.closeAllConnections(), limits.closeGraceMs);

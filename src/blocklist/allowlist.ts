@@ -12,6 +12,11 @@ export interface Allowlist {
   /** Every name, configuration file first. */
   names(): string[];
   entries(): readonly AllowlistEntry[];
+  /**
+   * Replaces the configuration file's entries (a reload); runtime entries stay. True when the set
+   * changed. A runtime entry the file now names too is shown once, as the file's.
+   */
+  setConfigEntries(configEntries: readonly string[]): boolean;
   /** Loads the runtime entries saved in the database. */
   restore(): void;
   /** Persists, then adds. Rejects with ERR_INVALID (not a name) or ERR_CONFLICT (already there, or being added). */
@@ -21,17 +26,24 @@ export interface Allowlist {
 }
 
 export function createAllowlist(configEntries: readonly string[], store: ListRecords): Allowlist {
-  const fromConfig = new Set(configEntries.map((entry) => allowlistName(entry)));
+  let fromConfig = new Set(configEntries.map((entry) => allowlistName(entry)));
+  const runtimeOnly = (): string[] => [...runtime.keys()].filter((domain) => !fromConfig.has(domain));
   const runtime = new Map<string, number>();
   /** Names whose insert or delete is being written: another change to one meanwhile is refused. */
   const changing = new Set<string>();
 
   return {
-    names: () => [...fromConfig, ...runtime.keys()],
+    names: () => [...fromConfig, ...runtimeOnly()],
     entries: () => [
       ...[...fromConfig].map((domain): AllowlistEntry => ({ domain, origin: 'config' })),
-      ...[...runtime.keys()].map((domain): AllowlistEntry => ({ domain, origin: 'runtime' })),
+      ...runtimeOnly().map((domain): AllowlistEntry => ({ domain, origin: 'runtime' })),
     ],
+    setConfigEntries(next) {
+      const names = new Set(next.map((entry) => allowlistName(entry)));
+      const same = names.size === fromConfig.size && [...names].every((domain) => fromConfig.has(domain));
+      fromConfig = names;
+      return !same;
+    },
     restore() {
       for (const row of store.runtimeAllowlist()) {
         if (!fromConfig.has(row.domain)) runtime.set(row.domain, row.createdMs);

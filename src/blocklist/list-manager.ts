@@ -28,6 +28,7 @@ import type { ListSpec } from './definition.js';
 import { DEFAULT_FETCH_OPTIONS, createListFetcher, type FetchOptions, type ListFetcher } from './fetch.js';
 import type { ListInfo, ListManagement } from './list-api.js';
 import { createListChanges } from './list-changes.js';
+import { createConfigLists, type ConfigListsChange } from './config-lists.js';
 import { createListTable, findEntry, listInfo, newListEntry } from './list-entry.js';
 import { createListLifecycle } from './list-lifecycle.js';
 import type { ListRecords } from '../store/list-store.js';
@@ -93,6 +94,8 @@ export interface ListManager extends ListManagement {
   /** The matcher last handed to onMatcher (before start: the allowlist alone). */
   readonly matcher: DomainMatcher;
   status(): ListManagerStatus;
+  /** A configuration reload: the file's lists and allowlist replaced, runtime ones kept (config-lists.ts). */
+  applyConfig(lists: readonly ListSpec[], allowlist: readonly string[]): Promise<ConfigListsChange>;
 }
 
 /**
@@ -161,6 +164,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
   const parts = { table, store, log, baseDir, cache, allowlist, swapper, scheduling, pipeline };
   const lifecycle = createListLifecycle({ ...parts, fetcher, ownFetcher });
   const changes = createListChanges({ ...parts, clock, random });
+  const configLists = createConfigLists({ ...parts, clock, random });
 
   return {
     start: lifecycle.start,
@@ -185,6 +189,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
       };
     },
     lists: () => table.entries.map(listInfo),
+    applyConfig: configLists.applyConfig,
     ...changes,
     allowlist: allowlist.entries,
   };

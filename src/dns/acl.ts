@@ -10,11 +10,13 @@ const V4_MAPPED_PREFIX = '::ffff:';
 
 export interface ClientAcl {
   allows(address: string): boolean;
+  /** Swaps in new networks (a configuration reload); the next check uses them. */
+  replace(cidrs: readonly Cidr[]): void;
 }
 
 export function createClientAcl(cidrs: readonly Cidr[]): ClientAcl {
-  const v4 = cidrs.filter((c) => c.family === 4);
-  const v6 = cidrs.filter((c) => c.family === 6);
+  let v4 = cidrs.filter((c) => c.family === 4);
+  let v6 = cidrs.filter((c) => c.family === 6);
   const memo = new Map<string, boolean>();
 
   function decide(address: string): boolean {
@@ -43,6 +45,11 @@ export function createClientAcl(cidrs: readonly Cidr[]): ClientAcl {
       if (memo.size >= MEMO_MAX) memo.clear();
       memo.set(address, verdict);
       return verdict;
+    },
+    replace(next) {
+      v4 = next.filter((c) => c.family === 4);
+      v6 = next.filter((c) => c.family === 6);
+      memo.clear();
     },
   };
 }

@@ -284,6 +284,11 @@ export interface RateLimitGate {
   admit(query: Buffer, clientIp: string, clientPort: number, transport: Transport): boolean;
   readonly counters: Readonly<RateLimitCounters>;
   readonly limiter: RateLimiter;
+  /**
+   * A new limiter (fresh buckets) and action from the next query on, or undefined: admit every
+   * query (rate limiting turned off by a configuration reload).
+   */
+  reconfigure(next: { limiter: RateLimiter; action: RateLimitAction } | undefined): void;
 }
 
 export function createRateLimitGate(deps: {
@@ -291,12 +296,15 @@ export function createRateLimitGate(deps: {
   action: RateLimitAction;
   log: Logger;
 }): RateLimitGate {
-  const { limiter, action, log } = deps;
+  const { log } = deps;
+  let { limiter, action } = deps;
+  let enabled = true;
   const parsed = createParsedQuery();
   const counters: RateLimitCounters = { limited: 0, refused: 0, dropped: 0 };
 
   return {
     admit(query, clientIp, clientPort, transport) {
+      if (!enabled) return true;
       const verdict = limiter.check(clientIp);
       if (verdict === RATE.ALLOW) return true;
       counters.limited++;
@@ -322,6 +330,14 @@ export function createRateLimitGate(deps: {
       return false;
     },
     counters,
-    limiter,
+    get limiter() {
+      return limiter;
+    },
+    reconfigure(next) {
+      enabled = next !== undefined;
+      if (next === undefined) return;
+      limiter = next.limiter;
+      action = next.action;
+    },
   };
 }

@@ -29,6 +29,8 @@ export interface Resolver {
   handle(query: Buffer, address: string, port: number, transport: Transport): void;
   /** Swaps in new lists; queries already being answered keep the matcher they started with. */
   setMatcher(matcher: DomainMatcher): void;
+  /** Block answers from now on follow `template` (block.* changed by a reload). */
+  setBlockTemplate(template: BlockAnswerTemplate): void;
   readonly matcher: DomainMatcher;
   /** Totals over both transports (summed when read). */
   readonly counters: Readonly<ResolverCounters>;
@@ -225,6 +227,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     get matcher() {
       return matcher;
     },
+    setBlockTemplate: responder.setBlockTemplate,
     get counters() {
       return sumCounters(udpCounters, tcpCounters);
     },

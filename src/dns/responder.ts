@@ -54,6 +54,8 @@ export interface Responder {
     action: BlockAction,
     via: string | undefined,
   ): void;
+  /** Block answers from now on follow `template` (a configuration reload). */
+  setBlockTemplate(template: BlockAnswerTemplate): void;
 }
 
 export interface ResponderDeps {
@@ -69,8 +71,8 @@ export interface ResponderDeps {
 const UDP_PLAIN_LIMIT = 512;
 
 export function createResponder(deps: ResponderDeps): Responder {
-  const { blockTemplate, countersByProtocol, clock, log, events, maxUdpPayload } = deps;
-  const debug = log.isLevelEnabled('debug');
+  const { countersByProtocol, clock, log, events, maxUdpPayload } = deps;
+  let blockTemplate = deps.blockTemplate;
   const reasonTexts = new Map<string, Buffer>();
 
   function reasonText(list: string): Buffer {
@@ -138,7 +140,8 @@ export function createResponder(deps: ResponderDeps): Responder {
     countersByProtocol[transport.protocol].blocked++;
     transport.send(buildBlockResponse(query, parsed, blockTemplate, reasonText(verdict.list)), address, port);
     recordEvent(verdict, parsed, address, port, transport, 'blocked', via);
-    if (debug) {
+    // Asked per block (no allocation), so a log level changed by a reload applies here too.
+    if (log.isLevelEnabled('debug')) {
       log.debug({ qname: parsed.qname, client: address, list: verdict.list, rule: verdict.rule, via }, 'blocked');
     }
   }
@@ -156,5 +159,9 @@ export function createResponder(deps: ResponderDeps): Responder {
     transport.send(buildErrorResponse(query, parsed, rcode, edeCode, edeText), address, port);
   }
 
-  return { limitFor, deliver, answerError, answerBlocked, recordEvent };
+  function setBlockTemplate(template: BlockAnswerTemplate): void {
+    blockTemplate = template;
+  }
+
+  return { limitFor, deliver, answerError, answerBlocked, recordEvent, setBlockTemplate };
 }

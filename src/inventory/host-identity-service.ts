@@ -28,6 +28,11 @@ export interface HostIdentityService {
   identityMisses(clientIps: readonly string[]): void;
   /** Checks the inventory files now (tests; the poll timer does this by itself). */
   check(): Promise<void>;
+  /**
+   * Watches `inventory` instead of the files it watched (a configuration reload): resolves once
+   * they are loaded and their merged map has replaced the writer's inventory layer.
+   */
+  replaceInventory(inventory: HostsConfig['inventory']): Promise<void>;
   stop(): void;
 }
 
@@ -45,13 +50,15 @@ export interface HostIdentityOptions {
 /** Loads the inventory files (a bad one is reported, never fatal) and starts watching them. */
 export async function startHostIdentity(options: HostIdentityOptions): Promise<HostIdentityService> {
   const { hosts, publish, log } = options;
-  const files = createInventoryFiles({
-    files: hosts.inventory,
-    log,
-    onChange: (identities) => publish({ inventory: [...identities] }),
-    ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
-  });
+  const inventoryFiles = (inventory: HostsConfig['inventory']) =>
+    createInventoryFiles({
+      files: inventory,
+      log,
+      onChange: (identities) => publish({ inventory: [...identities] }),
+      ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    });
+  let files = inventoryFiles(hosts.inventory);
   const reverse = hosts.reverseDns
     ? createReverseDns({
         upstream: options.upstream,
@@ -74,6 +81,13 @@ export async function startHostIdentity(options: HostIdentityOptions): Promise<H
       reverse?.request(clientIps.filter((ip) => !files.identities().has(ip)));
     },
     check: () => files.check(),
+    async replaceInventory(inventory) {
+      const next = inventoryFiles(inventory);
+      await next.start();
+      files.stop();
+      files = next;
+      publish({ inventory: [...next.identities()] });
+    },
     stop: () => files.stop(),
   };
 }

@@ -50,6 +50,12 @@ export interface UpstreamPool {
   query(query: Buffer, questionEnd: number, done: (result: UpstreamResult) => void): void;
   readonly stats: UpstreamStats;
   health(): UpstreamHealth[];
+  /**
+   * Sends to `upstreams` with `timeoutMs` from the next query on (a configuration reload); queries
+   * already under way finish with the upstreams they started with. Health starts afresh.
+   * Throws ERR_CONFIG_INVALID naming a bad option, changing nothing.
+   */
+  reconfigure(next: Pick<UpstreamPoolOptions, 'upstreams' | 'timeoutMs'>): void;
   /** Stops sockets and timers; pending queries complete with kind 'failed' reason 'error'. */
   close(): Promise<void>;
 }
@@ -77,11 +83,13 @@ interface Job {
 
 export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   const { log } = options;
-  const { upstreams, timeoutMs, socketCount, socketMaxUses, sweepIntervalMs } = checkPoolOptions(options);
+  const checked = checkPoolOptions(options);
+  const { socketCount, socketMaxUses, sweepIntervalMs } = checked;
+  let timeoutMs = checked.timeoutMs;
   const now = options.now ?? (() => performance.now());
 
   const stats: UpstreamStats = { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 };
-  const health = createHealthTracker(upstreams);
+  let health = createHealthTracker(checked.upstreams);
   const random = createRandomIds();
   const deadlines = createDeadlines<Job>({
     sweepIntervalMs,
@@ -315,6 +323,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     stats,
     health() {
       return health.snapshot();
+    },
+    reconfigure(next) {
+      const reconfigured = checkPoolOptions({ ...options, ...next });
+      health = createHealthTracker(reconfigured.upstreams);
+      timeoutMs = reconfigured.timeoutMs;
     },
     async close() {
       if (closed) return;

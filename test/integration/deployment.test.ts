@@ -397,6 +397,7 @@ describe('deploy/poolsink.service', () => {
     expect(svc('ExecStart')).toEqual([
       '/usr/bin/node /opt/poolsink/dist/cli.js serve --config /etc/poolsink/poolsink.yaml',
     ]);
+    expect(svc('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
     expect(svc('Restart')).toEqual(['on-failure']);
     expect(unit.get('Install')?.get('WantedBy')).toEqual(['multi-user.target']);
   });

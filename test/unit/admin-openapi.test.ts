@@ -39,6 +39,7 @@ function deps(): AdminDeps {
     },
     eventWriter: { stats: { buffered: 0, written: 0, dropped: 0, writeErrors: 0, healthy: true } },
     health: () => ({ serving: true, listeners: [] }),
+    configuration: { reload: unused, rotateToken: unused },
   };
 }
 
