@@ -99,11 +99,18 @@ export async function listsReport(config: Config): Promise<string> {
   );
 }
 
-export async function refreshLists(config: Config, name: string | undefined, force: boolean): Promise<string> {
+export interface RefreshReport {
+  table: string;
+  /** True when any list's refresh was `rejected` or `failed`: the command then exits 1. */
+  failed: boolean;
+}
+
+export async function refreshLists(config: Config, name: string | undefined, force: boolean): Promise<RefreshReport> {
   const path = name === undefined ? '/api/v1/lists/refresh' : `/api/v1/lists/${encodeURIComponent(name)}/refresh`;
   const body = await call(config, 'POST', `${path}${force ? '?force=true' : ''}`);
   const results = Array.isArray(body['results']) ? body['results'].filter(isRecord) : [];
-  return formatTable(
+  const failed = results.some((r) => r['outcome'] === 'rejected' || r['outcome'] === 'failed');
+  const table = formatTable(
     ['NAME', 'OUTCOME', 'ENTRIES', 'BEFORE', 'MESSAGE'],
     results.map((r) => [
       field(r, 'name'),
@@ -113,4 +120,5 @@ export async function refreshLists(config: Config, name: string | undefined, for
       field(r, 'message'),
     ]),
   );
+  return { table, failed };
 }
