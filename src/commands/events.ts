@@ -5,7 +5,8 @@
  * every matching event as the API's exports do.
  */
 import { csvChunks, ndjsonChunks } from '../admin/export.js';
-import { parseEventQuery } from '../admin/params.js';
+import { InvalidParameterError } from '../admin/http-errors.js';
+import { parseEventQuery, type EventQuery } from '../admin/params.js';
 import { PoolsinkError } from '../errors.js';
 import type { EventQueries } from '../store/types.js';
 import { eventsTable } from './report.js';
@@ -17,6 +18,16 @@ export interface EventsCommandOptions {
   filters: Partial<Record<EventFilterOption, string>>;
   format?: string;
   limit: number;
+}
+
+/** The API's parser; its errors name the option (`--since: ...`) instead of the query parameter. */
+function eventQuery(params: URLSearchParams, nowMs: number): EventQuery {
+  try {
+    return parseEventQuery(params, nowMs);
+  } catch (err: unknown) {
+    if (err instanceof InvalidParameterError) throw new PoolsinkError('ERR_USAGE', `--${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 /** Writes the report through `write`, chunk by chunk (an export may be large). */
@@ -34,7 +45,7 @@ export async function eventsCommand(
     const value = options.filters[name];
     if (value !== undefined) params.set(name, value);
   }
-  const { filter } = parseEventQuery(params, nowMs);
+  const { filter } = eventQuery(params, nowMs);
   if (format === 'table') {
     write(eventsTable(queries.events(filter, options.limit).events));
     return;
