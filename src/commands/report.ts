@@ -8,6 +8,7 @@ import type { EventQueries, StoredEvent } from '../store/types.js';
 import { formatTable, shortTime } from './table.js';
 import { identityLabel } from '../inventory/identity-label.js';
 import { presentName, terminalText } from '../net/presentation.js';
+import { qtypeName } from '../wire/type-names.js';
 
 export interface HostsOptions {
   since?: string;
@@ -48,7 +49,7 @@ export function eventsTable(events: readonly StoredEvent[]): string {
       terminalText(identityLabel(e.identity, 40)),
       e.protocol,
       e.via === null ? presentName(e.qname) : `${presentName(e.qname)} (via ${presentName(e.via)})`,
-      String(e.qtype),
+      qtypeName(e.qtype),
       terminalText(e.list),
       presentName(e.rule),
       e.action,

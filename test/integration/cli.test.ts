@@ -205,12 +205,19 @@ describe('poolsink lists', () => {
   test('a refresh that fails (the source answers 500) exits 1', async () => {
     const lists = await startListServer();
     try {
-      lists.set('/feed.txt', { body: 'feed.example\n' });
-      const { clientConfig } = await startServer(`  - name: feed\n    source: ${lists.url('/feed.txt')}\n`);
-      lists.set('/feed.txt', { status: 500 });
+      const path = `/${'long-path-segment/'.repeat(6)}feed.txt`;
+      lists.set(path, { body: 'feed.example\n' });
+      const { clientConfig } = await startServer(`  - name: feed\n    source: ${lists.url(path)}\n`);
+      lists.set(path, { status: 500 });
       const failed = await runCli(['lists', 'refresh', 'feed', '--config', clientConfig]);
       expect(failed.stdout).toMatch(/^feed\s+failed\s/m);
       expect(failed.code).toBe(1);
+      // The table fits 120 columns; the error does not repeat the URL.
+      const table = await runCli(['lists', '--config', clientConfig]);
+      const lines = table.stdout.trimEnd().split('\n');
+      expect(lines[2]).toMatch(/^feed\s+config\s+block\s+1\s/);
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(120);
+      expect(table.stdout.split('long-path-segment').length - 1).toBeLessThanOrEqual(2);
     } finally {
       await lists.close();
     }

@@ -90,9 +90,11 @@ test('fresh directory → start → a blocked query → hosts and events from an
   expect(hosts.stderr).toBe('');
   expect(hosts.code).toBe(0);
   expect(hosts.stdout).toMatch(/^127\.0\.0\.1\s.*pool\.supportxmr\.com \(1\)$/m);
+  const table = await runCli(['events'], { cwd: elsewhere, env });
+  expect(table.stdout).toMatch(/\budp\s+pool\.supportxmr\.com\s+A\s+mining-pools\s/);
   const events = await runCli(['events', '--format', 'csv'], { cwd: elsewhere, env });
   expect(events.code).toBe(0);
-  expect(events.stdout).toMatch(/,127\.0\.0\.1,\d+,udp,pool\.supportxmr\.com,1,mining-pools,/);
+  expect(events.stdout).toMatch(/,127\.0\.0\.1,\d+,udp,pool\.supportxmr\.com,1,A,mining-pools,/);
 });
 
 test('`npx poolsink` in the project directory runs the package’s own bin (dist/cli.js)', () => {
