@@ -7,6 +7,7 @@ import { runCli, startCliServer, type CliServer } from '../helpers/cli.js';
 import { startLocalUpstream, behaviors, type LocalUpstream } from '../helpers/local-upstream.js';
 import { dig } from '../helpers/clients.js';
 import { startListServer } from '../helpers/list-server.js';
+import { until } from '../helpers/wait.js';
 
 let dir: string;
 let upstream: LocalUpstream | undefined;
@@ -155,6 +156,11 @@ async function startServer(
   const config = writeConfig(yaml(0));
   server = startCliServer(['serve', '--config', config], { cwd: dir });
   const started = await server.waitForLog('poolsink started');
+  // URL lists load in the background after the start line: wait until each has been loaded once.
+  const urlLists = [...blocklists.matchAll(/- name: (\S+)\n\s+source: http/g)].map((m) => m[1]);
+  await until(() =>
+    urlLists.every((name) => server?.logs.some((l) => l['msg'] === 'blocklist loaded' && l['list'] === name)),
+  );
   const adminPort = Number(String(started['admin']).split(':').pop());
   const clientConfig = join(dir, 'client.yaml');
   writeFileSync(clientConfig, yaml(adminPort));
