@@ -95,6 +95,22 @@ test('fresh directory → start → a blocked query → hosts and events from an
   const events = await runCli(['events', '--format', 'csv'], { cwd: elsewhere, env });
   expect(events.code).toBe(0);
   expect(events.stdout).toMatch(/,127\.0\.0\.1,\d+,udp,pool\.supportxmr\.com,1,A,mining-pools,/);
+  // The API's filters: --list, --action, --until, --format ndjson.
+  const ndjson = await runCli(['events', '--list', 'mining-pools', '--action', 'blocked', '--format', 'ndjson'], {
+    cwd: elsewhere,
+    env,
+  });
+  expect(
+    ndjson.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l).qtypeName),
+  ).toEqual(['A']);
+  const none = await runCli(['events', '--action', 'alerted', '--until', '2000-01-01T00:00:00Z'], {
+    cwd: elsewhere,
+    env,
+  });
+  expect(none.stdout).toBe('no events\n');
 });
 
 test('`npx poolsink` in the project directory runs the package’s own bin (dist/cli.js)', () => {
