@@ -54,6 +54,11 @@ COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY blocklists ./blocklists
 COPY deploy/poolsink.docker.yaml /etc/poolsink/poolsink.yaml
+# `poolsink` on PATH, so `docker compose exec poolsink poolsink hosts` works as written; it finds
+# /etc/poolsink/poolsink.yaml by itself (config/config-path.ts: --config, $POOLSINK_CONFIG,
+# ./poolsink.yaml, then that file).
+RUN chmod 0755 /app/dist/cli.js \
+ && ln -s /app/dist/cli.js /usr/local/bin/poolsink
 USER 10001:10001
 # Block log, admin token and last known good lists. A new named volume takes this directory's
 # owner (10001), so the non-root process can write it.

@@ -1,123 +1,97 @@
 #!/usr/bin/env node
 /**
- * argv → command. `serve` runs the resolver; `check` prints verdicts without opening a socket;
- * `hosts` and `events` print the block log from the database.
- * Exit codes: 0 ok, 1 runtime failure, 2 bad usage, configuration or argument.
+ * argv → command. `serve` runs the resolver; `check` prints verdicts (the running server's, else the
+ * files'); `hosts` and `events` print the block log from the database. Usage text: commands/usage.ts;
+ * which configuration file: config/config-path.ts.
+ * Exit codes: 0 ok (and help), 1 runtime failure, 2 bad usage, configuration or argument.
  */
 import { loadConfig } from './config/load.js';
+import { findConfigFile } from './config/config-path.js';
+import type { Config } from './config/types.js';
 import { PoolsinkError, errorMessage, isPoolsinkError } from './errors.js';
 import { createLogger } from './log.js';
 import { startPoolsink } from './main.js';
-import { loadLists } from './blocklist/list-snapshot.js';
-import { normalizeDomain } from './net/domain-name.js';
 import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';
-import { eventsReport, hostsReport } from './commands/report.js';
+import { hostsReport } from './commands/report.js';
+import { EVENT_FILTER_OPTIONS, eventsCommand } from './commands/events.js';
+import { checkDomains } from './commands/check.js';
 import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
+import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
 
-const USAGE = `usage:
-  poolsink serve [--config FILE]            run the resolver (default FILE: poolsink.yaml)
-  poolsink check [--config FILE] DOMAIN...  print the verdict for each domain
-  poolsink hosts [--config FILE] [--since 24h] [--limit N]
-                                            hosts that tried to resolve blocked names, most recent first
-  poolsink events [--config FILE] [--client IP] [--domain NAME] [--since 1h] [--limit N]
-                                            block events, newest first
-  poolsink lists [--config FILE]            the running server's lists (through its admin API)
-  poolsink lists refresh [NAME] [--force] [--config FILE]
-                                            fetch now; --force overrides the shrink guard
-  poolsink incidents [--config FILE] [--state open|acknowledged|resolved] [--since 7d] [--client IP] [--limit N]
-                                            incidents, newest first
-  poolsink incident ID [--config FILE]      one incident: names, history
-  poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
-                                            change its state (through the admin API)
-  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working
-  kill -HUP <pid>                           the server reads its configuration file again (see README)`;
-
 /** Options taking a value, besides --config. */
-const VALUE_OPTIONS = ['since', 'client', 'domain', 'limit', 'state', 'note'] as const;
-type ValueOption = (typeof VALUE_OPTIONS)[number] | 'force';
+const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format'] as const;
+/** Flags without a value, stored as 'true'. */
+const FLAG_OPTIONS = ['force', 'files'] as const;
+type ValueOption = (typeof VALUE_OPTIONS)[number] | (typeof FLAG_OPTIONS)[number];
 
 function isValueOption(name: string): name is ValueOption {
   return VALUE_OPTIONS.some((o) => o === name);
 }
 
-async function lists(args: Args): Promise<void> {
-  const [sub, name, ...extra] = args.rest;
-  const config = loadConfig({ file: args.config });
-  if (sub === undefined) {
-    process.stdout.write(await listsReport(config));
-    return;
-  }
-  if (sub !== 'refresh' || extra.length > 0)
-    throw new PoolsinkError('ERR_USAGE', `unknown lists command ${args.rest.join(' ')}\n${USAGE}`);
-  process.stdout.write(await refreshLists(config, name, args.values.force === 'true'));
-}
-
-async function incident(args: Args): Promise<void> {
-  const [idText, action, ...extra] = args.rest;
-  const id = parseIncidentId(idText);
-  if (action === undefined) return report({ ...args, rest: [] }, (queries) => incidentReport(queries, id));
-  if ((action !== 'acknowledge' && action !== 'resolve') || extra.length > 0)
-    throw new PoolsinkError('ERR_USAGE', `unknown incident command ${args.rest.join(' ')}\n${USAGE}`);
-  const note = args.values.note;
-  if (note === undefined) throw new PoolsinkError('ERR_USAGE', `incident ${action} needs --note TEXT\n${USAGE}`);
-  process.stdout.write(await changeIncident(loadConfig({ file: args.config }), id, action, note));
-}
-
-async function token(args: Args): Promise<void> {
-  if (args.rest.length !== 1 || args.rest[0] !== 'rotate')
-    throw new PoolsinkError('ERR_USAGE', `unknown token command ${args.rest.join(' ')}\n${USAGE}`);
-  const out = await rotateToken(loadConfig({ file: args.config }));
-  process.stderr.write(out.stderr);
-  process.stdout.write(out.stdout);
-}
-
 interface Args {
-  command: string;
-  config: string;
+  command: CommandName;
+  /** --config, when given (config/config-path.ts looks elsewhere otherwise). */
+  config?: string;
   rest: string[];
   values: Partial<Record<ValueOption, string>>;
+  help: boolean;
+}
+
+function usageError(message: string, command?: CommandName): PoolsinkError {
+  return new PoolsinkError('ERR_USAGE', `${message}\n${usage(command)}`);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const [command, ...tail] = argv;
-  if (command === undefined || command === '-h' || command === '--help') {
-    throw new PoolsinkError('ERR_USAGE', USAGE);
-  }
-  let config = 'poolsink.yaml';
-  const rest: string[] = [];
-  const values: Partial<Record<ValueOption, string>> = {};
+  const [first, ...tail] = argv;
+  if (first === undefined) throw usageError('no command');
+  if (first === '-h' || first === '--help') return { command: 'help', rest: [], values: {}, help: true };
+  if (!isCommandName(first)) throw usageError(`unknown command ${first}`);
+  const args: Args = { command: first, rest: [], values: {}, help: false };
   for (let i = 0; i < tail.length; i++) {
     const arg = tail[i]!;
-    if (arg === '--config' || arg === '-c') {
+    if (arg === '--help' || arg === '-h') {
+      args.help = true;
+    } else if (arg === '--config' || arg === '-c') {
       const value = tail[++i];
-      if (value === undefined) throw new PoolsinkError('ERR_USAGE', `--config needs a file\n${USAGE}`);
-      config = value;
+      if (value === undefined) throw usageError('--config needs a file', first);
+      args.config = value;
     } else if (arg.startsWith('--config=')) {
-      config = arg.slice('--config='.length);
+      args.config = arg.slice('--config='.length);
     } else if (arg.startsWith('--') && isValueOption(arg.slice(2).split('=')[0] ?? '')) {
       const [name = '', inline] = arg.slice(2).split(/=(.*)/s);
       const value = inline ?? tail[++i];
-      if (value === undefined || !isValueOption(name))
-        throw new PoolsinkError('ERR_USAGE', `${arg} needs a value\n${USAGE}`);
-      values[name] = value;
-    } else if (arg === '--force') {
-      values.force = 'true';
+      if (value === undefined || !isValueOption(name)) throw usageError(`${arg} needs a value`, first);
+      args.values[name] = value;
+    } else if (arg.startsWith('--') && FLAG_OPTIONS.some((flag) => flag === arg.slice(2))) {
+      for (const flag of FLAG_OPTIONS) if (`--${flag}` === arg) args.values[flag] = 'true';
     } else if (arg.startsWith('-')) {
-      throw new PoolsinkError('ERR_USAGE', `unknown option ${arg}\n${USAGE}`);
+      throw usageError(`unknown option ${arg}`, first);
     } else {
-      rest.push(arg);
+      args.rest.push(arg);
     }
   }
-  return { command, config, rest, values };
+  return args;
+}
+
+function configOf(args: Args): Config {
+  return loadConfig({ file: findConfigFile({ flag: args.config }) });
+}
+
+function help(args: Args): void {
+  const [topic, ...extra] = args.rest;
+  if (topic === undefined) return void process.stdout.write(usage());
+  if (!isCommandName(topic) || extra.length > 0) throw usageError(`unknown command ${args.rest.join(' ')}`);
+  process.stdout.write(usage(topic));
 }
 
 async function serve(args: Args): Promise<void> {
-  const config = loadConfig({ file: args.config });
+  const file = findConfigFile({ flag: args.config });
+  const config = loadConfig({ file });
   const log = createLogger(config.log.level);
-  const poolsink = await startPoolsink(config, { log, loadConfig: () => loadConfig({ file: args.config }) });
+  const poolsink = await startPoolsink(config, { log, loadConfig: () => loadConfig({ file }) });
   // SIGHUP: read the configuration file again (the reload logs its outcome; a bad file changes nothing).
   process.on('SIGHUP', () => {
     poolsink.reload().catch((err: unknown) => log.error({ err }, 'configuration reload failed'));
@@ -140,26 +114,44 @@ async function serve(args: Args): Promise<void> {
 }
 
 async function check(args: Args): Promise<void> {
-  if (args.rest.length === 0) throw new PoolsinkError('ERR_USAGE', `check needs at least one domain\n${USAGE}`);
-  const config = loadConfig({ file: args.config });
-  const log = createLogger('warn');
-  const { matcher } = await loadLists(config, log);
-  for (const input of args.rest) {
-    const name = normalizeDomain(input);
-    if (name === undefined) {
-      process.stdout.write(`${input} invalid\n`);
-      continue;
-    }
-    const verdict = matcher.match(name);
-    if (verdict.kind === 'block') {
-      const alert = verdict.mode === 'alert' ? ' (alert only)' : '';
-      process.stdout.write(`${input} blocked ${verdict.list} ${verdict.rule}${alert}\n`);
-    } else if (verdict.kind === 'allowlisted') {
-      process.stdout.write(`${input} allowed allowlist ${verdict.rule}\n`);
-    } else {
-      process.stdout.write(`${input} allowed\n`);
-    }
+  if (args.rest.length === 0) throw usageError('check needs at least one domain', 'check');
+  const { lines, note } = await checkDomains(configOf(args), args.rest, createLogger('warn'), {
+    filesOnly: args.values.files === 'true',
+  });
+  if (note !== undefined) process.stderr.write(`poolsink: note: ${note}\n`);
+  process.stdout.write(lines);
+}
+
+async function lists(args: Args): Promise<number> {
+  const [sub, name, ...extra] = args.rest;
+  const config = configOf(args);
+  if (sub === undefined) {
+    process.stdout.write(await listsReport(config));
+    return 0;
   }
+  if (sub !== 'refresh' || extra.length > 0) throw usageError(`unknown lists command ${args.rest.join(' ')}`, 'lists');
+  const { table, failed } = await refreshLists(config, name, args.values.force === 'true');
+  process.stdout.write(table);
+  return failed ? 1 : 0;
+}
+
+async function incident(args: Args): Promise<void> {
+  const [idText, action, ...extra] = args.rest;
+  const id = parseIncidentId(idText);
+  if (action === undefined) return report({ ...args, rest: [] }, (queries) => incidentReport(queries, id));
+  if ((action !== 'acknowledge' && action !== 'resolve') || extra.length > 0)
+    throw usageError(`unknown incident command ${args.rest.join(' ')}`, 'incident');
+  const note = args.values.note;
+  if (note === undefined) throw usageError(`incident ${action} needs --note TEXT`, 'incident');
+  process.stdout.write(await changeIncident(configOf(args), id, action, note));
+}
+
+async function token(args: Args): Promise<void> {
+  if (args.rest.length !== 1 || args.rest[0] !== 'rotate')
+    throw usageError(`unknown token command ${args.rest.join(' ')}`, 'token');
+  const out = await rotateToken(configOf(args));
+  process.stderr.write(out.stderr);
+  process.stdout.write(out.stdout);
 }
 
 function limitOf(args: Args): number {
@@ -170,66 +162,93 @@ function limitOf(args: Args): number {
   return limit;
 }
 
-function report(args: Args, print: (queries: ReturnType<typeof createEventQueries>) => string): void {
-  if (args.rest.length > 0) throw new PoolsinkError('ERR_USAGE', `unexpected argument ${args.rest[0] ?? ''}\n${USAGE}`);
-  const config = loadConfig({ file: args.config });
+async function report(
+  args: Args,
+  print: (queries: ReturnType<typeof createEventQueries>) => string | Promise<void>,
+): Promise<void> {
+  if (args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, args.command);
+  const config = configOf(args);
   const store = openStoreConnection(config.database.path, { log: createLogger('warn') });
   try {
-    process.stdout.write(print(createEventQueries(store)));
+    const text = await print(createEventQueries(store));
+    if (typeof text === 'string') process.stdout.write(text);
   } finally {
     store.close();
   }
 }
 
-async function run(argv: readonly string[]): Promise<void> {
+function definedValues<K extends ValueOption>(args: Args, keys: readonly K[]): Partial<Record<K, string>> {
+  const picked: Partial<Record<K, string>> = {};
+  for (const key of keys) {
+    const value = args.values[key];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv);
+  if (args.help) {
+    process.stdout.write(usage(args.command === 'help' ? undefined : args.command));
+    return 0;
+  }
   switch (args.command) {
+    case 'help':
+      help(args);
+      return 0;
     case 'serve':
-      return serve(args);
+      await serve(args);
+      return 0;
     case 'check':
-      return check(args);
+      await check(args);
+      return 0;
     case 'lists':
       return lists(args);
     case 'hosts':
-      return report(args, (queries) =>
-        hostsReport(
+      await report(args, (queries) =>
+        hostsReport(queries, { limit: limitOf(args), ...definedValues(args, ['since']) }, Date.now()),
+      );
+      return 0;
+    case 'events':
+      await report(args, (queries) =>
+        eventsCommand(
           queries,
-          { limit: limitOf(args), ...(args.values.since !== undefined ? { since: args.values.since } : {}) },
+          {
+            filters: definedValues(args, EVENT_FILTER_OPTIONS),
+            limit: limitOf(args),
+            ...definedValues(args, ['format']),
+          },
+          Date.now(),
+          (text) => process.stdout.write(text),
+        ),
+      );
+      return 0;
+    case 'incidents':
+      await report(args, (queries) =>
+        incidentsReport(
+          queries,
+          { limit: limitOf(args), ...definedValues(args, ['state', 'since', 'client']) },
           Date.now(),
         ),
       );
-    case 'events':
-      return report(args, (queries) => {
-        const { client, domain, since } = args.values;
-        const filters = {
-          ...(client !== undefined ? { client } : {}),
-          ...(domain !== undefined ? { domain } : {}),
-          ...(since !== undefined ? { since } : {}),
-        };
-        return eventsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
-      });
-    case 'incidents':
-      return report(args, (queries) => {
-        const { state, since, client } = args.values;
-        const filters = {
-          ...(state !== undefined ? { state } : {}),
-          ...(since !== undefined ? { since } : {}),
-          ...(client !== undefined ? { client } : {}),
-        };
-        return incidentsReport(queries, { limit: limitOf(args), ...filters }, Date.now());
-      });
+      return 0;
     case 'incident':
-      return incident(args);
+      await incident(args);
+      return 0;
     case 'token':
-      return token(args);
-    default:
-      throw new PoolsinkError('ERR_USAGE', `unknown command ${args.command}\n${USAGE}`);
+      await token(args);
+      return 0;
   }
 }
 
-run(process.argv.slice(2)).catch((err: unknown) => {
-  const usageOrConfig =
-    isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ', 'ERR_INVALID'].includes(err.code);
-  process.stderr.write(`poolsink: ${errorMessage(err)}\n`);
-  process.exit(usageOrConfig ? 2 : 1);
-});
+run(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    const usageOrConfig =
+      isPoolsinkError(err) && ['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_CONFIG_READ', 'ERR_INVALID'].includes(err.code);
+    process.stderr.write(`poolsink: ${errorMessage(err)}\n`);
+    process.exit(usageOrConfig ? 2 : 1);
+  },
+);

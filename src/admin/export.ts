@@ -2,6 +2,7 @@
  * How stored events look over HTTP: the JSON view, and the chunked ndjson and csv exports. Export
  * chunks are ~64 KiB of lines, so a writer can wait for the socket to drain between chunks.
  */
+import { qtypeName } from '../wire/type-names.js';
 import type { HostIdentity } from '../inventory/host-identity.js';
 import { presentName, terminalText } from '../net/presentation.js';
 import type { StoredEvent } from '../store/types.js';
@@ -15,6 +16,8 @@ export interface EventView {
   readonly protocol: string;
   readonly qname: string;
   readonly qtype: number;
+  /** The type's mnemonic, or TYPE<n> (RFC 3597). */
+  readonly qtypeName: string;
   readonly list: string;
   readonly rule: string;
   readonly action: string;
@@ -39,6 +42,7 @@ export function eventView(event: StoredEvent): EventView {
     protocol: event.protocol,
     qname: event.qname,
     qtype: event.qtype,
+    qtypeName: qtypeName(event.qtype),
     list: event.list,
     rule: event.rule,
     action: event.action,
@@ -60,6 +64,7 @@ const EVENT_CSV_COLUMNS = [
   'protocol',
   'qname',
   'qtype',
+  'qtypeName',
   'list',
   'rule',
   'action',

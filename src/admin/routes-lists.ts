@@ -5,6 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { ListInfo, ListManagement } from '../blocklist/list-api.js';
+import { verdictView } from '../blocklist/verdict-view.js';
 import { HttpError } from './http-errors.js';
 import { isoTime } from './export.js';
 import type { ResolverView } from './metrics.js';
@@ -64,15 +65,7 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
       },
       handle(request) {
         const { domain } = request.query;
-        const verdict = deps.resolver.matcher.match(domain);
-        switch (verdict.kind) {
-          case 'allow':
-            return json(200, { domain, verdict: 'allow' });
-          case 'allowlisted':
-            return json(200, { domain, verdict: 'allowlisted', rule: verdict.rule });
-          case 'block':
-            return json(200, { domain, verdict: verdict.mode, list: verdict.list, rule: verdict.rule });
-        }
+        return json(200, verdictView(domain, deps.resolver.matcher.match(domain)));
       },
     }),
     {

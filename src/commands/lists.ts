@@ -11,7 +11,7 @@ import { PoolsinkError, errorMessage } from '../errors.js';
 import { GENERATED_TOKEN_FILE } from '../admin/auth.js';
 import { formatHostPort } from '../net/address.js';
 import { terminalText } from '../net/presentation.js';
-import { formatTable } from './table.js';
+import { fitCell, formatTable } from './table.js';
 
 function adminToken(config: Config): string {
   if (config.admin.token !== undefined) return config.admin.token;
@@ -79,31 +79,54 @@ export async function call(
   return answer;
 }
 
+/** Seconds as the largest whole unit: 45s, 12m, 3h, 2d. */
+function shortAge(value: unknown): string {
+  if (typeof value !== 'number') return '-';
+  if (value < 60) return `${value}s`;
+  if (value < 3600) return `${Math.floor(value / 60)}m`;
+  if (value < 86_400) return `${Math.floor(value / 3600)}h`;
+  return `${Math.floor(value / 86_400)}d`;
+}
+
+/**
+ * One row per list, within 120 columns: the source is shown once (an error
+ * quoting it says "<source>" instead), long sources and errors keep their start and end.
+ */
 export async function listsReport(config: Config): Promise<string> {
   const body = await call(config, 'GET', '/api/v1/lists');
   const lists = Array.isArray(body['lists']) ? body['lists'].filter(isRecord) : [];
   return formatTable(
-    ['NAME', 'ORIGIN', 'MODE', 'ENTRIES', 'SKIPPED', 'LAST CHANGE', 'AGE (s)', 'FROM', 'LAST ERROR', 'SOURCE'],
-    lists.map((l) => [
-      field(l, 'name'),
-      field(l, 'origin'),
-      field(l, 'mode'),
-      field(l, 'entries'),
-      field(l, 'skipped'),
-      field(l, 'lastChange'),
-      field(l, 'ageSec'),
-      field(l, 'loadedFrom'),
-      field(l, 'lastError'),
-      field(l, 'source'),
-    ]),
+    ['NAME', 'ORIGIN', 'MODE', 'ENTRIES', 'SKIPPED', 'AGE', 'FROM', 'LAST ERROR', 'SOURCE'],
+    lists.map((l) => {
+      const source = field(l, 'source');
+      const error = field(l, 'lastError');
+      return [
+        fitCell(field(l, 'name'), 14),
+        field(l, 'origin'),
+        field(l, 'mode'),
+        field(l, 'entries'),
+        field(l, 'skipped'),
+        shortAge(l['ageSec']),
+        l['loadedFrom'] === 'last-known-good' ? 'last-good' : field(l, 'loadedFrom'),
+        fitCell(source === '-' ? error : error.replaceAll(source, '<source>'), 24),
+        fitCell(source, 26),
+      ];
+    }),
   );
 }
 
-export async function refreshLists(config: Config, name: string | undefined, force: boolean): Promise<string> {
+export interface RefreshReport {
+  table: string;
+  /** True when any list's refresh was `rejected` or `failed`: the command then exits 1. */
+  failed: boolean;
+}
+
+export async function refreshLists(config: Config, name: string | undefined, force: boolean): Promise<RefreshReport> {
   const path = name === undefined ? '/api/v1/lists/refresh' : `/api/v1/lists/${encodeURIComponent(name)}/refresh`;
   const body = await call(config, 'POST', `${path}${force ? '?force=true' : ''}`);
   const results = Array.isArray(body['results']) ? body['results'].filter(isRecord) : [];
-  return formatTable(
+  const failed = results.some((r) => r['outcome'] === 'rejected' || r['outcome'] === 'failed');
+  const table = formatTable(
     ['NAME', 'OUTCOME', 'ENTRIES', 'BEFORE', 'MESSAGE'],
     results.map((r) => [
       field(r, 'name'),
@@ -113,4 +136,5 @@ export async function refreshLists(config: Config, name: string | undefined, for
       field(r, 'message'),
     ]),
   );
+  return { table, failed };
 }

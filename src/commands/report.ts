@@ -3,11 +3,12 @@
  * server writes (safe while it runs: SQLite WAL allows readers beside the writer). Names come from
  * hostile clients: they are shown in DNS presentation format (net/presentation.ts).
  */
-import { parseClientIp, parseDomain, parseTime } from '../admin/params.js';
-import type { EventFilter, EventQueries } from '../store/types.js';
+import { parseTime } from '../admin/params.js';
+import type { EventQueries, StoredEvent } from '../store/types.js';
 import { formatTable, shortTime } from './table.js';
 import { identityLabel } from '../inventory/identity-label.js';
 import { presentName, terminalText } from '../net/presentation.js';
+import { qtypeName } from '../wire/type-names.js';
 
 export interface HostsOptions {
   since?: string;
@@ -37,20 +38,8 @@ export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs:
   );
 }
 
-export interface EventsOptions {
-  client?: string;
-  domain?: string;
-  since?: string;
-  limit: number;
-}
-
-export function eventsReport(queries: EventQueries, options: EventsOptions, nowMs: number): string {
-  const filter: EventFilter = {
-    ...(options.client !== undefined ? { client: parseClientIp('--client', options.client) } : {}),
-    ...(options.domain !== undefined ? { domain: parseDomain('--domain', options.domain) } : {}),
-    ...(options.since !== undefined ? { sinceMs: parseTime('--since', options.since, nowMs) } : {}),
-  };
-  const { events } = queries.events(filter, options.limit);
+/** Events as a table, newest first. */
+export function eventsTable(events: readonly StoredEvent[]): string {
   if (events.length === 0) return 'no events\n';
   return formatTable(
     ['TIME (UTC)', 'CLIENT', 'HOST', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION'],
@@ -60,7 +49,7 @@ export function eventsReport(queries: EventQueries, options: EventsOptions, nowM
       terminalText(identityLabel(e.identity, 40)),
       e.protocol,
       e.via === null ? presentName(e.qname) : `${presentName(e.qname)} (via ${presentName(e.via)})`,
-      String(e.qtype),
+      qtypeName(e.qtype),
       terminalText(e.list),
       presentName(e.rule),
       e.action,

@@ -15,3 +15,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 export function shortTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
+
+/** At most `max` characters: longer text keeps its start and end around an ellipsis. */
+export function fitCell(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+}

@@ -307,6 +307,7 @@ describe('/api/v1/events', () => {
       protocol: 'tcp',
       qname: 'minexmr.test',
       qtype: 1,
+      qtypeName: 'A',
       list: 'pools',
       rule: 'minexmr.test',
       action: 'blocked',
@@ -348,7 +349,7 @@ describe('/api/v1/events', () => {
     expect(response.headers['cache-control']).toBe('no-store');
     const lines = response.text.split('\r\n');
     expect(lines[0]).toBe(
-      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via,host_name,instance_id',
+      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,qtypeName,list,rule,action,answer,via,host_name,instance_id',
     );
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(seeded.length + 2);
@@ -372,7 +373,7 @@ describe('/api/v1/events', () => {
 
   test('an export of nothing is a csv header or an empty body', async () => {
     expect((await call('/api/v1/events?format=csv&client=192.0.2.1')).text).toBe(
-      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,list,rule,action,answer,via,host_name,instance_id\r\n',
+      'time,timeMs,id,clientIp,clientPort,protocol,qname,qtype,qtypeName,list,rule,action,answer,via,host_name,instance_id\r\n',
     );
     expect((await call('/api/v1/events?format=ndjson&client=192.0.2.1')).text).toBe('');
   });

@@ -347,13 +347,13 @@ describe('deploy/poolsink.docker.yaml', () => {
         .replaceAll('/app/', `${ROOT}/`)
         .replaceAll('/var/lib/poolsink', join(tmp, 'data')),
     );
-    const result = await runCli(['check', '--config', mapped, 'pool.supportxmr.com', 'example.com'], {
+    const result = await runCli(['check', '--files', '--config', mapped, 'pool.supportxmr.com', 'example.com'], {
       env: { POOLSINK_UPSTREAMS: '10.0.0.2' },
     });
     expect(result.stderr).toBe('');
     expect(result.stdout.trim().split('\n')).toEqual([
-      'pool.supportxmr.com blocked mining-pools supportxmr.com',
-      'example.com allowed',
+      'pool.supportxmr.com block mining-pools supportxmr.com',
+      'example.com allow',
     ]);
   });
 });

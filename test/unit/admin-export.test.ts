@@ -64,7 +64,7 @@ describe('exports', () => {
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     expect(lines[1]).toBe(
-      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,pools,pool.example,blocked,nxdomain,,,',
+      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,A,pools,pool.example,blocked,nxdomain,,,',
     );
     expect(lines[2]).toContain('"a,b.example"');
     expect(lines[2]?.endsWith(',cdn.pool.example,,')).toBe(true);
