@@ -26,6 +26,7 @@ import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
+import { countListMatches } from './dns/list-matches.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
@@ -140,12 +141,13 @@ async function startOnStore(
     log,
   });
   const observer = options.events;
+  const listMatches = countListMatches(writer);
   const events: BlockEventSink =
     observer === undefined
-      ? writer
+      ? listMatches
       : {
           record(event) {
-            writer.record(event);
+            listMatches.record(event);
             observer.record(event);
           },
         };
@@ -295,6 +297,8 @@ async function startOnStore(
       inventory: hostIdentity,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
+      config: () => reloader.config,
+      listMatches,
       latency,
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),

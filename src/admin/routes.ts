@@ -16,6 +16,8 @@ import { createInventoryRoutes, type InventoryRouteDeps } from './routes-invento
 import { createSystemRoutes } from './routes-system.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
+import { createDashboardRoutes } from './routes-dashboard.js';
+import type { Config } from '../config/types.js';
 
 export {
   NO_CONTENT,
@@ -44,6 +46,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly notify?: NotifyApi;
   /** Reload and token rotation; without it those routes are absent. */
   readonly configuration?: ConfigurationApi;
+  /** The configuration in effect, for GET /config (secrets masked); without it that route answers 503. */
+  readonly config?: () => Config;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -79,6 +83,14 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),
     ...(deps.configuration !== undefined ? createConfigurationRoutes(deps.configuration) : []),
+    ...createDashboardRoutes({
+      events: deps.events,
+      resolver: deps.resolver,
+      upstream: deps.upstream,
+      eventWriter: deps.eventWriter,
+      ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+      ...(deps.config !== undefined ? { config: deps.config } : {}),
+    }),
   ];
   let document: unknown;
   routes.push({

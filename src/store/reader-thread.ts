@@ -126,11 +126,15 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     events,
     iterateEvents: (filter) => pagedEvents(events, filter),
     hosts: (sinceMs, limit) => query('hosts', [sinceMs, limit]),
+    hostsPage: (sinceMs, limit, cursor) =>
+      query('hostsPage', cursor === undefined ? [sinceMs, limit] : [sinceMs, limit, cursor]),
     host: (clientIp, recentLimit) => query('host', [clientIp, recentLimit]),
     stats: (sinceMs, topLimit) => query('stats', [sinceMs, topLimit]),
     incidents: (filter, limit, afterId) =>
       query('incidents', afterId === undefined ? [filter, limit] : [filter, limit, afterId]),
     incident: (id, recentLimit) => query('incident', [id, recentLimit]),
+    timeseries: (range, nowMs, withOutcomes) => query('timeseries', [range, nowMs, withOutcomes]),
+    overview: (sinceMs, topLimit) => query('overview', [sinceMs, topLimit]),
     async close() {
       if (closed) return;
       closed = true;

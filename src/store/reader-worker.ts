@@ -31,6 +31,8 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.events(...query.args);
     case 'hosts':
       return queries.hosts(...query.args);
+    case 'hostsPage':
+      return queries.hostsPage(...query.args);
     case 'host':
       return queries.host(...query.args);
     case 'stats':
@@ -39,6 +41,10 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.incidents(...query.args);
     case 'incident':
       return queries.incident(...query.args);
+    case 'timeseries':
+      return queries.timeseries(...query.args);
+    case 'overview':
+      return queries.overview(...query.args);
   }
 }
 

@@ -10,6 +10,7 @@ export interface IncidentWithEvents extends IncidentDetail {
   readonly recent: readonly StoredEvent[];
 }
 import type { HostIdentity } from '../inventory/host-identity.js';
+import type { OverviewCounts, Timeseries, TimeseriesRange } from './dashboard-query.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -121,15 +122,33 @@ export interface EventWriter {
   close(): void;
 }
 
+/** Keyset position in the host list (last_seen_ms DESC, client_ip DESC): the last host of a page. */
+export interface HostCursor {
+  readonly lastSeenMs: number;
+  readonly clientIp: string;
+}
+
+export interface HostPage {
+  readonly hosts: readonly HostSummary[];
+  /** Present when more hosts match. */
+  readonly nextCursor?: HostCursor;
+}
+
 export interface EventQueries {
   events(filter: EventFilter, limit: number, cursor?: EventCursor): EventPage;
   /** Every matching event, newest first, read in chunks (exports). */
   iterateEvents(filter: EventFilter): Iterable<StoredEvent>;
   hosts(sinceMs: number | undefined, limit: number): readonly HostSummary[];
+  /** A page of hosts, most recent first, after `cursor` (GET /hosts pages and exports). */
+  hostsPage(sinceMs: number | undefined, limit: number, cursor?: HostCursor): HostPage;
   host(clientIp: string, recentLimit: number): { summary: HostSummary; recent: readonly StoredEvent[] } | undefined;
   stats(sinceMs: number, topLimit: number): Stats;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): IncidentPage;
   incident(id: number, recentLimit: number): IncidentWithEvents | undefined;
+  /** Blocked attempts per list (and outcomes) in the range's buckets ending with now's (dashboard-query.ts). */
+  timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Timeseries;
+  /** The dashboard's stored counts since sinceMs: active incidents, hosts, top names, outcomes. */
+  overview(sinceMs: number, topLimit: number): OverviewCounts;
 }
 
 /**
@@ -142,6 +161,7 @@ export interface EventReader {
   /** Every matching event, newest first, read a page at a time (exports). */
   iterateEvents(filter: EventFilter): AsyncIterable<StoredEvent>;
   hosts(sinceMs: number | undefined, limit: number): Promise<readonly HostSummary[]>;
+  hostsPage(sinceMs: number | undefined, limit: number, cursor?: HostCursor): Promise<HostPage>;
   host(
     clientIp: string,
     recentLimit: number,
@@ -149,4 +169,6 @@ export interface EventReader {
   stats(sinceMs: number, topLimit: number): Promise<Stats>;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): Promise<IncidentPage>;
   incident(id: number, recentLimit: number): Promise<IncidentWithEvents | undefined>;
+  timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Promise<Timeseries>;
+  overview(sinceMs: number, topLimit: number): Promise<OverviewCounts>;
 }
