@@ -9,6 +9,7 @@ import { request } from 'undici';
 import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { GENERATED_TOKEN_FILE } from '../admin/auth.js';
+import { loadedFromLabel } from '../blocklist/list-summary.js';
 import { formatHostPort } from '../net/address.js';
 import { terminalText } from '../net/presentation.js';
 import { formatTable } from './table.js';
@@ -79,6 +80,16 @@ export async function call(
   return answer;
 }
 
+/** The FROM column: where the entries came from, `not fetched yet` and `failed` included (list-summary.ts). */
+function loadedFromOf(list: Record<string, unknown>): string {
+  const { source, loadedFrom, lastError } = list;
+  return loadedFromLabel({
+    source: typeof source === 'string' ? source : '',
+    ...(loadedFrom === 'source' || loadedFrom === 'last-known-good' ? { loadedFrom } : {}),
+    ...(typeof lastError === 'string' ? { lastError } : {}),
+  });
+}
+
 export async function listsReport(config: Config): Promise<string> {
   const body = await call(config, 'GET', '/api/v1/lists');
   const lists = Array.isArray(body['lists']) ? body['lists'].filter(isRecord) : [];
@@ -92,7 +103,7 @@ export async function listsReport(config: Config): Promise<string> {
       field(l, 'skipped'),
       field(l, 'lastChange'),
       field(l, 'ageSec'),
-      field(l, 'loadedFrom'),
+      loadedFromOf(l),
       field(l, 'lastError'),
       field(l, 'source'),
     ]),
