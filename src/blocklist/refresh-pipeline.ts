@@ -62,10 +62,11 @@ export interface RefreshPipeline {
   /** Loads what is on this machine: the file (its read's result), or the last known good copy of a URL list. */
   loadLocal(entry: ListEntry): Promise<RefreshResult | undefined>;
   /**
-   * Loads `spec` (from the API) from its source without touching any state. Throws ERR_LIST_FETCH
+   * Loads `spec` (from the API) from its source without touching any state; `force` accepts what
+   * the guards would reject (no entries), never what is not a list at all. Throws ERR_LIST_FETCH
    * (with the generic message), ERR_LIST_READ, ERR_INVALID or ERR_LIST_REJECTED.
    */
-  loadCandidate(spec: ListSpec): Promise<Candidate>;
+  loadCandidate(spec: ListSpec, force?: boolean): Promise<Candidate>;
   /** Makes a loaded candidate the list's content (the list's spec already set), and swaps it in. */
   commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void>;
 }
@@ -229,7 +230,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     return undefined;
   }
 
-  async function loadCandidate(spec: ListSpec): Promise<Candidate> {
+  async function loadCandidate(spec: ListSpec, force = false): Promise<Candidate> {
     const source = listSourceOf(spec.source, baseDir);
     let retrieved: Extract<Retrieved, { kind: 'content' }>;
     // Always the source: the copy on disk is the normalized list, which another format cannot reparse.
@@ -249,7 +250,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
       const message = `list "${spec.name}" not loaded: ${reportedMessage(err, 'runtime')}`;
       throw new PoolsinkError(code, message, code === 'ERR_LIST_FETCH' ? {} : { cause: err });
     }
-    const evaluation = await evaluateList(retrieved.body, spec, {}, false, createSlicer(sliceMs));
+    const evaluation = await evaluateList(retrieved.body, spec, {}, force, createSlicer(sliceMs));
     if (evaluation.kind !== 'accepted') {
       const message = evaluation.kind === 'rejected' ? evaluation.message : 'unchanged';
       throw new PoolsinkError('ERR_LIST_REJECTED', `list "${spec.name}" not loaded: ${message}`);
