@@ -101,12 +101,12 @@ sleep 600 | node "$repo/scripts/trivial-responder.mjs" --port 5300 > "$work/upst
   > "$work/poolsink.out" 2>&1 &
 pid=$!
 for _ in $(seq 50); do
-  grep -q '"poolsink started"' "$work/poolsink.out" && break
+  grep -q '"poolsink started' "$work/poolsink.out" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.2
 done
 cat "$work/poolsink.out"
-grep -q '"poolsink started"' "$work/poolsink.out" || fail "poolsink did not start"
+grep -q '"poolsink started' "$work/poolsink.out" || fail "poolsink did not start"
 # This PID namespace's /proc is the one mounted in the image root.
 status="$root/proc/$pid/status"
 grep -q 'CapEff:[[:space:]]*0*$' "$status" || fail "the server has capabilities: $(grep CapEff "$status")"

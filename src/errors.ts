@@ -45,7 +45,15 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 }
 
-/** Narrows an unknown thrown value to a message fit for a log line or a CLI error. */
+/**
+ * Narrows an unknown thrown value to a message fit for a log line or a CLI error. An error without
+ * a message of its own says what it wraps: Node's AggregateError (a connection that failed on
+ * every address of a name) gives each address's reason.
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  if (err.message !== '') return err.message;
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(errorMessage).join(', ');
+  if (err.cause !== undefined) return errorMessage(err.cause);
+  return err.name;
 }

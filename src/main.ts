@@ -18,6 +18,7 @@ import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/list-manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
+import { loadedFromLabel, startMessage } from './blocklist/list-summary.js';
 import { formatHostPort, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread } from './store/writer-thread.js';
@@ -326,16 +327,17 @@ async function startOnStore(
     token: adminToken,
     targets: { log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
   });
+  const startLists = lists.lists();
   log.info(
     {
       listen: udp.map(formatHostPort),
       upstreams: config.upstreams.map(formatHostPort),
-      lists: lists.lists().map((list) => ({
+      lists: startLists.map((list) => ({
         name: list.name,
         source: list.source,
         entries: list.entries,
         skipped: list.skipped,
-        loadedFrom: list.loadedFrom,
+        loadedFrom: loadedFromLabel(list),
         error: list.lastError,
       })),
       blockedDomains: resolver.matcher.size,
@@ -344,7 +346,8 @@ async function startOnStore(
       admin: formatHostPort(admin.address),
       database: config.database.path,
     },
-    'poolsink started',
+    // The message itself says what is blocked, for `docker logs` readers (tests match its prefix).
+    startMessage(startLists, resolver.matcher.size),
   );
 
   /** Stops accepting, answers what is in flight (bounded wait), then closes everything in reverse start order. */

@@ -5,6 +5,7 @@
 import { ListNameSchema, listSettings } from '../config/list-schema.js';
 import { BODY_SCHEMAS } from './bodies.js';
 import { ref, type Schema } from './openapi-doc.js';
+import { HEALTH_REASONS } from './route-types.js';
 
 export const LIST_NAME_SCHEMA: Schema = ListNameSchema;
 
@@ -284,6 +285,11 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
         type: 'string',
         enum: ['ok', 'degraded', 'unavailable'],
         description: 'degraded: serving, but a list failed, the store cannot write or a notification sink fails',
+      },
+      reasons: {
+        type: 'array',
+        description: 'Why the status is degraded (absent when ok)',
+        items: { type: 'string', enum: [...HEALTH_REASONS] },
       },
       listeners: {
         type: 'array',

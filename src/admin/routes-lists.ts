@@ -86,13 +86,19 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
         });
       },
     },
-    {
+    withQuery({
       method: 'POST',
       path: '/api/v1/lists',
       auth: 'token',
+      query: Type.Object({
+        force: Type.Boolean({
+          default: false,
+          description: 'Add the list even when the guards would refuse it (it parses to no entries)',
+        }),
+      }),
       doc: {
         operationId: 'addList',
-        summary: 'Add a list source at runtime (persisted)',
+        summary: 'Add a list source at runtime (persisted); its source is fetched once, here',
         tags: ['lists'],
         requestBody: jsonBody(ref('ListDefinition')),
         responses: {
@@ -102,10 +108,10 @@ export function createListRoutes(deps: ListRouteDeps): Route[] {
       },
       async handle(request) {
         const definition = parseListDefinition(await request.body());
-        const list = await manager().addList(definition);
+        const list = await manager().addList(definition, { force: request.query.force });
         return json(201, { list: listView(list, deps.clock()) });
       },
-    },
+    }),
     {
       method: 'PATCH',
       path: '/api/v1/lists/{name}',

@@ -7,7 +7,7 @@ import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { ResolverView } from './metrics.js';
 import { errorResponses, jsonResponse, ref } from './openapi.js';
-import { json, type Route, type ServingState } from './route-types.js';
+import { json, type HealthReason, type Route, type ServingState } from './route-types.js';
 
 export interface SystemRouteDeps {
   health(): ServingState;
@@ -25,6 +25,20 @@ function inventorySummary(files: readonly { readonly healthy: boolean }[]): { fi
   return { files: files.length, failing: files.filter((file) => !file.healthy).length };
 }
 
+function degradedReasons(facts: {
+  noBlockedNames: boolean;
+  listFailing: boolean;
+  storeUnhealthy: boolean;
+  notifyFailing: boolean;
+}): HealthReason[] {
+  const reasons: HealthReason[] = [];
+  if (facts.noBlockedNames) reasons.push('no-blocked-names');
+  if (facts.listFailing) reasons.push('list-failing');
+  if (facts.storeUnhealthy) reasons.push('store-unhealthy');
+  if (facts.notifyFailing) reasons.push('notify-failing');
+  return reasons;
+}
+
 export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
   return [
     {
@@ -35,7 +49,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
         operationId: 'getHealth',
         summary: 'Liveness and readiness',
         description:
-          '200 while DNS is being served (status ok, or degraded when a list failed or the store cannot write); 503 otherwise.',
+          '200 while DNS is being served (status ok, or degraded, with `reasons`, when no name is blocked, a list failed, the store cannot write or a sink fails); 503 otherwise.',
         tags: ['system'],
         responses: {
           200: jsonResponse('Serving', ref('Health')),
@@ -50,10 +64,16 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           deps.lists?.lists().map((l) => ({ name: l.name, entries: l.entries, ok: l.lastError === undefined })) ??
           deps.resolver.matcher.lists.map((l) => ({ name: l.name, entries: l.entries, ok: true }));
         const sinks = deps.notify?.status().map((sink) => ({ name: sink.name, ok: sink.state === 'ok' })) ?? [];
-        const degraded = !writer.healthy || lists.some((l) => !l.ok) || sinks.some((sink) => !sink.ok);
-        const status = !state.serving ? 'unavailable' : degraded ? 'degraded' : 'ok';
+        const reasons = degradedReasons({
+          noBlockedNames: deps.resolver.matcher.size === 0,
+          listFailing: lists.some((l) => !l.ok),
+          storeUnhealthy: !writer.healthy,
+          notifyFailing: sinks.some((sink) => !sink.ok),
+        });
+        const status = !state.serving ? 'unavailable' : reasons.length > 0 ? 'degraded' : 'ok';
         return json(state.serving ? 200 : 503, {
           status,
+          ...(reasons.length > 0 ? { reasons } : {}),
           listeners: state.listeners.map((l) => ({ protocol: l.protocol, address: l.address })),
           lists,
           store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },

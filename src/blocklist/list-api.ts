@@ -53,7 +53,8 @@ export interface AllowlistEntry {
 /** Every method that changes state persists runtime changes before it resolves. Failures are PoolsinkErrors (ERR_LIST_*, ERR_NOT_FOUND, ERR_CONFLICT, ERR_INVALID). */
 export interface ListManagement {
   lists(): readonly ListInfo[];
-  addList(definition: ListDefinition): Promise<ListInfo>;
+  /** `force`: add it even when the guards would refuse it (it parses to no entries). */
+  addList(definition: ListDefinition, options?: { readonly force?: boolean }): Promise<ListInfo>;
   updateList(name: string, patch: ListPatch): Promise<ListInfo>;
   removeList(name: string): Promise<void>;
   refresh(name: string | undefined, options: { force: boolean }): Promise<readonly RefreshResult[]>;

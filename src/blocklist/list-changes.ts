@@ -22,7 +22,7 @@ export interface ListChangesOptions extends ListContext {
 }
 
 export interface ListChanges {
-  addList(definition: ListDefinition): Promise<ListInfo>;
+  addList(definition: ListDefinition, options?: { readonly force?: boolean }): Promise<ListInfo>;
   updateList(name: string, patch: ListPatch): Promise<ListInfo>;
   removeList(name: string): Promise<void>;
   refresh(name: string | undefined, options: { force: boolean }): Promise<readonly RefreshResult[]>;
@@ -51,12 +51,13 @@ export function createListChanges(options: ListChangesOptions): ListChanges {
     return entry;
   }
 
-  async function addList(definition: ListDefinition): Promise<ListInfo> {
+  async function addList(definition: ListDefinition, addOptions: { readonly force?: boolean } = {}): Promise<ListInfo> {
     const spec = specFromDefinition(definition);
     const conflict = (): PoolsinkError =>
       new PoolsinkError('ERR_CONFLICT', `a list named "${spec.name}" already exists`);
     if (findEntry(table, spec.name) !== undefined) throw conflict();
-    const candidate = await pipeline.loadCandidate(spec); // a list is added only once it loads
+    // A list is added only once it loads; this is its one fetch (the next is refreshSec away).
+    const candidate = await pipeline.loadCandidate(spec, addOptions.force === true);
     if (findEntry(table, spec.name) !== undefined) throw conflict(); // added by another call meanwhile
     const createdMs = clock();
     await store.insertRuntimeList({ ...spec, createdMs });

@@ -5,11 +5,11 @@
  * scheduled. Stop: timers and downloads are cancelled and work in progress is awaited.
  */
 import type { Logger } from 'pino';
-import { errorMessage } from '../errors.js';
+import { PoolsinkError, errorMessage } from '../errors.js';
 import type { Allowlist } from './allowlist.js';
 import { specFromDefinition, type ListSpec } from './definition.js';
 import type { ListFetcher } from './fetch.js';
-import { findEntry, newListEntry, type ListTable } from './list-entry.js';
+import { findEntry, newListEntry, type ListEntry, type ListTable } from './list-entry.js';
 import type { ListRecords } from '../store/list-store.js';
 import type { RefreshPipeline } from './refresh-pipeline.js';
 import type { RefreshScheduling } from './refresh-scheduling.js';
@@ -70,6 +70,24 @@ export function createListLifecycle(options: ListLifecycleOptions): ListLifecycl
     }
   }
 
+  /**
+   * A file list from the configuration file that cannot be read at start is a mistake to fix (a
+   * typo must not start a resolver that blocks nothing), unless the list says `optional: true`.
+   */
+  function unreadableAtStart(entry: ListEntry, message: string): void {
+    if (entry.origin !== 'config' || entry.source.kind !== 'file') return;
+    const index = table.entries.filter((other) => other.origin === 'config').indexOf(entry);
+    if (entry.spec.optional === true) {
+      log.warn({ list: entry.spec.name, path: entry.source.path, err: message }, 'optional blocklist not loaded');
+      return;
+    }
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `config blocklists[${index}].source: list "${entry.spec.name}" cannot be read from ${entry.source.path} ` +
+        `(${message}); fix the path, or set "optional: true" on the list to start without it`,
+    );
+  }
+
   return {
     async start() {
       if (table.started) return;
@@ -78,11 +96,20 @@ export function createListLifecycle(options: ListLifecycleOptions): ListLifecycl
       await cache.removeTempFiles();
       table.loadingAtStart = true;
       try {
-        for (const entry of table.entries) await pipeline.loadLocal(entry);
+        for (const entry of table.entries) {
+          const result = await pipeline.loadLocal(entry);
+          if (result?.outcome === 'failed') unreadableAtStart(entry, result.message ?? 'not readable');
+        }
       } finally {
         table.loadingAtStart = false;
       }
       await swapper.rebuild();
+      if (swapper.matcher.size === 0) {
+        log.error(
+          { lists: table.entries.length },
+          'no names are blocked: every list is empty or failed to load (see the warnings above); /healthz reports degraded',
+        );
+      }
       for (const entry of table.entries) if (entry.source.kind === 'url') scheduling.scheduleFirst(entry);
       scheduling.schedulePoll();
     },

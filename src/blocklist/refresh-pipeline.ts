@@ -59,13 +59,14 @@ export interface RefreshPipelineOptions extends ListContext {
 export interface RefreshPipeline {
   /** Refreshes one list; a second caller shares the one running (or, forcing, follows it). */
   refreshEntry(entry: ListEntry, force: boolean): Promise<RefreshResult>;
-  /** Loads what is on this machine: the file, or the last known good copy of a URL list. */
-  loadLocal(entry: ListEntry): Promise<void>;
+  /** Loads what is on this machine: the file (its read's result), or the last known good copy of a URL list. */
+  loadLocal(entry: ListEntry): Promise<RefreshResult | undefined>;
   /**
-   * Loads `spec` (from the API) from its source without touching any state. Throws ERR_LIST_FETCH
+   * Loads `spec` (from the API) from its source without touching any state; `force` accepts what
+   * the guards would reject (no entries), never what is not a list at all. Throws ERR_LIST_FETCH
    * (with the generic message), ERR_LIST_READ, ERR_INVALID or ERR_LIST_REJECTED.
    */
-  loadCandidate(spec: ListSpec): Promise<Candidate>;
+  loadCandidate(spec: ListSpec, force?: boolean): Promise<Candidate>;
   /** Makes a loaded candidate the list's content (the list's spec already set), and swaps it in. */
   commitCandidate(entry: ListEntry, candidate: Candidate): Promise<void>;
 }
@@ -199,22 +200,19 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     return promise;
   }
 
-  async function loadLocal(entry: ListEntry): Promise<void> {
+  async function loadLocal(entry: ListEntry): Promise<RefreshResult | undefined> {
     const name = entry.spec.name;
     const generation = entry.generation;
-    if (entry.source.kind === 'file') {
-      await refreshEntry(entry, false);
-      return;
-    }
+    if (entry.source.kind === 'file') return refreshEntry(entry, false);
     try {
       const copy = await cache.read(name);
-      if (copy === undefined || isSuperseded(entry, generation)) return;
+      if (copy === undefined || isSuperseded(entry, generation)) return undefined;
       const meta = copy.meta;
       // A normalized copy is in the domains format; one written verbatim by an older version, in the list's own.
       const normalized = meta?.copySha256 !== undefined;
       const spec: ListSpec = normalized ? { ...entry.spec, format: 'domains' } : entry.spec;
       const evaluation = await evaluateList(copy.body, spec, {}, false, createSlicer(sliceMs));
-      if (isSuperseded(entry, generation)) return;
+      if (isSuperseded(entry, generation)) return undefined;
       // Validators only go back to the source they came from, and only with the text they describe.
       const intact = meta !== undefined && (normalized ? meta.copySha256 : meta.sha256) === evaluation.sha256;
       const validators = intact && meta.source === entry.spec.source ? meta.validators : {};
@@ -229,9 +227,10 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
     } catch (err: unknown) {
       log.warn({ list: name, err: errorMessage(err) }, 'last known good copy not loaded');
     }
+    return undefined;
   }
 
-  async function loadCandidate(spec: ListSpec): Promise<Candidate> {
+  async function loadCandidate(spec: ListSpec, force = false): Promise<Candidate> {
     const source = listSourceOf(spec.source, baseDir);
     let retrieved: Extract<Retrieved, { kind: 'content' }>;
     // Always the source: the copy on disk is the normalized list, which another format cannot reparse.
@@ -251,7 +250,7 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
       const message = `list "${spec.name}" not loaded: ${reportedMessage(err, 'runtime')}`;
       throw new PoolsinkError(code, message, code === 'ERR_LIST_FETCH' ? {} : { cause: err });
     }
-    const evaluation = await evaluateList(retrieved.body, spec, {}, false, createSlicer(sliceMs));
+    const evaluation = await evaluateList(retrieved.body, spec, {}, force, createSlicer(sliceMs));
     if (evaluation.kind !== 'accepted') {
       const message = evaluation.kind === 'rejected' ? evaluation.message : 'unchanged';
       throw new PoolsinkError('ERR_LIST_REJECTED', `list "${spec.name}" not loaded: ${message}`);

@@ -9,6 +9,7 @@ import { request } from 'undici';
 import type { Config } from '../config/types.js';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { GENERATED_TOKEN_FILE } from '../admin/auth.js';
+import { loadedFromLabel } from '../blocklist/list-summary.js';
 import { formatHostPort } from '../net/address.js';
 import { terminalText } from '../net/presentation.js';
 import { fitCell, formatTable } from './table.js';
@@ -79,6 +80,16 @@ export async function call(
   return answer;
 }
 
+/** The FROM column: where the entries came from, `not fetched yet` and `failed` included (list-summary.ts). */
+function loadedFromOf(list: Record<string, unknown>): string {
+  const { source, loadedFrom, lastError } = list;
+  return loadedFromLabel({
+    source: typeof source === 'string' ? source : '',
+    ...(loadedFrom === 'source' || loadedFrom === 'last-known-good' ? { loadedFrom } : {}),
+    ...(typeof lastError === 'string' ? { lastError } : {}),
+  });
+}
+
 /** Seconds as the largest whole unit: 45s, 12m, 3h, 2d. */
 function shortAge(value: unknown): string {
   if (typeof value !== 'number') return '-';
@@ -107,9 +118,9 @@ export async function listsReport(config: Config): Promise<string> {
         field(l, 'entries'),
         field(l, 'skipped'),
         shortAge(l['ageSec']),
-        l['loadedFrom'] === 'last-known-good' ? 'last-good' : field(l, 'loadedFrom'),
-        fitCell(source === '-' ? error : error.replaceAll(source, '<source>'), 24),
-        fitCell(source, 26),
+        fitCell(loadedFromOf(l), 15),
+        fitCell(source === '-' ? error : error.replaceAll(source, '<source>'), 22),
+        fitCell(source, 22),
       ];
     }),
   );

@@ -31,8 +31,12 @@ function isObject(value: unknown): value is Obj {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Sets each overridden key in `raw` (the parsed file), creating sections as needed. */
-export function applyEnv(raw: Obj, env: Environment): void {
+/**
+ * Sets each overridden key in `raw` (the parsed file), creating sections as needed. Returns the
+ * variables it applied, so a later problem with their keys can name them (overriddenBy).
+ */
+export function applyEnv(raw: Obj, env: Environment): string[] {
+  const applied: string[] = [];
   for (const [name, rule] of Object.entries(ENV_OVERRIDES)) {
     const text = env[name];
     if (text === undefined || text === '') continue;
@@ -47,7 +51,7 @@ export function applyEnv(raw: Obj, env: Environment): void {
       if (!Number.isFinite(value)) {
         throw new PoolsinkError(
           'ERR_CONFIG_INVALID',
-          `config ${name}: environment variable must be a number (got ${JSON.stringify(text)})`,
+          `config ${rule.path.join('.')} (environment variable ${name}): must be a number (got ${JSON.stringify(text)})`,
         );
       }
     } else value = text;
@@ -61,5 +65,20 @@ export function applyEnv(raw: Obj, env: Environment): void {
     }
     const last = path[path.length - 1];
     if (last !== undefined) target[last] = value;
+    applied.push(name);
   }
+  return applied;
+}
+
+/**
+ * The applied variable that set the key at `path` (`block.response`, `dns.listen[0]`), or one of
+ * its parents; undefined when the file did.
+ */
+export function overriddenBy(path: string, applied: readonly string[]): string | undefined {
+  for (const [name, rule] of Object.entries(ENV_OVERRIDES)) {
+    if (!applied.includes(name)) continue;
+    const key = rule.path.join('.');
+    if (path === key || path.startsWith(`${key}.`) || path.startsWith(`${key}[`)) return name;
+  }
+  return undefined;
 }

@@ -69,6 +69,10 @@ export const ListSpecSchema = Type.Object(
     severity: Type.Optional(
       stringEnum(SEVERITIES, { description: 'Incident severity of its matches; default high (block), medium (alert)' }),
     ),
+    /** Configuration lists only: a file source that cannot be read at start is then a warning, not an error. */
+    optional: Type.Optional(
+      Type.Boolean({ description: 'A file list that cannot be read at start is skipped instead of stopping poolsink' }),
+    ),
   },
   { additionalProperties: false },
 );

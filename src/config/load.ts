@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { PoolsinkError, errorMessage } from '../errors.js';
+import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
 import { allowEntryProblem } from '../blocklist/fetch-destination.js';
-import { applyEnv, type Environment } from './env.js';
+import { applyEnv, overriddenBy, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { AdminConfig, Config } from './types.js';
@@ -249,6 +249,23 @@ export function loadConfig(options: LoadConfigOptions): Config {
   if (doc === null || doc === undefined) doc = {};
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw invalid('(root)', 'must be a mapping');
   const raw = { ...doc };
-  applyEnv(raw, options.env ?? process.env);
-  return validateConfig(raw, dirname(file), options.resolvConfPath);
+  const applied = applyEnv(raw, options.env ?? process.env);
+  try {
+    return validateConfig(raw, dirname(file), options.resolvConfPath);
+  } catch (err: unknown) {
+    throw namingEnvVariable(err, applied);
+  }
+}
+
+/**
+ * A problem with a key an environment variable set names the variable too: the file may not even
+ * have the key. (`invalid` writes every message as `config PATH: problem`.)
+ */
+function namingEnvVariable(err: unknown, applied: readonly string[]): unknown {
+  if (!isPoolsinkError(err, 'ERR_CONFIG_INVALID') || applied.length === 0) return err;
+  const path = /^config (\S+): /.exec(err.message)?.[1];
+  const variable = path === undefined ? undefined : overriddenBy(path, applied);
+  if (variable === undefined) return err;
+  const message = err.message.replace(`config ${path}:`, `config ${path} (environment variable ${variable}):`);
+  return new PoolsinkError('ERR_CONFIG_INVALID', message, { cause: err });
 }

@@ -30,6 +30,7 @@ import {
   type Severity,
 } from './incident-state.js';
 import { activeIncident, prepareIncidentWrites, type ActiveIncident } from './incident-store.js';
+import { createDetectionLog, type Detection } from './detection-log.js';
 
 export interface IncidentTrackerOptions {
   readonly connection: StoreConnection;
@@ -75,6 +76,9 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   const statements = preparedFor(connection, prepareIncidentWrites);
   let byClient = load();
   let pendingTallies: EventTally[] = [];
+  /** New hosts and names of the transaction now running: logged once it commits. */
+  let detected: Detection[] = [];
+  const detectionLog = createDetectionLog({ log, clock });
   /** Tallies handed to the transaction now running: cleared once it commits. */
   let inFlightTallies = 0;
 
@@ -175,7 +179,13 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     let newNames = 0;
     for (const [qname, name] of touch.names) {
       const row = s.name.get(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs);
-      if (row !== undefined && row.count === name.count) newNames += 1;
+      if (row === undefined || row.count !== name.count) continue;
+      newNames += 1;
+      // An opened incident is one line (its first name); an open one, a line per new name.
+      if (!touch.opened || newNames === 1) {
+        const kind = touch.opened ? 'host' : 'name';
+        detected.push({ kind, clientIp: incident.clientIp, qname, list: name.list, incidentId: incident.id });
+      }
     }
     for (const [hour, n] of touch.hours) s.hour.run(incident.id, hour, n);
     const before = { attempts: incident.attempts, names: incident.names };
@@ -250,15 +260,20 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     committed(): void {
       if (inFlightTallies > 0) pendingTallies = pendingTallies.slice(inFlightTallies);
       inFlightTallies = 0;
+      const lines = detected;
+      detected = [];
+      detectionLog.write(lines);
     },
     rolledBack(): void {
       inFlightTallies = 0;
+      detected = [];
       byClient = load();
     },
     addTallies(tallies) {
       for (const tally of tallies) pendingTallies.push(tally);
     },
     sweep(): number {
+      detectionLog.flush();
       const now = clock();
       const due = [...byClient.values()].filter((i) => autoResolveDue(i.lastSeenMs, now, autoResolveHours));
       if (due.length === 0) return 0;

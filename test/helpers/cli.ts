@@ -37,6 +37,11 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: Nod
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+/** `msg` is the line's message, or its prefix before a colon ("poolsink started: blocking …"). */
+function isMessage(logged: unknown, msg: string): boolean {
+  return typeof logged === 'string' && (logged === msg || logged.startsWith(`${msg}: `));
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -45,7 +50,7 @@ export interface CliServer {
   readonly child: ChildProcess;
   /** Every JSON log line so far. */
   readonly logs: Record<string, unknown>[];
-  /** Resolves with the first log line (past or future) whose msg is `msg`. */
+  /** Resolves with the first log line (past or future) whose msg is `msg` (or starts with `msg: `). */
   waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Resolves when the process exits. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -82,7 +87,7 @@ export function startCliServer(
       if (!isRecord(line)) continue;
       logs.push(line);
       const msg = line['msg'];
-      for (const w of waiters.filter((x) => x.msg === msg)) {
+      for (const w of waiters.filter((x) => isMessage(msg, x.msg))) {
         waiters.splice(waiters.indexOf(w), 1);
         w.resolve(line);
       }
@@ -95,7 +100,7 @@ export function startCliServer(
     exited,
     stderr: () => stderr,
     waitForLog(msg, timeoutMs = 60_000) {
-      const seen = logs.find((l) => l['msg'] === msg);
+      const seen = logs.find((l) => isMessage(l['msg'], msg));
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(

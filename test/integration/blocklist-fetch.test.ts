@@ -1,6 +1,7 @@
+import { connect, createServer } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { isPoolsinkError } from '../../src/errors.js';
+import { errorMessage, isPoolsinkError } from '../../src/errors.js';
 import { createListFetcher, type FetchOptions, type FetchResult, type ListFetcher } from '../../src/blocklist/fetch.js';
 import { startListServer, type ListServer } from '../helpers/list-server.js';
 import { until } from '../helpers/wait.js';
@@ -33,6 +34,16 @@ async function fetchError(promise: Promise<FetchResult>): Promise<string> {
     return err instanceof Error ? err.message : String(err);
   }
   throw new Error('the fetch did not fail');
+}
+
+/** A loopback port nothing listens on (bound, then closed): connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
 }
 
 function bodyText(result: FetchResult): string {
@@ -173,6 +184,32 @@ describe('createListFetcher', () => {
     const url = closed.url('/list.txt');
     await closed.close();
     expect(await fetchError(useFetcher().fetch(url, {}))).toContain(url);
+  });
+
+  test('a connection refused on every address of a name gives the reason for each address', async () => {
+    // /etc/hosts maps localhost to 127.0.0.1 only here, so the two addresses come from a lookup
+    // of our own: net.connect then tries both (autoSelectFamily) and fails with an AggregateError
+    // whose own message is empty, as undici's does for a name with an A and an AAAA record.
+    const port = await closedPort();
+    const err = await new Promise<unknown>((resolve) => {
+      const socket = connect({
+        host: 'two-addresses.test',
+        port,
+        autoSelectFamily: true,
+        lookup: (_host, _options, callback) =>
+          callback(null, [
+            { address: '127.0.0.1', family: 4 },
+            { address: '::1', family: 6 },
+          ]),
+      });
+      socket.on('error', resolve);
+    });
+    expect(err).toBeInstanceOf(AggregateError);
+    expect(err instanceof Error && err.message).toBe('');
+    expect(errorMessage(err)).toBe(`connect ECONNREFUSED 127.0.0.1:${port}, connect ECONNREFUSED ::1:${port}`);
+    // And through the fetcher, the reason follows the URL.
+    const url = `http://localhost:${port}/miners.txt`;
+    expect(await fetchError(useFetcher().fetch(url, {}))).toMatch(/miners\.txt: .*ECONNREFUSED/);
   });
 
   test.each(['ftp://127.0.0.1/list.txt', 'file:///etc/hosts', 'not a url'])('refuses %s', async (url) => {

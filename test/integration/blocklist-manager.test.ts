@@ -6,6 +6,7 @@ import { startListServer, type ListServer } from '../helpers/list-server.js';
 import { listSpec, startManager, type ManagerHarness } from '../helpers/list-manager.js';
 
 const WARN = 40;
+const ERROR = 50;
 
 let server: ListServer;
 let h: ManagerHarness | undefined;
@@ -65,14 +66,22 @@ describe('start', () => {
     expect(first).toHaveLength(1);
   });
 
-  test('a missing file is reported, and the other lists still load', async () => {
+  test('a missing optional file is reported, and the other lists still load', async () => {
     const t = await harness({
       files: { 'ok.txt': 'ok.example\n' },
-      lists: [listSpec('gone', 'gone.txt'), listSpec('ok', 'ok.txt')],
+      lists: [listSpec('gone', 'gone.txt', { optional: true }), listSpec('ok', 'ok.txt')],
     });
     expect(info('gone').lastError).toContain('cannot read');
     expect(t.verdict('ok.example')).toBe('block');
     expect(t.logs.some((l) => l.level === WARN && l['list'] === 'gone')).toBe(true);
+  });
+
+  test('a start with no blocked name logs an error', async () => {
+    const t = await harness({ lists: [listSpec('feed', server.url('/feed.txt'))] });
+    expect(t.manager.matcher.size).toBe(0);
+    expect(t.logs.filter((l) => l.level === ERROR).map((l) => l.msg)).toEqual([
+      expect.stringContaining('no names are blocked'),
+    ]);
   });
 });
 

@@ -181,6 +181,24 @@ describe('loadConfig', () => {
     );
   });
 
+  test('a bad environment value names the variable as well as the key', () => {
+    const file = join(dir, 'b2.yaml');
+    writeFileSync(file, 'upstreams: ["127.0.0.1:5400"]\n');
+    const cases = [
+      [{ POOLSINK_BLOCK_RESPONSE: 'nope' }, 'config block.response (environment variable POOLSINK_BLOCK_RESPONSE):'],
+      [{ POOLSINK_LISTEN: 'not-an-address' }, 'config dns.listen[0] (environment variable POOLSINK_LISTEN):'],
+      [
+        { POOLSINK_CACHE_MAX_ENTRIES: 'lots' },
+        'config cache.maxEntries (environment variable POOLSINK_CACHE_MAX_ENTRIES):',
+      ],
+      [{ POOLSINK_RATE_LIMIT_QPS: '-1' }, 'config dns.rateLimit.qps (environment variable POOLSINK_RATE_LIMIT_QPS):'],
+    ] as const;
+    for (const [env, expected] of cases) expect(errorOf(() => loadConfig({ file, env }))).toContain(expected);
+    // A problem in a key the file set names no variable.
+    writeFileSync(file, 'upstreams: ["127.0.0.1:5400"]\nblock:\n  response: nope\n');
+    expect(errorOf(() => loadConfig({ file, env: { POOLSINK_LOG_LEVEL: 'warn' } }))).not.toContain('environment');
+  });
+
   test('invalid YAML and a missing file are clear errors', () => {
     const file = join(dir, 'c.yaml');
     writeFileSync(file, 'dns: [unclosed\n');
