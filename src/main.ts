@@ -28,6 +28,7 @@ import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { defaultDashboardDir, loadStaticAssets, type StaticAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
@@ -61,6 +62,15 @@ export interface StartOptions {
   events?: BlockEventSink;
   /** The resolver's clock (cache ages, event times); upstream timeouts always use real time. */
   clock?: () => number;
+}
+
+/** The dashboard's built files; without them (not built) the admin server serves only the API. */
+function dashboardAssets(log: Logger): { assets?: StaticAssets } {
+  const dir = defaultDashboardDir();
+  const assets = loadStaticAssets(dir);
+  if (assets === undefined)
+    log.info({ dir }, 'dashboard not built (npm run build); the admin server serves the API only');
+  return assets === undefined ? {} : { assets };
 }
 
 function addressBytes(address: string): Buffer {
@@ -282,6 +292,7 @@ async function startOnStore(
     metricsAuth: config.admin.metricsAuth,
     hostnames: config.admin.hostnames,
     limits: { maxConnectionsPerClient: config.admin.maxConnectionsPerClient },
+    ...dashboardAssets(log),
     deps: {
       events: reader,
       resolver,
