@@ -303,6 +303,7 @@ async function startOnStore(
       inventory: hostIdentity,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
+      config,
       latency,
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),

@@ -19,7 +19,7 @@ export interface ListRouteDeps {
   readonly clock: () => number;
 }
 
-function listView(list: ListInfo, nowMs: number): Record<string, unknown> {
+export function listView(list: ListInfo, nowMs: number): Record<string, unknown> {
   return {
     name: list.name,
     source: list.source,

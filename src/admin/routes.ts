@@ -15,6 +15,8 @@ import type { IncidentChange } from '../incidents/incident-state.js';
 import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
+import { createDashboardRoutes } from './routes-dashboard.js';
+import type { Config } from '../config/types.js';
 
 export {
   NO_CONTENT,
@@ -41,6 +43,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly changeIncident?: (change: IncidentChange) => Promise<void>;
   /** Notification sinks; without it the /notify routes are absent. */
   readonly notify?: NotifyApi;
+  /** The loaded configuration, for GET /config (secrets masked); without it that route answers 503. */
+  readonly config?: Config;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -75,6 +79,14 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),
+    ...createDashboardRoutes({
+      events: deps.events,
+      resolver: deps.resolver,
+      upstream: deps.upstream,
+      eventWriter: deps.eventWriter,
+      ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
+      ...(deps.config !== undefined ? { config: deps.config } : {}),
+    }),
   ];
   let document: unknown;
   routes.push({

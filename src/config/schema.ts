@@ -11,6 +11,8 @@ import { ListSpecSchema } from './list-schema.js';
 import { INVENTORY_FORMATS } from '../inventory/inventory-entry.js';
 import { stringEnum } from './schema-types.js';
 import { NOTIFICATION_TYPES } from '../notify/notification.js';
+/** `secret: true` marks a value GET /api/v1/config masks (secrets.ts). */
+const SECRET = { secret: true } as const;
 
 export { BLOCK_RESPONSES, EVENT_BATCH_SIZE };
 
@@ -111,6 +113,7 @@ const AdminSchema = section({
       minLength: 16,
       pattern: '^\\S+$',
       errorMessage: 'must be a string of at least 16 characters without spaces',
+      ...SECRET,
     }),
   ),
   tokenFile: Type.Optional(pathSchema()),
@@ -138,11 +141,11 @@ const NotifySinkSchema = Type.Object(
     }),
     type: stringEnum(NOTIFY_SINK_TYPES),
     events: Type.Array(stringEnum(NOTIFICATION_TYPES), { minItems: 1, uniqueItems: true }),
-    /** webhook, slack: http(s) URL. */
-    url: Type.Optional(Type.String()),
+    /** webhook, slack: http(s) URL (secret: a Slack or webhook URL is often its own credential). */
+    url: Type.Optional(Type.String(SECRET)),
     /** webhook: file holding the HMAC secret (trimmed); without it messages go unsigned. */
     secretFile: Type.Optional(pathSchema()),
-    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String())),
+    headers: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String(), SECRET)),
     /** syslog: host:port. */
     address: Type.Optional(Type.String()),
     transport: Type.Optional(stringEnum(SYSLOG_TRANSPORTS)),

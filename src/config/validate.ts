@@ -42,6 +42,7 @@ function ajv(fillDefaults: boolean): Ajv {
     // useDefaults fills each absent property from the `default` beside it before `required` is checked.
     instance = new Ajv({ useDefaults: fillDefaults, verbose: true, strict: true, allErrors: false });
     instance.addKeyword('errorMessage');
+    instance.addKeyword('secret'); // marks values GET /api/v1/config masks (secrets.ts)
     instances.set(fillDefaults, instance);
   }
   return instance;

@@ -10,6 +10,7 @@ import { PoolsinkError } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { createSearchStatements, searchEvents } from './event-search.js';
 import { prepareStatsStatements, queryStats } from './stats-query.js';
+import { TIMESERIES_RANGES, prepareDashboardStatements, queryOverview, queryTimeseries } from './dashboard-query.js';
 import { incidentDetail, listIncidents, prepareIncidentReads } from '../incidents/incident-queries.js';
 import type {
   DomainCount,
@@ -94,6 +95,7 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     stats: prepareStatsStatements(db),
     incidents: prepareIncidentReads(db),
+    dashboard: prepareDashboardStatements(db),
   };
 }
 
@@ -179,6 +181,18 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       const filter = { client: detail.summary.clientIp, incidentId: id };
       return { ...detail, recent: recentLimit === 0 ? [] : events(filter, recentLimit).events };
     },
+
+    timeseries(range, nowMs) {
+      if (!TIMESERIES_RANGES.includes(range)) throw invalid(`range must be one of ${TIMESERIES_RANGES.join(', ')}`);
+      checkTime('now', nowMs);
+      return queryTimeseries(statements().dashboard, range, nowMs);
+    },
+
+    overview(sinceMs, topLimit) {
+      checkTime('since', sinceMs);
+      checkLimit('top', topLimit, 1, MAX_LIST_LIMIT);
+      return queryOverview(statements().dashboard, statements().stats, { sinceMs, topLimit, edgeScanMaxEvents });
+    },
   };
 }
 
@@ -211,5 +225,7 @@ export function asyncEventQueries(queries: EventQueries): EventReader {
     stats: async (sinceMs, topLimit) => queries.stats(sinceMs, topLimit),
     incidents: async (filter, limit, afterId) => queries.incidents(filter, limit, afterId),
     incident: async (id, recentLimit) => queries.incident(id, recentLimit),
+    timeseries: async (range, nowMs) => queries.timeseries(range, nowMs),
+    overview: async (sinceMs, topLimit) => queries.overview(sinceMs, topLimit),
   };
 }

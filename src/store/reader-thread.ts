@@ -131,6 +131,8 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     incidents: (filter, limit, afterId) =>
       query('incidents', afterId === undefined ? [filter, limit] : [filter, limit, afterId]),
     incident: (id, recentLimit) => query('incident', [id, recentLimit]),
+    timeseries: (range, nowMs) => query('timeseries', [range, nowMs]),
+    overview: (sinceMs, topLimit) => query('overview', [sinceMs, topLimit]),
     async close() {
       if (closed) return;
       closed = true;

@@ -39,6 +39,10 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.incidents(...query.args);
     case 'incident':
       return queries.incident(...query.args);
+    case 'timeseries':
+      return queries.timeseries(...query.args);
+    case 'overview':
+      return queries.overview(...query.args);
   }
 }
 

@@ -125,3 +125,23 @@ export function queryStats(
     perList: statements.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),
   };
 }
+
+/** The top names of the window since sinceMs alone (the dashboard's overview), counted as queryStats counts them. */
+export function queryTopDomains(
+  statements: StatsStatements,
+  sinceMs: number,
+  topLimit: number,
+  edgeScanMaxEvents: number,
+): readonly { readonly domain: string; readonly count: number }[] {
+  const window = windowFor(statements, sinceMs, edgeScanMaxEvents);
+  return statements.topDomains
+    .all({
+      activeSince: Math.min(window.startMs, window.fromHour),
+      fromHour: window.fromHour,
+      edgeFromMs: window.edgeFromMs,
+      edgeToMs: window.edgeToMs,
+      sign: window.sign,
+      limit: topLimit,
+    })
+    .map((r) => ({ domain: r.key, count: r.count }));
+}

@@ -10,6 +10,7 @@ export interface IncidentWithEvents extends IncidentDetail {
   readonly recent: readonly StoredEvent[];
 }
 import type { HostIdentity } from '../inventory/host-identity.js';
+import type { OverviewCounts, Timeseries, TimeseriesRange } from './dashboard-query.js';
 
 export interface StoreConfig {
   /** SQLite file (resolved against the config file's directory). */
@@ -130,6 +131,10 @@ export interface EventQueries {
   stats(sinceMs: number, topLimit: number): Stats;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): IncidentPage;
   incident(id: number, recentLimit: number): IncidentWithEvents | undefined;
+  /** Blocked attempts per list (and outcomes) in the range's buckets ending with now's (dashboard-query.ts). */
+  timeseries(range: TimeseriesRange, nowMs: number): Timeseries;
+  /** The dashboard's stored counts since sinceMs: active incidents, hosts, top names, outcomes. */
+  overview(sinceMs: number, topLimit: number): OverviewCounts;
 }
 
 /**
@@ -149,4 +154,6 @@ export interface EventReader {
   stats(sinceMs: number, topLimit: number): Promise<Stats>;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): Promise<IncidentPage>;
   incident(id: number, recentLimit: number): Promise<IncidentWithEvents | undefined>;
+  timeseries(range: TimeseriesRange, nowMs: number): Promise<Timeseries>;
+  overview(sinceMs: number, topLimit: number): Promise<OverviewCounts>;
 }

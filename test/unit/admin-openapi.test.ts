@@ -36,6 +36,8 @@ function deps(): AdminDeps {
       stats: unused,
       incidents: unused,
       incident: unused,
+      timeseries: unused,
+      overview: unused,
     },
     eventWriter: { stats: { buffered: 0, written: 0, dropped: 0, writeErrors: 0, healthy: true } },
     health: () => ({ serving: true, listeners: [] }),

@@ -1,0 +1,233 @@
+/**
+ * The dashboard's routes (/timeseries, /overview, /config) on a real poolsink fed by real DNS
+ * queries from loopback client addresses, read over the authenticated admin API.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { udpExchange } from '../helpers/clients.js';
+import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { encodeQuery } from '../helpers/packets.js';
+import { startStack, type Stack } from '../helpers/stack.js';
+
+const upstreams: LocalUpstream[] = [];
+const stacks: Stack[] = [];
+const cleanup: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(stacks.splice(0).map((s) => s.close()));
+  await Promise.all(upstreams.splice(0).map((u) => u.close()));
+  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const LISTS = {
+  pools: { text: 'pool.example\nminexmr.test\n' },
+  trial: { text: 'newpool.example\n', mode: 'alert' },
+};
+
+async function start(config: Record<string, unknown> = {}, dir?: string): Promise<Stack> {
+  const up = await startLocalUpstream();
+  upstreams.push(up);
+  const stack = await startStack({
+    upstreams: [up.address],
+    lists: LISTS,
+    config,
+    ...(dir !== undefined ? { dir } : {}),
+  });
+  stacks.push(stack);
+  return stack;
+}
+
+async function queriesFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: i + 1 }), { bindAddress: clientIp });
+    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+async function getJson(stack: Stack, path: string): Promise<Record<string, unknown>> {
+  const { status, body } = await stack.api(path);
+  expect(status, JSON.stringify(body)).toBe(200);
+  if (!isRecord(body)) throw new Error(`not an object: ${JSON.stringify(body)}`);
+  return body;
+}
+
+interface Bucket {
+  start: string;
+  total: number;
+  byList: Record<string, number>;
+  outcomes: Record<string, number>;
+}
+
+function bucketsOf(body: Record<string, unknown>): Bucket[] {
+  const buckets = body['buckets'];
+  if (!Array.isArray(buckets)) throw new Error('no buckets');
+  return buckets.filter(isRecord).map((b) => ({
+    start: String(b['start']),
+    total: Number(b['total']),
+    byList: isRecord(b['byList'])
+      ? Object.fromEntries(Object.entries(b['byList']).map(([k, v]) => [k, Number(v)]))
+      : {},
+    outcomes: isRecord(b['outcomes'])
+      ? Object.fromEntries(Object.entries(b['outcomes']).map(([k, v]) => [k, Number(v)]))
+      : {},
+  }));
+}
+
+function sum(buckets: readonly Bucket[], pick: (b: Bucket) => number | undefined): number {
+  return buckets.reduce((total, b) => total + (pick(b) ?? 0), 0);
+}
+
+describe('GET /api/v1/timeseries', () => {
+  test('every bucket of each range, attempts stacked by list, outcomes; 400 on a bad range, 401 without token', async () => {
+    const stack = await start();
+    await queriesFrom(stack, '127.0.0.2', 'a.pool.example', 3);
+    await queriesFrom(stack, '127.0.0.3', 'newpool.example', 2);
+    await queriesFrom(stack, '127.0.0.3', 'allowed.example', 1);
+    stack.poolsink.eventWriter.flush();
+
+    for (const [range, bucketSeconds, count] of [
+      ['24h', 3600, 24],
+      ['7d', 21_600, 28],
+      ['30d', 86_400, 30],
+    ] as const) {
+      const body = await getJson(stack, `/api/v1/timeseries?range=${range}`);
+      expect(body).toMatchObject({ range, bucketSeconds, lists: ['pools', 'trial'] });
+      const buckets = bucketsOf(body);
+      expect(buckets).toHaveLength(count);
+      const starts = buckets.map((b) => Date.parse(b.start));
+      expect(starts[0]).toBe(Date.parse(String(body['from'])));
+      starts.forEach((start, i) => {
+        expect(start % (bucketSeconds * 1000)).toBe(0);
+        if (i > 0) expect(start - (starts[i - 1] ?? 0)).toBe(bucketSeconds * 1000);
+      });
+      expect(Date.parse(String(body['to']))).toBe((starts[count - 1] ?? 0) + bucketSeconds * 1000);
+      expect(Date.parse(String(body['to']))).toBeGreaterThan(Date.now() - 1000);
+      expect(sum(buckets, (b) => b.byList['pools'])).toBe(3);
+      expect(sum(buckets, (b) => b.byList['trial'])).toBe(2);
+      expect(sum(buckets, (b) => b.total)).toBe(5);
+      expect(buckets.filter((b) => b.total === 0).length).toBeGreaterThanOrEqual(count - 2);
+    }
+    expect((await getJson(stack, '/api/v1/timeseries'))['range']).toBe('24h');
+
+    // Outcome counts reach the database every few seconds.
+    await vi.waitFor(
+      async () => {
+        const buckets = bucketsOf(await getJson(stack, '/api/v1/timeseries?range=24h'));
+        expect(sum(buckets, (b) => b.outcomes['blocked'])).toBe(3);
+        expect(sum(buckets, (b) => b.outcomes['alerted'])).toBe(2);
+        // The second alerted query is answered from the cache.
+        expect(sum(buckets, (b) => b.outcomes['forwarded'])).toBe(2);
+        expect(sum(buckets, (b) => b.outcomes['cached'])).toBe(1);
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+
+    const bad = await stack.api('/api/v1/timeseries?range=1y');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'ERR_INVALID', param: 'range' } });
+    expect((await stack.api('/api/v1/timeseries', { token: null })).status).toBe(401);
+  }, 60_000);
+});
+
+describe('GET /api/v1/overview', () => {
+  test('incidents by severity and state, hosts, top names with list, outcomes, list/upstream/store health', async () => {
+    const stack = await start();
+    await queriesFrom(stack, '127.0.0.2', 'a.pool.example', 4);
+    await queriesFrom(stack, '127.0.0.3', 'minexmr.test', 1);
+    await queriesFrom(stack, '127.0.0.4', 'newpool.example', 2);
+    await queriesFrom(stack, '127.0.0.4', 'allowed.example', 1);
+    stack.poolsink.eventWriter.flush();
+    const incidents = await getJson(stack, '/api/v1/incidents?client=127.0.0.3');
+    const incident = Array.isArray(incidents['incidents']) ? incidents['incidents'][0] : undefined;
+    const id = isRecord(incident) ? Number(incident['id']) : 0;
+    const ack = await stack.api(`/api/v1/incidents/${id}/acknowledge`, { method: 'POST', body: { note: 'on it' } });
+    expect(ack.status).toBe(200);
+
+    const body = await getJson(stack, '/api/v1/overview');
+    expect(body['incidents']).toMatchObject({
+      open: 2,
+      acknowledged: 1,
+      openBySeverity: { low: 0, medium: 1, high: 1, critical: 0 },
+    });
+    expect(body['hostsAffected24h']).toBe(3);
+    expect(body['topNames']).toEqual([
+      { name: 'a.pool.example', count: 4, list: 'pools' },
+      { name: 'newpool.example', count: 2, list: 'trial' },
+      { name: 'minexmr.test', count: 1, list: 'pools' },
+    ]);
+    expect(body['outcomes']).toMatchObject({ sinceStart: { blocked: 5, alerted: 2, forwarded: 2, cached: 1 } });
+    const lists = Array.isArray(body['lists']) ? body['lists'] : [];
+    expect(lists).toEqual([
+      expect.objectContaining({ name: 'pools', mode: 'block', entries: 2, lastError: null, ok: true }),
+      expect.objectContaining({ name: 'trial', mode: 'alert', entries: 1, lastError: null, ok: true }),
+    ]);
+    expect(body['upstreams']).toEqual([
+      expect.objectContaining({ upstream: upstreams[0]?.address, healthy: true, consecutiveFailures: 0 }),
+    ]);
+    expect(body['store']).toMatchObject({ healthy: true, written: 7, dropped: 0, droppedLast24h: 0, buffered: 0 });
+
+    const top1 = await getJson(stack, '/api/v1/overview?top=1');
+    expect(top1['topNames']).toHaveLength(1);
+    expect((await stack.api('/api/v1/overview?top=0')).status).toBe(400);
+    expect((await stack.api('/api/v1/overview', { token: null })).status).toBe(401);
+
+    await vi.waitFor(
+      async () => {
+        const outcomes = (await getJson(stack, '/api/v1/overview'))['outcomes'];
+        expect(outcomes).toMatchObject({ last24h: { blocked: 5, alerted: 2, forwarded: 2, cached: 1 } });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  }, 60_000);
+});
+
+describe('GET /api/v1/config', () => {
+  test('the effective configuration with tokens, sink URLs, headers, read secrets and URL credentials masked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'poolsink-dash-'));
+    cleanup.push(dir);
+    const TOKEN = 'dashboard-admin-token-0123456789';
+    const HMAC = 'hmac-secret-from-a-file-0123456789';
+    writeFileSync(join(dir, 'hook.secret'), `${HMAC}\n`);
+    const stack = await start(
+      {
+        admin: { listen: '127.0.0.1:0', token: TOKEN },
+        notify: [
+          {
+            name: 'hook',
+            type: 'webhook',
+            events: ['incident.opened'],
+            url: 'http://hookuser:hookpass@127.0.0.1:9/hook?key=url-key-0123',
+            secretFile: 'hook.secret',
+            headers: { Authorization: 'Bearer header-secret-0123' },
+          },
+        ],
+      },
+      dir,
+    );
+    const body = await getJson(stack, '/api/v1/config');
+    const text = JSON.stringify(body);
+    for (const secret of [TOKEN, HMAC, 'hookpass', 'url-key-0123', 'header-secret-0123'])
+      expect(text).not.toContain(secret);
+    expect(body['masked']).toEqual(
+      expect.arrayContaining(['admin.token', 'notify[0].url', 'notify[0].headers.Authorization', 'notify[0].secret']),
+    );
+    expect(body['config']).toMatchObject({
+      admin: { token: '***', metricsAuth: true },
+      upstreams: [upstreams[0]?.address],
+      notify: [{ name: 'hook', type: 'webhook', url: '***', headers: { Authorization: '***' }, secret: '***' }],
+      blocklists: [
+        expect.objectContaining({ name: 'pools', mode: 'block' }),
+        expect.objectContaining({ name: 'trial' }),
+      ],
+      database: { retentionDays: 90 },
+    });
+    expect((await stack.api('/api/v1/config', { token: null })).status).toBe(401);
+  }, 60_000);
+});
