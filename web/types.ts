@@ -105,26 +105,6 @@ export interface UpstreamHealth {
   readonly lastError?: string;
 }
 
-export interface Stats {
-  readonly since: string;
-  readonly outcomes: Readonly<Record<string, number>>;
-  readonly droppedEvents: number;
-  readonly topDomains: readonly { readonly domain: string; readonly count: number }[];
-  readonly topHosts: readonly { readonly clientIp: string; readonly count: number }[];
-  readonly perList: readonly { readonly list: string; readonly count: number }[];
-  readonly live: {
-    readonly eventWriter: {
-      readonly buffered: number;
-      readonly written: number;
-      readonly dropped: number;
-      readonly writeErrors: number;
-      readonly healthy: boolean;
-      readonly lastError?: string;
-    };
-    readonly upstreams: readonly UpstreamHealth[];
-  };
-}
-
 export interface NotifySink {
   readonly name: string;
   readonly type?: string;
@@ -142,4 +122,26 @@ export interface Verdict {
   readonly verdict: string;
   readonly list?: string;
   readonly rule?: string;
+}
+
+export interface Overview {
+  readonly incidents: {
+    readonly open: number;
+    readonly acknowledged: number;
+    readonly openBySeverity: Readonly<Record<string, number>>;
+  };
+  readonly hostsAffected24h: number;
+  readonly topNames: readonly { readonly name: string; readonly count: number; readonly list: string | null }[];
+  readonly outcomes: { readonly last24h: Readonly<Record<string, number>> };
+  readonly lists: readonly (ListView & { readonly ok: boolean })[];
+  readonly upstreams: readonly (UpstreamHealth & { readonly healthy: boolean })[];
+  readonly store: {
+    readonly healthy: boolean;
+    readonly written: number;
+    readonly dropped: number;
+    readonly droppedLast24h: number;
+    readonly buffered: number;
+    readonly writeErrors: number;
+    readonly lastError?: string;
+  };
 }

@@ -7,6 +7,24 @@ import { Card, ErrorNote, HostLabel, IdentityDetails, Loading, Time } from '../c
 import { useLoad } from '../hooks.js';
 import type { IncidentDetail } from '../types.js';
 
+const HOUR_SEC = 3600;
+/** At most this many hourly points are filled in; a longer incident shows its active hours only. */
+const MAX_FILLED_HOURS = 24 * 90;
+
+/** Every hour from the first (at least a day back from the last) to the last, zeros filled. */
+function hourly(hours: IncidentDetail['hours']): { times: number[]; values: number[] } {
+  const counts = new Map(hours.map((h) => [Date.parse(h.hour) / 1000, h.count]));
+  const starts = [...counts.keys()];
+  if (starts.length === 0) return { times: [], values: [] };
+  const last = Math.max(...starts);
+  const first = Math.min(Math.min(...starts), last - 23 * HOUR_SEC);
+  if ((last - first) / HOUR_SEC > MAX_FILLED_HOURS)
+    return { times: starts.sort((a, b) => a - b), values: starts.map((t) => counts.get(t) ?? 0) };
+  const times: number[] = [];
+  for (let t = first; t <= last; t += HOUR_SEC) times.push(t);
+  return { times, values: times.map((t) => counts.get(t) ?? 0) };
+}
+
 export function IncidentDetailPage({ id }: { id: string }) {
   const detail = useLoad(() => api<IncidentDetail>(`/api/v1/incidents/${encodeURIComponent(id)}`), id, 10_000);
   const data = detail.data;
@@ -75,8 +93,8 @@ export function IncidentDetailPage({ id }: { id: string }) {
           <Card title="Attempts per hour">
             <TimeChart
               title="Attempts per hour"
-              times={data.hours.map((h) => Date.parse(h.hour) / 1000)}
-              series={[{ label: 'attempts', values: data.hours.map((h) => h.count) }]}
+              times={hourly(data.hours).times}
+              series={[{ label: 'attempts', values: hourly(data.hours).values }]}
               height={180}
             />
           </Card>

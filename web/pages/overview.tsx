@@ -1,70 +1,60 @@
-/** Overview: what an engineer watches during an incident; every panel re-reads every few seconds. */
 import { useState } from 'preact/hooks';
 import { api } from '../api.js';
-import { TimeChart, type ChartSeries } from '../components/chart.js';
+import { TimeChart } from '../components/chart.js';
 import { Card, CountTable, ErrorNote, formatAge } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
-import type { HostView, IncidentPage, ListView, Stats } from '../types.js';
+import type { Overview } from '../types.js';
 import { loadTimeseries, RANGES, type Range } from '../timeseries.js';
 
 const POLL_MS = 5_000;
-const MAX_COUNTED = 1000;
 const SEVERITIES = ['critical', 'high', 'medium', 'low'];
-
-function atLeast(count: number): string {
-  return count >= MAX_COUNTED ? `${MAX_COUNTED}+` : String(count);
-}
 
 export function OverviewPage() {
   const [range, setRange] = useState<Range>('24h');
-  const stats = useLoad(() => api<Stats>('/api/v1/stats?since=24h&top=10'), 'stats', POLL_MS);
-  const open = useLoad(() => api<IncidentPage>(`/api/v1/incidents?state=open&limit=${MAX_COUNTED}`), 'open', POLL_MS);
-  const hosts = useLoad(() => api<{ hosts: HostView[] }>(`/api/v1/hosts?since=24h&limit=${MAX_COUNTED}`), 'h', POLL_MS);
-  const lists = useLoad(() => api<{ lists: ListView[] }>('/api/v1/lists'), 'lists', POLL_MS);
+  const overview = useLoad(() => api<Overview>('/api/v1/overview?top=10'), 'overview', POLL_MS);
   const series = useLoad(() => loadTimeseries(range), range, POLL_MS);
-
-  const bySeverity = new Map<string, number>();
-  for (const incident of open.data?.incidents ?? [])
-    bySeverity.set(incident.severity, (bySeverity.get(incident.severity) ?? 0) + 1);
-  const severities = [...SEVERITIES, ...[...bySeverity.keys()].filter((s) => !SEVERITIES.includes(s))];
-  const writer = stats.data?.live.eventWriter;
+  const data = overview.data;
+  const bySeverity = data?.incidents.openBySeverity ?? {};
+  const store = data?.store;
 
   return (
     <div class="page">
       <h1>Overview</h1>
-      <ErrorNote error={stats.error ?? open.error ?? hosts.error ?? lists.error} />
+      <ErrorNote error={overview.error} />
       <div class="tiles">
         <a class="tile" href="#/incidents?state=open">
           <span class="tile-label">Open incidents</span>
           <span class="tile-value" data-testid="open-incidents">
-            {open.data === undefined ? '…' : atLeast(open.data.incidents.length)}
+            {data === undefined ? '…' : data.incidents.open}
           </span>
           <span class="tile-detail">
-            {severities
-              .filter((s) => (bySeverity.get(s) ?? 0) > 0)
-              .map((s) => (
-                <span key={s} class={`sev sev-${s}`}>
-                  {s} {bySeverity.get(s)}
-                </span>
-              ))}
+            {SEVERITIES.filter((s) => (bySeverity[s] ?? 0) > 0).map((s) => (
+              <span key={s} class={`sev sev-${s}`}>
+                {s} {bySeverity[s]}
+              </span>
+            ))}
+            {data !== undefined && data.incidents.acknowledged > 0 ? (
+              <span>{data.incidents.acknowledged} acknowledged</span>
+            ) : null}
           </span>
         </a>
         <a class="tile" href="#/hosts">
           <span class="tile-label">Hosts affected, 24 h</span>
-          <span class="tile-value">{hosts.data === undefined ? '…' : atLeast(hosts.data.hosts.length)}</span>
+          <span class="tile-value">{data?.hostsAffected24h ?? '…'}</span>
         </a>
         <div class="tile">
           <span class="tile-label">Blocked, 24 h</span>
-          <span class="tile-value">{stats.data?.outcomes['blocked'] ?? '…'}</span>
+          <span class="tile-value">{data === undefined ? '…' : (data.outcomes.last24h['blocked'] ?? 0)}</span>
         </div>
-        <div class={`tile ${writer !== undefined && (!writer.healthy || writer.dropped > 0) ? 'bad' : ''}`}>
+        <div class={`tile ${store !== undefined && (!store.healthy || store.dropped > 0) ? 'bad' : ''}`}>
           <span class="tile-label">Store</span>
-          <span class="tile-value">{writer === undefined ? '…' : writer.healthy ? 'healthy' : 'failing'}</span>
+          <span class="tile-value">{store === undefined ? '…' : store.healthy ? 'healthy' : 'failing'}</span>
           <span class="tile-detail">
-            {writer === undefined
+            {store === undefined
               ? ''
-              : `${writer.dropped} dropped now, ${stats.data?.droppedEvents ?? 0} in 24 h, ${writer.buffered} buffered`}
+              : `${store.dropped} dropped since start, ${store.droppedLast24h} in 24 h, ${store.buffered} buffered`}
           </span>
+          {store?.lastError !== undefined ? <span class="tile-detail wrap">{store.lastError}</span> : null}
         </div>
       </div>
 
@@ -82,7 +72,7 @@ export function OverviewPage() {
           <TimeChart
             title={`Blocked attempts over ${range}, stacked by list`}
             times={series.data.times}
-            series={series.data.series satisfies readonly ChartSeries[]}
+            series={series.data.series}
             stacked
           />
         ) : null}
@@ -93,14 +83,14 @@ export function OverviewPage() {
           <CountTable
             label="Name"
             empty="No blocked names."
-            rows={(stats.data?.topDomains ?? []).map((d) => ({ key: d.domain, count: d.count }))}
+            rows={(data?.topNames ?? []).map((n) => ({ key: n.name, count: n.count }))}
           />
         </Card>
         <Card title="Queries by outcome, 24 h">
           <CountTable
             label="Outcome"
             empty="No queries."
-            rows={Object.entries(stats.data?.outcomes ?? {})
+            rows={Object.entries(data?.outcomes.last24h ?? {})
               .filter(([, count]) => count > 0)
               .map(([key, count]) => ({ key, count }))}
           />
@@ -121,8 +111,8 @@ export function OverviewPage() {
               </tr>
             </thead>
             <tbody>
-              {(lists.data?.lists ?? []).map((list) => (
-                <tr key={list.name} class={list.lastError !== null ? 'bad' : ''}>
+              {(data?.lists ?? []).map((list) => (
+                <tr key={list.name} class={list.ok ? '' : 'bad'}>
                   <td>{list.name}</td>
                   <td class="num">{list.entries}</td>
                   <td>{formatAge(list.ageSec)}</td>
@@ -142,10 +132,13 @@ export function OverviewPage() {
               </tr>
             </thead>
             <tbody>
-              {(stats.data?.live.upstreams ?? []).map((u) => (
-                <tr key={u.upstream} class={u.consecutiveFailures > 0 ? 'bad' : ''}>
+              {(data?.upstreams ?? []).map((u) => (
+                <tr key={u.upstream} class={u.healthy ? '' : 'bad'}>
                   <td class="mono">{u.upstream}</td>
-                  <td>{u.consecutiveFailures === 0 ? 'healthy' : `${u.consecutiveFailures} failures in a row`}</td>
+                  <td>
+                    {u.healthy ? 'healthy' : 'down'}
+                    {u.consecutiveFailures > 0 ? ` (${u.consecutiveFailures} failures in a row)` : ''}
+                  </td>
                   <td class="wrap">{u.lastError ?? '–'}</td>
                 </tr>
               ))}

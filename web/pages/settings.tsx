@@ -6,7 +6,7 @@ import { useLoad } from '../hooks.js';
 import type { NotifySink } from '../types.js';
 
 export function SettingsPage() {
-  const config = useLoad(() => api<unknown>('/api/v1/config'), 'config');
+  const config = useLoad(() => api<{ config: unknown; masked: string[] }>('/api/v1/config'), 'config');
   const sinks = useLoad(() => api<{ sinks: NotifySink[] }>('/api/v1/notify'), 'sinks', 10_000);
   const [sent, setSent] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
@@ -73,7 +73,15 @@ export function SettingsPage() {
       </Card>
       <Card title="Effective configuration">
         <ErrorNote error={config.error} />
-        {config.data !== undefined ? <ConfigTree value={config.data} /> : null}
+        {config.data !== undefined ? (
+          <>
+            <p class="muted">
+              Read-only. Secrets are shown as *** ({config.data.masked.length} masked
+              {config.data.masked.length > 0 ? `: ${config.data.masked.join(', ')}` : ''}).
+            </p>
+            <ConfigTree value={config.data.config} />
+          </>
+        ) : null}
       </Card>
     </div>
   );
