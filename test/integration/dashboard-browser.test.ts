@@ -136,7 +136,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await query('127.0.0.2', 'pool.example', 3);
     await query('127.0.0.2', 'x.minexmr.test', 2);
     await query('127.0.0.3', 'pool.example', 1);
-    await until(() => stack.events.length >= 6);
+    await query('127.0.0.3', 'newpool.example', 2);
+    await query('127.0.0.5', 'example.org', 2);
+    await until(() => stack.events.length >= 8);
     // The overview polls: the new incident appears without a reload.
     await page.getByTestId('open-incidents').getByText('2').waitFor();
     await page.getByRole('cell', { name: 'pool.example', exact: true }).waitFor();

@@ -85,34 +85,36 @@ export function ListsPage() {
                 <td class="num">{list.entries}</td>
                 <td>{formatAge(list.ageSec)}</td>
                 <td class="wrap">{list.lastError ?? '–'}</td>
-                <td class="actions">
-                  <button type="button" onClick={() => refresh(list.name, false)} aria-label={`Refresh ${list.name}`}>
-                    Refresh
-                  </button>
-                  <ConfirmButton
-                    label="Force…"
-                    question={`Replace ${list.name} even if it shrank past its guard?`}
-                    confirmLabel="Force refresh"
-                    onConfirm={() => refresh(list.name, true)}
-                  />
-                  {list.origin === 'runtime' ? (
-                    <>
-                      <button type="button" onClick={() => setEditing(editing === list.name ? undefined : list.name)}>
-                        {editing === list.name ? 'Cancel edit' : 'Change'}
-                      </button>
-                      <ConfirmButton
-                        label="Remove…"
-                        question={`Remove list ${list.name}?`}
-                        confirmLabel="Remove"
-                        onConfirm={() =>
-                          act(async () => {
-                            await send(`/api/v1/lists/${encodeURIComponent(list.name)}`, { method: 'DELETE' });
-                            return `${list.name} removed`;
-                          })
-                        }
-                      />
-                    </>
-                  ) : null}
+                <td>
+                  <div class="actions">
+                    <button type="button" onClick={() => refresh(list.name, false)} aria-label={`Refresh ${list.name}`}>
+                      Refresh
+                    </button>
+                    <ConfirmButton
+                      label="Force…"
+                      question={`Replace ${list.name} even if it shrank past its guard?`}
+                      confirmLabel="Force refresh"
+                      onConfirm={() => refresh(list.name, true)}
+                    />
+                    {list.origin === 'runtime' ? (
+                      <>
+                        <button type="button" onClick={() => setEditing(editing === list.name ? undefined : list.name)}>
+                          {editing === list.name ? 'Cancel edit' : 'Change'}
+                        </button>
+                        <ConfirmButton
+                          label="Remove…"
+                          question={`Remove list ${list.name}?`}
+                          confirmLabel="Remove"
+                          onConfirm={() =>
+                            act(async () => {
+                              await send(`/api/v1/lists/${encodeURIComponent(list.name)}`, { method: 'DELETE' });
+                              return `${list.name} removed`;
+                            })
+                          }
+                        />
+                      </>
+                    ) : null}
+                  </div>
                 </td>
               </tr>
             ))}

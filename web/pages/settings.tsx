@@ -91,6 +91,8 @@ export function SettingsPage() {
 function ConfigTree({ value }: { value: unknown }) {
   if (Array.isArray(value)) {
     if (value.length === 0) return <span class="muted">[]</span>;
+    if (value.every((item) => typeof item !== 'object' || item === null))
+      return <span class="mono">{value.map((item) => JSON.stringify(item)).join(', ')}</span>;
     return (
       <ol class="tree">
         {value.map((item, i) => (
@@ -102,6 +104,7 @@ function ConfigTree({ value }: { value: unknown }) {
     );
   }
   if (typeof value === 'object' && value !== null) {
+    if (Object.keys(value).length === 0) return <span class="muted">{'{}'}</span>;
     return (
       <dl class="tree">
         {Object.entries(value).map(([key, item]) => (
