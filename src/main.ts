@@ -27,6 +27,7 @@ import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter, OutcomeCounts } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
+import { countListMatches } from './dns/list-matches.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { defaultDashboardDir, loadStaticAssets, type StaticAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
@@ -144,12 +145,13 @@ async function startOnStore(
     log,
   });
   const observer = options.events;
+  const listMatches = countListMatches(writer);
   const events: BlockEventSink =
     observer === undefined
-      ? writer
+      ? listMatches
       : {
           record(event) {
-            writer.record(event);
+            listMatches.record(event);
             observer.record(event);
           },
         };
@@ -304,6 +306,7 @@ async function startOnStore(
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
       config,
+      listMatches,
       latency,
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),

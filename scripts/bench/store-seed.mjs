@@ -29,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { seededRandom } from './data.mjs';
+import { seedDashboardRows } from './dashboard-rows.mjs';
 import { sampleCpu } from './proc-cpu.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -131,6 +132,7 @@ async function seed(store, path, settings, print) {
     if ((start / chunk) % 4 === 3)
       print(`  seeded ${((start + n) / 1e6).toFixed(1)}M events (${fmt((performance.now() - t0) / 1000)} s)`);
   }
+  seedDashboardRows(db, { startMs, endMs, hosts: settings.hosts });
   const tInsert = performance.now();
   for (const index of indexes) db.exec(index.sql);
   const tIndex = performance.now();
@@ -193,6 +195,13 @@ async function queries(store, path, print) {
     ['host(noisy, 50 recent)', () => q.host(noisy, 50)],
     ['stats(since 24h, top 10)', () => q.stats(now - DAY_MS, 10)],
     ['stats(since 1h, top 10)', () => q.stats(now - DAY_MS / 24, 10)],
+    ['timeseries(24h)', () => q.timeseries('24h', now, false)],
+    ['timeseries(7d)', () => q.timeseries('7d', now, false)],
+    ['timeseries(30d)', () => q.timeseries('30d', now, false)],
+    ['timeseries(24h, outcomes)', () => q.timeseries('24h', now, true)],
+    ['timeseries(7d, outcomes)', () => q.timeseries('7d', now, true)],
+    ['timeseries(30d, outcomes)', () => q.timeseries('30d', now, true)],
+    ['overview(24h, top 10)', () => q.overview(now - DAY_MS, 10)],
     ['events(no filter, 100)', () => q.events({}, 100)],
     ['events(client noisy, 100)', () => q.events({ client: noisy }, 100)],
     ['events(client quiet, 100)', () => q.events({ client: quiet }, 100)],

@@ -25,7 +25,9 @@ export const TimeseriesSchema = Type.Object({
       start: time,
       total: Type.Integer({ description: 'Blocked and alerted queries' }),
       byList: counts('Attempts per list; lists without any are absent'),
-      outcomes: counts('Query outcomes (forwarded, cached, blocked, ...) in the bucket'),
+      outcomes: Type.Optional(
+        counts('Query outcomes (forwarded, cached, blocked, ...) in the bucket; only with outcomes=true'),
+      ),
     }),
     { description: 'Every bucket of the range, oldest first, zeros filled' },
   ),

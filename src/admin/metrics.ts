@@ -62,6 +62,8 @@ export interface MetricsSources {
   readonly clock?: () => number;
   /** Adds prom-client's process and Node.js metrics (CPU, memory, event loop lag, GC). */
   readonly processMetrics?: boolean;
+  /** Blocked and alerted queries per list (dns/list-matches.ts); without it poolsink_list_matches_total is absent. */
+  readonly listMatches?: { counts(): ReadonlyMap<string, Readonly<{ blocked: number; alerted: number }>> };
   /** Notification sinks (poolsink_notify_*). */
   readonly notify?: NotifyMetricsSource;
   /** The per-client rate limit gate, when on: queries over the limit never reach the resolver. */
@@ -227,6 +229,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
     const lists = sources.lists?.lists() ?? resolver.matcher.lists;
     for (const list of lists) set({ list: list.name, mode: list.mode }, list.entries);
   });
+  const { listMatches } = sources;
+  if (listMatches !== undefined) {
+    scraped(
+      'counter',
+      registry,
+      'poolsink_list_matches_total',
+      'Blocked and alerted queries per list, by action',
+      ['list', 'action'],
+      (set) => {
+        for (const [list, counts] of listMatches.counts()) {
+          set({ list, action: 'blocked' }, counts.blocked);
+          set({ list, action: 'alerted' }, counts.alerted);
+        }
+      },
+    );
+  }
   scraped('gauge', registry, 'poolsink_blocked_domains', 'Distinct blocked names over all lists', [], (set) =>
     set({}, resolver.matcher.size),
   );

@@ -182,10 +182,10 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       return { ...detail, recent: recentLimit === 0 ? [] : events(filter, recentLimit).events };
     },
 
-    timeseries(range, nowMs) {
+    timeseries(range, nowMs, withOutcomes) {
       if (!TIMESERIES_RANGES.includes(range)) throw invalid(`range must be one of ${TIMESERIES_RANGES.join(', ')}`);
       checkTime('now', nowMs);
-      return queryTimeseries(statements().dashboard, range, nowMs);
+      return queryTimeseries(statements().dashboard, range, nowMs, withOutcomes);
     },
 
     overview(sinceMs, topLimit) {
@@ -225,7 +225,7 @@ export function asyncEventQueries(queries: EventQueries): EventReader {
     stats: async (sinceMs, topLimit) => queries.stats(sinceMs, topLimit),
     incidents: async (filter, limit, afterId) => queries.incidents(filter, limit, afterId),
     incident: async (id, recentLimit) => queries.incident(id, recentLimit),
-    timeseries: async (range, nowMs) => queries.timeseries(range, nowMs),
+    timeseries: async (range, nowMs, withOutcomes) => queries.timeseries(range, nowMs, withOutcomes),
     overview: async (sinceMs, topLimit) => queries.overview(sinceMs, topLimit),
   };
 }

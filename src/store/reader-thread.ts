@@ -131,7 +131,7 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     incidents: (filter, limit, afterId) =>
       query('incidents', afterId === undefined ? [filter, limit] : [filter, limit, afterId]),
     incident: (id, recentLimit) => query('incident', [id, recentLimit]),
-    timeseries: (range, nowMs) => query('timeseries', [range, nowMs]),
+    timeseries: (range, nowMs, withOutcomes) => query('timeseries', [range, nowMs, withOutcomes]),
     overview: (sinceMs, topLimit) => query('overview', [sinceMs, topLimit]),
     async close() {
       if (closed) return;

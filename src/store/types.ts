@@ -132,7 +132,7 @@ export interface EventQueries {
   incidents(filter: IncidentFilter, limit: number, afterId?: number): IncidentPage;
   incident(id: number, recentLimit: number): IncidentWithEvents | undefined;
   /** Blocked attempts per list (and outcomes) in the range's buckets ending with now's (dashboard-query.ts). */
-  timeseries(range: TimeseriesRange, nowMs: number): Timeseries;
+  timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Timeseries;
   /** The dashboard's stored counts since sinceMs: active incidents, hosts, top names, outcomes. */
   overview(sinceMs: number, topLimit: number): OverviewCounts;
 }
@@ -154,6 +154,6 @@ export interface EventReader {
   stats(sinceMs: number, topLimit: number): Promise<Stats>;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): Promise<IncidentPage>;
   incident(id: number, recentLimit: number): Promise<IncidentWithEvents | undefined>;
-  timeseries(range: TimeseriesRange, nowMs: number): Promise<Timeseries>;
+  timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Promise<Timeseries>;
   overview(sinceMs: number, topLimit: number): Promise<OverviewCounts>;
 }

@@ -114,12 +114,15 @@ describe('GET /api/v1/timeseries', () => {
       expect(sum(buckets, (b) => b.total)).toBe(5);
       expect(buckets.filter((b) => b.total === 0).length).toBeGreaterThanOrEqual(count - 2);
     }
-    expect((await getJson(stack, '/api/v1/timeseries'))['range']).toBe('24h');
+    const plain = await getJson(stack, '/api/v1/timeseries');
+    expect(plain['range']).toBe('24h');
+    expect(bucketsOf(plain).every((b) => Object.keys(b.outcomes).length === 0)).toBe(true);
+    expect(JSON.stringify(plain)).not.toContain('outcomes');
 
     // Outcome counts reach the database every few seconds.
     await vi.waitFor(
       async () => {
-        const buckets = bucketsOf(await getJson(stack, '/api/v1/timeseries?range=24h'));
+        const buckets = bucketsOf(await getJson(stack, '/api/v1/timeseries?range=24h&outcomes=true'));
         expect(sum(buckets, (b) => b.outcomes['blocked'])).toBe(3);
         expect(sum(buckets, (b) => b.outcomes['alerted'])).toBe(2);
         // The second alerted query is answered from the cache.
