@@ -143,7 +143,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await page.getByTestId('open-incidents').getByText('2').waitFor();
     await page.getByRole('cell', { name: 'pool.example', exact: true }).waitFor();
     expect(page.url()).not.toContain(stack.poolsink.adminToken);
+    await page.locator('.chart canvas').waitFor();
     await shot('overview');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('overview-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   test('the incident table names the host; acknowledge with a note and the API shows it', async () => {

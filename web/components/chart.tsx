@@ -4,7 +4,7 @@
  * sizes its elements through the CSSOM (element.style), which the Content-Security-Policy allows;
  * labels go into the legend as text.
  */
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 
 export interface ChartSeries {
@@ -57,9 +57,23 @@ function drawn(props: ChartProps): { data: uPlot.AlignedData; series: uPlot.Seri
   };
 }
 
+/** Whether the system theme is dark, following changes (the axes are drawn in the text colour). */
+function useDarkScheme(): boolean {
+  const query = '(prefers-color-scheme: dark)';
+  const [dark, setDark] = useState(() => matchMedia(query).matches);
+  useEffect(() => {
+    const media = matchMedia(query);
+    const changed = (): void => setDark(media.matches);
+    media.addEventListener('change', changed);
+    return () => media.removeEventListener('change', changed);
+  }, []);
+  return dark;
+}
+
 export function TimeChart(props: ChartProps) {
   const container = useRef<HTMLDivElement>(null);
-  const key = props.series.map((s) => s.label).join('\u0000') + String(props.stacked);
+  const dark = useDarkScheme();
+  const key = `${props.series.map((s) => s.label).join('\u0000')}|${props.stacked}|${dark}`;
   const plot = useRef<{ key: string; chart: uPlot } | undefined>(undefined);
 
   useEffect(() => {
