@@ -23,7 +23,7 @@ export function seedDashboardRows(db, { startMs, endMs, hosts }) {
   );
   db.transaction(() => {
     for (let minute = Math.floor(startMs / MINUTE_MS) * MINUTE_MS; minute < endMs; minute += MINUTE_MS) {
-      OUTCOMES.forEach((name, i) => outcome.run(minute, name, 1000 - i * 150));
+      for (const [i, name] of OUTCOMES.entries()) outcome.run(minute, name, 1000 - i * 150);
     }
     for (let i = 0; i < hosts; i += 1) {
       const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;

@@ -202,6 +202,15 @@ async function queries(store, path, print) {
     ['timeseries(7d, outcomes)', () => q.timeseries('7d', now, true)],
     ['timeseries(30d, outcomes)', () => q.timeseries('30d', now, true)],
     ['overview(24h, top 10)', () => q.overview(now - DAY_MS, 10)],
+    [
+      'hostsPage(limit 100, page 3)',
+      async () => {
+        let page = await q.hostsPage(undefined, 100);
+        for (let i = 0; i < 2 && page.nextCursor !== undefined; i += 1)
+          page = await q.hostsPage(undefined, 100, page.nextCursor);
+        return page.hosts;
+      },
+    ],
     ['events(no filter, 100)', () => q.events({}, 100)],
     ['events(client noisy, 100)', () => q.events({ client: noisy }, 100)],
     ['events(client quiet, 100)', () => q.events({ client: quiet }, 100)],

@@ -98,14 +98,15 @@ function ndjsonLine(event: StoredEvent): string {
   return `${JSON.stringify(eventView(event))}\n`;
 }
 
-async function* chunked(
+/** `first`, then a line per item, in chunks of about CHUNK_CHARS. */
+export async function* chunked<T>(
   first: string,
-  events: Iterable<StoredEvent> | AsyncIterable<StoredEvent>,
-  line: (event: StoredEvent) => string,
+  items: Iterable<T> | AsyncIterable<T>,
+  line: (item: T) => string,
 ): AsyncGenerator<string> {
   let chunk = first;
-  for await (const event of events) {
-    chunk += line(event);
+  for await (const item of items) {
+    chunk += line(item);
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
       chunk = '';

@@ -164,7 +164,10 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
   HostList: {
     type: 'object',
     required: ['hosts'],
-    properties: { hosts: { type: 'array', items: ref('HostSummary') } },
+    properties: {
+      hosts: { type: 'array', items: ref('HostSummary') },
+      nextCursor: { type: ['string', 'null'], description: 'Pass as cursor for the next page; null on the last' },
+    },
   },
   HostDetail: {
     type: 'object',

@@ -4,11 +4,23 @@
  * checked before the store sees them.
  */
 import { Type } from '@sinclair/typebox';
+import { stringEnum } from '../config/schema-types.js';
+import { InvalidParameterError } from './http-errors.js';
 import { PoolsinkError } from '../errors.js';
-import type { EventReader, EventWriterStats, HostSummary } from '../store/types.js';
+import type { EventReader, EventWriterStats } from '../store/types.js';
+import { pagedHosts } from '../store/queries.js';
+import { encodeHostCursor, hostCsvChunks, hostCursorParam, hostNdjsonChunks, hostView } from './host-views.js';
 import { csvChunks, eventView, isoTime, ndjsonChunks } from './export.js';
 import type { ResolverView, UpstreamView } from './metrics.js';
-import { EventsQuery, encodeCursor, limitParam, parseClientIp, timeParam, toEventQuery } from './params.js';
+import {
+  EVENT_FORMATS,
+  EventsQuery,
+  encodeCursor,
+  limitParam,
+  parseClientIp,
+  timeParam,
+  toEventQuery,
+} from './params.js';
 import { errorResponses, jsonResponse, pathParam, ref } from './openapi.js';
 import { json, withQuery, type Route } from './route-types.js';
 
@@ -23,21 +35,6 @@ export interface EventRouteDeps {
 const DEFAULT_STATS_WINDOW = '24h';
 const DEFAULT_TOP = 10;
 const MAX_TOP = 100;
-
-function hostView(host: HostSummary): Record<string, unknown> {
-  return {
-    clientIp: host.clientIp,
-    firstSeen: isoTime(host.firstSeenMs),
-    lastSeen: isoTime(host.lastSeenMs),
-    firstSeenMs: host.firstSeenMs,
-    lastSeenMs: host.lastSeenMs,
-    blockedCount: host.blockedCount,
-    distinctDomains: host.distinctDomains,
-    topDomains: host.topDomains,
-    incidentId: host.incidentId,
-    identity: host.identity ?? null,
-  };
-}
 
 export function createEventRoutes(deps: EventRouteDeps): Route[] {
   return [
@@ -96,16 +93,54 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
       auth: 'token',
       query: Type.Object({
         since: Type.Optional(timeParam('Only hosts seen since then')),
-        limit: limitParam('Hosts at most'),
+        limit: limitParam('Hosts per page (json only)'),
+        cursor: Type.Optional(hostCursorParam('nextCursor of the previous page (json only)')),
+        format: stringEnum(EVENT_FORMATS, { default: 'json', description: 'json page or full export (csv, ndjson)' }),
       }),
       doc: {
         operationId: 'listHosts',
         summary: 'Hosts that tried to resolve blocked names, most recent first',
         tags: ['events'],
-        responses: { 200: jsonResponse('Hosts', ref('HostList')), ...errorResponses(400, 401, 405, 500, 503) },
+        description:
+          'format=json (default) returns one page; follow nextCursor for older hosts. format=ndjson or format=csv streams ' +
+          'every matching host (limit and cursor do not apply).',
+        responses: {
+          200: {
+            description: 'A page (json) or an export (ndjson, csv)',
+            content: {
+              'application/json': { schema: ref('HostList') },
+              'application/x-ndjson': { schema: { type: 'string', description: 'One HostSummary object per line' } },
+              'text/csv': { schema: { type: 'string', description: 'Header line, then one host per line' } },
+            },
+          },
+          ...errorResponses(400, 401, 405, 500, 503),
+        },
       },
-      async handle({ query }) {
-        return json(200, { hosts: (await deps.events.hosts(query.since, query.limit)).map(hostView) });
+      async handle(request) {
+        const { since, limit, cursor, format } = request.query;
+        if (format === 'json') {
+          const page = await deps.events.hostsPage(since, limit, cursor);
+          return json(200, {
+            hosts: page.hosts.map(hostView),
+            nextCursor: page.nextCursor === undefined ? null : encodeHostCursor(page.nextCursor),
+          });
+        }
+        if (cursor !== undefined)
+          throw new InvalidParameterError('cursor', `does not apply to format=${format}, which exports every host`);
+        const hosts = pagedHosts(deps.events.hostsPage, since);
+        return format === 'csv'
+          ? {
+              kind: 'stream',
+              contentType: 'text/csv; charset=utf-8',
+              filename: 'poolsink-hosts.csv',
+              chunks: hostCsvChunks(hosts),
+            }
+          : {
+              kind: 'stream',
+              contentType: 'application/x-ndjson; charset=utf-8',
+              filename: 'poolsink-hosts.ndjson',
+              chunks: hostNdjsonChunks(hosts),
+            };
       },
     }),
     withQuery({

@@ -19,6 +19,8 @@ import type {
   EventPage,
   EventQueries,
   EventReader,
+  HostCursor,
+  HostPage,
   HostSummary,
   Stats,
   StoredEvent,
@@ -84,6 +86,16 @@ function prepareStatements(db: SqliteDatabase) {
     hostsSince: db.prepare<[number, number], HostRow>(
       `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts
        WHERE last_seen_ms >= ? ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
+    ),
+    // Keyset pages: hosts_last_seen holds (last_seen_ms, client_ip), client_ip being the table's key.
+    hostsPage: db.prepare<[number, number], HostRow>(
+      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id
+       FROM hosts INDEXED BY hosts_last_seen WHERE last_seen_ms >= ? ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
+    ),
+    hostsPageAfter: db.prepare<[number, number, string, number], HostRow>(
+      `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id
+       FROM hosts INDEXED BY hosts_last_seen WHERE last_seen_ms >= ? AND (last_seen_ms, client_ip) < (?, ?)
+       ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
     ),
     host: db.prepare<[string], HostRow>(
       'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts WHERE client_ip = ?',
@@ -154,6 +166,25 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       return rows.map(summary);
     },
 
+    hostsPage(sinceMs, limit, cursor) {
+      checkTime('since', sinceMs);
+      checkLimit('limit', limit, 1, MAX_LIST_LIMIT);
+      if (cursor !== undefined && !Number.isSafeInteger(cursor.lastSeenMs))
+        throw invalid('cursor is not one this server returned');
+      const prepared = statements();
+      const since = sinceMs ?? 0;
+      const rows =
+        cursor === undefined
+          ? prepared.hostsPage.all(since, limit + 1)
+          : prepared.hostsPageAfter.all(since, cursor.lastSeenMs, cursor.clientIp, limit + 1);
+      const hosts = rows.slice(0, limit).map(summary);
+      const last = rows.length > limit ? hosts[hosts.length - 1] : undefined;
+      return {
+        hosts,
+        ...(last !== undefined ? { nextCursor: { lastSeenMs: last.lastSeenMs, clientIp: last.clientIp } } : {}),
+      };
+    },
+
     host(clientIp: string, recentLimit: number) {
       checkLimit('limit', recentLimit, 0, MAX_PAGE_LIMIT);
       const row = statements().host.get(clientIp);
@@ -196,6 +227,20 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
   };
 }
 
+/** Every host seen since sinceMs, most recent first, read ITERATE_CHUNK at a time through `page` (exports). */
+export async function* pagedHosts(
+  page: (sinceMs: number | undefined, limit: number, cursor?: HostCursor) => Promise<HostPage>,
+  sinceMs: number | undefined,
+): AsyncGenerator<HostSummary> {
+  let cursor: HostCursor | undefined;
+  for (;;) {
+    const { hosts, nextCursor } = await page(sinceMs, ITERATE_CHUNK, cursor);
+    yield* hosts;
+    if (nextCursor === undefined) return;
+    cursor = nextCursor;
+  }
+}
+
 /** Every event matching `filter`, newest first, read ITERATE_CHUNK at a time through `page`. */
 export async function* pagedEvents(
   page: (filter: EventFilter, limit: number, cursor?: EventCursor) => Promise<EventPage>,
@@ -221,6 +266,7 @@ export function asyncEventQueries(queries: EventQueries): EventReader {
       yield* queries.iterateEvents(filter);
     },
     hosts: async (sinceMs, limit) => queries.hosts(sinceMs, limit),
+    hostsPage: async (sinceMs, limit, cursor) => queries.hostsPage(sinceMs, limit, cursor),
     host: async (clientIp, recentLimit) => queries.host(clientIp, recentLimit),
     stats: async (sinceMs, topLimit) => queries.stats(sinceMs, topLimit),
     incidents: async (filter, limit, afterId) => queries.incidents(filter, limit, afterId),

@@ -10,7 +10,16 @@ export interface ReaderThreadData {
   readonly edgeScanMaxEvents?: number;
 }
 
-export type QueryMethod = 'events' | 'hosts' | 'host' | 'stats' | 'incidents' | 'incident' | 'timeseries' | 'overview';
+export type QueryMethod =
+  | 'events'
+  | 'hosts'
+  | 'hostsPage'
+  | 'host'
+  | 'stats'
+  | 'incidents'
+  | 'incident'
+  | 'timeseries'
+  | 'overview';
 
 /** One query: a method of EventQueries and its arguments. */
 export type ReaderQuery = {

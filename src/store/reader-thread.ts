@@ -126,6 +126,8 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     events,
     iterateEvents: (filter) => pagedEvents(events, filter),
     hosts: (sinceMs, limit) => query('hosts', [sinceMs, limit]),
+    hostsPage: (sinceMs, limit, cursor) =>
+      query('hostsPage', cursor === undefined ? [sinceMs, limit] : [sinceMs, limit, cursor]),
     host: (clientIp, recentLimit) => query('host', [clientIp, recentLimit]),
     stats: (sinceMs, topLimit) => query('stats', [sinceMs, topLimit]),
     incidents: (filter, limit, afterId) =>

@@ -31,6 +31,8 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.events(...query.args);
     case 'hosts':
       return queries.hosts(...query.args);
+    case 'hostsPage':
+      return queries.hostsPage(...query.args);
     case 'host':
       return queries.host(...query.args);
     case 'stats':

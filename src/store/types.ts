@@ -122,11 +122,25 @@ export interface EventWriter {
   close(): void;
 }
 
+/** Keyset position in the host list (last_seen_ms DESC, client_ip DESC): the last host of a page. */
+export interface HostCursor {
+  readonly lastSeenMs: number;
+  readonly clientIp: string;
+}
+
+export interface HostPage {
+  readonly hosts: readonly HostSummary[];
+  /** Present when more hosts match. */
+  readonly nextCursor?: HostCursor;
+}
+
 export interface EventQueries {
   events(filter: EventFilter, limit: number, cursor?: EventCursor): EventPage;
   /** Every matching event, newest first, read in chunks (exports). */
   iterateEvents(filter: EventFilter): Iterable<StoredEvent>;
   hosts(sinceMs: number | undefined, limit: number): readonly HostSummary[];
+  /** A page of hosts, most recent first, after `cursor` (GET /hosts pages and exports). */
+  hostsPage(sinceMs: number | undefined, limit: number, cursor?: HostCursor): HostPage;
   host(clientIp: string, recentLimit: number): { summary: HostSummary; recent: readonly StoredEvent[] } | undefined;
   stats(sinceMs: number, topLimit: number): Stats;
   incidents(filter: IncidentFilter, limit: number, afterId?: number): IncidentPage;
@@ -147,6 +161,7 @@ export interface EventReader {
   /** Every matching event, newest first, read a page at a time (exports). */
   iterateEvents(filter: EventFilter): AsyncIterable<StoredEvent>;
   hosts(sinceMs: number | undefined, limit: number): Promise<readonly HostSummary[]>;
+  hostsPage(sinceMs: number | undefined, limit: number, cursor?: HostCursor): Promise<HostPage>;
   host(
     clientIp: string,
     recentLimit: number,

@@ -234,3 +234,65 @@ describe('GET /api/v1/config', () => {
     expect((await stack.api('/api/v1/config', { token: null })).status).toBe(401);
   }, 60_000);
 });
+
+describe('GET /api/v1/hosts pages and exports', () => {
+  test('keyset pages through every host, most recent first; csv and ndjson export every host', async () => {
+    const stack = await start();
+    const clients = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6'];
+    for (const client of clients) await queriesFrom(stack, client, 'a.pool.example', 1);
+    stack.poolsink.eventWriter.flush();
+
+    const seen: string[] = [];
+    let cursor: unknown;
+    let pages = 0;
+    do {
+      const query: string = cursor === undefined ? '' : `&cursor=${String(cursor)}`;
+      const page = await getJson(stack, `/api/v1/hosts?limit=2${query}`);
+      const hosts = Array.isArray(page['hosts']) ? page['hosts'].filter(isRecord) : [];
+      expect(hosts.length).toBeLessThanOrEqual(2);
+      seen.push(...hosts.map((h) => String(h['clientIp'])));
+      cursor = page['nextCursor'];
+      pages += 1;
+    } while (cursor !== null && pages < 10);
+    expect(pages).toBe(3);
+    expect([...seen].sort()).toEqual(clients);
+    const all = await getJson(stack, '/api/v1/hosts');
+    expect(Array.isArray(all['hosts']) && all['hosts'].map((h: unknown) => (isRecord(h) ? h['clientIp'] : ''))).toEqual(
+      seen,
+    );
+    expect(all['nextCursor']).toBeNull();
+
+    const csv = await stack.api('/api/v1/hosts?format=csv');
+    expect(csv.status).toBe(200);
+    const lines = String(csv.body).trimEnd().split('\r\n');
+    expect(lines[0]).toBe(
+      'clientIp,firstSeen,lastSeen,blockedCount,distinctDomains,topDomains,incidentId,host_name,instance_id',
+    );
+    expect(lines.slice(1).map((line) => line.split(',')[0])).toEqual(seen);
+    expect(lines[1]).toContain(',1,1,a.pool.example:1,');
+
+    // Read as text: the stack's api() would parse application/x-ndjson as one JSON document.
+    const ndjson = await fetch(
+      `http://127.0.0.1:${stack.poolsink.admin.address.port}/api/v1/hosts?format=ndjson&since=1h`,
+      {
+        headers: { authorization: `Bearer ${stack.poolsink.adminToken}` },
+      },
+    );
+    expect(ndjson.status).toBe(200);
+    expect(ndjson.headers.get('content-type')).toContain('application/x-ndjson');
+    const rows = (await ndjson.text())
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((row) => row.clientIp)).toEqual(seen);
+
+    const first = await getJson(stack, '/api/v1/hosts?limit=2');
+    const withCursor = await stack.api(`/api/v1/hosts?format=csv&cursor=${String(first['nextCursor'])}`);
+    expect(withCursor.status).toBe(400);
+    expect(withCursor.body).toMatchObject({ error: { param: 'cursor' } });
+    const forged = Buffer.from(JSON.stringify([1, 'not-an-ip'])).toString('base64url');
+    const bad = await stack.api(`/api/v1/hosts?cursor=${forged}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ error: { code: 'ERR_INVALID', param: 'cursor' } });
+  }, 60_000);
+});

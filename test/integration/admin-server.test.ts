@@ -174,7 +174,7 @@ describe('errors', () => {
   test('catalog errors map by the table: 503 keeps its message, 500 shows only the code description', async () => {
     const base = await start({
       deps: deps({
-        hosts() {
+        hostsPage() {
           throw new PoolsinkError('ERR_STORE_WRITE', 'database is locked');
         },
         stats() {

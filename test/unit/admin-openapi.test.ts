@@ -32,6 +32,7 @@ function deps(): AdminDeps {
       events: unused,
       iterateEvents: unused,
       hosts: unused,
+      hostsPage: unused,
       host: unused,
       stats: unused,
       incidents: unused,
