@@ -195,6 +195,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     await go('/hosts');
     await page.getByRole('row').filter({ hasText: 'web-7' }).waitFor();
     await shot('hosts');
+    const [hostsExport] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    const hostLines = readFileSync(await hostsExport.path(), 'utf8')
+      .trim()
+      .split('\n');
+    expect(hostLines[0]).toMatch(/^clientIp,/);
+    expect(hostLines.some((line) => line.startsWith('127.0.0.2,'))).toBe(true);
     await go('/events');
     await page.getByLabel('Client IP').fill('127.0.0.2');
     await page.getByRole('button', { name: 'Search' }).click();

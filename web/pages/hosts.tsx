@@ -1,24 +1,44 @@
 /** Hosts that asked for blocked names: who they are, how often, which names; links to their events. */
 import { useState } from 'preact/hooks';
-import { api, queryString } from '../api.js';
+import { api, download, queryString } from '../api.js';
 import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { HostView } from '../types.js';
 
 export function HostsPage() {
   const [since, setSince] = useState('24h');
+  const [pages, setPages] = useState<readonly string[]>([]);
+  const [exportError, setExportError] = useState<string | undefined>(undefined);
+  const cursor = pages.at(-1);
   const hosts = useLoad(
-    () => api<{ hosts: HostView[] }>(`/api/v1/hosts${queryString({ since, limit: 200 })}`),
-    since,
+    () =>
+      api<{ hosts: HostView[]; nextCursor: string | null }>(
+        `/api/v1/hosts${queryString({ since, limit: 100, cursor })}`,
+      ),
+    JSON.stringify([since, cursor]),
     10_000,
   );
+  const exportAs = async (format: 'csv' | 'ndjson'): Promise<void> => {
+    setExportError(undefined);
+    try {
+      await download(`/api/v1/hosts${queryString({ since, format })}`, `poolsink-hosts.${format}`);
+    } catch (err: unknown) {
+      setExportError(err instanceof Error ? err.message : String(err));
+    }
+  };
   return (
     <div class="page">
       <h1>Hosts</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Seen since
-          <select value={since} onChange={(e) => setSince(e.currentTarget.value)}>
+          <select
+            value={since}
+            onChange={(e) => {
+              setSince(e.currentTarget.value);
+              setPages([]);
+            }}
+          >
             <option value="1h">1 h</option>
             <option value="24h">24 h</option>
             <option value="7d">7 d</option>
@@ -27,7 +47,15 @@ export function HostsPage() {
           </select>
         </label>
       </form>
-      <ErrorNote error={hosts.error} />
+      <div class="toolbar">
+        <button type="button" onClick={() => exportAs('csv')}>
+          Export CSV
+        </button>
+        <button type="button" onClick={() => exportAs('ndjson')}>
+          Export NDJSON
+        </button>
+      </div>
+      <ErrorNote error={exportError ?? hosts.error} />
       <Loading when={hosts.data === undefined && hosts.error === undefined} />
       {hosts.data?.hosts.length === 0 ? <p class="muted">No hosts match.</p> : null}
       {hosts.data !== undefined && hosts.data.hosts.length > 0 ? (
@@ -68,6 +96,18 @@ export function HostsPage() {
           </tbody>
         </table>
       ) : null}
+      <div class="pager">
+        <button type="button" disabled={pages.length === 0} onClick={() => setPages(pages.slice(0, -1))}>
+          Newer
+        </button>
+        <button
+          type="button"
+          disabled={hosts.data?.nextCursor == null}
+          onClick={() => hosts.data?.nextCursor != null && setPages([...pages, hosts.data.nextCursor])}
+        >
+          Older
+        </button>
+      </div>
     </div>
   );
 }
