@@ -27,6 +27,9 @@ COPY package.json package-lock.json ./
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The dashboard's source and its bundler script (npm run build writes dist/web).
+COPY web ./web
+COPY scripts/build-web.mjs ./scripts/
 # Then drop the dev dependencies, and better-sqlite3's compiler leftovers (SQLite sources, object
 # files, static library, test extension): at run time it loads build/Release/better_sqlite3.node.
 RUN npm run build \

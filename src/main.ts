@@ -29,6 +29,7 @@ import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { countListMatches } from './dns/list-matches.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
+import { defaultDashboardDir, loadStaticAssets, type StaticAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
@@ -75,6 +76,15 @@ export interface StartOptions {
 
 function noConfigFile(): never {
   throw new PoolsinkError('ERR_CONFIG_READ', 'poolsink was started without a configuration file to reload');
+}
+
+/** The dashboard's built files; without them (not built) the admin server serves only the API. */
+function dashboardAssets(log: Logger): { assets?: StaticAssets } {
+  const dir = defaultDashboardDir();
+  const assets = loadStaticAssets(dir);
+  if (assets === undefined)
+    log.info({ dir }, 'dashboard not built (npm run build); the admin server serves the API only');
+  return assets === undefined ? {} : { assets };
 }
 
 function addressOf(listener: { readonly address: HostPort }): HostPort {
@@ -288,6 +298,7 @@ async function startOnStore(
     metricsAuth: config.admin.metricsAuth,
     hostnames: config.admin.hostnames,
     limits: { maxConnectionsPerClient: config.admin.maxConnectionsPerClient },
+    ...dashboardAssets(log),
     deps: {
       events: reader,
       resolver,

@@ -1,6 +1,7 @@
 /**
  * Compiles src/ to dist/ once before the suite, so tests that run the real command line
- * (`node dist/cli.js ...`) exercise exactly what `npm start` runs.
+ * (`node dist/cli.js ...`) exercise exactly what `npm start` runs; bundles the dashboard into
+ * dist/web too, which the admin server serves (the browser tests load it).
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,4 +16,8 @@ export default function setup(): void {
       stdio: 'inherit',
     },
   );
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-web.mjs', import.meta.url))], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }

@@ -4,7 +4,8 @@
  * client address. Every request's Host must be an IP literal, localhost or one of `hostnames` (DNS
  * rebinding). Every route except /healthz (and /metrics with metricsAuth false) needs the token,
  * checked before anything else, so an unauthenticated client learns nothing about which paths
- * exist; wrong tokens are logged at most once per interval per address (failed-auth-log.ts).
+ * exist; wrong tokens are logged at most once per interval per address (failed-auth-log.ts). The
+ * dashboard's static files (`assets`) are the exception: they hold no data and need no token.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +21,7 @@ import { readJsonBody, sendJson, sendReply } from './http-io.js';
 import { checkParamNames, queryParamNames } from './query.js';
 import { createRouter, type RouteMatch } from './router.js';
 import { createRoutes, type AdminDeps, type Route } from './routes.js';
+import type { StaticAssets } from './static-assets.js';
 
 export interface AdminLimits {
   /** JSON bodies larger than this get 413. */
@@ -61,6 +63,8 @@ export interface AdminServerOptions {
   readonly hostnames?: readonly string[];
   readonly deps: AdminDeps;
   readonly limits?: Partial<AdminLimits>;
+  /** The dashboard's files (static-assets.ts), served at / and /assets/* without the token. */
+  readonly assets?: StaticAssets;
 }
 
 export interface AdminServer {
@@ -119,6 +123,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       if (!isAcceptedHost(request.headers.host, request.httpVersionMinor)) throw new HttpError('ERR_MISDIRECTED');
       const url = requestUrl(request.url ?? '');
       path = url.pathname;
+      const asset = method === 'GET' || method === 'HEAD' ? options.assets?.get(path) : undefined;
+      if (asset !== undefined) {
+        response.writeHead(200, asset.headers);
+        response.end(method === 'HEAD' ? undefined : asset.body);
+        return;
+      }
       const match = router.match(method, path);
       if (needsToken(match) && !isAuthorized(request.headers.authorization)) {
         const given = request.headers.authorization !== undefined;
