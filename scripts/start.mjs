@@ -17,16 +17,19 @@ function newestMtimeMs(path) {
   return newest;
 }
 
+/** The older of the server's and the dashboard's build outputs; -1 when either is missing. */
 function builtMtimeMs() {
   try {
-    return statSync(cli).mtimeMs;
+    return Math.min(statSync(cli).mtimeMs, statSync(join(root, 'dist', 'web', 'index.html')).mtimeMs);
   } catch {
     return -1; // not built yet
   }
 }
 
 function needsBuild() {
-  const sources = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => join(root, p));
+  const sources = ['src', 'web', 'scripts/build-web.mjs', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map(
+    (p) => join(root, p),
+  );
   return Math.max(...sources.map(newestMtimeMs)) > builtMtimeMs();
 }
 
@@ -35,6 +38,8 @@ if (needsBuild()) {
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const built = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   if (built.status !== 0) process.exit(built.status ?? 1);
+  const web = spawnSync(process.execPath, [join(root, 'scripts', 'build-web.mjs')], { cwd: root, stdio: 'inherit' });
+  if (web.status !== 0) process.exit(web.status ?? 1);
 }
 process.argv = [
   process.argv[0] ?? process.execPath,

@@ -55,8 +55,8 @@ test('npm start serves without rebuilding, and SIGTERM to npm leaves no node beh
   npm.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   npm.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
-  await until(() => stdout.includes('"msg":"poolsink started"') || npm.exitCode !== null, 90_000);
-  expect(stdout).toContain('"msg":"poolsink started"');
+  await until(() => stdout.includes('"msg":"poolsink started') || npm.exitCode !== null, 90_000);
+  expect(stdout).toContain('"msg":"poolsink started');
   expect(stderr).not.toContain('building dist/');
 
   const npmPid = npm.pid ?? 0;
