@@ -8,7 +8,6 @@ import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { createClientAcl } from './dns/acl.js';
 import type { BlockEventSink } from './dns/block-event.js';
-import { RESOLVER_COUNTER_KEYS, type ResolverCounters } from './dns/resolver-counters.js';
 import { createResolver, type Resolver } from './dns/resolver.js';
 import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
 import { startOnOnePort } from './dns/one-port.js';
@@ -18,18 +17,19 @@ import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
 import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
 import { createListManager, type ListManager } from './blocklist/list-manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
-import { loadedFromLabel, startMessage } from './blocklist/list-summary.js';
+import { logStartLine } from './start-line.js';
+import { shipOutcomes } from './store/outcome-shipping.js';
 import { formatHostPort, type HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
 import { startWriterThread } from './store/writer-thread.js';
 import { incidentSettings } from './incidents/incident-settings.js';
 import { startReaderThread } from './store/reader-thread.js';
-import type { EventWriter, OutcomeCounts } from './store/types.js';
+import type { EventWriter } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
 import { createLatencyRecorder } from './admin/metrics.js';
 import { countListMatches } from './dns/list-matches.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
-import { defaultDashboardDir, loadStaticAssets, type StaticAssets } from './admin/static-assets.js';
+import { dashboardAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
@@ -78,30 +78,8 @@ function noConfigFile(): never {
   throw new PoolsinkError('ERR_CONFIG_READ', 'poolsink was started without a configuration file to reload');
 }
 
-/** The dashboard's built files; without them (not built) the admin server serves only the API. */
-function dashboardAssets(log: Logger): { assets?: StaticAssets } {
-  const dir = defaultDashboardDir();
-  const assets = loadStaticAssets(dir);
-  if (assets === undefined)
-    log.info({ dir }, 'dashboard not built (npm run build); the admin server serves the API only');
-  return assets === undefined ? {} : { assets };
-}
-
 function addressOf(listener: { readonly address: HostPort }): HostPort {
   return listener.address;
-}
-
-/** How often query outcome counts go to the database (for /stats?since=). */
-const OUTCOME_INTERVAL_MS = 5_000;
-
-/** Per-outcome differences since the previous snapshot; updates the snapshot. */
-function outcomeDeltas(now: Readonly<ResolverCounters>, previous: ResolverCounters): OutcomeCounts {
-  const deltas: Record<string, number> = {};
-  for (const key of RESOLVER_COUNTER_KEYS) {
-    if (now[key] !== previous[key]) deltas[key] = now[key] - previous[key];
-    previous[key] = now[key];
-  }
-  return deltas;
 }
 
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
@@ -238,14 +216,8 @@ async function startOnStore(
   resolverRef = resolver;
   // Query outcome counts go to the database every few seconds, and once more when the listeners
   // have closed (so the last counts are final).
-  const outcomeSnapshot = { ...resolver.counters };
-  const writeOutcomes = (): void => writer.addOutcomes(outcomeDeltas(resolver.counters, outcomeSnapshot));
-  const outcomeTimer = setInterval(writeOutcomes, OUTCOME_INTERVAL_MS);
-  outcomeTimer.unref();
-  resources.add('outcome counts', () => {
-    clearInterval(outcomeTimer);
-    writeOutcomes();
-  });
+  const stopOutcomes = shipOutcomes(resolver.counters, (deltas) => writer.addOutcomes(deltas));
+  resources.add('outcome counts', stopOutcomes);
 
   // One gate for every listener: a client's UDP and TCP queries draw on one bucket.
   const rateLimitConfig = config.dns.rateLimit;
@@ -338,28 +310,14 @@ async function startOnStore(
     token: adminToken,
     targets: { log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
   });
-  const startLists = lists.lists();
-  log.info(
-    {
-      listen: udp.map(formatHostPort),
-      upstreams: config.upstreams.map(formatHostPort),
-      lists: startLists.map((list) => ({
-        name: list.name,
-        source: list.source,
-        entries: list.entries,
-        skipped: list.skipped,
-        loadedFrom: loadedFromLabel(list),
-        error: list.lastError,
-      })),
-      blockedDomains: resolver.matcher.size,
-      allowlist: resolver.matcher.allowlistSize,
-      blockResponse: config.block.response,
-      admin: formatHostPort(admin.address),
-      database: config.database.path,
-    },
-    // The message itself says what is blocked, for `docker logs` readers (tests match its prefix).
-    startMessage(startLists, resolver.matcher.size),
-  );
+  logStartLine(log, {
+    config,
+    udp,
+    admin: admin.address,
+    lists: lists.lists(),
+    blockedDomains: resolver.matcher.size,
+    allowlist: resolver.matcher.allowlistSize,
+  });
 
   /** Stops accepting, answers what is in flight (bounded wait), then closes everything in reverse start order. */
   async function close(): Promise<void> {

@@ -8,6 +8,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
 
 export interface StaticAsset {
   readonly body: Buffer;
@@ -88,4 +89,13 @@ export function loadStaticAssets(dir: string): StaticAssets | undefined {
       assets.set(`/assets/${name}`, asset(body, `.${match[1]}`, 'public, max-age=31536000, immutable'));
   }
   return assets;
+}
+
+/** The dashboard's built files; without them (not built) the admin server serves only the API. */
+export function dashboardAssets(log: Logger): { assets?: StaticAssets } {
+  const dir = defaultDashboardDir();
+  const assets = loadStaticAssets(dir);
+  if (assets === undefined)
+    log.info({ dir }, 'dashboard not built (npm run build); the admin server serves the API only');
+  return assets === undefined ? {} : { assets };
 }

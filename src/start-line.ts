@@ -1,0 +1,42 @@
+/**
+ * The one `info` line at start: what listens, where queries go, and (in the message itself, for
+ * `docker logs` readers) how many names are blocked from which lists. Tests match its prefix.
+ */
+import type { Logger } from 'pino';
+import { loadedFromLabel, startMessage } from './blocklist/list-summary.js';
+import type { ListInfo } from './blocklist/list-api.js';
+import type { Config } from './config/types.js';
+import { formatHostPort, type HostPort } from './net/address.js';
+
+export interface StartLineFacts {
+  readonly config: Config;
+  readonly udp: readonly HostPort[];
+  readonly admin: HostPort;
+  readonly lists: readonly ListInfo[];
+  readonly blockedDomains: number;
+  readonly allowlist: number;
+}
+
+export function logStartLine(log: Logger, facts: StartLineFacts): void {
+  const { config, lists } = facts;
+  log.info(
+    {
+      listen: facts.udp.map(formatHostPort),
+      upstreams: config.upstreams.map(formatHostPort),
+      lists: lists.map((list) => ({
+        name: list.name,
+        source: list.source,
+        entries: list.entries,
+        skipped: list.skipped,
+        loadedFrom: loadedFromLabel(list),
+        error: list.lastError,
+      })),
+      blockedDomains: facts.blockedDomains,
+      allowlist: facts.allowlist,
+      blockResponse: config.block.response,
+      admin: formatHostPort(facts.admin),
+      database: config.database.path,
+    },
+    startMessage(lists, facts.blockedDomains),
+  );
+}
