@@ -216,7 +216,10 @@ async function startOnStore(
   resolverRef = resolver;
   // Query outcome counts go to the database every few seconds, and once more when the listeners
   // have closed (so the last counts are final).
-  const stopOutcomes = shipOutcomes(resolver.counters, (deltas) => writer.addOutcomes(deltas));
+  const stopOutcomes = shipOutcomes(
+    () => resolver.counters,
+    (deltas) => writer.addOutcomes(deltas),
+  );
   resources.add('outcome counts', stopOutcomes);
 
   // One gate for every listener: a client's UDP and TCP queries draw on one bucket.

@@ -19,13 +19,13 @@ export function outcomeDeltas(now: Readonly<ResolverCounters>, previous: Resolve
   return deltas;
 }
 
-/** Starts shipping; the returned stop writes the last differences. */
+/** Starts shipping (`counters` is read at each tick: a view's counters may be a fresh object); the returned stop writes the last differences. */
 export function shipOutcomes(
-  counters: Readonly<ResolverCounters>,
+  counters: () => Readonly<ResolverCounters>,
   addOutcomes: (deltas: OutcomeCounts) => void,
 ): () => void {
-  const snapshot = { ...counters };
-  const ship = (): void => addOutcomes(outcomeDeltas(counters, snapshot));
+  const snapshot = { ...counters() };
+  const ship = (): void => addOutcomes(outcomeDeltas(counters(), snapshot));
   const timer = setInterval(ship, OUTCOME_INTERVAL_MS);
   timer.unref();
   return () => {
