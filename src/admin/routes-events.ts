@@ -8,7 +8,15 @@ import { PoolsinkError } from '../errors.js';
 import type { EventReader, EventWriterStats, HostSummary } from '../store/types.js';
 import { csvChunks, eventView, isoTime, ndjsonChunks } from './export.js';
 import type { ResolverView, UpstreamView } from './metrics.js';
-import { EventsQuery, encodeCursor, limitParam, parseClientIp, timeParam, toEventQuery } from './params.js';
+import {
+  EventsQuery,
+  networkClients,
+  encodeCursor,
+  limitParam,
+  parseClientIp,
+  timeParam,
+  toEventQuery,
+} from './params.js';
 import { errorResponses, jsonResponse, pathParam, ref } from './openapi.js';
 import { json, withQuery, type Route } from './route-types.js';
 
@@ -67,14 +75,15 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
       },
       async handle(request) {
         const query = toEventQuery(request.query);
+        const filter = { ...query.filter, ...(await networkClients('client', query.network, deps.events)) };
         if (query.format === 'json') {
-          const page = await deps.events.events(query.filter, query.limit, query.cursor);
+          const page = await deps.events.events(filter, query.limit, query.cursor);
           return json(200, {
             events: page.events.map(eventView),
             nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
           });
         }
-        const events = deps.events.iterateEvents(query.filter);
+        const events = deps.events.iterateEvents(filter);
         return query.format === 'csv'
           ? {
               kind: 'stream',

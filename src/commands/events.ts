@@ -6,7 +6,7 @@
  */
 import { csvChunks, ndjsonChunks } from '../admin/export.js';
 import { InvalidParameterError } from '../admin/http-errors.js';
-import { parseEventQuery, type EventQuery } from '../admin/params.js';
+import { networkClients, parseEventQuery, type EventQuery } from '../admin/params.js';
 import { PoolsinkError } from '../errors.js';
 import type { EventQueries } from '../store/types.js';
 import { eventsTable } from './report.js';
@@ -30,6 +30,16 @@ function eventQuery(params: URLSearchParams, nowMs: number): EventQuery {
   }
 }
 
+/** The parser's InvalidParameterError as a usage error naming the option. */
+async function optionError<T>(result: Promise<T>): Promise<T> {
+  try {
+    return await result;
+  } catch (err: unknown) {
+    if (err instanceof InvalidParameterError) throw new PoolsinkError('ERR_USAGE', `--${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
 /** Writes the report through `write`, chunk by chunk (an export may be large). */
 export async function eventsCommand(
   queries: EventQueries,
@@ -45,7 +55,8 @@ export async function eventsCommand(
     const value = options.filters[name];
     if (value !== undefined) params.set(name, value);
   }
-  const { filter } = eventQuery(params, nowMs);
+  const query = eventQuery(params, nowMs);
+  const filter = { ...query.filter, ...(await optionError(networkClients('client', query.network, queries))) };
   if (format === 'table') {
     write(eventsTable(queries.events(filter, options.limit).events));
     return;

@@ -5,6 +5,8 @@
  * wrong guess over ten million rows is a full scan:
  *
  * - client given: the client's events by time (events_client_time), other filters checked per row.
+ * - clients given (a CIDR resolved through the hosts table, client-set.ts): each client's newest
+ *   keys by events_client_time, merged (key-merge.ts), then the page's rows fetched by id.
  * - domain given: the distinct names in the domain's rname range are found by index seeks; for up
  *   to MERGE_MAX_NAMES names, each name's newest (time, id) pairs are read from events_rname_time
  *   and merged, then the page's rows fetched by id. A broader domain (more names) walks events by
@@ -22,6 +24,7 @@ import { domainRange, type NameRange } from './reversed-names.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';
 import { createIdentityReader, type IdentityReader } from './host-identities.js';
+import { mergeNewest, type KeyRow } from './key-merge.js';
 
 const MERGE_MAX_NAMES = 100;
 /** Hours read from list_hours per step. */
@@ -50,11 +53,6 @@ interface EventRow {
   via: string | null;
   incident_id: number | null;
   identity_id: number | null;
-}
-
-interface KeyRow {
-  id: number;
-  time_ms: number;
 }
 
 type Param = string | number;
@@ -212,6 +210,10 @@ function mergeByName(
   }
   keys.sort(byNewest);
   if (keys.length > want) keys.length = want;
+  return rowsOf(statements, keys);
+}
+
+function rowsOf(statements: SearchStatements, keys: readonly KeyRow[]): EventRow[] {
   const byId = statements.rows.get(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
   const rows: EventRow[] = [];
   for (const key of keys) {
@@ -219,6 +221,32 @@ function mergeByName(
     if (row !== undefined) rows.push(row);
   }
   return rows;
+}
+
+/** The page for a set of clients: each client's newest keys by events_client_time, merged. */
+function mergeByClient(
+  statements: SearchStatements,
+  clients: readonly string[],
+  filter: EventFilter,
+  range: NameRange | undefined,
+  cursor: EventCursor | undefined,
+  want: number,
+): EventRow[] {
+  const where = conditionsFor(filter, range, 'client', undefined);
+  const head = `SELECT id, time_ms FROM events INDEXED BY events_client_time WHERE ${['client_ip = ?', ...where.sql].join(' AND ')}`;
+  const first = statements.keys.get(`${head} ${ORDER}`);
+  const after = statements.keys.get(`${head} AND time_ms <= ? AND (time_ms < ? OR id < ?) ${ORDER}`);
+  const keys = mergeNewest(
+    clients,
+    (client, key, limit) => {
+      const from = key ?? (cursor === undefined ? undefined : { time_ms: cursor.timeMs, id: cursor.id });
+      return from === undefined
+        ? first.all(client, ...where.params, limit)
+        : after.all(client, ...where.params, from.time_ms, from.time_ms, from.id, limit);
+    },
+    want,
+  );
+  return rowsOf(statements, keys);
 }
 
 function scanByIndex(
@@ -304,6 +332,7 @@ export function searchEvents(
   const range = filter.domain === undefined ? undefined : domainRange(filter.domain);
   let rows: EventRow[];
   if (filter.client !== undefined) rows = scanByIndex(statements, filter, range, 'client', cursor, want);
+  else if (filter.clients !== undefined) rows = mergeByClient(statements, filter.clients, filter, range, cursor, want);
   else if (range !== undefined) {
     const names = namesInRange(statements, range, MERGE_MAX_NAMES);
     rows =

@@ -10,7 +10,7 @@ export interface ReaderThreadData {
   readonly edgeScanMaxEvents?: number;
 }
 
-export type QueryMethod = 'events' | 'hosts' | 'host' | 'stats' | 'incidents' | 'incident';
+export type QueryMethod = 'clientsIn' | 'events' | 'hosts' | 'host' | 'stats' | 'incidents' | 'incident';
 
 /** One query: a method of EventQueries and its arguments. */
 export type ReaderQuery = {
