@@ -164,7 +164,7 @@ function limitOf(args: Args): number {
 
 async function report(
   args: Args,
-  print: (queries: ReturnType<typeof createEventQueries>) => string | Promise<void>,
+  print: (queries: ReturnType<typeof createEventQueries>) => string | Promise<string> | Promise<void>,
 ): Promise<void> {
   if (args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, args.command);
   const config = configOf(args);

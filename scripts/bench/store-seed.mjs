@@ -102,6 +102,13 @@ export function makeEventFactory({ events, hosts, startMs, endMs, seed = 42 }) {
   };
 }
 
+/** A `clients` filter for a CIDR, as the admin API builds it. */
+async function cidrFilter(q, cidr) {
+  const set = await q.clientsIn(cidr);
+  if (set.kind !== 'clients') throw new Error(`${cidr}: more than ${set.max} hosts`);
+  return { clients: set.clients };
+}
+
 function fmt(ms) {
   return ms.toFixed(ms < 10 ? 2 : 1);
 }
@@ -223,6 +230,21 @@ async function queries(store, path, print) {
     [
       'events(client+domain+since 7d, 100)',
       () => q.events({ client: noisy, domain: baseDomain(0), sinceMs: now - 7 * DAY_MS }, 100),
+    ],
+    // A client CIDR: the known hosts in it (hosts table), then their events merged.
+    ['clientsIn(10.0.0.0/16: every host)', () => q.clientsIn('10.0.0.0/16')],
+    ['events(client 10.0.0.0/24: busy, 100)', async () => q.events(await cidrFilter(q, '10.0.0.0/24'), 100)],
+    ['events(client 10.0.16.0/24: quiet, 100)', async () => q.events(await cidrFilter(q, '10.0.16.0/24'), 100)],
+    ['events(client 10.0.0.0/16: 5000 hosts, 100)', async () => q.events(await cidrFilter(q, '10.0.0.0/16'), 100)],
+    [
+      'events(client /24 quiet, page 5 via cursor)',
+      async () => {
+        const filter = await cidrFilter(q, '10.0.16.0/24');
+        let page = await q.events(filter, 100);
+        for (let i = 0; i < 4 && page.nextCursor !== undefined; i += 1)
+          page = await q.events(filter, 100, page.nextCursor);
+        return page;
+      },
     ],
     [
       'events(domain, page 5 via cursor)',

@@ -11,7 +11,8 @@
 import { isIP, SocketAddress } from 'node:net';
 import { Type, type SchemaOptions, type Static, type TInteger, type TUnsafe } from '@sinclair/typebox';
 import type { BlockAction } from '../dns/block-event.js';
-import type { EventCursor, EventFilter } from '../store/types.js';
+import type { ClientSet, EventCursor, EventFilter } from '../store/types.js';
+import { parseCidr } from '../net/address.js';
 import { LIST_NAME, LIST_NAME_PROBLEM, allowlistEntryName } from '../config/list-schema.js';
 import { stringEnum } from '../config/schema-types.js';
 import { bounded, createQueryReader, invalid, parsedParam, parseInteger } from './query.js';
@@ -151,6 +152,47 @@ export function parseClientIp(param: string, value: string): string {
   return new SocketAddress({ address: text, family: 'ipv6' }).address;
 }
 
+/** A `client` filter: one address (exactly as parseClientIp), or a network to resolve (clientsIn). */
+export type ClientFilter =
+  | { readonly kind: 'address'; readonly ip: string }
+  | { readonly kind: 'network'; readonly cidr: string };
+
+const CLIENT_FILTER_TEXT = 'an IPv4 or IPv6 address or CIDR (10.0.3.0/24, fd00:1::/64)';
+
+/** An address ("10.0.3.5", "fd00:1::5") or, with a slash, a CIDR ("10.0.3.0/24", "fd00:1::/64"). */
+export function parseClientFilter(param: string, value: string): ClientFilter {
+  const text = bounded(param, value);
+  if (!text.includes('/')) return { kind: 'address', ip: parseClientIp(param, text) };
+  const cidr = text.includes('%') || text.trim() !== text ? undefined : parseCidr(text);
+  if (cidr === undefined) throw invalid(param, `must be ${CLIENT_FILTER_TEXT}; the prefix length at most 32 or 128`);
+  return { kind: 'network', cidr: cidr.text };
+}
+
+export type ClientFields = { client?: string; clients?: readonly string[] };
+
+/** The known hosts in a CIDR as a `clients` filter, refused (naming `param`) when there are too many. */
+export async function networkClients(
+  param: string,
+  cidr: string | undefined,
+  reader: { clientsIn(cidr: string): ClientSet | Promise<ClientSet> },
+): Promise<ClientFields> {
+  if (cidr === undefined) return {};
+  const set = await reader.clientsIn(cidr);
+  if (set.kind === 'too-many')
+    throw invalid(param, `${cidr} matches more than ${set.max} known hosts: use a longer prefix`);
+  return { clients: set.clients };
+}
+
+/** The filter fields for a `client` filter: an address as is, a network as the known hosts in it. */
+export function clientFields(
+  param: string,
+  client: ClientFilter | undefined,
+  reader: { clientsIn(cidr: string): ClientSet | Promise<ClientSet> },
+): Promise<ClientFields> {
+  if (client?.kind === 'address') return Promise.resolve({ client: client.ip });
+  return networkClients(param, client?.cidr, reader);
+}
+
 /** A domain name as the lists and the block log hold it: lower case, no trailing dot, punycode. */
 export function parseDomain(param: string, value: string): string {
   const text = bounded(param, value).trim();
@@ -198,6 +240,13 @@ export function clientIpParam(description: string): TUnsafe<string> {
   return parsedParam(parseClientIp, { description, examples: ['192.0.2.10', '2001:db8::5'] });
 }
 
+export function clientFilterParam(description: string): TUnsafe<ClientFilter> {
+  return parsedParam(parseClientFilter, {
+    description: `${description}: ${CLIENT_FILTER_TEXT}; a CIDR matches the hosts the block log has seen in it`,
+    examples: ['192.0.2.10', '10.0.3.0/24', 'fd00:1::/64'],
+  });
+}
+
 export function domainParam(description: string, options: SchemaOptions = {}): TUnsafe<string> {
   return parsedParam(parseDomain, { examples: ['pool.example'], ...options, description });
 }
@@ -212,7 +261,7 @@ export function cursorParam(description: string): TUnsafe<EventCursor> {
 
 /** The filters shared by /events and its exports. */
 export const eventFilterParams = {
-  client: Type.Optional(clientIpParam('Exact client IP (IPv4 or IPv6)')),
+  client: Type.Optional(clientFilterParam('Client address or CIDR')),
   domain: Type.Optional(domainParam('This name and its subdomains')),
   list: Type.Optional(listFilterParam('List name')),
   action: Type.Optional(stringEnum(BLOCK_ACTIONS, { description: 'blocked or alerted' })),
@@ -235,6 +284,8 @@ export const EventsQuery = Type.Object({
 
 export interface EventQuery {
   readonly filter: EventFilter;
+  /** A CIDR `client`, to resolve into `filter.clients` (networkClients); an address is in `filter.client`. */
+  readonly network?: string;
   readonly format: EventFormat;
   readonly limit: number;
   readonly cursor?: EventCursor;
@@ -246,20 +297,27 @@ export function toEventQuery(query: Static<typeof EventsQuery>): EventQuery {
   if (since !== undefined && until !== undefined && since >= until)
     throw invalid('since', 'must be earlier than until');
   const filter: EventFilter = {
-    ...(client !== undefined ? { client } : {}),
+    ...(client?.kind === 'address' ? { client: client.ip } : {}),
     ...(domain !== undefined ? { domain } : {}),
     ...(list !== undefined ? { list } : {}),
     ...(action !== undefined ? { action } : {}),
     ...(since !== undefined ? { sinceMs: since } : {}),
     ...(until !== undefined ? { untilMs: until } : {}),
   };
+  const network = client?.kind === 'network' ? { network: client.cidr } : {};
   if (format !== 'json') {
     const exported = `does not apply to format=${format}, which exports every matching event`;
     if (limit !== undefined) throw invalid('limit', exported);
     if (cursor !== undefined) throw invalid('cursor', exported);
-    return { filter, format, limit: DEFAULT_LIMIT };
+    return { filter, format, limit: DEFAULT_LIMIT, ...network };
   }
-  return { filter, format, limit: limit ?? DEFAULT_LIMIT, ...(cursor !== undefined ? { cursor } : {}) };
+  return {
+    filter,
+    format,
+    limit: limit ?? DEFAULT_LIMIT,
+    ...(cursor !== undefined ? { cursor } : {}),
+    ...network,
+  };
 }
 
 /** `/events` parameters from a query string (the route itself reads them through withQuery). */

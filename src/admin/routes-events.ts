@@ -15,6 +15,7 @@ import type { ResolverView, UpstreamView } from './metrics.js';
 import {
   EVENT_FORMATS,
   EventsQuery,
+  networkClients,
   encodeCursor,
   limitParam,
   parseClientIp,
@@ -64,14 +65,15 @@ export function createEventRoutes(deps: EventRouteDeps): Route[] {
       },
       async handle(request) {
         const query = toEventQuery(request.query);
+        const filter = { ...query.filter, ...(await networkClients('client', query.network, deps.events)) };
         if (query.format === 'json') {
-          const page = await deps.events.events(query.filter, query.limit, query.cursor);
+          const page = await deps.events.events(filter, query.limit, query.cursor);
           return json(200, {
             events: page.events.map(eventView),
             nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
           });
         }
-        const events = deps.events.iterateEvents(query.filter);
+        const events = deps.events.iterateEvents(filter);
         return query.format === 'csv'
           ? {
               kind: 'stream',

@@ -13,7 +13,7 @@ import { parseIncidentNote } from './bodies.js';
 import { eventView, isoTime } from './export.js';
 import { HttpError, InvalidParameterError } from './http-errors.js';
 import { errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
-import { clientIpParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
+import { clientFields, clientFilterParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
 import { json, withQuery, type Route } from './route-types.js';
 
 export interface IncidentRouteDeps {
@@ -95,7 +95,7 @@ export function createIncidentRoutes(deps: IncidentRouteDeps): Route[] {
       query: Type.Object({
         state: Type.Optional(stringEnum(INCIDENT_STATES, { description: 'open, acknowledged or resolved' })),
         severity: Type.Optional(stringEnum(SEVERITIES, { description: 'Exact severity' })),
-        client: Type.Optional(clientIpParam('Exact client IP (IPv4 or IPv6)')),
+        client: Type.Optional(clientFilterParam('Client address or CIDR')),
         since: Type.Optional(timeParam('Only incidents with attempts since then')),
         limit: limitParam('Incidents per page'),
         cursor: Type.Optional(cursorParam('nextCursor of the previous page')),
@@ -111,7 +111,7 @@ export function createIncidentRoutes(deps: IncidentRouteDeps): Route[] {
         const filter = {
           ...(state !== undefined ? { state } : {}),
           ...(severity !== undefined ? { severity } : {}),
-          ...(client !== undefined ? { client } : {}),
+          ...(await clientFields('client', client, deps.events)),
           ...(since !== undefined ? { sinceMs: since } : {}),
         };
         const afterId = cursor?.id;

@@ -6,9 +6,9 @@
  */
 import { csvChunks, ndjsonChunks } from '../admin/export.js';
 import { InvalidParameterError } from '../admin/http-errors.js';
-import { parseEventQuery, type EventQuery } from '../admin/params.js';
+import { networkClients, parseEventQuery } from '../admin/params.js';
 import { PoolsinkError } from '../errors.js';
-import type { EventQueries } from '../store/types.js';
+import type { EventFilter, EventQueries } from '../store/types.js';
 import { eventsTable } from './report.js';
 
 export const EVENT_FILTER_OPTIONS = ['client', 'domain', 'list', 'action', 'since', 'until'] as const;
@@ -20,14 +20,11 @@ export interface EventsCommandOptions {
   limit: number;
 }
 
-/** The API's parser; its errors name the option (`--since: ...`) instead of the query parameter. */
-function eventQuery(params: URLSearchParams, nowMs: number): EventQuery {
-  try {
-    return parseEventQuery(params, nowMs);
-  } catch (err: unknown) {
-    if (err instanceof InvalidParameterError) throw new PoolsinkError('ERR_USAGE', `--${err.message}`, { cause: err });
-    throw err;
-  }
+/** The API parser's InvalidParameterError as a usage error naming the option (`--since: ...`). */
+function asUsageError(err: unknown): unknown {
+  return err instanceof InvalidParameterError
+    ? new PoolsinkError('ERR_USAGE', `--${err.message}`, { cause: err })
+    : err;
 }
 
 /** Writes the report through `write`, chunk by chunk (an export may be large). */
@@ -45,7 +42,13 @@ export async function eventsCommand(
     const value = options.filters[name];
     if (value !== undefined) params.set(name, value);
   }
-  const { filter } = eventQuery(params, nowMs);
+  let filter: EventFilter;
+  try {
+    const query = parseEventQuery(params, nowMs);
+    filter = { ...query.filter, ...(await networkClients('client', query.network, queries)) };
+  } catch (err: unknown) {
+    throw asUsageError(err);
+  }
   if (format === 'table') {
     write(eventsTable(queries.events(filter, options.limit).events));
     return;

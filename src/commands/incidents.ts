@@ -5,7 +5,7 @@
  * shown in DNS presentation format, notes and identities with their control characters escaped
  * (net/presentation.ts).
  */
-import { parseClientIp, parseTime } from '../admin/params.js';
+import { clientFields, parseClientFilter, parseTime } from '../admin/params.js';
 import type { Config } from '../config/types.js';
 import { PoolsinkError } from '../errors.js';
 import type { IncidentSummary } from '../incidents/incident-queries.js';
@@ -27,18 +27,24 @@ export interface IncidentsOptions {
   limit: number;
 }
 
-export function incidentsReport(queries: EventQueries, options: IncidentsOptions, nowMs: number): string {
+export async function incidentsReport(
+  queries: EventQueries,
+  options: IncidentsOptions,
+  nowMs: number,
+): Promise<string> {
   const { state } = options;
   if (state !== undefined && !isIncidentState(state))
     throw new PoolsinkError(
       'ERR_USAGE',
       `--state must be one of ${INCIDENT_STATES.join(', ')} (got ${terminalText(state)})`,
     );
+  const sinceMs = options.since === undefined ? undefined : parseTime('--since', options.since, nowMs);
+  const client = options.client === undefined ? undefined : parseClientFilter('--client', options.client);
   const page = queries.incidents(
     {
       ...(state !== undefined ? { state } : {}),
-      ...(options.since !== undefined ? { sinceMs: parseTime('--since', options.since, nowMs) } : {}),
-      ...(options.client !== undefined ? { client: parseClientIp('--client', options.client) } : {}),
+      ...(sinceMs !== undefined ? { sinceMs } : {}),
+      ...(await clientFields('--client', client, queries)),
     },
     options.limit,
   );

@@ -10,13 +10,14 @@ export const COMMAND_USAGE = {
                                             which ignores runtime lists and runtime allowlist entries`,
   hosts: `  poolsink hosts [--config FILE] [--since 24h] [--limit N]
                                             hosts that tried to resolve blocked names, most recent first`,
-  events: `  poolsink events [--config FILE] [--client IP] [--domain NAME] [--list NAME] [--action blocked|alerted]
+  events: `  poolsink events [--config FILE] [--client IP|CIDR] [--domain NAME] [--list NAME] [--action blocked|alerted]
                  [--since 1h] [--until TIME] [--limit N] [--format table|csv|ndjson]
                                             block events, newest first`,
   lists: `  poolsink lists [--config FILE]            the running server's lists (through its admin API)
   poolsink lists refresh [NAME] [--force] [--config FILE]
                                             fetch now; --force overrides the shrink guard; exit 1 when one is rejected or fails`,
-  incidents: `  poolsink incidents [--config FILE] [--state open|acknowledged|resolved] [--since 7d] [--client IP] [--limit N]
+  incidents: `  poolsink incidents [--config FILE] [--state open|acknowledged|resolved] [--since 7d] [--client IP|CIDR]
+                   [--limit N]
                                             incidents, newest first`,
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]

@@ -13,6 +13,8 @@ export interface IncidentFilter {
   readonly state?: IncidentState;
   readonly severity?: Severity;
   readonly client?: string;
+  /** Any of these exact client IPs (a CIDR resolved by clientsIn); empty matches nothing. */
+  readonly clients?: readonly string[];
   /** Incidents with attempts since then (last seen at or after), ms since the epoch. */
   readonly sinceMs?: number;
 }
@@ -145,6 +147,9 @@ export function listIncidents(
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (filter.client !== undefined) where.push('i.client_ip = ?') && params.push(filter.client);
+  // One JSON parameter, so the SQL text (and its cached statement) is the same for any set size.
+  if (filter.clients !== undefined)
+    where.push('i.client_ip IN (SELECT value FROM json_each(?))') && params.push(JSON.stringify(filter.clients));
   if (filter.state !== undefined) where.push('i.state = ?') && params.push(filter.state);
   if (filter.severity !== undefined) where.push('i.severity = ?') && params.push(filter.severity);
   if (filter.sinceMs !== undefined) where.push('i.last_seen_ms >= ?') && params.push(filter.sinceMs);

@@ -5,6 +5,8 @@
  * wrong guess over ten million rows is a full scan:
  *
  * - client given: the client's events by time (events_client_time), other filters checked per row.
+ * - clients given (a CIDR resolved through the hosts table, client-set.ts): client-search.ts, a
+ *   budgeted scan by time for a large dense set, else each client's newest keys merged.
  * - domain given: the distinct names in the domain's rname range are found by index seeks; for up
  *   to MERGE_MAX_NAMES names, each name's newest (time, id) pairs are read from events_rname_time
  *   and merged, then the page's rows fetched by id. A broader domain (more names) walks events by
@@ -16,12 +18,26 @@
  *   every insert about 2.5 µs and was dropped in schema v2.
  * - otherwise: events_time.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { BlockAction, Protocol } from '../dns/block-event.js';
 import { domainRange, type NameRange } from './reversed-names.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { EventCursor, EventFilter, EventPage, StoredEvent } from './types.js';
-import { createIdentityReader, type IdentityReader } from './host-identities.js';
+import type { IdentityReader } from './host-identities.js';
+import type { KeyRow } from './key-merge.js';
+import { searchClients } from './client-search.js';
+import {
+  COLUMNS,
+  Conditions,
+  conditionsFor,
+  INDEX_NAME,
+  ORDER,
+  rowsOf,
+  type EventRow,
+  type Indexed,
+  type SearchStatements,
+} from './event-sql.js';
+
+export { createSearchStatements, type SearchStatements } from './event-sql.js';
 
 const MERGE_MAX_NAMES = 100;
 /** Hours read from list_hours per step. */
@@ -31,71 +47,6 @@ const HOURS_PER_STEP = 64;
  * (rollupIntervalMs) before list_hours rows exist for events already written.
  */
 const RECENT_MS = 10 * 60_000;
-
-const COLUMNS =
-  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id, identity_id';
-
-interface EventRow {
-  id: number;
-  time_ms: number;
-  client_ip: string;
-  client_port: number;
-  protocol: string;
-  qname: string;
-  qtype: number;
-  list: string;
-  rule: string;
-  action: string;
-  answer: string;
-  via: string | null;
-  incident_id: number | null;
-  identity_id: number | null;
-}
-
-interface KeyRow {
-  id: number;
-  time_ms: number;
-}
-
-type Param = string | number;
-
-/** Prepared statements by SQL text, each prepared once, for one result row type. */
-export interface StatementCache<Row> {
-  get(sql: string): BetterSqlite3.Statement<Param[], Row>;
-}
-
-export function createStatementCache<Row>(db: BetterSqlite3.Database): StatementCache<Row> {
-  const statements = new Map<string, BetterSqlite3.Statement<Param[], Row>>();
-  return {
-    get(sql: string): BetterSqlite3.Statement<Param[], Row> {
-      let statement = statements.get(sql);
-      if (statement === undefined) {
-        statement = db.prepare<Param[], Row>(sql);
-        statements.set(sql, statement);
-      }
-      return statement;
-    },
-  };
-}
-
-/** The statements event searches use, for one database. */
-export interface SearchStatements {
-  readonly rows: StatementCache<EventRow>;
-  readonly identities: IdentityReader;
-  readonly keys: StatementCache<KeyRow>;
-  readonly names: StatementCache<{ rname: string }>;
-  readonly hours: StatementCache<{ hourMs: number }>;
-}
-
-export function createSearchStatements(db: BetterSqlite3.Database): SearchStatements {
-  return {
-    rows: createStatementCache(db),
-    identities: createIdentityReader(db),
-    keys: createStatementCache(db),
-    names: createStatementCache(db),
-    hours: createStatementCache(db),
-  };
-}
 
 function toProtocol(text: string): Protocol {
   return text === 'tcp' ? 'tcp' : 'udp';
@@ -124,51 +75,6 @@ function toStoredEvent(row: EventRow, identities: IdentityReader): StoredEvent {
     ...(identity !== undefined ? { identity } : {}),
   };
 }
-
-/** WHERE conditions and their parameters, in order. */
-class Conditions {
-  readonly sql: string[] = [];
-  readonly params: Param[] = [];
-
-  add(sql: string, ...params: Param[]): void {
-    this.sql.push(sql);
-    this.params.push(...params);
-  }
-
-  where(): string {
-    return this.sql.length === 0 ? '' : `WHERE ${this.sql.join(' AND ')}`;
-  }
-}
-
-type Indexed = 'client' | 'name' | 'time';
-
-/** The filters not served by the chosen index, plus time bounds and the cursor. */
-function conditionsFor(
-  filter: EventFilter,
-  range: NameRange | undefined,
-  indexed: Indexed,
-  cursor: EventCursor | undefined,
-): Conditions {
-  const where = new Conditions();
-  if (filter.client !== undefined) where.add('client_ip = ?', filter.client);
-  if (range !== undefined && indexed !== 'name') where.add('rname >= ? AND rname < ?', range.low, range.high);
-  if (filter.list !== undefined) where.add('list = ?', filter.list);
-  if (filter.incidentId !== undefined) where.add('incident_id = ?', filter.incidentId);
-  if (filter.action !== undefined) where.add('action = ?', filter.action);
-  if (filter.sinceMs !== undefined) where.add('time_ms >= ?', filter.sinceMs);
-  if (filter.untilMs !== undefined) where.add('time_ms < ?', filter.untilMs);
-  if (cursor !== undefined)
-    where.add('time_ms <= ? AND (time_ms < ? OR id < ?)', cursor.timeMs, cursor.timeMs, cursor.id);
-  return where;
-}
-
-const INDEX_NAME: Readonly<Record<Indexed, string>> = {
-  client: 'events_client_time',
-  name: 'events_rname_time',
-  time: 'events_time',
-};
-
-const ORDER = 'ORDER BY time_ms DESC, id DESC LIMIT ?';
 
 /** The distinct rnames in `range`, or undefined when there are more than `max`. */
 function namesInRange(statements: SearchStatements, range: NameRange, max: number): string[] | undefined {
@@ -212,13 +118,7 @@ function mergeByName(
   }
   keys.sort(byNewest);
   if (keys.length > want) keys.length = want;
-  const byId = statements.rows.get(`SELECT ${COLUMNS} FROM events WHERE id = ?`);
-  const rows: EventRow[] = [];
-  for (const key of keys) {
-    const row = byId.get(key.id);
-    if (row !== undefined) rows.push(row);
-  }
-  return rows;
+  return rowsOf(statements, keys);
 }
 
 function scanByIndex(
@@ -304,6 +204,7 @@ export function searchEvents(
   const range = filter.domain === undefined ? undefined : domainRange(filter.domain);
   let rows: EventRow[];
   if (filter.client !== undefined) rows = scanByIndex(statements, filter, range, 'client', cursor, want);
+  else if (filter.clients !== undefined) rows = searchClients(statements, filter.clients, filter, range, cursor, want);
   else if (range !== undefined) {
     const names = namesInRange(statements, range, MERGE_MAX_NAMES);
     rows =

@@ -9,6 +9,7 @@
 import { PoolsinkError } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { createSearchStatements, searchEvents } from './event-search.js';
+import { clientsIn, MAX_FILTER_CLIENTS, prepareClientSetStatements } from './client-set.js';
 import { prepareStatsStatements, queryStats } from './stats-query.js';
 import { TIMESERIES_RANGES, prepareDashboardStatements, queryOverview, queryTimeseries } from './dashboard-query.js';
 import { incidentDetail, listIncidents, prepareIncidentReads } from '../incidents/incident-queries.js';
@@ -68,6 +69,8 @@ function checkTime(name: string, value: number | undefined): void {
 function checkFilter(filter: EventFilter): void {
   checkTime('since', filter.sinceMs);
   checkTime('until', filter.untilMs);
+  if (filter.clients !== undefined && filter.clients.length > MAX_FILTER_CLIENTS)
+    throw invalid(`client must stand for at most ${MAX_FILTER_CLIENTS} hosts (got ${filter.clients.length})`);
 }
 
 function checkCursor(cursor: EventCursor | undefined): void {
@@ -79,6 +82,7 @@ function checkCursor(cursor: EventCursor | undefined): void {
 function prepareStatements(db: SqliteDatabase) {
   return {
     search: createSearchStatements(db),
+    clientSet: prepareClientSetStatements(db),
     hosts: db.prepare<[number], HostRow>(
       `SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts
        ORDER BY last_seen_ms DESC, client_ip DESC LIMIT ?`,
@@ -114,11 +118,14 @@ function prepareStatements(db: SqliteDatabase) {
 export interface EventQueriesOptions {
   /** See EDGE_SCAN_MAX_EVENTS (tests lower it). */
   readonly edgeScanMaxEvents?: number;
+  /** Clients a CIDR filter may match at most (MAX_FILTER_CLIENTS; tests lower it). */
+  readonly maxFilterClients?: number;
 }
 
 export function createEventQueries(connection: StoreConnection, options: EventQueriesOptions = {}): EventQueries {
   const statements = preparedFor(connection, prepareStatements);
   const edgeScanMaxEvents = options.edgeScanMaxEvents ?? EDGE_SCAN_MAX_EVENTS;
+  const maxFilterClients = Math.min(options.maxFilterClients ?? MAX_FILTER_CLIENTS, MAX_FILTER_CLIENTS);
 
   function events(filter: EventFilter, limit: number, cursor?: EventCursor): EventPage {
     checkLimit('limit', limit, 1, MAX_PAGE_LIMIT);
@@ -145,6 +152,8 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
   }
 
   return {
+    clientsIn: (cidr) => clientsIn(statements().clientSet, cidr, maxFilterClients),
+
     events,
 
     *iterateEvents(filter: EventFilter): Iterable<StoredEvent> {
@@ -202,6 +211,7 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
     incidents(filter, limit, afterId) {
       checkLimit('limit', limit, 1, MAX_PAGE_LIMIT);
       checkTime('since', filter.sinceMs);
+      checkFilter({ ...(filter.clients !== undefined ? { clients: filter.clients } : {}) });
       return listIncidents(statements().incidents, filter, limit, afterId);
     },
 
@@ -261,6 +271,7 @@ export async function* pagedEvents(
  */
 export function asyncEventQueries(queries: EventQueries): EventReader {
   return {
+    clientsIn: async (cidr) => queries.clientsIn(cidr),
     events: async (filter, limit, cursor) => queries.events(filter, limit, cursor),
     async *iterateEvents(filter) {
       yield* queries.iterateEvents(filter);

@@ -11,6 +11,7 @@ export interface ReaderThreadData {
 }
 
 export type QueryMethod =
+  | 'clientsIn'
   | 'events'
   | 'hosts'
   | 'hostsPage'

@@ -124,6 +124,7 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     query('events', cursor === undefined ? [filter, limit] : [filter, limit, cursor]);
   return {
     events,
+    clientsIn: (cidr) => query('clientsIn', [cidr]),
     iterateEvents: (filter) => pagedEvents(events, filter),
     hosts: (sinceMs, limit) => query('hosts', [sinceMs, limit]),
     hostsPage: (sinceMs, limit, cursor) =>

@@ -27,6 +27,8 @@ function failure(id: number, err: unknown): FromReader {
 
 function answer(queries: EventQueries, query: ReaderQuery): unknown {
   switch (query.method) {
+    case 'clientsIn':
+      return queries.clientsIn(...query.args);
     case 'events':
       return queries.events(...query.args);
     case 'hosts':

@@ -37,6 +37,8 @@ export interface StoredEvent extends Omit<BlockEvent, 'via'> {
 export interface EventFilter {
   /** Exact client IP. */
   readonly client?: string;
+  /** Any of these exact client IPs (a CIDR resolved by clientsIn); empty matches nothing. */
+  readonly clients?: readonly string[];
   /** Matches this name and its subdomains (lower case, no trailing dot). */
   readonly domain?: string;
   readonly list?: string;
@@ -134,7 +136,14 @@ export interface HostPage {
   readonly nextCursor?: HostCursor;
 }
 
+/** The client addresses the hosts table holds inside a CIDR, or that there are more than `max`. */
+export type ClientSet =
+  | { readonly kind: 'clients'; readonly clients: readonly string[] }
+  | { readonly kind: 'too-many'; readonly max: number };
+
 export interface EventQueries {
+  /** The known clients in `cidr` ("10.0.3.0/24", already validated), for a `clients` filter. */
+  clientsIn(cidr: string): ClientSet;
   events(filter: EventFilter, limit: number, cursor?: EventCursor): EventPage;
   /** Every matching event, newest first, read in chunks (exports). */
   iterateEvents(filter: EventFilter): Iterable<StoredEvent>;
@@ -157,6 +166,7 @@ export interface EventQueries {
  * query never pauses DNS answers.
  */
 export interface EventReader {
+  clientsIn(cidr: string): Promise<ClientSet>;
   events(filter: EventFilter, limit: number, cursor?: EventCursor): Promise<EventPage>;
   /** Every matching event, newest first, read a page at a time (exports). */
   iterateEvents(filter: EventFilter): AsyncIterable<StoredEvent>;

@@ -29,6 +29,7 @@ function deps(): AdminDeps {
       health: () => [],
     },
     events: {
+      clientsIn: unused,
       events: unused,
       iterateEvents: unused,
       hosts: unused,

@@ -3,6 +3,7 @@ import { InvalidParameterError } from '../../src/admin/http-errors.js';
 import {
   checkParamNames,
   encodeCursor,
+  parseClientFilter,
   parseClientIp,
   parseCursor,
   parseDomain,
@@ -180,6 +181,37 @@ describe('list names', () => {
   );
 });
 
+describe('parseClientFilter', () => {
+  test.each([
+    ['10.0.3.5', { kind: 'address', ip: '10.0.3.5' }],
+    ['FD00:1:0::5', { kind: 'address', ip: 'fd00:1::5' }],
+    ['10.0.3.0/24', { kind: 'network', cidr: '10.0.3.0/24' }],
+    ['10.0.3.7/24', { kind: 'network', cidr: '10.0.3.7/24' }],
+    ['0.0.0.0/0', { kind: 'network', cidr: '0.0.0.0/0' }],
+    ['fd00:1::/64', { kind: 'network', cidr: 'fd00:1::/64' }],
+    ['::/0', { kind: 'network', cidr: '::/0' }],
+  ])('%s', (text, expected) => {
+    expect(parseClientFilter('client', text)).toEqual(expected);
+  });
+
+  test.each([
+    '10.0.3.0/33',
+    'fd00::/129',
+    '10.0.3.0/',
+    '10.0.3/24',
+    '/24',
+    '10.0.3.0/24/1',
+    '10.0.3.0/-1',
+    '10.0.3.0/0x10',
+    'fe80::%eth0/64',
+    ' 10.0.3.0/24',
+    'pool.example/24',
+    '10.0.3.0/24\u0000',
+  ])('%j → 400 naming client', (text) => {
+    expect(paramOf(() => parseClientFilter('client', text))).toBe('client');
+  });
+});
+
 describe('parseEventQuery', () => {
   test('filters, limit and cursor', () => {
     const cursor = encodeCursor({ timeMs: 5, id: 6 });
@@ -217,6 +249,24 @@ describe('parseEventQuery', () => {
     ['limit=1&limit=2', 'limit'],
   ])('%s → 400 naming %s', (text, param) => {
     expect(paramOf(() => parseEventQuery(new URLSearchParams(text), NOW))).toBe(param);
+  });
+
+  test('a CIDR client is set aside to resolve (network), an address stays an exact filter', () => {
+    expect(parseEventQuery(new URLSearchParams('client=10.0.3.0/24'), NOW)).toEqual({
+      filter: {},
+      network: '10.0.3.0/24',
+      format: 'json',
+      limit: 100,
+    });
+    expect(parseEventQuery(new URLSearchParams('client=fd00:1::/64&format=csv'), NOW)).toMatchObject({
+      filter: {},
+      network: 'fd00:1::/64',
+    });
+    expect(parseEventQuery(new URLSearchParams('client=10.0.3.5'), NOW)).toEqual({
+      filter: { client: '10.0.3.5' },
+      format: 'json',
+      limit: 100,
+    });
   });
 
   test('unknown parameters are refused by name', () => {
