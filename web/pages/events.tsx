@@ -5,6 +5,7 @@ import { EventTable } from '../components/event-table.js';
 import { ErrorNote, Loading } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { EventPage } from '../types.js';
+import { Pager } from '../components/pager.js';
 
 const FIELDS = [
   { name: 'client', label: 'Client IP', placeholder: '10.0.1.17' },
@@ -78,18 +79,7 @@ export function EventsPage({ initial }: { initial: EventFilter }) {
       <ErrorNote error={exportError ?? page.error} />
       <Loading when={page.data === undefined && page.error === undefined} />
       {page.data !== undefined ? <EventTable events={page.data.events} /> : null}
-      <div class="pager">
-        <button type="button" disabled={pages.length === 0} onClick={() => setPages(pages.slice(0, -1))}>
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={page.data?.nextCursor == null}
-          onClick={() => page.data?.nextCursor != null && setPages([...pages, page.data.nextCursor])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} setPages={setPages} next={page.data?.nextCursor} />
     </div>
   );
 }

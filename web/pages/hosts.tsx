@@ -4,6 +4,7 @@ import { api, download, queryString } from '../api.js';
 import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { HostView } from '../types.js';
+import { Pager } from '../components/pager.js';
 
 export function HostsPage() {
   const [since, setSince] = useState('24h');
@@ -96,18 +97,7 @@ export function HostsPage() {
           </tbody>
         </table>
       ) : null}
-      <div class="pager">
-        <button type="button" disabled={pages.length === 0} onClick={() => setPages(pages.slice(0, -1))}>
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={hosts.data?.nextCursor == null}
-          onClick={() => hosts.data?.nextCursor != null && setPages([...pages, hosts.data.nextCursor])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} setPages={setPages} next={hosts.data?.nextCursor} />
     </div>
   );
 }

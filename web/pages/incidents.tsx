@@ -4,6 +4,7 @@ import { api, queryString } from '../api.js';
 import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { Incident, IncidentPage } from '../types.js';
+import { Pager } from '../components/pager.js';
 
 const PAGE = 50;
 
@@ -63,18 +64,7 @@ export function IncidentsPage({ initialState }: { initialState: string }) {
       <ErrorNote error={page.error} />
       <Loading when={page.data === undefined && page.error === undefined} />
       {page.data !== undefined ? <IncidentTable incidents={page.data.incidents} /> : null}
-      <div class="pager">
-        <button type="button" disabled={pages.length === 0} onClick={() => setPages(pages.slice(0, -1))}>
-          Newer
-        </button>
-        <button
-          type="button"
-          disabled={page.data?.nextCursor == null}
-          onClick={() => page.data?.nextCursor != null && setPages([...pages, page.data.nextCursor])}
-        >
-          Older
-        </button>
-      </div>
+      <Pager pages={pages} setPages={setPages} next={page.data?.nextCursor} />
     </div>
   );
 }
