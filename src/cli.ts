@@ -20,6 +20,7 @@ import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
+import { createReloadSignal } from './commands/reload-signal.js';
 
 /** Options taking a value, besides --config. */
 const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format'] as const;
@@ -91,9 +92,13 @@ async function serve(args: Args): Promise<void> {
   const file = findConfigFile({ flag: args.config });
   const config = loadConfig({ file });
   const log = createLogger(config.log.level);
-  const poolsink = await startPoolsink(config, { log, loadConfig: () => loadConfig({ file }) });
   // SIGHUP: read the configuration file again (the reload logs its outcome; a bad file changes nothing).
-  process.on('SIGHUP', () => {
+  const hangup = createReloadSignal(() =>
+    log.info('SIGHUP while starting: the configuration is read again once started'),
+  );
+  process.on('SIGHUP', () => hangup.signal());
+  const poolsink = await startPoolsink(config, { log, loadConfig: () => loadConfig({ file }) });
+  hangup.ready(() => {
     poolsink.reload().catch((err: unknown) => log.error({ err }, 'configuration reload failed'));
   });
   let stopping = false;
