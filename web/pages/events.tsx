@@ -6,6 +6,7 @@ import { ErrorNote, Loading } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { EventPage } from '../types.js';
 import { Pager } from '../components/pager.js';
+import { ExportButtons } from '../components/export-buttons.js';
 
 const FIELDS = [
   { name: 'client', label: 'Client IP', placeholder: '10.0.1.17' },
@@ -68,14 +69,7 @@ export function EventsPage({ initial }: { initial: EventFilter }) {
         </label>
         <button type="submit">Search</button>
       </form>
-      <div class="toolbar">
-        <button type="button" onClick={() => exportAs('csv')}>
-          Export CSV
-        </button>
-        <button type="button" onClick={() => exportAs('ndjson')}>
-          Export NDJSON
-        </button>
-      </div>
+      <ExportButtons exportAs={exportAs} />
       <ErrorNote error={exportError ?? page.error} />
       <Loading when={page.data === undefined && page.error === undefined} />
       {page.data !== undefined ? <EventTable events={page.data.events} /> : null}

@@ -5,6 +5,7 @@ import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { HostView } from '../types.js';
 import { Pager } from '../components/pager.js';
+import { ExportButtons } from '../components/export-buttons.js';
 
 export function HostsPage() {
   const [since, setSince] = useState('24h');
@@ -48,14 +49,7 @@ export function HostsPage() {
           </select>
         </label>
       </form>
-      <div class="toolbar">
-        <button type="button" onClick={() => exportAs('csv')}>
-          Export CSV
-        </button>
-        <button type="button" onClick={() => exportAs('ndjson')}>
-          Export NDJSON
-        </button>
-      </div>
+      <ExportButtons exportAs={exportAs} />
       <ErrorNote error={exportError ?? hosts.error} />
       <Loading when={hosts.data === undefined && hosts.error === undefined} />
       {hosts.data?.hosts.length === 0 ? <p class="muted">No hosts match.</p> : null}
