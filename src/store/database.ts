@@ -21,7 +21,7 @@ export type SqliteDatabase = BetterSqlite3.Database;
 
 export interface OpenDatabaseOptions {
   readonly log: Logger;
-  /** The schema's migrations, oldest first, numbered 1, 2, 3 ... (tests pass their own). */
+  /** The schema's migrations, oldest first, versions increasing (tests pass their own). */
   readonly migrations?: readonly Migration[];
   /**
    * Run `PRAGMA quick_check` before use when the file is at most this large. It reads the whole
@@ -73,15 +73,17 @@ function corruptError(path: string, detail: string, cause?: unknown): PoolsinkEr
 }
 
 function checkMigrations(migrations: readonly Migration[]): number {
-  migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) {
+  let previous = 0;
+  for (const migration of migrations) {
+    if (!Number.isSafeInteger(migration.version) || migration.version <= previous) {
       throw new PoolsinkError(
         'ERR_STORE_SCHEMA',
-        `migration ${index + 1} ("${migration.description}") has version ${migration.version}: migrations must be numbered 1, 2, 3 ... in order`,
+        `migration "${migration.description}" has version ${migration.version} after version ${previous}: migration versions must be positive integers in increasing order`,
       );
     }
-  });
-  return migrations.length;
+    previous = migration.version;
+  }
+  return previous;
 }
 
 function readUserVersion(db: SqliteDatabase): number {

@@ -198,12 +198,12 @@ describe('openDatabase', () => {
 
   test('refuses a file from a newer poolsink, untouched', () => {
     const newer = new Database(path);
-    newer.exec('CREATE TABLE future (x); PRAGMA user_version = 7');
+    newer.exec(`CREATE TABLE future (x); PRAGMA user_version = ${LATEST + 1}`);
     newer.close();
     const before = readFileSync(path);
     const err = thrown(() => openDatabase(path, { log }), 'ERR_STORE_SCHEMA');
     expect(err.message).toBe(
-      `database ${path} has schema version 7; this poolsink understands up to ${LATEST}: upgrade poolsink or point database.path elsewhere`,
+      `database ${path} has schema version ${LATEST + 1}; this poolsink understands up to ${LATEST}: upgrade poolsink or point database.path elsewhere`,
     );
     expect(readFileSync(path).equals(before)).toBe(true);
   });
@@ -254,10 +254,22 @@ describe('openDatabase', () => {
     expect(err.message).toContain('plain-file');
   });
 
-  test('migrations must be numbered 1, 2, 3 ...', () => {
-    const gap: Migration = { ...NEXT, version: LATEST + 2 };
-    thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, gap] }), 'ERR_STORE_SCHEMA');
-    expect(existsSync(path)).toBe(false);
+  test('migration versions must increase; a repeated or lower version is refused before the file is made', () => {
+    for (const bad of [LATEST, LATEST - 1, 0]) {
+      const wrong: Migration = { ...NEXT, version: bad };
+      thrown(() => openDatabase(path, { log, migrations: [...MIGRATIONS, wrong] }), 'ERR_STORE_SCHEMA');
+      expect(existsSync(path)).toBe(false);
+    }
+  });
+
+  test('a version gap is allowed: the database records the last version applied', () => {
+    const later: Migration = { ...NEXT, version: LATEST + 2 };
+    const db = openDatabase(path, { log, migrations: [...MIGRATIONS, later] });
+    try {
+      expect(version(db)).toBe(LATEST + 2);
+    } finally {
+      db.close();
+    }
   });
 });
 
