@@ -53,7 +53,11 @@ function hashOf(event: BlockEvent): number {
 
 function sameKey(a: BlockEvent, b: BlockEvent): boolean {
   return (
-    a.qname === b.qname && a.clientIp === b.clientIp && a.qtype === b.qtype && a.list === b.list && a.action === b.action
+    a.qname === b.qname &&
+    a.clientIp === b.clientIp &&
+    a.qtype === b.qtype &&
+    a.list === b.list &&
+    a.action === b.action
   );
 }
 

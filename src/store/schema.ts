@@ -292,7 +292,9 @@ CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, out
       // The DNS thread sums repeats of one (client, name, type, list, action) within
       // database.coalesceWindowMs into one row (store/event-coalescer.ts): time_ms is the first
       // repeat's time, last_ms the last's (NULL for a single query). Every count sums `count`.
-      db.exec('ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1; ALTER TABLE events ADD COLUMN last_ms INTEGER;');
+      db.exec(
+        'ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1; ALTER TABLE events ADD COLUMN last_ms INTEGER;',
+      );
     },
   },
 ]);
