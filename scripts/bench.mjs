@@ -139,7 +139,11 @@ function preflight(settings) {
     throw new BenchSetupError('taskset is not installed (Debian package util-linux); it pins each server to one core');
   }
   if (
-    (settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m || settings.incidents || settings.blocklog) &&
+    (settings.poolsinkLoads.length > 0 ||
+      settings.soak ||
+      settings.fuzz1m ||
+      settings.incidents ||
+      settings.blocklog) &&
     !existsSync(join(DIST, 'cli.js'))
   ) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');

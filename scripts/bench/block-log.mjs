@@ -130,7 +130,8 @@ export function formatBlockLogReport({ summary }) {
       const r = row[label];
       const ratio = r?.microsPerQuery / floor;
       const name = label === 'coalesce' ? 'poolsink, coalesceWindowMs 10 s' : 'poolsink, coalesceWindowMs 0  ';
-      const verdict = label === 'coalesce' ? ` (target <= ${TARGETS[load]}x: ${ratio <= TARGETS[load] ? 'met' : 'FAIL'})` : '';
+      const verdict =
+        label === 'coalesce' ? ` (target <= ${TARGETS[load]}x: ${ratio <= TARGETS[load] ? 'met' : 'FAIL'})` : '';
       lines.push(
         `    ${name}: ${us(r?.microsPerQuery)} us/q (DNS thread ${us(r?.mainMicrosPerQuery)}), ${r?.qps?.toFixed(0)} qps, ${Number.isFinite(ratio) ? ratio.toFixed(2) : '-'}x the floor${verdict}`,
       );
