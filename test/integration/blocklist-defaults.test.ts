@@ -4,18 +4,13 @@
  * poolsink.yaml enables (URL feeds through their copies in ../shared/blocklists where present),
  * and against the opt-in doh-bypass.txt, which is not enabled by default.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { loadListFile, listSourceOf } from '../../src/blocklist/list-source.js';
-import { createMatcher, type DomainMatcher, type ListInput } from '../../src/blocklist/matcher.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { loadListFile } from '../../src/blocklist/list-source.js';
+import { createMatcher, type DomainMatcher } from '../../src/blocklist/matcher.js';
 import { normalizeDomain } from '../../src/net/domain-name.js';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const sharedLists = fileURLToPath(new URL('../../../shared/blocklists/', import.meta.url));
+import { loadDefaultLists, repoRoot, SHARED_COPIES, sharedLists } from '../helpers/default-lists.js';
 
 /** Names cloud workloads reach every day. None of them is mining infrastructure. */
 const CLOUD_NEEDS = [
@@ -106,52 +101,14 @@ const CLOUD_NEEDS = [
   'alchemy.com',
 ];
 
-/** Public feeds a default configuration may name by URL, and where ../shared/blocklists keeps a copy. */
-const SHARED_COPIES: Readonly<Record<string, string>> = {
-  'CoinMiner.txt': 'anudeepnd-coinminer/CoinMiner.txt',
-  'hosts.txt': 'nocoin/hosts.txt',
-  'nocoin.txt': 'nocoin/nocoin.txt',
-};
-
-let tempDir: string;
-let defaults: { matcher: DomainMatcher; used: string[]; skipped: string[] };
+let defaults: { matcher: DomainMatcher; used: readonly string[]; skipped: readonly string[] };
 let dohBypass: DomainMatcher;
 
-async function defaultLists(): Promise<{ inputs: ListInput[]; used: string[]; skipped: string[] }> {
-  const resolvConf = join(tempDir, 'resolv.conf');
-  writeFileSync(resolvConf, 'nameserver 127.0.0.53\n');
-  const config = loadConfig({ file: join(repoRoot, 'poolsink.yaml'), env: {}, resolvConfPath: resolvConf });
-  const inputs: ListInput[] = [];
-  const used: string[] = [];
-  const skipped: string[] = [];
-  for (const list of config.blocklists) {
-    const source = listSourceOf(list.source, config.baseDir);
-    let path: string | undefined;
-    if (source.kind === 'file') path = source.path;
-    else {
-      const copy = SHARED_COPIES[basename(new URL(source.url).pathname)];
-      if (copy !== undefined && existsSync(join(sharedLists, copy))) path = join(sharedLists, copy);
-    }
-    if (path === undefined) {
-      skipped.push(list.name);
-      continue;
-    }
-    inputs.push(await loadListFile({ name: list.name, source: path, format: list.format, mode: list.mode }, repoRoot));
-    used.push(list.name);
-  }
-  return { inputs, used, skipped };
-}
-
 beforeAll(async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'poolsink-defaults-'));
-  const lists = await defaultLists();
-  defaults = { matcher: createMatcher(lists.inputs, []), used: lists.used, skipped: lists.skipped };
+  const lists = await loadDefaultLists();
+  defaults = { matcher: lists.matcher(), used: lists.used, skipped: lists.skipped };
   const doh = await loadListFile({ name: 'doh-bypass', source: 'blocklists/doh-bypass.txt', format: 'auto' }, repoRoot);
   dohBypass = createMatcher([doh], []);
-});
-
-afterAll(() => {
-  rmSync(tempDir, { recursive: true, force: true });
 });
 
 test('the names are ~80 distinct, valid DNS names', () => {
