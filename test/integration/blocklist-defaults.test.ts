@@ -2,7 +2,8 @@
  * The default configuration must not break cloud workloads: cloud provider APIs, package
  * registries, code hosting, exchanges and wallets stay reachable. Checked against every list
  * poolsink.yaml enables (URL feeds through their copies in ../shared/blocklists where present),
- * and against the opt-in doh-bypass.txt, which is not enabled by default.
+ * and against doh-bypass.txt on its own, as it would be with `mode: block` (the default
+ * configuration has it in alert mode).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -128,9 +129,15 @@ describe('the default configuration (poolsink.yaml)', () => {
   test.each(CLOUD_NEEDS)('does not block %s', (qname) => {
     expect(defaults.matcher.match(qname)).toEqual({ kind: 'allow' });
   });
+
+  test('has doh-bypass last and in alert mode: DoH resolvers are reported, never blocked', () => {
+    expect(defaults.used.at(-1)).toBe('doh-bypass');
+    expect(defaults.matcher.lists.find((list) => list.name === 'doh-bypass')?.mode).toBe('alert');
+    expect(defaults.matcher.match('dns.google')).toMatchObject({ kind: 'block', list: 'doh-bypass', mode: 'alert' });
+  });
 });
 
-describe('blocklists/doh-bypass.txt (opt-in, not in the default configuration)', () => {
+describe('blocklists/doh-bypass.txt (alert mode by default; also safe in block mode)', () => {
   test.each(CLOUD_NEEDS)('does not block %s', (qname) => {
     expect(dohBypass.match(qname)).toEqual({ kind: 'allow' });
   });
