@@ -318,7 +318,8 @@ async function startOnStore(
     udp,
     admin: admin.address,
     lists: lists.lists(),
-    blockedDomains: resolver.matcher.size,
+    blockedDomains: resolver.matcher.blockSize,
+    alertDomains: resolver.matcher.size - resolver.matcher.blockSize,
     allowlist: resolver.matcher.allowlistSize,
   });
 
