@@ -1,0 +1,176 @@
+/**
+ * The query history's DNS-thread half: the resolver tells it of every query it answers from the
+ * cache or forwards upstream (blocked ones are events already). It keeps the (client, name) pairs of
+ * the current hour in a bounded table, so a repeated query costs two Map lookups and a counter
+ * update: no allocation and no message. A new pair is queued and shipped to the writer thread in
+ * batches (ship: writer-thread.ts → query-history.ts); the repeats of an hour are shipped as counts
+ * when the hour ends (or at flush()).
+ *
+ * Bounds: at most maxPerHour pairs an hour; further new pairs are dropped and counted (one warning
+ * an hour). The table is emptied at each hour's start.
+ */
+import type { Logger } from 'pino';
+import { PoolsinkError } from '../errors.js';
+import type { HistoryBatch } from './history-protocol.js';
+import { HOUR_MS } from './schema.js';
+
+export interface QueryHistorySink {
+  /** A query answered from the cache or forwarded upstream. */
+  note(clientIp: string, qname: string, nowMs: number): void;
+}
+
+export interface HistoryRecorderOptions {
+  readonly maxPerHour: number;
+  /** Hands a batch to the writer thread. */
+  readonly ship: (batch: HistoryBatch) => void;
+  readonly log: Logger;
+  /** New pairs queued before a batch is shipped. Default 512. */
+  readonly batchSize?: number;
+  /** The longest a new pair waits before it is shipped. Default 1000. */
+  readonly delayMs?: number;
+}
+
+export interface HistoryRecorderStats {
+  /** Pairs of the current hour. */
+  readonly pairs: number;
+  /** New pairs dropped since start (maxPerHour reached). */
+  readonly dropped: number;
+  /** Pairs shipped since start. */
+  readonly shipped: number;
+}
+
+export interface HistoryRecorder extends QueryHistorySink {
+  /** Ships what is queued and the repeat counts of the current hour. */
+  flush(): void;
+  /** flush(), then stops the timer; later notes are ignored. */
+  close(): void;
+  readonly stats: HistoryRecorderStats;
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new PoolsinkError(
+      'ERR_CONFIG_INVALID',
+      `history recorder: ${name} must be a positive integer (got ${value})`,
+    );
+  return value;
+}
+
+export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryRecorder {
+  const { ship, log } = options;
+  const maxPerHour = positive('maxPerHour', options.maxPerHour);
+  const batchSize = positive('batchSize', options.batchSize ?? 512);
+  const delayMs = positive('delayMs', options.delayMs ?? 1000);
+  /** client → qname → repeats not yet shipped. */
+  let byClient = new Map<string, Map<string, number>>();
+  let hourMs = Number.NEGATIVE_INFINITY;
+  let pairs = 0;
+  let droppedThisHour = 0;
+  let dropped = 0;
+  let shipped = 0;
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let clientIps: string[] = [];
+  let qnames: string[] = [];
+  let firstMs: number[] = [];
+
+  function shipQueued(): void {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (clientIps.length === 0) return;
+    const counts = new Array<number>(clientIps.length).fill(1);
+    const batch: HistoryBatch = { hourMs, clientIps, qnames, firstMs, counts };
+    shipped += clientIps.length;
+    clientIps = [];
+    qnames = [];
+    firstMs = [];
+    ship(batch);
+  }
+
+  /** The repeats counted since the last time, as one or more batches; the counters go back to 0. */
+  function shipRepeats(): void {
+    let batch = { clientIps: [] as string[], qnames: [] as string[], counts: [] as number[] };
+    // The hour's last millisecond: min(first_ms, ...) in the upsert keeps the row's real first time.
+    const lateMs = hourMs + HOUR_MS - 1;
+    const send = (): void => {
+      if (batch.clientIps.length === 0) return;
+      ship({ hourMs, ...batch, firstMs: new Array<number>(batch.clientIps.length).fill(lateMs) });
+      batch = { clientIps: [], qnames: [], counts: [] };
+    };
+    for (const [clientIp, names] of byClient) {
+      for (const [qname, repeats] of names) {
+        if (repeats === 0) continue;
+        batch.clientIps.push(clientIp);
+        batch.qnames.push(qname);
+        batch.counts.push(repeats);
+        names.set(qname, 0);
+        if (batch.clientIps.length >= batchSize) send();
+      }
+    }
+    send();
+  }
+
+  function startHour(nowMs: number): void {
+    shipQueued();
+    if (pairs > 0) shipRepeats();
+    if (droppedThisHour > 0)
+      log.warn(
+        { dropped: droppedThisHour, maxPerHour, hour: new Date(hourMs).toISOString() },
+        'query history: more new (client, name) pairs in an hour than history.maxPerHour; the rest were not recorded',
+      );
+    byClient = new Map();
+    pairs = 0;
+    droppedThisHour = 0;
+    hourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  }
+
+  function flush(): void {
+    shipQueued();
+    if (pairs > 0) shipRepeats();
+  }
+
+  return {
+    note(clientIp, qname, nowMs) {
+      if (closed) return;
+      if (nowMs < hourMs || nowMs >= hourMs + HOUR_MS) startHour(nowMs);
+      let names = byClient.get(clientIp);
+      if (names !== undefined) {
+        const repeats = names.get(qname);
+        if (repeats !== undefined) {
+          names.set(qname, repeats + 1);
+          return;
+        }
+      }
+      if (pairs >= maxPerHour) {
+        droppedThisHour += 1;
+        dropped += 1;
+        return;
+      }
+      if (names === undefined) {
+        names = new Map();
+        byClient.set(clientIp, names);
+      }
+      names.set(qname, 0);
+      pairs += 1;
+      clientIps.push(clientIp);
+      qnames.push(qname);
+      firstMs.push(nowMs);
+      if (clientIps.length >= batchSize) shipQueued();
+      else if (timer === undefined) {
+        timer = setTimeout(shipQueued, delayMs);
+        timer.unref();
+      }
+    },
+    flush,
+    close() {
+      if (closed) return;
+      flush();
+      closed = true;
+    },
+    get stats() {
+      return { pairs, dropped, shipped };
+    },
+  };
+}
