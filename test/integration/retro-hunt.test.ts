@@ -6,9 +6,12 @@
  * real webhook receiver. Also the on-demand POST /api/v1/retro-hunt and its 409 with history off.
  */
 import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
 import { udpExchange } from '../helpers/clients.js';
+import { runCli } from '../helpers/cli.js';
 import { startLocalUpstream } from '../helpers/local-upstream.js';
 import { startHttpReceiver, type HttpPost } from '../helpers/notify-receivers.js';
 import { encodeQuery } from '../helpers/packets.js';
@@ -111,6 +114,18 @@ test('names queried before any list had them: a runtime list and a file list ref
   expect(firstMs).toBeLessThanOrEqual(afterMs);
   // record was not asked for: no incident yet.
   expect((await stack.api('/api/v1/incidents')).body).toMatchObject({ incidents: [] });
+  // The same through the command line (the admin API of this server; the token file in its dataDir).
+  const configFile = join(stack.dir, 'cli.yaml');
+  writeFileSync(
+    configFile,
+    `dataDir: data\nupstreams: ['${upstream.address}']\nadmin:\n  listen: 127.0.0.1:${stack.poolsink.admin.address.port}\n`,
+  );
+  const cli = await runCli(['retro-hunt', '--config', configFile, '--since', '1h', 'late-pool.test']);
+  expect(cli.stderr).toBe('');
+  expect(cli.code).toBe(0);
+  expect(cli.stdout).toContain(LATE);
+  expect(cli.stdout).toContain('eu.late-pool.test');
+  expect(cli.stdout).not.toContain(MINER);
 
   // 1. A runtime list holding a name MINER resolved earlier.
   writeFileSync(join(stack.dir, 'late-feed.txt'), 'fresh-pool.test\n');
@@ -181,4 +196,14 @@ test('history off: nothing is recorded and a retro-hunt is 409 with the reason; 
   expect(tooMany.status).toBe(400);
   const unknownField = await hunt(stack, { names: ['pool.example'], everything: true });
   expect(unknownField.status).toBe(400);
+});
+
+test.each([
+  [{ retainDays: 0 }, /history\.retainDays/],
+  [{ maxRows: 10 }, /history\.maxRows/],
+  [{ maxPerHour: 'lots' }, /history\.maxPerHour/],
+  [{ enabled: 'yes' }, /history\.enabled/],
+  [{ keepForever: true }, /history.*keepForever|keepForever/],
+])('history %j is refused naming the field', (history, message) => {
+  expect(() => validateConfig({ upstreams: ['127.0.0.1:53'], history }, tmpdir())).toThrow(message);
 });
