@@ -2,7 +2,7 @@
  * The query history's DNS-thread half: the resolver tells it of every query it answers from the
  * cache or forwards upstream (blocked ones are events already). It keeps the (client, name) pairs of
  * the current hour in a bounded table, so a repeated query costs two Map lookups and a counter
- * update: no allocation and no message. A new pair is queued and shipped to the writer thread in
+ * update in a typed array: no allocation and no message. A new pair is queued and shipped to the writer thread in
  * batches (ship: writer-thread.ts → query-history.ts); the repeats of an hour are shipped as counts
  * when the hour ends (or at flush()).
  *
@@ -61,8 +61,12 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
   const maxPerHour = positive('maxPerHour', options.maxPerHour);
   const batchSize = positive('batchSize', options.batchSize ?? 512);
   const delayMs = positive('delayMs', options.delayMs ?? 1000);
-  /** client → qname → repeats not yet shipped. */
+  /** client → qname → the pair's slot in this hour's arrays. */
   let byClient = new Map<string, Map<string, number>>();
+  /** Per slot: its client, name, and repeats not yet shipped (grown by doubling up to maxPerHour). */
+  let slotClients: string[] = [];
+  let slotNames: string[] = [];
+  let repeats = new Int32Array(Math.min(maxPerHour, 1024));
   let hourMs = Number.NEGATIVE_INFINITY;
   let pairs = 0;
   let droppedThisHour = 0;
@@ -99,15 +103,14 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
       ship({ hourMs, ...batch, firstMs: new Array<number>(batch.clientIps.length).fill(lateMs) });
       batch = { clientIps: [], qnames: [], counts: [] };
     };
-    for (const [clientIp, names] of byClient) {
-      for (const [qname, repeats] of names) {
-        if (repeats === 0) continue;
-        batch.clientIps.push(clientIp);
-        batch.qnames.push(qname);
-        batch.counts.push(repeats);
-        names.set(qname, 0);
-        if (batch.clientIps.length >= batchSize) send();
-      }
+    for (let slot = 0; slot < pairs; slot += 1) {
+      const count = repeats[slot] ?? 0;
+      if (count === 0) continue;
+      batch.clientIps.push(slotClients[slot] ?? '');
+      batch.qnames.push(slotNames[slot] ?? '');
+      batch.counts.push(count);
+      repeats[slot] = 0;
+      if (batch.clientIps.length >= batchSize) send();
     }
     send();
   }
@@ -121,6 +124,9 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
         'query history: more new (client, name) pairs in an hour than history.maxPerHour; the rest were not recorded',
       );
     byClient = new Map();
+    slotClients = [];
+    slotNames = [];
+    repeats.fill(0);
     pairs = 0;
     droppedThisHour = 0;
     hourMs = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
@@ -137,9 +143,9 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
       if (nowMs < hourMs || nowMs >= hourMs + HOUR_MS) startHour(nowMs);
       let names = byClient.get(clientIp);
       if (names !== undefined) {
-        const repeats = names.get(qname);
-        if (repeats !== undefined) {
-          names.set(qname, repeats + 1);
+        const slot = names.get(qname);
+        if (slot !== undefined) {
+          repeats[slot] = (repeats[slot] ?? 0) + 1;
           return;
         }
       }
@@ -152,7 +158,14 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
         names = new Map();
         byClient.set(clientIp, names);
       }
-      names.set(qname, 0);
+      if (pairs === repeats.length) {
+        const grown = new Int32Array(Math.min(maxPerHour, repeats.length * 2));
+        grown.set(repeats);
+        repeats = grown;
+      }
+      names.set(qname, pairs);
+      slotClients.push(clientIp);
+      slotNames.push(qname);
       pairs += 1;
       clientIps.push(clientIp);
       qnames.push(qname);
