@@ -3,8 +3,8 @@
  * cache or forwards upstream (blocked ones are events already). It keeps the (client, name) pairs of
  * the current hour in a bounded table, so a repeated query costs two Map lookups and a counter
  * update in a typed array: no allocation and no message. A new pair is queued and shipped to the writer thread in
- * batches (ship: writer-thread.ts → query-history.ts); the repeats of an hour are shipped as counts
- * when the hour ends (or at flush()).
+ * batches (ship: writer-thread.ts → query-history.ts); the repeats are shipped as counts every
+ * repeatsEveryMs, when the hour ends and at flush().
  *
  * Bounds: at most maxPerHour pairs an hour; further new pairs are dropped and counted (one warning
  * an hour). The table is emptied at each hour's start.
@@ -28,6 +28,8 @@ export interface HistoryRecorderOptions {
   readonly batchSize?: number;
   /** The longest a new pair waits before it is shipped. Default 1000. */
   readonly delayMs?: number;
+  /** How often the hour's repeat counts are shipped (besides at the hour's end). Default 60,000. */
+  readonly repeatsEveryMs?: number;
 }
 
 export interface HistoryRecorderStats {
@@ -61,6 +63,8 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
   const maxPerHour = positive('maxPerHour', options.maxPerHour);
   const batchSize = positive('batchSize', options.batchSize ?? 512);
   const delayMs = positive('delayMs', options.delayMs ?? 1000);
+  const repeatsEveryMs = positive('repeatsEveryMs', options.repeatsEveryMs ?? 60_000);
+  let repeatsTimer: NodeJS.Timeout | undefined;
   /** client → qname → the pair's slot in this hour's arrays. */
   let byClient = new Map<string, Map<string, number>>();
   /** Per slot: its client, name, and repeats not yet shipped (grown by doubling up to maxPerHour). */
@@ -163,6 +167,10 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
         grown.set(repeats);
         repeats = grown;
       }
+      if (repeatsTimer === undefined) {
+        repeatsTimer = setInterval(flush, repeatsEveryMs);
+        repeatsTimer.unref();
+      }
       names.set(qname, pairs);
       slotClients.push(clientIp);
       slotNames.push(qname);
@@ -180,6 +188,7 @@ export function createHistoryRecorder(options: HistoryRecorderOptions): HistoryR
     close() {
       if (closed) return;
       flush();
+      clearInterval(repeatsTimer);
       closed = true;
     },
     get stats() {

@@ -3,7 +3,7 @@
  * without a message, the per-hour bound, the hour's change, and the batches it ships.
  */
 import { pino } from 'pino';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { HistoryBatch } from '../../src/store/history-protocol.js';
 import { createHistoryRecorder } from '../../src/store/history-recorder.js';
 
@@ -102,6 +102,32 @@ describe('history recorder', () => {
     r.note('10.0.0.1', 'a.example', T0 + 5);
     r.flush();
     expect(rows().map((row) => row[2])).toEqual([T0 + HOUR, T0]);
+  });
+
+  test('repeat counts are shipped every repeatsEveryMs, only what was added since', () => {
+    vi.useFakeTimers();
+    try {
+      const batches: HistoryBatch[] = [];
+      const r = createHistoryRecorder({
+        maxPerHour: 10,
+        delayMs: 100,
+        repeatsEveryMs: 1000,
+        ship: (batch) => batches.push(batch),
+        log: pino({ level: 'silent' }),
+      });
+      r.note('10.0.0.1', 'a.example', T0);
+      r.note('10.0.0.1', 'a.example', T0 + 1);
+      r.note('10.0.0.1', 'a.example', T0 + 2);
+      vi.advanceTimersByTime(100);
+      expect(batches.map((b) => b.counts)).toEqual([[1]]); // the new key, after delayMs
+      vi.advanceTimersByTime(900);
+      expect(batches.map((b) => b.counts)).toEqual([[1], [2]]); // its repeats, at repeatsEveryMs
+      vi.advanceTimersByTime(1000);
+      expect(batches).toHaveLength(2); // nothing new: nothing shipped
+      r.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test('close() ships what is queued; later notes are ignored', () => {
