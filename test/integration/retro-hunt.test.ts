@@ -16,7 +16,7 @@ import { startLocalUpstream } from '../helpers/local-upstream.js';
 import { startHttpReceiver, type HttpPost } from '../helpers/notify-receivers.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { until } from '../helpers/wait.js';
+import { untilAsync } from '../helpers/wait.js';
 
 const MINER = '127.0.0.2';
 const LATE = '127.0.0.3';
@@ -35,22 +35,6 @@ async function resolveFrom(stack: Stack, clientIp: string, qname: string): Promi
   const reply = await udpExchange(stack.port, encodeQuery(qname, { id: 7 }), { bindAddress: clientIp });
   if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
   expect(reply.readUInt16BE(2) & 0x000f).toBe(0); // NOERROR: forwarded, not blocked
-}
-
-/** `until` for a condition that needs an API answer. */
-async function untilAsync(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  let met = false;
-  let running = false;
-  await until(() => {
-    if (!running) {
-      running = true;
-      void condition().then((value) => {
-        met = value;
-        running = false;
-      });
-    }
-    return met;
-  }, timeoutMs);
 }
 
 function data(post: HttpPost): Record<string, unknown> {
