@@ -18,7 +18,9 @@
  *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
  *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs), and incidents
  *                          (scripts/bench/incidents.mjs: blocked CPU with and without incidents
- *                          and a webhook sink; 1,000 hosts opening incidents at once)
+ *                          and a webhook sink; 1,000 hosts opening incidents at once), and
+ *                          history (scripts/bench/history-recorder.mjs: the query history's
+ *                          cost per repeated query on the DNS thread)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -53,6 +55,7 @@ import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleC
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
+import { formatHistoryReport, runHistoryBench } from './bench/history-recorder.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +63,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'history'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -112,6 +115,7 @@ function readSettings(env) {
     soak: parts.has('soak'),
     fuzz1m: parts.has('fuzz1m'),
     incidents: parts.has('incidents'),
+    history: parts.has('history'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -522,6 +526,8 @@ async function main() {
   if (soak !== undefined) process.stdout.write(`\n${formatSoakReport(soak)}\n`);
   if (fuzz1m !== undefined) process.stdout.write(`\n${formatFuzzBenchReport(fuzz1m)}\n`);
   if (incidents !== undefined) process.stdout.write(`\n${formatIncidentsReport(incidents)}\n`);
+  // BENCH_ONLY=history: the query history recorder's DNS-thread cost (scripts/bench/history-recorder.mjs).
+  if (settings.history) process.stdout.write(`\n${formatHistoryReport(await runHistoryBench())}\n`);
   if (queryResults.poolsinkRssBytes !== undefined) {
     process.stdout.write(`poolsink RSS after the runs: ${(queryResults.poolsinkRssBytes / 1e6).toFixed(0)} MB\n`);
   }

@@ -26,8 +26,10 @@
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
+ * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
   readonly version: number;
@@ -283,4 +285,5 @@ CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, out
 `);
     },
   },
+  QUERY_HISTORY_MIGRATION,
 ]);
