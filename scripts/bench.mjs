@@ -21,7 +21,9 @@
  *                          and a webhook sink; 1,000 hosts opening incidents at once), and
  *                          blocklog (scripts/bench/block-log.mjs: blocked queries from one client
  *                          retrying one name and all-unique names, block-log coalescing on and off,
- *                          each as a ratio to the trivial responder in the same run)
+ *                          each as a ratio to the trivial responder in the same run), and
+ *                          history (scripts/bench/history-recorder.mjs: the query history's
+ *                          cost per repeated query on the DNS thread)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -57,6 +59,7 @@ import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mj
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
 import { formatBlockLogReport, runBlockLogBench } from './bench/block-log.mjs';
+import { formatHistoryReport, runHistoryBench } from './bench/history-recorder.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,7 +67,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'blocklog'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'blocklog', 'history'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -117,6 +120,7 @@ function readSettings(env) {
     fuzz1m: parts.has('fuzz1m'),
     incidents: parts.has('incidents'),
     blocklog: parts.has('blocklog'),
+    history: parts.has('history'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -549,6 +553,8 @@ async function main() {
   if (fuzz1m !== undefined) process.stdout.write(`\n${formatFuzzBenchReport(fuzz1m)}\n`);
   if (incidents !== undefined) process.stdout.write(`\n${formatIncidentsReport(incidents)}\n`);
   if (blocklog !== undefined) process.stdout.write(`\n${formatBlockLogReport(blocklog)}\n`);
+  // BENCH_ONLY=history: the query history recorder's DNS-thread cost (scripts/bench/history-recorder.mjs).
+  if (settings.history) process.stdout.write(`\n${formatHistoryReport(await runHistoryBench())}\n`);
   if (queryResults.poolsinkRssBytes !== undefined) {
     process.stdout.write(`poolsink RSS after the runs: ${(queryResults.poolsinkRssBytes / 1e6).toFixed(0)} MB\n`);
   }

@@ -36,6 +36,8 @@ import { createListWatch } from './notify/list-watch.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
+import { createHistoryRecorder } from './store/history-recorder.js';
+import { createRetroHunts } from './incidents/retro-hunt.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -118,12 +120,19 @@ async function startOnStore(
     },
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     notify: config.notify,
+    ...(config.history.enabled ? { history: config.history } : {}),
   });
   // Closing writes everything buffered, stops the pruner and ends the writer thread.
   resources.add('writer thread', async () => {
     writer.close();
     await writer.exited;
   });
+  // Retro-hunt (history.*): the DNS thread's recorder ships (client, name, hour) keys to the writer.
+  const history = config.history.enabled
+    ? createHistoryRecorder({ maxPerHour: config.history.maxPerHour, ship: (b) => writer.recordHistory(b), log })
+    : undefined;
+  resources.add('query history', () => history?.close());
+  const retroHunts = createRetroHunts({ enabled: history !== undefined, writer, log });
   const adminToken = resolveAdminToken({
     ...(config.admin.token !== undefined ? { token: config.admin.token } : {}),
     ...(config.admin.tokenFile !== undefined ? { tokenFile: config.admin.tokenFile } : {}),
@@ -152,6 +161,7 @@ async function startOnStore(
     store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+    onNamesAdded: retroHunts.namesAdded,
     fetch: { allowPrivateSources: config.lists.allowPrivateSources },
     ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
@@ -212,6 +222,7 @@ async function startOnStore(
     log,
     events,
     latency,
+    ...(history !== undefined ? { history } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   resolverRef = resolver;
@@ -285,6 +296,7 @@ async function startOnStore(
       inventory: hostIdentity,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
+      retroHunt: retroHunts.hunt,
       config: () => reloader.config,
       listMatches,
       latency,
@@ -319,7 +331,8 @@ async function startOnStore(
     udp,
     admin: admin.address,
     lists: lists.lists(),
-    blockedDomains: resolver.matcher.size,
+    blockedDomains: resolver.matcher.blockSize,
+    alertDomains: resolver.matcher.size - resolver.matcher.blockSize,
     allowlist: resolver.matcher.allowlistSize,
   });
 

@@ -22,6 +22,9 @@ export const COMMAND_USAGE = {
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,
+  'retro-hunt': `  poolsink retro-hunt [--config FILE] [--since 3d] [--record] DOMAIN...
+                                            clients that resolved these names (or subdomains) in the query history
+                                            (history.enabled; through the admin API); --record opens retro incidents`,
   token: `  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working`,
   help: `  poolsink help [COMMAND]                   this text (also --help, -h)`,
 } as const;

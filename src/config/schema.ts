@@ -190,6 +190,21 @@ const HostsSchema = section({
   }),
 });
 
+/**
+ * Query history (retro-hunt, README "Retro-hunt"): one row per (client, name, hour) of forwarded or
+ * cached answers, so a name a list gains later can be searched back. Opt-in: it is a record of who
+ * resolved what.
+ */
+const HistorySchema = section({
+  enabled: Type.Boolean({
+    default: false,
+    description: 'Keep one row per (client, name, hour) of answered queries for retro-hunts',
+  }),
+  retainDays: int(1, 365, 7, 'Rows older than this many days are deleted'),
+  maxRows: int(1_000, 1_000_000_000, 5_000_000, 'Rows kept at most (the oldest hours are deleted first)'),
+  maxPerHour: int(100, 10_000_000, 200_000, 'New (client, name) pairs recorded per hour at most; more are counted'),
+});
+
 export const ConfigFileSchema = Type.Object(
   {
     dns: DnsSchema,
@@ -213,6 +228,8 @@ export const ConfigFileSchema = Type.Object(
       autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
     }),
     notify: Type.Array(NotifySinkSchema, { default: [] }),
+    /** Query history for retro-hunts (src/store/query-history.ts); off unless enabled. */
+    history: HistorySchema,
     hosts: HostsSchema,
     /** Where lists added over the admin API may be fetched from or read (issue 11: no SSRF). */
     lists: section({

@@ -31,6 +31,7 @@ import {
 } from './incident-state.js';
 import { activeIncident, prepareIncidentWrites, type ActiveIncident } from './incident-store.js';
 import { createDetectionLog, type Detection } from './detection-log.js';
+import type { RetroClient } from '../store/history-protocol.js';
 
 export interface IncidentTrackerOptions {
   readonly connection: StoreConnection;
@@ -50,6 +51,13 @@ export interface IncidentTracker extends EventBatchHook {
   sweep(): number;
   /** An operator's acknowledge or resolve: ERR_NOT_FOUND, or ERR_CONFLICT for an invalid transition. */
   change(change: IncidentChange): void;
+  /**
+   * Retro-hunt findings (the query history's clients that resolved names `list` gained): each
+   * client's incident is opened at its first query (or joined), marked retro, and notified
+   * (incident.opened, or incident.escalated for one already open), in one transaction. Returns the
+   * incidents touched.
+   */
+  recordRetro(clients: readonly RetroClient[], list: string): number;
   /** Open or acknowledged incidents held in memory. */
   readonly active: number;
 }
@@ -64,6 +72,8 @@ interface Touch {
   protocols: Set<string>;
   readonly names: Map<string, { list: string; count: number; firstMs: number; lastMs: number }>;
   readonly hours: Map<number, number>;
+  /** Found by a retro-hunt (recordRetro). */
+  retro: boolean;
 }
 
 export function createIncidentTracker(options: IncidentTrackerOptions): IncidentTracker {
@@ -139,6 +149,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         protocols: new Set(incident.protocols === '' ? [] : incident.protocols.split(',')),
         names: new Map(),
         hours: new Map(),
+        retro: false,
       };
       touches.set(incident.id, touch);
     }
@@ -197,6 +208,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     const identity = identityFor === undefined ? incident.identityJson : identityJson(incident.clientIp);
     if (identity !== null) incident.identityJson = identity;
     const reasons = touch.opened ? [] : escalationReasons(before, incident);
+    if (touch.retro && !touch.opened) reasons.push('retro-hunt: it resolved names a list gained later');
     if (reasons.length > 0) incident.escalationLevel += 1;
     s.update.run(
       incident.severity,
@@ -208,10 +220,12 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       incident.escalationLevel,
       incident.id,
     );
-    if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident));
+    const retro = touch.retro ? { retro: true } : {};
+    if (touch.retro) s.markRetro.run(incident.id);
+    if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident, retro));
     else if (reasons.length > 0) {
       s.history.run(incident.id, touch.lastMs, 'escalated', incident.state, 'poolsink', reasons.join('; '));
-      notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons }));
+      notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons, ...retro }));
     }
   }
 
@@ -310,6 +324,41 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         s.history.run(incidentId, now, 'acknowledged', 'acknowledged', 'operator', note);
         incident.state = 'acknowledged';
       });
+    },
+    recordRetro(clients, list) {
+      if (clients.length === 0) return 0;
+      let touched = 0;
+      try {
+        touched = inTransaction(() => {
+          const touches = new Map<number, Touch>();
+          for (const client of clients) {
+            for (const name of client.names) {
+              if (!Number.isInteger(name.count) || name.count <= 0) continue;
+              const id = count(
+                touches,
+                client.clientIp,
+                name.qname,
+                list,
+                'blocked',
+                name.count,
+                name.firstMs,
+                name.lastMs,
+              );
+              const touch = touches.get(id);
+              if (touch !== undefined) touch.retro = true;
+            }
+          }
+          for (const touch of touches.values()) write(touch);
+          return touches.size;
+        });
+      } catch (err: unknown) {
+        detected = [];
+        throw err;
+      }
+      const lines = detected;
+      detected = [];
+      detectionLog.write(lines);
+      return touched;
     },
     get active() {
       return byClient.size;

@@ -28,8 +28,10 @@
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
  * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
  *   repeats); counts over events sum `count`.
+ * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
   readonly version: number;
@@ -285,6 +287,7 @@ CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, out
 `);
     },
   },
+  QUERY_HISTORY_MIGRATION,
   {
     version: 9,
     description: 'coalesced events: events.count (queries the row stands for) and events.last_ms',

@@ -35,6 +35,7 @@ import { workerScript } from './worker-support.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
+import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -82,6 +83,8 @@ export interface WriterThreadOptions {
   readonly incidents?: IncidentSettings;
   /** Notification sinks, delivered from the writer thread (src/notify/). */
   readonly notify?: readonly NotifySinkConfig[];
+  /** The query history for retro-hunts (history.*); absent: off. */
+  readonly history?: WriterThreadSettings['history'];
 }
 
 export interface WriterThread extends EventWriter {
@@ -105,6 +108,10 @@ export interface WriterThread extends EventWriter {
    * they keep the identities of their time; a restarted thread gets the whole snapshot again.
    */
   setIdentities(update: IdentityUpdate): void;
+  /** A batch of the query history (history-recorder.ts), written in the writer thread. */
+  recordHistory(batch: HistoryBatch): void;
+  /** Searches the query history (and records incidents when asked): history-worker.ts. */
+  retroHunt(request: RetroHuntRequest): Promise<RetroHuntResult>;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -130,6 +137,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
     ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
     ...(options.notify !== undefined ? { notify: options.notify } : {}),
+    ...(options.history !== undefined ? { history: options.history } : {}),
   };
   let sinkStatus: readonly SinkStatus[] = (options.notify ?? []).map(initialSinkStatus);
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
@@ -173,9 +181,11 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         case 'identityMisses':
           options.onIdentityMisses?.(message.clientIps);
           break;
+        case 'retroHunted':
         case 'listStored':
         case 'incidentChanged':
-          if (message.code === undefined) listWrites.resolve(message.id, undefined);
+          if (message.code === undefined)
+            listWrites.resolve(message.id, message.kind === 'retroHunted' ? message.result : undefined);
           else {
             const code = isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE';
             listWrites.reject(message.id, new PoolsinkError(code, message.message ?? ''));
@@ -205,7 +215,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
-      else if (message.kind === 'listStore' || message.kind === 'incident')
+      else if (message.kind === 'listStore' || message.kind === 'incident' || message.kind === 'retroHunt')
         listWrites.sentTo(message.id, generation.worker);
       return;
     }
@@ -364,6 +374,17 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (!closed) send(threads.current, { kind: 'notify', notification });
     },
     notifyStatus: () => sinkStatus,
+    recordHistory(batch) {
+      // Best effort: while the thread restarts, history batches are not held (they are unbounded).
+      const generation = threads.current;
+      if (!closed && generation?.ready === true) send(generation, { kind: 'history', batch });
+    },
+    retroHunt(request) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      const { id, reply } = listWrites.open<RetroHuntResult>();
+      send(threads.current, { kind: 'retroHunt', id, request });
+      return reply;
+    },
     setIdentities(update: IdentityUpdate): void {
       if (closed) return;
       identityMirror.apply(update);

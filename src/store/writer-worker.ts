@@ -21,6 +21,7 @@ import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 import { startWriterIncidents } from '../incidents/writer-incidents.js';
+import { createWriterHistory } from './history-worker.js';
 
 /**
  * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
@@ -112,7 +113,16 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   // Runtime lists, allowlist entries and list fetch state, written here rather than on the DNS
   // thread, where they would wait for this thread's transaction.
   const listStore = createListStore(connection);
+  // The query history (retro-hunt): its batches, hunts and pruning (history-worker.ts).
+  const history = createWriterHistory({
+    connection,
+    log,
+    settings: settings.history,
+    incidents: incidents.tracker,
+    identityFor: (ip) => identities.identityFor(ip),
+  });
   const pruner = createPruner({
+    ...(history.prune !== undefined ? { alsoPrune: history.prune } : {}),
     connection,
     log,
     retentionDays: settings.retentionDays,
@@ -237,6 +247,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         break;
       case 'identities':
         identities.apply(message.update);
+        break;
+      case 'history':
+      case 'retroHunt':
+        history.handle(message, (reply) => post(port, reply));
         break;
     }
   });
