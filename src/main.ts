@@ -112,6 +112,7 @@ async function startOnStore(
     maxNamesPerHost: config.database.maxNamesPerHost,
     flushIntervalMs: config.database.flushIntervalMs,
     maxBuffered: config.database.maxBufferedEvents,
+    coalesceWindowMs: config.database.coalesceWindowMs,
     // incidents.enabled false: the writer keeps the block log only (no tracker).
     ...(config.incidents.enabled ? { incidents: incidentSettings(config) } : {}),
     onReopened: () => {

@@ -112,6 +112,13 @@ const DatabaseSchema = section({
   maxNamesPerHost: int(10, 1_000_000, 1000, 'Distinct blocked names kept per host'),
   maxBufferedEvents: int(1_000, 10_000_000, MAX_BUFFERED_EVENTS, 'Block events buffered in memory at most'),
   flushIntervalMs: int(10, 60_000, FLUSH_INTERVAL_MS),
+  // Repeats of one (client, name, type, list, action) within the window are one row with a count.
+  coalesceWindowMs: int(
+    0,
+    3_600_000,
+    10_000,
+    'Repeated blocked queries summed into one row for this long; 0: a row each',
+  ),
 });
 
 const AdminSchema = section({

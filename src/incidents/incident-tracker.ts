@@ -258,7 +258,16 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         const event = events[i];
         if (event === undefined) continue;
         const { clientIp, qname, list, action, timeMs } = event;
-        ids[i - start] = count(touches, clientIp, qname, list, action, 1, timeMs, timeMs);
+        ids[i - start] = count(
+          touches,
+          clientIp,
+          qname,
+          list,
+          action,
+          event.count ?? 1,
+          timeMs,
+          event.lastMs ?? timeMs,
+        );
         // Only events carry a protocol (tallies do not).
         touches.get(ids[i - start] ?? -1)?.protocols.add(event.protocol);
       }

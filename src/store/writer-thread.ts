@@ -26,6 +26,7 @@ import { initialSinkStatus, type SinkStatus } from '../notify/sink-status.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
+import { createEventCoalescer } from './event-coalescer.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -63,6 +64,11 @@ export interface WriterThreadOptions {
   readonly postBatchSize?: number;
   /** The longest a packed event waits before it is posted. Default 10. */
   readonly postDelayMs?: number;
+  /**
+   * Repeats of one (client, name, type, list, action) within this window are one row with a count
+   * (event-coalescer.ts); 0 (the default here; the config's is 10 s): a row per event.
+   */
+  readonly coalesceWindowMs?: number;
   /** The longest flush() and close() wait for the worker. Default 30,000. */
   readonly waitTimeoutMs?: number;
   /** Called after the worker reopened a deleted or replaced database file. */
@@ -111,6 +117,8 @@ export interface WriterThread extends EventWriter {
 const WARN_INTERVAL_MS = 60_000;
 /** Dropped events are summed here, and sent at the latest this long after the first. */
 const DROPS_SEND_MS = 60_000;
+/** How often ended coalescing windows are closed (at most). */
+const COALESCE_SWEEP_MS = 1000;
 
 /** Starts the writer thread; resolves once it has opened the database. Rejects with the worker's PoolsinkError. */
 export async function startWriterThread(options: WriterThreadOptions): Promise<WriterThread> {
@@ -247,8 +255,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   }
 
   function drop(event: BlockEvent): void {
-    droppedHere += 1;
-    droppedSinceWarn += 1;
+    const n = event.count ?? 1;
+    droppedHere += n;
+    droppedSinceWarn += n;
     const now = clock();
     // Summed here and sent with the next batch: a message per drop would cost most in a flood.
     if (!closed) {
@@ -284,18 +293,34 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     return encoder.count + queuedEvents + inWorker;
   }
 
+  /** Packs an event for the thread, or drops it (buffer full). */
+  function enqueue(event: BlockEvent): void {
+    if (closed || outstanding() >= settings.maxBuffered) {
+      drop(event);
+      return;
+    }
+    encoder.add(event);
+    if (encoder.count >= postBatchSize) postEvents();
+    else schedulePost();
+  }
+
+  const coalesceWindowMs = options.coalesceWindowMs ?? 0;
+  const coalescer =
+    coalesceWindowMs > 0 ? createEventCoalescer({ windowMs: coalesceWindowMs, emit: enqueue }) : undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
   await threads.start();
+
+  if (coalescer !== undefined) {
+    sweepTimer = setInterval(() => coalescer.sweep(clock()), Math.min(COALESCE_SWEEP_MS, coalesceWindowMs));
+    sweepTimer.unref();
+  }
 
   return {
     exited,
     record(event: BlockEvent): void {
-      if (closed || outstanding() >= settings.maxBuffered) {
-        drop(event);
-        return;
-      }
-      encoder.add(event);
-      if (encoder.count >= postBatchSize) postEvents();
-      else schedulePost();
+      if (coalescer === undefined || closed) enqueue(event);
+      else coalescer.offer(event);
     },
     addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
       if (closed) return;
@@ -314,6 +339,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       };
     },
     flush(): void {
+      coalescer?.flush();
       postEvents();
       const generation = threads.current;
       if (generation === undefined) {
@@ -367,6 +393,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     },
     close(): void {
       if (closed) return;
+      clearInterval(sweepTimer);
+      coalescer?.flush();
       postEvents();
       closed = true;
       threads.stop();

@@ -102,6 +102,9 @@ test('first block → one signed incident.opened; a flood → no second; a resta
   const deadPort = probe.port;
   await probe.close();
   const config = {
+    // A row per query: the attempt counts below are read from the first escalation, which with
+    // coalescing would count the 1,000 repeats only once their window ended.
+    database: { coalesceWindowMs: 0 },
     hosts: { inventory: [{ source: 'hosts.csv' }] },
     notify: [
       {
