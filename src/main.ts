@@ -33,6 +33,7 @@ import { dashboardAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
+import { createIpSources, type IpSources } from './pool-ips/ip-sources.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
@@ -142,6 +143,7 @@ async function startOnStore(
         };
 
   let resolverRef: Resolver | undefined;
+  let ipSourcesRef: IpSources | undefined;
   const lists = createListManager({
     lists: config.blocklists,
     allowlist: config.allowlist,
@@ -151,6 +153,7 @@ async function startOnStore(
     store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+    onIpLists: (ipLists) => ipSourcesRef?.setIpLists(ipLists),
     fetch: { allowPrivateSources: config.lists.allowPrivateSources },
     ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
@@ -198,6 +201,9 @@ async function startOnStore(
   resources.add('host identity', () => hostIdentity.stop());
   // One ACL for the resolver (per query) and the TCP listeners (at accept).
   const acl = createClientAcl(config.dns.allowClients);
+  // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
+  const ipSources = createIpSources(lists.ipLists(), (blocklist) => resolverRef?.setIpBlocklist(blocklist));
+  ipSourcesRef = ipSources;
   const resolver = createResolver({
     acl,
     maxUdpPayload: config.dns.maxUdpPayload,
@@ -205,6 +211,7 @@ async function startOnStore(
     upstreamUdpSize: config.dns.upstreamUdpSize,
     ...(config.dns.nsid !== undefined ? { nsid: Buffer.from(config.dns.nsid, 'utf8') } : {}),
     matcher: lists.matcher,
+    ipBlocklist: ipSources.blocklist,
     cache,
     upstream,
     blockTemplate: blockTemplateOf(config.block),
