@@ -34,6 +34,7 @@ import { startHostIdentity, type HostIdentityService } from './inventory/host-id
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
 import { createIpSources, type IpSources } from './pool-ips/ip-sources.js';
+import { startPoolIps, type PoolIps } from './pool-ips/pool-ips.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
@@ -50,6 +51,8 @@ export interface Poolsink {
   readonly admin: AdminServer;
   /** Inventory files and reverse DNS (hosts.*). */
   readonly hostIdentity: HostIdentityService;
+  /** The pool IP learner and feed (poolIps.*, ip lists). */
+  readonly poolIps: PoolIps;
   /** The admin API's bearer token now (a reload or rotation replaces it). */
   readonly adminToken: string;
   /** Reads the configuration file again and applies what can change live (reload.ts); serialized. */
@@ -143,7 +146,7 @@ async function startOnStore(
         };
 
   let resolverRef: Resolver | undefined;
-  let ipSourcesRef: IpSources | undefined;
+  let ipSourcesRef: IpSources | undefined; // the lists' first swap comes before the sources exist
   const lists = createListManager({
     lists: config.blocklists,
     allowlist: config.allowlist,
@@ -199,11 +202,23 @@ async function startOnStore(
   });
   hostIdentityRef = hostIdentity;
   resources.add('host identity', () => hostIdentity.stop());
+
   // One ACL for the resolver (per query) and the TCP listeners (at accept).
   const acl = createClientAcl(config.dns.allowClients);
   // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
   const ipSources = createIpSources(lists.ipLists(), (blocklist) => resolverRef?.setIpBlocklist(blocklist));
   ipSourcesRef = ipSources;
+  // Learned pool IPs: resolved off the query path through the upstream pool, saved in SQLite.
+  const poolIps = startPoolIps(config, {
+    lists,
+    upstream,
+    store,
+    writer,
+    log,
+    ipSources,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  resources.add('pool IP learner', () => poolIps.stop());
   const resolver = createResolver({
     acl,
     maxUdpPayload: config.dns.maxUdpPayload,
@@ -361,6 +376,7 @@ async function startOnStore(
     eventWriter: writer,
     admin,
     hostIdentity,
+    poolIps,
     get adminToken() {
       return reloader.token;
     },

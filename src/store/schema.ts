@@ -26,6 +26,7 @@
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
+ * - pool_ips (v8): addresses learned by resolving pool names, per (address, name) (src/pool-ips/).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -280,6 +281,24 @@ CREATE TABLE outbox_deliveries (
   PRIMARY KEY (outbox_id, sink)
 ) WITHOUT ROWID;
 CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, outbox_id);
+`);
+    },
+  },
+  {
+    version: 8,
+    description: 'pool_ips: addresses learned by resolving pool names (src/pool-ips/)',
+    up(db: BetterSqlite3.Database): void {
+      // One row per (address, name) seen; pool-ips/learner.ts keeps them in memory, expires old ones.
+      db.exec(`
+CREATE TABLE pool_ips (
+  address TEXT NOT NULL,
+  name TEXT NOT NULL,
+  list TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (address, name)
+) WITHOUT ROWID;
+CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
 `);
     },
   },

@@ -10,6 +10,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyListStoreWrite, createListStore } from './list-store.js';
+import { createPoolIpStore } from './pool-ip-store.js';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
@@ -112,6 +113,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   // Runtime lists, allowlist entries and list fetch state, written here rather than on the DNS
   // thread, where they would wait for this thread's transaction.
   const listStore = createListStore(connection);
+  const poolIpStore = createPoolIpStore(connection);
   const pruner = createPruner({
     connection,
     log,
@@ -227,6 +229,14 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
             code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE',
             message: errorMessage(err),
           });
+        }
+        break;
+      case 'poolIps':
+        try {
+          poolIpStore.apply(message.write);
+          post(port, { kind: 'listStored', id: message.id });
+        } catch (err: unknown) {
+          post(port, { kind: 'listStored', id: message.id, code: 'ERR_STORE_WRITE', message: errorMessage(err) });
         }
         break;
       case 'incident':
