@@ -304,6 +304,7 @@ async function startOnStore(
       eventWriter: writer,
       lists,
       inventory: hostIdentity,
+      poolIps: poolIps.feed,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
       config: () => reloader.config,
