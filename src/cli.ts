@@ -20,6 +20,7 @@ import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
+import { poolIpsCommand } from './commands/pool-ips.js';
 import { createReloadSignal } from './commands/reload-signal.js';
 
 /** Options taking a value, besides --config. */
@@ -242,6 +243,10 @@ async function run(argv: readonly string[]): Promise<number> {
       return 0;
     case 'token':
       await token(args);
+      return 0;
+    case 'pool-ips':
+      if (args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, 'pool-ips');
+      process.stdout.write(await poolIpsCommand(configOf(args), args.values.format, args.values.action));
       return 0;
   }
 }

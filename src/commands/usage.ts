@@ -22,6 +22,9 @@ export const COMMAND_USAGE = {
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,
+  'pool-ips': `  poolsink pool-ips [--config FILE] [--format table|text|json|nftables|iptables|suricata] [--action drop|alert]
+                                            known mining pool addresses (ip lists, learned) from the running server;
+                                            the firewall formats are whole files (nft -f, ipset restore, Suricata rules)`,
   token: `  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working`,
   help: `  poolsink help [COMMAND]                   this text (also --help, -h)`,
 } as const;
