@@ -64,6 +64,7 @@ const PoolIpsSchema = section({
     default: 'alert',
     description: 'What a forwarded answer pointing at a learned address gets: alert (recorded) or block',
   }),
+  startDelayMs: int(0, 86_400_000, 30_000, 'Time from start to the first resolving round (lists load first)'),
   resolveIntervalMs: int(1_000, 7 * 86_400_000, 21_600_000, 'Time from the end of one resolving round to the next'),
   maxQueriesPerSecond: int(1, 100, 5, 'Upstream queries per second the learner sends at most'),
   expireAfterDays: int(1, 365, 14, 'A learned address not seen again for this long is forgotten'),

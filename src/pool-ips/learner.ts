@@ -29,6 +29,7 @@ const DAY_MS = 86_400_000;
 
 export interface LearnerSettings {
   readonly mode: 'block' | 'alert';
+  readonly startDelayMs: number;
   readonly resolveIntervalMs: number;
   readonly maxQueriesPerSecond: number;
   readonly expireAfterDays: number;
@@ -60,7 +61,7 @@ export interface LearnerStatus {
 }
 
 export interface PoolIpLearner {
-  /** Loads the saved set, hands it on, and starts the rounds (the first at once). */
+  /** Loads the saved set, hands it on, and starts the rounds (the first after startDelayMs). */
   start(): void;
   /** Stops the rounds; resolves when the round in progress has ended. */
   stop(): Promise<void>;
@@ -152,7 +153,8 @@ export function createPoolIpLearner(options: PoolIpLearnerOptions): PoolIpLearne
   }
 
   async function round(): Promise<void> {
-    const jobs = jobsOfRound();
+    // No list to learn from: nothing to ask (not even the allowlist); saved addresses still expire.
+    const jobs = options.names().some((list) => list.names.length > 0) ? jobsOfRound() : [];
     const allowAddresses = new Set<string>();
     const sightings: { address: string; name: string; list: string; atMs: number }[] = [];
     const answers: Promise<void>[] = [];
@@ -205,6 +207,7 @@ export function createPoolIpLearner(options: PoolIpLearnerOptions): PoolIpLearne
   }
 
   async function loop(): Promise<void> {
+    if (settings.startDelayMs > 0) await pause(settings.startDelayMs);
     while (!stopped) {
       try {
         await round();

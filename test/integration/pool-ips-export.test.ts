@@ -63,7 +63,7 @@ beforeEach(async () => {
       'mining-pools': { text: 'xmr.pool.example\n' },
       'pool-ips': { format: 'ip', text: '203.0.113.0/24\n203.0.113.9\n2001:db8:ff::/48\n' },
     },
-    config: { poolIps: { resolveIntervalMs: 3_600_000, maxQueriesPerSecond: 100 } },
+    config: { poolIps: { startDelayMs: 0, resolveIntervalMs: 3_600_000, maxQueriesPerSecond: 100 } },
   });
   const learner = stack.poolsink.poolIps.learner;
   await until(() => (learner?.status().rounds ?? 0) >= 1);

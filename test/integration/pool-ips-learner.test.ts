@@ -87,7 +87,12 @@ async function start(options: { clock?: () => number; mode?: string } = {}): Pro
     lists: { 'mining-pools': { text: MINING_POOLS }, other: { text: 'other.example\n' } },
     config: {
       allowlist: ['good.example'],
-      poolIps: { resolveIntervalMs: 3_600_000, maxQueriesPerSecond: 100, mode: options.mode ?? 'block' },
+      poolIps: {
+        startDelayMs: 0,
+        resolveIntervalMs: 3_600_000,
+        maxQueriesPerSecond: 100,
+        mode: options.mode ?? 'block',
+      },
     },
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
