@@ -6,7 +6,12 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { behaviors, defaultIpv4, startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 import { dig } from '../helpers/clients.js';
+import { startListServer } from '../helpers/list-server.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let upstream: LocalUpstream;
 let stack: Stack | undefined;
@@ -105,5 +110,43 @@ describe('response-IP blocking', () => {
     // Names are never matched against address entries.
     expect((await dig(s.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     expect(s.poolsink.resolver.matcher.size).toBe(1);
+  });
+
+  test('a URL ip list blocks after a restart offline, from its last known good copy', async () => {
+    const lists = await startListServer();
+    const dir = mkdtempSync(join(tmpdir(), 'poolsink-iplist-'));
+    try {
+      lists.set('/pool-ips.txt', { body: '# feed\n198.51.100.0/24  # pool range\n' });
+      const options: StackOptions = {
+        dir,
+        upstreams: [upstream.address],
+        lists: { 'mining-pools': { text: 'pool.example\n' } },
+        config: {
+          blocklists: [
+            { name: 'mining-pools', source: join(dir, 'mining-pools.txt') },
+            { name: 'pool-ips', source: lists.url('/pool-ips.txt'), format: 'ip' },
+          ],
+        },
+      };
+      stack = await startStack(options);
+      const first = stack;
+      await until(() => first.poolsink.lists.lists().some((l) => l.name === 'pool-ips' && l.entries === 1));
+      expect((await dig(first.port, ['fresh-proxy.example', 'A'])).status).toBe('NXDOMAIN');
+      await first.close();
+      stack = undefined;
+      await lists.close();
+
+      stack = await startStack(options); // the list server is gone: the copy in data/lists/ must do
+      const info = stack.poolsink.lists.lists().find((l) => l.name === 'pool-ips');
+      expect(info).toMatchObject({ format: 'ip', entries: 1, loadedFrom: 'last-known-good' });
+      const result = await dig(stack.port, ['fresh-proxy.example', 'A']);
+      expect(result.status).toBe('NXDOMAIN');
+      expect(result.ede).toContain('pool-ips');
+    } finally {
+      await stack?.close();
+      stack = undefined;
+      await lists.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
