@@ -21,6 +21,7 @@ import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
 import { retroHunt } from './commands/retro-hunt.js';
+import { poolIpsCommand } from './commands/pool-ips.js';
 import { createReloadSignal } from './commands/reload-signal.js';
 
 /** Options taking a value, besides --config. */
@@ -252,6 +253,10 @@ async function run(argv: readonly string[]): Promise<number> {
           ...definedValues(args, ['since']),
         }),
       );
+      return 0;
+    case 'pool-ips':
+      if (args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, 'pool-ips');
+      process.stdout.write(await poolIpsCommand(configOf(args), args.values.format, args.values.action));
       return 0;
   }
 }

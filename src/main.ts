@@ -33,6 +33,8 @@ import { dashboardAssets } from './admin/static-assets.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
 import { createListWatch } from './notify/list-watch.js';
+import { createIpSources, type IpSources } from './pool-ips/ip-sources.js';
+import { startPoolIps, type PoolIps } from './pool-ips/pool-ips.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
@@ -51,6 +53,8 @@ export interface Poolsink {
   readonly admin: AdminServer;
   /** Inventory files and reverse DNS (hosts.*). */
   readonly hostIdentity: HostIdentityService;
+  /** The pool IP learner and feed (poolIps.*, ip lists). */
+  readonly poolIps: PoolIps;
   /** The admin API's bearer token now (a reload or rotation replaces it). */
   readonly adminToken: string;
   /** Reads the configuration file again and applies what can change live (reload.ts); serialized. */
@@ -152,6 +156,7 @@ async function startOnStore(
         };
 
   let resolverRef: Resolver | undefined;
+  let ipSourcesRef: IpSources | undefined; // the lists' first swap comes before the sources exist
   const lists = createListManager({
     lists: config.blocklists,
     allowlist: config.allowlist,
@@ -162,6 +167,7 @@ async function startOnStore(
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
     onNamesAdded: retroHunts.namesAdded,
+    onIpLists: (ipLists) => ipSourcesRef?.setIpLists(ipLists),
     fetch: { allowPrivateSources: config.lists.allowPrivateSources },
     ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
@@ -207,8 +213,23 @@ async function startOnStore(
   });
   hostIdentityRef = hostIdentity;
   resources.add('host identity', () => hostIdentity.stop());
+
   // One ACL for the resolver (per query) and the TCP listeners (at accept).
   const acl = createClientAcl(config.dns.allowClients);
+  // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
+  const ipSources = createIpSources(lists.ipLists(), (blocklist) => resolverRef?.setIpBlocklist(blocklist));
+  ipSourcesRef = ipSources;
+  // Learned pool IPs: resolved off the query path through the upstream pool, saved in SQLite.
+  const poolIps = startPoolIps(config, {
+    lists,
+    upstream,
+    store,
+    writer,
+    log,
+    ipSources,
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  resources.add('pool IP learner', () => poolIps.stop());
   const resolver = createResolver({
     acl,
     maxUdpPayload: config.dns.maxUdpPayload,
@@ -216,6 +237,7 @@ async function startOnStore(
     upstreamUdpSize: config.dns.upstreamUdpSize,
     ...(config.dns.nsid !== undefined ? { nsid: Buffer.from(config.dns.nsid, 'utf8') } : {}),
     matcher: lists.matcher,
+    ipBlocklist: ipSources.blocklist,
     cache,
     upstream,
     blockTemplate: blockTemplateOf(config.block),
@@ -294,6 +316,7 @@ async function startOnStore(
       eventWriter: writer,
       lists,
       inventory: hostIdentity,
+      poolIps: poolIps.feed,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
       retroHunt: retroHunts.hunt,
@@ -368,6 +391,7 @@ async function startOnStore(
     eventWriter: writer,
     admin,
     hostIdentity,
+    poolIps,
     get adminToken() {
       return reloader.token;
     },

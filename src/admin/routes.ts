@@ -15,6 +15,7 @@ import { createRetroHuntRoutes, type RetroHuntApi } from './routes-retro-hunt.js
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
+import { createPoolIpRoutes, type PoolIpRouteDeps } from './routes-pool-ips.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
 import { createDashboardRoutes } from './routes-dashboard.js';
@@ -31,7 +32,7 @@ export {
   type ServingState,
 } from './route-types.js';
 
-export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRouteDeps {
+export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRouteDeps, PoolIpRouteDeps {
   readonly events: EventReader;
   /** The list manager; without it the /lists and /allowlist routes answer 503. */
   readonly lists?: ListManagement;
@@ -86,6 +87,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),
+    ...createPoolIpRoutes(deps),
     ...(deps.configuration !== undefined ? createConfigurationRoutes(deps.configuration) : []),
     ...createDashboardRoutes({
       events: deps.events,

@@ -110,13 +110,21 @@ export async function hashInSlices(bytes: Buffer, slicer: Slicer): Promise<strin
 export async function parseInSlices(bytes: Buffer, format: ListFormatOption, slicer: Slicer): Promise<ParsedList> {
   const resolved: ListFormat =
     format === 'auto' ? detectFormat(decode(bytes, 0, sliceEnd(bytes, 0, DETECT_SAMPLE_BYTES))) : format;
-  const result: ParsedList = { format: resolved, domains: [], wildcards: [], skipped: 0, skippedByReason: {} };
+  const result: ParsedList = {
+    format: resolved,
+    domains: [],
+    wildcards: [],
+    addresses: [],
+    skipped: 0,
+    skippedByReason: {},
+  };
   let start = 0;
   while (start < bytes.length) {
     const end = sliceEnd(bytes, start, PARSE_SLICE_BYTES);
     const part = parseList(decode(bytes, start, end), resolved);
     for (const name of part.domains) result.domains.push(name);
     for (const name of part.wildcards) result.wildcards.push(name);
+    for (const address of part.addresses) result.addresses.push(address);
     result.skipped += part.skipped;
     for (const [reason, count] of Object.entries(part.skippedByReason)) {
       result.skippedByReason[reason] = (result.skippedByReason[reason] ?? 0) + count;
@@ -161,7 +169,7 @@ export async function buildMatcherInSlices(
 
 /**
  * A list as its last known good copy keeps it: the parsed rules, one a line in the domains format
- * (`*.name` for wildcards), never the text as served (which may hold anything the source returned).
+ * (`*.name` for wildcards; an `ip` list's copy is its canonical addresses, in the ip format), never the text as served (which may hold anything the source returned).
  * Built and hashed in slices; the copy parses back to the same rules.
  */
 export async function normalizedCopy(parsed: ParsedList, slicer: Slicer): Promise<{ text: Buffer; sha256: string }> {
@@ -170,6 +178,7 @@ export async function normalizedCopy(parsed: ParsedList, slicer: Slicer): Promis
   const groups: readonly (readonly [readonly string[], string])[] = [
     [parsed.domains, ''],
     [parsed.wildcards, '*.'],
+    [parsed.addresses, ''],
   ];
   for (const [names, prefix] of groups) {
     for (let i = 0; i < names.length; i += NAMES_PER_CHECK) {

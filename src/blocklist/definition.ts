@@ -47,6 +47,14 @@ export function applyPatch(spec: ListSpec, patch: ListPatch): ListSpec {
   });
 }
 
+/** The name of the bundled list, whose names are resolved for pool IPs unless it says otherwise. */
+export const BUNDLED_LIST_NAME = 'mining-pools';
+
+/** Whether the learner (pool-ips/learner.ts) resolves this list's names: `resolveForIps`, default true for the bundled list only. */
+export function resolvesForIps(spec: ListSpec): boolean {
+  return spec.resolveForIps ?? spec.name === BUNDLED_LIST_NAME;
+}
+
 /**
  * An allowlist entry as stored: lower case, no trailing dot, `*.` dropped (an entry already covers
  * its subdomains), as the configuration file's allowlist. Throws ERR_INVALID.

@@ -7,7 +7,7 @@ export type ListOrigin = 'config' | 'runtime';
 export interface ListInfo {
   readonly name: string;
   readonly source: string;
-  readonly format: 'auto' | 'hosts' | 'domains' | 'adblock';
+  readonly format: 'auto' | 'hosts' | 'domains' | 'adblock' | 'ip';
   readonly mode: 'block' | 'alert';
   /** `config`: from the configuration file (read-only over the API); `runtime`: added over the API. */
   readonly origin: ListOrigin;

@@ -34,6 +34,8 @@ import { createListTable, findEntry, listInfo, newListEntry } from './list-entry
 import { createListLifecycle } from './list-lifecycle.js';
 import type { ListRecords } from '../store/list-store.js';
 import { createMatcher, type DomainMatcher } from './matcher.js';
+import type { IpListInput } from './ip-blocklist.js';
+import { resolvesForIps } from './definition.js';
 import { createRefreshPipeline } from './refresh-pipeline.js';
 import { DEFAULT_FILE_POLL_MS, createRefreshScheduling } from './refresh-scheduling.js';
 import { createTimerScheduler, type Scheduler } from './scheduler.js';
@@ -53,6 +55,8 @@ export interface ListManagerOptions {
   readonly log: Logger;
   /** Called with every new matcher, the first time at the end of start(). */
   readonly onMatcher: (matcher: DomainMatcher) => void;
+  /** Called with the `ip` lists' entries after every swap (response-IP blocking, pool-ips/). */
+  readonly onIpLists?: (lists: readonly IpListInput[]) => void;
   /** Downloads; by default one the manager creates from `fetch` (and closes on stop). */
   readonly fetcher?: ListFetcher;
   /** Download options, `allowPrivateSources` (lists.allowPrivateSources) included. */
@@ -103,6 +107,10 @@ export interface ListManager extends ListManagement {
   status(): ListManagerStatus;
   /** A configuration reload: the file's lists and allowlist replaced, runtime ones kept (config-lists.ts). */
   applyConfig(lists: readonly ListSpec[], allowlist: readonly string[]): Promise<ConfigListsChange>;
+  /** The loaded `ip` lists, in order. */
+  ipLists(): IpListInput[];
+  /** The names (exact entries, not wildcards) of the loaded lists with resolveForIps. */
+  namesToResolve(): { readonly list: string; readonly names: readonly string[] }[];
 }
 
 /**
@@ -122,6 +130,13 @@ export function createListManager(options: ListManagerOptions): ListManager {
   const allowlist = createAllowlist(options.allowlist, store);
 
   const table = createListTable();
+  function ipLists(): IpListInput[] {
+    return table.entries.flatMap((entry) =>
+      entry.content === undefined || entry.spec.format !== 'ip'
+        ? []
+        : [{ name: entry.spec.name, mode: entry.spec.mode, cidrs: entry.content.parsed.addresses }],
+    );
+  }
   for (const spec of options.lists) {
     if (findEntry(table, spec.name) !== undefined) {
       throw new PoolsinkError('ERR_CONFIG_INVALID', `blocklists: duplicate list name "${spec.name}"`);
@@ -139,7 +154,10 @@ export function createListManager(options: ListManagerOptions): ListManager {
         return [{ name: entry.spec.name, mode: entry.spec.mode, domains, wildcards }];
       }),
     allowlist: allowlist.names,
-    onMatcher,
+    onMatcher: (matcher) => {
+      onMatcher(matcher);
+      options.onIpLists?.(ipLists());
+    },
     log,
     clock,
     sliceMs,
@@ -198,6 +216,13 @@ export function createListManager(options: ListManagerOptions): ListManager {
     },
     lists: () => table.entries.map(listInfo),
     applyConfig: configLists.applyConfig,
+    ipLists,
+    namesToResolve: () =>
+      table.entries.flatMap((entry) =>
+        entry.content === undefined || !resolvesForIps(entry.spec)
+          ? []
+          : [{ list: entry.spec.name, names: entry.content.parsed.domains }],
+      ),
     ...changes,
     allowlist: allowlist.entries,
   };

@@ -53,6 +53,8 @@ export interface DomainMatcher {
    * the same name. The allowlist wins over every list.
    */
   match(qname: string): Verdict;
+  /** Whether the allowlist covers `qname` (itself or a parent), whether or not a list has it. */
+  isAllowlisted(qname: string): boolean;
   /** Distinct block entries over all lists (`pool.com` and `*.pool.com` are two). */
   readonly size: number;
   /** Of `size`, the entries owned by `block` lists: what is actually blocked (alert lists only report). */
@@ -160,6 +162,10 @@ class SuffixMatcher implements DomainMatcher {
 
   withAllowlist(allowlist: readonly string[]): DomainMatcher {
     return new SuffixMatcher(this.blocked, this.size, this.blockSize, this.lists, allowlistMap(allowlist));
+  }
+
+  isAllowlisted(qname: string): boolean {
+    return this.allowed.size > 0 && this.findAllowlisted(qname) !== undefined;
   }
 
   match(qname: string): Verdict {

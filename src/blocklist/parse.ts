@@ -17,6 +17,7 @@ import { isIpAddress } from '../net/ip-literal.js';
 import { isCosmetic, isCosmeticMarker, parseAdblockLine } from './formats/adblock.js';
 import { parseDomainsLine } from './formats/domains.js';
 import { parseHostsLine } from './formats/hosts.js';
+import { parseIpLine } from './formats/ip.js';
 import { forEachLine, type LineParser, type RuleSink } from './formats/line-parser.js';
 
 // Character codes are module constants, not imports: see ascii.ts.
@@ -30,7 +31,7 @@ const SLASH = 47; // /
 
 export type { SkipReason } from './formats/line-parser.js';
 
-export type ListFormat = 'hosts' | 'domains' | 'adblock';
+export type ListFormat = 'hosts' | 'domains' | 'adblock' | 'ip';
 export type ListFormatOption = ListFormat | 'auto';
 
 export interface ParsedList {
@@ -40,6 +41,8 @@ export interface ParsedList {
   domains: string[];
   /** From `*.name` entries, stored without the `*.`; each blocks subdomains of name only, not name itself. */
   wildcards: string[];
+  /** `ip` lists: canonical addresses and CIDRs (net/cidr-text.ts); empty for the name formats. */
+  addresses: string[];
   /**
    * Entries that were not comments or blank but could not become a rule. One per line, except a
    * hosts line with several names, where each name that fails counts once.
@@ -56,6 +59,7 @@ const LINE_PARSERS: Record<ListFormat, LineParser> = {
   hosts: parseHostsLine,
   domains: parseDomainsLine,
   adblock: parseAdblockLine,
+  ip: parseIpLine,
 };
 
 /**
@@ -106,7 +110,7 @@ export function detectFormat(text: string): ListFormat {
  */
 export function parseList(text: string, format: ListFormatOption): ParsedList {
   const resolved = format === 'auto' ? detectFormat(text) : format;
-  const sink: RuleSink = { domains: [], wildcards: [], skipped: 0, skippedByReason: {} };
+  const sink: RuleSink = { domains: [], wildcards: [], addresses: [], skipped: 0, skippedByReason: {} };
   const scan: NameScan = { stop: 0 };
   const parseLine = LINE_PARSERS[resolved];
   forEachLine(text, (start, end) => {

@@ -232,7 +232,9 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
       const meta = copy.meta;
       // A normalized copy is in the domains format; one written verbatim by an older version, in the list's own.
       const normalized = meta?.copySha256 !== undefined;
-      const spec: ListSpec = normalized ? { ...entry.spec, format: 'domains' } : entry.spec;
+      // (An ip list's normalized copy is in the ip format.)
+      const copyFormat = entry.spec.format === 'ip' ? 'ip' : 'domains';
+      const spec: ListSpec = normalized ? { ...entry.spec, format: copyFormat } : entry.spec;
       const evaluation = await evaluateList(copy.body, spec, {}, false, createSlicer(sliceMs));
       if (isSuperseded(entry, generation)) return undefined;
       // Validators only go back to the source they came from, and only with the text they describe.

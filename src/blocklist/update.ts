@@ -139,7 +139,7 @@ export async function evaluateList(
   const notText = textProblem(body);
   if (notText !== undefined) return { kind: 'rejected', sha256, message: notText }; // not even force makes garbage a list
   const parsed = await parseInSlices(body, spec.format, slicer);
-  const entries = parsed.domains.length + parsed.wildcards.length;
+  const entries = parsed.domains.length + parsed.wildcards.length + parsed.addresses.length;
   if (!force) {
     if (entries === 0) {
       return {

@@ -44,6 +44,42 @@ export async function call(
   path: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
+  const { response, base } = await send(config, method, path, body);
+  const answer: unknown = await response.body.json();
+  if (!isRecord(answer)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
+  if (response.statusCode >= 400) throw apiError(response.statusCode, answer);
+  return answer;
+}
+
+/** A GET whose answer is text (an export): the body as sent; an error answer throws as call() does. */
+export async function callText(config: Config, path: string): Promise<string> {
+  const { response } = await send(config, 'GET', path, undefined);
+  const text = await response.body.text();
+  if (response.statusCode >= 400) {
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      answer = {}; // not JSON: the status says enough
+    }
+    throw apiError(response.statusCode, isRecord(answer) ? answer : {});
+  }
+  return text;
+}
+
+function apiError(status: number, answer: Record<string, unknown>): PoolsinkError {
+  const error = answer['error'];
+  const message = isRecord(error) ? field(error, 'message') : `HTTP ${status}`;
+  const code = status === 404 ? 'ERR_NOT_FOUND' : status === 409 ? 'ERR_CONFLICT' : 'ERR_INVALID';
+  return new PoolsinkError(code, message);
+}
+
+async function send(
+  config: Config,
+  method: 'GET' | 'POST',
+  path: string,
+  body: unknown,
+): Promise<{ response: Awaited<ReturnType<typeof request>>; base: string }> {
   const host =
     config.admin.listen.host === '0.0.0.0'
       ? '127.0.0.1'
@@ -68,16 +104,7 @@ export async function call(
       { cause: err },
     );
   }
-  const answer: unknown = await response.body.json();
-  if (!isRecord(answer)) throw new PoolsinkError('ERR_UPSTREAM_FAILED', `unexpected answer from ${base}${path}`);
-  if (response.statusCode >= 400) {
-    const error = answer['error'];
-    const message = isRecord(error) ? field(error, 'message') : `HTTP ${response.statusCode}`;
-    const code =
-      response.statusCode === 404 ? 'ERR_NOT_FOUND' : response.statusCode === 409 ? 'ERR_CONFLICT' : 'ERR_INVALID';
-    throw new PoolsinkError(code, message);
-  }
-  return answer;
+  return { response, base };
 }
 
 /** The FROM column: where the entries came from, `not fetched yet` and `failed` included (list-summary.ts). */

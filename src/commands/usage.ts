@@ -25,6 +25,9 @@ export const COMMAND_USAGE = {
   'retro-hunt': `  poolsink retro-hunt [--config FILE] [--since 3d] [--record] DOMAIN...
                                             clients that resolved these names (or subdomains) in the query history
                                             (history.enabled; through the admin API); --record opens retro incidents`,
+  'pool-ips': `  poolsink pool-ips [--config FILE] [--format table|text|json|nftables|iptables|suricata] [--action drop|alert]
+                                            known mining pool addresses (ip lists, learned) from the running server;
+                                            the firewall formats are whole files (nft -f, ipset restore, Suricata rules)`,
   token: `  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working`,
   help: `  poolsink help [COMMAND]                   this text (also --help, -h)`,
 } as const;

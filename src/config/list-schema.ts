@@ -8,7 +8,7 @@ import { normalizeDomain } from '../net/domain-name.js';
 import { stringEnum } from './schema-types.js';
 import { SEVERITIES } from '../incidents/incident-state.js';
 
-export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock'] as const;
+export const LIST_FORMATS = ['auto', 'hosts', 'domains', 'adblock', 'ip'] as const;
 export const LIST_MODES = ['block', 'alert'] as const;
 
 /** No path separators, no leading dot: a list name is also a file name in the source cache. */
@@ -68,6 +68,13 @@ export const ListSpecSchema = Type.Object(
     /** Configuration lists only (runtime lists take the default by mode): the severity of incidents it causes. */
     severity: Type.Optional(
       stringEnum(SEVERITIES, { description: 'Incident severity of its matches; default high (block), medium (alert)' }),
+    ),
+    /** Configuration lists only: the learner resolves its names for pool IPs (default: the bundled mining-pools list only). */
+    resolveForIps: Type.Optional(
+      Type.Boolean({
+        description:
+          "Resolve this list's names periodically and learn their addresses as pool IPs (default true for the list named mining-pools)",
+      }),
     ),
     /** Configuration lists only: a file source that cannot be read at start is then a warning, not an error. */
     optional: Type.Optional(

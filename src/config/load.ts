@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
 import { parseCidr, parseHostPort, type Cidr, type HostPort } from '../net/address.js';
+import { parseCidrText } from '../net/cidr-text.js';
 import { allowEntryProblem } from '../blocklist/fetch-destination.js';
 import { applyEnv, overriddenBy, type Environment } from './env.js';
 import { allowlistEntryName, sourceProblem } from './list-schema.js';
@@ -179,6 +180,15 @@ function listsOf(lists: ConfigFile['lists'], baseDir: string): Config['lists'] {
   };
 }
 
+/** `poolIps` with each `exclude` entry checked as an address or CIDR. */
+function poolIpsOf(poolIps: ConfigFile['poolIps']): ConfigFile['poolIps'] {
+  for (const [i, text] of poolIps.exclude.entries()) {
+    if (parseCidrText(text.trim()) === undefined)
+      throw invalid(`poolIps.exclude[${i}]`, `${JSON.stringify(text)} is not an address or CIDR`);
+  }
+  return poolIps;
+}
+
 /** Validates an already-parsed document (env overrides applied) into a frozen Config. */
 export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPath = '/etc/resolv.conf'): Config {
   // A copy: validation fills in defaults. A key set to null (YAML `key:`) counts as absent.
@@ -226,6 +236,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       reverseDns: file.hosts.reverseDns,
     },
     lists: listsOf(file.lists, baseDir),
+    poolIps: poolIpsOf(file.poolIps),
   };
   return deepFreeze(config);
 }

@@ -55,6 +55,28 @@ function pathSchema(options: { default?: string } = {}) {
   });
 }
 
+const PoolIpsSchema = section({
+  learn: Type.Boolean({
+    default: true,
+    description: 'Resolve the names of lists with resolveForIps periodically and learn their addresses',
+  }),
+  mode: stringEnum(['block', 'alert'] as const, {
+    default: 'alert',
+    description: 'What a forwarded answer pointing at a learned address gets: alert (recorded) or block',
+  }),
+  startDelayMs: int(0, 86_400_000, 30_000, 'Time from start to the first resolving round (lists load first)'),
+  resolveIntervalMs: int(1_000, 7 * 86_400_000, 21_600_000, 'Time from the end of one resolving round to the next'),
+  maxQueriesPerSecond: int(1, 100, 5, 'Upstream queries per second the learner sends at most'),
+  expireAfterDays: int(1, 365, 14, 'A learned address not seen again for this long is forgotten'),
+  maxDomainsPerAddress: int(
+    1,
+    1_000,
+    3,
+    'An address that names under more domains than this resolve to is shared hosting, not learned',
+  ),
+  exclude: stringList([], { description: 'CIDRs never learned, beyond the built-in private and shared CDN ranges' }),
+});
+
 const DnsSchema = section({
   listen: stringList(['127.0.0.1:5353'], { minItems: 1, errorMessage: { minItems: 'needs at least one address' } }),
   allowClients: stringList(DEFAULT_ALLOW_CLIENTS),
@@ -231,6 +253,8 @@ export const ConfigFileSchema = Type.Object(
     /** Query history for retro-hunts (src/store/query-history.ts); off unless enabled. */
     history: HistorySchema,
     hosts: HostsSchema,
+    /** Pool IPs learned by resolving list names (src/pool-ips/), for response-IP blocking and the firewall feed. */
+    poolIps: PoolIpsSchema,
     /** Where lists added over the admin API may be fetched from or read (issue 11: no SSRF). */
     lists: section({
       allowPrivateSources: stringList([], {

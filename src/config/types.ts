@@ -83,6 +83,8 @@ export interface Config {
   readonly history: FileSection<'history'>;
   readonly notify: readonly NotifySinkConfig[];
   readonly hosts: HostsConfig;
+  /** Learned pool IPs (src/pool-ips/); `exclude` holds checked CIDRs. */
+  readonly poolIps: FileSection<'poolIps'>;
   /** Destinations and files of lists added over the API; fileSourceDir resolved against baseDir. */
   readonly lists: { readonly allowPrivateSources: readonly string[]; readonly fileSourceDir?: string };
 }

@@ -13,7 +13,7 @@ import type { ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
 import { EDE, RCODE } from '../wire/header.js';
 import { buildClientAnswer, withoutOpt } from '../wire/client-answer.js';
-import { inspectResponse } from '../wire/inspect-response.js';
+import { inspectResponse, type ResponseFacts } from '../wire/inspect-response.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { queryForUpstream, type EcsPolicy } from '../wire/edns-options.js';
 import type { DnsCache } from '../cache/dns-cache.js';
@@ -27,6 +27,16 @@ export interface AnswerLatencySink {
 
 /** The first CNAME target the lists block (CNAME cloaking), or undefined. */
 export type CloakCheck = (targets: readonly string[]) => { verdict: BlockVerdict; via: string } | undefined;
+
+/**
+ * Response-IP blocking: the list entry covering an A/AAAA address of the answer `body` to `qname`,
+ * and that address as text; undefined when none does (or the allowlist covers qname).
+ */
+export type IpCheck = (
+  body: Buffer,
+  facts: ResponseFacts,
+  qname: string,
+) => { verdict: BlockVerdict; via: string } | undefined;
 
 export interface Forwarder {
   /**
@@ -45,6 +55,7 @@ export interface ForwarderDeps {
   upstream: UpstreamPool;
   responder: Responder;
   cloakCheck: CloakCheck;
+  ipCheck: IpCheck;
   countersByProtocol: Record<Protocol, ResolverCounters>;
   clock: () => number;
   log: Logger;
@@ -74,8 +85,8 @@ const STALE_TTL_SEC = 30; // RFC 8767 §4
 const NO_REACHABLE_TEXT = Buffer.from('no upstream answered', 'utf8');
 
 export function createForwarder(deps: ForwarderDeps): Forwarder {
-  const { cache, upstream, responder, cloakCheck, countersByProtocol, clock, log, latency } = deps;
-  const { deliver, answerError, answerBlocked, limitFor } = responder;
+  const { cache, upstream, responder, cloakCheck, ipCheck, countersByProtocol, clock, log, latency } = deps;
+  const { deliver, answerError, answerBlocked, recordEvent, limitFor } = responder;
   const maxWaiters = deps.maxWaitersPerQuery;
   const maxPending = deps.maxPending;
   const debug = log.isLevelEnabled('debug');
@@ -128,8 +139,15 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
         if (inspected !== undefined) {
           // The upstream's OPT belongs to that hop: each client gets its own (client-answer.ts).
           const { body, facts } = withoutOpt(result.response, inspected);
-          cache.store(key, body, facts, now);
           const cloak = facts.cnameTargets.length > 0 ? cloakCheck(facts.cnameTargets) : undefined;
+          const first = waiters[0];
+          // Response-IP blocking: a block is not cached (a cached answer is not checked again); an alert is.
+          const ipHit =
+            cloak === undefined && first !== undefined && facts.ipv4Offsets.length + facts.ipv6Offsets.length > 0
+              ? ipCheck(body, facts, first.parsed.qname)
+              : undefined;
+          const ipBlock = ipHit !== undefined && ipHit.verdict.mode === 'block' ? ipHit : undefined;
+          if (ipBlock === undefined) cache.store(key, body, facts, now);
           for (const waiter of waiters) {
             const { query, parsed, address, port, transport } = waiter;
             if (cloak !== undefined) {
@@ -137,6 +155,15 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
               answerBlocked(cloak.verdict, query, parsed, address, port, transport, cloak.via);
               observe(waiter, 'blocked');
               continue;
+            }
+            if (ipHit !== undefined) {
+              if (ipBlock !== undefined) {
+                answerBlocked(ipBlock.verdict, query, parsed, address, port, transport, ipBlock.via);
+                observe(waiter, 'blocked');
+                continue;
+              }
+              countersByProtocol[transport.protocol].alerted++;
+              recordEvent(ipHit.verdict, parsed, address, port, transport, 'alerted', ipHit.via);
             }
             // The client's ID, letter case in the question, own OPT; fitted to its size.
             const out = buildClientAnswer(body, facts, query, parsed, limitFor(parsed, transport));

@@ -1,7 +1,8 @@
 /**
  * The resolver: the policy every query goes through, read in one place in `handle()`:
  *
- *   parse → ACL → block list → ANY (RFC 8482) → cache → forward (forwarder.ts: coalescing, upstream, completion)
+ *   parse → ACL → block list → ANY (RFC 8482) → cache → forward (forwarder.ts: coalescing, upstream, completion;
+ *   the answer's CNAMEs and A/AAAA addresses checked against the lists: cloaking, response-IP blocking)
  *
  * Rate limiting runs before this, in the listeners (rate-limit.ts's gate, shared by UDP and TCP):
  * it admits or refuses a packet before it is parsed, so a flood costs no parse and no answer.
@@ -11,7 +12,8 @@
 import type { Logger } from 'pino';
 import type { ClientAcl } from './acl.js';
 import type { BlockEventSink, Protocol } from './block-event.js';
-import { createForwarder, type AnswerLatencySink, type CloakCheck } from './forwarder.js';
+import { createForwarder, type AnswerLatencySink, type CloakCheck, type IpCheck } from './forwarder.js';
+import { addressText } from '../net/cidr-text.js';
 import { createResponder } from './responder.js';
 import { sumCounters, zeroCounters, type ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
@@ -23,6 +25,7 @@ import type { BlockAnswerTemplate } from '../wire/block-answer.js';
 import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
 // Types only: the matcher is built by blocklist/ and handed in; dns/ never calls into blocklist/.
 import type { DomainMatcher } from '../blocklist/matcher.js';
+import type { IpBlocklist } from '../blocklist/ip-blocklist.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { QueryHistorySink } from '../store/history-recorder.js';
 
@@ -30,6 +33,9 @@ export interface Resolver {
   handle(query: Buffer, address: string, port: number, transport: Transport): void;
   /** Swaps in new lists; queries already being answered keep the matcher they started with. */
   setMatcher(matcher: DomainMatcher): void;
+  /** Swaps in the addresses forwarded answers are checked against (ip lists, learned pool IPs). */
+  setIpBlocklist(blocklist: IpBlocklist): void;
+  readonly ipBlocklist: IpBlocklist | undefined;
   /** Block answers from now on follow `template` (block.* changed by a reload). */
   setBlockTemplate(template: BlockAnswerTemplate): void;
   readonly matcher: DomainMatcher;
@@ -45,6 +51,8 @@ export interface Resolver {
 export interface ResolverDeps {
   acl: ClientAcl;
   matcher: DomainMatcher;
+  /** Response-IP blocking; none by default. */
+  ipBlocklist?: IpBlocklist;
   cache: DnsCache;
   upstream: UpstreamPool;
   blockTemplate: BlockAnswerTemplate;
@@ -75,6 +83,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
   const { acl, cache, upstream, blockTemplate, log } = deps;
   const clock = deps.clock ?? Date.now;
   let matcher = deps.matcher;
+  let ipBlocklist = deps.ipBlocklist;
   const parsed = createParsedQuery();
   const udpCounters = zeroCounters();
   const tcpCounters = zeroCounters();
@@ -99,11 +108,42 @@ export function createResolver(deps: ResolverDeps): Resolver {
     return undefined;
   };
 
+  /**
+   * The first A/AAAA address of a forwarded answer that an ip list (or the learned set) covers; a
+   * block-mode list's address is preferred over an alert-mode one. The allowlist wins for the qname.
+   */
+  const ipCheck: IpCheck = (body, facts, qname) => {
+    const blocklist = ipBlocklist;
+    if (blocklist === undefined || blocklist.size === 0) return undefined;
+    let found:
+      | { verdict: NonNullable<ReturnType<IpBlocklist['verdictOf']>>; offset: number; length: number }
+      | undefined;
+    const groups: readonly [readonly number[], number][] = [
+      [facts.ipv4Offsets, 4],
+      [facts.ipv6Offsets, 16],
+    ];
+    for (const [offsets, length] of groups) {
+      for (const offset of offsets) {
+        const tag = length === 4 ? blocklist.set.matchV4(body, offset) : blocklist.set.matchV6(body, offset);
+        const verdict = tag < 0 ? undefined : blocklist.verdictOf(tag);
+        if (
+          verdict === undefined ||
+          (found !== undefined && (found.verdict.mode === 'block' || verdict.mode !== 'block'))
+        )
+          continue;
+        found = { verdict, offset, length };
+      }
+    }
+    if (found === undefined || matcher.isAllowlisted(qname)) return undefined;
+    return { verdict: found.verdict, via: addressText(body, found.offset, found.length) };
+  };
+
   const forwarder = createForwarder({
     cache,
     upstream,
     responder,
     cloakCheck,
+    ipCheck,
     countersByProtocol,
     clock,
     log,
@@ -229,6 +269,12 @@ export function createResolver(deps: ResolverDeps): Resolver {
     },
     setMatcher(next) {
       matcher = next;
+    },
+    setIpBlocklist(next) {
+      ipBlocklist = next;
+    },
+    get ipBlocklist() {
+      return ipBlocklist;
     },
     get matcher() {
       return matcher;

@@ -114,7 +114,7 @@ export function applyListStoreWrite(store: ListStore, write: ListStoreWrite): vo
   }
 }
 
-const FORMATS: readonly ListInfo['format'][] = ['auto', 'hosts', 'domains', 'adblock'];
+const FORMATS: readonly ListInfo['format'][] = ['auto', 'hosts', 'domains', 'adblock', 'ip'];
 const MODES: readonly ListInfo['mode'][] = ['block', 'alert'];
 
 function prepare(db: SqliteDatabase) {

@@ -26,9 +26,10 @@
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
+ * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
+ * - pool_ips (v8): addresses learned by resolving pool names, per (address, name) (src/pool-ips/).
  * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
  *   repeats); counts over events sum `count`.
- * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
@@ -288,6 +289,24 @@ CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, out
     },
   },
   QUERY_HISTORY_MIGRATION,
+  {
+    version: 8,
+    description: 'pool_ips: addresses learned by resolving pool names (src/pool-ips/)',
+    up(db: BetterSqlite3.Database): void {
+      // One row per (address, name) seen; pool-ips/learner.ts keeps them in memory, expires old ones.
+      db.exec(`
+CREATE TABLE pool_ips (
+  address TEXT NOT NULL,
+  name TEXT NOT NULL,
+  list TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  PRIMARY KEY (address, name)
+) WITHOUT ROWID;
+CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
+`);
+    },
+  },
   {
     version: 9,
     description: 'coalesced events: events.count (queries the row stands for) and events.last_ms',

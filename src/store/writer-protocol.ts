@@ -5,6 +5,7 @@
  * Int32Array the DNS thread Atomics.waits on).
  */
 import type { ListStoreWrite } from './list-store.js';
+import type { PoolIpWrite } from './pool-ip-store.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
@@ -100,6 +101,8 @@ export type ToWriter =
   | { readonly kind: 'flush'; readonly seq: number }
   /** A write to the list manager's tables, done between event transactions (answered by 'listStored'). */
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
+  /** A write to the learned pool addresses (pool-ip-store.ts), answered by 'listStored' too. */
+  | { readonly kind: 'poolIps'; readonly id: number; readonly write: PoolIpWrite }
   /** An operator's acknowledge or resolve (answered by 'incidentChanged'). */
   | { readonly kind: 'incident'; readonly id: number; readonly change: IncidentChange }
   /** A notification from the DNS thread (test, list.failing) for the outbox. */

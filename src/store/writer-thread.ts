@@ -19,6 +19,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
+import type { PoolIpWrite } from './pool-ip-store.js';
 import type { BlockEvent } from '../dns/block-event.js';
 import type { NotifySinkConfig } from '../config/types.js';
 import type { Notification } from '../notify/notification.js';
@@ -97,6 +98,8 @@ export interface WriterThread extends EventWriter {
    * While a thread is being restarted, writes wait for the new one.
    */
   writeListStore(write: ListStoreWrite): Promise<void>;
+  /** Writes learned pool addresses in the writer thread; as writeListStore. */
+  writePoolIps(write: PoolIpWrite): Promise<void>;
   /** An operator's acknowledge or resolve, applied in the writer thread: ERR_NOT_FOUND, ERR_CONFLICT. */
   changeIncident(change: IncidentChange): Promise<void>;
   /** Hands a notification to the writer thread's outbox (held while the thread restarts). */
@@ -215,7 +218,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
-      else if (message.kind === 'listStore' || message.kind === 'incident' || message.kind === 'retroHunt')
+      else if (
+        message.kind === 'listStore' ||
+        message.kind === 'incident' ||
+        message.kind === 'retroHunt' ||
+        message.kind === 'poolIps'
+      )
         listWrites.sentTo(message.id, generation.worker);
       return;
     }
@@ -362,6 +370,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
       const { id, reply } = listWrites.open<void>();
       send(threads.current, { kind: 'listStore', id, write });
+      return reply;
+    },
+    writePoolIps(write) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      const { id, reply } = listWrites.open<void>();
+      send(threads.current, { kind: 'poolIps', id, write });
       return reply;
     },
     changeIncident(change) {

@@ -10,6 +10,7 @@
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyListStoreWrite, createListStore } from './list-store.js';
+import { createPoolIpStore } from './pool-ip-store.js';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
@@ -121,6 +122,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     incidents: incidents.tracker,
     identityFor: (ip) => identities.identityFor(ip),
   });
+  const poolIpStore = createPoolIpStore(connection);
   const pruner = createPruner({
     ...(history.prune !== undefined ? { alsoPrune: history.prune } : {}),
     connection,
@@ -237,6 +239,14 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
             code: isPoolsinkError(err) ? err.code : 'ERR_STORE_WRITE',
             message: errorMessage(err),
           });
+        }
+        break;
+      case 'poolIps':
+        try {
+          poolIpStore.apply(message.write);
+          post(port, { kind: 'listStored', id: message.id });
+        } catch (err: unknown) {
+          post(port, { kind: 'listStored', id: message.id, code: 'ERR_STORE_WRITE', message: errorMessage(err) });
         }
         break;
       case 'incident':

@@ -4,7 +4,7 @@
  * Runs once per upstream answer, off the cached-answer path, so it may allocate.
  */
 import { decodeName, skipName } from './name.js';
-import { HEADER_LEN, QTYPE, RCODE } from './header.js';
+import { HEADER_LEN, QCLASS_IN, QTYPE, RCODE } from './header.js';
 
 export interface ResponseFacts {
   /** The header's 4-bit RCODE. */
@@ -29,6 +29,10 @@ export interface ResponseFacts {
   negativeTtlSec: number;
   /** Lower-case dotted targets of the CNAME records in the answer section, in order. */
   cnameTargets: string[];
+  /** Rdata offsets of the answer section's A records (4 bytes each), for response-IP blocking. */
+  ipv4Offsets: number[];
+  /** Rdata offsets of the answer section's AAAA records (16 bytes each). */
+  ipv6Offsets: number[];
   /** Offset of the first authority-section record (additionalStart when there is none). */
   authorityStart: number;
   /**
@@ -131,6 +135,8 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
   const total = authorityEnd + readU16(buf, 10);
   const ttlOffsets: number[] = [];
   const cnameTargets: string[] = [];
+  const ipv4Offsets: number[] = [];
+  const ipv6Offsets: number[] = [];
   let extendedRcode = rcode;
   let sawOpt = false;
   let minTtlSec = -1;
@@ -173,6 +179,10 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
         const target = decodeName(buf, rdataStart, rdataEnd);
         if (target === undefined) return undefined;
         cnameTargets.push(target);
+      } else if (i < answerCount && readU16(buf, fixedStart + 2) === QCLASS_IN) {
+        const rdataLength = rdataEnd - rdataStart;
+        if (type === QTYPE.A && rdataLength === 4) ipv4Offsets.push(rdataStart);
+        else if (type === QTYPE.AAAA && rdataLength === 16) ipv6Offsets.push(rdataStart);
       } else if (type === QTYPE.SOA && i >= answerCount && i < authorityEnd) {
         const minimum = soaMinimum(buf, rdataStart, rdataEnd);
         if (minimum < 0) return undefined;
@@ -195,6 +205,8 @@ export function inspectResponse(buf: Uint8Array): ResponseFacts | undefined {
     minTtlSec,
     negativeTtlSec: isNegative ? soaTtlSec : -1,
     cnameTargets,
+    ipv4Offsets,
+    ipv6Offsets,
     authorityStart: authorityStart < 0 ? Math.min(additionalStart, end) : authorityStart,
     authorityOptional: rcode === RCODE.NOERROR && answerCount > 0 && authorityOnlyNs,
     additionalStart,

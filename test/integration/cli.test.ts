@@ -334,3 +334,28 @@ describe('which configuration file', () => {
     }
   });
 });
+
+describe('poolsink pool-ips', () => {
+  test('prints the running server’s pool IP feed as a table or as a firewall file', async () => {
+    writeFileSync(join(dir, 'pool-ips.txt'), '203.0.113.0/24\n2001:db8:ff::/48\n');
+    const { clientConfig } = await startServer(
+      `${POOLS_FILE}  - name: pool-ips\n    source: pool-ips.txt\n    format: ip\n`,
+      'poolIps: { learn: false }\n',
+    );
+    const table = await runCli(['pool-ips', '--config', clientConfig]);
+    expect(table.stderr).toBe('');
+    expect(table.stdout).toMatch(/^ADDRESS\s+LIST\s+MODE\s+NAME\s+LAST SEEN$/m);
+    expect(table.stdout).toMatch(/^203\.0\.113\.0\/24\s+pool-ips\s+block\s+-\s+-$/m);
+    expect(table.stdout).toMatch(/^2001:db8:ff::\/48\s+pool-ips\s+block/m);
+
+    const nft = await runCli(['pool-ips', '--format', 'nftables', '--config', clientConfig]);
+    expect(nft.code).toBe(0);
+    expect(nft.stdout).toContain('add element inet poolsink pool_ips_v4 { 203.0.113.0/24 }');
+    const suricata = await runCli(['pool-ips', '--format=suricata', '--action', 'alert', '--config', clientConfig]);
+    expect(suricata.stdout).toMatch(/^alert ip \$HOME_NET any -> 203\.0\.113\.0\/24 any \(/m);
+
+    const bad = await runCli(['pool-ips', '--format', 'xml', '--config', clientConfig]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--format must be one of table, text, json, nftables, iptables, suricata');
+  });
+});

@@ -4,7 +4,7 @@ import { addedNames } from '../../src/blocklist/added-names.js';
 import type { ParsedList } from '../../src/blocklist/parse.js';
 
 function list(domains: string[], wildcards: string[] = []): ParsedList {
-  return { format: 'domains', domains, wildcards, skipped: 0, skippedByReason: {} };
+  return { format: 'domains', domains, wildcards, addresses: [], skipped: 0, skippedByReason: {} };
 }
 
 test.each([

@@ -218,6 +218,7 @@ describe('parseList whole texts', () => {
       format: 'domains',
       domains: [],
       wildcards: [],
+      addresses: [],
       skipped: 0,
       skippedByReason: {},
     });

@@ -30,6 +30,8 @@ export type SkipReason = 'ip' | 'path' | 'pattern' | 'cosmetic' | 'exception' | 
 export interface RuleSink {
   domains: string[];
   wildcards: string[];
+  /** Canonical addresses and CIDRs (the `ip` format only). */
+  addresses: string[];
   skipped: number;
   skippedByReason: Record<string, number>;
 }
