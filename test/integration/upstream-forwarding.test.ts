@@ -121,10 +121,15 @@ describe('forwarding', () => {
     const query = encodeQuery('x.test');
     let result: unknown;
     const done = new Promise<void>((resolve) => {
-      h.pool.query(query, 12, (r) => {
-        result = r;
-        resolve();
-      });
+      h.pool.query(
+        query,
+        12,
+        (r) => {
+          result = r;
+          resolve();
+        },
+        undefined,
+      );
     });
     expect(result).toBeUndefined();
     await done;
