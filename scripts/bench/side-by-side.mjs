@@ -89,9 +89,8 @@ async function measure(server, load, file, settings) {
     core: settings.clientCore,
     track,
   });
-  // A short settle so work the run queued (poolsink's block-log writer thread) is counted.
-  await new Promise((done) => setTimeout(done, 300));
-  const after = sampleCpu(server.pid);
+  // Work the run left behind (poolsink's block-log writer thread catching up) is part of its cost.
+  const after = await untilIdle(server.pid);
   const micros = cpuMicros(before, after).micros;
   const main = mainThreadMicros(before, after);
   const expected = server.name === 'floor' ? 'NXDOMAIN' : EXPECTED_RCODE[load];
@@ -107,6 +106,23 @@ async function measure(server, load, file, settings) {
     mainUsPerQuery: perf.completed > 0 && main !== undefined ? main / perf.completed : Number.NaN,
     problems,
   };
+}
+
+/** The last CPU sample once the process has used under 5% of a core for 200 ms (at most 30 s). */
+async function untilIdle(pid) {
+  const deadline = performance.now() + 30_000;
+  let previous = sampleCpu(pid);
+  let idleSince;
+  for (;;) {
+    await new Promise((done) => setTimeout(done, 50));
+    const current = sampleCpu(pid);
+    const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
+    if (busy >= 0.05) idleSince = undefined;
+    else idleSince ??= previous;
+    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline)
+      return idleSince ?? current;
+    previous = current;
+  }
 }
 
 function median(values) {
