@@ -88,7 +88,7 @@ export function createUdpClient<T>(options: {
   const { type, socketCount, maxUses, random, events } = options;
   /** host → port → target; two Map reads per send, no key string built. */
   const targets = new Map<string, Map<number, Target<T>>>();
-  const open = new Set<Slot<T>>();
+  const open = new Set<UdpSocketSlot<T>>();
 
   function targetFor(host: string, port: number): Target<T> {
     let byPort = targets.get(host);
@@ -187,7 +187,7 @@ export function createUdpClient<T>(options: {
       slot.socket.close();
     } catch {
       // Already closed by dgram itself after an error: nothing left to release.
-      open.delete(slot as Slot<T>);
+      open.delete(slot);
     }
   }
 
