@@ -94,30 +94,25 @@ export function createReverseDns(options: ReverseDnsOptions): ReverseDns {
     const { wire, questionEnd } = buildPtrQuery(name);
     inFlight.add(ip);
     lookups += 1;
-    upstream.query(
-      wire,
-      questionEnd,
-      (result) => {
-        inFlight.delete(ip);
-        if (result.kind === 'failed') {
-          failures += 1;
-          log.debug({ clientIp: ip, reason: result.reason }, 'reverse DNS lookup failed');
-          store(ip, cache.get(ip)?.identity, negativeTtlSec * 1000);
-          return;
-        }
-        const answer = readPtrAnswer(result.response);
-        if (answer.kind === 'name') {
-          const ptr = cleanText(answer.name);
-          names += 1;
-          store(ip, ptr === undefined ? undefined : { source: 'reverse-dns', name: ptr }, ttlMs(answer.ttlSec));
-        } else if (answer.kind === 'none') store(ip, undefined, ttlMs(answer.ttlSec));
-        else {
-          failures += 1;
-          store(ip, cache.get(ip)?.identity, negativeTtlSec * 1000);
-        }
-      },
-      undefined,
-    );
+    upstream.query(wire, questionEnd, (result) => {
+      inFlight.delete(ip);
+      if (result.kind === 'failed') {
+        failures += 1;
+        log.debug({ clientIp: ip, reason: result.reason }, 'reverse DNS lookup failed');
+        store(ip, cache.get(ip)?.identity, negativeTtlSec * 1000);
+        return;
+      }
+      const answer = readPtrAnswer(result.response);
+      if (answer.kind === 'name') {
+        const ptr = cleanText(answer.name);
+        names += 1;
+        store(ip, ptr === undefined ? undefined : { source: 'reverse-dns', name: ptr }, ttlMs(answer.ttlSec));
+      } else if (answer.kind === 'none') store(ip, undefined, ttlMs(answer.ttlSec));
+      else {
+        failures += 1;
+        store(ip, cache.get(ip)?.identity, negativeTtlSec * 1000);
+      }
+    });
   }
 
   return {

@@ -58,6 +58,7 @@ export interface UpstreamPool {
    * response passed back still carries the pool's ID: the caller rewrites it. `context` is handed
    * back to `done`, so a caller can pass one long-lived function instead of a closure per query.
    */
+  query(query: Buffer, questionEnd: number, done: (result: UpstreamResult) => void): void;
   query<C>(query: Buffer, questionEnd: number, done: UpstreamDone<C>, context: C): void;
   readonly stats: UpstreamStats;
   health(): UpstreamHealth[];
@@ -310,7 +311,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   }
 
   return {
-    query(query, questionEnd, done, context) {
+    query(query: Buffer, questionEnd: number, done: Job['done'], context?: unknown) {
       if (closed) {
         completeLater(done, context, 'error', 'upstream pool is closed');
         return;

@@ -73,15 +73,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     completions,
     ask(query) {
       return new Promise((resolve) => {
-        pool.query(
-          query,
-          questionEnd(query),
-          (result) => {
-            completions.push(result);
-            resolve(result);
-          },
-          undefined,
-        );
+        pool.query(query, questionEnd(query), (result) => {
+          completions.push(result);
+          resolve(result);
+        });
       });
     },
   };

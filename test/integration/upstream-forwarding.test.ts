@@ -121,15 +121,10 @@ describe('forwarding', () => {
     const query = encodeQuery('x.test');
     let result: unknown;
     const done = new Promise<void>((resolve) => {
-      h.pool.query(
-        query,
-        12,
-        (r) => {
-          result = r;
-          resolve();
-        },
-        undefined,
-      );
+      h.pool.query(query, 12, (r) => {
+        result = r;
+        resolve();
+      });
     });
     expect(result).toBeUndefined();
     await done;
