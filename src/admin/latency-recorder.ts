@@ -1,8 +1,10 @@
 /**
  * The two latency histograms fed while serving: observed once per forwarded answer or upstream
- * exchange (about 1 µs each); everything else in /metrics is read at scrape time (metrics.ts).
+ * exchange into typed-array buckets (bucket-histogram.ts), rendered at scrape time like
+ * everything else in /metrics (metrics.ts).
  */
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 
 /** How a forwarded query ended for one client. */
 export type ForwardedOutcome = 'answered' | 'stale' | 'servfail' | 'blocked';
@@ -26,37 +28,27 @@ export interface LatencyRecorder {
 }
 
 export function createLatencyRecorder(): LatencyRecorder {
-  const answer = new Histogram<'outcome'>({
+  const answer = new BucketHistogram({
     name: 'poolsink_dns_answer_duration_seconds',
     help: 'Time from receiving a forwarded query to answering it, by outcome',
-    labelNames: ['outcome'],
-    buckets: [...LATENCY_BUCKETS_SEC],
-    registers: [],
+    labelName: 'outcome',
+    buckets: LATENCY_BUCKETS_SEC,
   });
-  const upstream = new Histogram<'upstream'>({
+  const upstream = new BucketHistogram({
     name: 'poolsink_upstream_rtt_seconds',
     help: 'Round-trip time of upstream exchanges that produced an answer, by upstream',
-    labelNames: ['upstream'],
-    buckets: [...LATENCY_BUCKETS_SEC],
-    registers: [],
+    labelName: 'upstream',
+    buckets: LATENCY_BUCKETS_SEC,
   });
-  // Label objects built once, so an observation allocates nothing.
-  const outcomeLabels = new Map(FORWARDED_OUTCOMES.map((outcome) => [outcome, { outcome }]));
-  const upstreamLabels = new Map<string, { upstream: string }>();
-  for (const outcome of FORWARDED_OUTCOMES) answer.zero({ outcome });
+  // Series looked up once per outcome, so an observation allocates nothing and builds no key.
+  const outcomeSeries = new Map(FORWARDED_OUTCOMES.map((outcome) => [outcome, answer.series(outcome)]));
   return {
     observeAnswer(seconds, outcome) {
-      const labels = outcomeLabels.get(outcome);
-      if (labels !== undefined && seconds >= 0 && Number.isFinite(seconds)) answer.observe(labels, seconds);
+      const series = outcomeSeries.get(outcome);
+      if (series !== undefined && seconds >= 0 && Number.isFinite(seconds)) answer.observeIn(series, seconds);
     },
     observeUpstream(name, seconds) {
-      if (!(seconds >= 0 && Number.isFinite(seconds))) return;
-      let labels = upstreamLabels.get(name);
-      if (labels === undefined) {
-        labels = { upstream: name };
-        upstreamLabels.set(name, labels);
-      }
-      upstream.observe(labels, seconds);
+      if (seconds >= 0 && Number.isFinite(seconds)) upstream.observeIn(upstream.series(name), seconds);
     },
     register(registry) {
       registry.registerMetric(answer);

@@ -2,8 +2,8 @@
  * Forwarding on a cache miss: request coalescing (clients asking the same question while it is in
  * flight wait on one upstream query), the memory bounds on waiting clients, and completion: each
  * waiting client gets the upstream answer (or a block when a CNAME in it is listed, or a stale
- * cached answer, or SERVFAIL). Only this path allocates per query: one waiter record and the
- * upstream callback.
+ * cached answer, or SERVFAIL). Only this path allocates per query: one waiter record (the
+ * upstream callback is one function for all queries, handed the cache key back as its context).
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
@@ -13,7 +13,7 @@ import type { ResolverCounters } from './resolver-counters.js';
 import type { Transport } from './transport.js';
 import { EDE, RCODE } from '../wire/header.js';
 import { buildClientAnswer, withoutOpt } from '../wire/client-answer.js';
-import { inspectResponse, type ResponseFacts } from '../wire/inspect-response.js';
+import type { ResponseFacts } from '../wire/inspect-response.js';
 import type { ParsedQuery } from '../wire/query.js';
 import { queryForUpstream, type EcsPolicy } from '../wire/edns-options.js';
 import type { DnsCache } from '../cache/dns-cache.js';
@@ -122,20 +122,21 @@ export function createForwarder(deps: ForwarderDeps): Forwarder {
     counters.forwarded++;
     // poolsink's own OPT, not the client's (edns-options.ts), on the miss path only.
     const wire = queryForUpstream(query, waiter.parsed, deps.ecs, deps.upstreamUdpSize);
-    upstream.query(wire, waiter.parsed.questionEnd, (result) => complete(key, result));
+    upstream.query(wire, waiter.parsed.questionEnd, complete, key);
   }
 
   function observe(waiter: Waiter, outcome: ForwardedOutcome): void {
     if (latency !== undefined) latency.observeAnswer((performance.now() - waiter.arrivedMs) / 1000, outcome);
   }
 
-  function complete(key: string, result: UpstreamResult): void {
+  /** The upstream's answer (or failure) for the question `key`: one function for all queries. */
+  function complete(result: UpstreamResult, key: string): void {
     const waiters = inflight.get(key) ?? [];
     inflight.delete(key);
     try {
       const now = clock();
       if (result.kind === 'answer') {
-        const inspected = inspectResponse(result.response);
+        const inspected = result.facts; // read once, by the pool's reply check
         if (inspected !== undefined) {
           // The upstream's OPT belongs to that hop: each client gets its own (client-answer.ts).
           const { body, facts } = withoutOpt(result.response, inspected);

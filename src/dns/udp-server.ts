@@ -7,6 +7,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { formatHostPort, type HostPort } from '../net/address.js';
+import { literalLookup } from '../net/literal-lookup.js';
 import type { RateLimitGate } from './rate-limit.js';
 import type { Transport } from './transport.js';
 import type { Resolver } from './resolver.js';
@@ -31,7 +32,11 @@ export async function startUdpListener(options: {
   rateLimit?: RateLimitGate | undefined;
 }): Promise<UdpListener> {
   const { listen, resolver, log, rateLimit } = options;
-  const socket: Socket = createSocket({ type: listen.family === 6 ? 'udp6' : 'udp4', ipv6Only: listen.family === 6 });
+  const socket: Socket = createSocket({
+    type: listen.family === 6 ? 'udp6' : 'udp4',
+    ipv6Only: listen.family === 6,
+    lookup: literalLookup, // client addresses are literals: no dns.lookup tick per answer
+  });
   let accepting = true;
   let closed = false;
   let droppedWhileStopping = 0;

@@ -9,12 +9,13 @@ import { performance } from 'node:perf_hooks';
 import type { RemoteInfo } from 'node:dgram';
 import { errorMessage } from '../errors.js';
 import { skipName } from '../wire/name.js';
-import { HEADER_LEN, RCODE, isTruncated, readId, readRcode } from '../wire/header.js';
+import { HEADER_LEN, RCODE, readId, readRcode } from '../wire/header.js';
+import { inspectResponse, type ResponseFacts } from '../wire/inspect-response.js';
 import { createDeadlines } from './deadlines.js';
 import { createHealthTracker, type FailureReason, type UpstreamHealth } from './health.js';
 import { createRandomIds } from './ids.js';
 import { checkPoolOptions, type Upstream, type UpstreamPoolOptions } from './pool-options.js';
-import { isReplyTo } from './reply-check.js';
+import { TRUNCATED, checkReply } from './reply-check.js';
 import { startTcpExchange, type TcpExchange } from './tcp-client.js';
 import { createUdpClient, type UdpClient, type UdpSocketSlot } from './udp-client.js';
 
@@ -24,8 +25,17 @@ export type { UpstreamAddress, UpstreamPoolOptions } from './pool-options.js';
 export type UpstreamFailure = FailureReason;
 
 export type UpstreamResult =
-  | { kind: 'answer'; response: Buffer; upstream: string; viaTcp: boolean }
+  | {
+      kind: 'answer';
+      response: Buffer;
+      /** What reply-check.ts read in `response`; undefined for a malformed truncated answer over TCP. */
+      facts: ResponseFacts | undefined;
+      upstream: string;
+      viaTcp: boolean;
+    }
   | { kind: 'failed'; reason: UpstreamFailure; detail: string };
+
+export type UpstreamDone<C> = (result: UpstreamResult, context: C) => void;
 
 export interface UpstreamStats {
   /** Messages sent: UDP attempts and TCP retries. */
@@ -45,9 +55,11 @@ export interface UpstreamPool {
   /**
    * Forwards `query` (the client's raw bytes; bytes 12..questionEnd are its question). The pool
    * sends a copy with its own random ID; `done` is called exactly once, never synchronously. The
-   * response passed back still carries the pool's ID: the caller rewrites it.
+   * response passed back still carries the pool's ID: the caller rewrites it. `context` is handed
+   * back to `done`, so a caller can pass one long-lived function instead of a closure per query.
    */
   query(query: Buffer, questionEnd: number, done: (result: UpstreamResult) => void): void;
+  query<C>(query: Buffer, questionEnd: number, done: UpstreamDone<C>, context: C): void;
   readonly stats: UpstreamStats;
   health(): UpstreamHealth[];
   /**
@@ -64,7 +76,12 @@ export interface UpstreamPool {
 interface Job {
   readonly wire: Buffer;
   readonly questionEnd: number;
-  readonly done: (result: UpstreamResult) => void;
+  /**
+   * The caller's callback and the context it gets back. Method syntax: TypeScript checks method
+   * parameters bivariantly, so any caller's `UpstreamDone<C>` fits with its own C.
+   */
+  done(result: UpstreamResult, context: unknown): void;
+  readonly context: unknown;
   readonly order: readonly Upstream[];
   /** Index in `order` of the next upstream to try. */
   next: number;
@@ -119,25 +136,36 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       events: {
         onReply: onUdpReply,
         onStray,
-        onSendError: onUdpSendError,
         onSocketError(err) {
           stats.errors++;
           log.warn({ upstream: `${type} socket`, err }, 'upstream socket error');
+        },
+        onUnreachable(err) {
+          // Port unreachable from an upstream's host: counted; its queries time out and fail over,
+          // which logs the upstream once it is marked unhealthy (not a line per datagram here).
+          stats.errors++;
+          if (log.isLevelEnabled('debug')) log.debug({ err }, 'upstream port unreachable');
         },
       },
     });
   }
 
-  function complete(done: (result: UpstreamResult) => void, result: UpstreamResult): void {
+  function complete(job: Job, result: UpstreamResult): void {
     try {
-      done(result);
+      job.done(result, job.context);
     } catch (err: unknown) {
       log.error({ err }, 'upstream result callback failed');
     }
   }
 
-  function completeLater(done: (result: UpstreamResult) => void, reason: UpstreamFailure, detail: string): void {
-    queueMicrotask(() => complete(done, { kind: 'failed', reason, detail }));
+  function completeLater<C>(done: UpstreamDone<C>, context: C, reason: UpstreamFailure, detail: string): void {
+    queueMicrotask(() => {
+      try {
+        done({ kind: 'failed', reason, detail }, context);
+      } catch (err: unknown) {
+        log.error({ err }, 'upstream result callback failed');
+      }
+    });
   }
 
   /** Ends the current attempt's I/O: no reply, timeout or error for it arrives afterwards. */
@@ -156,11 +184,11 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   function tryNext(job: Job): void {
     const upstream = job.order[job.next++];
     if (closed) {
-      complete(job.done, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
+      complete(job, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
       return;
     }
     if (upstream === undefined) {
-      complete(job.done, { kind: 'failed', reason: job.lastReason, detail: job.lastDetail });
+      complete(job, { kind: 'failed', reason: job.lastReason, detail: job.lastDetail });
       return;
     }
     job.upstream = upstream;
@@ -194,10 +222,10 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     tryNext(job);
   }
 
-  function accept(job: Job, reply: Buffer): void {
+  function accept(job: Job, reply: Buffer, checked: ResponseFacts | typeof TRUNCATED): void {
     const upstream = job.upstream;
     if (upstream === undefined) return;
-    if (!job.viaTcp && isTruncated(reply)) {
+    if (!job.viaTcp && checked === TRUNCATED) {
       stats.tcpRetries++;
       startTcp(job, upstream);
       return;
@@ -214,7 +242,9 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
     if (health.succeeded(upstream)) log.info({ upstream: upstream.label }, 'upstream healthy again');
     stats.answered++;
     options.observeRtt?.(upstream.label, (now() - job.sentAtMs) / 1000);
-    complete(job.done, { kind: 'answer', response: reply, upstream: upstream.label, viaTcp: job.viaTcp });
+    // Read once here (reply-check.ts) and handed on; only a truncated TCP answer is read now.
+    const facts = checked === TRUNCATED ? inspectResponse(reply) : checked;
+    complete(job, { kind: 'answer', response: reply, facts, upstream: upstream.label, viaTcp: job.viaTcp });
   }
 
   function startTcp(job: Job, upstream: Upstream): void {
@@ -233,42 +263,35 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
 
   function onUdpReply(job: Job, reply: Buffer, from: RemoteInfo): void {
     const upstream = job.upstream;
-    if (
-      upstream === undefined ||
-      from.port !== upstream.port ||
-      from.address !== upstream.host ||
-      !isReplyTo(reply, job.wire, job.questionEnd)
-    ) {
+    // The socket is connected to the upstream, so the kernel has checked the source already.
+    const checked =
+      upstream === undefined || from.port !== upstream.port || from.address !== upstream.host
+        ? undefined
+        : checkReply(reply, job.wire, job.questionEnd);
+    if (checked === undefined) {
       stats.mismatched++;
       return;
     }
     endAttempt(job);
-    accept(job, reply);
+    accept(job, reply, checked);
   }
 
   function onTcpReply(job: Job, reply: Buffer): boolean {
-    if (reply.length < HEADER_LEN || readId(reply) !== job.id || !isReplyTo(reply, job.wire, job.questionEnd)) {
+    const checked =
+      reply.length < HEADER_LEN || readId(reply) !== job.id ? undefined : checkReply(reply, job.wire, job.questionEnd);
+    if (checked === undefined) {
       stats.mismatched++;
       return false;
     }
     // The exchange ends itself on `true`; only the deadline is left to clear.
     job.tcp = undefined;
     deadlines.delete(job);
-    accept(job, reply);
+    accept(job, reply, checked);
     return true;
   }
 
   function onStray(): void {
     stats.mismatched++;
-  }
-
-  function onUdpSendError(job: Job, err: Error): void {
-    const label = job.upstream?.label ?? 'unknown';
-    stats.errors++;
-    log.warn({ upstream: label, err }, 'upstream socket error');
-    job.udpSlot = undefined; // already released by the UDP client
-    endAttempt(job);
-    attemptFailed(job, 'error', `${label}: ${err.message}`);
   }
 
   function onTcpError(job: Job, upstream: Upstream, err: Error): void {
@@ -288,9 +311,9 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
   }
 
   return {
-    query(query, questionEnd, done) {
+    query(query: Buffer, questionEnd: number, done: Job['done'], context?: unknown) {
       if (closed) {
-        completeLater(done, 'error', 'upstream pool is closed');
+        completeLater(done, context, 'error', 'upstream pool is closed');
         return;
       }
       if (
@@ -298,7 +321,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         questionEnd < HEADER_LEN + 5 ||
         skipName(query, HEADER_LEN, questionEnd) !== questionEnd - 4
       ) {
-        completeLater(done, 'error', 'query has no well-formed question');
+        completeLater(done, context, 'error', 'query has no well-formed question');
         return;
       }
       const wire = Buffer.allocUnsafe(query.length);
@@ -307,6 +330,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
         wire,
         questionEnd,
         done,
+        context,
         order: health.order(),
         next: 0,
         upstream: undefined,
@@ -334,7 +358,7 @@ export function createUpstreamPool(options: UpstreamPoolOptions): UpstreamPool {
       closed = true;
       for (const job of deadlines.drain()) {
         endAttempt(job);
-        complete(job.done, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
+        complete(job, { kind: 'failed', reason: 'error', detail: 'upstream pool closed' });
       }
       await Promise.all([udp4?.close(), udp6?.close()]);
     },

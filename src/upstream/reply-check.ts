@@ -3,7 +3,7 @@
  * (a spoof, a late or stray packet, or garbage) and the query keeps waiting for the real answer.
  * The ID, the socket and the source address are the caller's checks; this is the bytes' check.
  */
-import { inspectResponse } from '../wire/inspect-response.js';
+import { inspectResponse, type ResponseFacts } from '../wire/inspect-response.js';
 import { skipName, wireNamesEqualIgnoreCase } from '../wire/name.js';
 import { HEADER_LEN, isTruncated } from '../wire/header.js';
 
@@ -20,18 +20,34 @@ const OPCODE_BITS = 0x78; // in byte 2
  * `sent` must hold a well-formed uncompressed question ending at `questionEnd`.
  */
 export function isReplyTo(reply: Uint8Array, sent: Uint8Array, questionEnd: number): boolean {
+  return checkReply(reply, sent, questionEnd) !== undefined;
+}
+
+/** What checkReply found in a truncated reply: nothing, its records are never read. */
+export const TRUNCATED = 'truncated';
+
+/**
+ * isReplyTo's check, handing on what it read: the reply's facts (inspectResponse), so that the
+ * resolver does not walk the same message again; TRUNCATED for a truncated reply (not inspected);
+ * undefined when it is not a reply to `sent`.
+ */
+export function checkReply(
+  reply: Uint8Array,
+  sent: Uint8Array,
+  questionEnd: number,
+): ResponseFacts | typeof TRUNCATED | undefined {
   const end = reply.length;
-  if (end < questionEnd) return false;
+  if (end < questionEnd) return undefined;
   const flagsHigh = reply[2]!;
-  if ((flagsHigh & QR_BIT) === 0 || (flagsHigh & OPCODE_BITS) !== (sent[2]! & OPCODE_BITS)) return false;
-  if (reply[4] !== 0 || reply[5] !== 1) return false;
+  if ((flagsHigh & QR_BIT) === 0 || (flagsHigh & OPCODE_BITS) !== (sent[2]! & OPCODE_BITS)) return undefined;
+  if (reply[4] !== 0 || reply[5] !== 1) return undefined;
   const nameEnd = questionEnd - 4;
-  if (skipName(reply, HEADER_LEN, end) !== nameEnd) return false;
-  if (!wireNamesEqualIgnoreCase(reply, HEADER_LEN, sent, HEADER_LEN, nameEnd - HEADER_LEN)) return false;
+  if (skipName(reply, HEADER_LEN, end) !== nameEnd) return undefined;
+  if (!wireNamesEqualIgnoreCase(reply, HEADER_LEN, sent, HEADER_LEN, nameEnd - HEADER_LEN)) return undefined;
   for (let i = nameEnd; i < questionEnd; i++) {
-    if (reply[i] !== sent[i]) return false;
+    if (reply[i] !== sent[i]) return undefined;
   }
   // A truncated reply is only a signal to retry over TCP; its records are never used.
-  if (isTruncated(reply)) return true;
-  return inspectResponse(reply) !== undefined;
+  if (isTruncated(reply)) return TRUNCATED;
+  return inspectResponse(reply);
 }

@@ -1,4 +1,4 @@
-import type { RemoteInfo } from 'node:dgram';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { createRandomIds } from '../../src/upstream/ids.js';
 import { createUdpClient, type UdpClient } from '../../src/upstream/udp-client.js';
@@ -22,7 +22,7 @@ async function setup(options: { socketCount: number; maxUses: number }) {
     events: {
       onReply: (entry, _reply, from) => replies.push({ entry, from }),
       onStray: (reply) => strays.push(reply),
-      onSendError: () => undefined,
+      onUnreachable: () => undefined,
       onSocketError: () => undefined,
     },
   });
@@ -68,4 +68,42 @@ describe('UDP client', () => {
     expect(replies.map((r) => [r.entry, r.from.port])).toEqual([['d', upstream.port]]);
     expect(strays).toHaveLength(2);
   });
+
+  test('sockets are connected: a matching reply from another port or address never arrives', async () => {
+    const { upstream, client, replies, strays } = await setup({ socketCount: 1, maxUses: 100 });
+    client.send(encodeQuery('e.test'), '127.0.0.1', upstream.port, 'e');
+    const [q] = await upstream.waitForQueries(1);
+    const reply = Buffer.from(q!.bytes); // the right ID and question
+    const spoofers = [await bound('127.0.0.1', 0), await bound('127.0.0.2', upstream.port)];
+    for (const spoofer of spoofers) {
+      await new Promise<void>((resolve, reject) =>
+        spoofer.send(reply, q!.from.port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+      );
+    }
+    // Sent after the spoofs: had the kernel delivered them, they would have been read first.
+    await upstream.sendUdp(reply, q!.from.port);
+    await until(() => replies.length > 0);
+    expect(replies.map((r) => [r.entry, r.from.address, r.from.port])).toEqual([['e', '127.0.0.1', upstream.port]]);
+    expect(strays).toHaveLength(0);
+  });
+
+  test('each upstream gets its own sockets, so each source port talks to one upstream', async () => {
+    const { upstream, client } = await setup({ socketCount: 1, maxUses: 100 });
+    const other = await startLocalUpstream({ behavior: behaviors.blackhole() });
+    onTestFinished(() => other.close());
+    const first = client.send(encodeQuery('f.test'), '127.0.0.1', upstream.port, 'f');
+    const second = client.send(encodeQuery('g.test'), '127.0.0.1', other.port, 'g');
+    expect(second).not.toBe(first);
+    expect(client.send(encodeQuery('h.test'), '127.0.0.1', upstream.port, 'h')).toBe(first);
+    const [a] = await upstream.waitForQueries(1);
+    const [b] = await other.waitForQueries(1);
+    expect(a!.from.port).not.toBe(b!.from.port);
+  });
 });
+
+async function bound(host: string, port: number): Promise<Socket> {
+  const socket = createSocket('udp4');
+  onTestFinished(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+  await new Promise<void>((resolve) => socket.bind(port, host, () => resolve()));
+  return socket;
+}

@@ -506,6 +506,22 @@ describe('answer', () => {
     expect(ttlsOf(cache.answer(entry, q.buf, q.parsed, T0 + elapsedMs))).toEqual(ttls);
   });
 
+  test('one entry answering across seconds counts down each second, stale answers in between included', () => {
+    const { cache, q, entry } = setUp(records);
+    const at = (elapsedMs: number, fixedTtlSec?: number) =>
+      ttlsOf(cache.answer(entry, q.buf, q.parsed, T0 + elapsedMs, fixedTtlSec));
+    expect(at(0)).toEqual([300, 60, 900, 1200]);
+    expect(at(999)).toEqual([300, 60, 900, 1200]);
+    expect(at(1000)).toEqual([299, 59, 899, 1199]);
+    expect(at(1500)).toEqual([299, 59, 899, 1199]);
+    expect(at(1600, 30)).toEqual([30, 30, 30, 30]);
+    expect(at(1700)).toEqual([299, 59, 899, 1199]);
+    expect(at(2000)).toEqual([298, 58, 898, 1198]);
+    expect(at(61_000)).toEqual([239, 0, 839, 1139]);
+    expect(at(-5000)).toEqual([300, 60, 900, 1200]); // the clock went backwards
+    expect(at(3000)).toEqual([297, 57, 897, 1197]);
+  });
+
   test('fixedTtlSec sets every TTL; the OPT is the client\u2019s (none for a plain query, issue 17)', () => {
     const { cache, q, entry } = setUp(records);
     const out = cache.answer(entry, q.buf, q.parsed, T0 + 500_000, 30);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { isReplyTo } from '../../src/upstream/reply-check.js';
+import { TRUNCATED, checkReply, isReplyTo } from '../../src/upstream/reply-check.js';
+import { inspectResponse } from '../../src/wire/inspect-response.js';
 import { buildAnswer, readQuery, truncatedFor, type AnswerSpec } from '../helpers/answers.js';
 import { encodeQuery } from '../helpers/packets.js';
 
@@ -54,5 +55,25 @@ describe('isReplyTo', () => {
     ['a record with a forward pointer', patched(answer, questionEnd + 1, 0xff)],
   ])('rejects %s', (_label, reply) => {
     expect(isReplyTo(reply, sent, questionEnd)).toBe(false);
+  });
+});
+
+describe('checkReply hands on what it read, so the reply is parsed once', () => {
+  test.each<[string, Buffer]>([
+    ['the answer', answer],
+    ['NXDOMAIN with an SOA', buildAnswer(query, { rcode: 3, authority: [{ type: 'SOA', minimum: 30 }] })],
+    ['an answer with no records at all', buildAnswer(query, { edns: false })],
+  ])('%s: the facts inspectResponse reads', (_label, reply) => {
+    const facts = checkReply(reply, sent, questionEnd);
+    expect(facts).not.toBe(TRUNCATED);
+    expect(facts).toEqual(inspectResponse(reply));
+  });
+
+  test('a truncated reply is not read: TRUNCATED', () => {
+    expect(checkReply(truncatedFor(answer, query), sent, questionEnd)).toBe(TRUNCATED);
+  });
+
+  test('not a reply: undefined', () => {
+    expect(checkReply(patched(answer, 2, answer[2]! & 0x7f), sent, questionEnd)).toBeUndefined();
   });
 });
