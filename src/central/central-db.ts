@@ -30,10 +30,17 @@ export interface CentralDb {
   close(): Promise<void>;
 }
 
+/** The URL with passwordFile's password in it: pg lets the URL's fields win over `password`. */
+function connectionStringOf(config: PostgresConfig): string {
+  if (config.password === undefined) return config.connectionString;
+  const url = new URL(config.connectionString);
+  url.password = encodeURIComponent(config.password);
+  return url.href;
+}
+
 export function clientConfigOf(config: PostgresConfig): pg.ClientConfig {
   return {
-    connectionString: config.connectionString,
-    ...(config.password !== undefined ? { password: config.password } : {}),
+    connectionString: connectionStringOf(config),
     ...(config.ssl !== undefined
       ? {
           ssl: {

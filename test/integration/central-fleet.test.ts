@@ -3,6 +3,7 @@
  * APIs, an allowlist entry added at one applies at the other, one host blocked at both is one
  * fleet incident notified once.
  */
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dig } from '../helpers/clients.js';
 import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
@@ -72,6 +73,12 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
     expect((hosts.body as { hosts: { clientIp: string; instance: string }[] }).hosts).toHaveLength(2);
     const health = await a.api('/healthz', { token: null });
     expect(health.body).toMatchObject({ status: 'ok', central: { reachable: true } });
+    const instances = await a.api('/api/v1/fleet/instances');
+    expect(instances.body).toMatchObject({ instance: 'az-a', central: { reachable: true } });
+    // The OpenAPI document of a fleet member describes the /fleet routes, and is still valid.
+    const doc = (await a.api('/api/v1/openapi.json')).body as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toContain('/api/v1/fleet/events');
+    expect((await new Validator().validate(doc)).valid).toBe(true);
   });
 
   it('applies an allowlist entry added at one instance at the other within 5 s', async () => {
