@@ -21,6 +21,8 @@ export const POSTGRES_DATABASE = 'poolsink';
 
 export interface PostgresServer {
   readonly port: number;
+  /** With `tls: true`: the CA file the server certificate (for 127.0.0.1 and localhost) chains to. */
+  readonly caFile?: string;
   readonly password: string;
   /** postgres://poolsink:<password>@127.0.0.1:<port>/poolsink (password override: a wrong one). */
   url(password?: string): string;
@@ -43,7 +45,64 @@ async function runAsPostgres(binary: string, args: readonly string[]): Promise<v
   await run(file, argv, { timeout: 60_000 });
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+/** A CA and a server certificate for 127.0.0.1/localhost signed by it, with openssl, into `dir`. */
+async function makeCertificates(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string }> {
+  const caKey = join(dir, 'ca.key');
+  const caFile = join(dir, 'ca.pem');
+  const keyFile = join(dir, 'server.key');
+  const csr = join(dir, 'server.csr');
+  const certFile = join(dir, 'server.pem');
+  const ext = join(dir, 'server.ext');
+  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    caKey,
+    '-out',
+    caFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=poolsink test CA',
+  ]);
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    csr,
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caFile,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+  ]);
+  chmodSync(keyFile, 0o600);
+  return { caFile, certFile, keyFile };
+}
+
+export async function startPostgres(options: { tls?: boolean } = {}): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), 'poolsink-pg-'));
   chmodSync(dir, 0o700);
   if (process.getuid?.() === 0) {
@@ -70,10 +129,32 @@ export async function startPostgres(): Promise<PostgresServer> {
   ]);
   rmSync(pwFile);
   const port = await freeDnsPort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c max_connections=100`;
+  let serverOptions = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c max_connections=100`;
+  let caFile: string | undefined;
+  if (options.tls === true) {
+    const files = await makeCertificates(dir);
+    if (process.getuid?.() === 0) {
+      const { uid, gid } = await postgresIds();
+      chownSync(files.keyFile, uid, gid);
+      chownSync(files.certFile, uid, gid);
+    }
+    caFile = files.caFile;
+    serverOptions += ` -c ssl=on -c ssl_cert_file=${files.certFile} -c ssl_key_file=${files.keyFile}`;
+  }
 
   async function start(): Promise<void> {
-    await runAsPostgres('pg_ctl', ['start', '-w', '-t', '60', '-D', dataDir, '-l', join(dir, 'log'), '-o', options]);
+    await runAsPostgres('pg_ctl', [
+      'start',
+      '-w',
+      '-t',
+      '60',
+      '-D',
+      dataDir,
+      '-l',
+      join(dir, 'log'),
+      '-o',
+      serverOptions,
+    ]);
   }
   async function stop(): Promise<void> {
     await runAsPostgres('pg_ctl', ['stop', '-w', '-t', '60', '-m', 'fast', '-D', dataDir]);
@@ -90,6 +171,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   return {
     port,
     password,
+    ...(caFile !== undefined ? { caFile } : {}),
     url: (pw = password) =>
       `postgres://${POSTGRES_USER}:${encodeURIComponent(pw)}@127.0.0.1:${port}/${POSTGRES_DATABASE}`,
     stop,
