@@ -160,6 +160,15 @@ try {
     runs.sort((a, b) => a - b);
     timings[name] = runs[2];
   }
+  // The SQL alone (no HTTP, no JSON), to tell PostgreSQL's share from the API's.
+  const sqlStart = performance.now();
+  await central.query('SELECT id FROM central_events ORDER BY time_ms DESC, id DESC LIMIT 101');
+  const sqlMs = performance.now() - sqlStart;
+  const plan = (
+    await central.query('EXPLAIN SELECT id FROM central_events ORDER BY time_ms DESC, id DESC LIMIT 101')
+  ).rows
+    .map((r) => r['QUERY PLAN'])
+    .join(' / ');
   process.stdout.write(
     [
       `central shipping: ${EVENTS.toLocaleString('en-US')} events, batchSize ${BATCH}`,
@@ -167,6 +176,7 @@ try {
       `  shipped into PostgreSQL: ${rate(EVENTS, shippedMs)} events/s end to end (${Math.round(shippedMs)} ms until all were in PostgreSQL)`,
       `  fleet API median at ${EVENTS.toLocaleString('en-US')} central events (target <= 100 ms at 10M):`,
       ...Object.entries(timings).map(([name, ms]) => `    ${name}: ${ms.toFixed(1)} ms`),
+      `  newest page, SQL alone: ${sqlMs.toFixed(1)} ms (${plan})`,
       '',
     ].join('\n'),
   );
