@@ -27,7 +27,7 @@ empty_env="$(mktemp)"
 trap 'rm -f "$empty_env"' EXIT
 run_config() {
   env -u POOLSINK_UPSTREAMS -u POOLSINK_ALLOW_CLIENTS -u POOLSINK_RATE_LIMIT_QPS -u POOLSINK_LOG_LEVEL \
-    -u POOLSINK_DNS_BIND "$@" \
+    -u POOLSINK_DNS_BIND -u COMPOSE_PROFILES "$@" \
     "${compose[@]}" --project-directory . --env-file "$empty_env" -f docker-compose.yml config
 }
 
@@ -39,6 +39,19 @@ for expected in 'POOLSINK_UPSTREAMS: 10.0.0.2' '127.0.0.1:8053:8053/tcp' '53:53/
   if ! grep -qF -- "$expected" <<<"$normalized"; then
     echo "check-compose: normalized config lacks \"$expected\":" >&2
     echo "$normalized" >&2
+    exit 1
+  fi
+done
+
+# The optional fleet profile (issue 15): PostgreSQL and two resolvers that ship to it.
+if ! fleet="$(run_config POOLSINK_UPSTREAMS=10.0.0.2 COMPOSE_PROFILES=fleet)"; then
+  echo "check-compose: the fleet profile is invalid" >&2
+  exit 1
+fi
+for expected in 'image: postgres:16' 'POOLSINK_INSTANCE_NAME: az-a' 'POOLSINK_INSTANCE_NAME: az-b' \
+  'POOLSINK_CENTRAL_POSTGRES_PASSWORD_FILE: /run/secrets/pg-password' '127.0.0.1:5301:53/udp' '127.0.0.1:8055:8053/tcp'; do
+  if ! grep -qF -- "$expected" <<<"$fleet"; then
+    echo "check-compose: the fleet profile lacks \"$expected\"" >&2
     exit 1
   fi
 done

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: 'the requested item does not exist',
   ERR_CONFLICT: 'the item already exists or cannot be changed',
   ERR_INVENTORY_INVALID: 'a host inventory file could not be read or parsed',
+  ERR_CENTRAL_UNAVAILABLE: 'the central PostgreSQL could not be reached or refused the request',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

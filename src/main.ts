@@ -40,6 +40,7 @@ import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
 import { createHistoryRecorder } from './store/history-recorder.js';
 import { createRetroHunts } from './incidents/retro-hunt.js';
+import { startFleet, type Fleet } from './central/fleet.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -55,6 +56,8 @@ export interface Poolsink {
   readonly hostIdentity: HostIdentityService;
   /** The pool IP learner and feed (poolIps.*, ip lists). */
   readonly poolIps: PoolIps;
+  /** The fleet member (central.postgres); absent when this instance stands alone. */
+  readonly fleet: Fleet | undefined;
   /** The admin API's bearer token now (a reload or rotation replaces it). */
   readonly adminToken: string;
   /** Reads the configuration file again and applies what can change live (reload.ts); serialized. */
@@ -118,7 +121,10 @@ async function startOnStore(
     maxBuffered: config.database.maxBufferedEvents,
     coalesceWindowMs: config.database.coalesceWindowMs,
     // incidents.enabled false: the writer keeps the block log only (no tracker).
-    ...(config.incidents.enabled ? { incidents: incidentSettings(config) } : {}),
+    // With a fleet PostgreSQL, incidents are notified centrally (src/central/), not per instance.
+    ...(config.incidents.enabled
+      ? { incidents: { ...incidentSettings(config), notify: config.central.postgres === undefined } }
+      : {}),
     onReopened: () => {
       if (store.fileReplaced()) store.reopen();
     },
@@ -174,6 +180,9 @@ async function startOnStore(
   // Added before start: a start that fails halfway still stops what it began.
   resources.add('lists', () => lists.stop());
   await lists.start();
+  // A fleet member ships its block log to PostgreSQL and shares lists through it (src/central/).
+  const fleet = startFleetOf(config, { store, lists, log, notify: (n) => writer.notify(n), clock: options.clock });
+  if (fleet !== undefined) resources.add('fleet', () => fleet.close());
   // list.failing: a look at the lists once a minute, off the query path; the outbox is in the writer thread.
   if (config.notify.length > 0) {
     const listWatch = createListWatch({
@@ -314,7 +323,8 @@ async function startOnStore(
       cache,
       upstream,
       eventWriter: writer,
-      lists,
+      lists: fleet?.lists ?? lists,
+      ...(fleet !== undefined ? { fleet } : {}),
       inventory: hostIdentity,
       poolIps: poolIps.feed,
       listMetrics: { lists: () => lists.status().lists },
@@ -392,6 +402,7 @@ async function startOnStore(
     admin,
     hostIdentity,
     poolIps,
+    fleet,
     get adminToken() {
       return reloader.token;
     },
@@ -406,4 +417,29 @@ async function startOnStore(
     },
   };
   return poolsink;
+}
+
+function startFleetOf(
+  config: Config,
+  parts: {
+    store: StoreConnection;
+    lists: ListManager;
+    log: Logger;
+    notify: (notification: Notification) => void;
+    clock: (() => number) | undefined;
+  },
+): Fleet | undefined {
+  const postgres = config.central.postgres;
+  if (postgres === undefined) return undefined;
+  return startFleet({
+    instance: config.instance.name,
+    postgres,
+    store: parts.store,
+    lists: parts.lists,
+    log: parts.log.child({ component: 'central' }),
+    ...(config.incidents.enabled
+      ? { incidents: { autoResolveHours: config.incidents.autoResolveHours, notify: parts.notify } }
+      : {}),
+    ...(parts.clock !== undefined ? { clock: parts.clock } : {}),
+  });
 }

@@ -45,6 +45,7 @@ export const HTTP_STATUS: Readonly<Record<ApiErrorCode, number>> = {
   ERR_STORE_WRITE: 503,
   ERR_STORE_READ: 503,
   ERR_STORE_OPEN: 503,
+  ERR_CENTRAL_UNAVAILABLE: 503,
   ERR_STORE_SCHEMA: 500,
   ERR_STORE_CORRUPT: 500,
   // Only a reload (POST /api/v1/reload) reads the configuration over HTTP: the file at fault.

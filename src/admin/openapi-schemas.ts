@@ -329,6 +329,12 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
         description: 'Host inventory files, and how many failed their last load (details: GET /api/v1/inventory)',
         properties: { files: { type: 'integer' }, failing: { type: 'integer' } },
       },
+      central: {
+        type: 'object',
+        description:
+          'The fleet PostgreSQL (when central.postgres is set); reachable false: degraded central-unreachable',
+        properties: { reachable: { type: 'boolean' } },
+      },
     },
   },
 };

@@ -64,7 +64,13 @@ export function withQuery<S extends TObject>(route: RouteWithQuery<S>): Route {
 
 /** Whether DNS is being served, and where; supplied by the composition root. */
 /** Why /healthz says degraded, as fixed words a probe can match (never a list's source or error text). */
-export const HEALTH_REASONS = ['no-blocked-names', 'list-failing', 'store-unhealthy', 'notify-failing'] as const;
+export const HEALTH_REASONS = [
+  'no-blocked-names',
+  'list-failing',
+  'store-unhealthy',
+  'notify-failing',
+  'central-unreachable',
+] as const;
 export type HealthReason = (typeof HEALTH_REASONS)[number];
 
 export interface ServingState {

@@ -19,6 +19,8 @@ export interface SystemRouteDeps {
   readonly notify?: { status(): readonly { readonly name: string; readonly state: 'ok' | 'failing' }[] };
   /** Host inventory files: /healthz counts the failing ones (never changes the status: DNS does not depend on them). */
   readonly inventory?: { status(): { readonly files: readonly { readonly healthy: boolean }[] } };
+  /** The fleet's PostgreSQL (src/central/): unreachable makes the status degraded, never unavailable. */
+  readonly central?: { status(): { readonly reachable: boolean } };
 }
 
 function inventorySummary(files: readonly { readonly healthy: boolean }[]): { files: number; failing: number } {
@@ -30,12 +32,14 @@ function degradedReasons(facts: {
   listFailing: boolean;
   storeUnhealthy: boolean;
   notifyFailing: boolean;
+  centralUnreachable: boolean;
 }): HealthReason[] {
   const reasons: HealthReason[] = [];
   if (facts.noBlockedNames) reasons.push('no-blocked-names');
   if (facts.listFailing) reasons.push('list-failing');
   if (facts.storeUnhealthy) reasons.push('store-unhealthy');
   if (facts.notifyFailing) reasons.push('notify-failing');
+  if (facts.centralUnreachable) reasons.push('central-unreachable');
   return reasons;
 }
 
@@ -49,7 +53,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
         operationId: 'getHealth',
         summary: 'Liveness and readiness',
         description:
-          '200 while DNS is being served (status ok, or degraded, with `reasons`, when no name is blocked, a list failed, the store cannot write or a sink fails); 503 otherwise.',
+          '200 while DNS is being served (status ok, or degraded, with `reasons`, when no name is blocked, a list failed, the store cannot write, a sink fails or the fleet PostgreSQL is unreachable); 503 otherwise.',
         tags: ['system'],
         responses: {
           200: jsonResponse('Serving', ref('Health')),
@@ -69,6 +73,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           listFailing: lists.some((l) => !l.ok),
           storeUnhealthy: !writer.healthy,
           notifyFailing: sinks.some((sink) => !sink.ok),
+          centralUnreachable: deps.central !== undefined && !deps.central.status().reachable,
         });
         const status = !state.serving ? 'unavailable' : reasons.length > 0 ? 'degraded' : 'ok';
         return json(state.serving ? 200 : 503, {
@@ -79,6 +84,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           store: { healthy: writer.healthy, buffered: writer.buffered, dropped: writer.dropped },
           ...(sinks.length > 0 ? { notify: sinks } : {}),
           ...(deps.inventory !== undefined ? { inventory: inventorySummary(deps.inventory.status().files) } : {}),
+          ...(deps.central !== undefined ? { central: { reachable: deps.central.status().reachable } } : {}),
         });
       },
     },

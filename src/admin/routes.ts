@@ -20,6 +20,8 @@ import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
 import { createDashboardRoutes } from './routes-dashboard.js';
 import type { Config } from '../config/types.js';
+import type { FleetApi } from '../central/fleet.js';
+import { createFleetRoutes } from './routes-fleet.js';
 
 export {
   NO_CONTENT,
@@ -52,6 +54,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly configuration?: ConfigurationApi;
   /** The configuration in effect, for GET /config (secrets masked); without it that route answers 503. */
   readonly config?: () => Config;
+  /** The fleet's PostgreSQL view (central.postgres); without it the /fleet routes are absent. */
+  readonly fleet?: FleetApi;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -77,6 +81,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
       ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
       ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),
+      ...(deps.fleet !== undefined ? { central: deps.fleet } : {}),
     }),
     ...createEventRoutes(deps),
     ...createRetroHuntRoutes(deps.retroHunt),
@@ -89,6 +94,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
     ...createInventoryRoutes(deps),
     ...createPoolIpRoutes(deps),
     ...(deps.configuration !== undefined ? createConfigurationRoutes(deps.configuration) : []),
+    ...(deps.fleet !== undefined ? createFleetRoutes({ fleet: deps.fleet, events: deps.events }) : []),
     ...createDashboardRoutes({
       events: deps.events,
       resolver: deps.resolver,

@@ -21,6 +21,9 @@ export const ENV_OVERRIDES = {
   POOLSINK_ADMIN_LISTEN: { path: ['admin', 'listen'], kind: 'string' },
   POOLSINK_ADMIN_TOKEN_FILE: { path: ['admin', 'tokenFile'], kind: 'string' },
   POOLSINK_RATE_LIMIT_QPS: { path: ['dns', 'rateLimit', 'qps'], kind: 'number' },
+  POOLSINK_INSTANCE_NAME: { path: ['instance', 'name'], kind: 'string' },
+  POOLSINK_CENTRAL_POSTGRES_URL_FILE: { path: ['central', 'postgres', 'urlFile'], kind: 'string' },
+  POOLSINK_CENTRAL_POSTGRES_PASSWORD_FILE: { path: ['central', 'postgres', 'passwordFile'], kind: 'string' },
 } as const satisfies Record<string, { path: readonly string[]; kind: 'list' | 'number' | 'string' }>;
 
 export type Environment = Readonly<Record<string, string | undefined>>;

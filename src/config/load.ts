@@ -16,6 +16,7 @@ import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { AdminConfig, Config } from './types.js';
 import { notifySinksOf } from './notify-config.js';
+import { centralOf, instanceNameOf } from './central-config.js';
 import { createValidator, deepFreeze, withoutNulls } from './validate.js';
 
 export { ENV_OVERRIDES } from './env.js';
@@ -237,6 +238,8 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     },
     lists: listsOf(file.lists, baseDir),
     poolIps: poolIpsOf(file.poolIps),
+    instance: { name: instanceNameOf(file.instance) },
+    central: centralOf(file.central, baseDir),
   };
   return deepFreeze(config);
 }

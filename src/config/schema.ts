@@ -11,6 +11,7 @@ import { ListSpecSchema } from './list-schema.js';
 import { INVENTORY_FORMATS } from '../inventory/inventory-entry.js';
 import { stringEnum } from './schema-types.js';
 import { NOTIFICATION_TYPES } from '../notify/notification.js';
+import { CentralSchema, InstanceSchema } from './central-schema.js';
 /** `secret: true` marks a value GET /api/v1/config masks (secrets.ts). */
 const SECRET = { secret: true } as const;
 
@@ -263,6 +264,9 @@ export const ConfigFileSchema = Type.Object(
       /** The only directory for file lists added over the API; absent: none are accepted. */
       fileSourceDir: Type.Optional(pathSchema()),
     }),
+    /** A fleet (src/central/): this instance's name and the shared PostgreSQL. */
+    instance: InstanceSchema,
+    central: CentralSchema,
   },
   { additionalProperties: false },
 );

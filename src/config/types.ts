@@ -6,6 +6,7 @@ import type { HostPort, Cidr } from '../net/address.js';
 import type { ListSpec } from './list-schema.js';
 import type { ConfigFile } from './schema.js';
 import type { NotificationType } from '../notify/notification.js';
+import type { CentralConfig } from './central-config.js';
 
 export { BLOCK_RESPONSES, LOG_LEVELS, RATE_LIMIT_ACTIONS } from './schema.js';
 export { LIST_FORMATS, LIST_MODES } from './list-schema.js';
@@ -87,6 +88,10 @@ export interface Config {
   readonly poolIps: FileSection<'poolIps'>;
   /** Destinations and files of lists added over the API; fileSourceDir resolved against baseDir. */
   readonly lists: { readonly allowPrivateSources: readonly string[]; readonly fileSourceDir?: string };
+  /** This resolver's name in a fleet (events shipped to central.postgres carry it). */
+  readonly instance: { readonly name: string };
+  /** The fleet's shared PostgreSQL (src/central/); empty: this instance stands alone. */
+  readonly central: CentralConfig;
 }
 
 /** A notification sink as loaded (notify-config.ts): files read, the address parsed. */

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import type { IdentityLookup } from '../inventory/host-identity.js';
-import type { NotificationOutbox } from '../notify/notification.js';
+import { NO_OUTBOX, type NotificationOutbox } from '../notify/notification.js';
 import type { StoreConnection } from '../store/database.js';
 import type { IncidentSettings } from '../store/writer-protocol.js';
 import type { IncidentChange } from './incident-state.js';
@@ -41,7 +41,7 @@ export function startWriterIncidents(options: WriterIncidentsOptions): WriterInc
           log,
           severities: settings.severities,
           autoResolveHours: settings.autoResolveHours,
-          outbox: options.outbox,
+          outbox: settings.notify === false ? NO_OUTBOX : options.outbox,
           ...(options.identityFor !== undefined ? { identityFor: options.identityFor } : {}),
         });
   let timer: NodeJS.Timeout | undefined;

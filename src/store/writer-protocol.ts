@@ -75,6 +75,8 @@ export interface IncidentSettings {
   readonly autoResolveHours: number;
   /** Severity of each list that sets one. */
   readonly severities: Readonly<Record<string, Severity>>;
+  /** false: incidents send no notifications (a fleet notifies centrally, src/central/). Default true. */
+  readonly notify?: boolean;
   /** How often quiet incidents are checked for auto-resolve. Default 60,000. */
   readonly sweepIntervalMs?: number;
 }

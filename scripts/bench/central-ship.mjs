@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * Fleet shipping throughput (issue 15): block events per second into PostgreSQL, next to the local
+ * SQLite write rate they are shipped from, and the fleet API's query times at that table size.
+ *
+ *   npm run build && node scripts/bench/central-ship.mjs
+ *
+ * Starts a throwaway PostgreSQL 15 cluster (Debian's binaries; as the postgres user when run as
+ * root) on a free loopback port, one poolsink (dist/) shipping to it, records BENCH_CENTRAL_EVENTS
+ * events (default 200,000) through the event writer, and times (1) until SQLite holds them all and
+ * (2) until PostgreSQL does. Then times GET /api/v1/fleet/events pages (newest, by client, by
+ * domain) and GET /api/v1/fleet/hosts. Prints numbers; never fails on a missed target.
+ * BENCH_CENTRAL_BATCH sets central.postgres.batchSize (default 2,000).
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import { pino } from 'pino';
+
+const BIN = process.env.POSTGRES_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
+const EVENTS = Number(process.env.BENCH_CENTRAL_EVENTS ?? 200_000);
+const BATCH = Number(process.env.BENCH_CENTRAL_BATCH ?? 2_000);
+const asRoot = process.getuid?.() === 0;
+
+function runPg(binary, args) {
+  const path = join(BIN, binary);
+  execFileSync(asRoot ? 'runuser' : path, asRoot ? ['-u', 'postgres', '--', path, ...args] : args, { stdio: 'ignore' });
+}
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startCluster() {
+  const dir = mkdtempSync(join(tmpdir(), 'poolsink-bench-pg-'));
+  const uid = asRoot ? Number(execFileSync('id', ['-u', 'postgres']).toString()) : undefined;
+  const gid = asRoot ? Number(execFileSync('id', ['-g', 'postgres']).toString()) : undefined;
+  if (asRoot) chownSync(dir, uid, gid);
+  const password = `bench-${process.pid}`;
+  const pwFile = join(dir, 'pw');
+  writeFileSync(pwFile, `${password}\n`);
+  if (asRoot) chownSync(pwFile, uid, gid);
+  runPg('initdb', [
+    '-D',
+    join(dir, 'data'),
+    '-U',
+    'poolsink',
+    '--auth=scram-sha-256',
+    `--pwfile=${pwFile}`,
+    '--no-sync',
+  ]);
+  const port = await freePort();
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c synchronous_commit=off`;
+  runPg('pg_ctl', ['start', '-w', '-D', join(dir, 'data'), '-l', join(dir, 'log'), '-o', options]);
+  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'poolsink', password, database: 'postgres' });
+  await admin.connect();
+  await admin.query('CREATE DATABASE poolsink');
+  await admin.end();
+  return {
+    url: `postgres://poolsink:${password}@127.0.0.1:${port}/poolsink`,
+    close() {
+      runPg('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', join(dir, 'data')]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function waitFor(condition) {
+  for (;;) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function rate(count, ms) {
+  return Math.round((count / ms) * 1000).toLocaleString('en-US');
+}
+
+const { validateConfig } = await import('../../dist/config/load.js');
+const { startPoolsink } = await import('../../dist/main.js');
+const cluster = await startCluster();
+const dir = mkdtempSync(join(tmpdir(), 'poolsink-bench-central-'));
+writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
+const config = validateConfig(
+  {
+    dns: { listen: ['127.0.0.1:0'] },
+    upstreams: ['127.0.0.1:9'],
+    blocklists: [{ name: 'pools', source: join(dir, 'pools.txt') }],
+    dataDir: join(dir, 'data'),
+    admin: { listen: '127.0.0.1:0' },
+    incidents: { enabled: true },
+    database: { maxBufferedEvents: Math.max(EVENTS, 1000) },
+    instance: { name: 'bench' },
+    central: { postgres: { url: cluster.url, shipIntervalMs: 20, batchSize: BATCH } },
+  },
+  dir,
+  join(dir, 'no-resolv.conf'),
+);
+const poolsink = await startPoolsink(config, { log: pino({ level: 'silent' }) });
+const central = new pg.Client({ connectionString: cluster.url });
+await central.connect();
+try {
+  const localCount = () => poolsink.store.db.prepare('SELECT count(*) AS n FROM events').get().n;
+  // 0 until the instance has created the table (its first contact).
+  const centralCount = async () =>
+    Number(
+      (
+        await central
+          .query("SELECT count(*) AS n FROM central_events WHERE instance = 'bench'")
+          .catch(() => ({ rows: [{ n: 0 }] }))
+      ).rows[0].n,
+    );
+  const baseMs = Date.now() - EVENTS;
+  const startMs = performance.now();
+  for (let i = 0; i < EVENTS; i++) {
+    poolsink.eventWriter.record({
+      timeMs: baseMs + i,
+      clientIp: `10.0.${(i >> 8) & 3}.${i & 255}`, // 1,024 hosts
+      clientPort: 40000 + (i % 20000),
+      protocol: 'udp',
+      qname: `w${i % 5000}.pool.example`,
+      qtype: 1,
+      list: 'pools',
+      rule: 'pool.example',
+      action: 'blocked',
+      answer: 'nxdomain',
+    });
+  }
+  poolsink.eventWriter.flush();
+  await waitFor(() => localCount() >= EVENTS);
+  const localMs = performance.now() - startMs;
+  await waitFor(async () => (await centralCount()) >= EVENTS);
+  const shippedMs = performance.now() - startMs;
+  const api = async (path) => {
+    const t0 = performance.now();
+    const response = await fetch(`http://127.0.0.1:${poolsink.admin.address.port}${path}`, {
+      headers: { authorization: `Bearer ${poolsink.adminToken}` },
+    });
+    await response.json();
+    return performance.now() - t0;
+  };
+  const timings = {};
+  for (const [name, path] of [
+    ['newest page', '/api/v1/fleet/events?limit=100'],
+    ['by client', '/api/v1/fleet/events?client=10.0.1.1&limit=100'],
+    ['by domain', '/api/v1/fleet/events?domain=w42.pool.example&limit=100'],
+    ['by instance', '/api/v1/fleet/events?instance=bench&limit=100'],
+    ['hosts', '/api/v1/fleet/hosts?limit=100'],
+  ]) {
+    await api(path); // warm
+    const runs = [];
+    for (let i = 0; i < 5; i++) runs.push(await api(path));
+    runs.sort((a, b) => a - b);
+    timings[name] = runs[2];
+  }
+  // The SQL alone (no HTTP, no JSON), to tell PostgreSQL's share from the API's.
+  const sqlStart = performance.now();
+  await central.query('SELECT id FROM central_events ORDER BY time_ms DESC, id DESC LIMIT 101');
+  const sqlMs = performance.now() - sqlStart;
+  const plan = (
+    await central.query('EXPLAIN SELECT id FROM central_events ORDER BY time_ms DESC, id DESC LIMIT 101')
+  ).rows
+    .map((r) => r['QUERY PLAN'])
+    .join(' / ');
+  process.stdout.write(
+    [
+      `central shipping: ${EVENTS.toLocaleString('en-US')} events, batchSize ${BATCH}`,
+      `  local SQLite write: ${rate(EVENTS, localMs)} events/s (${Math.round(localMs)} ms until all were in SQLite)`,
+      `  shipped into PostgreSQL: ${rate(EVENTS, shippedMs)} events/s end to end (${Math.round(shippedMs)} ms until all were in PostgreSQL)`,
+      `  fleet API median at ${EVENTS.toLocaleString('en-US')} central events (target <= 100 ms at 10M):`,
+      ...Object.entries(timings).map(([name, ms]) => `    ${name}: ${ms.toFixed(1)} ms`),
+      `  newest page, SQL alone: ${sqlMs.toFixed(1)} ms (${plan})`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await central.end();
+  await poolsink.close();
+  cluster.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,158 @@
+/**
+ * The connection to the fleet's PostgreSQL: one bounded pool (pool.max), TLS with CA verification
+ * when configured, the password from its file. PostgreSQL being away never fails the start or a
+ * DNS answer: the first use migrates (migrations.ts), every failure marks the database unreachable
+ * (/healthz degraded `central-unreachable`, with the reason logged once per change), the next
+ * success marks it reachable again. Failures leave as ERR_CENTRAL_UNAVAILABLE.
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { PostgresConfig } from '../config/central-config.js';
+import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
+import { migrateCentral } from './migrations.js';
+
+export interface CentralStatus {
+  readonly reachable: boolean;
+  /** Why not, while unreachable (no password or URL in it). */
+  readonly lastError?: string;
+}
+
+export interface CentralDb {
+  /** Runs `work` on a pooled connection once the schema is migrated; ERR_CENTRAL_UNAVAILABLE on failure. */
+  withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Runs `work` inside BEGIN ... COMMIT (ROLLBACK on failure). */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** A dedicated connection outside the pool (LISTEN), with the same settings. */
+  connectDedicated(): Promise<pg.Client>;
+  status(): CentralStatus;
+  /** Reports a failure noticed outside withClient (a LISTEN connection lost). */
+  noteFailure(err: unknown): void;
+  close(): Promise<void>;
+}
+
+/** The URL with passwordFile's password in it: pg lets the URL's fields win over `password`. */
+function connectionStringOf(config: PostgresConfig): string {
+  if (config.password === undefined) return config.connectionString;
+  const url = new URL(config.connectionString);
+  url.password = encodeURIComponent(config.password);
+  return url.href;
+}
+
+export function clientConfigOf(config: PostgresConfig): pg.ClientConfig {
+  return {
+    connectionString: connectionStringOf(config),
+    ...(config.ssl !== undefined
+      ? {
+          ssl: {
+            rejectUnauthorized: config.ssl.rejectUnauthorized,
+            ...(config.ssl.ca !== undefined ? { ca: config.ssl.ca } : {}),
+            ...(config.ssl.servername !== undefined ? { servername: config.ssl.servername } : {}),
+          },
+        }
+      : {}),
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    application_name: 'poolsink',
+  };
+}
+
+/** The driver's message without the connection string (pg never puts the password in it). */
+function reasonOf(err: unknown): string {
+  if (isPoolsinkError(err)) return err.message;
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
+  const message = errorMessage(err);
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
+}
+
+export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb {
+  const pool = new pg.Pool({ ...clientConfigOf(config), max: config.poolMax, idleTimeoutMillis: config.idleTimeoutMs });
+  // An idle pooled connection that the server closes emits here; unhandled it would end the process.
+  pool.on('error', (err) => noteFailure(err));
+  let state: CentralStatus = { reachable: false, lastError: 'not connected yet' };
+  let migrated: Promise<void> | undefined;
+  let closed = false;
+
+  function noteFailure(err: unknown): void {
+    const reason = reasonOf(err);
+    if (state.reachable || state.lastError !== reason) {
+      log.warn(
+        { err: reason },
+        'central PostgreSQL unreachable; DNS and the local store carry on, shipping resumes when it is back',
+      );
+    }
+    state = { reachable: false, lastError: reason };
+  }
+
+  function noteSuccess(): void {
+    if (!state.reachable) log.info('central PostgreSQL reachable');
+    state = { reachable: true };
+  }
+
+  async function ensureMigrated(): Promise<void> {
+    migrated ??= (async () => {
+      const client = await pool.connect();
+      try {
+        await migrateCentral(client);
+      } finally {
+        client.release();
+      }
+    })().catch((err: unknown) => {
+      migrated = undefined; // tried again at the next use
+      throw err;
+    });
+    return migrated;
+  }
+
+  async function withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (closed) throw new PoolsinkError('ERR_CENTRAL_UNAVAILABLE', 'central PostgreSQL: closed');
+    try {
+      await ensureMigrated();
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        const result = await work(client);
+        noteSuccess();
+        return result;
+      } catch (err: unknown) {
+        broken = true;
+        throw err;
+      } finally {
+        // A connection whose work failed may be mid-transaction or dead: not returned to the pool.
+        client.release(broken);
+      }
+    } catch (err: unknown) {
+      if (isPoolsinkError(err)) {
+        // A refusal of ours (not found, conflict) is an answer; a schema too new is an outage.
+        if (err.code === 'ERR_STORE_SCHEMA') noteFailure(err);
+        throw err;
+      }
+      // A query error from PostgreSQL itself (a constraint) is not an outage; a connection one is.
+      const sqlState = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+      if (!/^(23|22|42)/.test(sqlState)) noteFailure(err);
+      throw new PoolsinkError('ERR_CENTRAL_UNAVAILABLE', `central PostgreSQL: ${reasonOf(err)}`, { cause: err });
+    }
+  }
+
+  return {
+    withClient,
+    transaction: (work) =>
+      withClient(async (client) => {
+        await client.query('BEGIN');
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      }),
+    async connectDedicated() {
+      await ensureMigrated();
+      const client = new pg.Client(clientConfigOf(config));
+      client.on('error', (err) => noteFailure(err));
+      await client.connect();
+      return client;
+    },
+    status: () => state,
+    noteFailure,
+    async close() {
+      closed = true;
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * Reads of the fleet-wide view in PostgreSQL for the admin API: events newest first by keyset
+ * (time_ms, id) with an instance / client / domain / list / action / time filter, hosts per
+ * instance, and the fleet's incidents. Every filter is served by an index of migrations.ts.
+ */
+import type pg from 'pg';
+import { domainRange } from '../store/reversed-names.js';
+import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
+
+export interface FleetEventFilter {
+  readonly instance?: string;
+  readonly client?: string;
+  readonly domain?: string;
+  readonly list?: string;
+  readonly action?: string;
+  readonly sinceMs?: number;
+  readonly untilMs?: number;
+}
+
+export interface FleetCursor {
+  readonly timeMs: number;
+  readonly id: number;
+}
+
+export interface FleetEvent {
+  readonly id: number;
+  readonly instance: string;
+  readonly localId: number;
+  readonly timeMs: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly protocol: string;
+  readonly qname: string;
+  readonly qtype: number;
+  readonly list: string;
+  readonly rule: string;
+  readonly action: string;
+  readonly answer: string;
+  readonly via: string | null;
+  /** Queries the row stands for (coalesced repeats) and the last one's time (null: a single query). */
+  readonly count: number;
+  readonly lastTimeMs: number | null;
+  readonly identity: unknown;
+}
+
+interface EventRow {
+  id: string;
+  instance: string;
+  local_id: string;
+  time_ms: string;
+  client_ip: string;
+  client_port: number;
+  protocol: string;
+  qname: string;
+  qtype: number;
+  list: string;
+  rule: string;
+  action: string;
+  answer: string;
+  via: string | null;
+  count: number;
+  last_ms: string | null;
+  identity: unknown;
+}
+
+function eventOf(row: EventRow): FleetEvent {
+  return {
+    id: Number(row.id),
+    instance: row.instance,
+    localId: Number(row.local_id),
+    timeMs: Number(row.time_ms),
+    clientIp: row.client_ip,
+    clientPort: row.client_port,
+    protocol: row.protocol,
+    qname: row.qname,
+    qtype: row.qtype,
+    list: row.list,
+    rule: row.rule,
+    action: row.action,
+    answer: row.answer,
+    via: row.via,
+    count: row.count,
+    lastTimeMs: row.last_ms === null ? null : Number(row.last_ms),
+    identity: row.identity,
+  };
+}
+
+/** One page, newest first; nextCursor when more match. */
+export async function fleetEvents(
+  client: pg.ClientBase,
+  filter: FleetEventFilter,
+  limit: number,
+  cursor?: FleetCursor,
+): Promise<{ events: FleetEvent[]; nextCursor?: FleetCursor }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (n: string) => string, value: unknown): void => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  if (filter.instance !== undefined) add((n) => `instance = ${n}`, filter.instance);
+  if (filter.client !== undefined) add((n) => `client_ip = ${n}`, filter.client);
+  if (filter.domain !== undefined) {
+    const range = domainRange(filter.domain);
+    if (range !== undefined) {
+      add((n) => `rname >= ${n}`, range.low);
+      add((n) => `rname < ${n}`, range.high);
+    }
+  }
+  if (filter.list !== undefined) add((n) => `list = ${n}`, filter.list);
+  if (filter.action !== undefined) add((n) => `action = ${n}`, filter.action);
+  if (filter.sinceMs !== undefined) add((n) => `time_ms >= ${n}`, filter.sinceMs);
+  if (filter.untilMs !== undefined) add((n) => `time_ms < ${n}`, filter.untilMs);
+  if (cursor !== undefined) {
+    params.push(cursor.timeMs, cursor.id);
+    where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);
+  }
+  params.push(limit + 1);
+  const { rows } = await client.query<EventRow>(
+    `SELECT id, instance, local_id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action,
+       answer, via, count, last_ms, identity
+FROM central_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const events = rows.slice(0, limit).map(eventOf);
+  const last = events[events.length - 1];
+  return rows.length > limit && last !== undefined
+    ? { events, nextCursor: { timeMs: last.timeMs, id: last.id } }
+    : { events };
+}
+
+export interface FleetHost {
+  readonly clientIp: string;
+  readonly instance: string;
+  readonly firstSeenMs: number;
+  readonly lastSeenMs: number;
+  readonly blockedCount: number;
+  readonly identity: unknown;
+}
+
+/** Hosts seen by each instance, most recently seen first. */
+export async function fleetHosts(
+  client: pg.ClientBase,
+  filter: { readonly instance?: string; readonly sinceMs?: number },
+  limit: number,
+): Promise<FleetHost[]> {
+  const { rows } = await client.query<{
+    client_ip: string;
+    instance: string;
+    first_seen_ms: string;
+    last_seen_ms: string;
+    blocked_count: string;
+    identity: unknown;
+  }>(
+    `SELECT client_ip, instance, first_seen_ms, last_seen_ms, blocked_count, identity FROM central_hosts
+WHERE ($1::text IS NULL OR instance = $1) AND ($2::bigint IS NULL OR last_seen_ms >= $2)
+ORDER BY last_seen_ms DESC, client_ip, instance LIMIT $3`,
+    [filter.instance ?? null, filter.sinceMs ?? null, limit],
+  );
+  return rows.map((row) => ({
+    clientIp: row.client_ip,
+    instance: row.instance,
+    firstSeenMs: Number(row.first_seen_ms),
+    lastSeenMs: Number(row.last_seen_ms),
+    blockedCount: Number(row.blocked_count),
+    identity: row.identity,
+  }));
+}
+
+/** Fleet incidents, newest first; `instance`: those that instance saw. */
+export async function fleetIncidents(
+  client: pg.ClientBase,
+  filter: { readonly state?: string; readonly instance?: string; readonly client?: string },
+  limit: number,
+): Promise<CentralIncident[]> {
+  const { rows } = await client.query(
+    `SELECT ${INCIDENT_COLUMNS} FROM central_incidents
+WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR $2 = ANY (instances))
+  AND ($3::text IS NULL OR client_ip = $3)
+ORDER BY id DESC LIMIT $4`,
+    [filter.state ?? null, filter.instance ?? null, filter.client ?? null, limit],
+  );
+  return rows.map(incidentOf);
+}
+
+/** Instances and how far each has shipped. */
+export async function fleetInstances(
+  client: pg.ClientBase,
+): Promise<
+  { name: string; lastLocalId: number; shippedEvents: number; lastShippedMs: number | null; seenMs: number }[]
+> {
+  const { rows } = await client.query<{
+    name: string;
+    last_local_id: string;
+    shipped_events: string;
+    last_shipped_ms: string | null;
+    seen_ms: string;
+  }>('SELECT name, last_local_id, shipped_events, last_shipped_ms, seen_ms FROM central_instances ORDER BY name');
+  return rows.map((row) => ({
+    name: row.name,
+    lastLocalId: Number(row.last_local_id),
+    shippedEvents: Number(row.shipped_events),
+    lastShippedMs: row.last_shipped_ms === null ? null : Number(row.last_shipped_ms),
+    seenMs: Number(row.seen_ms),
+  }));
+}

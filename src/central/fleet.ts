@@ -1,0 +1,147 @@
+/**
+ * A fleet member: what an instance with `central.postgres` runs besides its local stack. The
+ * PostgreSQL connection (central-db.ts), the shipper of the local block log (shipper.ts) with the
+ * fleet's incidents (central-incidents.ts), the shared lists and allowlist (fleet-lists.ts), and
+ * the reads the admin API's /fleet routes make (fleet-queries.ts). Nothing here is on the DNS path.
+ */
+import type { Logger } from 'pino';
+import type { ListManagement } from '../blocklist/list-api.js';
+import type { PostgresConfig } from '../config/central-config.js';
+import type { Notification } from '../notify/notification.js';
+import { localEventReader } from '../store/shipping-reader.js';
+import type { StoreConnection } from '../store/database.js';
+import { createCentralDb, type CentralStatus } from './central-db.js';
+import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
+import { startFleetLists } from './fleet-lists.js';
+import {
+  fleetEvents,
+  fleetHosts,
+  fleetIncidents,
+  fleetInstances,
+  type FleetCursor,
+  type FleetEvent,
+  type FleetEventFilter,
+  type FleetHost,
+} from './fleet-queries.js';
+import { startShipper, type ShipperStats } from './shipper.js';
+
+export interface FleetOptions {
+  readonly instance: string;
+  readonly postgres: PostgresConfig;
+  readonly store: StoreConnection;
+  readonly lists: ListManagement;
+  readonly log: Logger;
+  /** Absent: incidents are not kept (incidents.enabled false). */
+  readonly incidents?: {
+    readonly autoResolveHours: number;
+    /** Hands a claimed incident.opened to the local outbox (the writer thread). */
+    readonly notify: (notification: Notification) => void;
+  };
+  readonly clock?: () => number;
+}
+
+/** What the admin API's /fleet routes call; every read rejects with ERR_CENTRAL_UNAVAILABLE when PostgreSQL fails. */
+export interface FleetApi {
+  readonly instance: string;
+  status(): CentralStatus;
+  events(
+    filter: FleetEventFilter,
+    limit: number,
+    cursor?: FleetCursor,
+  ): Promise<{ events: FleetEvent[]; nextCursor?: FleetCursor }>;
+  hosts(filter: { instance?: string; sinceMs?: number }, limit: number): Promise<FleetHost[]>;
+  incidents(filter: { state?: string; instance?: string; client?: string }, limit: number): Promise<CentralIncident[]>;
+  changeIncident(id: number, state: 'acknowledged' | 'resolved', note: string | undefined): Promise<CentralIncident>;
+  instances(): Promise<Awaited<ReturnType<typeof fleetInstances>>>;
+}
+
+export interface Fleet extends FleetApi {
+  /** The list manager the admin API uses: changes reach PostgreSQL and the other instances. */
+  readonly lists: ListManagement;
+  shipNow(): Promise<number>;
+  syncListsNow(): Promise<void>;
+  shipping(): ShipperStats;
+  close(): Promise<void>;
+}
+
+export function incidentNotification(incident: CentralIncident, atMs: number): Notification {
+  return {
+    type: 'incident.opened',
+    atMs,
+    // The shape of a local incident's payload (incident-payload.ts) where it applies, plus the fleet's facts.
+    payload: {
+      scope: 'fleet',
+      id: incident.id,
+      client: incident.clientIp,
+      identity: incident.identity ?? null,
+      state: incident.state,
+      attempts: incident.attempts,
+      firstSeen: new Date(incident.openedMs).toISOString(),
+      lastSeen: new Date(incident.lastSeenMs).toISOString(),
+      instances: incident.instances,
+    },
+  };
+}
+
+export function startFleet(options: FleetOptions): Fleet {
+  const { instance, postgres, log } = options;
+  const clock = options.clock ?? Date.now;
+  const db = createCentralDb(postgres, log);
+  const incidents = options.incidents;
+  const shipper = startShipper({
+    db,
+    instance,
+    readBatch: localEventReader(options.store),
+    batchSize: postgres.batchSize,
+    intervalMs: postgres.shipIntervalMs,
+    log,
+    clock,
+    ...(incidents !== undefined
+      ? {
+          incidents: {
+            autoResolveMs: incidents.autoResolveHours * 3_600_000,
+            onOpened: (opened) => {
+              for (const incident of opened) incidents.notify(incidentNotification(incident, clock()));
+            },
+          },
+        }
+      : {}),
+  });
+  const fleetLists = startFleetLists({
+    local: options.lists,
+    db,
+    instance,
+    syncIntervalMs: postgres.syncIntervalMs,
+    log,
+    clock,
+  });
+  return {
+    instance,
+    lists: fleetLists.management,
+    status: () => db.status(),
+    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor)),
+    hosts: (filter, limit) => db.withClient((client) => fleetHosts(client, filter, limit)),
+    incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
+    changeIncident: (id, state, note) =>
+      db.withClient((client) =>
+        changeCentralIncident(client, {
+          id,
+          state,
+          ...(note !== undefined ? { note } : {}),
+          actor: `api@${instance}`,
+          atMs: clock(),
+        }),
+      ),
+    instances: () => db.withClient((client) => fleetInstances(client)),
+    shipNow: () => shipper.shipNow(),
+    syncListsNow: () => fleetLists.syncNow(),
+    shipping: () => shipper.stats(),
+    async close() {
+      await fleetLists.stop();
+      await shipper.stop();
+      // One last batch: what the writer flushed at close ships now rather than at the next start.
+      await shipper.shipNow().catch(() => undefined); // PostgreSQL away: shipped at the next start
+      await db.close();
+    },
+  };
+}

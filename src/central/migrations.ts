@@ -1,0 +1,145 @@
+/**
+ * The central PostgreSQL schema, versioned like the SQLite one (src/store/schema.ts) but counted on
+ * its own. Each instance migrates at start inside one transaction holding a transaction-level
+ * advisory lock, so instances starting together apply each migration exactly once and the others
+ * wait, then find nothing left to do. A database newer than this poolsink is refused.
+ */
+import type pg from 'pg';
+import { PoolsinkError } from '../errors.js';
+
+export interface CentralMigration {
+  readonly version: number;
+  readonly description: string;
+  readonly sql: string;
+}
+
+/** The advisory lock key of migrations (any constant bigint; "psink" in ASCII). */
+const MIGRATION_LOCK_KEY = 0x7073696e6b;
+
+export const CENTRAL_MIGRATIONS: readonly CentralMigration[] = Object.freeze([
+  {
+    version: 1,
+    description: 'fleet: instances with their shipping cursor, events, hosts, shared lists and allowlist, incidents',
+    sql: `
+CREATE TABLE central_instances (
+  name text PRIMARY KEY,
+  last_local_id bigint NOT NULL DEFAULT 0,
+  shipped_events bigint NOT NULL DEFAULT 0,
+  last_shipped_ms bigint,
+  seen_ms bigint NOT NULL
+);
+-- One row per event per instance; (instance, local_id) is the idempotency key of shipping.
+-- Keyset pages read (time_ms, id) newest first; filters have their own (x, time_ms) indexes.
+CREATE TABLE central_events (
+  id bigserial NOT NULL,
+  instance text NOT NULL,
+  local_id bigint NOT NULL,
+  time_ms bigint NOT NULL,
+  client_ip text NOT NULL,
+  client_port int NOT NULL,
+  protocol text NOT NULL,
+  qname text NOT NULL,
+  rname text COLLATE "C" NOT NULL,
+  qtype int NOT NULL,
+  list text NOT NULL,
+  rule text NOT NULL,
+  action text NOT NULL,
+  answer text NOT NULL,
+  via text,
+  -- Queries the row stands for and the last one's time (coalesced repeats, SQLite events v9).
+  count int NOT NULL DEFAULT 1,
+  last_ms bigint,
+  identity jsonb,
+  PRIMARY KEY (instance, local_id)
+);
+CREATE INDEX central_events_time ON central_events (time_ms DESC, id DESC);
+CREATE INDEX central_events_client ON central_events (client_ip, time_ms DESC, id DESC);
+CREATE INDEX central_events_rname ON central_events (rname, time_ms DESC, id DESC);
+CREATE INDEX central_events_instance ON central_events (instance, time_ms DESC, id DESC);
+-- Per host and instance: counts kept as events ship (so /fleet/hosts never scans events).
+CREATE TABLE central_hosts (
+  client_ip text NOT NULL,
+  instance text NOT NULL,
+  first_seen_ms bigint NOT NULL,
+  last_seen_ms bigint NOT NULL,
+  blocked_count bigint NOT NULL,
+  identity jsonb,
+  PRIMARY KEY (client_ip, instance)
+);
+CREATE INDEX central_hosts_last_seen ON central_hosts (last_seen_ms DESC);
+CREATE TABLE central_allowlist (
+  domain text PRIMARY KEY,
+  created_ms bigint NOT NULL,
+  created_by text NOT NULL
+);
+CREATE TABLE central_lists (
+  name text PRIMARY KEY,
+  definition jsonb NOT NULL,
+  updated_ms bigint NOT NULL,
+  updated_by text NOT NULL
+);
+-- One incident per host across the fleet while open or acknowledged; notified_by is the instance
+-- that claimed its notification (exactly one).
+CREATE TABLE central_incidents (
+  id bigserial PRIMARY KEY,
+  client_ip text NOT NULL,
+  state text NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+  opened_ms bigint NOT NULL,
+  last_seen_ms bigint NOT NULL,
+  attempts bigint NOT NULL,
+  instances text[] NOT NULL,
+  identity jsonb,
+  notified_ms bigint,
+  notified_by text,
+  acknowledged_ms bigint,
+  ack_note text,
+  resolved_ms bigint,
+  resolved_by text
+);
+CREATE UNIQUE INDEX central_incidents_active ON central_incidents (client_ip) WHERE state <> 'resolved';
+CREATE INDEX central_incidents_unnotified ON central_incidents (id) WHERE notified_ms IS NULL;
+CREATE INDEX central_incidents_last_seen ON central_incidents (state, last_seen_ms);
+`,
+  },
+]);
+
+export function latestCentralVersion(): number {
+  return CENTRAL_MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
+}
+
+/** Applies what is missing; returns the version now in effect. ERR_STORE_SCHEMA for a newer database. */
+export async function migrateCentral(client: pg.ClientBase): Promise<number> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS poolsink_schema (
+  version int PRIMARY KEY,
+  description text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now()
+)`);
+    const { rows } = await client.query<{ version: number | null }>(
+      'SELECT max(version) AS version FROM poolsink_schema',
+    );
+    const current = rows[0]?.version ?? 0;
+    const latest = latestCentralVersion();
+    if (current > latest) {
+      throw new PoolsinkError(
+        'ERR_STORE_SCHEMA',
+        `the central PostgreSQL schema is version ${current}, newer than this poolsink understands (${latest}): upgrade poolsink`,
+      );
+    }
+    for (const migration of CENTRAL_MIGRATIONS) {
+      if (migration.version <= current) continue;
+      await client.query(migration.sql);
+      await client.query('INSERT INTO poolsink_schema (version, description) VALUES ($1, $2)', [
+        migration.version,
+        migration.description,
+      ]);
+    }
+    await client.query('COMMIT');
+    return latest;
+  } catch (err: unknown) {
+    await client.query('ROLLBACK').catch(() => undefined); // the connection may be gone; the error says why
+    throw err;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Ships the local block log to the fleet's PostgreSQL: an outbox read by id cursor. Each batch is
+ * one PostgreSQL transaction that locks this instance's row (central_instances, which holds the
+ * cursor), inserts the events with ON CONFLICT (instance, local_id) DO NOTHING, adds the newly
+ * inserted ones to central_hosts and the fleet incidents, and moves the cursor. A batch that fails
+ * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
+ * never twice. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
+import type { CentralDb } from './central-db.js';
+import { CENTRAL_EVENT_INSERT, toCentralColumns, type LocalEventRow } from './event-columns.js';
+import {
+  autoResolve,
+  claimNotifications,
+  foldIntoIncidents,
+  type CentralIncident,
+  type HostBatch,
+} from './central-incidents.js';
+
+export interface ShipperOptions {
+  readonly db: CentralDb;
+  readonly instance: string;
+  readonly readBatch: (afterId: number, limit: number) => readonly LocalEventRow[];
+  readonly batchSize: number;
+  readonly intervalMs: number;
+  readonly log: Logger;
+  /** Absent: incidents are not kept centrally (incidents.enabled false). */
+  readonly incidents?: {
+    readonly autoResolveMs: number;
+    /** Called with the incidents this instance claimed the notification of. */
+    readonly onOpened: (incidents: readonly CentralIncident[]) => void;
+  };
+  readonly clock?: () => number;
+}
+
+export interface ShipperStats {
+  /** Events this process inserted centrally. */
+  readonly shipped: number;
+  /** The central cursor as last seen (the last local id shipped). */
+  readonly cursor: number;
+  readonly batches: number;
+}
+
+export interface Shipper {
+  /** Ships until caught up (or until PostgreSQL fails); resolves with the events inserted. */
+  shipNow(): Promise<number>;
+  stats(): ShipperStats;
+  stop(): Promise<void>;
+}
+
+const AUTO_RESOLVE_EVERY_MS = 60_000;
+
+interface InsertedRow {
+  client_ip: string;
+  time_ms: string;
+  last_ms: string | null;
+  count: number;
+  identity: unknown;
+}
+
+function perHost(rows: readonly InsertedRow[]): HostBatch[] {
+  const hosts = new Map<
+    string,
+    { clientIp: string; firstMs: number; lastMs: number; count: number; identity: unknown }
+  >();
+  for (const row of rows) {
+    const timeMs = Number(row.time_ms);
+    // A coalesced row covers `count` queries from time_ms to last_ms.
+    const lastMs = row.last_ms === null ? timeMs : Number(row.last_ms);
+    const host = hosts.get(row.client_ip);
+    if (host === undefined) {
+      hosts.set(row.client_ip, {
+        clientIp: row.client_ip,
+        firstMs: timeMs,
+        lastMs,
+        count: row.count,
+        identity: row.identity,
+      });
+      continue;
+    }
+    host.count += row.count;
+    if (timeMs < host.firstMs) host.firstMs = timeMs;
+    if (lastMs >= host.lastMs) {
+      host.lastMs = lastMs;
+      if (row.identity !== null) host.identity = row.identity;
+    }
+  }
+  return [...hosts.values()];
+}
+
+export function startShipper(options: ShipperOptions): Shipper {
+  const { db, instance, log, batchSize } = options;
+  const clock = options.clock ?? Date.now;
+  let shipped = 0;
+  let cursor = 0;
+  let batches = 0;
+  let running: Promise<number> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let lastAutoResolveMs = 0;
+
+  /** One batch in one transaction; the number of local events it covered (0: caught up). */
+  async function shipBatch(): Promise<number> {
+    return db.transaction(async (client) => {
+      const nowMs = clock();
+      const { rows: cursorRows } = await client.query<{ last_local_id: string }>(
+        `INSERT INTO central_instances (name, seen_ms) VALUES ($1, $2)
+ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms RETURNING last_local_id`,
+        [instance, nowMs],
+      );
+      cursor = Number(cursorRows[0]?.last_local_id ?? 0);
+      const events = options.readBatch(cursor, batchSize);
+      const last = events[events.length - 1];
+      if (last === undefined) return 0;
+      const inserted = await client.query<InsertedRow>(
+        `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity`,
+        toCentralColumns(instance, events),
+      );
+      const hosts = perHost(inserted.rows);
+      if (hosts.length > 0) {
+        await client.query(
+          `INSERT INTO central_hosts (client_ip, instance, first_seen_ms, last_seen_ms, blocked_count, identity)
+SELECT ip, $6, first_ms, last_ms, n, ident
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[]) AS t(ip, first_ms, last_ms, n, ident)
+ON CONFLICT (client_ip, instance) DO UPDATE SET
+  first_seen_ms = LEAST(central_hosts.first_seen_ms, EXCLUDED.first_seen_ms),
+  last_seen_ms = GREATEST(central_hosts.last_seen_ms, EXCLUDED.last_seen_ms),
+  blocked_count = central_hosts.blocked_count + EXCLUDED.blocked_count,
+  identity = COALESCE(EXCLUDED.identity, central_hosts.identity)`,
+          [
+            hosts.map((h) => h.clientIp),
+            hosts.map((h) => h.firstMs),
+            hosts.map((h) => h.lastMs),
+            hosts.map((h) => h.count),
+            hosts.map((h) => (h.identity === null || h.identity === undefined ? null : JSON.stringify(h.identity))),
+            instance,
+          ],
+        );
+        if (options.incidents !== undefined) await foldIntoIncidents(client, instance, hosts);
+      }
+      await client.query(
+        `UPDATE central_instances SET last_local_id = $2, shipped_events = shipped_events + $3, last_shipped_ms = $4
+WHERE name = $1`,
+        [instance, last.id, inserted.rowCount ?? 0, nowMs],
+      );
+      cursor = last.id;
+      shipped += inserted.rowCount ?? 0;
+      batches += 1;
+      return events.length;
+    });
+  }
+
+  async function incidentsAfterBatch(): Promise<void> {
+    const incidents = options.incidents;
+    if (incidents === undefined) return;
+    const nowMs = clock();
+    const claimed = await db.withClient(async (client) => {
+      if (nowMs - lastAutoResolveMs >= AUTO_RESOLVE_EVERY_MS) {
+        lastAutoResolveMs = nowMs;
+        await autoResolve(client, nowMs, incidents.autoResolveMs);
+      }
+      return claimNotifications(client, instance, nowMs);
+    });
+    if (claimed.length > 0) incidents.onOpened(claimed);
+  }
+
+  async function shipUntilCaughtUp(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const covered = await shipBatch();
+      total += covered;
+      if (covered < batchSize || stopped) break;
+    }
+    await incidentsAfterBatch();
+    return total;
+  }
+
+  function shipNow(): Promise<number> {
+    running ??= shipUntilCaughtUp().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      shipNow()
+        .catch((err: unknown) => {
+          // central-db has logged the outage and marked /healthz; the next tick tries again.
+          log.debug({ err: errorMessage(err) }, 'shipping to central PostgreSQL failed; retrying');
+        })
+        .finally(schedule);
+    }, options.intervalMs);
+    timer.unref();
+  }
+  schedule();
+
+  return {
+    shipNow,
+    stats: () => ({ shipped, cursor, batches }),
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running?.catch(() => undefined); // a failed last batch is shipped at the next start
+    },
+  };
+}
