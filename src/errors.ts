@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   ERR_NOT_FOUND: 'the requested item does not exist',
   ERR_CONFLICT: 'the item already exists or cannot be changed',
   ERR_INVENTORY_INVALID: 'a host inventory file could not be read or parsed',
+  ERR_WORKER: 'a resolver worker process (dns.workers) failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,6 +3,7 @@
  * (system, events, lists) plus the OpenAPI document that describes them. What a route is lives in
  * route-types.ts (re-exported here); handlers return a Reply value; server.ts turns it into bytes.
  */
+import type { Registry } from 'prom-client';
 import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventReader } from '../store/types.js';
 import { buildOpenApiDocument, jsonResponse, errorResponses, type OperationDoc } from './openapi.js';
@@ -48,6 +49,10 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly configuration?: ConfigurationApi;
   /** The configuration in effect, for GET /config (secrets masked); without it that route answers 503. */
   readonly config?: () => Config;
+  /** Called before each request is handled (dns.workers > 1: fresh numbers from every worker). */
+  readonly refresh?: () => Promise<void>;
+  /** More metrics for /metrics (dns.workers > 1: the workers' latency histograms, summed). */
+  readonly extraMetrics?: () => Registry;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -70,6 +75,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       eventWriter: deps.eventWriter,
       resolver: deps.resolver,
       registry,
+      ...(deps.extraMetrics !== undefined ? { extraMetrics: deps.extraMetrics } : {}),
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
       ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
       ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),

@@ -143,6 +143,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         });
       }
       checkParamNames(url.searchParams, queryParamNames(match.route.query));
+      if (deps.refresh !== undefined) await deps.refresh();
       const reply = await match.route.handle({
         params: match.decodeParams(),
         query: url.searchParams,

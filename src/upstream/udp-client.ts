@@ -83,8 +83,9 @@ export function createUdpClient<T>(options: {
       slot.closed = true;
       open.delete(slot);
     });
-    // Sends issued before the bind completes are queued by dgram.
-    socket.bind(0);
+    // Sends issued before the bind completes are queued by dgram. Exclusive: in a cluster worker
+    // (dns.workers > 1) a shared port-0 socket would hand this worker's replies to another.
+    socket.bind({ port: 0, exclusive: true });
     return slot;
   }
 

@@ -36,6 +36,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/**
+ * POOLSINK_TEST_WORKERS=N runs every stack with dns.workers N (unless the test sets it), so the
+ * suite checks the worker layout answers as the single process does.
+ */
+function withTestWorkers(raw: Record<string, unknown>): void {
+  const workers = process.env['POOLSINK_TEST_WORKERS'];
+  if (workers === undefined || workers === '') return;
+  const dns = typeof raw['dns'] === 'object' && raw['dns'] !== null ? { ...raw['dns'] } : {};
+  if (!('workers' in dns)) raw['dns'] = { ...dns, workers: workers === 'auto' ? 'auto' : Number(workers) };
+}
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'poolsink-it-'));
   const lists = Object.entries(options.lists ?? { pools: { text: 'pool.example\nminexmr.test\n' } }).map(
@@ -55,6 +66,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     admin: { listen: '127.0.0.1:0' },
     ...options.config,
   };
+  withTestWorkers(raw);
   const config = validateConfig(raw, dir, join(dir, 'no-resolv.conf'));
   const events: BlockEvent[] = [];
   const sink: BlockEventSink = { record: (event) => events.push(event) };

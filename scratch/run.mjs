@@ -1,0 +1,11 @@
+import { pino } from 'pino';
+import { validateConfig } from '/work/wt-workers/dist/config/load.js';
+import { startPoolsink } from '/work/wt-workers/dist/main.js';
+const raw = { dns: { listen: ['127.0.0.1:0'], workers: 2 }, upstreams: ['127.0.0.1:9'], blocklists: [{name:'l', source:'/tmp/wkdbg/l.txt'}], dataDir: '/tmp/wkdbg/data', admin: { listen: '127.0.0.1:0' }, log: {level:'debug'} };
+const config = validateConfig(raw, '/tmp/wkdbg', '/tmp/wkdbg/none');
+const log = pino({ level: 'debug' });
+console.error('starting');
+const p = await startPoolsink(config, { log });
+console.error('started', p.udp, p.workers.workers());
+await p.close();
+console.error('closed');
