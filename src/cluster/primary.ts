@@ -123,7 +123,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
 
   function post(slot: Slot, message: ToWorker): void {
     const { worker } = slot;
-    if (worker !== undefined && worker.isConnected()) worker.send(message);
+    if (worker?.isConnected() === true) worker?.send(message);
   }
 
   /** Forks the slot's worker; resolves when it serves, rejects if it fails before that. */
