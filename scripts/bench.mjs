@@ -18,7 +18,9 @@
  *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
  *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs), and incidents
  *                          (scripts/bench/incidents.mjs: blocked CPU with and without incidents
- *                          and a webhook sink; 1,000 hosts opening incidents at once)
+ *                          and a webhook sink; 1,000 hosts opening incidents at once), and workers
+ *                          (scripts/bench/workers.mjs: dns.workers RSS per worker with a 1M list,
+ *                          qps with 1, 2 and auto workers)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -53,6 +55,7 @@ import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleC
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
+import { runWorkersBench } from './bench/workers.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +63,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'workers'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -112,6 +115,7 @@ function readSettings(env) {
     soak: parts.has('soak'),
     fuzz1m: parts.has('fuzz1m'),
     incidents: parts.has('incidents'),
+    workers: parts.has('workers'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -134,7 +138,7 @@ function preflight(settings) {
     throw new BenchSetupError('taskset is not installed (Debian package util-linux); it pins each server to one core');
   }
   if (
-    (settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m || settings.incidents) &&
+    (settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m || settings.incidents || settings.workers) &&
     !existsSync(join(DIST, 'cli.js'))
   ) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
@@ -516,6 +520,8 @@ async function main() {
       })
     : undefined;
 
+  // Prints its own tables as it goes (memory per worker, qps per worker count).
+  if (settings.workers) await runWorkersBench({ seconds: settings.seconds, log });
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);
   process.stdout.write(`\n${formatReport({ loads, load1m, settings })}\n`);
