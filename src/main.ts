@@ -256,6 +256,7 @@ async function startOnStore(
         ? { latency, ...(rateLimit !== undefined ? { rateLimit } : {}) }
         : {
             refresh: () => views.refresh(),
+            settle: () => workersRef?.synced() ?? Promise.resolve(),
             extraMetrics: () => views.extraMetrics(),
             ...(views.rateLimit !== undefined ? { rateLimit: views.rateLimit } : {}),
           }),
@@ -320,7 +321,10 @@ async function startOnStore(
     },
     async reload() {
       const result = await reloader.reload();
-      if (result.ok) workersRef?.reload(reloader.config);
+      if (result.ok && workersRef !== undefined) {
+        workersRef.reload(reloader.config);
+        await workersRef.synced();
+      }
       return result;
     },
     rotateToken: () => reloader.rotateToken(),

@@ -51,6 +51,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly config?: () => Config;
   /** Called before each request is handled (dns.workers > 1: fresh numbers from every worker). */
   readonly refresh?: () => Promise<void>;
+  /** Called after a changing request (POST, PUT, DELETE) is handled, before its reply (dns.workers > 1: every worker has the change). */
+  readonly settle?: () => Promise<void>;
   /** More metrics for /metrics (dns.workers > 1: the workers' latency histograms, summed). */
   readonly extraMetrics?: () => Registry;
 }

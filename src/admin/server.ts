@@ -150,6 +150,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         nowMs: clock(),
         body: () => readJsonBody(request, limits.maxBodyBytes),
       });
+      if (deps.settle !== undefined && MUTATING.has(method)) await deps.settle();
       await sendReply(response, reply, log);
       if (MUTATING.has(method))
         log.info({ client, method, path: shown(path), status: response.statusCode }, 'admin change');

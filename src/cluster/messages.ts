@@ -16,6 +16,8 @@ export type ToWorker =
   /** A reload the primary applied: the worker applies the same configuration's live keys. */
   | { readonly t: 'reload'; readonly config: Config }
   | { readonly t: 'snapshot'; readonly id: number }
+  /** Answered once every message before it has taken effect (a reload included). */
+  | { readonly t: 'sync'; readonly id: number }
   /** Stop accepting, answer what is in flight, send what is buffered, then exit. */
   | { readonly t: 'drain' };
 
@@ -29,6 +31,7 @@ export type FromWorker =
   | { readonly t: 'events'; readonly events: readonly BlockEvent[] }
   | { readonly t: 'outcomes'; readonly deltas: OutcomeCounts }
   | { readonly t: 'snapshot'; readonly id: number; readonly snapshot: WorkerSnapshot }
+  | { readonly t: 'synced'; readonly id: number }
   | { readonly t: 'drained' };
 
 export const EVENT_FLUSH_MS = 50;

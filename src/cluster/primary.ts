@@ -76,6 +76,11 @@ export interface WorkerPool {
   setMatcher(matcher: DomainMatcher): void;
   /** Sends a configuration the primary applied: each worker applies its live keys. */
   reload(config: Config): void;
+  /**
+   * Resolves once every live worker has applied every message sent before (matcher, reload), so a
+   * list or allowlist change the API reports done is in effect for the next query.
+   */
+  synced(): Promise<void>;
   /** Fresh numbers from every live worker (request/response; a worker not answering in time is left out). */
   snapshot(): Promise<WorkerSnapshot[]>;
   /** Bytes of the current matcher image (what each worker holds for the lists). */
@@ -108,6 +113,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
   let closing = false;
   let nextRequest = 1;
   const waiting = new Map<number, Map<number, (snapshot: WorkerSnapshot) => void>>();
+  const syncing = new Map<number, Map<number, () => void>>();
   const exec = workerScript();
   let bound: { udp: readonly HostPort[]; tcp: readonly HostPort[] } | undefined;
 
@@ -161,6 +167,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
             return;
           case 'failed':
             failure = new PoolsinkError(isErrorCode(message.code) ? message.code : 'ERR_WORKER', message.message);
+            return;
+          case 'synced':
+            syncing.get(message.id)?.get(slot.workerId)?.();
             return;
           case 'drained':
             return;
@@ -246,6 +255,25 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     },
     get imageBytes() {
       return image.names.byteLength + image.offsets.byteLength + image.slots.byteLength + image.table.byteLength;
+    },
+    async synced() {
+      const id = nextRequest++;
+      const replies = new Map<number, () => void>();
+      syncing.set(id, replies);
+      const asked = slots.filter((slot) => slot.ready && slot.worker?.isConnected() === true);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SNAPSHOT_TIMEOUT_MS);
+      });
+      await Promise.all(
+        asked.map((slot) => {
+          const answer = new Promise<void>((resolve) => replies.set(slot.workerId, resolve));
+          post(slot, { t: 'sync', id });
+          return Promise.race([answer, timedOut]);
+        }),
+      );
+      clearTimeout(timer);
+      syncing.delete(id);
     },
     async snapshot() {
       const id = nextRequest++;

@@ -84,6 +84,7 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
     throw err;
   }
   let draining = false;
+  let reloading: Promise<unknown> = Promise.resolve();
   process.on('message', (message: ToWorker) => {
     switch (message.t) {
       case 'matcher':
@@ -91,7 +92,11 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
         return;
       case 'reload':
         next = message.config;
-        void reloader.reload();
+        reloading = reloader.reload();
+        return;
+      case 'sync':
+        // Messages are handled in order and a matcher swap at once: only a reload may still run.
+        void reloading.finally(() => send({ t: 'synced', id: message.id }));
         return;
       case 'snapshot':
         void takeSnapshot(workerId, core, histograms).then((snapshot) =>

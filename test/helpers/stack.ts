@@ -66,7 +66,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     admin: { listen: '127.0.0.1:0' },
     ...options.config,
   };
-  withTestWorkers(raw);
+  // A fake clock cannot reach worker processes: such stacks stay single-process.
+  if (options.clock === undefined) withTestWorkers(raw);
   const config = validateConfig(raw, dir, join(dir, 'no-resolv.conf'));
   const events: BlockEvent[] = [];
   const sink: BlockEventSink = { record: (event) => events.push(event) };

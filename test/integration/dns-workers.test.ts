@@ -91,7 +91,7 @@ describe('dns.workers 2', () => {
     await until(() => stack.poolsink.eventWriter.stats.written >= sent);
   });
 
-  test('an allowlist entry, a runtime list and a reload reach every worker', async () => {
+  test('an allowlist entry and a runtime list are in effect on every worker when the API answers', async () => {
     const allowed = await stack.api('/api/v1/allowlist', { method: 'POST', body: { domain: 'pool.example' } });
     expect(allowed.status).toBe(201);
     await expectFromEveryWorker('pool.example', RCODE.NOERROR);
