@@ -4,7 +4,7 @@
  * upstream (failures add up, the worst consecutive-failure run is shown), histograms add up
  * bucket by bucket (prom-client's AggregatorRegistry, made for exactly this).
  */
-import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { DnsCore } from '../dns-serving.js';
 import type { Protocol } from '../dns/block-event.js';
 import { sumCounters, zeroCounters, type ResolverCounters } from '../dns/resolver-counters.js';
@@ -21,7 +21,7 @@ export interface WorkerSnapshot {
   readonly upstreamHealth: readonly UpstreamHealth[];
   readonly rateLimit: { readonly refused: number; readonly dropped: number; readonly clients: number } | undefined;
   /** The latency histograms, as prom-client's getMetricsAsJSON() gives them. */
-  readonly histograms: readonly MetricObjectWithValues<MetricValue<string>>[];
+  readonly histograms: Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
   /** Resident memory of the process, bytes. */
   readonly rssBytes: number;
 }
@@ -116,5 +116,5 @@ export function sumSnapshots(snapshots: readonly WorkerSnapshot[], zeroStats: Up
 
 /** The workers' histograms added up bucket by bucket, as a registry to merge into /metrics. */
 export function sumHistograms(snapshots: readonly WorkerSnapshot[]): Registry {
-  return AggregatorRegistry.aggregate(snapshots.map((snapshot) => [...snapshot.histograms]));
+  return AggregatorRegistry.aggregate(snapshots.map((snapshot) => snapshot.histograms));
 }

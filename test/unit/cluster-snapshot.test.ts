@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { Histogram, Registry } from 'prom-client';
 import { zeroCounters } from '../../src/dns/resolver-counters.js';
 import { sumHistograms, sumSnapshots, type WorkerSnapshot } from '../../src/cluster/snapshot.js';
 
@@ -21,23 +22,7 @@ function snapshot(workerId: number, queries: number, failures: number, consecuti
       },
     ],
     rateLimit: { refused: 1, dropped: 0, clients: 3 },
-    histograms: [
-      {
-        name: 'poolsink_dns_answer_duration_seconds',
-        help: 'h',
-        type: 'histogram',
-        aggregator: 'sum',
-        values: [
-          {
-            metricName: 'poolsink_dns_answer_duration_seconds_bucket',
-            labels: { le: 0.1, outcome: 'answered' },
-            value: queries,
-          },
-          { metricName: 'poolsink_dns_answer_duration_seconds_sum', labels: { outcome: 'answered' }, value: 0.5 },
-          { metricName: 'poolsink_dns_answer_duration_seconds_count', labels: { outcome: 'answered' }, value: queries },
-        ],
-      },
-    ],
+    histograms: [],
     rssBytes: 1,
   };
 }
@@ -67,8 +52,25 @@ describe('sums over workers', () => {
   });
 
   test('histograms add up bucket by bucket', async () => {
-    const text = await sumHistograms([snapshot(0, 5, 0, 0), snapshot(1, 7, 0, 0)]).metrics();
+    const histogramsOf = async (count: number) => {
+      const registry = new Registry();
+      const histogram = new Histogram({
+        name: 'poolsink_dns_answer_duration_seconds',
+        help: 'h',
+        labelNames: ['outcome'],
+        buckets: [0.1],
+        registers: [registry],
+      });
+      for (let i = 0; i < count; i++) histogram.observe({ outcome: 'answered' }, 0.5 / count);
+      return registry.getMetricsAsJSON();
+    };
+    const workers = [
+      { ...snapshot(0, 5, 0, 0), histograms: await histogramsOf(5) },
+      { ...snapshot(1, 7, 0, 0), histograms: await histogramsOf(7) },
+    ];
+    const text = await sumHistograms(workers).metrics();
     expect(text).toContain('poolsink_dns_answer_duration_seconds_count{outcome="answered"} 12');
-    expect(text).toContain('poolsink_dns_answer_duration_seconds_sum{outcome="answered"} 1');
+    expect(text).toContain('poolsink_dns_answer_duration_seconds_bucket{le="+Inf",outcome="answered"} 12');
+    expect(Number(/_sum\{outcome="answered"\} (\S+)/.exec(text)?.[1])).toBeCloseTo(1);
   });
 });
