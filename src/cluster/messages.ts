@@ -27,12 +27,11 @@ export type FromWorker =
   | { readonly t: 'log'; readonly line: string }
   | { readonly t: 'ready'; readonly udp: readonly HostPort[]; readonly tcp: readonly HostPort[] }
   | { readonly t: 'failed'; readonly code: string; readonly message: string }
-  /** Block events, batched (every EVENT_FLUSH_MS or EVENT_BATCH events). */
+  /** Block events, batched (those of one event-loop turn, at most EVENT_BATCH). */
   | { readonly t: 'events'; readonly events: readonly BlockEvent[] }
   | { readonly t: 'outcomes'; readonly deltas: OutcomeCounts }
   | { readonly t: 'snapshot'; readonly id: number; readonly snapshot: WorkerSnapshot }
   | { readonly t: 'synced'; readonly id: number }
   | { readonly t: 'drained' };
 
-export const EVENT_FLUSH_MS = 50;
 export const EVENT_BATCH = 512;

@@ -15,7 +15,7 @@ import { createReloader } from '../reload.js';
 import { createStartedResources } from '../started-resources.js';
 import { shipOutcomes } from '../store/outcome-shipping.js';
 import { createThreadLogger } from '../store/worker-support.js';
-import { EVENT_BATCH, EVENT_FLUSH_MS, type FromWorker, type ToWorker } from './messages.js';
+import { EVENT_BATCH, type FromWorker, type ToWorker } from './messages.js';
 import { takeSnapshot } from './snapshot.js';
 
 function send(message: FromWorker, done?: () => void): void {
@@ -23,23 +23,31 @@ function send(message: FromWorker, done?: () => void): void {
   else done?.();
 }
 
-/** Block events go to the primary in batches: one IPC message per EVENT_BATCH events or EVENT_FLUSH_MS. */
+/**
+ * Block events go to the primary in batches: everything recorded in one event-loop turn (a burst
+ * of datagrams read at once) is one IPC message, sent right after that turn; EVENT_BATCH caps one
+ * message. So events reach the primary about as soon as their answers leave, without a message
+ * per event under load.
+ */
 function createEventBatcher(): { record(event: BlockEvent): void; stop(): void } {
   let batch: BlockEvent[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
   const flush = (): void => {
+    scheduled = undefined;
     if (batch.length === 0) return;
     send({ t: 'events', events: batch });
     batch = [];
   };
-  const timer = setInterval(flush, EVENT_FLUSH_MS);
-  timer.unref();
   return {
     record(event) {
       batch.push(event);
-      if (batch.length >= EVENT_BATCH) flush();
+      if (batch.length >= EVENT_BATCH) {
+        clearImmediate(scheduled);
+        flush();
+      } else scheduled ??= setImmediate(flush);
     },
     stop() {
-      clearInterval(timer);
+      clearImmediate(scheduled);
       flush();
     },
   };
