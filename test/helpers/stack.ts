@@ -33,6 +33,8 @@ export interface Stack {
     init?: { method?: Dispatcher.HttpMethod; body?: unknown; token?: string | null },
   ): Promise<{ status: number; body: unknown }>;
   events: BlockEvent[];
+  /** A query outcome count (`refused`, `servfail`, …) over both transports, read through /metrics: the same with dns.workers. */
+  outcome(name: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -78,7 +80,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   const port = poolsink.udp[0]?.port ?? 0;
   const adminBase = `http://127.0.0.1:${poolsink.admin.address.port}`;
-  return {
+  const stack: Stack = {
     poolsink,
     port,
     dir,
@@ -97,9 +99,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const type = String(response.headers['content-type'] ?? '');
       return { status: response.statusCode, body: type.includes('json') && text !== '' ? JSON.parse(text) : text };
     },
+    async outcome(name) {
+      const response = await stack.api('/metrics');
+      const pattern = new RegExp(
+        `^poolsink_dns_query_outcomes_total\\{outcome="${name}",protocol="\\w+"\\} (\\d+)$`,
+        'gm',
+      );
+      let total = 0;
+      for (const match of String(response.body).matchAll(pattern)) total += Number(match[1]);
+      return total;
+    },
     async close() {
       await poolsink.close();
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+  return stack;
 }
