@@ -18,12 +18,14 @@
  *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
  *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs), and incidents
  *                          (scripts/bench/incidents.mjs: blocked CPU with and without incidents
- *                          and a webhook sink; 1,000 hosts opening incidents at once), and
+ *                          and a webhook sink; 1,000 hosts opening incidents at once),
  *                          blocklog (scripts/bench/block-log.mjs: blocked queries from one client
  *                          retrying one name and all-unique names, block-log coalescing on and off,
- *                          each as a ratio to the trivial responder in the same run), and
+ *                          each as a ratio to the trivial responder in the same run),
  *                          history (scripts/bench/history-recorder.mjs: the query history's
- *                          cost per repeated query on the DNS thread)
+ *                          cost per repeated query on the DNS thread), and workers
+ *                          (scripts/bench/workers.mjs: dns.workers RSS per worker with a 1M list,
+ *                          qps with 1, 2 and auto workers)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -60,6 +62,7 @@ import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
 import { formatBlockLogReport, runBlockLogBench } from './bench/block-log.mjs';
 import { formatHistoryReport, runHistoryBench } from './bench/history-recorder.mjs';
+import { runWorkersBench } from './bench/workers.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,7 +70,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'blocklog', 'history'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'blocklog', 'history', 'workers'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -121,6 +124,7 @@ function readSettings(env) {
     incidents: parts.has('incidents'),
     blocklog: parts.has('blocklog'),
     history: parts.has('history'),
+    workers: parts.has('workers'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -147,7 +151,8 @@ function preflight(settings) {
       settings.soak ||
       settings.fuzz1m ||
       settings.incidents ||
-      settings.blocklog) &&
+      settings.blocklog ||
+      settings.workers) &&
     !existsSync(join(DIST, 'cli.js'))
   ) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
@@ -546,6 +551,8 @@ async function main() {
       })
     : undefined;
 
+  // Prints its own tables as it goes (memory per worker, qps per worker count).
+  if (settings.workers) await runWorkersBench({ seconds: settings.seconds, log });
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);
   process.stdout.write(`\n${formatReport({ loads, load1m, settings })}\n`);

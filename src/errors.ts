@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   ERR_CONFLICT: 'the item already exists or cannot be changed',
   ERR_INVENTORY_INVALID: 'a host inventory file could not be read or parsed',
   ERR_CENTRAL_UNAVAILABLE: 'the central PostgreSQL could not be reached or refused the request',
+  ERR_WORKER: 'a resolver worker process (dns.workers) failed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -6,15 +6,14 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
-import { createClientAcl } from './dns/acl.js';
 import type { BlockEventSink } from './dns/block-event.js';
-import { createResolver, type Resolver } from './dns/resolver.js';
-import { createRateLimitGate, createRateLimiter, type RateLimitGate } from './dns/rate-limit.js';
-import { startOnOnePort } from './dns/one-port.js';
-import { startTcpListener, type TcpListener } from './dns/tcp-server.js';
-import { startUdpListener, type UdpListener } from './dns/udp-server.js';
-import { createDnsCache, type DnsCache } from './cache/dns-cache.js';
-import { createUpstreamPool, type UpstreamPool } from './upstream/pool.js';
+import type { Resolver } from './dns/resolver.js';
+import type { RateLimitGate } from './dns/rate-limit.js';
+import type { DnsCache } from './cache/dns-cache.js';
+import type { UpstreamPool } from './upstream/pool.js';
+import { createDnsCore, startDnsListeners } from './dns-serving.js';
+import { startWorkerPool, workerCount, type WorkerPool } from './cluster/primary.js';
+import { createClusterViews } from './cluster/admin-views.js';
 import { createListManager, type ListManager } from './blocklist/list-manager.js';
 import { createListStore, listRecordsVia } from './store/list-store.js';
 import { logStartLine } from './start-line.js';
@@ -26,7 +25,6 @@ import { incidentSettings } from './incidents/incident-settings.js';
 import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
-import { createLatencyRecorder } from './admin/metrics.js';
 import { countListMatches } from './dns/list-matches.js';
 import { startAdminServer, type AdminServer } from './admin/server.js';
 import { dashboardAssets } from './admin/static-assets.js';
@@ -37,8 +35,9 @@ import { createIpSources, type IpSources } from './pool-ips/ip-sources.js';
 import { startPoolIps, type PoolIps } from './pool-ips/pool-ips.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
-import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
+import { createReloader, type ReloadResult, type Reloader, type RotatedToken } from './reload.js';
 import { createHistoryRecorder } from './store/history-recorder.js';
+import type { HistoryBatch } from './store/history-protocol.js';
 import { createRetroHunts } from './incidents/retro-hunt.js';
 import { startFleet, type Fleet } from './central/fleet.js';
 
@@ -69,6 +68,11 @@ export interface Poolsink {
   /** Bound addresses, in listen order (real ports when configured with port 0). */
   readonly udp: readonly HostPort[];
   readonly tcp: readonly HostPort[];
+  /**
+   * dns.workers > 1: the resolver processes answering queries (then `resolver`, `cache` and
+   * `rateLimit` above are the primary's own, idle: the admin API reads the workers' sums).
+   */
+  readonly workers: WorkerPool | undefined;
   /** Graceful stop: stop accepting, answer what is in flight (bounded wait), close everything. */
   close(): Promise<void>;
 }
@@ -85,10 +89,6 @@ export interface StartOptions {
 
 function noConfigFile(): never {
   throw new PoolsinkError('ERR_CONFIG_READ', 'poolsink was started without a configuration file to reload');
-}
-
-function addressOf(listener: { readonly address: HostPort }): HostPort {
-  return listener.address;
 }
 
 export async function startPoolsink(config: Config, options: StartOptions): Promise<Poolsink> {
@@ -163,6 +163,7 @@ async function startOnStore(
 
   let resolverRef: Resolver | undefined;
   let ipSourcesRef: IpSources | undefined; // the lists' first swap comes before the sources exist
+  let workersRef: WorkerPool | undefined;
   const lists = createListManager({
     lists: config.blocklists,
     allowlist: config.allowlist,
@@ -171,7 +172,10 @@ async function startOnStore(
     // Read here at start; written by the writer thread, so a write never waits on this thread.
     store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
-    onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+    onMatcher: (matcher) => {
+      resolverRef?.setMatcher(matcher);
+      workersRef?.setMatcher(matcher);
+    },
     onNamesAdded: retroHunts.namesAdded,
     onIpLists: (ipLists) => ipSourcesRef?.setIpLists(ipLists),
     fetch: { allowPrivateSources: config.lists.allowPrivateSources },
@@ -203,15 +207,25 @@ async function startOnStore(
     listWatch.start();
     resources.add('list watch', () => listWatch.stop());
   }
-  const cache = createDnsCache(config.cache);
-  const latency = createLatencyRecorder();
-  const upstream = createUpstreamPool({
-    upstreams: config.upstreams,
-    timeoutMs: config.upstreamTimeoutMs,
-    log,
-    observeRtt: latency.observeUpstream,
+  // dns.workers 1: this process answers; more: the core below is the primary's own (its upstream
+  // pool serves reverse DNS) and the workers answer with cores of their own (cluster/).
+  // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
+  const ipSources = createIpSources(lists.ipLists(), (blocklist, inputs) => {
+    resolverRef?.setIpBlocklist(blocklist);
+    workersRef?.setIpLists(inputs);
   });
-  resources.add('upstream pool', () => upstream.close());
+  ipSourcesRef = ipSources;
+  const core = createDnsCore({
+    config,
+    log,
+    matcher: lists.matcher,
+    ipBlocklist: ipSources.blocklist,
+    events,
+    resources,
+    history,
+    clock: options.clock,
+  });
+  const { cache, latency, upstream, acl, resolver, rateLimit } = core;
   // Host identity: inventory files and reverse DNS feed the writer thread's identity snapshot.
   const hostIdentity = await startHostIdentity({
     hosts: config.hosts,
@@ -222,12 +236,6 @@ async function startOnStore(
   });
   hostIdentityRef = hostIdentity;
   resources.add('host identity', () => hostIdentity.stop());
-
-  // One ACL for the resolver (per query) and the TCP listeners (at accept).
-  const acl = createClientAcl(config.dns.allowClients);
-  // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
-  const ipSources = createIpSources(lists.ipLists(), (blocklist) => resolverRef?.setIpBlocklist(blocklist));
-  ipSourcesRef = ipSources;
   // Learned pool IPs: resolved off the query path through the upstream pool, saved in SQLite.
   const poolIps = startPoolIps(config, {
     lists,
@@ -239,71 +247,41 @@ async function startOnStore(
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   resources.add('pool IP learner', () => poolIps.stop());
-  const resolver = createResolver({
-    acl,
-    maxUdpPayload: config.dns.maxUdpPayload,
-    ecs: config.dns.ecs,
-    upstreamUdpSize: config.dns.upstreamUdpSize,
-    ...(config.dns.nsid !== undefined ? { nsid: Buffer.from(config.dns.nsid, 'utf8') } : {}),
-    matcher: lists.matcher,
-    ipBlocklist: ipSources.blocklist,
-    cache,
-    upstream,
-    blockTemplate: blockTemplateOf(config.block),
-    log,
-    events,
-    latency,
-    ...(history !== undefined ? { history } : {}),
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
-  });
   resolverRef = resolver;
-  // Query outcome counts go to the database every few seconds, and once more when the listeners
-  // have closed (so the last counts are final).
-  const stopOutcomes = shipOutcomes(
-    () => resolver.counters,
-    (deltas) => writer.addOutcomes(deltas),
-  );
-  resources.add('outcome counts', stopOutcomes);
-
-  // One gate for every listener: a client's UDP and TCP queries draw on one bucket.
-  const rateLimitConfig = config.dns.rateLimit;
-  const rateLimit =
-    rateLimitConfig.qps > 0
-      ? createRateLimitGate({
-          limiter: createRateLimiter({ qps: rateLimitConfig.qps, burst: rateLimitConfig.burst }),
-          action: rateLimitConfig.action,
-          log,
-        })
-      : undefined;
-  const listeners: (UdpListener | TcpListener)[] = [];
-  resources.add('dns listeners', async () => {
-    await Promise.all(listeners.map((listener) => listener.close()));
-  });
-  for (const listen of config.dns.listen) {
-    const { udp, tcp } = await startOnOnePort({
-      port: listen.port,
-      startUdp: () => startUdpListener({ listen, resolver, log, ...(rateLimit !== undefined ? { rateLimit } : {}) }),
-      startTcp: (port) =>
-        startTcpListener({
-          listen: { ...listen, port },
-          resolver,
-          log,
-          acl,
-          ...(rateLimit !== undefined ? { rateLimit } : {}),
-          limits: {
-            idleTimeoutMs: config.dns.tcpIdleTimeoutMs,
-            readTimeoutMs: config.dns.tcpReadTimeoutMs,
-            firstQueryTimeoutMs: config.dns.tcpFirstQueryTimeoutMs,
-            maxConnections: config.dns.tcpMaxConnections,
-            maxConnectionsPerClient: config.dns.tcpMaxConnectionsPerClient,
-          },
-        }),
+  const workers = workerCount(config.dns.workers);
+  let drainListeners: () => Promise<void>;
+  let udp: readonly HostPort[];
+  let tcp: readonly HostPort[];
+  let views: ReturnType<typeof createClusterViews> | undefined;
+  if (workers > 1) {
+    // Each worker ships its outcome counts itself (cluster/worker.ts).
+    const pool = await startWorkerPool({
+      config,
+      count: workers,
+      matcher: lists.matcher,
+      log,
+      events,
+      addOutcomes: (deltas) => writer.addOutcomes(deltas),
+      ipLists: ipSources.inputs,
+      ...(history !== undefined ? { recordHistory: (batch: HistoryBatch) => writer.recordHistory(batch) } : {}),
     });
-    listeners.push(udp, tcp);
+    resources.add('resolver workers', () => pool.close());
+    workersRef = pool;
+    views = createClusterViews({ pool, matcher: () => resolver.matcher, rateLimited: rateLimit !== undefined });
+    ({ udp, tcp } = pool);
+    drainListeners = () => pool.close();
+  } else {
+    // Query outcome counts go to the database every few seconds, and once more when the listeners
+    // have closed (so the last counts are final).
+    const stopOutcomes = shipOutcomes(
+      () => resolver.counters,
+      (deltas) => writer.addOutcomes(deltas),
+    );
+    resources.add('outcome counts', stopOutcomes);
+    const listeners = await startDnsListeners({ config, core, log, resources });
+    ({ udp, tcp } = listeners);
+    drainListeners = () => listeners.drain(reloader.config);
   }
-
-  const udp = listeners.filter((listener): listener is UdpListener => listener.protocol === 'udp').map(addressOf);
-  const tcp = listeners.filter((listener): listener is TcpListener => listener.protocol === 'tcp').map(addressOf);
   let serving = true;
   // The admin API's block-log queries run in their own thread too: a /stats over millions of
   // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
@@ -319,9 +297,9 @@ async function startOnStore(
     ...dashboardAssets(log),
     deps: {
       events: reader,
-      resolver,
-      cache,
-      upstream,
+      resolver: views?.resolver ?? resolver,
+      cache: views?.cache ?? cache,
+      upstream: views?.upstream ?? upstream,
       eventWriter: writer,
       lists: fleet?.lists ?? lists,
       ...(fleet !== undefined ? { fleet } : {}),
@@ -332,9 +310,15 @@ async function startOnStore(
       retroHunt: retroHunts.hunt,
       config: () => reloader.config,
       listMatches,
-      latency,
+      ...(views === undefined
+        ? { latency, ...(rateLimit !== undefined ? { rateLimit } : {}) }
+        : {
+            refresh: () => views.refresh(),
+            settle: () => workersRef?.synced() ?? Promise.resolve(),
+            extraMetrics: () => views.extraMetrics(),
+            ...(views.rateLimit !== undefined ? { rateLimit: views.rateLimit } : {}),
+          }),
       processMetrics: true,
-      ...(rateLimit !== undefined ? { rateLimit } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
       ...(config.notify.length > 0
         ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }
@@ -353,7 +337,7 @@ async function startOnStore(
     },
   });
   resources.add('admin server', () => admin.close());
-  const reloader = createReloader({
+  const reloader: Reloader = createReloader({
     load: options.loadConfig ?? noConfigFile,
     started: config,
     token: adminToken,
@@ -372,17 +356,7 @@ async function startOnStore(
   /** Stops accepting, answers what is in flight (bounded wait), then closes everything in reverse start order. */
   async function close(): Promise<void> {
     serving = false;
-    for (const listener of listeners) listener.stopAccepting();
-    const { upstreamTimeoutMs, upstreams } = reloader.config; // as last reloaded
-    const drainLimitMs = upstreamTimeoutMs * (upstreams.length + 1) + 500;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      resolver.drain(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, drainLimitMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    await drainListeners();
     await resources.unwind();
     const { written, dropped } = writer.stats;
     log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');
@@ -406,11 +380,19 @@ async function startOnStore(
     get adminToken() {
       return reloader.token;
     },
-    reload: () => reloader.reload(),
+    async reload() {
+      const result = await reloader.reload();
+      if (result.ok && workersRef !== undefined) {
+        workersRef.reload(reloader.config);
+        await workersRef.synced();
+      }
+      return result;
+    },
     rotateToken: () => reloader.rotateToken(),
     rateLimit,
     udp,
     tcp,
+    workers: workersRef,
     close() {
       closing ??= close();
       return closing;

@@ -2,7 +2,7 @@
  * /healthz (no token: for load balancers and orchestrators) and /metrics (Prometheus text).
  * /healthz says nothing a probe does not need: no list sources, no error texts, no paths.
  */
-import type { Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventWriterStats } from '../store/types.js';
 import type { ResolverView } from './metrics.js';
@@ -15,6 +15,8 @@ export interface SystemRouteDeps {
   readonly resolver: Pick<ResolverView, 'matcher'>;
   readonly lists?: Pick<ListManagement, 'lists'>;
   readonly registry: Registry;
+  /** More metrics to expose with `registry` (dns.workers > 1: the workers' histograms, summed). */
+  readonly extraMetrics?: () => Registry;
   /** Notification sinks: one failing makes the status degraded (not a liveness failure). */
   readonly notify?: { status(): readonly { readonly name: string; readonly state: 'ok' | 'failing' }[] };
   /** Host inventory files: /healthz counts the failing ones (never changes the status: DNS does not depend on them). */
@@ -103,11 +105,13 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
         },
       },
       async handle() {
+        const registry =
+          deps.extraMetrics === undefined ? deps.registry : Registry.merge([deps.registry, deps.extraMetrics()]);
         return {
           kind: 'text',
           status: 200,
           contentType: deps.registry.contentType,
-          body: await deps.registry.metrics(),
+          body: await registry.metrics(),
         };
       },
     },

@@ -3,6 +3,7 @@
  * (system, events, lists) plus the OpenAPI document that describes them. What a route is lives in
  * route-types.ts (re-exported here); handlers return a Reply value; server.ts turns it into bytes.
  */
+import type { Registry } from 'prom-client';
 import type { ListManagement } from '../blocklist/list-api.js';
 import type { EventReader } from '../store/types.js';
 import { buildOpenApiDocument, jsonResponse, errorResponses, type OperationDoc } from './openapi.js';
@@ -56,6 +57,12 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   readonly config?: () => Config;
   /** The fleet's PostgreSQL view (central.postgres); without it the /fleet routes are absent. */
   readonly fleet?: FleetApi;
+  /** Called before each request is handled (dns.workers > 1: fresh numbers from every worker). */
+  readonly refresh?: () => Promise<void>;
+  /** Called after a changing request (POST, PUT, DELETE) is handled, before its reply (dns.workers > 1: every worker has the change). */
+  readonly settle?: () => Promise<void>;
+  /** More metrics for /metrics (dns.workers > 1: the workers' latency histograms, summed). */
+  readonly extraMetrics?: () => Registry;
 }
 
 /** The version of the API the document describes (not poolsink's release). */
@@ -78,6 +85,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       eventWriter: deps.eventWriter,
       resolver: deps.resolver,
       registry,
+      ...(deps.extraMetrics !== undefined ? { extraMetrics: deps.extraMetrics } : {}),
       ...(deps.lists !== undefined ? { lists: deps.lists } : {}),
       ...(deps.notify !== undefined ? { notify: deps.notify } : {}),
       ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),

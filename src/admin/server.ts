@@ -143,12 +143,14 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         });
       }
       checkParamNames(url.searchParams, queryParamNames(match.route.query));
+      if (deps.refresh !== undefined) await deps.refresh();
       const reply = await match.route.handle({
         params: match.decodeParams(),
         query: url.searchParams,
         nowMs: clock(),
         body: () => readJsonBody(request, limits.maxBodyBytes),
       });
+      if (deps.settle !== undefined && MUTATING.has(method)) await deps.settle();
       await sendReply(response, reply, log);
       if (MUTATING.has(method))
         log.info({ client, method, path: shown(path), status: response.statusCode }, 'admin change');

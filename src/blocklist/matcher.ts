@@ -73,14 +73,14 @@ export interface DomainMatcher {
  * with the exact name, the high one the same for the wildcard; 0 means none. Both slots together
  * stay below 2^30, a V8 small integer on every platform, so the Map stores no heap numbers.
  */
-const SLOT_BITS = 15;
-const SLOT_MASK = (1 << SLOT_BITS) - 1;
+export const SLOT_BITS = 15;
+export const SLOT_MASK = (1 << SLOT_BITS) - 1;
 const MAX_LISTS = SLOT_MASK;
 const NO_MATCH = SLOT_MASK + 1;
 
 const ALLOW: Verdict = Object.freeze({ kind: 'allow' });
 
-type AllowlistedVerdict = Extract<Verdict, { kind: 'allowlisted' }>;
+export type AllowlistedVerdict = Extract<Verdict, { kind: 'allowlisted' }>;
 
 /** A power of two. */
 const BLOCKED_SHARDS = 32;
@@ -120,9 +120,14 @@ class ShardedMap<V> {
   clear(): void {
     for (const shard of this.shards) shard.clear();
   }
+
+  forEach(visit: (value: V, name: string) => void): void {
+    for (const shard of this.shards) shard.forEach(visit);
+  }
 }
 
-function allowlistMap(allowlist: readonly string[]): Map<string, AllowlistedVerdict> {
+/** Normalized allowlist name → its verdict; throws ERR_CONFIG_INVALID for a non-name. */
+export function allowlistMap(allowlist: readonly string[]): Map<string, AllowlistedVerdict> {
   const allowed = new Map<string, AllowlistedVerdict>();
   for (const entry of allowlist) {
     const name = normalizeDomain(entry);
@@ -158,6 +163,14 @@ class SuffixMatcher implements DomainMatcher {
 
   get allowlistSize(): number {
     return this.allowed.size;
+  }
+
+  /** Every block entry with its packed slots, and the allowlist (matcher-image.ts serialises these). */
+  exportTables(visit: (name: string, slots: number) => void): readonly string[] {
+    this.blocked.forEach((slots, name) => {
+      visit(name, slots);
+    });
+    return [...this.allowed.keys()];
   }
 
   withAllowlist(allowlist: readonly string[]): DomainMatcher {
@@ -231,6 +244,17 @@ class SuffixMatcher implements DomainMatcher {
     }
     return undefined;
   }
+}
+
+/**
+ * Visits every block entry of `matcher` (name and packed slots, see SLOT_BITS) and returns its
+ * allowlist; undefined for a matcher this module did not build.
+ */
+export function exportMatcherTables(
+  matcher: DomainMatcher,
+  visit: (name: string, slots: number) => void,
+): readonly string[] | undefined {
+  return matcher instanceof SuffixMatcher ? matcher.exportTables(visit) : undefined;
 }
 
 /** One of the two slots (exact or wildcard) being filled while the lists are merged. */

@@ -104,6 +104,11 @@ const DnsSchema = section({
     default: 'strip',
     description: 'Client Subnet from clients: strip before forwarding, or forward (and cache per subnet)',
   }),
+  workers: Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], {
+    default: 1,
+    description:
+      'Resolver processes sharing the DNS sockets (node:cluster): 1 answers in the main process; auto is one per core',
+  }),
   rateLimit: section({
     qps: int(0, 10_000_000, 1_000, 'Sustained queries per second per client address; 0 turns rate limiting off'),
     /** Default: twice qps (at least 1), set by load.ts. */

@@ -13,19 +13,23 @@ export interface IpSources {
   setLearned(list: IpListInput | undefined): void;
   /** The blocklist built last. */
   readonly blocklist: IpBlocklist;
+  /** The inputs of the blocklist built last. */
+  readonly inputs: readonly IpListInput[];
 }
 
 export function createIpSources(
   initial: readonly IpListInput[],
-  onBlocklist: (blocklist: IpBlocklist) => void,
+  /** Told of each new blocklist and the inputs it was built from (worker processes build their own). */
+  onBlocklist: (blocklist: IpBlocklist, inputs: readonly IpListInput[]) => void,
 ): IpSources {
   let ipLists = initial;
   let learned: IpListInput | undefined;
   let blocklist = createIpBlocklist(ipLists);
 
   function rebuild(): void {
-    blocklist = createIpBlocklist(learned === undefined ? ipLists : [...ipLists, learned]);
-    onBlocklist(blocklist);
+    const inputs = learned === undefined ? ipLists : [...ipLists, learned];
+    blocklist = createIpBlocklist(inputs);
+    onBlocklist(blocklist, inputs);
   }
 
   return {
@@ -39,6 +43,9 @@ export function createIpSources(
     },
     get blocklist() {
       return blocklist;
+    },
+    get inputs() {
+      return learned === undefined ? ipLists : [...ipLists, learned];
     },
   };
 }

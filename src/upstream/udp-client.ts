@@ -136,6 +136,8 @@ export function createUdpClient<T>(options: {
       slot.closed = true;
       open.delete(slot);
     });
+    // connect() binds port 0 with exclusive: true, so in a cluster worker (dns.workers > 1) this
+    // socket is the worker's own and never hands its replies to another.
     socket.connect(target.port, target.host);
     if (!isConnected(socket)) {
       slot.queued = [];

@@ -33,7 +33,20 @@ export interface Stack {
     init?: { method?: Dispatcher.HttpMethod; body?: unknown; token?: string | null },
   ): Promise<{ status: number; body: unknown }>;
   events: BlockEvent[];
+  /** A query outcome count (`refused`, `servfail`, …) over both transports, read through /metrics: the same with dns.workers. */
+  outcome(name: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * POOLSINK_TEST_WORKERS=N runs every stack with dns.workers N (unless the test sets it), so the
+ * suite checks the worker layout answers as the single process does.
+ */
+function withTestWorkers(raw: Record<string, unknown>): void {
+  const workers = process.env['POOLSINK_TEST_WORKERS'];
+  if (workers === undefined || workers === '') return;
+  const dns = typeof raw['dns'] === 'object' && raw['dns'] !== null ? { ...raw['dns'] } : {};
+  if (!('workers' in dns)) raw['dns'] = { ...dns, workers: workers === 'auto' ? 'auto' : Number(workers) };
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -55,6 +68,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     admin: { listen: '127.0.0.1:0' },
     ...options.config,
   };
+  // A fake clock cannot reach worker processes: such stacks stay single-process.
+  if (options.clock === undefined) withTestWorkers(raw);
   const config = validateConfig(raw, dir, join(dir, 'no-resolv.conf'));
   const events: BlockEvent[] = [];
   const sink: BlockEventSink = { record: (event) => events.push(event) };
@@ -65,7 +80,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   });
   const port = poolsink.udp[0]?.port ?? 0;
   const adminBase = `http://127.0.0.1:${poolsink.admin.address.port}`;
-  return {
+  const stack: Stack = {
     poolsink,
     port,
     dir,
@@ -84,9 +99,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const type = String(response.headers['content-type'] ?? '');
       return { status: response.statusCode, body: type.includes('json') && text !== '' ? JSON.parse(text) : text };
     },
+    async outcome(name) {
+      const response = await stack.api('/metrics');
+      const pattern = new RegExp(
+        `^poolsink_dns_query_outcomes_total\\{outcome="${name}",protocol="\\w+"\\} (\\d+)$`,
+        'gm',
+      );
+      let total = 0;
+      for (const match of String(response.body).matchAll(pattern)) total += Number(match[1]);
+      return total;
+    },
     async close() {
       await poolsink.close();
       if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
+  return stack;
 }

@@ -131,7 +131,7 @@ describe('client ACL', () => {
     expect(refused).toBeDefined();
     expect(rcodeOf(refused!)).toBe(5);
     expect(findEde(refused!)?.code).toBe(18);
-    expect(s.poolsink.resolver.counters.refused).toBe(1);
+    expect(await s.outcome('refused')).toBe(1);
     const viaDig = await dig(s.port, ['-b', '127.0.0.3', 'pool.example']);
     expect(viaDig.status).toBe('REFUSED');
     expect((await dig(s.port, ['example.com'])).status).toBe('NOERROR');
