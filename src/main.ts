@@ -255,6 +255,8 @@ async function startOnStore(
   let views: ReturnType<typeof createClusterViews> | undefined;
   if (workers > 1) {
     // Each worker ships its outcome counts itself (cluster/worker.ts).
+    const matcherAtFork = lists.matcher;
+    const ipListsAtFork = ipSources.blocklist;
     const pool = await startWorkerPool({
       config,
       count: workers,
@@ -267,6 +269,9 @@ async function startOnStore(
     });
     resources.add('resolver workers', () => pool.close());
     workersRef = pool;
+    // A list swap while the workers were forking reached no worker: send what is current now.
+    if (lists.matcher !== matcherAtFork) pool.setMatcher(lists.matcher);
+    if (ipSources.blocklist !== ipListsAtFork) pool.setIpLists(ipSources.inputs);
     views = createClusterViews({ pool, matcher: () => resolver.matcher, rateLimited: rateLimit !== undefined });
     ({ udp, tcp } = pool);
     drainListeners = () => pool.close();
