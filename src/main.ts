@@ -36,6 +36,8 @@ import { createListWatch } from './notify/list-watch.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
+import { startHoneypot } from './honeypot/start-honeypot.js';
+import type { HoneypotServer } from './honeypot/honeypot-server.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -60,6 +62,8 @@ export interface Poolsink {
   /** Bound addresses, in listen order (real ports when configured with port 0). */
   readonly udp: readonly HostPort[];
   readonly tcp: readonly HostPort[];
+  /** The stratum honeypot; absent when honeypot.listen and tlsListen are empty. */
+  readonly honeypot: HoneypotServer | undefined;
   /** Graceful stop: stop accepting, answer what is in flight (bounded wait), close everything. */
   close(): Promise<void>;
 }
@@ -259,6 +263,17 @@ async function startOnStore(
     listeners.push(udp, tcp);
   }
 
+  // The stratum honeypot behind the sinkhole: its logins go to the writer thread like block events.
+  const honeypot = await startHoneypot({
+    honeypot: config.honeypot,
+    block: config.block,
+    dataDir: config.dataDir,
+    log,
+    onLogin: (login) => writer.recordMinerLogin(login),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  if (honeypot !== undefined) resources.add('honeypot', () => honeypot.close());
+
   const udp = listeners.filter((listener): listener is UdpListener => listener.protocol === 'udp').map(addressOf);
   const tcp = listeners.filter((listener): listener is TcpListener => listener.protocol === 'tcp').map(addressOf);
   let serving = true;
@@ -362,6 +377,7 @@ async function startOnStore(
     rateLimit,
     udp,
     tcp,
+    honeypot,
     close() {
       closing ??= close();
       return closing;

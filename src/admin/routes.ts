@@ -17,6 +17,7 @@ import { createSystemRoutes } from './routes-system.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
 import { createDashboardRoutes } from './routes-dashboard.js';
+import { createMinerLoginRoutes } from './routes-miner-logins.js';
 import type { Config } from '../config/types.js';
 
 export {
@@ -79,6 +80,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       events: deps.events,
       ...(deps.changeIncident !== undefined ? { changeIncident: deps.changeIncident } : {}),
     }),
+    ...createMinerLoginRoutes({ events: deps.events }),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),

@@ -15,6 +15,7 @@ import { allowlistEntryName, sourceProblem } from './list-schema.js';
 import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { AdminConfig, Config } from './types.js';
 import { notifySinksOf } from './notify-config.js';
+import { honeypotOf } from './honeypot-config.js';
 import { createValidator, deepFreeze, withoutNulls } from './validate.js';
 
 export { ENV_OVERRIDES } from './env.js';
@@ -225,6 +226,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
       reverseDns: file.hosts.reverseDns,
     },
     lists: listsOf(file.lists, baseDir),
+    honeypot: honeypotOf(file.honeypot),
   };
   return deepFreeze(config);
 }

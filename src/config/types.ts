@@ -63,6 +63,11 @@ export interface HostsConfig {
   readonly reverseDns: boolean;
 }
 
+export interface HoneypotConfig extends Omit<FileSection<'honeypot'>, 'listen' | 'tlsListen'> {
+  readonly listen: readonly HostPort[];
+  readonly tlsListen: readonly HostPort[];
+}
+
 export interface Config {
   /** Directory that relative paths in the file (list sources, data) resolve against. */
   readonly baseDir: string;
@@ -81,6 +86,7 @@ export interface Config {
   readonly incidents: FileSection<'incidents'>;
   readonly notify: readonly NotifySinkConfig[];
   readonly hosts: HostsConfig;
+  readonly honeypot: HoneypotConfig;
   /** Destinations and files of lists added over the API; fileSourceDir resolved against baseDir. */
   readonly lists: { readonly allowPrivateSources: readonly string[]; readonly fileSourceDir?: string };
 }

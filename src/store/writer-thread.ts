@@ -34,6 +34,7 @@ import { workerScript } from './worker-support.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
+import type { MinerLogin } from '../honeypot/miner-login.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -99,6 +100,8 @@ export interface WriterThread extends EventWriter {
    * they keep the identities of their time; a restarted thread gets the whole snapshot again.
    */
   setIdentities(update: IdentityUpdate): void;
+  /** Stores a honeypot login and escalates the host's incident (held while the thread restarts). */
+  recordMinerLogin(login: MinerLogin): void;
 }
 
 const WARN_INTERVAL_MS = 60_000;
@@ -338,6 +341,11 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (!closed) send(threads.current, { kind: 'notify', notification });
     },
     notifyStatus: () => sinkStatus,
+    recordMinerLogin(login) {
+      if (closed) return;
+      postEvents();
+      send(threads.current, { kind: 'minerLogin', login });
+    },
     setIdentities(update: IdentityUpdate): void {
       if (closed) return;
       identityMirror.apply(update);

@@ -21,6 +21,7 @@ import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 import { startWriterIncidents } from '../incidents/writer-incidents.js';
+import { createWriterLogins } from '../honeypot/writer-logins.js';
 
 /**
  * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
@@ -112,6 +113,13 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   // Runtime lists, allowlist entries and list fetch state, written here rather than on the DNS
   // thread, where they would wait for this thread's transaction.
   const listStore = createListStore(connection);
+  const minerLogins = createWriterLogins({
+    connection,
+    log,
+    retentionDays: settings.retentionDays,
+    tracker: incidents.tracker,
+    identityFor: (clientIp) => identities.identityFor(clientIp),
+  });
   const pruner = createPruner({
     connection,
     log,
@@ -237,6 +245,11 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         break;
       case 'identities':
         identities.apply(message.update);
+        break;
+      case 'minerLogin':
+        // The host's buffered lookups first, so the incident they open is the one the login joins.
+        writer.flush();
+        minerLogins.record(message.login);
         break;
     }
   });
