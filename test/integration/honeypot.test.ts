@@ -6,8 +6,10 @@
  * awaited by its close event, while DNS keeps answering.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { dig, udpExchange } from '../helpers/clients.js';
 import { startLocalUpstream } from '../helpers/local-upstream.js';
@@ -17,7 +19,8 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 import { until } from '../helpers/wait.js';
 import { REFUSAL } from '../../src/honeypot/stratum-session.js';
-import { CERT_FILE, KEY_FILE } from '../../src/honeypot/certificate-store.js';
+import { CERT_FILE, KEY_FILE, loadOrCreateCertificate } from '../../src/honeypot/certificate-store.js';
+import { validateConfig } from '../../src/config/load.js';
 
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
 
@@ -81,7 +84,7 @@ function escalationFor(clientIp: string) {
       isRecord(body) &&
       body['type'] === 'incident.escalated' &&
       isRecord(body['data']) &&
-      body['data']['clientIp'] === clientIp
+      body['data']['client'] === clientIp
     );
   };
 }
@@ -243,5 +246,45 @@ describe('hostile clients', () => {
     expect(honeypot.outcomes.refused_total).toBeGreaterThanOrEqual(50);
     for (const c of idle) c.socket.destroy();
     await until(() => honeypot.open === 0);
+  });
+});
+
+describe('configuration and certificate', () => {
+  test.each<[string, Record<string, unknown>, string]>([
+    ['a bad address', { listen: ['nonsense'] }, 'config honeypot.listen[0]: "nonsense" is not an address:port'],
+    [
+      'an address twice',
+      { listen: ['127.0.0.1:3333'], tlsListen: ['127.0.0.1:3333'] },
+      'config honeypot.tlsListen[0]: 127.0.0.1:3333 is listed twice',
+    ],
+    [
+      'line cap over byte cap',
+      { maxLineBytes: 8192, maxBytesPerConnection: 4096 },
+      'config honeypot.maxLineBytes: must not exceed',
+    ],
+    ['an unknown key', { port: 3333 }, 'honeypot'],
+  ])('%s is refused naming the key', (_name, honeypot, message) => {
+    expect(() => validateConfig({ upstreams: ['127.0.0.1:53'], honeypot }, tmpdir())).toThrow(message);
+  });
+
+  test('off by default; the certificate is generated once and reused', () => {
+    expect(validateConfig({ upstreams: ['127.0.0.1:53'] }, tmpdir()).honeypot).toMatchObject({
+      listen: [],
+      tlsListen: [],
+      maxConnections: 256,
+      maxConnectionsPerClient: 4,
+      maxLineBytes: 4096,
+      maxBytesPerConnection: 16_384,
+      loginTimeoutMs: 10_000,
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'poolsink-cert-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const dataDir = join(dir, 'data');
+    const log = pino({ level: 'silent' });
+    const first = loadOrCreateCertificate(dataDir, log);
+    expect(loadOrCreateCertificate(dataDir, log)).toEqual(first);
+    expect(statSync(join(dataDir, KEY_FILE)).mode & 0o777).toBe(0o600);
+    writeFileSync(join(dataDir, KEY_FILE), 'not a key');
+    expect(() => loadOrCreateCertificate(dataDir, log)).toThrow(/honeypot TLS: .*honeypot-cert\.pem/);
   });
 });
