@@ -22,6 +22,8 @@ export const COMMAND_USAGE = {
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,
+  logins: `  poolsink logins [--config FILE] [--client IP|CIDR] [--wallet WALLET] [--since 24h] [--until TIME] [--limit N]
+                                            miner logins the stratum honeypot caught, newest first`,
   token: `  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working`,
   help: `  poolsink help [COMMAND]                   this text (also --help, -h)`,
 } as const;

@@ -18,11 +18,16 @@ import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 import { until } from '../helpers/wait.js';
+import { runCli } from '../helpers/cli.js';
 import { REFUSAL } from '../../src/honeypot/stratum-session.js';
 import { CERT_FILE, KEY_FILE, loadOrCreateCertificate } from '../../src/honeypot/certificate-store.js';
 import { validateConfig } from '../../src/config/load.js';
 
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+
+// C0 controls (but not the newline that ends each line), DEL and the C1 range, as UTF-8 text.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -286,5 +291,34 @@ describe('configuration and certificate', () => {
     expect(statSync(join(dataDir, KEY_FILE)).mode & 0o777).toBe(0o600);
     writeFileSync(join(dataDir, KEY_FILE), 'not a key');
     expect(() => loadOrCreateCertificate(dataDir, log)).toThrow(/honeypot TLS: .*honeypot-cert\.pem/);
+  });
+});
+
+describe('poolsink logins', () => {
+  test('hostile login fields reach the terminal escaped, one row per login; filters as the API', async () => {
+    const stack = await start({});
+    const port = honeypotOf(stack).plain[0]?.port ?? 0;
+    const hostile = '\u001b[2J\rforged\nrow\u00ff';
+    const c = await connectStratum(port, { localAddress: '127.0.0.8' });
+    c.send({
+      id: 1,
+      method: 'login',
+      params: { login: `W${hostile}`, pass: hostile, agent: hostile, algo: [hostile] },
+    });
+    await c.closed;
+    await loginsWhen(stack, '?client=127.0.0.8', 1);
+
+    const config = join(stack.dir, 'cli.yaml');
+    writeFileSync(config, 'upstreams: ["127.0.0.1:9"]\ndataDir: data\n');
+    const shown = await runCli(['logins', '--config', config, '--client', '127.0.0.0/24', '--since', '1h']);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).toContain('W\\027[2J\\013forged\\010row');
+    expect(shown.stdout).not.toMatch(CONTROL);
+    expect(shown.stdout.trim().split('\n')).toHaveLength(3); // header, rule, one login
+    const none = await runCli(['logins', '--config', config, '--wallet', 'nobody']);
+    expect(none.stdout).toBe('no miner logins\n');
+    const bad = await runCli(['logins', '--config', config, '--client', 'nonsense']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--client');
   });
 });
