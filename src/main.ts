@@ -304,6 +304,7 @@ async function startOnStore(
       latency,
       processMetrics: true,
       ...(rateLimit !== undefined ? { rateLimit } : {}),
+      ...(honeypot !== undefined ? { honeypot } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
       ...(config.notify.length > 0
         ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }

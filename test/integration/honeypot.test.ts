@@ -173,6 +173,9 @@ describe('logins of each flavour', () => {
     // A host that logged in without a lookup through poolsink gets an incident too.
     await receiver.next(escalationFor('127.0.0.5'));
     expect(honeypot.outcomes.login).toBe(4);
+    const metrics = await stack.api('/metrics');
+    expect(String(metrics.body)).toContain('poolsink_honeypot_connections_total{outcome="login"} 4');
+    expect(String(metrics.body)).toMatch(/poolsink_honeypot_open_connections \d/);
   });
 });
 
