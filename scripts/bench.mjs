@@ -18,7 +18,12 @@
  *                          opt-in long runs soak (scripts/bench/soak.mjs, BENCH_SOAK_* settings)
  *                          and fuzz1m (1,000,000 packets of scripts/fuzz.mjs), and incidents
  *                          (scripts/bench/incidents.mjs: blocked CPU with and without incidents
- *                          and a webhook sink; 1,000 hosts opening incidents at once)
+ *                          and a webhook sink; 1,000 hosts opening incidents at once), and
+ *                          blocklog (scripts/bench/block-log.mjs: blocked queries from one client
+ *                          retrying one name and all-unique names, block-log coalescing on and off,
+ *                          each as a ratio to the trivial responder in the same run), and
+ *                          history (scripts/bench/history-recorder.mjs: the query history's
+ *                          cost per repeated query on the DNS thread)
  *   BENCH_KEEP             1 = keep the generated lists and query files
  *   BENCH_SERVER_CORE, BENCH_CLIENT_CORE
  *
@@ -53,6 +58,8 @@ import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleC
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
+import { formatBlockLogReport, runBlockLogBench } from './bench/block-log.mjs';
+import { formatHistoryReport, runHistoryBench } from './bench/history-recorder.mjs';
 import { formatFuzzBenchReport, runFuzzBench } from './fuzz/bench.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,7 +67,7 @@ const DIST = join(ROOT, 'dist');
 const QUERY_LOADS = ['blocked', 'cached', 'miss'];
 const PARTS = ['trivial', ...QUERY_LOADS, 'load1m'];
 /** Long runs, only when BENCH_ONLY names them. */
-const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents'];
+const OPT_IN_PARTS = ['soak', 'fuzz1m', 'incidents', 'blocklog', 'history'];
 const LIST_SIZE = 100_000;
 const BIG_LIST_SIZE = 1_000_000;
 const BLOCKED_QUERIES = 20_000;
@@ -112,6 +119,8 @@ function readSettings(env) {
     soak: parts.has('soak'),
     fuzz1m: parts.has('fuzz1m'),
     incidents: parts.has('incidents'),
+    blocklog: parts.has('blocklog'),
+    history: parts.has('history'),
     cores,
   };
   settings.missQps = intSetting(env, 'BENCH_MISS_QPS', Math.floor(settings.qps / 2), 0, 10_000_000);
@@ -134,7 +143,11 @@ function preflight(settings) {
     throw new BenchSetupError('taskset is not installed (Debian package util-linux); it pins each server to one core');
   }
   if (
-    (settings.poolsinkLoads.length > 0 || settings.soak || settings.fuzz1m || settings.incidents) &&
+    (settings.poolsinkLoads.length > 0 ||
+      settings.soak ||
+      settings.fuzz1m ||
+      settings.incidents ||
+      settings.blocklog) &&
     !existsSync(join(DIST, 'cli.js'))
   ) {
     throw new BenchSetupError('dist/cli.js not found: run `npm run build` first (npm run bench does)');
@@ -516,12 +529,32 @@ async function main() {
       })
     : undefined;
 
+  const blocklog = settings.blocklog
+    ? await runBlockLogBench({
+        deps: {
+          settings,
+          startUpstream: () => startHelper('bench/upstream.mjs', 'upstream', [], settings.clientCore),
+          startTrivial: () => startHelper('trivial-responder.mjs', 'trivial', [], settings.serverCore),
+          startPoolsink,
+          measure,
+          warmUp,
+          describeRun,
+        },
+        dir,
+        runTag,
+        log,
+      })
+    : undefined;
+
   const loads = summarizeLoads(queryResults.runs, queryResults.loads);
   const load1m = summarizeLoad1m(load1mRaw);
   process.stdout.write(`\n${formatReport({ loads, load1m, settings })}\n`);
   if (soak !== undefined) process.stdout.write(`\n${formatSoakReport(soak)}\n`);
   if (fuzz1m !== undefined) process.stdout.write(`\n${formatFuzzBenchReport(fuzz1m)}\n`);
   if (incidents !== undefined) process.stdout.write(`\n${formatIncidentsReport(incidents)}\n`);
+  if (blocklog !== undefined) process.stdout.write(`\n${formatBlockLogReport(blocklog)}\n`);
+  // BENCH_ONLY=history: the query history recorder's DNS-thread cost (scripts/bench/history-recorder.mjs).
+  if (settings.history) process.stdout.write(`\n${formatHistoryReport(await runHistoryBench())}\n`);
   if (queryResults.poolsinkRssBytes !== undefined) {
     process.stdout.write(`poolsink RSS after the runs: ${(queryResults.poolsinkRssBytes / 1e6).toFixed(0)} MB\n`);
   }
@@ -542,6 +575,7 @@ async function main() {
         soak,
         fuzz1m,
         incidents,
+        blocklog,
         runs: queryResults.runs,
         poolsink: { readyMs: queryResults.poolsinkReadyMs, rssBytes: queryResults.poolsinkRssBytes },
         load1m: load1mRaw,

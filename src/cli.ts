@@ -21,12 +21,13 @@ import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
 import { loginsReport } from './commands/logins.js';
+import { retroHunt } from './commands/retro-hunt.js';
 import { createReloadSignal } from './commands/reload-signal.js';
 
 /** Options taking a value, besides --config. */
 const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format', 'wallet'] as const;
 /** Flags without a value, stored as 'true'. */
-const FLAG_OPTIONS = ['force', 'files'] as const;
+const FLAG_OPTIONS = ['force', 'files', 'record'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number] | (typeof FLAG_OPTIONS)[number];
 
 function isValueOption(name: string): name is ValueOption {
@@ -252,6 +253,15 @@ async function run(argv: readonly string[]): Promise<number> {
       return 0;
     case 'token':
       await token(args);
+      return 0;
+    case 'retro-hunt':
+      if (args.rest.length === 0) throw usageError('retro-hunt needs at least one domain', 'retro-hunt');
+      process.stdout.write(
+        await retroHunt(configOf(args), args.rest, {
+          record: args.values.record === 'true',
+          ...definedValues(args, ['since']),
+        }),
+      );
       return 0;
   }
 }

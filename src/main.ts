@@ -38,6 +38,8 @@ import { PoolsinkError } from './errors.js';
 import { blockTemplateOf, createReloader, type ReloadResult, type RotatedToken } from './reload.js';
 import { startHoneypot } from './honeypot/start-honeypot.js';
 import type { HoneypotServer } from './honeypot/honeypot-server.js';
+import { createHistoryRecorder } from './store/history-recorder.js';
+import { createRetroHunts } from './incidents/retro-hunt.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -114,6 +116,7 @@ async function startOnStore(
     maxNamesPerHost: config.database.maxNamesPerHost,
     flushIntervalMs: config.database.flushIntervalMs,
     maxBuffered: config.database.maxBufferedEvents,
+    coalesceWindowMs: config.database.coalesceWindowMs,
     // incidents.enabled false: the writer keeps the block log only (no tracker).
     ...(config.incidents.enabled ? { incidents: incidentSettings(config) } : {}),
     onReopened: () => {
@@ -121,12 +124,19 @@ async function startOnStore(
     },
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     notify: config.notify,
+    ...(config.history.enabled ? { history: config.history } : {}),
   });
   // Closing writes everything buffered, stops the pruner and ends the writer thread.
   resources.add('writer thread', async () => {
     writer.close();
     await writer.exited;
   });
+  // Retro-hunt (history.*): the DNS thread's recorder ships (client, name, hour) keys to the writer.
+  const history = config.history.enabled
+    ? createHistoryRecorder({ maxPerHour: config.history.maxPerHour, ship: (b) => writer.recordHistory(b), log })
+    : undefined;
+  resources.add('query history', () => history?.close());
+  const retroHunts = createRetroHunts({ enabled: history !== undefined, writer, log });
   const adminToken = resolveAdminToken({
     ...(config.admin.token !== undefined ? { token: config.admin.token } : {}),
     ...(config.admin.tokenFile !== undefined ? { tokenFile: config.admin.tokenFile } : {}),
@@ -155,6 +165,7 @@ async function startOnStore(
     store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
     log: log.child({ component: 'lists' }),
     onMatcher: (matcher) => resolverRef?.setMatcher(matcher),
+    onNamesAdded: retroHunts.namesAdded,
     fetch: { allowPrivateSources: config.lists.allowPrivateSources },
     ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
@@ -215,6 +226,7 @@ async function startOnStore(
     log,
     events,
     latency,
+    ...(history !== undefined ? { history } : {}),
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   resolverRef = resolver;
@@ -299,6 +311,7 @@ async function startOnStore(
       inventory: hostIdentity,
       listMetrics: { lists: () => lists.status().lists },
       changeIncident: (change) => writer.changeIncident(change),
+      retroHunt: retroHunts.hunt,
       config: () => reloader.config,
       listMatches,
       latency,
@@ -334,7 +347,8 @@ async function startOnStore(
     udp,
     admin: admin.address,
     lists: lists.lists(),
-    blockedDomains: resolver.matcher.size,
+    blockedDomains: resolver.matcher.blockSize,
+    alertDomains: resolver.matcher.size - resolver.matcher.blockSize,
     allowlist: resolver.matcher.allowlistSize,
   });
 

@@ -13,7 +13,10 @@ export interface StartLineFacts {
   readonly udp: readonly HostPort[];
   readonly admin: HostPort;
   readonly lists: readonly ListInfo[];
+  /** Names blocked (owned by block lists). */
   readonly blockedDomains: number;
+  /** Names only alerted on (owned by alert lists). */
+  readonly alertDomains: number;
   readonly allowlist: number;
 }
 
@@ -32,11 +35,12 @@ export function logStartLine(log: Logger, facts: StartLineFacts): void {
         error: list.lastError,
       })),
       blockedDomains: facts.blockedDomains,
+      alertDomains: facts.alertDomains,
       allowlist: facts.allowlist,
       blockResponse: config.block.response,
       admin: formatHostPort(facts.admin),
       database: config.database.path,
     },
-    startMessage(lists, facts.blockedDomains),
+    startMessage(lists, facts.blockedDomains, facts.alertDomains),
   );
 }

@@ -18,6 +18,8 @@ export interface EventView {
   readonly list: string;
   readonly rule: string;
   readonly action: string;
+  /** Queries the row stands for (coalesced repeats). */
+  readonly count: number;
   readonly incidentId: number | null;
   readonly identity: HostIdentity | null;
 }

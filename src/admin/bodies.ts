@@ -9,7 +9,7 @@ import type { ListDefinition, ListPatch } from '../blocklist/list-api.js';
 import { ListNameSchema, listSettings, sourceProblem } from '../config/list-schema.js';
 import { createValidator, type Validator } from '../config/validate.js';
 import { InvalidParameterError } from './http-errors.js';
-import { parseDomain } from './params.js';
+import { parseDomain, parseTime } from './params.js';
 import { IncidentNoteBody } from '../incidents/incident-api-schemas.js';
 
 const SETTING_FIELDS = Object.keys(listSettings);
@@ -37,8 +37,34 @@ export const AllowlistBody = Type.Object(
   { additionalProperties: false },
 );
 
+/** Names one on-demand retro-hunt searches at most. */
+export const MAX_HUNT_NAMES = 1000;
+
+export const RetroHuntBody = Type.Object(
+  {
+    names: Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), {
+      minItems: 1,
+      maxItems: MAX_HUNT_NAMES,
+      description: 'Domain names; each matches itself and its subdomains',
+      examples: [['pool.example']],
+    }),
+    since: Type.Optional(
+      Type.String({ description: 'Only history since then: ISO-8601 time or a duration (24h, 3d); default all kept' }),
+    ),
+    record: Type.Optional(
+      Type.Boolean({ description: 'Open (or join) a retro incident for each client found, and notify; default false' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** The body schemas by their OpenAPI component name. */
-export const BODY_SCHEMAS = { ListDefinition: ListDefinitionBody, ListPatch: ListPatchBody, AllowlistBody } as const;
+export const BODY_SCHEMAS = {
+  ListDefinition: ListDefinitionBody,
+  ListPatch: ListPatchBody,
+  AllowlistBody,
+  RetroHuntBody,
+} as const;
 
 function bodyValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
   return createValidator(
@@ -83,6 +109,21 @@ export function parseAllowlistBody(body: unknown): string {
 }
 
 const incidentNote = bodyValidator(IncidentNoteBody);
+const retroHunt = bodyValidator(RetroHuntBody);
+
+/** `{"names": [...], "since"?, "record"?}` → normalized, distinct names; since as ms. */
+export function parseRetroHuntBody(
+  body: unknown,
+  nowMs: number,
+): { names: string[]; sinceMs?: number; record: boolean } {
+  const value = parsed(retroHunt, body);
+  const names = [...new Set(value.names.map((name, i) => parseDomain(`body.names[${i}]`, name)))];
+  return {
+    names,
+    record: value.record === true,
+    ...(value.since !== undefined ? { sinceMs: parseTime('body.since', value.since, nowMs) } : {}),
+  };
+}
 
 /** `{"note": "..."}` of an incident acknowledge or resolve → the note. */
 export function parseIncidentNote(body: unknown): string {

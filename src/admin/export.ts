@@ -24,6 +24,11 @@ export interface EventView {
   readonly answer: string;
   readonly via: string | null;
   readonly incidentId: number | null;
+  /** Queries the row stands for (repeats within database.coalesceWindowMs are one row). */
+  readonly count: number;
+  /** The last of them (time is the first's). */
+  readonly lastTime: string;
+  readonly lastTimeMs: number;
   /** Who the client was when the event was recorded; null when nothing was known. */
   readonly identity: HostIdentity | null;
 }
@@ -49,6 +54,9 @@ export function eventView(event: StoredEvent): EventView {
     answer: event.answer,
     via: event.via,
     incidentId: event.incidentId,
+    count: event.count,
+    lastTime: isoTime(event.lastMs),
+    lastTimeMs: event.lastMs,
     identity: event.identity ?? null,
   };
 }
@@ -70,6 +78,8 @@ const EVENT_CSV_COLUMNS = [
   'action',
   'answer',
   'via',
+  'count',
+  'lastTime',
 ] as const satisfies readonly (keyof EventView)[];
 
 /** The export's columns: the event's, then its identity's name and instance id. */

@@ -44,6 +44,9 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
       'action',
       'answer',
       'via',
+      'count',
+      'lastTime',
+      'lastTimeMs',
     ],
     properties: {
       id: { type: 'integer' },
@@ -65,6 +68,13 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
       answer: { type: 'string' },
       via: { ...nullableString, description: 'The CNAME target that was blocked, when the block came from the answer' },
       incidentId: { type: ['integer', 'null'], description: 'The incident the event counted into' },
+      count: {
+        type: 'integer',
+        minimum: 1,
+        description: 'Queries the row stands for: repeats within database.coalesceWindowMs are one row',
+      },
+      lastTime: { type: 'string', format: 'date-time', description: 'The last of those queries (time is the first)' },
+      lastTimeMs: { type: 'integer' },
       identity: {
         oneOf: [ref('HostIdentity'), { type: 'null' }],
         description: 'Who the client was when the event was recorded (inventory or reverse DNS); null if unknown',

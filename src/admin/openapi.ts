@@ -7,6 +7,7 @@
  * (bodies.ts, src/config/list-schema.ts), embedded as they are: JSON Schema 2020-12.
  */
 import { INCIDENT_SCHEMAS } from '../incidents/incident-api-schemas.js';
+import { RETRO_HUNT_SCHEMAS } from './retro-hunt-schemas.js';
 import { queryParameters } from './query.js';
 import { NOTIFY_SCHEMAS, NOTIFY_WEBHOOKS } from './notify-schemas.js';
 import { ref, type DocumentedRoute, type ResponseDoc, type Schema } from './openapi-doc.js';
@@ -109,7 +110,14 @@ export function buildOpenApiDocument(
           description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
         },
       },
-      schemas: { ...SCHEMAS, ...INCIDENT_SCHEMAS, ...NOTIFY_SCHEMAS, ...DASHBOARD_SCHEMAS, ...MINER_LOGIN_SCHEMAS },
+      schemas: {
+        ...SCHEMAS,
+        ...INCIDENT_SCHEMAS,
+        ...NOTIFY_SCHEMAS,
+        ...DASHBOARD_SCHEMAS,
+        ...RETRO_HUNT_SCHEMAS,
+        ...MINER_LOGIN_SCHEMAS,
+      },
       responses: RESPONSES,
     },
   };

@@ -41,6 +41,7 @@ export function incidentView(incident: IncidentSummary): Record<string, unknown>
     protocols: incident.protocols,
     previousId: incident.previousId,
     escalationLevel: incident.escalationLevel,
+    retro: incident.retro,
     acknowledged: acknowledged === null ? null : { at: isoTime(acknowledged.atMs), note: acknowledged.note },
     resolved: resolved === null ? null : { at: isoTime(resolved.atMs), note: resolved.note, by: resolved.by },
   };

@@ -65,7 +65,7 @@ export function createSystemRoutes(deps: SystemRouteDeps): Route[] {
           deps.resolver.matcher.lists.map((l) => ({ name: l.name, entries: l.entries, ok: true }));
         const sinks = deps.notify?.status().map((sink) => ({ name: sink.name, ok: sink.state === 'ok' })) ?? [];
         const reasons = degradedReasons({
-          noBlockedNames: deps.resolver.matcher.size === 0,
+          noBlockedNames: deps.resolver.matcher.blockSize === 0,
           listFailing: lists.some((l) => !l.ok),
           storeUnhealthy: !writer.healthy,
           notifyFailing: sinks.some((sink) => !sink.ok),

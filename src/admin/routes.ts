@@ -11,6 +11,7 @@ import { createMetrics, type ListMetricsView, type MetricsSources } from './metr
 import { createEventRoutes } from './routes-events.js';
 import { createListRoutes } from './routes-lists.js';
 import { createIncidentRoutes } from './routes-incidents.js';
+import { createRetroHuntRoutes, type RetroHuntApi } from './routes-retro-hunt.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { createInventoryRoutes, type InventoryRouteDeps } from './routes-inventory.js';
 import { createSystemRoutes } from './routes-system.js';
@@ -43,6 +44,8 @@ export interface AdminDeps extends Omit<MetricsSources, 'lists'>, InventoryRoute
   health(): ServingState;
   /** Applies an incident acknowledge or resolve (the writer thread); without it those routes answer 503. */
   readonly changeIncident?: (change: IncidentChange) => Promise<void>;
+  /** On-demand retro-hunts (POST /retro-hunt); without it that route answers 503. */
+  readonly retroHunt?: RetroHuntApi;
   /** Notification sinks; without it the /notify routes are absent. */
   readonly notify?: NotifyApi;
   /** Reload and token rotation; without it those routes are absent. */
@@ -76,6 +79,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       ...(deps.inventory !== undefined ? { inventory: deps.inventory } : {}),
     }),
     ...createEventRoutes(deps),
+    ...createRetroHuntRoutes(deps.retroHunt),
     ...createIncidentRoutes({
       events: deps.events,
       ...(deps.changeIncident !== undefined ? { changeIncident: deps.changeIncident } : {}),

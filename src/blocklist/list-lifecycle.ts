@@ -104,7 +104,7 @@ export function createListLifecycle(options: ListLifecycleOptions): ListLifecycl
         table.loadingAtStart = false;
       }
       await swapper.rebuild();
-      if (swapper.matcher.size === 0) {
+      if (swapper.matcher.blockSize === 0) {
         log.error(
           { lists: table.entries.length },
           'no names are blocked: every list is empty or failed to load (see the warnings above); /healthz reports degraded',

@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { PoolsinkError } from '../errors.js';
 import { createAllowlist } from './allowlist.js';
+import type { AddedNamesSink } from './added-names.js';
 import { DEFAULT_SLICE_MS } from './build.js';
 import type { ListSpec } from './definition.js';
 import { DEFAULT_FETCH_OPTIONS, createListFetcher, type FetchOptions, type ListFetcher } from './fetch.js';
@@ -66,6 +67,12 @@ export interface ListManagerOptions {
   readonly filePollMs?: number;
   /** Longest stretch of list work between two yields to the event loop. Default 5. */
   readonly sliceMs?: number;
+  /**
+   * Told of the names a list gained (a refresh, a runtime list added, a new source), after they
+   * are in the matcher: the retro-hunt. Not at start: the lists loaded then are what poolsink
+   * already had, and their names were hunted when they were gained.
+   */
+  readonly onNamesAdded?: AddedNamesSink;
 }
 
 export interface ListStatusDetail extends ListInfo {
@@ -160,6 +167,7 @@ export function createListManager(options: ListManagerOptions): ListManager {
     sliceMs,
     swapper,
     scheduling,
+    ...(options.onNamesAdded !== undefined ? { onNamesAdded: options.onNamesAdded } : {}),
   });
   const parts = { table, store, log, baseDir, cache, allowlist, swapper, scheduling, pipeline };
   const lifecycle = createListLifecycle({ ...parts, fetcher, ownFetcher });

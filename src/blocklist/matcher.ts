@@ -55,6 +55,8 @@ export interface DomainMatcher {
   match(qname: string): Verdict;
   /** Distinct block entries over all lists (`pool.com` and `*.pool.com` are two). */
   readonly size: number;
+  /** Of `size`, the entries owned by `block` lists: what is actually blocked (alert lists only report). */
+  readonly blockSize: number;
   readonly lists: readonly ListSummary[];
   readonly allowlistSize: number;
   /**
@@ -132,6 +134,7 @@ function allowlistMap(allowlist: readonly string[]): Map<string, AllowlistedVerd
 
 class SuffixMatcher implements DomainMatcher {
   readonly size: number;
+  readonly blockSize: number;
   readonly lists: readonly ListSummary[];
   private readonly blocked: ShardedMap<number>;
   /** Allowlisted name → its verdict, built once so an allowlisted query allocates nothing. */
@@ -140,11 +143,13 @@ class SuffixMatcher implements DomainMatcher {
   constructor(
     blocked: ShardedMap<number>,
     size: number,
+    blockSize: number,
     lists: readonly ListSummary[],
     allowed: ReadonlyMap<string, AllowlistedVerdict>,
   ) {
     this.blocked = blocked;
     this.size = size;
+    this.blockSize = blockSize;
     this.lists = lists;
     this.allowed = allowed;
   }
@@ -154,7 +159,7 @@ class SuffixMatcher implements DomainMatcher {
   }
 
   withAllowlist(allowlist: readonly string[]): DomainMatcher {
-    return new SuffixMatcher(this.blocked, this.size, this.lists, allowlistMap(allowlist));
+    return new SuffixMatcher(this.blocked, this.size, this.blockSize, this.lists, allowlistMap(allowlist));
   }
 
   match(qname: string): Verdict {
@@ -273,6 +278,7 @@ export function createMatcherBuilder(): MatcherBuilder {
   const wildcardWriter: SlotWriter = { shift: SLOT_BITS, counted: new ShardedMap() };
   const summaries: ListSummary[] = [];
   let size = 0;
+  let blockSize = 0;
   let current: { name: string; mode: 'block' | 'alert'; entries: number } | undefined;
   let finished = false;
 
@@ -290,7 +296,10 @@ export function createMatcherBuilder(): MatcherBuilder {
       if (name === undefined) continue; // past the end of names: nothing to add
       const added = addEntry(blocked, name, listIndex, writer);
       if (added !== 'duplicate') current.entries++;
-      if (added === 'new') size++;
+      if (added === 'new') {
+        size++;
+        if (current.mode === 'block') blockSize++;
+      }
     }
   }
 
@@ -318,7 +327,7 @@ export function createMatcherBuilder(): MatcherBuilder {
       finished = true;
       exactWriter.counted.clear();
       wildcardWriter.counted.clear();
-      return new SuffixMatcher(blocked, size, Object.freeze(summaries), allowed);
+      return new SuffixMatcher(blocked, size, blockSize, Object.freeze(summaries), allowed);
     },
   };
 }

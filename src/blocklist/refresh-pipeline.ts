@@ -8,6 +8,7 @@
  * candidate loaded for an API change before anything is touched (loadCandidate, commitCandidate).
  */
 import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
+import { addedNames, type AddedNamesSink } from './added-names.js';
 import { createSlicer, normalizedCopy } from './build.js';
 import type { ListSpec } from './definition.js';
 import type { ListFetcher, Validators } from './fetch.js';
@@ -54,6 +55,8 @@ export interface RefreshPipelineOptions extends ListContext {
   readonly sliceMs: number;
   readonly swapper: MatcherSwapper;
   readonly scheduling: RefreshScheduling;
+  /** Told of the names a list gained once they are in the matcher (not at start); added-names.ts. */
+  readonly onNamesAdded?: AddedNamesSink;
 }
 
 export interface RefreshPipeline {
@@ -116,14 +119,33 @@ export function createRefreshPipeline(options: RefreshPipelineOptions): RefreshP
             ? saveCopy(entry, evaluation.parsed, evaluation.sha256, validators)
             : undefined;
         const { parsed, sha256, entries } = evaluation;
+        const before = entry.content?.parsed;
         entry.content = { parsed, sha256, entries, loadedFrom: from };
         entry.validators = validators;
         entry.rejected = undefined;
         log.info({ list: name, entries, previous: previousEntries, skipped: parsed.skipped, from }, 'blocklist loaded');
-        if (!table.loadingAtStart) await swapper.rebuild();
+        if (!table.loadingAtStart) {
+          await swapper.rebuild();
+          if (options.onNamesAdded !== undefined) reportAdded(options.onNamesAdded, name, before, parsed);
+        }
         await saved;
         return { name, outcome: 'updated', entries, previousEntries };
       }
+    }
+  }
+
+  function reportAdded(sink: AddedNamesSink, name: string, before: ParsedList | undefined, parsed: ParsedList): void {
+    const added = addedNames(before, parsed);
+    if (added.total === 0) return;
+    if (added.total > added.names.length)
+      log.warn(
+        { list: name, gained: added.total, hunted: added.names.length },
+        'list gained more names than one retro-hunt searches; the rest are not searched',
+      );
+    try {
+      sink(name, added);
+    } catch (err: unknown) {
+      log.warn({ list: name, err: errorMessage(err) }, 'names a list gained not handed on');
     }
   }
 

@@ -42,7 +42,7 @@ export function hostsReport(queries: EventQueries, options: HostsOptions, nowMs:
 export function eventsTable(events: readonly StoredEvent[]): string {
   if (events.length === 0) return 'no events\n';
   return formatTable(
-    ['TIME (UTC)', 'CLIENT', 'HOST', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION'],
+    ['TIME (UTC)', 'CLIENT', 'HOST', 'PROTO', 'QNAME', 'QTYPE', 'LIST', 'RULE', 'ACTION', 'COUNT'],
     events.map((e) => [
       shortTime(e.timeMs),
       e.clientIp,
@@ -53,6 +53,7 @@ export function eventsTable(events: readonly StoredEvent[]): string {
       terminalText(e.list),
       presentName(e.rule),
       e.action,
+      String(e.count),
     ]),
   );
 }

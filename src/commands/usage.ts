@@ -24,6 +24,9 @@ export const COMMAND_USAGE = {
                                             change its state (through the admin API)`,
   logins: `  poolsink logins [--config FILE] [--client IP|CIDR] [--wallet WALLET] [--since 24h] [--until TIME] [--limit N]
                                             miner logins the stratum honeypot caught, newest first`,
+  'retro-hunt': `  poolsink retro-hunt [--config FILE] [--since 3d] [--record] DOMAIN...
+                                            clients that resolved these names (or subdomains) in the query history
+                                            (history.enabled; through the admin API); --record opens retro incidents`,
   token: `  poolsink token rotate [--config FILE]     a new admin token (printed once); the old one stops working`,
   help: `  poolsink help [COMMAND]                   this text (also --help, -h)`,
 } as const;

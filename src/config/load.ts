@@ -220,6 +220,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     },
     admin: adminOf(file.admin, baseDir),
     incidents: file.incidents,
+    history: file.history,
     notify: notifySinksOf(file.notify, baseDir),
     hosts: {
       inventory: file.hosts.inventory.map((entry) => ({ ...entry, source: resolvePath(baseDir, entry.source) })),

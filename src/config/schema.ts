@@ -112,6 +112,13 @@ const DatabaseSchema = section({
   maxNamesPerHost: int(10, 1_000_000, 1000, 'Distinct blocked names kept per host'),
   maxBufferedEvents: int(1_000, 10_000_000, MAX_BUFFERED_EVENTS, 'Block events buffered in memory at most'),
   flushIntervalMs: int(10, 60_000, FLUSH_INTERVAL_MS),
+  // Repeats of one (client, name, type, list, action) within the window are one row with a count.
+  coalesceWindowMs: int(
+    0,
+    3_600_000,
+    10_000,
+    'Repeated blocked queries summed into one row for this long; 0: a row each',
+  ),
 });
 
 const AdminSchema = section({
@@ -194,6 +201,21 @@ const HostsSchema = section({
   }),
 });
 
+/**
+ * Query history (retro-hunt, README "Retro-hunt"): one row per (client, name, hour) of forwarded or
+ * cached answers, so a name a list gains later can be searched back. Opt-in: it is a record of who
+ * resolved what.
+ */
+const HistorySchema = section({
+  enabled: Type.Boolean({
+    default: false,
+    description: 'Keep one row per (client, name, hour) of answered queries for retro-hunts',
+  }),
+  retainDays: int(1, 365, 7, 'Rows older than this many days are deleted'),
+  maxRows: int(1_000, 1_000_000_000, 5_000_000, 'Rows kept at most (the oldest hours are deleted first)'),
+  maxPerHour: int(100, 10_000_000, 200_000, 'New (client, name) pairs recorded per hour at most; more are counted'),
+});
+
 export const ConfigFileSchema = Type.Object(
   {
     dns: DnsSchema,
@@ -217,6 +239,8 @@ export const ConfigFileSchema = Type.Object(
       autoResolveHours: int(1, 87_600, 72, 'An incident without attempts for this long resolves itself'),
     }),
     notify: Type.Array(NotifySinkSchema, { default: [] }),
+    /** Query history for retro-hunts (src/store/query-history.ts); off unless enabled. */
+    history: HistorySchema,
     hosts: HostsSchema,
     honeypot: HoneypotSchema,
     /** Where lists added over the admin API may be fetched from or read (issue 11: no SSRF). */

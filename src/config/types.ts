@@ -84,6 +84,8 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly admin: AdminConfig;
   readonly incidents: FileSection<'incidents'>;
+  /** Query history for retro-hunts (opt-in). */
+  readonly history: FileSection<'history'>;
   readonly notify: readonly NotifySinkConfig[];
   readonly hosts: HostsConfig;
   readonly honeypot: HoneypotConfig;

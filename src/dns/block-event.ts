@@ -21,6 +21,13 @@ export interface BlockEvent {
   readonly answer: string;
   /** Set when the block came from a CNAME in the upstream answer (cloaking), not the qname. */
   readonly via?: string;
+  /**
+   * Queries this event stands for (default 1): a follow-up of the block log's coalescing
+   * (store/event-coalescer.ts) sums the repeats of one client, name, type, list and action.
+   */
+  readonly count?: number;
+  /** With count: the time of the last repeat (timeMs is the first's). */
+  readonly lastMs?: number;
 }
 
 export interface BlockEventSink {

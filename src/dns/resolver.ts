@@ -24,6 +24,7 @@ import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js'
 // Types only: the matcher is built by blocklist/ and handed in; dns/ never calls into blocklist/.
 import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import type { QueryHistorySink } from '../store/history-recorder.js';
 
 export interface Resolver {
   handle(query: Buffer, address: string, port: number, transport: Transport): void;
@@ -64,6 +65,8 @@ export interface ResolverDeps {
   nsid?: Buffer;
   /** `strip` (default): Client Subnet is not forwarded; `forward`: it is, and is part of the cache key. */
   ecs?: EcsPolicy;
+  /** Told of each query answered from the cache or forwarded (history.enabled: retro-hunts); allocation-free for repeats. */
+  history?: QueryHistorySink;
 }
 
 const PROHIBITED_TEXT = Buffer.from('client not allowed', 'utf8');
@@ -112,6 +115,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
   });
   const nsid = deps.nsid;
   const ecsInKey = deps.ecs === 'forward';
+  const history = deps.history;
 
   /** The pipeline. Each step either answers (and returns) or passes the query on. */
   function handle(query: Buffer, address: string, port: number, transport: Transport): void {
@@ -145,9 +149,11 @@ export function createResolver(deps: ResolverDeps): Resolver {
       deliver(buildAnyAnswer(query, parsed), parsed, address, port, transport);
       return;
     }
-    // 5. Cache.
+    // 5. Cache (the query history, when kept, notes each query answered from here on).
+    const now = clock();
+    history?.note(address, parsed.qname, now);
     const key = ecsInKey ? cacheKey(parsed) + ecsKeySuffix(query, parsed) : cacheKey(parsed);
-    const entry = cache.lookup(key, clock());
+    const entry = cache.lookup(key, now);
     if (entry !== undefined) {
       answerFromCache(entry, query, parsed, address, port, transport);
       return;

@@ -32,6 +32,9 @@ export const IncidentSchema = Type.Object({
   protocols: Type.Array(Type.String()),
   previousId: Type.Union([Type.Integer(), Type.Null()], { description: 'The incident this one recurs after' }),
   escalationLevel: Type.Integer({ description: 'Escalation steps taken (new names, attempts past 100, 1000 ...)' }),
+  retro: Type.Boolean({
+    description: 'Found by a retro-hunt: the host resolved names before a list had them (times are its queries)',
+  }),
   acknowledged: Type.Union([Type.Object({ at: time, note: nullable(Type.String()) }), Type.Null()]),
   resolved: Type.Union([
     Type.Object({ at: time, note: nullable(Type.String()), by: stringEnum(['operator', 'auto'] as const) }),

@@ -43,6 +43,12 @@ export const IncidentPayloadSchema = Type.Object(
     reasons: Type.Optional(Type.Array(Type.String(), { description: 'incident.escalated: what escalated it' })),
     note: Type.Optional(Type.String({ description: 'incident.resolved: the operator note' })),
     resolvedBy: Type.Optional(stringEnum(['operator', 'auto'] as const)),
+    retro: Type.Optional(
+      Type.Boolean({
+        description:
+          'Found by a retro-hunt: the client resolved names before a list had them; the times are those of its queries',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -76,7 +82,7 @@ export function incidentPayload(
     | 'escalationLevel'
   > & { readonly state: ActiveIncident['state'] | 'resolved' },
   names: readonly NameRow[],
-  extra: Pick<IncidentPayload, 'reasons' | 'note' | 'resolvedBy'> = {},
+  extra: Pick<IncidentPayload, 'reasons' | 'note' | 'resolvedBy' | 'retro'> = {},
 ): IncidentPayload {
   return {
     id: incident.id,

@@ -33,6 +33,8 @@ export interface IncidentSummary {
   readonly protocols: readonly string[];
   readonly previousId: number | null;
   readonly escalationLevel: number;
+  /** Found by a retro-hunt (the query history), not by a blocked or alerted query. */
+  readonly retro: boolean;
   readonly acknowledged: { readonly atMs: number; readonly note: string | null } | null;
   readonly resolved: { readonly atMs: number; readonly note: string | null; readonly by: string } | null;
 }
@@ -98,6 +100,7 @@ function summaryOf(row: Row): IncidentSummary {
     protocols: row.protocols === '' ? [] : row.protocols.split(','),
     previousId: row.previous_id,
     escalationLevel: row.escalation_level,
+    retro: row.retro === 1,
     acknowledged: row.acknowledged_ms === null ? null : { atMs: row.acknowledged_ms, note: row.ack_note },
     resolved:
       row.resolved_ms === null

@@ -40,6 +40,8 @@ export interface IncidentRow {
   resolved_ms: number | null;
   resolve_note: string | null;
   resolved_by: string | null;
+  /** 1: found by a retro-hunt (migration 7). */
+  retro: number;
 }
 
 export interface NameRow {
@@ -96,6 +98,7 @@ export function prepareIncidentWrites(db: SqliteDatabase) {
     topNames: db.prepare<[number, number], NameRow>(
       'SELECT qname, list, count, first_ms, last_ms FROM incident_names WHERE incident_id = ? ORDER BY count DESC, qname LIMIT ?',
     ),
+    markRetro: db.prepare<[number]>('UPDATE incidents SET retro = 1 WHERE id = ?'),
     acknowledge: db.prepare<[number, string, number]>(
       "UPDATE incidents SET state = 'acknowledged', acknowledged_ms = ?, ack_note = ? WHERE id = ?",
     ),

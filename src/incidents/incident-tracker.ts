@@ -31,6 +31,7 @@ import {
 } from './incident-state.js';
 import { activeIncident, prepareIncidentWrites, type ActiveIncident } from './incident-store.js';
 import { createDetectionLog, type Detection } from './detection-log.js';
+import type { RetroClient } from '../store/history-protocol.js';
 
 export interface IncidentTrackerOptions {
   readonly connection: StoreConnection;
@@ -56,6 +57,13 @@ export interface IncidentTracker extends EventBatchHook {
    * in the caller's transaction (call rolledBack() if it fails); returns the incident's id.
    */
   escalate(clientIp: string, atMs: number, reason: string): number;
+  /**
+   * Retro-hunt findings (the query history's clients that resolved names `list` gained): each
+   * client's incident is opened at its first query (or joined), marked retro, and notified
+   * (incident.opened, or incident.escalated for one already open), in one transaction. Returns the
+   * incidents touched.
+   */
+  recordRetro(clients: readonly RetroClient[], list: string): number;
   /** Open or acknowledged incidents held in memory. */
   readonly active: number;
 }
@@ -70,6 +78,8 @@ interface Touch {
   protocols: Set<string>;
   readonly names: Map<string, { list: string; count: number; firstMs: number; lastMs: number }>;
   readonly hours: Map<number, number>;
+  /** Found by a retro-hunt (recordRetro). */
+  retro: boolean;
 }
 
 export function createIncidentTracker(options: IncidentTrackerOptions): IncidentTracker {
@@ -145,6 +155,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         protocols: new Set(incident.protocols === '' ? [] : incident.protocols.split(',')),
         names: new Map(),
         hours: new Map(),
+        retro: false,
       };
       touches.set(incident.id, touch);
     }
@@ -203,6 +214,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     const identity = identityFor === undefined ? incident.identityJson : identityJson(incident.clientIp);
     if (identity !== null) incident.identityJson = identity;
     const reasons = touch.opened ? [] : escalationReasons(before, incident);
+    if (touch.retro && !touch.opened) reasons.push('retro-hunt: it resolved names a list gained later');
     if (reasons.length > 0) incident.escalationLevel += 1;
     s.update.run(
       incident.severity,
@@ -214,10 +226,12 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       incident.escalationLevel,
       incident.id,
     );
-    if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident));
+    const retro = touch.retro ? { retro: true } : {};
+    if (touch.retro) s.markRetro.run(incident.id);
+    if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident, retro));
     else if (reasons.length > 0) {
       s.history.run(incident.id, touch.lastMs, 'escalated', incident.state, 'poolsink', reasons.join('; '));
-      notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons }));
+      notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons, ...retro }));
     }
   }
 
@@ -250,7 +264,16 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         const event = events[i];
         if (event === undefined) continue;
         const { clientIp, qname, list, action, timeMs } = event;
-        ids[i - start] = count(touches, clientIp, qname, list, action, 1, timeMs, timeMs);
+        ids[i - start] = count(
+          touches,
+          clientIp,
+          qname,
+          list,
+          action,
+          event.count ?? 1,
+          timeMs,
+          event.lastMs ?? timeMs,
+        );
         // Only events carry a protocol (tallies do not).
         touches.get(ids[i - start] ?? -1)?.protocols.add(event.protocol);
       }
@@ -329,6 +352,41 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       s.history.run(incident.id, atMs, 'escalated', incident.state, 'poolsink', reason);
       notify('incident.escalated', atMs, payloadOf(incident, { reasons: [reason] }));
       return incident.id;
+    },
+    recordRetro(clients, list) {
+      if (clients.length === 0) return 0;
+      let touched = 0;
+      try {
+        touched = inTransaction(() => {
+          const touches = new Map<number, Touch>();
+          for (const client of clients) {
+            for (const name of client.names) {
+              if (!Number.isInteger(name.count) || name.count <= 0) continue;
+              const id = count(
+                touches,
+                client.clientIp,
+                name.qname,
+                list,
+                'blocked',
+                name.count,
+                name.firstMs,
+                name.lastMs,
+              );
+              const touch = touches.get(id);
+              if (touch !== undefined) touch.retro = true;
+            }
+          }
+          for (const touch of touches.values()) write(touch);
+          return touches.size;
+        });
+      } catch (err: unknown) {
+        detected = [];
+        throw err;
+      }
+      const lines = detected;
+      detected = [];
+      detectionLog.write(lines);
+      return touched;
     },
     get active() {
       return byClient.size;

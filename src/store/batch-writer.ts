@@ -123,7 +123,10 @@ export interface EventTally {
   readonly lastMs: number;
 }
 
-/** Adds `n` events of one client, name, list and action, seen from firstMs to lastMs (hour: lastMs's). */
+/**
+ * Adds `n` events of one client, name, list and action, seen from firstMs to lastMs, to the hour
+ * of hourOfMs (default lastMs).
+ */
 function addCounted(
   rollups: Rollups,
   clientIp: string,
@@ -133,6 +136,7 @@ function addCounted(
   n: number,
   firstMs: number,
   lastMs: number,
+  hourOfMs = lastMs,
 ): void {
   let host = rollups.hosts.get(clientIp);
   if (host === undefined) {
@@ -145,7 +149,7 @@ function addCounted(
   if (lastMs > host.lastMs) host.lastMs = lastMs;
   tally(rollups, host.domains, qname, n, firstMs, lastMs);
   tally(rollups, rollups.domains, qname, n, firstMs, lastMs);
-  const hour = hourOf(lastMs);
+  const hour = hourOf(hourOfMs);
   bump(rollups, inner(rollups, rollups.hostHours, hour, newCounts), clientIp, n);
   bump(rollups, inner(rollups, rollups.domainHours, hour, newCounts), qname, n);
   bump(rollups, inner(rollups, inner(rollups, rollups.listHours, hour, newListCounts), list, newCounts), action, n);
@@ -165,7 +169,10 @@ export function addEvents(rollups: Rollups, events: readonly RecordedEvent[], st
   for (let i = start; i < end; i += 1) {
     const event = events[i];
     if (event === undefined) continue;
-    addCounted(rollups, event.clientIp, event.qname, event.list, event.action, 1, event.timeMs, event.timeMs);
+    // A coalesced row counts in the hour of its time_ms, as /stats counts the events at its edges.
+    const n = event.count ?? 1;
+    const lastMs = event.lastMs ?? event.timeMs;
+    addCounted(rollups, event.clientIp, event.qname, event.list, event.action, n, event.timeMs, lastMs, event.timeMs);
     if (event.identity !== undefined) {
       const host = rollups.hosts.get(event.clientIp);
       if (host !== undefined && !(event.timeMs < (host.identityMs ?? Number.NEGATIVE_INFINITY))) {
@@ -215,6 +222,8 @@ type EventRow = [
   string | null,
   number | null,
   number | null,
+  number,
+  number | null,
 ];
 
 export function createBatchWriter(
@@ -224,8 +233,8 @@ export function createBatchWriter(
 ): BatchWriter {
   const maxNames = limits.maxNamesPerHost ?? MAX_NAMES_PER_HOST;
   const insertEvent = db.prepare<EventRow>(
-    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via, incident_id, identity_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer, via, incident_id, identity_id, count, last_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const rollupStatements = prepareRollupStatements(db);
   const identities = createIdentityIds(db);
@@ -251,6 +260,8 @@ export function createBatchWriter(
           event.via ?? null,
           incidentIds?.[i - start] ?? null,
           event.identity === undefined ? null : identities.idFor(event.identity),
+          event.count ?? 1,
+          event.lastMs ?? null,
         );
       }
       if (rollups !== undefined) writeRollups(rollupStatements, rollups, identities, maxNames);

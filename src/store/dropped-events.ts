@@ -12,7 +12,12 @@ import type { ToWriter } from './writer-protocol.js';
 const MAX_TALLY_KEYS = 10_000;
 
 /** The fields of a BlockEvent a tally keeps. */
-export type DroppedEvent = Pick<EventTally, 'clientIp' | 'qname' | 'list' | 'action'> & { readonly timeMs: number };
+export type DroppedEvent = Pick<EventTally, 'clientIp' | 'qname' | 'list' | 'action'> & {
+  readonly timeMs: number;
+  /** Queries the event stands for (coalesced repeats); default 1. */
+  readonly count?: number;
+  readonly lastMs?: number;
+};
 
 export type DroppedMessage = Extract<ToWriter, { kind: 'dropped' }>;
 
@@ -39,24 +44,26 @@ export function createDroppedEvents(): DroppedEvents {
 
   function tally(event: DroppedEvent): void {
     const { clientIp, qname, list, action, timeMs } = event;
+    const n = event.count ?? 1;
+    const lastMs = event.lastMs ?? timeMs;
     // Length-prefixed, so no name can make two different tuples share a key.
     const key = `${clientIp.length}:${clientIp}${qname.length}:${qname}${list.length}:${list}${action}`;
     const existing = tallies.get(key);
     if (existing !== undefined) {
-      existing.count += 1;
+      existing.count += n;
       if (timeMs < existing.firstMs) existing.firstMs = timeMs;
-      if (timeMs > existing.lastMs) existing.lastMs = timeMs;
+      if (lastMs > existing.lastMs) existing.lastMs = lastMs;
     } else if (tallies.size < MAX_TALLY_KEYS) {
-      tallies.set(key, { clientIp, qname, list, action, count: 1, firstMs: timeMs, lastMs: timeMs });
+      tallies.set(key, { clientIp, qname, list, action, count: n, firstMs: timeMs, lastMs });
     } else {
-      untallied += 1;
+      untallied += n;
     }
   }
 
   return {
     add(event, nowMs) {
       if (unsent === 0) unsentSinceMs = nowMs;
-      unsent += 1;
+      unsent += event.count ?? 1;
       tally(event);
     },
     get unsent() {

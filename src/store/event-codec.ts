@@ -7,8 +7,8 @@
 import type { BlockAction, BlockEvent, Protocol } from '../dns/block-event.js';
 import { PoolsinkError } from '../errors.js';
 
-/** Numbers per event: time, port, qtype, protocol, action, then the lengths of six strings. */
-const SLOTS = 11;
+/** Numbers per event: time, port, qtype, protocol, action, the lengths of six strings, count, last time. */
+const SLOTS = 13;
 const NO_VIA = -1;
 
 export interface EncodedEvents {
@@ -52,6 +52,8 @@ export function createEventEncoder(capacity: number): EventEncoder {
       numbers[at + 8] = event.rule.length;
       numbers[at + 9] = event.answer.length;
       numbers[at + 10] = via === undefined ? NO_VIA : via.length;
+      numbers[at + 11] = event.count ?? 1;
+      numbers[at + 12] = event.lastMs ?? event.timeMs;
       text += event.clientIp + event.qname + event.list + event.rule + event.answer + (via ?? '');
       count += 1;
     },
@@ -102,7 +104,9 @@ export function decodeEvents(batch: EncodedEvents): BlockEvent[] {
       action,
       answer,
     };
-    events[i] = viaLength === NO_VIA ? base : { ...base, via: next(viaLength) };
+    const count = numbers[at + 11]!;
+    const withVia = viaLength === NO_VIA ? base : { ...base, via: next(viaLength) };
+    events[i] = count === 1 ? withVia : { ...withVia, count, lastMs: numbers[at + 12]! };
   }
   if (pos !== text.length)
     throw new PoolsinkError('ERR_STORE_WRITE', `event batch: ${text.length - pos} characters left over`);

@@ -72,6 +72,8 @@ function toStoredEvent(row: EventRow, identities: IdentityReader): StoredEvent {
     answer: row.answer,
     via: row.via,
     incidentId: row.incident_id,
+    count: row.count,
+    lastMs: row.last_ms ?? row.time_ms,
     ...(identity !== undefined ? { identity } : {}),
   };
 }

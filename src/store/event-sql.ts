@@ -10,7 +10,7 @@ import { createIdentityReader, type IdentityReader } from './host-identities.js'
 import type { KeyRow } from './key-merge.js';
 
 export const COLUMNS =
-  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id, identity_id';
+  'id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action, answer, via, incident_id, identity_id, count, last_ms';
 
 export interface EventRow {
   id: number;
@@ -27,6 +27,8 @@ export interface EventRow {
   via: string | null;
   incident_id: number | null;
   identity_id: number | null;
+  count: number;
+  last_ms: number | null;
 }
 
 export type Param = string | number;

@@ -140,11 +140,11 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
   let drainScheduled = false;
   let closed = false;
 
-  function drop(): void {
-    dropped += 1;
-    droppedSinceWarn += 1;
+  function drop(n: number): void {
+    dropped += n;
+    droppedSinceWarn += n;
     const now = clock();
-    addOutcome(rollups, minuteOf(now), EVENTS_DROPPED_OUTCOME, 1);
+    addOutcome(rollups, minuteOf(now), EVENTS_DROPPED_OUTCOME, n);
     if (now - lastDropWarnMs >= WARN_INTERVAL_MS) {
       log.warn(
         { dropped: droppedSinceWarn, droppedTotal: dropped, buffered: buffer.length, maxBuffered, lastError },
@@ -275,7 +275,7 @@ export function createEventWriter(options: EventWriterOptions): InProcessEventWr
   return {
     record(event: RecordedEvent): void {
       if (buffer.length >= maxBuffered || closed) {
-        drop();
+        drop(event.count ?? 1);
         return;
       }
       buffer.push(event);

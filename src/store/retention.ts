@@ -30,6 +30,8 @@ export interface PrunerOptions {
   /** How often start() prunes. Default 60,000. */
   readonly intervalMs?: number;
   readonly clock?: () => number;
+  /** One batch of another table's pruning (the query history: query-history.ts); 0 when nothing is left. */
+  readonly alsoPrune?: (nowMs: number) => number;
 }
 
 export interface PruneResult {
@@ -38,6 +40,8 @@ export interface PruneResult {
   readonly rollupRows: number;
   /** host_domains and domains rows deleted (retention, domains cap). */
   readonly summaryRows: number;
+  /** Rows of alsoPrune (the query history). */
+  readonly otherRows?: number;
 }
 
 export interface Pruner {
@@ -278,16 +282,28 @@ export function createPruner(options: PrunerOptions): Pruner {
     return { rollupRows: deleted, summaryRows };
   }
 
+  async function pruneOther(): Promise<number> {
+    let deleted = 0;
+    while (!stopping && options.alsoPrune !== undefined) {
+      const changes = options.alsoPrune(clock());
+      deleted += changes;
+      if (changes === 0) break;
+      await nextTurn();
+    }
+    return deleted;
+  }
+
   async function run(): Promise<PruneResult> {
     const cutoffMs = clock() - retentionMs;
     try {
       const eventsByAge = await pruneByAge(cutoffMs);
       const eventsByCount = await pruneByCount();
       const { rollupRows, summaryRows } = await pruneRollups(cutoffMs);
-      if (eventsByAge + eventsByCount + rollupRows + summaryRows > 0) {
-        log.info({ eventsByAge, eventsByCount, rollupRows, summaryRows }, 'pruned the block log');
+      const otherRows = await pruneOther();
+      if (eventsByAge + eventsByCount + rollupRows + summaryRows + otherRows > 0) {
+        log.info({ eventsByAge, eventsByCount, rollupRows, summaryRows, otherRows }, 'pruned the block log');
       }
-      return { eventsByAge, eventsByCount, rollupRows, summaryRows };
+      return { eventsByAge, eventsByCount, rollupRows, summaryRows, ...(otherRows > 0 ? { otherRows } : {}) };
     } catch (err: unknown) {
       throw new PoolsinkError('ERR_STORE_WRITE', `pruning ${connection.path} failed: ${errorMessage(err)}`, {
         cause: err,

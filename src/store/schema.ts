@@ -28,8 +28,12 @@
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
  * - miner_logins (v6): stratum logins the honeypot caught (src/honeypot/), each with the incident
  *   it escalated.
+ * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
+ *   repeats); counts over events sum `count`.
+ * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
   readonly version: number;
@@ -315,6 +319,19 @@ CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, out
     description: 'miner logins caught by the stratum honeypot',
     up(db: BetterSqlite3.Database): void {
       db.exec(MINER_LOGINS_V6);
+    },
+  },
+  QUERY_HISTORY_MIGRATION,
+  {
+    version: 9,
+    description: 'coalesced events: events.count (queries the row stands for) and events.last_ms',
+    up(db: BetterSqlite3.Database): void {
+      // The DNS thread sums repeats of one (client, name, type, list, action) within
+      // database.coalesceWindowMs into one row (store/event-coalescer.ts): time_ms is the first
+      // repeat's time, last_ms the last's (NULL for a single query). Every count sums `count`.
+      db.exec(
+        'ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1; ALTER TABLE events ADD COLUMN last_ms INTEGER;',
+      );
     },
   },
 ]);

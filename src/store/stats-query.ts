@@ -34,7 +34,7 @@ interface WindowParams {
  */
 function windowSql(rollup: string, edgeColumn: string): string {
   return `WITH rollup AS MATERIALIZED (${rollup}),
-    edge AS (SELECT ${edgeColumn} AS key, count(*) AS n FROM events INDEXED BY events_time
+    edge AS (SELECT ${edgeColumn} AS key, sum(count) AS n FROM events INDEXED BY events_time
              WHERE time_ms >= @edgeFromMs AND time_ms < @edgeToMs GROUP BY ${edgeColumn})
     SELECT key, sum(c) AS count FROM (
       SELECT key, coalesce(count, 0) AS c FROM rollup UNION ALL SELECT key, @sign * n AS c FROM edge)

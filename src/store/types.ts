@@ -28,8 +28,12 @@ export interface RecordedEvent extends BlockEvent {
 }
 
 /** One stored event; `id` is the keyset cursor's tiebreaker. */
-export interface StoredEvent extends Omit<BlockEvent, 'via'> {
+export interface StoredEvent extends Omit<BlockEvent, 'via' | 'count' | 'lastMs'> {
   readonly id: number;
+  /** Queries the row stands for: repeats within database.coalesceWindowMs are one row. */
+  readonly count: number;
+  /** The last of them (timeMs is the first's; equal for a single query). */
+  readonly lastMs: number;
   readonly via: string | null;
   /** The incident the event counted into (src/incidents/); null when incidents are off. */
   readonly incidentId: number | null;

@@ -14,6 +14,7 @@ import type { Notification } from '../notify/notification.js';
 import type { SinkStatus } from '../notify/sink-status.js';
 import type { IdentityUpdate } from '../inventory/identity-snapshot.js';
 import type { MinerLogin } from '../honeypot/miner-login.js';
+import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
 export const STAT = {
@@ -61,6 +62,13 @@ export interface WriterThreadSettings {
   readonly notify?: readonly NotifySinkConfig[];
   /** Incidents from events (src/incidents/); absent: none are kept. */
   readonly incidents?: IncidentSettings;
+  /** The query history for retro-hunts (history.*); absent: off. */
+  readonly history?: HistorySettings;
+}
+
+export interface HistorySettings {
+  readonly retainDays: number;
+  readonly maxRows: number;
 }
 
 export interface IncidentSettings {
@@ -101,7 +109,11 @@ export type ToWriter =
   /** A login the stratum honeypot caught: stored, and the host's incident escalated (src/honeypot/). */
   | { readonly kind: 'minerLogin'; readonly login: MinerLogin }
   /** A change to the writer's identity snapshot (inventory, reverse DNS); events after it use it. */
-  | { readonly kind: 'identities'; readonly update: IdentityUpdate };
+  | { readonly kind: 'identities'; readonly update: IdentityUpdate }
+  /** New (client, name, hour) keys and repeat counts for the query history (history-recorder.ts). */
+  | { readonly kind: 'history'; readonly batch: HistoryBatch }
+  /** A retro-hunt (answered by 'retroHunted'). */
+  | { readonly kind: 'retroHunt'; readonly id: number; readonly request: RetroHuntRequest };
 
 export type FromWriter =
   | { readonly kind: 'ready' }
@@ -118,4 +130,12 @@ export type FromWriter =
   /** The notification sinks' state, after each change. */
   | { readonly kind: 'notifyStatus'; readonly sinks: readonly SinkStatus[] }
   /** Client addresses the writer recorded events for without an identity (only while asked to report them). */
-  | { readonly kind: 'identityMisses'; readonly clientIps: readonly string[] };
+  | { readonly kind: 'identityMisses'; readonly clientIps: readonly string[] }
+  /** A retro-hunt's findings, or its failure (a catalog code). */
+  | {
+      readonly kind: 'retroHunted';
+      readonly id: number;
+      readonly result?: RetroHuntResult;
+      readonly code?: string;
+      readonly message?: string;
+    };

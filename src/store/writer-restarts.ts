@@ -40,7 +40,7 @@ export interface WriterGeneration {
 /** The messages of a writer thread that are its own (not the start handshake or log lines). */
 export type WriterReply = Extract<
   FromWriter,
-  { kind: 'reopened' | 'listStored' | 'incidentChanged' | 'notifyStatus' | 'identityMisses' }
+  { kind: 'reopened' | 'listStored' | 'incidentChanged' | 'notifyStatus' | 'identityMisses' | 'retroHunted' }
 >;
 
 export interface WriterRestartsOptions {

@@ -26,6 +26,7 @@ import { initialSinkStatus, type SinkStatus } from '../notify/sink-status.js';
 import { PoolsinkError, isErrorCode } from '../errors.js';
 import { createDroppedEvents } from './dropped-events.js';
 import { createEventEncoder } from './event-codec.js';
+import { createEventCoalescer } from './event-coalescer.js';
 import { EVENT_BATCH_SIZE, FLUSH_INTERVAL_MS, MAX_BUFFERED_EVENTS } from '../config/defaults.js';
 import { positiveInteger } from './option-checks.js';
 import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
@@ -35,6 +36,7 @@ import type { IncidentChange } from '../incidents/incident-state.js';
 import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
 import type { MinerLogin } from '../honeypot/miner-login.js';
+import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
 import {
   createWriterRestarts,
   eventsHeldBy,
@@ -63,6 +65,11 @@ export interface WriterThreadOptions {
   readonly postBatchSize?: number;
   /** The longest a packed event waits before it is posted. Default 10. */
   readonly postDelayMs?: number;
+  /**
+   * Repeats of one (client, name, type, list, action) within this window are one row with a count
+   * (event-coalescer.ts); 0 (the default here; the config's is 10 s): a row per event.
+   */
+  readonly coalesceWindowMs?: number;
   /** The longest flush() and close() wait for the worker. Default 30,000. */
   readonly waitTimeoutMs?: number;
   /** Called after the worker reopened a deleted or replaced database file. */
@@ -77,6 +84,8 @@ export interface WriterThreadOptions {
   readonly incidents?: IncidentSettings;
   /** Notification sinks, delivered from the writer thread (src/notify/). */
   readonly notify?: readonly NotifySinkConfig[];
+  /** The query history for retro-hunts (history.*); absent: off. */
+  readonly history?: WriterThreadSettings['history'];
 }
 
 export interface WriterThread extends EventWriter {
@@ -102,11 +111,17 @@ export interface WriterThread extends EventWriter {
   setIdentities(update: IdentityUpdate): void;
   /** Stores a honeypot login and escalates the host's incident (held while the thread restarts). */
   recordMinerLogin(login: MinerLogin): void;
+  /** A batch of the query history (history-recorder.ts), written in the writer thread. */
+  recordHistory(batch: HistoryBatch): void;
+  /** Searches the query history (and records incidents when asked): history-worker.ts. */
+  retroHunt(request: RetroHuntRequest): Promise<RetroHuntResult>;
 }
 
 const WARN_INTERVAL_MS = 60_000;
 /** Dropped events are summed here, and sent at the latest this long after the first. */
 const DROPS_SEND_MS = 60_000;
+/** How often ended coalescing windows are closed (at most). */
+const COALESCE_SWEEP_MS = 1000;
 
 /** Starts the writer thread; resolves once it has opened the database. Rejects with the worker's PoolsinkError. */
 export async function startWriterThread(options: WriterThreadOptions): Promise<WriterThread> {
@@ -125,6 +140,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
     ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
     ...(options.notify !== undefined ? { notify: options.notify } : {}),
+    ...(options.history !== undefined ? { history: options.history } : {}),
   };
   let sinkStatus: readonly SinkStatus[] = (options.notify ?? []).map(initialSinkStatus);
   const postBatchSize = positiveInteger('writer thread', 'postBatchSize', options.postBatchSize ?? 512);
@@ -168,9 +184,11 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         case 'identityMisses':
           options.onIdentityMisses?.(message.clientIps);
           break;
+        case 'retroHunted':
         case 'listStored':
         case 'incidentChanged':
-          if (message.code === undefined) listWrites.resolve(message.id, undefined);
+          if (message.code === undefined)
+            listWrites.resolve(message.id, message.kind === 'retroHunted' ? message.result : undefined);
           else {
             const code = isErrorCode(message.code) ? message.code : 'ERR_STORE_WRITE';
             listWrites.reject(message.id, new PoolsinkError(code, message.message ?? ''));
@@ -200,7 +218,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     if (generation?.ready === true) {
       generation.worker.postMessage(message);
       if (message.kind === 'events') generation.sent += message.batch.count;
-      else if (message.kind === 'listStore' || message.kind === 'incident')
+      else if (message.kind === 'listStore' || message.kind === 'incident' || message.kind === 'retroHunt')
         listWrites.sentTo(message.id, generation.worker);
       return;
     }
@@ -240,8 +258,9 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
   }
 
   function drop(event: BlockEvent): void {
-    droppedHere += 1;
-    droppedSinceWarn += 1;
+    const n = event.count ?? 1;
+    droppedHere += n;
+    droppedSinceWarn += n;
     const now = clock();
     // Summed here and sent with the next batch: a message per drop would cost most in a flood.
     if (!closed) {
@@ -277,18 +296,34 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     return encoder.count + queuedEvents + inWorker;
   }
 
+  /** Packs an event for the thread, or drops it (buffer full). */
+  function enqueue(event: BlockEvent): void {
+    if (closed || outstanding() >= settings.maxBuffered) {
+      drop(event);
+      return;
+    }
+    encoder.add(event);
+    if (encoder.count >= postBatchSize) postEvents();
+    else schedulePost();
+  }
+
+  const coalesceWindowMs = options.coalesceWindowMs ?? 0;
+  const coalescer =
+    coalesceWindowMs > 0 ? createEventCoalescer({ windowMs: coalesceWindowMs, emit: enqueue }) : undefined;
+  let sweepTimer: NodeJS.Timeout | undefined;
+
   await threads.start();
+
+  if (coalescer !== undefined) {
+    sweepTimer = setInterval(() => coalescer.sweep(clock()), Math.min(COALESCE_SWEEP_MS, coalesceWindowMs));
+    sweepTimer.unref();
+  }
 
   return {
     exited,
     record(event: BlockEvent): void {
-      if (closed || outstanding() >= settings.maxBuffered) {
-        drop(event);
-        return;
-      }
-      encoder.add(event);
-      if (encoder.count >= postBatchSize) postEvents();
-      else schedulePost();
+      if (coalescer === undefined || closed) enqueue(event);
+      else coalescer.offer(event);
     },
     addOutcomes(deltas: OutcomeCounts, atMs?: number): void {
       if (closed) return;
@@ -307,6 +342,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       };
     },
     flush(): void {
+      coalescer?.flush();
       postEvents();
       const generation = threads.current;
       if (generation === undefined) {
@@ -343,8 +379,21 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     notifyStatus: () => sinkStatus,
     recordMinerLogin(login) {
       if (closed) return;
+      // The host's lookups first (logins are rare: at most 50 a second), so they open its incident.
+      coalescer?.flush();
       postEvents();
       send(threads.current, { kind: 'minerLogin', login });
+    },
+    recordHistory(batch) {
+      // Best effort: while the thread restarts, history batches are not held (they are unbounded).
+      const generation = threads.current;
+      if (!closed && generation?.ready === true) send(generation, { kind: 'history', batch });
+    },
+    retroHunt(request) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      const { id, reply } = listWrites.open<RetroHuntResult>();
+      send(threads.current, { kind: 'retroHunt', id, request });
+      return reply;
     },
     setIdentities(update: IdentityUpdate): void {
       if (closed) return;
@@ -354,6 +403,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     },
     close(): void {
       if (closed) return;
+      clearInterval(sweepTimer);
+      coalescer?.flush();
       postEvents();
       closed = true;
       threads.stop();

@@ -22,6 +22,7 @@ import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 import { startWriterIncidents } from '../incidents/writer-incidents.js';
 import { createWriterLogins } from '../honeypot/writer-logins.js';
+import { createWriterHistory } from './history-worker.js';
 
 /**
  * The writer thread's nice value. On Linux, nice is per thread, and setPriority(0, ...) from a
@@ -120,7 +121,16 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
     tracker: incidents.tracker,
     identityFor: (clientIp) => identities.identityFor(clientIp),
   });
+  // The query history (retro-hunt): its batches, hunts and pruning (history-worker.ts).
+  const history = createWriterHistory({
+    connection,
+    log,
+    settings: settings.history,
+    incidents: incidents.tracker,
+    identityFor: (ip) => identities.identityFor(ip),
+  });
   const pruner = createPruner({
+    ...(history.prune !== undefined ? { alsoPrune: history.prune } : {}),
     connection,
     log,
     retentionDays: settings.retentionDays,
@@ -250,6 +260,10 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         // The host's buffered lookups first, so the incident they open is the one the login joins.
         writer.flush();
         minerLogins.record(message.login);
+        break;
+      case 'history':
+      case 'retroHunt':
+        history.handle(message, (reply) => post(port, reply));
         break;
     }
   });

@@ -14,3 +14,19 @@ export async function until(condition: () => boolean, timeoutMs = 30_000): Promi
     throw new Error(`condition not met within ${timeoutMs} ms: ${condition.toString()}`, { cause: err });
   }
 }
+
+/** `until` for a condition that needs an asynchronous answer (an API call): one call in flight at a time. */
+export async function untilAsync(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  let met = false;
+  let running = false;
+  await until(() => {
+    if (!running) {
+      running = true;
+      void condition().then((value) => {
+        met = value;
+        running = false;
+      });
+    }
+    return met;
+  }, timeoutMs);
+}

@@ -207,6 +207,8 @@ describe('errors', () => {
       answer: 'nxdomain',
       via: null,
       incidentId: null,
+      count: 1,
+      lastMs: 1_700_000_000_000 - id,
     });
     let failAfter = 0;
     const base = await start({
@@ -257,6 +259,8 @@ describe('export backpressure', () => {
                 answer: 'nxdomain',
                 via: null,
                 incidentId: null,
+                count: 1,
+                lastMs: 1_700_000_000_000 - id,
               };
             }
           } finally {

@@ -75,6 +75,11 @@ async function events(stack: Stack, query: string): Promise<Record<string, unkno
   return body.events;
 }
 
+/** The queries the rows stand for (coalesced repeats are one row with a count). */
+function countOf(rows: readonly Record<string, unknown>[]): number {
+  return rows.reduce((sum, row) => sum + Number(row['count']), 0);
+}
+
 describe('which host tried to resolve which pool', () => {
   test('the API shows exactly the hosts, counts and events sent', async () => {
     const stack = await start();
@@ -94,8 +99,10 @@ describe('which host tried to resolve which pool', () => {
     expect(seen.find((h) => h.clientIp === '127.0.0.3')).toMatchObject({ blockedCount: 2, distinctDomains: 2 });
 
     const fromTwo = await events(stack, '?client=127.0.0.2');
-    expect(fromTwo).toHaveLength(4);
-    expect(fromTwo[0]).toMatchObject({
+    // Repeats of a.pool.example are its first query's row and one follow-up row with their count.
+    expect(fromTwo).toHaveLength(3);
+    expect(countOf(fromTwo)).toBe(4);
+    expect(fromTwo.find((row) => row['qname'] === 'minexmr.test')).toMatchObject({
       clientIp: '127.0.0.2',
       protocol: 'udp',
       qname: 'minexmr.test',
@@ -108,7 +115,7 @@ describe('which host tried to resolve which pool', () => {
     const tcp = await events(stack, '?client=127.0.0.3&domain=c.pool.example');
     expect(tcp).toHaveLength(1);
     expect(tcp[0]).toMatchObject({ protocol: 'tcp', rule: 'pool.example' });
-    expect(await events(stack, '?domain=pool.example')).toHaveLength(5);
+    expect(countOf(await events(stack, '?domain=pool.example'))).toBe(5);
   });
 
   test('an alert-mode list answers normally and records the event as alerted', async () => {

@@ -2,20 +2,16 @@
  * The default configuration must not break cloud workloads: cloud provider APIs, package
  * registries, code hosting, exchanges and wallets stay reachable. Checked against every list
  * poolsink.yaml enables (URL feeds through their copies in ../shared/blocklists where present),
- * and against the opt-in doh-bypass.txt, which is not enabled by default.
+ * and against doh-bypass.txt on its own, as it would be with `mode: block` (the default
+ * configuration has it in alert mode).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadConfig } from '../../src/config/load.js';
-import { loadListFile, listSourceOf } from '../../src/blocklist/list-source.js';
-import { createMatcher, type DomainMatcher, type ListInput } from '../../src/blocklist/matcher.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { loadListFile } from '../../src/blocklist/list-source.js';
+import { createMatcher, type DomainMatcher } from '../../src/blocklist/matcher.js';
 import { normalizeDomain } from '../../src/net/domain-name.js';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const sharedLists = fileURLToPath(new URL('../../../shared/blocklists/', import.meta.url));
+import { loadDefaultLists, repoRoot, SHARED_COPIES, sharedLists } from '../helpers/default-lists.js';
 
 /** Names cloud workloads reach every day. None of them is mining infrastructure. */
 const CLOUD_NEEDS = [
@@ -106,52 +102,14 @@ const CLOUD_NEEDS = [
   'alchemy.com',
 ];
 
-/** Public feeds a default configuration may name by URL, and where ../shared/blocklists keeps a copy. */
-const SHARED_COPIES: Readonly<Record<string, string>> = {
-  'CoinMiner.txt': 'anudeepnd-coinminer/CoinMiner.txt',
-  'hosts.txt': 'nocoin/hosts.txt',
-  'nocoin.txt': 'nocoin/nocoin.txt',
-};
-
-let tempDir: string;
-let defaults: { matcher: DomainMatcher; used: string[]; skipped: string[] };
+let defaults: { matcher: DomainMatcher; used: readonly string[]; skipped: readonly string[] };
 let dohBypass: DomainMatcher;
 
-async function defaultLists(): Promise<{ inputs: ListInput[]; used: string[]; skipped: string[] }> {
-  const resolvConf = join(tempDir, 'resolv.conf');
-  writeFileSync(resolvConf, 'nameserver 127.0.0.53\n');
-  const config = loadConfig({ file: join(repoRoot, 'poolsink.yaml'), env: {}, resolvConfPath: resolvConf });
-  const inputs: ListInput[] = [];
-  const used: string[] = [];
-  const skipped: string[] = [];
-  for (const list of config.blocklists) {
-    const source = listSourceOf(list.source, config.baseDir);
-    let path: string | undefined;
-    if (source.kind === 'file') path = source.path;
-    else {
-      const copy = SHARED_COPIES[basename(new URL(source.url).pathname)];
-      if (copy !== undefined && existsSync(join(sharedLists, copy))) path = join(sharedLists, copy);
-    }
-    if (path === undefined) {
-      skipped.push(list.name);
-      continue;
-    }
-    inputs.push(await loadListFile({ name: list.name, source: path, format: list.format, mode: list.mode }, repoRoot));
-    used.push(list.name);
-  }
-  return { inputs, used, skipped };
-}
-
 beforeAll(async () => {
-  tempDir = mkdtempSync(join(tmpdir(), 'poolsink-defaults-'));
-  const lists = await defaultLists();
-  defaults = { matcher: createMatcher(lists.inputs, []), used: lists.used, skipped: lists.skipped };
+  const lists = await loadDefaultLists();
+  defaults = { matcher: lists.matcher(), used: lists.used, skipped: lists.skipped };
   const doh = await loadListFile({ name: 'doh-bypass', source: 'blocklists/doh-bypass.txt', format: 'auto' }, repoRoot);
   dohBypass = createMatcher([doh], []);
-});
-
-afterAll(() => {
-  rmSync(tempDir, { recursive: true, force: true });
 });
 
 test('the names are ~80 distinct, valid DNS names', () => {
@@ -171,9 +129,15 @@ describe('the default configuration (poolsink.yaml)', () => {
   test.each(CLOUD_NEEDS)('does not block %s', (qname) => {
     expect(defaults.matcher.match(qname)).toEqual({ kind: 'allow' });
   });
+
+  test('has doh-bypass last and in alert mode: DoH resolvers are reported, never blocked', () => {
+    expect(defaults.used.at(-1)).toBe('doh-bypass');
+    expect(defaults.matcher.lists.find((list) => list.name === 'doh-bypass')?.mode).toBe('alert');
+    expect(defaults.matcher.match('dns.google')).toMatchObject({ kind: 'block', list: 'doh-bypass', mode: 'alert' });
+  });
 });
 
-describe('blocklists/doh-bypass.txt (opt-in, not in the default configuration)', () => {
+describe('blocklists/doh-bypass.txt (alert mode by default; also safe in block mode)', () => {
   test.each(CLOUD_NEEDS)('does not block %s', (qname) => {
     expect(dohBypass.match(qname)).toEqual({ kind: 'allow' });
   });

@@ -335,13 +335,15 @@ const feeds = (config: Config) =>
     }));
 
 describe('production configurations and the default one', () => {
-  test('fetch the same feeds (NoCoin and CoinMiner) and load the same bundled lists', () => {
+  test('fetch the same feeds (NoCoin and CoinMiner) and load the same bundled lists, in the same modes', () => {
     const defaults = loadConfig({ file: join(ROOT, 'poolsink.yaml'), env: { POOLSINK_UPSTREAMS: '10.0.0.2' } });
     expect(feeds(defaults).map((list) => list.name)).toEqual(['nocoin', 'coinminer']);
     expect(feeds(dockerConfig())).toEqual(feeds(defaults));
     expect(feeds(hostConfig())).toEqual(feeds(defaults));
     const bundled = (config: Config): string[] =>
-      fileLists(config).map((list) => `${list.name} ${basename(list.source)}`);
+      fileLists(config).map(
+        (list) => `${list.name} ${basename(list.source)} ${list.mode} ${list.severity ?? '(by mode)'}`,
+      );
     expect(bundled(dockerConfig())).toEqual(bundled(defaults));
     expect(bundled(hostConfig())).toEqual(bundled(defaults));
   });

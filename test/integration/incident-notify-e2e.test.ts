@@ -16,7 +16,7 @@ import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstrea
 import { startHttpReceiver, type HttpPost, type HttpReceiver } from '../helpers/notify-receivers.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { until } from '../helpers/wait.js';
+import { untilAsync } from '../helpers/wait.js';
 
 const SECRET = 'e2e-webhook-secret-0123456789';
 const WEB7 = '127.0.0.2';
@@ -88,22 +88,6 @@ async function sinkStatus(stack: Stack, name: string): Promise<Record<string, un
   return sinks.find((sink) => sink['name'] === name) ?? {};
 }
 
-/** `until` for a condition that needs an API answer. */
-async function untilAsync(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  let met = false;
-  let running = false;
-  await until(() => {
-    if (!running) {
-      running = true;
-      void condition().then((value) => {
-        met = value;
-        running = false;
-      });
-    }
-    return met;
-  }, timeoutMs);
-}
-
 test('first block → one signed incident.opened; a flood → no second; a restart while the receiver is down → delivered once; resolve and recur; a dead sink is reported while DNS answers', async () => {
   const upstream: LocalUpstream = await startLocalUpstream();
   cleanups.push(() => upstream.close());
@@ -118,6 +102,9 @@ test('first block → one signed incident.opened; a flood → no second; a resta
   const deadPort = probe.port;
   await probe.close();
   const config = {
+    // A row per query: the attempt counts below are read from the first escalation, which with
+    // coalescing would count the 1,000 repeats only once their window ended.
+    database: { coalesceWindowMs: 0 },
     hosts: { inventory: [{ source: 'hosts.csv' }] },
     notify: [
       {

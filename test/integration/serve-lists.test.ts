@@ -96,9 +96,36 @@ describe('a start that blocks nothing', () => {
     const health = await getJson(`${admin}/healthz`);
     expect(health).toMatchObject({ status: 'degraded', reasons: ['no-blocked-names', 'list-failing'] });
   });
+
+  test('an alert list alone blocks nothing either: same error, same /healthz reason', async () => {
+    writeFileSync(join(dir, 'doh.txt'), 'dns.example\ndoh.example\n');
+    const config = writeConfig('  - name: doh\n    source: doh.txt\n    mode: alert\n');
+    const { line, admin } = await started(config);
+    expect(line['msg']).toBe(
+      'poolsink started: blocking 0 names from 0 lists, alerting on 2 names from 1 list (doh 2 [alert])',
+    );
+    expect(line).toMatchObject({ blockedDomains: 0, alertDomains: 2 });
+    expect(server?.logs.filter((l) => l['level'] === 50).map((l) => l['msg'])).toEqual([
+      expect.stringContaining('no names are blocked'),
+    ]);
+    expect(await getJson(`${admin}/healthz`)).toMatchObject({ status: 'degraded', reasons: ['no-blocked-names'] });
+  });
 });
 
 describe('the start line', () => {
+  test('counts the names of alert lists apart from the blocked ones', async () => {
+    writeFileSync(join(dir, 'doh.txt'), 'dns.example\ndoh.example\npool.example\n');
+    const config = writeConfig(
+      '  - name: pools\n    source: pools.txt\n  - name: doh\n    source: doh.txt\n    mode: alert\n    severity: low\n',
+    );
+    const { line } = await started(config);
+    // pool.example belongs to pools, the first list that has it: blocked, not counted as an alert.
+    expect(line['msg']).toBe(
+      'poolsink started: blocking 2 names from 1 list, alerting on 2 names from 1 list (pools 2, doh 3 [alert])',
+    );
+    expect(line).toMatchObject({ blockedDomains: 2, alertDomains: 2 });
+  });
+
   test('says how many names each list blocks and where a URL list stands', async () => {
     // Port 9 on loopback: nothing listens. The first fetch is due within a second of the lists'
     // start, so by the start line it has either not run or failed: both are said.

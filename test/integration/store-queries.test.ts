@@ -232,6 +232,8 @@ describe('events', () => {
       answer: 'forwarded',
       via: 'cdn.example',
       incidentId: null,
+      count: 1,
+      lastMs: H,
     });
   });
 

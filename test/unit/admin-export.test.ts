@@ -17,6 +17,8 @@ function event(id: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
     answer: 'nxdomain',
     via: null,
     incidentId: null,
+    count: 1,
+    lastMs: Date.UTC(2024, 5, 1, 12, 0, 0) + id,
     ...overrides,
   };
 }
@@ -64,10 +66,10 @@ describe('exports', () => {
     const lines = text.split('\r\n');
     expect(lines[0]).toBe(CSV_COLUMNS.join(','));
     expect(lines[1]).toBe(
-      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,A,pools,pool.example,blocked,nxdomain,,,',
+      '2024-06-01T12:00:00.001Z,1717243200001,1,10.0.0.1,5353,udp,x.pool.example,1,A,pools,pool.example,blocked,nxdomain,,1,2024-06-01T12:00:00.001Z,,',
     );
     expect(lines[2]).toContain('"a,b.example"');
-    expect(lines[2]?.endsWith(',cdn.pool.example,,')).toBe(true);
+    expect(lines[2]?.endsWith(',cdn.pool.example,1,2024-06-01T12:00:00.002Z,,')).toBe(true);
     // The identity's name and instance id, the name escaped like any hostile text.
     expect(lines[3]?.endsWith(",'=web-7,i-0abc")).toBe(true);
     expect(lines[4]).toBe('');

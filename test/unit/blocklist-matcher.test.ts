@@ -199,9 +199,26 @@ describe('sizes', () => {
     expect(m.size).toBe(4);
   });
 
+  test('blockSize counts the entries a block list owns: what an alert list has alone only reports', () => {
+    const m = createMatcher(
+      [
+        { name: 'pools', mode: 'block', domains: ['p.com', 'shared.com'], wildcards: ['w.com'] },
+        { name: 'doh', mode: 'alert', domains: ['shared.com', 'dns.example', 'doh.example'], wildcards: [] },
+        { name: 'late', mode: 'block', domains: ['doh.example', 'r.com'], wildcards: [] },
+      ],
+      [],
+    );
+    expect(m.size).toBe(6);
+    // shared.com belongs to pools (first list wins); doh.example to doh, so it is only alerted on.
+    expect(m.blockSize).toBe(4);
+    expect(m.match('doh.example')).toMatchObject({ kind: 'block', list: 'doh', mode: 'alert' });
+    expect(m.withAllowlist(['p.com']).blockSize).toBe(4);
+  });
+
   test('no lists and no allowlist', () => {
     const m = createMatcher([], []);
     expect(m.size).toBe(0);
+    expect(m.blockSize).toBe(0);
     expect(m.lists).toEqual([]);
     expect(m.allowlistSize).toBe(0);
     expect(m.match('pool.com')).toEqual(allow);

@@ -32,6 +32,22 @@ describe('startMessage', () => {
     );
   });
 
+  test('alert lists are counted apart and tagged: they block nothing', () => {
+    const lists = [
+      { name: 'mining-pools', source: FILE, entries: 230, loadedFrom: 'source', mode: 'block' },
+      { name: 'nocoin', source: URL, entries: 0, mode: 'block' },
+      { name: 'doh-bypass', source: 'blocklists/doh-bypass.txt', entries: 80, loadedFrom: 'source', mode: 'alert' },
+      { name: 'trial', source: URL, entries: 0, lastError: 'HTTP 404', mode: 'alert' },
+    ] as const;
+    expect(startMessage(lists, 230, 80)).toBe(
+      'poolsink started: blocking 230 names from 2 lists, alerting on 80 names from 2 lists ' +
+        '(mining-pools 230, nocoin 0 [not fetched yet], doh-bypass 80 [alert], trial 0 [failed, alert])',
+    );
+    expect(startMessage([lists[2]], 0, 80)).toBe(
+      'poolsink started: blocking 0 names from 0 lists, alerting on 80 names from 1 list (doh-bypass 80 [alert])',
+    );
+  });
+
   test('no list at all', () => {
     expect(startMessage([], 0)).toBe('poolsink started: blocking 0 names from 0 lists');
   });

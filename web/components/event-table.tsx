@@ -14,6 +14,9 @@ export function EventTable({ events }: { events: readonly EventView[] }) {
           <th scope="col">List</th>
           <th scope="col">Rule</th>
           <th scope="col">Action</th>
+          <th scope="col" title="Queries the row stands for: repeats within database.coalesceWindowMs are one row">
+            Count
+          </th>
           <th scope="col">Incident</th>
         </tr>
       </thead>
@@ -30,6 +33,7 @@ export function EventTable({ events }: { events: readonly EventView[] }) {
             <td>{event.list}</td>
             <td class="mono wrap">{event.rule}</td>
             <td>{event.action}</td>
+            <td class="num">{event.count}</td>
             <td>
               {event.incidentId === null ? '–' : <a href={`#/incidents/${event.incidentId}`}>#{event.incidentId}</a>}
             </td>
