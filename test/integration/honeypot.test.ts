@@ -17,7 +17,7 @@ import { startHttpReceiver, type HttpPost } from '../helpers/notify-receivers.js
 import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 import { runCli } from '../helpers/cli.js';
 import { REFUSAL } from '../../src/honeypot/stratum-session.js';
 import { CERT_FILE, KEY_FILE, loadOrCreateCertificate } from '../../src/honeypot/certificate-store.js';
@@ -68,15 +68,8 @@ async function logins(stack: Stack, query: string): Promise<Record<string, unkno
 /** Polls the API (the writer thread records asynchronously). */
 async function loginsWhen(stack: Stack, query: string, count: number): Promise<Record<string, unknown>[]> {
   let found: Record<string, unknown>[] = [];
-  let running = false;
-  await until(() => {
-    if (!running) {
-      running = true;
-      void logins(stack, query).then((rows) => {
-        found = rows;
-        running = false;
-      });
-    }
+  await untilAsync(async () => {
+    found = await logins(stack, query);
     return found.length >= count;
   });
   return found;
