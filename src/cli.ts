@@ -20,12 +20,13 @@ import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
+import { loginsReport } from './commands/logins.js';
 import { retroHunt } from './commands/retro-hunt.js';
 import { poolIpsCommand } from './commands/pool-ips.js';
 import { createReloadSignal } from './commands/reload-signal.js';
 
 /** Options taking a value, besides --config. */
-const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format'] as const;
+const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format', 'wallet'] as const;
 /** Flags without a value, stored as 'true'. */
 const FLAG_OPTIONS = ['force', 'files', 'record'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number] | (typeof FLAG_OPTIONS)[number];
@@ -241,6 +242,15 @@ async function run(argv: readonly string[]): Promise<number> {
       return 0;
     case 'incident':
       await incident(args);
+      return 0;
+    case 'logins':
+      await report(args, (queries) =>
+        loginsReport(
+          queries,
+          { limit: limitOf(args), filters: definedValues(args, ['client', 'wallet', 'since', 'until']) },
+          Date.now(),
+        ),
+      );
       return 0;
     case 'token':
       await token(args);

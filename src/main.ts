@@ -36,6 +36,8 @@ import { startPoolIps, type PoolIps } from './pool-ips/pool-ips.js';
 import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { createReloader, type ReloadResult, type Reloader, type RotatedToken } from './reload.js';
+import { startHoneypot } from './honeypot/start-honeypot.js';
+import type { HoneypotServer } from './honeypot/honeypot-server.js';
 import { createHistoryRecorder } from './store/history-recorder.js';
 import type { HistoryBatch } from './store/history-protocol.js';
 import { createRetroHunts } from './incidents/retro-hunt.js';
@@ -73,6 +75,8 @@ export interface Poolsink {
    * `rateLimit` above are the primary's own, idle: the admin API reads the workers' sums).
    */
   readonly workers: WorkerPool | undefined;
+  /** The stratum honeypot; absent when honeypot.listen and tlsListen are empty. */
+  readonly honeypot: HoneypotServer | undefined;
   /** Graceful stop: stop accepting, answer what is in flight (bounded wait), close everything. */
   close(): Promise<void>;
 }
@@ -287,6 +291,18 @@ async function startOnStore(
     ({ udp, tcp } = listeners);
     drainListeners = () => listeners.drain(reloader.config);
   }
+
+  // The stratum honeypot behind the sinkhole: its logins go to the writer thread like block events.
+  const honeypot = await startHoneypot({
+    honeypot: config.honeypot,
+    block: config.block,
+    dataDir: config.dataDir,
+    log,
+    onLogin: (login) => writer.recordMinerLogin(login),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+  });
+  if (honeypot !== undefined) resources.add('honeypot', () => honeypot.close());
+
   let serving = true;
   // The admin API's block-log queries run in their own thread too: a /stats over millions of
   // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
@@ -324,6 +340,7 @@ async function startOnStore(
             ...(views.rateLimit !== undefined ? { rateLimit: views.rateLimit } : {}),
           }),
       processMetrics: true,
+      ...(honeypot !== undefined ? { honeypot } : {}),
       ...(options.clock !== undefined ? { clock: options.clock } : {}),
       ...(config.notify.length > 0
         ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }
@@ -398,6 +415,7 @@ async function startOnStore(
     udp,
     tcp,
     workers: workersRef,
+    honeypot,
     close() {
       closing ??= close();
       return closing;

@@ -15,6 +15,7 @@ import type { EventWriterStats } from '../store/types.js';
 import type { UpstreamFailure, UpstreamStats } from '../upstream/pool.js';
 import { UNHEALTHY_AFTER_FAILURES } from '../upstream/health.js';
 import { registerNotifyMetrics, type NotifyMetricsSource } from './notify-metrics.js';
+import { registerHoneypotMetrics, type HoneypotMetricsSource } from './honeypot-metrics.js';
 import { scraped } from './scraped-metric.js';
 import type { LatencyRecorder } from './latency-recorder.js';
 
@@ -67,6 +68,8 @@ export interface MetricsSources {
   readonly listMatches?: { counts(): ReadonlyMap<string, Readonly<{ blocked: number; alerted: number }>> };
   /** Notification sinks (poolsink_notify_*). */
   readonly notify?: NotifyMetricsSource;
+  /** The stratum honeypot, when on (poolsink_honeypot_*). */
+  readonly honeypot?: HoneypotMetricsSource;
   /** The per-client rate limit gate, when on: queries over the limit never reach the resolver. */
   readonly rateLimit?: {
     readonly counters: Readonly<{ refused: number; dropped: number }>;
@@ -322,6 +325,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   );
 
   if (sources.notify !== undefined) registerNotifyMetrics(registry, sources.notify);
+  if (sources.honeypot !== undefined) registerHoneypotMetrics(registry, sources.honeypot);
   sources.latency?.register(registry);
   if (sources.processMetrics === true) collectDefaultMetrics({ register: registry });
   return { registry };

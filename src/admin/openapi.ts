@@ -13,6 +13,7 @@ import { NOTIFY_SCHEMAS, NOTIFY_WEBHOOKS } from './notify-schemas.js';
 import { ref, type DocumentedRoute, type ResponseDoc, type Schema } from './openapi-doc.js';
 import { SCHEMAS } from './openapi-schemas.js';
 import { DASHBOARD_SCHEMAS } from './dashboard-schemas.js';
+import { MINER_LOGIN_SCHEMAS } from '../honeypot/miner-login-api-schemas.js';
 
 export * from './openapi-doc.js';
 export { LIST_NAME_SCHEMA } from './openapi-schemas.js';
@@ -109,7 +110,14 @@ export function buildOpenApiDocument(
           description: 'admin.token, admin.tokenFile or <dataDir>/admin-token',
         },
       },
-      schemas: { ...SCHEMAS, ...INCIDENT_SCHEMAS, ...NOTIFY_SCHEMAS, ...DASHBOARD_SCHEMAS, ...RETRO_HUNT_SCHEMAS },
+      schemas: {
+        ...SCHEMAS,
+        ...INCIDENT_SCHEMAS,
+        ...NOTIFY_SCHEMAS,
+        ...DASHBOARD_SCHEMAS,
+        ...RETRO_HUNT_SCHEMAS,
+        ...MINER_LOGIN_SCHEMAS,
+      },
       responses: RESPONSES,
     },
   };

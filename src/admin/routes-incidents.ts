@@ -15,6 +15,7 @@ import { HttpError, InvalidParameterError } from './http-errors.js';
 import { errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
 import { clientFields, clientFilterParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
 import { json, withQuery, type Route } from './route-types.js';
+import { minerLoginView } from './routes-miner-logins.js';
 
 export interface IncidentRouteDeps {
   readonly events: EventReader;
@@ -153,6 +154,7 @@ export function createIncidentRoutes(deps: IncidentRouteDeps): Route[] {
           })),
           hours: detail.hours.map((h) => ({ hour: isoTime(h.hourMs), count: h.count })),
           recentEvents: detail.recent.map(eventView),
+          minerLogins: detail.minerLogins.map(minerLoginView),
           history: detail.history.map((h) => ({
             time: isoTime(h.timeMs),
             change: h.change,

@@ -20,6 +20,7 @@ import { createPoolIpRoutes, type PoolIpRouteDeps } from './routes-pool-ips.js';
 import { createNotifyRoutes, type NotifyApi } from './routes-notify.js';
 import { createConfigurationRoutes, type ConfigurationApi } from './routes-config.js';
 import { createDashboardRoutes } from './routes-dashboard.js';
+import { createMinerLoginRoutes } from './routes-miner-logins.js';
 import type { Config } from '../config/types.js';
 import type { FleetApi } from '../central/fleet.js';
 import { createFleetRoutes } from './routes-fleet.js';
@@ -97,6 +98,7 @@ export function createRoutes(deps: AdminDeps, options: { readonly metricsAuth: b
       events: deps.events,
       ...(deps.changeIncident !== undefined ? { changeIncident: deps.changeIncident } : {}),
     }),
+    ...createMinerLoginRoutes({ events: deps.events }),
     ...createListRoutes({ resolver: deps.resolver, clock, ...(deps.lists !== undefined ? { lists: deps.lists } : {}) }),
     ...(deps.notify !== undefined ? createNotifyRoutes(deps.notify) : []),
     ...createInventoryRoutes(deps),

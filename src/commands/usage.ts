@@ -22,6 +22,8 @@ export const COMMAND_USAGE = {
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,
+  logins: `  poolsink logins [--config FILE] [--client IP|CIDR] [--wallet WALLET] [--since 24h] [--until TIME] [--limit N]
+                                            miner logins the stratum honeypot caught, newest first`,
   'retro-hunt': `  poolsink retro-hunt [--config FILE] [--since 3d] [--record] DOMAIN...
                                             clients that resolved these names (or subdomains) in the query history
                                             (history.enabled; through the admin API); --record opens retro incidents`,

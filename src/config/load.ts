@@ -17,6 +17,7 @@ import { ConfigFileSchema, type ConfigFile } from './schema.js';
 import type { AdminConfig, Config } from './types.js';
 import { notifySinksOf } from './notify-config.js';
 import { centralOf, instanceNameOf } from './central-config.js';
+import { honeypotOf } from './honeypot-config.js';
 import { createValidator, deepFreeze, withoutNulls } from './validate.js';
 
 export { ENV_OVERRIDES } from './env.js';
@@ -240,6 +241,7 @@ export function validateConfig(rawInput: unknown, baseDir: string, resolvConfPat
     poolIps: poolIpsOf(file.poolIps),
     instance: { name: instanceNameOf(file.instance) },
     central: centralOf(file.central, baseDir),
+    honeypot: honeypotOf(file.honeypot),
   };
   return deepFreeze(config);
 }

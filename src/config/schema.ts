@@ -172,6 +172,17 @@ const AdminSchema = section({
   maxConnectionsPerClient: int(1, 10_000, 16, 'Admin connections from one address; more are closed at once'),
 });
 
+/** The stratum honeypot behind the sinkhole (src/honeypot/); off while both lists are empty. */
+const HoneypotSchema = section({
+  listen: stringList([], { description: 'Plain stratum addresses (host:port), e.g. 0.0.0.0:3333' }),
+  tlsListen: stringList([], { description: 'Stratum-over-TLS addresses (a self-signed certificate in dataDir)' }),
+  maxConnections: int(1, 100_000, 256, 'Honeypot connections open at once; more are closed at once'),
+  maxConnectionsPerClient: int(1, 10_000, 4, 'Honeypot connections from one address; more are closed at once'),
+  maxLineBytes: int(64, 1_048_576, 4096, 'A longer stratum line cuts the connection'),
+  maxBytesPerConnection: int(64, 16_777_216, 16_384, 'Bytes one connection may send in all'),
+  loginTimeoutMs: int(10, 600_000, 10_000, 'A connection must log in within this long (TLS handshake included)'),
+});
+
 export const NOTIFY_SINK_TYPES = ['webhook', 'slack', 'syslog'] as const;
 export const SYSLOG_TRANSPORTS = ['udp', 'tcp', 'tls'] as const;
 
@@ -261,6 +272,7 @@ export const ConfigFileSchema = Type.Object(
     hosts: HostsSchema,
     /** Pool IPs learned by resolving list names (src/pool-ips/), for response-IP blocking and the firewall feed. */
     poolIps: PoolIpsSchema,
+    honeypot: HoneypotSchema,
     /** Where lists added over the admin API may be fetched from or read (issue 11: no SSRF). */
     lists: section({
       allowPrivateSources: stringList([], {

@@ -64,6 +64,11 @@ export interface HostsConfig {
   readonly reverseDns: boolean;
 }
 
+export interface HoneypotConfig extends Omit<FileSection<'honeypot'>, 'listen' | 'tlsListen'> {
+  readonly listen: readonly HostPort[];
+  readonly tlsListen: readonly HostPort[];
+}
+
 export interface Config {
   /** Directory that relative paths in the file (list sources, data) resolve against. */
   readonly baseDir: string;
@@ -86,6 +91,7 @@ export interface Config {
   readonly hosts: HostsConfig;
   /** Learned pool IPs (src/pool-ips/); `exclude` holds checked CIDRs. */
   readonly poolIps: FileSection<'poolIps'>;
+  readonly honeypot: HoneypotConfig;
   /** Destinations and files of lists added over the API; fileSourceDir resolved against baseDir. */
   readonly lists: { readonly allowPrivateSources: readonly string[]; readonly fileSourceDir?: string };
   /** This resolver's name in a fleet (events shipped to central.postgres carry it). */

@@ -54,6 +54,7 @@ export const IncidentDetailSchema = Type.Object({
   ),
   hours: Type.Array(Type.Object({ hour: time, count: Type.Integer() }), { description: 'Attempts per hour' }),
   recentEvents: Type.Array(componentRef('Event')),
+  minerLogins: Type.Array(componentRef('MinerLogin'), { description: 'Honeypot logins that escalated it (latest 50)' }),
   history: Type.Array(
     Type.Object({
       time,

@@ -52,6 +52,12 @@ export interface IncidentTracker extends EventBatchHook {
   /** An operator's acknowledge or resolve: ERR_NOT_FOUND, or ERR_CONFLICT for an invalid transition. */
   change(change: IncidentChange): void;
   /**
+   * Something worse than a lookup from clientIp (a miner login at the honeypot): its incident (one
+   * opened if none is active) goes to critical and incident.escalated is sent with `reason`. Runs
+   * in the caller's transaction (call rolledBack() if it fails); returns the incident's id.
+   */
+  escalate(clientIp: string, atMs: number, reason: string): number;
+  /**
    * Retro-hunt findings (the query history's clients that resolved names `list` gained): each
    * client's incident is opened at its first query (or joined), marked retro, and notified
    * (incident.opened, or incident.escalated for one already open), in one transaction. Returns the
@@ -324,6 +330,28 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         s.history.run(incidentId, now, 'acknowledged', 'acknowledged', 'operator', note);
         incident.state = 'acknowledged';
       });
+    },
+    escalate(clientIp: string, atMs: number, reason: string): number {
+      const touch = touchOf(new Map(), clientIp, 'critical', atMs);
+      const { incident } = touch;
+      if (touch.opened) notify('incident.opened', atMs, payloadOf(incident));
+      incident.severity = 'critical';
+      if (atMs > incident.lastSeenMs) incident.lastSeenMs = atMs;
+      incident.escalationLevel += 1;
+      const s = statements();
+      s.update.run(
+        incident.severity,
+        incident.lastSeenMs,
+        incident.attempts,
+        incident.names,
+        incident.protocols,
+        incident.identityJson,
+        incident.escalationLevel,
+        incident.id,
+      );
+      s.history.run(incident.id, atMs, 'escalated', incident.state, 'poolsink', reason);
+      notify('incident.escalated', atMs, payloadOf(incident, { reasons: [reason] }));
+      return incident.id;
     },
     recordRetro(clients, list) {
       if (clients.length === 0) return 0;

@@ -13,6 +13,7 @@ import { clientsIn, MAX_FILTER_CLIENTS, prepareClientSetStatements } from './cli
 import { prepareStatsStatements, queryStats } from './stats-query.js';
 import { TIMESERIES_RANGES, prepareDashboardStatements, queryOverview, queryTimeseries } from './dashboard-query.js';
 import { incidentDetail, listIncidents, prepareIncidentReads } from '../incidents/incident-queries.js';
+import { INCIDENT_MAX_LOGINS, listMinerLogins, prepareMinerLoginReads } from '../honeypot/miner-login-queries.js';
 import type {
   DomainCount,
   EventCursor,
@@ -112,6 +113,7 @@ function prepareStatements(db: SqliteDatabase) {
     stats: prepareStatsStatements(db),
     incidents: prepareIncidentReads(db),
     dashboard: prepareDashboardStatements(db),
+    minerLogins: prepareMinerLoginReads(db),
   };
 }
 
@@ -220,7 +222,8 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       const detail = incidentDetail(statements().incidents, id);
       if (detail === undefined) return undefined;
       const filter = { client: detail.summary.clientIp, incidentId: id };
-      return { ...detail, recent: recentLimit === 0 ? [] : events(filter, recentLimit).events };
+      const { logins } = listMinerLogins(statements().minerLogins, { incidentId: id }, INCIDENT_MAX_LOGINS);
+      return { ...detail, recent: recentLimit === 0 ? [] : events(filter, recentLimit).events, minerLogins: logins };
     },
 
     timeseries(range, nowMs, withOutcomes) {
@@ -233,6 +236,14 @@ export function createEventQueries(connection: StoreConnection, options: EventQu
       checkTime('since', sinceMs);
       checkLimit('top', topLimit, 1, MAX_LIST_LIMIT);
       return queryOverview(statements().dashboard, statements().stats, { sinceMs, topLimit, edgeScanMaxEvents });
+    },
+
+    minerLogins(filter, limit, cursor) {
+      checkLimit('limit', limit, 1, MAX_PAGE_LIMIT);
+      checkTime('since', filter.sinceMs);
+      checkTime('until', filter.untilMs);
+      checkCursor(cursor);
+      return listMinerLogins(statements().minerLogins, filter, limit, cursor);
     },
   };
 }
@@ -284,5 +295,6 @@ export function asyncEventQueries(queries: EventQueries): EventReader {
     incident: async (id, recentLimit) => queries.incident(id, recentLimit),
     timeseries: async (range, nowMs, withOutcomes) => queries.timeseries(range, nowMs, withOutcomes),
     overview: async (sinceMs, topLimit) => queries.overview(sinceMs, topLimit),
+    minerLogins: async (filter, limit, cursor) => queries.minerLogins(filter, limit, cursor),
   };
 }

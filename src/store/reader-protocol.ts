@@ -20,7 +20,8 @@ export type QueryMethod =
   | 'incidents'
   | 'incident'
   | 'timeseries'
-  | 'overview';
+  | 'overview'
+  | 'minerLogins';
 
 /** One query: a method of EventQueries and its arguments. */
 export type ReaderQuery = {

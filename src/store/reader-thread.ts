@@ -136,6 +136,8 @@ export async function startReaderThread(options: ReaderThreadOptions): Promise<R
     incident: (id, recentLimit) => query('incident', [id, recentLimit]),
     timeseries: (range, nowMs, withOutcomes) => query('timeseries', [range, nowMs, withOutcomes]),
     overview: (sinceMs, topLimit) => query('overview', [sinceMs, topLimit]),
+    minerLogins: (filter, limit, cursor) =>
+      query('minerLogins', cursor === undefined ? [filter, limit] : [filter, limit, cursor]),
     async close() {
       if (closed) return;
       closed = true;

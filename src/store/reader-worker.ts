@@ -47,6 +47,8 @@ function answer(queries: EventQueries, query: ReaderQuery): unknown {
       return queries.timeseries(...query.args);
     case 'overview':
       return queries.overview(...query.args);
+    case 'minerLogins':
+      return queries.minerLogins(...query.args);
   }
 }
 

@@ -26,6 +26,8 @@
  * - runtime_lists, runtime_allowlist, list_state: lists and allowlist entries added over the API,
  *   and each list's fetch state; owned by the list manager.
  * - outbox, outbox_deliveries (v5): notifications and their per-sink delivery state (src/notify/).
+ * - miner_logins (v6): stratum logins the honeypot caught (src/honeypot/), each with the incident
+ *   it escalated.
  * - query_history, incidents.retro (v7): retro-hunt (query-history-schema.ts).
  * - pool_ips (v8): addresses learned by resolving pool names, per (address, name) (src/pool-ips/).
  * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
@@ -43,6 +45,31 @@ export interface Migration {
 
 /** The outcome under which the event writer records events it had to drop (buffer full). */
 export const EVENTS_DROPPED_OUTCOME = 'events_dropped';
+
+/** v6: one row per login; client text and the identity as recorded, like events. */
+const MINER_LOGINS_V6 = `
+CREATE TABLE miner_logins (
+  id INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  client_ip TEXT NOT NULL,
+  client_port INTEGER NOT NULL,
+  port INTEGER NOT NULL,
+  tls INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  login TEXT NOT NULL,
+  wallet TEXT NOT NULL,
+  worker TEXT,
+  password TEXT,
+  agent TEXT,
+  algorithms_json TEXT NOT NULL,
+  identity_json TEXT,
+  incident_id INTEGER
+);
+CREATE INDEX miner_logins_time ON miner_logins (time_ms);
+CREATE INDEX miner_logins_client_time ON miner_logins (client_ip, time_ms);
+CREATE INDEX miner_logins_wallet_time ON miner_logins (wallet, time_ms);
+CREATE INDEX miner_logins_incident ON miner_logins (incident_id);
+`;
 
 export const HOUR_MS = 3_600_000;
 export const MINUTE_MS = 60_000;
@@ -286,6 +313,13 @@ CREATE TABLE outbox_deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX outbox_deliveries_sink_state ON outbox_deliveries (sink, state, outbox_id);
 `);
+    },
+  },
+  {
+    version: 6,
+    description: 'miner logins caught by the stratum honeypot',
+    up(db: BetterSqlite3.Database): void {
+      db.exec(MINER_LOGINS_V6);
     },
   },
   QUERY_HISTORY_MIGRATION,

@@ -4,10 +4,13 @@
  */
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
 import type { IncidentDetail, IncidentFilter, IncidentPage } from '../incidents/incident-queries.js';
+import type { MinerLoginFilter, MinerLoginPage, StoredMinerLogin } from '../honeypot/miner-login-queries.js';
 
 /** An incident with its recent events (GET /api/v1/incidents/{id}). */
 export interface IncidentWithEvents extends IncidentDetail {
   readonly recent: readonly StoredEvent[];
+  /** The honeypot logins that escalated it (the latest INCIDENT_MAX_LOGINS). */
+  readonly minerLogins: readonly StoredMinerLogin[];
 }
 import type { HostIdentity } from '../inventory/host-identity.js';
 import type { OverviewCounts, Timeseries, TimeseriesRange } from './dashboard-query.js';
@@ -162,6 +165,8 @@ export interface EventQueries {
   timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Timeseries;
   /** The dashboard's stored counts since sinceMs: active incidents, hosts, top names, outcomes. */
   overview(sinceMs: number, topLimit: number): OverviewCounts;
+  /** Stratum honeypot logins, newest first (src/honeypot/miner-login-queries.ts). */
+  minerLogins(filter: MinerLoginFilter, limit: number, cursor?: EventCursor): MinerLoginPage;
 }
 
 /**
@@ -185,4 +190,5 @@ export interface EventReader {
   incident(id: number, recentLimit: number): Promise<IncidentWithEvents | undefined>;
   timeseries(range: TimeseriesRange, nowMs: number, withOutcomes: boolean): Promise<Timeseries>;
   overview(sinceMs: number, topLimit: number): Promise<OverviewCounts>;
+  minerLogins(filter: MinerLoginFilter, limit: number, cursor?: EventCursor): Promise<MinerLoginPage>;
 }

@@ -14,6 +14,7 @@ import type { NotifySinkConfig } from '../config/types.js';
 import type { Notification } from '../notify/notification.js';
 import type { SinkStatus } from '../notify/sink-status.js';
 import type { IdentityUpdate } from '../inventory/identity-snapshot.js';
+import type { MinerLogin } from '../honeypot/miner-login.js';
 import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
 
 /** Slots of the shared Float64Array of writer counters, written by the worker only. */
@@ -110,6 +111,8 @@ export type ToWriter =
   /** A notification from the DNS thread (test, list.failing) for the outbox. */
   | { readonly kind: 'notify'; readonly notification: Notification }
   | { readonly kind: 'close'; readonly seq: number }
+  /** A login the stratum honeypot caught: stored, and the host's incident escalated (src/honeypot/). */
+  | { readonly kind: 'minerLogin'; readonly login: MinerLogin }
   /** A change to the writer's identity snapshot (inventory, reverse DNS); events after it use it. */
   | { readonly kind: 'identities'; readonly update: IdentityUpdate }
   /** New (client, name, hour) keys and repeat counts for the query history (history-recorder.ts). */

@@ -36,6 +36,7 @@ import { workerScript } from './worker-support.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
 import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
 import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
+import type { MinerLogin } from '../honeypot/miner-login.js';
 import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
 import {
   createWriterRestarts,
@@ -111,6 +112,8 @@ export interface WriterThread extends EventWriter {
    * they keep the identities of their time; a restarted thread gets the whole snapshot again.
    */
   setIdentities(update: IdentityUpdate): void;
+  /** Stores a honeypot login and escalates the host's incident (held while the thread restarts). */
+  recordMinerLogin(login: MinerLogin): void;
   /** A batch of the query history (history-recorder.ts), written in the writer thread. */
   recordHistory(batch: HistoryBatch): void;
   /** Searches the query history (and records incidents when asked): history-worker.ts. */
@@ -388,6 +391,13 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (!closed) send(threads.current, { kind: 'notify', notification });
     },
     notifyStatus: () => sinkStatus,
+    recordMinerLogin(login) {
+      if (closed) return;
+      // The host's lookups first (logins are rare: at most 50 a second), so they open its incident.
+      coalescer?.flush();
+      postEvents();
+      send(threads.current, { kind: 'minerLogin', login });
+    },
     recordHistory(batch) {
       // Best effort: while the thread restarts, history batches are not held (they are unbounded).
       const generation = threads.current;

@@ -22,6 +22,7 @@ import { EVENTS_DROPPED_OUTCOME } from './schema.js';
 import { createWriterNotifier } from '../notify/writer-notifier.js';
 import { SIGNAL, STAT, type FromWriter, type ToWriter, type WriterThreadData } from './writer-protocol.js';
 import { startWriterIncidents } from '../incidents/writer-incidents.js';
+import { createWriterLogins } from '../honeypot/writer-logins.js';
 import { createWriterHistory } from './history-worker.js';
 
 /**
@@ -114,6 +115,13 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
   // Runtime lists, allowlist entries and list fetch state, written here rather than on the DNS
   // thread, where they would wait for this thread's transaction.
   const listStore = createListStore(connection);
+  const minerLogins = createWriterLogins({
+    connection,
+    log,
+    retentionDays: settings.retentionDays,
+    tracker: incidents.tracker,
+    identityFor: (clientIp) => identities.identityFor(clientIp),
+  });
   // The query history (retro-hunt): its batches, hunts and pruning (history-worker.ts).
   const history = createWriterHistory({
     connection,
@@ -257,6 +265,11 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
         break;
       case 'identities':
         identities.apply(message.update);
+        break;
+      case 'minerLogin':
+        // The host's buffered lookups first, so the incident they open is the one the login joins.
+        writer.flush();
+        minerLogins.record(message.login);
         break;
       case 'history':
       case 'retroHunt':

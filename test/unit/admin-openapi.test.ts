@@ -40,6 +40,7 @@ function deps(): AdminDeps {
       incident: unused,
       timeseries: unused,
       overview: unused,
+      minerLogins: unused,
     },
     eventWriter: { stats: { buffered: 0, written: 0, dropped: 0, writeErrors: 0, healthy: true } },
     health: () => ({ serving: true, listeners: [] }),
