@@ -230,6 +230,8 @@ async function startOnStore(
     clock: options.clock,
   });
   const { cache, latency, upstream, acl, resolver, rateLimit } = core;
+  // From here on a list swap or a new ip blocklist reaches this resolver (none may fall in between).
+  resolverRef = resolver;
   // Host identity: inventory files and reverse DNS feed the writer thread's identity snapshot.
   const hostIdentity = await startHostIdentity({
     hosts: config.hosts,
@@ -251,7 +253,6 @@ async function startOnStore(
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });
   resources.add('pool IP learner', () => poolIps.stop());
-  resolverRef = resolver;
   const workers = workerCount(config.dns.workers);
   let drainListeners: () => Promise<void>;
   let udp: readonly HostPort[];
