@@ -14,11 +14,14 @@ export function prepareRollupStatements(db: SqliteDatabase) {
     bumpHostDomain: db.prepare<[number, number, string, string]>(
       `UPDATE host_domains SET count = count + ?, last_seen_ms = max(last_seen_ms, ?) WHERE client_ip = ? AND qname = ?`,
     ),
-    hostDomain: db.prepare<[string, string, number, number], { count: number }>(
+    newHostDomain: db.prepare<[string, string, number, number]>(
+      `INSERT INTO host_domains (client_ip, qname, count, last_seen_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT (client_ip, qname) DO NOTHING`,
+    ),
+    hostDomain: db.prepare<[string, string, number, number]>(
       `INSERT INTO host_domains (client_ip, qname, count, last_seen_ms) VALUES (?, ?, ?, ?)
        ON CONFLICT (client_ip, qname) DO UPDATE SET
-         count = count + excluded.count, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)
-       RETURNING count`,
+         count = count + excluded.count, last_seen_ms = max(last_seen_ms, excluded.last_seen_ms)`,
     ),
     // identity_id: the latest known; a batch without one (address left the inventory) keeps it.
     host: db.prepare<[string, number, number, number, number, number | null]>(
@@ -114,9 +117,9 @@ function writeHostNames(
   const kept = !fits && host.domains.size > KEPT_SET_MIN_NAMES ? new Set(s.keptNameList.all(clientIp)) : undefined;
   for (const [qname, domain] of byKey([...host.domains])) {
     if (fits) {
-      const row = s.hostDomain.get(clientIp, qname, domain.count, domain.lastMs);
-      // RETURNING gives the row after the upsert: its count equals ours only if the row is new.
-      if (row !== undefined && row.count === domain.count) added += 1;
+      // Inserted if new, else bumped: cheaper than one upsert with RETURNING (about 2 µs per new name).
+      if (s.newHostDomain.run(clientIp, qname, domain.count, domain.lastMs).changes > 0) added += 1;
+      else s.bumpHostDomain.run(domain.count, domain.lastMs, clientIp, qname);
     } else if (
       (kept === undefined || kept.has(qname)) &&
       s.bumpHostDomain.run(domain.count, domain.lastMs, clientIp, qname).changes > 0
