@@ -117,7 +117,7 @@ function writeHostNames(
   const kept = !fits && host.domains.size > KEPT_SET_MIN_NAMES ? new Set(s.keptNameList.all(clientIp)) : undefined;
   for (const [qname, domain] of byKey([...host.domains])) {
     if (fits) {
-      // Inserted if new, else bumped: cheaper than one upsert with RETURNING (about 2 µs per new name).
+      // Inserted if new, else bumped: cheaper than one upsert with RETURNING (2 µs per new name, 8 per existing).
       if (s.newHostDomain.run(clientIp, qname, domain.count, domain.lastMs).changes > 0) added += 1;
       else s.bumpHostDomain.run(domain.count, domain.lastMs, clientIp, qname);
     } else if (
