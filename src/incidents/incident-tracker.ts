@@ -195,8 +195,10 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     const { incident } = touch;
     let newNames = 0;
     for (const [qname, name] of touch.names) {
-      const row = s.name.get(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs);
-      if (row === undefined || row.count !== name.count) continue;
+      if (s.newName.run(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs).changes === 0) {
+        s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname);
+        continue;
+      }
       newNames += 1;
       // An opened incident is one line (its first name); an open one, a line per new name.
       if (!touch.opened || newNames === 1) {

@@ -123,4 +123,28 @@ describe('event coalescer', () => {
     coalescer.offer(event(3, { qname: 'a\u0000b.pool' }));
     expect(emitted.map((e) => e.qname)).toEqual(['a\u0000b.pool', 'a\u0000c.pool']);
   });
+
+  test('boundary splits of the key (client, name, list) are different keys', () => {
+    const { coalescer, emitted } = setUp();
+    coalescer.offer(event(1, { clientIp: '10.0.0.5', qname: 'a.pool' }));
+    coalescer.offer(event(2, { clientIp: '10.0.0.5a', qname: '.pool' }));
+    coalescer.offer(event(3, { qname: 'a.pool', list: 'x' }));
+    coalescer.offer(event(4, { qname: 'a.poolx', list: '' }));
+    expect(emitted).toHaveLength(4);
+  });
+
+  test.each<[string, Partial<BlockEvent>]>([
+    [
+      'a 255-byte name with a long list name',
+      { qname: `${'a'.repeat(63)}.`.repeat(4).slice(0, 255), list: 'l'.repeat(64) },
+    ],
+    ['a key longer than the table holds', { qname: 'a'.repeat(400) }],
+    ['a character above U+00FF', { qname: 'a\u0100.pool' }],
+  ])('%s: repeats are counted exactly (coalesced or passed on)', (_case, change) => {
+    const { coalescer, emitted, total } = setUp();
+    for (let t = 1; t <= 5; t += 1) coalescer.offer(event(t, change));
+    coalescer.flush();
+    expect(total()).toBe(5);
+    for (const e of emitted) expect(e.qname).toBe(change.qname);
+  });
 });
