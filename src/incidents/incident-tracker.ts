@@ -32,6 +32,7 @@ import {
 import { activeIncident, prepareIncidentWrites, type ActiveIncident } from './incident-store.js';
 import { createDetectionLog, type Detection } from './detection-log.js';
 import type { RetroClient } from '../store/history-protocol.js';
+import { MAX_NAMES_PER_HOST, OTHER_NAMES } from '../store/rollup-writes.js';
 
 export interface IncidentTrackerOptions {
   readonly connection: StoreConnection;
@@ -42,6 +43,11 @@ export interface IncidentTrackerOptions {
   readonly outbox?: NotificationOutbox;
   readonly identityFor?: IdentityLookup;
   readonly clock?: () => number;
+  /**
+   * Distinct names kept per incident; the names after them are counted in one OTHER_NAMES row
+   * (a flood of random names is one row an event otherwise). Default MAX_NAMES_PER_HOST.
+   */
+  readonly maxNames?: number;
 }
 
 export interface IncidentTracker extends EventBatchHook {
@@ -89,6 +95,7 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   const outbox = options.outbox ?? NO_OUTBOX;
   const identityFor = options.identityFor;
   const clock = options.clock ?? Date.now;
+  const maxNames = options.maxNames ?? MAX_NAMES_PER_HOST;
   const statements = preparedFor(connection, prepareIncidentWrites);
   let byClient = load();
   let pendingTallies: EventTally[] = [];
@@ -195,6 +202,14 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     const { incident } = touch;
     let newNames = 0;
     for (const [qname, name] of touch.names) {
+      if (incident.names + newNames >= maxNames) {
+        // Full: a name it has is counted as before, any other under OTHER_NAMES.
+        if (s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname).changes > 0) continue;
+        const { count, list, firstMs, lastMs } = name;
+        if (s.newName.run(incident.id, OTHER_NAMES, list, count, firstMs, lastMs).changes === 0)
+          s.bumpName.run(count, list, firstMs, lastMs, incident.id, OTHER_NAMES);
+        continue;
+      }
       if (s.newName.run(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs).changes === 0) {
         s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname);
         continue;

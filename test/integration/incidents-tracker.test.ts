@@ -29,8 +29,9 @@ let writer: InProcessEventWriter;
 
 const outbox: NotificationOutbox = { enqueue: (_db, notification) => void sent.push(notification) };
 
-function start(): void {
+function start(maxNames?: number): void {
   tracker = createIncidentTracker({
+    ...(maxNames !== undefined ? { maxNames } : {}),
     connection,
     log,
     severities: { critical: 'critical' },
@@ -65,6 +66,25 @@ function incidents() {
 }
 
 describe('incidents from events', () => {
+  test('names past maxNames count under one OTHER-NAMES row; names it has keep counting', () => {
+    writer.close();
+    start(3);
+    for (let i = 0; i < 10; i++) writer.record(blockEvent(T0 + i, { qname: `r${i}.pool.example` }));
+    writer.record(blockEvent(T0 + 20, { qname: 'r1.pool.example' }));
+    writer.flush();
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ attempts: 11, distinctNames: 3 });
+    const names = connection.db
+      .prepare('SELECT qname, count FROM incident_names WHERE incident_id = ? ORDER BY qname')
+      .all(incident?.id) as { qname: string; count: number }[];
+    expect(names).toEqual([
+      { qname: 'OTHER-NAMES', count: 7 },
+      { qname: 'r0.pool.example', count: 1 },
+      { qname: 'r1.pool.example', count: 2 },
+      { qname: 'r2.pool.example', count: 1 },
+    ]);
+  });
+
   test('first block opens one incident; 1,000 more count into it and escalate by step only', () => {
     writer.record(blockEvent(T0));
     writer.flush();
