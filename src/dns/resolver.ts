@@ -195,7 +195,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     const key = ecsInKey ? parsed.questionKey + ecsKeySuffix(query, parsed) : parsed.questionKey;
     const entry = cache.lookup(key, now);
     if (entry !== undefined) {
-      answerFromCache(entry, query, parsed, address, port, transport);
+      answerFromCache(entry, query, parsed, address, port, transport, now);
       return;
     }
     // 6. Forward (or join the same question already in flight).
@@ -237,6 +237,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     address: string,
     port: number,
     transport: Transport,
+    nowMs: number,
   ): void {
     if (entry.cnameTargets.length > 0) {
       const cloak = cloakCheck(entry.cnameTargets);
@@ -248,7 +249,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     }
     countersByProtocol[transport.protocol].cached++;
     const limit = limitFor(parsedQuery, transport);
-    deliver(cache.answer(entry, query, parsedQuery, clock(), undefined, limit), parsedQuery, address, port, transport);
+    deliver(cache.answer(entry, query, parsedQuery, nowMs, undefined, limit), parsedQuery, address, port, transport);
   }
 
   return {
