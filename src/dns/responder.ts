@@ -112,36 +112,19 @@ export function createResponder(deps: ResponderDeps): Responder {
     via: string | undefined,
   ): void {
     if (events === undefined) return;
-    // Two literals rather than a conditional spread: the spread builds an extra object per event.
-    const timeMs = clock();
-    const answer = action === 'blocked' ? blockTemplate.kind : 'forwarded';
-    const event: BlockEvent =
-      via === undefined
-        ? {
-            timeMs,
-            clientIp: address,
-            clientPort: port,
-            protocol: transport.protocol,
-            qname: parsed.qname,
-            qtype: parsed.qtype,
-            list: verdict.list,
-            rule: verdict.rule,
-            action,
-            answer,
-          }
-        : {
-            timeMs,
-            clientIp: address,
-            clientPort: port,
-            protocol: transport.protocol,
-            qname: parsed.qname,
-            qtype: parsed.qtype,
-            list: verdict.list,
-            rule: verdict.rule,
-            action,
-            answer,
-            via,
-          };
+    const event: BlockEvent = {
+      timeMs: clock(),
+      clientIp: address,
+      clientPort: port,
+      protocol: transport.protocol,
+      qname: parsed.qname,
+      qtype: parsed.qtype,
+      list: verdict.list,
+      rule: verdict.rule,
+      action,
+      answer: action === 'blocked' ? blockTemplate.kind : 'forwarded',
+      ...(via !== undefined ? { via } : {}),
+    };
     events.record(event);
   }
 
