@@ -112,6 +112,7 @@ export function serverArgv(name, { dir, port, upstreamPort, listFile, distDir })
         'allowlist: []',
         'cache: { maxEntries: 100000, minTtlSec: 0, maxTtlSec: 86400, serveStaleSec: 86400 }',
         'log: { level: warn }',
+        'admin: { listen: "127.0.0.1:0" }', // any free port: several poolsink builds may run side by side (BENCH_COMPARE)
         `database: { path: ${JSON.stringify(join(dir, 'poolsink-side-by-side.db'))} }`,
       ];
       writeFileSync(conf, `${lines.join('\n')}\n`);

@@ -12,10 +12,12 @@
  *
  * Environment (optional): BENCH_SECONDS (5), BENCH_QPS (20000), BENCH_MISS_QPS (half of BENCH_QPS),
  * BENCH_ROUNDS (2; medians reported), BENCH_WARMUP_SECONDS (1), BENCH_SERVERS (comma list of
- * floor, poolsink, dnsmasq, unbound, dnsdist), BENCH_SERVER_CORE, BENCH_CLIENT_CORE.
+ * floor, poolsink, dnsmasq, unbound, dnsdist), BENCH_SERVER_CORE, BENCH_CLIENT_CORE, and
+ * BENCH_COMPARE (`label=/path/to/dist,…`: more poolsink builds in the same run, shown as
+ * `poolsink@label`, e.g. a copy of main's dist/ to measure a change before/after on equal terms).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,20 @@ function intSetting(name, fallback) {
   return value;
 }
 
+/** BENCH_COMPARE: `label=dist,…` → Map of `poolsink@label` → dist directory. */
+function compareBuilds() {
+  const builds = new Map();
+  for (const item of (process.env.BENCH_COMPARE ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf('=');
+    if (at <= 0) throw new Error(`BENCH_COMPARE: ${item} is not label=/path/to/dist`);
+    const distDir = resolve(item.slice(at + 1).trim());
+    if (!existsSync(join(distDir, 'cli.js'))) throw new Error(`BENCH_COMPARE: no cli.js in ${distDir}`);
+    builds.set(`poolsink@${item.slice(0, at).trim()}`, distDir);
+  }
+  return builds;
+}
+
 function readSettings() {
   const qps = intSetting('BENCH_QPS', 20_000);
   const wanted = (process.env.BENCH_SERVERS ?? ALL_SERVERS.join(','))
@@ -52,7 +68,10 @@ function readSettings() {
       throw new Error(`BENCH_SERVERS: unknown ${name} (known: ${ALL_SERVERS.join(', ')})`);
   }
   if (!wanted.includes('floor')) wanted.unshift('floor'); // ratios need it
+  const compare = compareBuilds();
+  wanted.push(...compare.keys());
   return {
+    compare,
     seconds: intSetting('BENCH_SECONDS', 5),
     qps,
     missQps: intSetting('BENCH_MISS_QPS', Math.floor(qps / 2)),
@@ -68,10 +87,16 @@ const log = (line) => process.stdout.write(`${line}\n`);
 
 async function startServer(name, ctx) {
   const port = await findFreePort();
-  const argv =
-    name === 'floor'
-      ? [process.execPath, join(ROOT, 'scripts', 'trivial-responder.mjs'), '--port', String(port)]
-      : serverArgv(name, { ...ctx, port });
+  const compareDist = ctx.settings.compare.get(name);
+  let argv;
+  if (name === 'floor')
+    argv = [process.execPath, join(ROOT, 'scripts', 'trivial-responder.mjs'), '--port', String(port)];
+  else if (compareDist === undefined) argv = serverArgv(name, { ...ctx, port });
+  else {
+    const dir = join(ctx.dir, name.replace('@', '-'));
+    mkdirSync(dir, { recursive: true });
+    argv = serverArgv('poolsink', { ...ctx, dir, port, distDir: compareDist });
+  }
   const child = startPinned(argv, { core: ctx.settings.serverCore, cwd: ctx.dir });
   child.stdout.resume();
   await waitUntilAnswering(port, { child, name, timeoutMs: 120_000 });
@@ -151,13 +176,15 @@ function formatTable(runs, servers, notes) {
         `| ${name === 'floor' ? 'floor (trivial Node dgram responder)' : name} | ${LOADS.map((l) => cell(name, l)).join(' | ')} |`,
     ),
   ];
-  const poolsinkMain = LOADS.map((load) =>
-    median(runs.filter((r) => r.server === 'poolsink' && r.load === load).map((r) => r.mainUsPerQuery)),
-  );
-  if (poolsinkMain.some(Number.isFinite)) {
-    notes.push(
-      `poolsink main (DNS) thread alone: ${poolsinkMain.map((v, i) => `${LOADS[i]} ${v.toFixed(1)}`).join(', ')} µs/query`,
+  for (const name of servers.filter((n) => n === 'poolsink' || n.startsWith('poolsink@'))) {
+    const main = LOADS.map((load) =>
+      median(runs.filter((r) => r.server === name && r.load === load).map((r) => r.mainUsPerQuery)),
     );
+    if (main.some(Number.isFinite)) {
+      notes.push(
+        `${name} main (DNS) thread alone: ${main.map((v, i) => `${LOADS[i]} ${v.toFixed(1)}`).join(', ')} µs/query`,
+      );
+    }
   }
   return [...lines, '', ...notes.map((n) => `- ${n}`)].join('\n');
 }

@@ -18,7 +18,7 @@ import { PoolsinkError } from '../errors.js';
 import type { ResponseFacts } from '../wire/inspect-response.js';
 import { wireNamesEqualIgnoreCase } from '../wire/name.js';
 import { HEADER_LEN, RCODE } from '../wire/header.js';
-import type { ParsedQuery } from '../wire/query.js';
+import { questionKey, type ParsedQuery } from '../wire/query.js';
 import { buildErrorResponse } from '../wire/answer.js';
 import {
   type AnswerShape,
@@ -93,22 +93,20 @@ const NO_TARGETS: readonly string[] = Object.freeze([]);
 const AA_BIT = 0x04; // in header byte 2
 const RD_BIT = 0x01; // in header byte 2
 
-// Query bits in the key: an answer to a DO or CD query differs from one to a plain query. The
-// client's EDNS and buffer size are not in it: upstreams are asked with poolsink's own OPT, and
-// each client gets the answer fitted to its own size (issue 17). DO stays in the key rather than
-// asking with DO always and stripping RRSIG/NSEC for other clients (RFC 4035 §3.2.1): stripping
-// would walk and rewrite every cached answer per query, on the hot path.
-const KEY_DO = 2;
-const KEY_CD = 4;
+// Query bits in the key (wire/query.ts's questionKey): an answer to a DO or CD query differs from
+// one to a plain query. The client's EDNS and buffer size are not in it: upstreams are asked with
+// poolsink's own OPT, and each client gets the answer fitted to its own size (issue 17). DO stays in
+// the key rather than asking with DO always and stripping RRSIG/NSEC for other clients (RFC 4035
+// §3.2.1): stripping would walk and rewrite every cached answer per query, on the hot path.
 
 /**
- * The cache key: the lower-cased qname followed by a fixed 3-character suffix (qtype, qclass and the
- * DO/CD bits as UTF-16 code units). The suffix's fixed width makes the key unambiguous whatever
- * bytes the name holds.
+ * The cache key: the question key (the lower-cased qname followed by a fixed-width suffix of qtype,
+ * qclass and the DO/CD bits). The suffix's fixed width makes the key unambiguous whatever bytes the
+ * name holds. parseQuery has it ready in `parsed.questionKey` (no string built per query); this
+ * builds the same string from the fields, for a ParsedQuery filled in by hand.
  */
 export function cacheKey(parsed: ParsedQuery): string {
-  const bits = (parsed.dnssecOk ? KEY_DO : 0) | (parsed.checkingDisabled ? KEY_CD : 0);
-  return parsed.qname + String.fromCharCode(parsed.qtype, parsed.qclass, bits);
+  return questionKey(parsed.qname, parsed.qtype, parsed.qclass, parsed.dnssecOk, parsed.checkingDisabled);
 }
 
 class StoredEntry implements CacheEntry, AnswerShape {

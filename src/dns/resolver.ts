@@ -22,7 +22,7 @@ import { buildAnyAnswer } from '../wire/answer.js';
 import { ecsKeySuffix, type EcsPolicy } from '../wire/edns-options.js';
 import { PARSE, createParsedQuery, parseQuery, type ParseOutcome, type ParsedQuery } from '../wire/query.js';
 import type { BlockAnswerTemplate } from '../wire/block-answer.js';
-import { cacheKey, type CacheEntry, type DnsCache } from '../cache/dns-cache.js';
+import type { CacheEntry, DnsCache } from '../cache/dns-cache.js';
 // Types only: the matcher is built by blocklist/ and handed in; dns/ never calls into blocklist/.
 import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { IpBlocklist } from '../blocklist/ip-blocklist.js';
@@ -192,10 +192,10 @@ export function createResolver(deps: ResolverDeps): Resolver {
     // 5. Cache (the query history, when kept, notes each query answered from here on).
     const now = clock();
     history?.note(address, parsed.qname, now);
-    const key = ecsInKey ? cacheKey(parsed) + ecsKeySuffix(query, parsed) : cacheKey(parsed);
+    const key = ecsInKey ? parsed.questionKey + ecsKeySuffix(query, parsed) : parsed.questionKey;
     const entry = cache.lookup(key, now);
     if (entry !== undefined) {
-      answerFromCache(entry, query, parsed, address, port, transport);
+      answerFromCache(entry, query, parsed, address, port, transport, now);
       return;
     }
     // 6. Forward (or join the same question already in flight).
@@ -237,6 +237,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     address: string,
     port: number,
     transport: Transport,
+    nowMs: number,
   ): void {
     if (entry.cnameTargets.length > 0) {
       const cloak = cloakCheck(entry.cnameTargets);
@@ -248,7 +249,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     }
     countersByProtocol[transport.protocol].cached++;
     const limit = limitFor(parsedQuery, transport);
-    deliver(cache.answer(entry, query, parsedQuery, clock(), undefined, limit), parsedQuery, address, port, transport);
+    deliver(cache.answer(entry, query, parsedQuery, nowMs, undefined, limit), parsedQuery, address, port, transport);
   }
 
   return {

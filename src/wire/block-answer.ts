@@ -95,25 +95,27 @@ export function buildBlockResponse(
     address !== undefined ? 0 : 1,
     parsed.edns ? 1 : 0,
   );
-  query.copy(out, HEADER_LEN, HEADER_LEN, qEnd);
+  // Byte loops and set(), not Buffer#copy / writeUInt*BE: their argument checks cost more than these few bytes.
+  for (let i = HEADER_LEN; i < qEnd; i++) out[i] = query[i]!;
+  const rdata = address ?? template.soaRdata;
+  const rrtype = address !== undefined ? parsed.qtype : QTYPE.SOA;
+  const ttlSec = template.ttlSec;
   let pos = qEnd;
   out[pos] = 0xc0;
   out[pos + 1] = HEADER_LEN;
-  if (address !== undefined) {
-    out.writeUInt16BE(parsed.qtype, pos + 2);
-    out.writeUInt16BE(QCLASS_IN, pos + 4);
-    out.writeUInt32BE(template.ttlSec, pos + 6);
-    out.writeUInt16BE(address.length, pos + 10);
-    pos += 12;
-    pos += address.copy(out, pos);
-  } else {
-    out.writeUInt16BE(QTYPE.SOA, pos + 2);
-    out.writeUInt16BE(QCLASS_IN, pos + 4);
-    out.writeUInt32BE(template.ttlSec, pos + 6);
-    out.writeUInt16BE(template.soaRdata.length, pos + 10);
-    pos += 12;
-    pos += template.soaRdata.copy(out, pos);
-  }
+  out[pos + 2] = rrtype >>> 8;
+  out[pos + 3] = rrtype & 0xff;
+  out[pos + 4] = QCLASS_IN >>> 8;
+  out[pos + 5] = QCLASS_IN & 0xff;
+  out[pos + 6] = ttlSec >>> 24;
+  out[pos + 7] = (ttlSec >>> 16) & 0xff;
+  out[pos + 8] = (ttlSec >>> 8) & 0xff;
+  out[pos + 9] = ttlSec & 0xff;
+  out[pos + 10] = rdata.length >>> 8;
+  out[pos + 11] = rdata.length & 0xff;
+  pos += 12;
+  out.set(rdata, pos);
+  pos += rdata.length;
   if (parsed.edns) writeOpt(out, pos, parsed, rcode, EDE.BLOCKED, edeText);
   return out;
 }

@@ -24,6 +24,11 @@ export interface ParsedQuery {
   flags: number;
   /** Lower-case dotted name without the trailing dot; '' for the root. */
   qname: string;
+  /**
+   * qname followed by QUESTION_KEY_SUFFIX_LEN fixed-width characters (questionKey): made by the same
+   * string conversion as qname, so the cache key costs no concatenation per query; '' without a question.
+   */
+  questionKey: string;
   qtype: number;
   qclass: number;
   /** Offset just past the question: bytes 12..questionEnd are copied into every answer. */
@@ -52,6 +57,7 @@ export function createParsedQuery(): ParsedQuery {
     id: 0,
     flags: 0,
     qname: '',
+    questionKey: '',
     qtype: 0,
     qclass: 0,
     questionEnd: 0,
@@ -78,15 +84,55 @@ function hasOption(buf: Buffer, start: number, end: number, code: number): boole
   return false;
 }
 
-/** Scratch space for one name's text; module-level is safe because parseQuery never yields. */
-const nameScratch = Buffer.allocUnsafe(256);
+/** The bits of a question key's last character: answers to DO or CD queries differ from plain ones. */
+export const KEY_DO = 2;
+export const KEY_CD = 4;
+/** qtype (2 characters), qclass (2), DO/CD bits (1): fixed width, so a key reads unambiguously from its end. */
+export const QUESTION_KEY_SUFFIX_LEN = 5;
+
+/**
+ * The question key: the lower-cased qname, then qtype and qclass as two latin1 characters each
+ * (high byte first), then the DO/CD bits. The same string parseQuery leaves in `questionKey`.
+ */
+export function questionKey(
+  qname: string,
+  qtype: number,
+  qclass: number,
+  dnssecOk: boolean,
+  checkingDisabled: boolean,
+): string {
+  const bits = (dnssecOk ? KEY_DO : 0) | (checkingDisabled ? KEY_CD : 0);
+  return qname + String.fromCharCode(qtype >>> 8, qtype & 0xff, qclass >>> 8, qclass & 0xff, bits);
+}
+
+/** Scratch space for one name's text and the key suffix; module-level is safe because parseQuery never yields. */
+const nameScratch = Buffer.allocUnsafe(256 + QUESTION_KEY_SUFFIX_LEN);
 const nameResult = { textLen: 0 };
 
 /**
  * Reads a query's header, question and OPT record. Every other section is walked (bounds-checked)
  * so that trailing garbage and truncated records are caught; their contents are not needed.
+ * qname and questionKey come from one string conversion of the scratch, once the OPT (DO) is read.
  */
 export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
+  const outcome = readQuery(buf, out);
+  if (out.hasQuestion) {
+    const textLen = nameResult.textLen;
+    const qtype = out.qtype;
+    const qclass = out.qclass;
+    nameScratch[textLen] = qtype >>> 8;
+    nameScratch[textLen + 1] = qtype & 0xff;
+    nameScratch[textLen + 2] = qclass >>> 8;
+    nameScratch[textLen + 3] = qclass & 0xff;
+    nameScratch[textLen + 4] = (out.dnssecOk ? KEY_DO : 0) | (out.checkingDisabled ? KEY_CD : 0);
+    const key = nameScratch.toString('latin1', 0, textLen + QUESTION_KEY_SUFFIX_LEN);
+    out.questionKey = key;
+    out.qname = textLen === 0 ? '' : key.slice(0, textLen);
+  }
+  return outcome;
+}
+
+function readQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
   const end = buf.length;
   out.hasQuestion = false;
   out.edns = false;
@@ -97,6 +143,7 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
   out.nsidRequested = false;
   out.replyNsid = undefined;
   out.qname = '';
+  out.questionKey = '';
   if (end < HEADER_LEN) return PARSE.DROP;
   const flags = (buf[2]! << 8) | buf[3]!;
   out.id = (buf[0]! << 8) | buf[1]!;
@@ -109,7 +156,6 @@ export function parseQuery(buf: Buffer, out: ParsedQuery): ParseOutcome {
 
   const nameEnd = readQuestionName(buf, HEADER_LEN, end, nameScratch, nameResult);
   if (nameEnd < 0 || nameEnd + 4 > end) return PARSE.FORMERR;
-  out.qname = nameResult.textLen === 0 ? '' : nameScratch.toString('latin1', 0, nameResult.textLen);
   out.qtype = (buf[nameEnd]! << 8) | buf[nameEnd + 1]!;
   out.qclass = (buf[nameEnd + 2]! << 8) | buf[nameEnd + 3]!;
   out.questionEnd = nameEnd + 4;

@@ -81,6 +81,19 @@ describe('cacheKey', () => {
     expect(query('a.com', { flags: 0x0110 }).key).not.toBe(query('a.com', { flags: 0x0100 }).key);
   });
 
+  test.each([
+    ['example.com', {}],
+    ['MiXeD.Example.COM', { type: QTYPE.AAAA }],
+    ['a.com', { edns: { dnssecOk: true } }],
+    ['a.com', { flags: 0x0110 }],
+    ['a.com', { type: 0x1234, qclass: 0xff01 }],
+    ['', {}],
+  ] satisfies [string, QueryOptions][])('parseQuery leaves cacheKey in questionKey (%s %j)', (name, options) => {
+    const q = query(name, options);
+    expect(q.parsed.questionKey).toBe(cacheKey({ ...q.parsed }));
+    expect(q.parsed.questionKey.startsWith(q.parsed.qname)).toBe(true);
+  });
+
   function keyOf(qname: string, qtype: number, qclass: number): string {
     const parsed = createParsedQuery();
     parsed.qname = qname;
