@@ -364,7 +364,15 @@ async function startOnStore(
     load: options.loadConfig ?? noConfigFile,
     started: config,
     token: adminToken,
-    targets: { log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
+    targets: {
+      ...{ log, acl, resolver, upstream, lists, rateLimit, admin, hostIdentity },
+      workers: {
+        apply: async (next) => {
+          workersRef?.reload(next);
+          await workersRef?.synced();
+        },
+      },
+    },
   });
   logStartLine(log, {
     config,
@@ -403,14 +411,7 @@ async function startOnStore(
     get adminToken() {
       return reloader.token;
     },
-    async reload() {
-      const result = await reloader.reload();
-      if (result.ok && workersRef !== undefined) {
-        workersRef.reload(reloader.config);
-        await workersRef.synced();
-      }
-      return result;
-    },
+    reload: () => reloader.reload(),
     rotateToken: () => reloader.rotateToken(),
     rateLimit,
     udp,

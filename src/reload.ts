@@ -33,6 +33,8 @@ export interface ReloadTargets {
   /** Absent when poolsink started without rate limiting. */
   readonly rateLimit: RateLimitGate | undefined;
   readonly admin: { setToken(token: string): void };
+  /** dns.workers > 1: hands the applied configuration to the resolver processes; resolves once each applied it. */
+  readonly workers?: { apply(config: Config): Promise<void> };
 }
 
 export interface ReloaderOptions {
@@ -112,6 +114,8 @@ export function createReloader(options: ReloaderOptions): Reloader {
       const change = await targets.lists.applyConfig(next.blocklists, next.allowlist);
       log.info(change, 'lists from the configuration file reloaded');
     }
+    // Before the reload is reported done: the next query, on whichever worker, sees the new keys.
+    await targets.workers?.apply(next);
     return { ok: true, applied: done, restartNeeded: plan.restartNeeded };
   }
 

@@ -10,7 +10,7 @@
  * blocked queries (no upstream work). dnsperf needs a core of its own: on a machine with 2 cores
  * the workers share the other one, so the table shows correctness and overhead, not scaling.
  *
- * Environment: BENCH_SECONDS, BENCH_KEEP=1 (keep the temp directory).
+ * Environment: BENCH_SECONDS, BENCH_KEEP=1 (keep the temp directory), BENCH_WORKERS_QPS=0 (memory only).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -142,6 +142,7 @@ export async function runWorkersBench({ seconds = 5, log = console.log } = {}) {
     }
 
     const cores = availableParallelism();
+    if (process.env['BENCH_WORKERS_QPS'] === '0') return { memory, verdict, qps: [] };
     if (!dnsperfAvailable()) {
       log('qps: dnsperf is not installed (apt-get install dnsperf): throughput not measured');
       return { memory, verdict, qps: [] };

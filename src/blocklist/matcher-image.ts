@@ -1,7 +1,8 @@
 /**
  * A matcher as a few flat arrays, for `dns.workers` > 1: the primary builds it from its matcher
- * once per list swap, allowlist change or runtime list, and sends it to every worker in one IPC
- * message (structured clone copies typed arrays as bytes: no per-name objects on either side).
+ * once per list swap, allowlist change or runtime list, and hands it to every worker through a file
+ * (cluster/image-file.ts: the arrays are read in one read and viewed in place; no per-name objects
+ * on either side).
  *
  * Layout: every block entry's name, latin1, back to back in `names`; entry i spans
  * `offsets[i]..offsets[i + 1]` and has the packed slots `slots[i]` (matcher.ts's SLOT_BITS layout);

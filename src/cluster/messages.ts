@@ -3,12 +3,12 @@
  * (advanced serialization: typed arrays travel as bytes). One discriminated union each way.
  */
 import type { IpListInput } from '../blocklist/ip-blocklist.js';
-import type { MatcherImage } from '../blocklist/matcher-image.js';
 import type { Config } from '../config/types.js';
 import type { BlockEvent } from '../dns/block-event.js';
 import type { HostPort } from '../net/address.js';
 import type { HistoryBatch } from '../store/history-protocol.js';
 import type { OutcomeCounts } from '../store/types.js';
+import type { MatcherImageRef } from './image-file.js';
 import type { WorkerSnapshot } from './snapshot.js';
 
 export type ToWorker =
@@ -16,11 +16,11 @@ export type ToWorker =
       readonly t: 'start';
       readonly workerId: number;
       readonly config: Config;
-      readonly image: MatcherImage;
+      readonly image: MatcherImageRef;
       readonly ipLists: readonly IpListInput[];
     }
   /** A list swap, allowlist change or runtime list: the whole new matcher. */
-  | { readonly t: 'matcher'; readonly image: MatcherImage }
+  | { readonly t: 'matcher'; readonly image: MatcherImageRef }
   /** The response-IP blocklist's inputs changed (ip lists, learned pool addresses). */
   | { readonly t: 'ipLists'; readonly lists: readonly IpListInput[] }
   /** A reload the primary applied: the worker applies the same configuration's live keys. */
@@ -44,6 +44,8 @@ export type FromWorker =
   | { readonly t: 'history'; readonly batch: HistoryBatch }
   | { readonly t: 'snapshot'; readonly id: number; readonly snapshot: WorkerSnapshot }
   | { readonly t: 'synced'; readonly id: number }
+  /** The worker has read this image's file: the primary may remove it once superseded. */
+  | { readonly t: 'imageRead'; readonly generation: number }
   | { readonly t: 'drained' };
 
 export const EVENT_BATCH = 512;

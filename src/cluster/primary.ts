@@ -10,11 +10,11 @@
  * fork (port-reserve.ts), so every worker binds the same key.
  */
 import cluster, { type Worker } from 'node:cluster';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, unlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { createMatcherImage, type MatcherImage } from '../blocklist/matcher-image.js';
+import { createMatcherImage } from '../blocklist/matcher-image.js';
 import type { IpListInput } from '../blocklist/ip-blocklist.js';
 import type { DomainMatcher } from '../blocklist/matcher.js';
 import type { Config } from '../config/types.js';
@@ -24,6 +24,7 @@ import type { HostPort } from '../net/address.js';
 import type { HistoryBatch } from '../store/history-protocol.js';
 import type { OutcomeCounts } from '../store/types.js';
 import { relayLogLine } from '../store/worker-support.js';
+import { imageRefBytes, prepareImageDir, writeImageFile, type MatcherImageRef } from './image-file.js';
 import type { FromWorker, ToWorker } from './messages.js';
 import { reservePorts } from './port-reserve.js';
 import type { WorkerSnapshot } from './snapshot.js';
@@ -105,19 +106,27 @@ interface Slot {
   startedAt: number;
   backoffMs: number;
   respawnTimer: NodeJS.Timeout | undefined;
-}
-
-function imageOf(matcher: DomainMatcher): MatcherImage {
-  const image = createMatcherImage(matcher);
-  if (image === undefined) throw new PoolsinkError('ERR_WORKER', 'the lists cannot be sent to worker processes');
-  return image;
+  /** Generations of image files sent to this worker and not yet read by it. */
+  readonly reading: Set<number>;
 }
 
 export async function startWorkerPool(options: WorkerPoolOptions): Promise<WorkerPool> {
   const { log, events, addOutcomes } = options;
   const listen = await reservePorts(options.config.dns.listen);
   let config: Config = { ...options.config, dns: { ...options.config.dns, listen } };
-  let image = imageOf(options.matcher);
+  const imageDir = prepareImageDir(config.dataDir);
+  let generation = 0;
+  /** Image files written and not yet removed, by generation. */
+  const imageFiles = new Map<number, string>();
+  /** Writes the matcher's image file for the workers (image-file.ts). */
+  const publish = (matcher: DomainMatcher): MatcherImageRef => {
+    const built = createMatcherImage(matcher);
+    if (built === undefined) throw new PoolsinkError('ERR_WORKER', 'the lists cannot be sent to worker processes');
+    const ref = writeImageFile(imageDir, ++generation, built);
+    imageFiles.set(ref.generation, ref.file);
+    return ref;
+  };
+  let image = publish(options.matcher);
   let ipLists = options.ipLists;
   let closing = false;
   let nextRequest = 1;
@@ -134,11 +143,27 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
     startedAt: 0,
     backoffMs: RESPAWN_MIN_MS,
     respawnTimer: undefined,
+    reading: new Set<number>(),
   }));
 
   function post(slot: Slot, message: ToWorker): void {
     const { worker } = slot;
-    if (worker?.isConnected() === true) worker?.send(message);
+    if (worker?.isConnected() !== true) return;
+    if (message.t === 'start' || message.t === 'matcher') slot.reading.add(message.image.generation);
+    worker.send(message);
+  }
+
+  /** Removes the image files no worker needs any more (superseded and read by every worker sent them). */
+  function removeReadImages(): void {
+    for (const [fileGeneration, file] of imageFiles) {
+      if (fileGeneration === image.generation || slots.some((slot) => slot.reading.has(fileGeneration))) continue;
+      imageFiles.delete(fileGeneration);
+      try {
+        unlinkSync(file);
+      } catch (err: unknown) {
+        log.warn({ err, file }, 'could not remove a list image file');
+      }
+    }
   }
 
   /** Forks the slot's worker; resolves when it serves, rejects if it fails before that. */
@@ -183,6 +208,10 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
           case 'synced':
             syncing.get(message.id)?.get(slot.workerId)?.();
             return;
+          case 'imageRead':
+            slot.reading.delete(message.generation);
+            removeReadImages();
+            return;
           case 'drained':
             return;
         }
@@ -190,6 +219,8 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       worker.on('exit', (code, signal) => {
         const wasReady = slot.ready;
         slot.ready = false;
+        slot.reading.clear();
+        removeReadImages();
         if (slot.worker === worker) slot.worker = undefined;
         if (!wasReady) {
           reject(
@@ -238,6 +269,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
         clearTimeout(timer);
       }),
     );
+    rmSync(imageDir, { recursive: true, force: true });
   }
 
   try {
@@ -258,8 +290,9 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
           : [],
       ),
     setMatcher(matcher) {
-      image = imageOf(matcher);
+      image = publish(matcher);
       for (const slot of slots) post(slot, { t: 'matcher', image });
+      removeReadImages();
     },
     setIpLists(lists) {
       ipLists = lists;
@@ -270,7 +303,7 @@ export async function startWorkerPool(options: WorkerPoolOptions): Promise<Worke
       for (const slot of slots) post(slot, { t: 'reload', config });
     },
     get imageBytes() {
-      return image.names.byteLength + image.offsets.byteLength + image.slots.byteLength + image.table.byteLength;
+      return imageRefBytes(image);
     },
     async synced() {
       const id = nextRequest++;

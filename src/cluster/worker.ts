@@ -18,6 +18,7 @@ import { createHistoryRecorder } from '../store/history-recorder.js';
 import { shipOutcomes } from '../store/outcome-shipping.js';
 import { createThreadLogger } from '../store/worker-support.js';
 import { EVENT_BATCH, type FromWorker, type ToWorker } from './messages.js';
+import { readImageFile, type MatcherImageRef } from './image-file.js';
 import { takeSnapshot } from './snapshot.js';
 
 function send(message: FromWorker, done?: () => void): void {
@@ -55,6 +56,13 @@ function createEventBatcher(): { record(event: BlockEvent): void; stop(): void }
   };
 }
 
+/** The matcher of an image file the primary wrote; tells the primary the file is read. */
+function matcherOf(ref: MatcherImageRef): ReturnType<typeof matcherFromImage> {
+  const matcher = matcherFromImage(readImageFile(ref));
+  send({ t: 'imageRead', generation: ref.generation });
+  return matcher;
+}
+
 async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
   const { workerId, config } = start;
   const log = createThreadLogger(config.log.level, (line) => send({ t: 'log', line })).child({ worker: workerId });
@@ -73,7 +81,7 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
   const core = createDnsCore({
     config,
     log,
-    matcher: matcherFromImage(start.image),
+    matcher: matcherOf(start.image),
     ipBlocklist: createIpBlocklist(start.ipLists),
     events,
     resources,
@@ -115,7 +123,7 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
   process.on('message', (message: ToWorker) => {
     switch (message.t) {
       case 'matcher':
-        core.resolver.setMatcher(matcherFromImage(message.image));
+        core.resolver.setMatcher(matcherOf(message.image));
         return;
       case 'ipLists':
         core.resolver.setIpBlocklist(createIpBlocklist(message.lists));

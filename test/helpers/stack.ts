@@ -20,6 +20,11 @@ export interface StackOptions {
   clock?: () => number;
   /** Reuse this directory (lists, data) and keep it on close: for restart tests. */
   dir?: string;
+  /**
+   * Always dns.workers 1, whatever POOLSINK_TEST_WORKERS says: for a test of one resolver's own
+   * state (its cache, its in-flight coalescing, its rate limiter, its counters). The caller says why.
+   */
+  singleProcess?: boolean;
 }
 
 export interface Stack {
@@ -69,7 +74,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...options.config,
   };
   // A fake clock cannot reach worker processes: such stacks stay single-process.
-  if (options.clock === undefined) withTestWorkers(raw);
+  if (options.clock === undefined && options.singleProcess !== true) withTestWorkers(raw);
   const config = validateConfig(raw, dir, join(dir, 'no-resolv.conf'));
   const events: BlockEvent[] = [];
   const sink: BlockEventSink = { record: (event) => events.push(event) };

@@ -30,7 +30,9 @@ const LISTS = {
 async function start(config: Record<string, unknown> = {}, dir?: string): Promise<Stack> {
   const up = await startLocalUpstream();
   upstreams.push(up);
+  // Expects a repeat to be a cache hit: with dns.workers each process has its own cache.
   const stack = await startStack({
+    singleProcess: true,
     upstreams: [up.address],
     lists: LISTS,
     config,

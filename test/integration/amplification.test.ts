@@ -18,7 +18,8 @@ afterEach(async () => {
 async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
   const upstream = await startLocalUpstream();
   cleanups.push(() => upstream.close());
-  const stack = await startStack({ upstreams: [upstream.address], config });
+  // Reads one resolver's counters (truncated, blocked): with dns.workers the primary's is idle.
+  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
   cleanups.push(() => stack.close());
   return { stack, upstream };
 }

@@ -40,10 +40,13 @@ async function start(dir?: string): Promise<Stack> {
 }
 
 async function blockedFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  const before = stack.events.length;
   for (let i = 0; i < times; i++) {
     const reply = await udpExchange(stack.port, encodeQuery(qname, { id: 100 + i }), { bindAddress: clientIp });
     if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
   }
+  // dns.workers > 1: the events reach the primary over IPC after the answers.
+  await until(() => stack.events.length >= before + times);
 }
 
 interface HostView {
@@ -254,6 +257,7 @@ describe('storage faults', () => {
         ),
       );
       expect(answers.filter((a) => a !== undefined && rcodeOf(a) === 3).length).toBe(3000);
+      await until(() => stack.events.length >= 3001); // dns.workers > 1: they come over IPC
       expect(eventWriter.stats.dropped).toBeGreaterThan(0);
       await until(() => !eventWriter.stats.healthy, 15_000);
       expect(eventWriter.stats.lastError).toMatch(/SQLITE_BUSY/);

@@ -38,7 +38,8 @@ afterEach(async () => {
 
 /** poolsink with no lists of its own, and a list manager feeding its resolver. */
 async function start(feedPath = '/feed.txt'): Promise<{ stack: Stack; lists: ManagerHarness }> {
-  stack = await startStack({ upstreams: [upstream.address], lists: {} });
+  // The test's own list manager swaps the primary's resolver directly (onMatcher): one process.
+  stack = await startStack({ upstreams: [upstream.address], lists: {}, singleProcess: true });
   lists = await startManager({
     lists: [listSpec('feed', server.url(feedPath))],
     onMatcher: (matcher: DomainMatcher) => stack?.poolsink.resolver.setMatcher(matcher),
@@ -49,7 +50,8 @@ async function start(feedPath = '/feed.txt'): Promise<{ stack: Stack; lists: Man
 /** Restarts both, as a process restart would: a new poolsink, a new manager on the same data. */
 async function restart(): Promise<Stack> {
   await stack?.close();
-  stack = await startStack({ upstreams: [upstream.address], lists: {} });
+  // The test's own list manager swaps the primary's resolver directly (onMatcher): one process.
+  stack = await startStack({ upstreams: [upstream.address], lists: {}, singleProcess: true });
   await lists?.restart();
   return stack;
 }

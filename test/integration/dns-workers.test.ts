@@ -4,6 +4,8 @@
  * reload reach every worker, both workers' block events reach the block log, /metrics sums the
  * workers, a killed worker is forked again, and closing drains queries in flight.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { tcpExchange } from '../helpers/clients.js';
 import { startListServer, type ListServer } from '../helpers/list-server.js';
@@ -103,6 +105,12 @@ describe('dns.workers 2', () => {
     });
     expect(added.status).toBe(201);
     await expectFromEveryWorker('x.feed-pool.example', RCODE.NXDOMAIN);
+    // The lists reach the workers as image files in the data directory: superseded ones, once
+    // read by every worker, are removed, and closing removes the last.
+    const images = join(stack.dir, 'data', 'worker-lists');
+    await until(() => readdirSync(images).length === 1);
+    await stack.poolsink.close();
+    expect(existsSync(images)).toBe(false);
   });
 
   test('a killed worker is forked again and serves', async () => {

@@ -17,7 +17,8 @@ afterEach(async () => {
 async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
   const upstream = await startLocalUpstream();
   cleanups.push(() => upstream.close());
-  const stack = await startStack({ upstreams: [upstream.address], config });
+  // Counts one resolver's cache hits: with dns.workers each process has its own cache.
+  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
   cleanups.push(() => stack.close());
   return { stack, upstream };
 }

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import Database from 'better-sqlite3';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { until } from '../helpers/wait.js';
 import { udpExchange } from '../helpers/clients.js';
 import { encodeQuery } from '../helpers/packets.js';
 
@@ -37,12 +38,15 @@ async function start(coalesceWindowMs?: number, dir?: string): Promise<Stack> {
 }
 
 async function blockedFrom(stack: Stack, clientIp: string, qname: string, times: number, qtype = 1): Promise<void> {
+  const before = stack.events.length;
   for (let i = 0; i < times; i++) {
     const reply = await udpExchange(stack.port, encodeQuery(qname, { id: 100 + i, type: qtype }), {
       bindAddress: clientIp,
     });
     if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
   }
+  // dns.workers > 1: the events reach the primary over IPC after the answers.
+  await until(() => stack.events.length >= before + times);
 }
 
 type Row = Record<string, unknown>;

@@ -220,8 +220,11 @@ function eventsOf(body: unknown): EventView[] {
 }
 
 async function blockedFrom(stack: Stack, clientIp: string, qname: string): Promise<void> {
+  const before = stack.events.length;
   const reply = await udpExchange(stack.port, encodeQuery(qname), { bindAddress: clientIp });
   if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
+  // dns.workers > 1: the event reaches the primary over IPC after the answer.
+  await until(() => stack.events.length > before);
   stack.poolsink.eventWriter.flush();
 }
 

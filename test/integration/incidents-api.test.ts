@@ -11,6 +11,7 @@ import { runCli } from '../helpers/cli.js';
 import { udpExchange } from '../helpers/clients.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery } from '../helpers/packets.js';
+import { until } from '../helpers/wait.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
 const upstreams: LocalUpstream[] = [];
@@ -37,12 +38,15 @@ async function start(dir?: string): Promise<Stack> {
 }
 
 async function queriesFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  const before = stack.events.length;
   for (let i = 0; i < times; i++) {
     const reply = await udpExchange(stack.port, encodeQuery(qname, { id: (i % 60_000) + 1 }), {
       bindAddress: clientIp,
     });
     if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
   }
+  // dns.workers > 1: the events reach the primary over IPC after the answers.
+  await until(() => stack.events.length >= before + times);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

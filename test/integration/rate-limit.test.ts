@@ -188,7 +188,9 @@ describe('as configured (dns.rateLimit), through the composition root', () => {
   test('over the burst a client gets REFUSED, another client is unaffected, and /metrics counts it', async () => {
     const upstream = await startLocalUpstream();
     cleanups.push(() => upstream.close());
+    // One rate limiter's burst: with dns.workers each process limits on its own.
     const stack = await startStack({
+      singleProcess: true,
       upstreams: [upstream.address],
       config: { dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 1, burst: 5 } } },
     });

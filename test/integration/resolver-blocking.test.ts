@@ -104,7 +104,8 @@ describe('blocking', () => {
           })
         : behaviors.normal(),
     );
-    const s = await start();
+    // "also from cache": one resolver's cache (with dns.workers each process has its own).
+    const s = await start({ singleProcess: true });
     const first = await dig(s.port, ['innocent.example', 'A']);
     expect(first.status).toBe('NXDOMAIN');
     expect(first.ede).toContain('mining-pools');
@@ -118,7 +119,11 @@ describe('blocking', () => {
     const s = await start();
     expect((await dig(s.port, ['pool.example'])).status).toBe('NXDOMAIN');
     const { createMatcher } = await import('../../src/blocklist/matcher.js');
-    s.poolsink.resolver.setMatcher(createMatcher([{ name: 'other', domains: ['other.example'], wildcards: [] }], []));
+    const matcher = createMatcher([{ name: 'other', domains: ['other.example'], wildcards: [] }], []);
+    s.poolsink.resolver.setMatcher(matcher);
+    // dns.workers > 1: the resolver processes get it the way the list manager's swaps reach them.
+    s.poolsink.workers?.setMatcher(matcher);
+    await s.poolsink.workers?.synced();
     expect((await dig(s.port, ['pool.example'])).status).toBe('NOERROR');
     expect((await dig(s.port, ['other.example'])).status).toBe('NXDOMAIN');
   });

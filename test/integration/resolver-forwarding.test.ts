@@ -85,7 +85,8 @@ describe('forwarding', () => {
 
   test('the question keeps the client letter case, also from cache', async () => {
     const up = await upstream();
-    const s = await start([up]);
+    // One resolver's own cache/coalescing: with dns.workers each process has its own.
+    const s = await start([up], { singleProcess: true });
     const first = await dig(s.port, ['MiXeD.Example.COM']);
     const second = await dig(s.port, ['mixed.EXAMPLE.com']);
     expect(first.raw).toContain(';MiXeD.Example.COM.');
@@ -158,7 +159,8 @@ describe('forwarding', () => {
   test('identical queries in flight share one upstream query', async () => {
     const up = await upstream();
     up.setBehavior(behaviors.slow(150));
-    const s = await start([up]);
+    // One resolver's own cache/coalescing: with dns.workers each process has its own.
+    const s = await start([up], { singleProcess: true });
     const replies = await Promise.all(
       [1, 2, 3, 4, 5].map((id) => udpExchange(s.port, encodeQuery('Same.Example', { id }))),
     );
@@ -215,7 +217,8 @@ describe('cache', () => {
 
   test('DO and plain queries are cached apart', async () => {
     const up = await upstream();
-    const s = await start([up]);
+    // One resolver's own cache/coalescing: with dns.workers each process has its own.
+    const s = await start([up], { singleProcess: true });
     await dig(s.port, ['do.example', '+dnssec']);
     await dig(s.port, ['do.example', '+noedns']);
     await dig(s.port, ['do.example', '+dnssec']);

@@ -27,7 +27,8 @@ afterEach(async () => {
 async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
   const upstream = await startLocalUpstream();
   cleanups.push(() => upstream.close());
-  const stack = await startStack({ upstreams: [upstream.address], config });
+  // Per-client connection limits are one process's count: with dns.workers, each worker's.
+  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
   cleanups.push(() => stack.close());
   return { stack, upstream };
 }

@@ -51,7 +51,9 @@ async function start(
   ups: readonly LocalUpstream[],
   options: { clock?: () => number; timeoutMs?: number } = {},
 ): Promise<Stack> {
+  // Reads one upstream pool's stats and cache: with dns.workers each process has its own.
   stack = await startStack({
+    singleProcess: true,
     upstreams: ups.map((u) => u.address),
     config: { upstreamTimeoutMs: options.timeoutMs ?? TIMEOUT_MS },
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
