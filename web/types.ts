@@ -52,6 +52,8 @@ export interface Incident {
   readonly distinctNames: number;
   readonly lists: readonly string[];
   readonly protocols: readonly string[];
+  /** Found by a retro-hunt in the query history, not by a blocked query. */
+  readonly retro: boolean;
   readonly acknowledged: { readonly at: string; readonly note: string } | null;
   readonly resolved: { readonly at: string; readonly note: string; readonly by: string } | null;
 }
@@ -79,6 +81,24 @@ export interface IncidentDetail {
     readonly actor: string;
     readonly note: string | null;
   }[];
+  readonly minerLogins: readonly MinerLogin[];
+}
+
+/** A stratum login at the honeypot; every string but the protocol was sent by the client. */
+export interface MinerLogin {
+  readonly id: number;
+  readonly time: string;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly protocol: string;
+  readonly login: string;
+  readonly wallet: string;
+  readonly worker: string | null;
+  readonly password: string | null;
+  readonly agent: string | null;
+  readonly algorithms: readonly string[];
 }
 
 export interface ListView {

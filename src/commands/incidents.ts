@@ -10,9 +10,11 @@ import type { Config } from '../config/types.js';
 import { PoolsinkError } from '../errors.js';
 import type { IncidentSummary } from '../incidents/incident-queries.js';
 import { INCIDENT_STATES, isIncidentState } from '../incidents/incident-state.js';
+import { INCIDENT_MAX_LOGINS, type StoredMinerLogin } from '../honeypot/miner-login-queries.js';
 import type { EventQueries } from '../store/types.js';
 import { presentName, terminalText } from '../net/presentation.js';
 import { call } from './lists.js';
+import { loginCell } from './logins.js';
 import { formatTable, shortTime } from './table.js';
 
 function hostOf(incident: IncidentSummary): string {
@@ -78,7 +80,7 @@ export function incidentReport(queries: EventQueries, id: number): string {
   const i = detail.summary;
   const identity = i.identity === null ? '-' : terminalText(JSON.stringify(i.identity));
   const lines = [
-    `incident ${i.id}: ${i.state}, severity ${i.severity}`,
+    `incident ${i.id}: ${i.state}, severity ${i.severity}${i.retro ? ' (retro: found in the query history)' : ''}`,
     `host:       ${hostOf(i)}`,
     `identity:   ${identity}`,
     `seen:       ${shortTime(i.firstSeenMs)} .. ${shortTime(i.lastSeenMs)} UTC`,
@@ -100,8 +102,30 @@ export function incidentReport(queries: EventQueries, id: number): string {
         h.note === null ? '' : terminalText(h.note),
       ]),
     ),
+    ...minerLoginLines(detail.minerLogins),
   ];
   return `${lines.join('\n')}`;
+}
+
+/** The honeypot logins that joined the incident (latest first); every client-sent field escaped. */
+function minerLoginLines(logins: readonly StoredMinerLogin[]): string[] {
+  if (logins.length === 0) return [];
+  return [
+    `miner logins (${logins.length}${logins.length === INCIDENT_MAX_LOGINS ? ', the latest' : ''}):`,
+    formatTable(
+      ['TIME (UTC)', 'CLIENT PORT', 'PORT', 'TLS', 'PROTOCOL', 'WALLET', 'WORKER', 'AGENT'],
+      logins.map((l) => [
+        shortTime(l.timeMs),
+        String(l.clientPort),
+        String(l.port),
+        l.tls ? 'yes' : 'no',
+        l.protocol,
+        loginCell(l.wallet, 100), // a Monero address is 95 characters: shown whole here
+        loginCell(l.worker, 24),
+        loginCell(l.agent, 40),
+      ]),
+    ),
+  ];
 }
 
 export async function changeIncident(

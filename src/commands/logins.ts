@@ -22,7 +22,7 @@ export interface LoginsOptions {
 }
 
 /** Client text for one table cell: escaped, then cut. */
-function cell(text: string | null, max: number): string {
+export function loginCell(text: string | null, max: number): string {
   return text === null ? '-' : fitCell(terminalText(text), max);
 }
 
@@ -36,11 +36,11 @@ export function loginsTable(logins: readonly StoredMinerLogin[]): string {
       terminalText(identityLabel(l.identity ?? undefined, 40)),
       `${l.port}${l.tls ? '/tls' : ''}`,
       l.protocol,
-      cell(l.wallet, 48),
-      cell(l.worker, 24),
-      cell(l.password, 16),
-      cell(l.agent, 40),
-      cell(l.algorithms.join(','), 40),
+      loginCell(l.wallet, 48),
+      loginCell(l.worker, 24),
+      loginCell(l.password, 16),
+      loginCell(l.agent, 40),
+      loginCell(l.algorithms.join(','), 40),
     ]),
   );
 }

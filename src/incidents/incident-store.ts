@@ -20,6 +20,11 @@ export interface ActiveIncident {
   readonly previousId: number | null;
   identityJson: string | null;
   escalationLevel: number;
+  /**
+   * When poolsink last opened or escalated it: auto-resolve counts from the later of this and
+   * lastSeenMs, so a retro incident (its attempts long past) is not resolved as soon as it is found.
+   */
+  detectedMs: number;
 }
 
 export interface IncidentRow {
@@ -44,6 +49,11 @@ export interface IncidentRow {
   retro: number;
 }
 
+/** An active incident's row with the time of its latest opened or escalated history entry. */
+interface ActiveRow extends IncidentRow {
+  detected_ms: number | null;
+}
+
 export interface NameRow {
   qname: string;
   list: string;
@@ -52,7 +62,7 @@ export interface NameRow {
   last_ms: number;
 }
 
-export function activeIncident(row: IncidentRow): ActiveIncident {
+export function activeIncident(row: IncidentRow & { detected_ms?: number | null }): ActiveIncident {
   return {
     id: row.id,
     clientIp: row.client_ip,
@@ -66,12 +76,17 @@ export function activeIncident(row: IncidentRow): ActiveIncident {
     previousId: row.previous_id,
     identityJson: row.identity_json,
     escalationLevel: row.escalation_level,
+    detectedMs: row.detected_ms ?? row.opened_ms,
   };
 }
 
 export function prepareIncidentWrites(db: SqliteDatabase) {
   return {
-    active: db.prepare<[], IncidentRow>("SELECT * FROM incidents WHERE state != 'resolved'"),
+    active: db.prepare<[], ActiveRow>(
+      `SELECT i.*, (SELECT max(h.time_ms) FROM incident_history h
+                    WHERE h.incident_id = i.id AND h.change IN ('opened', 'escalated')) AS detected_ms
+       FROM incidents i WHERE i.state != 'resolved'`,
+    ),
     byId: db.prepare<[number], IncidentRow>('SELECT * FROM incidents WHERE id = ?'),
     lastOfClient: db.prepare<[string], { id: number }>(
       'SELECT id FROM incidents WHERE client_ip = ? ORDER BY id DESC LIMIT 1',
@@ -101,6 +116,9 @@ export function prepareIncidentWrites(db: SqliteDatabase) {
     ),
     topNames: db.prepare<[number, number], NameRow>(
       'SELECT qname, list, count, first_ms, last_ms FROM incident_names WHERE incident_id = ? ORDER BY count DESC, qname LIMIT ?',
+    ),
+    nameLastMs: db.prepare<[number, string], { last_ms: number }>(
+      'SELECT last_ms FROM incident_names WHERE incident_id = ? AND qname = ?',
     ),
     markRetro: db.prepare<[number]>('UPDATE incidents SET retro = 1 WHERE id = ?'),
     acknowledge: db.prepare<[number, string, number]>(

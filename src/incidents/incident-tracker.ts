@@ -7,8 +7,9 @@
  * are cached per client (loaded at start); a transaction that fails reloads the cache.
  *
  * Tallies of events dropped before the writer (writer-protocol 'dropped') count the same way with
- * the next batch. sweep() resolves incidents quiet for autoResolveHours; change() applies an
- * operator's acknowledge or resolve.
+ * the next batch. sweep() resolves incidents quiet for autoResolveHours (counted from the last
+ * attempt, or from when a retro-hunt found it if later); change() applies an operator's acknowledge
+ * or resolve.
  */
 import type { Logger } from 'pino';
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
@@ -104,6 +105,8 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   const detectionLog = createDetectionLog({ log, clock });
   /** Tallies handed to the transaction now running: cleared once it commits. */
   let inFlightTallies = 0;
+  /** While recordRetro runs: now, the time its incidents are opened or escalated (their history's time). */
+  let retroDetectedMs: number | undefined;
 
   function load(): Map<string, ActiveIncident> {
     const map = new Map<string, ActiveIncident>();
@@ -146,8 +149,9 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
         previousId,
         identityJson: identity,
         escalationLevel: 0,
+        detectedMs: retroDetectedMs ?? atMs,
       };
-      s.history.run(row.id, atMs, 'opened', 'open', 'poolsink', null);
+      s.history.run(row.id, retroDetectedMs ?? atMs, 'opened', 'open', 'poolsink', null);
       byClient.set(clientIp, incident);
       opened = true;
     }
@@ -244,10 +248,15 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
       incident.id,
     );
     const retro = touch.retro ? { retro: true } : {};
-    if (touch.retro) s.markRetro.run(incident.id);
+    // Found now, whatever the times of its queries: auto-resolve counts from here.
+    const detectedMs = touch.retro ? (retroDetectedMs ?? clock()) : touch.lastMs;
+    if (touch.retro) {
+      s.markRetro.run(incident.id);
+      if (detectedMs > incident.detectedMs) incident.detectedMs = detectedMs;
+    }
     if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident, retro));
     else if (reasons.length > 0) {
-      s.history.run(incident.id, touch.lastMs, 'escalated', incident.state, 'poolsink', reasons.join('; '));
+      s.history.run(incident.id, detectedMs, 'escalated', incident.state, 'poolsink', reasons.join('; '));
       notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons, ...retro }));
     }
   }
@@ -261,6 +270,15 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     const names = s.topNames.all(incident.id, PAYLOAD_TOP_NAMES);
     const extra = { resolvedBy, ...(note === null ? {} : { note }) };
     notify('incident.resolved', atMs, incidentPayload({ ...incident, state: 'resolved' }, names, extra));
+  }
+
+  /**
+   * A retro finding the incident already holds up to its last time (an earlier hunt recorded it, or
+   * blocked queries came later) adds nothing: repeated hunts do not count the same history again.
+   */
+  function alreadyCounted(incidentId: number, qname: string, lastMs: number): boolean {
+    const row = statements().nameLastMs.get(incidentId, qname);
+    return row !== undefined && row.last_ms >= lastMs;
   }
 
   /** Runs `work` in a transaction of its own; a failure reloads the cache and is rethrown. */
@@ -321,7 +339,9 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     sweep(): number {
       detectionLog.flush();
       const now = clock();
-      const due = [...byClient.values()].filter((i) => autoResolveDue(i.lastSeenMs, now, autoResolveHours));
+      const due = [...byClient.values()].filter((i) =>
+        autoResolveDue(Math.max(i.lastSeenMs, i.detectedMs), now, autoResolveHours),
+      );
       if (due.length === 0) return 0;
       inTransaction(() => {
         for (const incident of due) resolve(incident, now, 'auto', null);
@@ -373,12 +393,20 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     recordRetro(clients, list) {
       if (clients.length === 0) return 0;
       let touched = 0;
+      retroDetectedMs = clock();
       try {
         touched = inTransaction(() => {
           const touches = new Map<number, Touch>();
+          /** Incidents that already held every finding: joined, with nothing to add. */
+          const joined = new Set<number>();
           for (const client of clients) {
+            const active = byClient.get(client.clientIp);
             for (const name of client.names) {
               if (!Number.isInteger(name.count) || name.count <= 0) continue;
+              if (active !== undefined && alreadyCounted(active.id, name.qname, name.lastMs)) {
+                joined.add(active.id);
+                continue;
+              }
               const id = count(
                 touches,
                 client.clientIp,
@@ -394,11 +422,14 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
             }
           }
           for (const touch of touches.values()) write(touch);
-          return touches.size;
+          for (const id of touches.keys()) joined.add(id);
+          return joined.size;
         });
       } catch (err: unknown) {
         detected = [];
         throw err;
+      } finally {
+        retroDetectedMs = undefined;
       }
       const lines = detected;
       detected = [];

@@ -20,7 +20,7 @@ export async function untilAsync(condition: () => Promise<boolean>, timeoutMs = 
   let met = false;
   let running = false;
   await until(() => {
-    if (!running) {
+    if (!running && !met) {
       running = true;
       void condition().then((value) => {
         met = value;

@@ -17,12 +17,15 @@ import { defaultIpv4, startLocalUpstream, type LocalUpstream } from '../helpers/
 import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
 import { encodeQuery } from '../helpers/packets.js';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { until } from '../helpers/wait.js';
+import { connectStratum } from '../helpers/stratum-client.js';
+import { until, untilAsync } from '../helpers/wait.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = process.env['POOLSINK_SCREENSHOTS'] === '1';
 const SCREENSHOT_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 /** Labels with markup, quotes and control bytes, under a blocked suffix. */
+/** A wallet a hostile miner sends at the honeypot: markup that must stay text. */
+const HOSTILE_WALLET = '<img src=x onerror=alert(1)>';
 const HOSTILE_QNAME = `<script>alert(1)</script>."q'<b>x</b>\u0001\u0007.<img src=x onerror=alert(2)>.pool.example`;
 
 let upstream: LocalUpstream;
@@ -75,6 +78,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       lists: { pools: { text: 'pool.example\nminexmr.test\n' }, trial: { text: 'newpool.example\n', mode: 'alert' } },
       config: {
         hosts: { inventory: [{ source: 'hosts.csv' }] },
+        honeypot: { listen: ['127.0.0.1:0'] },
+        history: { enabled: true },
+        // A row per query: the events page and its CSV below count the five queries of 127.0.0.2.
+        database: { coalesceWindowMs: 0 },
         notify: [{ name: 'secops', type: 'webhook', url: `${hook.url}/hook`, events: ['test'] }],
         // One row per query: the pages below count rows (coalescing has its own tests).
         database: { coalesceWindowMs: 0 },
@@ -248,6 +255,60 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
     expect(answered.status).toBe('NOERROR');
     expect(answered.answers.join('\n')).toContain(defaultIpv4('minexmr.test'));
     await shot('lists');
+  });
+
+  test('an incident shows its miner logins as text; a retro incident is marked in the list and the detail', async () => {
+    const port = stack.poolsink.honeypot?.plain[0]?.port ?? 0;
+    const miner = await connectStratum(port, { localAddress: '127.0.0.6' });
+    miner.send({
+      id: 1,
+      method: 'login',
+      params: { login: HOSTILE_WALLET, pass: 'x', agent: '<script>alert(3)</script>XMRig/6.21.0', rigid: '<b>rig</b>' },
+    });
+    await miner.closed;
+    let incidentId = 0;
+    await untilAsync(async () => {
+      const [incident] = await incidentsOf('127.0.0.6');
+      incidentId = Number(incident?.['id'] ?? 0);
+      return incidentId > 0;
+    });
+    await go(`/incidents/${incidentId}`);
+    const logins = page.getByTestId('miner-logins');
+    await logins.waitFor();
+    expect(await logins.locator('td.wallet').allTextContents()).toEqual([HOSTILE_WALLET]);
+    const row = logins.locator('tbody tr');
+    expect(await row.count()).toBe(1);
+    await row.getByText('<script>alert(3)</script>XMRig/6.21.0').waitFor();
+    await row.getByText('<b>rig</b>').waitFor();
+    expect(await row.locator('td').nth(4).textContent()).toBe('monero');
+    expect(await page.locator('main script, main img, main b').count()).toBe(0);
+    expect(await page.getByTestId('retro').count()).toBe(0);
+    await shot('incident-logins');
+
+    // 127.0.0.5 resolved example.org, which no list blocks: a retro-hunt finds it in the history.
+    await untilAsync(async () => {
+      const hunt = await stack.api('/api/v1/retro-hunt', {
+        method: 'POST',
+        body: { names: ['example.org'], record: true },
+      });
+      return hunt.status === 200 && recordOf(hunt.body)['incidents'] === 1;
+    });
+    const [retro] = await incidentsOf('127.0.0.5');
+    expect(retro).toMatchObject({ retro: true });
+    await go('/incidents');
+    const retroRow = page
+      .getByRole('row')
+      .filter({ has: page.getByRole('link', { name: `#${String(retro?.['id'])}` }) });
+    await retroRow.getByTestId('retro').waitFor();
+    const minerRow = page.getByRole('row').filter({ has: page.getByRole('link', { name: `#${incidentId}` }) });
+    await minerRow.waitFor();
+    expect(await minerRow.getByTestId('retro').count()).toBe(0);
+    await retroRow.getByRole('link').click();
+    await page.getByRole('heading', { name: `Incident #${String(retro?.['id'])}` }).waitFor();
+    await page.getByTestId('retro').waitFor();
+    await page.getByText('No miner logins at the honeypot.').waitFor();
+    expect(await page.locator('main script, main img, main b').count()).toBe(0);
+    expect(dialogs).toEqual([]);
   });
 
   test('settings, then sign out forgets the token', async () => {

@@ -317,4 +317,44 @@ describe('poolsink logins', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--client');
   });
+
+  test("poolsink incident ID lists the incident's miner logins, every client string escaped", async () => {
+    const stack = await start({});
+    const port = honeypotOf(stack).tls[0]?.port ?? 0;
+    const c = await connectStratum(port, { tls: true, localAddress: '127.0.0.9' });
+    // Raw bytes: ESC, CR, LF (as JSON escapes), a C1 CSI, a bidi override, ÿ, and a byte that is no UTF-8.
+    const wallet = Buffer.concat([
+      Buffer.from('"W\\u001b[31m\\rforged\\nrow\\u009b2J\\u202e', 'utf8'),
+      Buffer.from([0xc3, 0xbf, 0xff]),
+      Buffer.from('end"', 'utf8'),
+    ]);
+    c.sendRaw(
+      Buffer.concat([
+        Buffer.from('{"id":1,"method":"login","params":{"login":'),
+        wallet,
+        Buffer.from(',"pass":"rig\\u0007x","agent":"XMRig\\u001b]0;pwned\\u0007"}}\n'),
+      ]),
+    );
+    await c.closed;
+    const [login] = await loginsWhen(stack, '?client=127.0.0.9', 1);
+    const incidentId = String(login?.['incidentId']);
+    expect(incidentId).toMatch(/^[0-9]+$/);
+
+    const config = join(stack.dir, 'cli.yaml');
+    writeFileSync(config, 'upstreams: ["127.0.0.1:9"]\ndataDir: data\n');
+    const shown = await runCli(['incident', incidentId, '--config', config]);
+    expect(shown).toMatchObject({ code: 0, stderr: '' });
+    expect(shown.stdout).not.toMatch(CONTROL);
+    expect(shown.stdout).not.toContain('\u202e');
+    const lines = shown.stdout.split('\n');
+    const header = lines.findIndex((l) => l.startsWith('TIME (UTC)') && l.includes('WALLET'));
+    expect(lines[header]).toMatch(/CLIENT PORT\s+PORT\s+TLS\s+PROTOCOL\s+WALLET\s+WORKER\s+AGENT$/);
+    const row = lines[header + 2] ?? '';
+    expect(row).toMatch(
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+\\d+\\s+${port}\\s+yes\\s+monero\\s`),
+    );
+    expect(row).toContain('W\\027[31m\\013forged\\010row\\194\\1552J\\226\\128\\174ÿ\uFFFDend');
+    expect(row).toContain('XMRig\\027]0;pwned\\007');
+    expect(lines[header + 3]).toBe(''); // one login, one row: the forged line break stayed in its cell
+  });
 });

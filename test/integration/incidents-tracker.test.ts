@@ -204,4 +204,44 @@ describe('incidents from events', () => {
     expect(incidents().filter((i) => i.clientIp === '10.0.0.2')).toHaveLength(1);
     expect(incidents().find((i) => i.clientIp === '10.0.0.2')?.attempts).toBe(3);
   });
+
+  test('a retro incident auto-resolves autoResolveHours after it was found, not after its old queries; a restart keeps that', () => {
+    // Queries a week before the hunt, kept by the history; nothing listed them then.
+    const queriedMs = T0 - 7 * 24 * HOUR;
+    const finding = {
+      clientIp: '10.0.0.9',
+      names: [{ qname: 'fresh-pool.test', firstMs: queriedMs, lastMs: queriedMs + HOUR, count: 4 }],
+      firstMs: queriedMs,
+      lastMs: queriedMs + HOUR,
+      count: 4,
+    };
+    expect(tracker.recordRetro([finding], 'late-feed')).toBe(1);
+    expect(types()).toEqual(['incident.opened']);
+    const [found] = incidents();
+    expect(found).toMatchObject({ retro: true, state: 'open', attempts: 4, firstSeenMs: queriedMs });
+    expect(found?.lastSeenMs).toBe(queriedMs + HOUR);
+    // The next sweep right after: still open (it used to be resolved here).
+    expect(tracker.sweep()).toBe(0);
+    now = T0 + 71 * HOUR;
+    expect(tracker.sweep()).toBe(0);
+
+    // The same hunt again (record: true repeated): joined, nothing counted twice, nothing sent.
+    expect(tracker.recordRetro([finding], 'retro-hunt')).toBe(1);
+    expect(incidents()[0]).toMatchObject({ attempts: 4, distinctNames: 1 });
+    expect(types()).toEqual(['incident.opened']);
+    // A later query of the name, found by a later hunt, counts (and escalates as a retro finding).
+    const later = { qname: 'fresh-pool.test', firstMs: queriedMs, lastMs: T0 + 70 * HOUR, count: 5 };
+    expect(tracker.recordRetro([{ ...finding, names: [later], lastMs: later.lastMs, count: 5 }], 'retro-hunt')).toBe(1);
+    expect(incidents()[0]?.attempts).toBe(9);
+    expect(types()).toEqual(['incident.opened', 'incident.escalated']);
+
+    // A restart reads when it was found (and escalated) from its history.
+    writer.close();
+    start();
+    now = T0 + 71 * HOUR + 71 * HOUR;
+    expect(tracker.sweep()).toBe(0);
+    now = T0 + 71 * HOUR + 72 * HOUR;
+    expect(tracker.sweep()).toBe(1);
+    expect(incidents()[0]).toMatchObject({ state: 'resolved', resolved: { by: 'auto' } });
+  });
 });

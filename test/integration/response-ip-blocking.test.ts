@@ -6,10 +6,10 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { behaviors, defaultIpv4, startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { startStack, type Stack, type StackOptions } from '../helpers/stack.js';
-import { until } from '../helpers/wait.js';
+import { until, untilAsync } from '../helpers/wait.js';
 import { dig } from '../helpers/clients.js';
 import { startListServer } from '../helpers/list-server.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -149,5 +149,38 @@ describe('response-IP blocking', () => {
       await lists.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a runtime ip list (POST /api/v1/lists with format ip)', () => {
+  test('added over the API, it blocks answers in its networks; a bad format is 400 naming the field', async () => {
+    const s = await startStack({
+      upstreams: [upstream.address],
+      lists: { 'mining-pools': { text: 'pool.example\n' } },
+      config: { lists: { fileSourceDir: '.' } },
+    });
+    stack = s;
+    expect((await dig(s.port, ['fresh-proxy.example', 'A'])).status).toBe('NOERROR');
+    writeFileSync(join(s.dir, 'runtime-ips.txt'), '198.51.100.0/24\nnot-an-address\n');
+    const added = await s.api('/api/v1/lists', {
+      method: 'POST',
+      body: { name: 'runtime-ips', source: join(s.dir, 'runtime-ips.txt'), format: 'ip' },
+    });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ list: { name: 'runtime-ips', format: 'ip', origin: 'runtime', entries: 1 } });
+    // With dns.workers the new ip list reaches the workers shortly after the 201: poll.
+    let ede = '';
+    await untilAsync(async () => {
+      const blocked = await dig(s.port, ['other-proxy.example', 'A']);
+      ede = blocked.ede ?? '';
+      return blocked.status === 'NXDOMAIN';
+    });
+    expect(ede).toContain('runtime-ips');
+    const bad = await s.api('/api/v1/lists', {
+      method: 'POST',
+      body: { name: 'bad-ips', source: join(s.dir, 'runtime-ips.txt'), format: 'cidr' },
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toContain('body.format');
   });
 });

@@ -1,8 +1,13 @@
-/** One incident: identity, attempts per hour, names, recent events, history; acknowledge or resolve. */
+/**
+ * One incident: identity, attempts per hour, names, miner logins, recent events, history; acknowledge
+ * or resolve. A retro incident (found in the query history) is marked.
+ */
 import { useState } from 'preact/hooks';
 import { api, send } from '../api.js';
 import { TimeChart } from '../components/chart.js';
 import { EventTable } from '../components/event-table.js';
+import { MinerLoginTable } from '../components/miner-login-table.js';
+import { RetroMark } from '../components/retro-mark.js';
 import { Card, ErrorNote, HostLabel, IdentityDetails, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { IncidentDetail } from '../types.js';
@@ -58,7 +63,8 @@ export function IncidentDetailPage({ id }: { id: string }) {
                 <div>
                   <dt>Severity</dt>
                   <dd>
-                    <span class={`sev sev-${data.incident.severity}`}>{data.incident.severity}</span>
+                    <span class={`sev sev-${data.incident.severity}`}>{data.incident.severity}</span>{' '}
+                    <RetroMark retro={data.incident.retro} />
                   </dd>
                 </div>
                 <div>
@@ -127,6 +133,9 @@ export function IncidentDetailPage({ id }: { id: string }) {
                 ))}
               </tbody>
             </table>
+          </Card>
+          <Card title="Miner logins">
+            <MinerLoginTable logins={data.minerLogins} />
           </Card>
           <Card title="Recent events">
             <EventTable events={data.recentEvents} />

@@ -5,6 +5,7 @@ import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
 import type { Incident, IncidentPage } from '../types.js';
 import { Pager } from '../components/pager.js';
+import { RetroMark } from '../components/retro-mark.js';
 
 const PAGE = 50;
 
@@ -91,7 +92,7 @@ function IncidentTable({ incidents }: { incidents: readonly Incident[] }) {
         {incidents.map((incident) => (
           <tr key={incident.id}>
             <td>
-              <a href={`#/incidents/${incident.id}`}>#{incident.id}</a>
+              <a href={`#/incidents/${incident.id}`}>#{incident.id}</a> <RetroMark retro={incident.retro} />
             </td>
             <td>
               <HostLabel ip={incident.clientIp} identity={incident.identity} />
