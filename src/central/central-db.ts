@@ -156,3 +156,8 @@ export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb 
     },
   };
 }
+
+/** Whether a fleet read failed because PostgreSQL is away (or its schema is newer): the API falls back to the local view. */
+export function isCentralUnreachable(err: unknown): boolean {
+  return isPoolsinkError(err, 'ERR_CENTRAL_UNAVAILABLE') || isPoolsinkError(err, 'ERR_STORE_SCHEMA');
+}

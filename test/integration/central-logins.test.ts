@@ -1,0 +1,150 @@
+/**
+ * Miner logins in a fleet (issue 15): two poolsink instances with honeypots and one real
+ * PostgreSQL. A login at either ships by the second cursor (once, whatever retries), raises the
+ * host's one fleet incident to critical, and incident.escalated goes out once fleet-wide; both
+ * admin APIs list the fleet's logins; fleet incidents carry severity and names.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { dig } from '../helpers/clients.js';
+import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
+import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
+import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import type { Stack } from '../helpers/stack.js';
+import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
+
+const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
+
+interface LoginPage {
+  source: string;
+  logins: { instance: string; clientIp: string; wallet: string; protocol: string; incidentId: number | null }[];
+  nextCursor: string | null;
+}
+
+interface FleetIncidentView {
+  id: number;
+  clientIp: string;
+  severity: string;
+  names: string[];
+  logins: number;
+  instances: string[];
+  escalated: { reason: string } | null;
+}
+
+describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL', () => {
+  let server: PostgresServer;
+  let upstream: LocalUpstream;
+  let stacks: Stack[] = [];
+  let receiver: HttpReceiver | undefined;
+
+  beforeAll(async () => {
+    server = await startPostgres();
+    upstream = await startLocalUpstream();
+  }, 120_000);
+  afterAll(async () => {
+    await upstream?.close();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    await resetCentral(server);
+  });
+  afterEach(async () => {
+    await Promise.all(stacks.map((stack) => stack.close()));
+    stacks = [];
+    await receiver?.close();
+    receiver = undefined;
+  });
+
+  async function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
+    const config = {
+      block: { response: 'sinkhole', sinkholeIpv4: '127.0.0.1' },
+      honeypot: { listen: ['127.0.0.1:0'] },
+      notify: [{ name: 'hook', type: 'webhook', url: notifyUrl, events: ['incident.opened', 'incident.escalated'] }],
+    };
+    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, config });
+    stacks.push(a);
+    const b = await startMember(server, { name: 'az-b', upstream: upstream.address, config });
+    stacks.push(b);
+    return [a, b];
+  }
+
+  function honeypotPort(stack: Stack): number {
+    const port = stack.poolsink.honeypot?.plain[0]?.port;
+    if (port === undefined) throw new Error('honeypot not started');
+    return port;
+  }
+
+  async function fleetIncidents(stack: Stack): Promise<FleetIncidentView[]> {
+    const { status, body } = await stack.api('/api/v1/fleet/incidents');
+    expect(status).toBe(200);
+    return (body as { incidents: FleetIncidentView[] }).incidents;
+  }
+
+  it('ships logins once, escalates the one fleet incident to critical, and notifies the escalation once', async () => {
+    const sink = await startHttpReceiver();
+    receiver = sink;
+    const [a, b] = await startPair(sink.url);
+    // The host is blocked at both instances: one incident, severity of the lists (high), both names.
+    expect((await dig(a.port, ['-b', '127.0.0.2', 'pool.example', 'A'])).status).toBe('NOERROR');
+    expect((await dig(b.port, ['-b', '127.0.0.2', 'minexmr.test', 'A'])).status).toBe('NOERROR');
+    await eventually(async () => {
+      const incidents = await fleetIncidents(a);
+      return incidents.length === 1 && incidents[0]?.instances.length === 2;
+    });
+    const [before] = await fleetIncidents(b);
+    expect(before).toMatchObject({ clientIp: '127.0.0.2', severity: 'high', logins: 0, escalated: null });
+    expect([...(before?.names ?? [])].sort()).toEqual(['minexmr.test', 'pool.example']);
+
+    // It then logs in at a's honeypot (monero) and at b's (bitcoin stratum).
+    await STRATUM_LOGINS.monero(await connectStratum(honeypotPort(a), { localAddress: '127.0.0.2' }), `${XMR}.rig-a`);
+    await STRATUM_LOGINS.bitcoin(await connectStratum(honeypotPort(b), { localAddress: '127.0.0.2' }), 'bc1qx.w1');
+    await eventually(async () => {
+      const { body } = await b.api('/api/v1/fleet/miner-logins');
+      return (body as LoginPage).logins.length === 2;
+    });
+    for (const stack of [a, b]) {
+      const { status, body } = await stack.api('/api/v1/fleet/miner-logins');
+      expect(status).toBe(200);
+      const page = body as LoginPage;
+      expect(page.source).toBe('fleet');
+      expect(page.logins.map((l) => `${l.instance} ${l.clientIp} ${l.protocol}`).sort()).toEqual([
+        'az-a 127.0.0.2 monero',
+        'az-b 127.0.0.2 bitcoin',
+      ]);
+      expect(page.logins.every((l) => l.incidentId === before?.id)).toBe(true);
+    }
+    const byWallet = (await a.api(`/api/v1/fleet/miner-logins?wallet=${XMR}`)).body as LoginPage;
+    expect(byWallet.logins.map((l) => l.instance)).toEqual(['az-a']);
+    const byInstance = (await a.api('/api/v1/fleet/miner-logins?instance=az-b&limit=1')).body as LoginPage;
+    expect(byInstance.logins.map((l) => l.wallet)).toEqual(['bc1qx']);
+    expect(byInstance.nextCursor).toBeNull();
+    const paged = (await a.api('/api/v1/fleet/miner-logins?limit=1')).body as LoginPage;
+    expect(paged.logins).toHaveLength(1);
+    const rest = (await a.api(`/api/v1/fleet/miner-logins?limit=1&cursor=${paged.nextCursor}`)).body as LoginPage;
+    expect(rest.logins).toHaveLength(1);
+    expect(rest.logins[0]?.instance).not.toBe(paged.logins[0]?.instance);
+
+    const [after] = await fleetIncidents(a);
+    expect(after).toMatchObject({ id: before?.id, severity: 'critical', logins: 2 });
+    expect(after?.escalated?.reason).toMatch(/^miner login at the honeypot \(port \d+, (monero|bitcoin) stratum\)$/);
+
+    // Shipping again (both instances, cursors in PostgreSQL) neither duplicates nor notifies again.
+    await eventually(async () => sink.posts.some((p) => p.body.includes('"incident.escalated"')));
+    await a.poolsink.fleet?.shipNow();
+    await b.poolsink.fleet?.shipNow();
+    await centralQuery(server, 'UPDATE central_instances SET last_login_id = 0');
+    await a.poolsink.fleet?.shipNow();
+    await b.poolsink.fleet?.shipNow();
+    const rows = await centralQuery<{ n: string }>(server, 'SELECT count(*) AS n FROM central_miner_logins');
+    expect(rows).toEqual([{ n: '2' }]);
+    const [still] = await fleetIncidents(b);
+    expect(still?.logins).toBe(2);
+    const types = sink.posts.map((p) => (JSON.parse(p.body) as { type: string }).type).sort();
+    expect(types).toEqual(['incident.escalated', 'incident.opened']);
+    const escalated = sink.posts.find((p) => p.body.includes('"incident.escalated"'));
+    expect(JSON.parse(escalated?.body ?? '{}')).toMatchObject({
+      type: 'incident.escalated',
+      data: { scope: 'fleet', client: '127.0.0.2', severity: 'critical', reasons: [after?.escalated?.reason] },
+    });
+  });
+});
