@@ -2,9 +2,15 @@
  * Miner logins in a fleet (issue 15): two poolsink instances with honeypots and one real
  * PostgreSQL. A login at either ships by the second cursor (once, whatever retries), raises the
  * host's one fleet incident to critical, and incident.escalated goes out once fleet-wide; both
- * admin APIs list the fleet's logins; fleet incidents carry severity and names.
+ * admin APIs list the fleet's logins; fleet incidents carry severity and names. The command line
+ * reads the same fleet view (--fleet), and says when it is the local one.
  */
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { blockEvent } from '../helpers/block-events.js';
+import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/clients.js';
 import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
@@ -12,6 +18,10 @@ import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receiver
 import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
+
+// C0 controls (but not the newline that ends each line), DEL and the C1 range: none may reach a terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is its job
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
 
 const XMR = '44AFFq5kSiGBoZ4NMDwYtN18obc8AemS33DBLWs3H7otXft3XjrpDtQGv7SqSsaBYBb98uNbr2VBBEt7f2wfn3RVGQBEP3A';
 
@@ -146,5 +156,67 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
       type: 'incident.escalated',
       data: { scope: 'fleet', client: '127.0.0.2', severity: 'critical', reasons: [after?.escalated?.reason] },
     });
+  });
+
+  it('prints the fleet view through the command line, escaped, and marks the local view', async () => {
+    const sink = await startHttpReceiver();
+    receiver = sink;
+    const [a, b] = await startPair(sink.url);
+    const hostile = 'x\u001b[2J\rforged\nrow.pool.example';
+    a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.1', qname: hostile }));
+    expect((await dig(b.port, ['-b', '127.0.0.3', 'minexmr.test', 'A'])).status).toBe('NOERROR');
+    await eventually(async () => {
+      const { body } = await a.api('/api/v1/fleet/incidents');
+      return (body as { incidents: unknown[] }).incidents.length === 2;
+    });
+    // The CLI talks to a's admin API: its configuration names a's admin port and data directory (token).
+    const config = join(a.dir, 'cli.yaml');
+    const adminPort = a.poolsink.admin.address.port;
+    writeFileSync(config, `upstreams: ["127.0.0.1:9"]\ndataDir: data\nadmin: { listen: "127.0.0.1:${adminPort}" }\n`);
+
+    const events = await runCli(['events', '--fleet', '--config', config]);
+    expect(events).toMatchObject({ code: 0, stderr: '' });
+    const lines = events.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME \(UTC\)\s+INSTANCE\s+CLIENT/);
+    expect(events.stdout).not.toContain('local view');
+    expect(events.stdout).not.toMatch(CONTROL);
+    expect(lines.some((l) => /\saz-a\s+10\.9\.0\.1\s/.test(l) && l.includes('x\\027[2J\\013forged\\010row'))).toBe(
+      true,
+    );
+    expect(lines.some((l) => /\saz-b\s+127\.0\.0\.3\s.*minexmr\.test/.test(l))).toBe(true);
+    const onlyB = await runCli(['events', '--fleet', '--instance', 'az-b', '--config', config]);
+    expect(onlyB.stdout).not.toContain('az-a');
+    expect(onlyB.stdout).toContain('az-b');
+
+    const incidents = await runCli(['incidents', '--fleet', '--config', config]);
+    expect(incidents).toMatchObject({ code: 0, stderr: '' });
+    expect(incidents.stdout).toMatch(/^ID\s+STATE\s+SEVERITY\s+HOST\s+INSTANCES/);
+    expect(incidents.stdout).toMatch(/open\s+high\s+127\.0\.0\.3\s+az-b\s/);
+    expect(incidents.stdout).toMatch(/open\s+high\s+10\.9\.0\.1\s+az-a\s/);
+    expect(incidents.stdout).not.toMatch(CONTROL);
+
+    const hosts = await runCli(['hosts', '--fleet', '--config', config]);
+    expect(hosts).toMatchObject({ code: 0, stderr: '' });
+    expect(hosts.stdout).toMatch(/^CLIENT\s+INSTANCE/);
+    expect(hosts.stdout).toMatch(/127\.0\.0\.3\s+az-b/);
+
+    // PostgreSQL away: the server answers from its own log, and the CLI says so.
+    await server.stop();
+    try {
+      await eventually(
+        async () => ((await a.api('/api/v1/fleet/events')).body as { source: string }).source === 'local',
+      );
+      const local = await runCli(['events', '--fleet', '--config', config]);
+      expect(local).toMatchObject({ code: 0, stderr: '' });
+      expect(local.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
+      expect(local.stdout).toContain('10.9.0.1');
+      expect(local.stdout).not.toContain('az-b');
+      const localIncidents = await runCli(['incidents', '--fleet', '--config', config]);
+      expect(localIncidents).toMatchObject({ code: 0, stderr: '' });
+      expect(localIncidents.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
+      expect(localIncidents.stdout).toContain('10.9.0.1');
+    } finally {
+      await server.start();
+    }
   });
 });
