@@ -165,10 +165,20 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     const hostile = 'x\u001b[2J\rforged\nrow.pool.example';
     a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.1', qname: hostile }));
     expect((await dig(b.port, ['-b', '127.0.0.3', 'minexmr.test', 'A'])).status).toBe('NOERROR');
+    // Severity: the highest of the instances' (an alerting list: medium; a blocking one: high).
+    const alerted = { list: 'watch', action: 'alerted' as const };
+    a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.5', ...alerted }));
+    b.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.5' }));
+    a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.6', ...alerted }));
     await eventually(async () => {
       const { body } = await a.api('/api/v1/fleet/incidents');
-      return (body as { incidents: unknown[] }).incidents.length === 2;
+      const list = (body as { incidents: FleetIncidentView[] }).incidents;
+      return list.length === 4 && list.every((i) => i.clientIp !== '10.9.0.5' || i.instances.length === 2);
     });
+    const severities = ((await b.api('/api/v1/fleet/incidents')).body as { incidents: FleetIncidentView[] }).incidents
+      .map((i) => `${i.clientIp} ${i.severity}`)
+      .sort();
+    expect(severities).toEqual(['10.9.0.1 high', '10.9.0.5 high', '10.9.0.6 medium', '127.0.0.3 high']);
     // The CLI talks to a's admin API: its configuration names a's admin port and data directory (token).
     const config = join(a.dir, 'cli.yaml');
     const adminPort = a.poolsink.admin.address.port;
