@@ -187,6 +187,14 @@ async function report(
   }
 }
 
+/** Whether `--fleet` asks for the fleet view; `--instance` without it, or extra arguments, are usage errors. */
+function fleetView(args: Args): boolean {
+  const fleet = args.values.fleet === 'true';
+  if (!fleet && args.values.instance !== undefined) throw usageError('--instance needs --fleet', args.command);
+  if (fleet && args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, args.command);
+  return fleet;
+}
+
 /** Like report(), but hands the text back (a fleet command's fallback to this instance's database). */
 async function readLocal(args: Args, print: (queries: EventQueries) => Promise<string>): Promise<string> {
   const store = openStoreConnection(configOf(args).database.path, { log: createLogger('warn') });
@@ -225,7 +233,7 @@ async function run(argv: readonly string[]): Promise<number> {
     case 'lists':
       return lists(args);
     case 'hosts':
-      if (args.values.fleet === 'true') {
+      if (fleetView(args)) {
         const options = { limit: limitOf(args), ...definedValues(args, ['since', 'instance']) };
         process.stdout.write(await fleetHostsReport(configOf(args), options));
         return 0;
@@ -235,7 +243,7 @@ async function run(argv: readonly string[]): Promise<number> {
       );
       return 0;
     case 'events':
-      if (args.values.fleet === 'true') {
+      if (fleetView(args)) {
         const options = {
           filters: definedValues(args, [...EVENT_FILTER_OPTIONS, 'instance']),
           limit: limitOf(args),
@@ -264,7 +272,7 @@ async function run(argv: readonly string[]): Promise<number> {
           { limit: limitOf(args), ...definedValues(args, ['state', 'since', 'client']) },
           Date.now(),
         );
-      if (args.values.fleet === 'true') {
+      if (fleetView(args)) {
         const options = { limit: limitOf(args), ...definedValues(args, ['state', 'client', 'instance']) };
         const text = await fleetIncidentsReport(configOf(args), options, () => readLocal(args, local));
         process.stdout.write(text);

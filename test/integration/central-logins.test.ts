@@ -197,6 +197,9 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     const onlyB = await runCli(['events', '--fleet', '--instance', 'az-b', '--config', config]);
     expect(onlyB.stdout).not.toContain('az-a');
     expect(onlyB.stdout).toContain('az-b');
+    const withoutFleet = await runCli(['events', '--instance', 'az-b', '--config', config]);
+    expect(withoutFleet.code).toBe(2);
+    expect(withoutFleet.stderr).toContain('--instance needs --fleet');
 
     const incidents = await runCli(['incidents', '--fleet', '--config', config]);
     expect(incidents).toMatchObject({ code: 0, stderr: '' });
