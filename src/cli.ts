@@ -13,6 +13,7 @@ import { createLogger } from './log.js';
 import { startPoolsink } from './main.js';
 import { openStoreConnection } from './store/database.js';
 import { createEventQueries } from './store/queries.js';
+import type { EventQueries } from './store/types.js';
 import { hostsReport } from './commands/report.js';
 import { EVENT_FILTER_OPTIONS, eventsCommand } from './commands/events.js';
 import { checkDomains } from './commands/check.js';
@@ -24,11 +25,12 @@ import { loginsReport } from './commands/logins.js';
 import { retroHunt } from './commands/retro-hunt.js';
 import { poolIpsCommand } from './commands/pool-ips.js';
 import { createReloadSignal } from './commands/reload-signal.js';
+import { fleetEventsReport, fleetHostsReport, fleetIncidentsReport } from './commands/fleet.js';
 
 /** Options taking a value, besides --config. */
-const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format', 'wallet'] as const;
+const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format', 'wallet', 'instance'] as const;
 /** Flags without a value, stored as 'true'. */
-const FLAG_OPTIONS = ['force', 'files', 'record'] as const;
+const FLAG_OPTIONS = ['force', 'files', 'record', 'fleet'] as const;
 type ValueOption = (typeof VALUE_OPTIONS)[number] | (typeof FLAG_OPTIONS)[number];
 
 function isValueOption(name: string): name is ValueOption {
@@ -185,6 +187,24 @@ async function report(
   }
 }
 
+/** Whether `--fleet` asks for the fleet view; `--instance` without it, or extra arguments, are usage errors. */
+function fleetView(args: Args): boolean {
+  const fleet = args.values.fleet === 'true';
+  if (!fleet && args.values.instance !== undefined) throw usageError('--instance needs --fleet', args.command);
+  if (fleet && args.rest.length > 0) throw usageError(`unexpected argument ${args.rest[0] ?? ''}`, args.command);
+  return fleet;
+}
+
+/** Like report(), but hands the text back (a fleet command's fallback to this instance's database). */
+async function readLocal(args: Args, print: (queries: EventQueries) => Promise<string>): Promise<string> {
+  const store = openStoreConnection(configOf(args).database.path, { log: createLogger('warn') });
+  try {
+    return await print(createEventQueries(store));
+  } finally {
+    store.close();
+  }
+}
+
 function definedValues<K extends ValueOption>(args: Args, keys: readonly K[]): Partial<Record<K, string>> {
   const picked: Partial<Record<K, string>> = {};
   for (const key of keys) {
@@ -213,11 +233,25 @@ async function run(argv: readonly string[]): Promise<number> {
     case 'lists':
       return lists(args);
     case 'hosts':
+      if (fleetView(args)) {
+        const options = { limit: limitOf(args), ...definedValues(args, ['since', 'instance']) };
+        process.stdout.write(await fleetHostsReport(configOf(args), options));
+        return 0;
+      }
       await report(args, (queries) =>
         hostsReport(queries, { limit: limitOf(args), ...definedValues(args, ['since']) }, Date.now()),
       );
       return 0;
     case 'events':
+      if (fleetView(args)) {
+        const options = {
+          filters: definedValues(args, [...EVENT_FILTER_OPTIONS, 'instance']),
+          limit: limitOf(args),
+          ...definedValues(args, ['format']),
+        };
+        process.stdout.write(await fleetEventsReport(configOf(args), options));
+        return 0;
+      }
       await report(args, (queries) =>
         eventsCommand(
           queries,
@@ -231,15 +265,22 @@ async function run(argv: readonly string[]): Promise<number> {
         ),
       );
       return 0;
-    case 'incidents':
-      await report(args, (queries) =>
+    case 'incidents': {
+      const local = (queries: EventQueries): Promise<string> =>
         incidentsReport(
           queries,
           { limit: limitOf(args), ...definedValues(args, ['state', 'since', 'client']) },
           Date.now(),
-        ),
-      );
+        );
+      if (fleetView(args)) {
+        const options = { limit: limitOf(args), ...definedValues(args, ['state', 'client', 'instance']) };
+        const text = await fleetIncidentsReport(configOf(args), options, () => readLocal(args, local));
+        process.stdout.write(text);
+        return 0;
+      }
+      await report(args, local);
       return 0;
+    }
     case 'incident':
       await incident(args);
       return 0;

@@ -445,7 +445,13 @@ function startFleetOf(
     lists: parts.lists,
     log: parts.log.child({ component: 'central' }),
     ...(config.incidents.enabled
-      ? { incidents: { autoResolveHours: config.incidents.autoResolveHours, notify: parts.notify } }
+      ? {
+          incidents: {
+            autoResolveHours: config.incidents.autoResolveHours,
+            notify: parts.notify,
+            severities: incidentSettings(config).severities,
+          },
+        }
       : {}),
     ...(parts.clock !== undefined ? { clock: parts.clock } : {}),
   });

@@ -1,6 +1,6 @@
 /**
  * The fleet-wide view (src/central/): /api/v1/fleet/events, /fleet/hosts, /fleet/incidents (and
- * their acknowledge / resolve), /fleet/instances. Read from PostgreSQL with `source: "fleet"`;
+ * their acknowledge / resolve), /fleet/miner-logins, /fleet/instances. Read from PostgreSQL with `source: "fleet"`;
  * when it cannot be reached, the reads answer from this instance's own block log with
  * `source: "local"` (and `instance` on every row is this one), so a dashboard keeps working and
  * says so. Changes of fleet incidents need PostgreSQL (503 without it).
@@ -10,9 +10,10 @@ import { stringEnum } from '../config/schema-types.js';
 import type { CentralIncident } from '../central/central-incidents.js';
 import type { FleetApi } from '../central/fleet.js';
 import type { FleetEvent } from '../central/fleet-queries.js';
-import { isPoolsinkError } from '../errors.js';
+import { isCentralUnreachable } from '../central/central-db.js';
 import type { EventReader, StoredEvent } from '../store/types.js';
 import { parseIncidentNote } from './bodies.js';
+import { fleetMinerLoginRoute } from './routes-fleet-logins.js';
 import { isoTime } from './export.js';
 import { InvalidParameterError } from './http-errors.js';
 import { errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
@@ -40,10 +41,6 @@ const INSTANCE_PARAM = Type.String({
 const FLEET_STATES = ['open', 'acknowledged', 'resolved'] as const;
 
 const PAGE_SCHEMA = { type: 'object', description: '`source` is "fleet" (PostgreSQL) or "local" (fallback)' };
-
-function unreachable(err: unknown): boolean {
-  return isPoolsinkError(err, 'ERR_CENTRAL_UNAVAILABLE') || isPoolsinkError(err, 'ERR_STORE_SCHEMA');
-}
 
 function fleetEventView(event: FleetEvent): Record<string, unknown> {
   return {
@@ -89,6 +86,11 @@ function incidentView(incident: CentralIncident): Record<string, unknown> {
     attempts: incident.attempts,
     instances: incident.instances,
     identity: incident.identity ?? null,
+    severity: incident.severity,
+    names: incident.names,
+    logins: incident.logins,
+    escalated:
+      incident.escalatedMs === null ? null : { at: isoTime(incident.escalatedMs), reason: incident.escalationReason },
     notifiedBy: incident.notifiedBy,
     acknowledged:
       incident.acknowledgedMs === null ? null : { at: isoTime(incident.acknowledgedMs), note: incident.ackNote },
@@ -178,7 +180,7 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
             nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
           });
         } catch (err: unknown) {
-          if (!unreachable(err)) throw err;
+          if (!isCentralUnreachable(err)) throw err;
         }
         if (instance !== undefined && instance !== self)
           return json(200, { source: 'local', instance: self, events: [], nextCursor: null });
@@ -226,7 +228,7 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
             })),
           });
         } catch (err: unknown) {
-          if (!unreachable(err)) throw err;
+          if (!isCentralUnreachable(err)) throw err;
         }
         const hosts = instance !== undefined && instance !== self ? [] : await deps.events.hosts(since, limit);
         return json(200, {
@@ -274,6 +276,7 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
     }),
     changeRoute(deps, 'acknowledged'),
     changeRoute(deps, 'resolved'),
+    fleetMinerLoginRoute(deps, INSTANCE_PARAM),
     {
       method: 'GET',
       path: '/api/v1/fleet/instances',

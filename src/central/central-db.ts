@@ -108,6 +108,13 @@ export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb 
       await ensureMigrated();
       const client = await pool.connect();
       let broken = false;
+      // The server may end a checked-out connection between two queries of `work` (a shutdown):
+      // pg emits that on the client, where no pool listener is while it is checked out.
+      const onError = (err: Error): void => {
+        broken = true;
+        noteFailure(err);
+      };
+      client.on('error', onError);
       try {
         const result = await work(client);
         noteSuccess();
@@ -117,6 +124,7 @@ export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb 
         throw err;
       } finally {
         // A connection whose work failed may be mid-transaction or dead: not returned to the pool.
+        client.off('error', onError);
         client.release(broken);
       }
     } catch (err: unknown) {
@@ -155,4 +163,9 @@ export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb 
       await pool.end();
     },
   };
+}
+
+/** Whether a fleet read failed because PostgreSQL is away (or its schema is newer): the API falls back to the local view. */
+export function isCentralUnreachable(err: unknown): boolean {
+  return isPoolsinkError(err, 'ERR_CENTRAL_UNAVAILABLE') || isPoolsinkError(err, 'ERR_STORE_SCHEMA');
 }

@@ -7,6 +7,10 @@
  */
 import type pg from 'pg';
 import { PoolsinkError } from '../errors.js';
+import type { Severity } from '../incidents/incident-state.js';
+
+/** Names an incident keeps at most (the first seen); the migration's comment says the same. */
+export const MAX_INCIDENT_NAMES = 100;
 
 /** The per-host totals of one shipped batch (only events newly inserted). */
 export interface HostBatch {
@@ -15,6 +19,21 @@ export interface HostBatch {
   readonly lastMs: number;
   readonly count: number;
   readonly identity: unknown;
+  /** The highest severity of the batch's events (the lists' severities at this instance). */
+  readonly severity: Severity;
+  /** Distinct names of the batch, at most MAX_INCIDENT_NAMES. */
+  readonly names: readonly string[];
+}
+
+/** The miner logins of one shipped batch for one host (only logins newly inserted). */
+export interface HostLogins {
+  readonly clientIp: string;
+  readonly firstMs: number;
+  readonly lastMs: number;
+  readonly count: number;
+  readonly identity: unknown;
+  /** Why the incident escalates (the first login's, loginReason()). */
+  readonly reason: string;
 }
 
 export interface CentralIncident {
@@ -26,6 +45,13 @@ export interface CentralIncident {
   readonly attempts: number;
   readonly instances: readonly string[];
   readonly identity: unknown;
+  readonly severity: Severity;
+  /** Distinct names tried, first seen first (at most MAX_INCIDENT_NAMES). */
+  readonly names: readonly string[];
+  /** Miner logins at the honeypots of the fleet. */
+  readonly logins: number;
+  readonly escalatedMs: number | null;
+  readonly escalationReason: string | null;
   readonly notifiedBy: string | null;
   readonly acknowledgedMs: number | null;
   readonly ackNote: string | null;
@@ -41,6 +67,11 @@ interface IncidentRow {
   attempts: string;
   instances: string[];
   identity: unknown;
+  severity: Severity;
+  names: string[];
+  logins: string;
+  escalated_ms: string | null;
+  escalation_reason: string | null;
   notified_by: string | null;
   acknowledged_ms: string | null;
   ack_note: string | null;
@@ -48,7 +79,19 @@ interface IncidentRow {
 }
 
 export const INCIDENT_COLUMNS =
-  'id, client_ip, state, opened_ms, last_seen_ms, attempts, instances, identity, notified_by, acknowledged_ms, ack_note, resolved_ms';
+  'id, client_ip, state, opened_ms, last_seen_ms, attempts, instances, identity, severity, names, logins, escalated_ms, escalation_reason, notified_by, acknowledged_ms, ack_note, resolved_ms';
+
+/** Adds $6 (this instance) to the incident's instances once. */
+const JOIN_INSTANCE = `instances = CASE WHEN $6::text = ANY (central_incidents.instances) THEN central_incidents.instances
+                   ELSE central_incidents.instances || $6::text END`;
+
+function byClient(a: { readonly clientIp: string }, b: { readonly clientIp: string }): number {
+  return a.clientIp < b.clientIp ? -1 : a.clientIp > b.clientIp ? 1 : 0;
+}
+
+function identityParam(identity: unknown): string | null {
+  return identity === null || identity === undefined ? null : JSON.stringify(identity);
+}
 
 function optionalNumber(text: string | null): number | null {
   return text === null ? null : Number(text);
@@ -65,6 +108,11 @@ export function incidentOf(row: IncidentRow): CentralIncident {
     attempts: Number(row.attempts),
     instances: row.instances,
     identity: row.identity,
+    severity: row.severity,
+    names: row.names,
+    logins: Number(row.logins),
+    escalatedMs: optionalNumber(row.escalated_ms),
+    escalationReason: row.escalation_reason,
     notifiedBy: row.notified_by,
     acknowledgedMs: optionalNumber(row.acknowledged_ms),
     ackNote: row.ack_note,
@@ -79,26 +127,88 @@ export async function foldIntoIncidents(
   hosts: readonly HostBatch[],
 ): Promise<void> {
   if (hosts.length === 0) return;
-  const sorted = [...hosts].sort((a, b) => (a.clientIp < b.clientIp ? -1 : a.clientIp > b.clientIp ? 1 : 0));
+  const sorted = [...hosts].sort(byClient);
   await client.query(
-    `INSERT INTO central_incidents (client_ip, state, opened_ms, last_seen_ms, attempts, instances, identity)
-SELECT ip, 'open', first_ms, last_ms, n, ARRAY[$6::text], ident
-FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[]) AS t(ip, first_ms, last_ms, n, ident)
+    `INSERT INTO central_incidents (client_ip, state, opened_ms, last_seen_ms, attempts, instances, identity, severity, names)
+SELECT ip, 'open', first_ms, last_ms, n, ARRAY[$6::text], ident, sev, ARRAY(SELECT jsonb_array_elements_text(nm))
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[], $7::text[], $8::jsonb[])
+  AS t(ip, first_ms, last_ms, n, ident, sev, nm)
 ON CONFLICT (client_ip) WHERE state <> 'resolved' DO UPDATE SET
   last_seen_ms = GREATEST(central_incidents.last_seen_ms, EXCLUDED.last_seen_ms),
   attempts = central_incidents.attempts + EXCLUDED.attempts,
-  instances = CASE WHEN $6::text = ANY (central_incidents.instances) THEN central_incidents.instances
-                   ELSE central_incidents.instances || $6::text END,
-  identity = COALESCE(EXCLUDED.identity, central_incidents.identity)`,
+  ${JOIN_INSTANCE},
+  identity = COALESCE(EXCLUDED.identity, central_incidents.identity),
+  severity = poolsink_severity_max(central_incidents.severity, EXCLUDED.severity),
+  names = ARRAY(SELECT name FROM unnest(central_incidents.names || EXCLUDED.names) WITH ORDINALITY AS u(name, i)
+                GROUP BY name ORDER BY min(i) LIMIT ${MAX_INCIDENT_NAMES})`,
     [
       sorted.map((h) => h.clientIp),
       sorted.map((h) => h.firstMs),
       sorted.map((h) => h.lastMs),
       sorted.map((h) => h.count),
-      sorted.map((h) => (h.identity === null || h.identity === undefined ? null : JSON.stringify(h.identity))),
+      sorted.map((h) => identityParam(h.identity)),
       instance,
+      sorted.map((h) => h.severity),
+      sorted.map((h) => JSON.stringify(h.names.slice(0, MAX_INCIDENT_NAMES))),
     ],
   );
+}
+
+/**
+ * Miner logins raise each host's fleet incident (one opened if none is active) to critical; the
+ * first login marks it escalated, and that incident.escalated is claimed once (claimEscalations).
+ * Returns the incident id of each host.
+ */
+export async function foldLoginsIntoIncidents(
+  client: pg.ClientBase,
+  instance: string,
+  hosts: readonly HostLogins[],
+): Promise<Map<string, number>> {
+  if (hosts.length === 0) return new Map();
+  const sorted = [...hosts].sort(byClient);
+  const { rows } = await client.query<{ id: string; client_ip: string }>(
+    `INSERT INTO central_incidents (client_ip, state, opened_ms, last_seen_ms, attempts, instances, identity, severity,
+  logins, escalated_ms, escalation_reason)
+SELECT ip, 'open', first_ms, last_ms, 0, ARRAY[$6::text], ident, 'critical', n, first_ms, reason
+FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[], $7::text[])
+  AS t(ip, first_ms, last_ms, n, ident, reason)
+ON CONFLICT (client_ip) WHERE state <> 'resolved' DO UPDATE SET
+  last_seen_ms = GREATEST(central_incidents.last_seen_ms, EXCLUDED.last_seen_ms),
+  ${JOIN_INSTANCE},
+  identity = COALESCE(EXCLUDED.identity, central_incidents.identity),
+  severity = 'critical',
+  logins = central_incidents.logins + EXCLUDED.logins,
+  escalated_ms = COALESCE(central_incidents.escalated_ms, EXCLUDED.escalated_ms),
+  escalation_reason = COALESCE(central_incidents.escalation_reason, EXCLUDED.escalation_reason)
+RETURNING id, client_ip`,
+    [
+      sorted.map((h) => h.clientIp),
+      sorted.map((h) => h.firstMs),
+      sorted.map((h) => h.lastMs),
+      sorted.map((h) => h.count),
+      sorted.map((h) => identityParam(h.identity)),
+      instance,
+      sorted.map((h) => h.reason),
+    ],
+  );
+  return new Map(rows.map((row) => [row.client_ip, Number(row.id)]));
+}
+
+/** Claims escalated incidents whose incident.escalated nobody has sent: each to exactly one caller. */
+export async function claimEscalations(
+  client: pg.ClientBase,
+  instance: string,
+  nowMs: number,
+): Promise<CentralIncident[]> {
+  const { rows } = await client.query<IncidentRow>(
+    `UPDATE central_incidents SET escalation_notified_ms = $2, escalation_notified_by = $1
+WHERE id IN (SELECT id FROM central_incidents
+             WHERE escalated_ms IS NOT NULL AND escalation_notified_ms IS NULL AND state <> 'resolved'
+             ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED)
+RETURNING ${INCIDENT_COLUMNS}`,
+    [instance, nowMs],
+  );
+  return rows.map(incidentOf);
 }
 
 /**

@@ -205,3 +205,105 @@ export async function fleetInstances(
     seenMs: Number(row.seen_ms),
   }));
 }
+
+export interface FleetMinerLoginFilter {
+  readonly instance?: string;
+  readonly client?: string;
+  readonly wallet?: string;
+  readonly sinceMs?: number;
+}
+
+export interface FleetMinerLogin {
+  readonly id: number;
+  readonly instance: string;
+  readonly localId: number;
+  readonly timeMs: number;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly protocol: string;
+  readonly login: string;
+  readonly wallet: string;
+  readonly worker: string | null;
+  readonly password: string | null;
+  readonly agent: string | null;
+  readonly algorithms: unknown;
+  readonly identity: unknown;
+  /** The fleet incident it escalated (null when incidents are off). */
+  readonly incidentId: number | null;
+}
+
+interface MinerLoginRow {
+  id: string;
+  instance: string;
+  local_id: string;
+  time_ms: string;
+  client_ip: string;
+  client_port: number;
+  port: number;
+  tls: boolean;
+  protocol: string;
+  login: string;
+  wallet: string;
+  worker: string | null;
+  password: string | null;
+  agent: string | null;
+  algorithms: unknown;
+  identity: unknown;
+  incident_id: string | null;
+}
+
+/** Miner logins of every instance, newest first by keyset (time_ms, id); each filter has its index. */
+export async function fleetMinerLogins(
+  client: pg.ClientBase,
+  filter: FleetMinerLoginFilter,
+  limit: number,
+  cursor?: FleetCursor,
+): Promise<{ logins: FleetMinerLogin[]; nextCursor?: FleetCursor }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (column: string, op: string, value: unknown): void => {
+    params.push(value);
+    where.push(`${column} ${op} $${params.length}`);
+  };
+  if (filter.instance !== undefined) add('instance', '=', filter.instance);
+  if (filter.client !== undefined) add('client_ip', '=', filter.client);
+  if (filter.wallet !== undefined) add('wallet', '=', filter.wallet);
+  if (filter.sinceMs !== undefined) add('time_ms', '>=', filter.sinceMs);
+  if (cursor !== undefined) {
+    params.push(cursor.timeMs, cursor.id);
+    where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);
+  }
+  params.push(limit + 1);
+  const { rows } = await client.query<MinerLoginRow>(
+    `SELECT id, instance, local_id, time_ms, client_ip, client_port, port, tls, protocol, login, wallet, worker,
+       password, agent, algorithms, identity, incident_id
+FROM central_miner_logins ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
+    params,
+  );
+  const logins = rows.slice(0, limit).map((row) => ({
+    id: Number(row.id),
+    instance: row.instance,
+    localId: Number(row.local_id),
+    timeMs: Number(row.time_ms),
+    clientIp: row.client_ip,
+    clientPort: row.client_port,
+    port: row.port,
+    tls: row.tls,
+    protocol: row.protocol,
+    login: row.login,
+    wallet: row.wallet,
+    worker: row.worker,
+    password: row.password,
+    agent: row.agent,
+    algorithms: row.algorithms,
+    identity: row.identity,
+    incidentId: row.incident_id === null ? null : Number(row.incident_id),
+  }));
+  const last = logins[logins.length - 1];
+  return rows.length > limit && last !== undefined
+    ? { logins, nextCursor: { timeMs: last.timeMs, id: last.id } }
+    : { logins };
+}

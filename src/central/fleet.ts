@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import type { ListManagement } from '../blocklist/list-api.js';
 import type { PostgresConfig } from '../config/central-config.js';
 import type { Notification } from '../notify/notification.js';
-import { localEventReader } from '../store/shipping-reader.js';
+import { severityOf, type Severity } from '../incidents/incident-state.js';
+import { localEventReader, localLoginReader } from '../store/shipping-reader.js';
 import type { StoreConnection } from '../store/database.js';
 import { createCentralDb, type CentralStatus } from './central-db.js';
 import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
@@ -18,6 +19,9 @@ import {
   fleetHosts,
   fleetIncidents,
   fleetInstances,
+  fleetMinerLogins,
+  type FleetMinerLogin,
+  type FleetMinerLoginFilter,
   type FleetCursor,
   type FleetEvent,
   type FleetEventFilter,
@@ -36,6 +40,8 @@ export interface FleetOptions {
     readonly autoResolveHours: number;
     /** Hands a claimed incident.opened to the local outbox (the writer thread). */
     readonly notify: (notification: Notification) => void;
+    /** blocklists[].severity of the lists that set one (others: high, medium for alerting lists). */
+    readonly severities?: Readonly<Record<string, Severity>>;
   };
   readonly clock?: () => number;
 }
@@ -52,6 +58,11 @@ export interface FleetApi {
   hosts(filter: { instance?: string; sinceMs?: number }, limit: number): Promise<FleetHost[]>;
   incidents(filter: { state?: string; instance?: string; client?: string }, limit: number): Promise<CentralIncident[]>;
   changeIncident(id: number, state: 'acknowledged' | 'resolved', note: string | undefined): Promise<CentralIncident>;
+  minerLogins(
+    filter: FleetMinerLoginFilter,
+    limit: number,
+    cursor?: FleetCursor,
+  ): Promise<{ logins: FleetMinerLogin[]; nextCursor?: FleetCursor }>;
   instances(): Promise<Awaited<ReturnType<typeof fleetInstances>>>;
 }
 
@@ -64,9 +75,13 @@ export interface Fleet extends FleetApi {
   close(): Promise<void>;
 }
 
-export function incidentNotification(incident: CentralIncident, atMs: number): Notification {
+export function incidentNotification(
+  incident: CentralIncident,
+  atMs: number,
+  type: 'incident.opened' | 'incident.escalated' = 'incident.opened',
+): Notification {
   return {
-    type: 'incident.opened',
+    type,
     atMs,
     // The shape of a local incident's payload (incident-payload.ts) where it applies, plus the fleet's facts.
     payload: {
@@ -75,6 +90,13 @@ export function incidentNotification(incident: CentralIncident, atMs: number): N
       client: incident.clientIp,
       identity: incident.identity ?? null,
       state: incident.state,
+      severity: incident.severity,
+      names: incident.names.slice(0, 5).map((qname) => ({ qname })),
+      distinctNames: incident.names.length,
+      ...(type === 'incident.escalated'
+        ? { reasons: [incident.escalationReason ?? 'miner login at the honeypot'] }
+        : {}),
+      logins: incident.logins,
       attempts: incident.attempts,
       firstSeen: new Date(incident.openedMs).toISOString(),
       lastSeen: new Date(incident.lastSeenMs).toISOString(),
@@ -92,6 +114,7 @@ export function startFleet(options: FleetOptions): Fleet {
     db,
     instance,
     readBatch: localEventReader(options.store),
+    readLogins: localLoginReader(options.store),
     batchSize: postgres.batchSize,
     intervalMs: postgres.shipIntervalMs,
     log,
@@ -103,6 +126,12 @@ export function startFleet(options: FleetOptions): Fleet {
             onOpened: (opened) => {
               for (const incident of opened) incidents.notify(incidentNotification(incident, clock()));
             },
+            onEscalated: (escalated) => {
+              for (const incident of escalated)
+                incidents.notify(incidentNotification(incident, clock(), 'incident.escalated'));
+            },
+            severityOf: (list, action) =>
+              severityOf(incidents.severities?.[list], action === 'alerted' ? 'alerted' : 'blocked'),
           },
         }
       : {}),
@@ -132,6 +161,7 @@ export function startFleet(options: FleetOptions): Fleet {
           atMs: clock(),
         }),
       ),
+    minerLogins: (filter, limit, cursor) => db.withClient((client) => fleetMinerLogins(client, filter, limit, cursor)),
     instances: () => db.withClient((client) => fleetInstances(client)),
     shipNow: () => shipper.shipNow(),
     syncListsNow: () => fleetLists.syncNow(),

@@ -101,6 +101,57 @@ CREATE INDEX central_incidents_unnotified ON central_incidents (id) WHERE notifi
 CREATE INDEX central_incidents_last_seen ON central_incidents (state, last_seen_ms);
 `,
   },
+  {
+    version: 2,
+    description: 'fleet: miner logins shipped by a second cursor; incidents carry severity, names and escalation',
+    sql: `
+ALTER TABLE central_instances ADD COLUMN last_login_id bigint NOT NULL DEFAULT 0;
+ALTER TABLE central_instances ADD COLUMN shipped_logins bigint NOT NULL DEFAULT 0;
+-- One row per login per instance; (instance, local_id) is the idempotency key, as for events.
+CREATE TABLE central_miner_logins (
+  id bigserial NOT NULL,
+  instance text NOT NULL,
+  local_id bigint NOT NULL,
+  time_ms bigint NOT NULL,
+  client_ip text NOT NULL,
+  client_port int NOT NULL,
+  port int NOT NULL,
+  tls boolean NOT NULL,
+  protocol text NOT NULL,
+  login text NOT NULL,
+  wallet text NOT NULL,
+  worker text,
+  password text,
+  agent text,
+  algorithms jsonb NOT NULL,
+  identity jsonb,
+  incident_id bigint,
+  PRIMARY KEY (instance, local_id)
+);
+CREATE INDEX central_miner_logins_time ON central_miner_logins (time_ms DESC, id DESC);
+CREATE INDEX central_miner_logins_client ON central_miner_logins (client_ip, time_ms DESC, id DESC);
+CREATE INDEX central_miner_logins_wallet ON central_miner_logins (wallet, time_ms DESC, id DESC);
+CREATE INDEX central_miner_logins_instance ON central_miner_logins (instance, time_ms DESC, id DESC);
+-- The higher of two severities (low < medium < high < critical).
+CREATE FUNCTION poolsink_severity_max(a text, b text) RETURNS text IMMUTABLE LANGUAGE sql AS $fn$
+  SELECT CASE WHEN array_position(ARRAY['low','medium','high','critical'], b)
+                 > array_position(ARRAY['low','medium','high','critical'], a) THEN b ELSE a END
+$fn$;
+-- severity: the highest of the instances' list severities, critical after a miner login.
+-- names: the distinct names tried, first seen first, the first 100 kept.
+-- escalated_ms: the first miner login; its incident.escalated is claimed once (escalation_notified_*).
+ALTER TABLE central_incidents ADD COLUMN severity text NOT NULL DEFAULT 'high'
+  CHECK (severity IN ('low', 'medium', 'high', 'critical'));
+ALTER TABLE central_incidents ADD COLUMN names text[] NOT NULL DEFAULT '{}';
+ALTER TABLE central_incidents ADD COLUMN logins bigint NOT NULL DEFAULT 0;
+ALTER TABLE central_incidents ADD COLUMN escalated_ms bigint;
+ALTER TABLE central_incidents ADD COLUMN escalation_reason text;
+ALTER TABLE central_incidents ADD COLUMN escalation_notified_ms bigint;
+ALTER TABLE central_incidents ADD COLUMN escalation_notified_by text;
+CREATE INDEX central_incidents_unescalated ON central_incidents (id)
+  WHERE escalated_ms IS NOT NULL AND escalation_notified_ms IS NULL;
+`,
+  },
 ]);
 
 export function latestCentralVersion(): number {

@@ -5,13 +5,19 @@
  * inserted ones to central_hosts and the fleet incidents, and moves the cursor. A batch that fails
  * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
  * never twice. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).
+ * Miner logins (the honeypot's) ship the same way by a second cursor (login-shipping.ts).
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
+import type { Severity } from '../incidents/incident-state.js';
+import type { LocalLoginRow } from './login-columns.js';
+import { shipLoginBatch } from './login-shipping.js';
 import type { CentralDb } from './central-db.js';
 import { CENTRAL_EVENT_INSERT, toCentralColumns, type LocalEventRow } from './event-columns.js';
 import {
+  MAX_INCIDENT_NAMES,
   autoResolve,
+  claimEscalations,
   claimNotifications,
   foldIntoIncidents,
   type CentralIncident,
@@ -22,6 +28,8 @@ export interface ShipperOptions {
   readonly db: CentralDb;
   readonly instance: string;
   readonly readBatch: (afterId: number, limit: number) => readonly LocalEventRow[];
+  /** The honeypot's miner logins after a local id (absent: no second stream). */
+  readonly readLogins?: (afterId: number, limit: number) => readonly LocalLoginRow[];
   readonly batchSize: number;
   readonly intervalMs: number;
   readonly log: Logger;
@@ -30,6 +38,10 @@ export interface ShipperOptions {
     readonly autoResolveMs: number;
     /** Called with the incidents this instance claimed the notification of. */
     readonly onOpened: (incidents: readonly CentralIncident[]) => void;
+    /** Called with the escalated incidents (a miner login) this instance claimed the notification of. */
+    readonly onEscalated: (incidents: readonly CentralIncident[]) => void;
+    /** An event's severity at this instance (its list's blocklists[].severity, else by action). */
+    readonly severityOf: (list: string, action: string) => Severity;
   };
   readonly clock?: () => number;
 }
@@ -40,6 +52,8 @@ export interface ShipperStats {
   /** The central cursor as last seen (the last local id shipped). */
   readonly cursor: number;
   readonly batches: number;
+  /** Miner logins this process inserted centrally. */
+  readonly shippedLogins: number;
 }
 
 export interface Shipper {
@@ -57,14 +71,30 @@ interface InsertedRow {
   last_ms: string | null;
   count: number;
   identity: unknown;
+  qname: string;
+  list: string;
+  action: string;
 }
 
-function perHost(rows: readonly InsertedRow[]): HostBatch[] {
+type SeverityOf = (list: string, action: string) => Severity;
+
+const SEVERITY_RANK: Readonly<Record<Severity, number>> = { low: 0, medium: 1, high: 2, critical: 3 };
+
+function perHost(rows: readonly InsertedRow[], severityOf: SeverityOf): HostBatch[] {
   const hosts = new Map<
     string,
-    { clientIp: string; firstMs: number; lastMs: number; count: number; identity: unknown }
+    {
+      clientIp: string;
+      firstMs: number;
+      lastMs: number;
+      count: number;
+      identity: unknown;
+      severity: Severity;
+      names: Set<string>;
+    }
   >();
   for (const row of rows) {
+    const severity = severityOf(row.list, row.action);
     const timeMs = Number(row.time_ms);
     // A coalesced row covers `count` queries from time_ms to last_ms.
     const lastMs = row.last_ms === null ? timeMs : Number(row.last_ms);
@@ -76,17 +106,21 @@ function perHost(rows: readonly InsertedRow[]): HostBatch[] {
         lastMs,
         count: row.count,
         identity: row.identity,
+        severity,
+        names: new Set([row.qname]),
       });
       continue;
     }
     host.count += row.count;
+    if (SEVERITY_RANK[severity] > SEVERITY_RANK[host.severity]) host.severity = severity;
+    if (host.names.size < MAX_INCIDENT_NAMES) host.names.add(row.qname);
     if (timeMs < host.firstMs) host.firstMs = timeMs;
     if (lastMs >= host.lastMs) {
       host.lastMs = lastMs;
       if (row.identity !== null) host.identity = row.identity;
     }
   }
-  return [...hosts.values()];
+  return [...hosts.values()].map((host) => ({ ...host, names: [...host.names] }));
 }
 
 export function startShipper(options: ShipperOptions): Shipper {
@@ -95,6 +129,7 @@ export function startShipper(options: ShipperOptions): Shipper {
   let shipped = 0;
   let cursor = 0;
   let batches = 0;
+  let shippedLogins = 0;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -114,10 +149,10 @@ ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms RETURNING last_local
       const last = events[events.length - 1];
       if (last === undefined) return 0;
       const inserted = await client.query<InsertedRow>(
-        `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity`,
+        `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity, qname, list, action`,
         toCentralColumns(instance, events),
       );
-      const hosts = perHost(inserted.rows);
+      const hosts = perHost(inserted.rows, options.incidents?.severityOf ?? (() => 'high'));
       if (hosts.length > 0) {
         await client.query(
           `INSERT INTO central_hosts (client_ip, instance, first_seen_ms, last_seen_ms, blocked_count, identity)
@@ -163,6 +198,25 @@ WHERE name = $1`,
       return claimNotifications(client, instance, nowMs);
     });
     if (claimed.length > 0) incidents.onOpened(claimed);
+    const escalated = await db.withClient((client) => claimEscalations(client, instance, nowMs));
+    if (escalated.length > 0) incidents.onEscalated(escalated);
+  }
+
+  /** Miner logins until caught up; each batch one transaction, like the events'. */
+  async function shipLogins(readLogins: NonNullable<ShipperOptions['readLogins']>): Promise<void> {
+    for (;;) {
+      const batch = await db.transaction((client) =>
+        shipLoginBatch(client, {
+          instance,
+          readLogins,
+          batchSize,
+          nowMs: clock(),
+          incidents: options.incidents !== undefined,
+        }),
+      );
+      shippedLogins += batch.inserted;
+      if (batch.covered < batchSize || stopped) break;
+    }
   }
 
   async function shipUntilCaughtUp(): Promise<number> {
@@ -172,6 +226,7 @@ WHERE name = $1`,
       total += covered;
       if (covered < batchSize || stopped) break;
     }
+    if (options.readLogins !== undefined) await shipLogins(options.readLogins);
     await incidentsAfterBatch();
     return total;
   }
@@ -199,7 +254,7 @@ WHERE name = $1`,
 
   return {
     shipNow,
-    stats: () => ({ shipped, cursor, batches }),
+    stats: () => ({ shipped, cursor, batches, shippedLogins }),
     async stop() {
       stopped = true;
       clearTimeout(timer);

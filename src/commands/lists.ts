@@ -70,7 +70,14 @@ export async function callText(config: Config, path: string): Promise<string> {
 function apiError(status: number, answer: Record<string, unknown>): PoolsinkError {
   const error = answer['error'];
   const message = isRecord(error) ? field(error, 'message') : `HTTP ${status}`;
-  const code = status === 404 ? 'ERR_NOT_FOUND' : status === 409 ? 'ERR_CONFLICT' : 'ERR_INVALID';
+  const central = isRecord(error) && error['code'] === 'ERR_CENTRAL_UNAVAILABLE';
+  const code = central
+    ? 'ERR_CENTRAL_UNAVAILABLE'
+    : status === 404
+      ? 'ERR_NOT_FOUND'
+      : status === 409
+        ? 'ERR_CONFLICT'
+        : 'ERR_INVALID';
   return new PoolsinkError(code, message);
 }
 

@@ -8,17 +8,18 @@ export const COMMAND_USAGE = {
                                             the verdict for each domain (allow, allowlisted, block, alert): the
                                             running server's (admin API), else (or with --files) from the files,
                                             which ignores runtime lists and runtime allowlist entries`,
-  hosts: `  poolsink hosts [--config FILE] [--since 24h] [--limit N]
-                                            hosts that tried to resolve blocked names, most recent first`,
+  hosts: `  poolsink hosts [--config FILE] [--since 24h] [--limit N] [--fleet [--instance NAME]]
+                                            hosts that tried to resolve blocked names, most recent first;
+                                            --fleet: every instance's (central.postgres, through the admin API)`,
   events: `  poolsink events [--config FILE] [--client IP|CIDR] [--domain NAME] [--list NAME] [--action blocked|alerted]
-                 [--since 1h] [--until TIME] [--limit N] [--format table|csv|ndjson]
-                                            block events, newest first`,
+                 [--since 1h] [--until TIME] [--limit N] [--format table|csv|ndjson] [--fleet [--instance NAME]]
+                                            block events, newest first; --fleet: every instance's (a table)`,
   lists: `  poolsink lists [--config FILE]            the running server's lists (through its admin API)
   poolsink lists refresh [NAME] [--force] [--config FILE]
                                             fetch now; --force overrides the shrink guard; exit 1 when one is rejected or fails`,
   incidents: `  poolsink incidents [--config FILE] [--state open|acknowledged|resolved] [--since 7d] [--client IP|CIDR]
-                   [--limit N]
-                                            incidents, newest first`,
+                   [--limit N] [--fleet [--instance NAME]]
+                                            incidents, newest first; --fleet: the fleet's (one per host)`,
   incident: `  poolsink incident ID [--config FILE]      one incident: names, history
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,

@@ -52,7 +52,7 @@ function prepare(db: SqliteDatabase) {
 }
 
 /** The reason an escalation gives: only values of ours, none of the client's text. */
-export function loginReason(login: MinerLogin): string {
+export function loginReason(login: { readonly port: number; readonly tls: boolean; readonly flavour: string }): string {
   return `miner login at the honeypot (port ${login.port}${login.tls ? ', TLS' : ''}, ${login.flavour} stratum)`;
 }
 

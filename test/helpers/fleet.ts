@@ -51,7 +51,8 @@ export async function resetCentral(server: PostgresServer): Promise<void> {
     server,
     `DO $$ BEGIN
   IF to_regclass('central_events') IS NOT NULL THEN
-    TRUNCATE central_events, central_hosts, central_incidents, central_instances, central_allowlist, central_lists;
+    TRUNCATE central_events, central_hosts, central_incidents, central_instances, central_allowlist, central_lists,
+      central_miner_logins;
   END IF;
 END $$`,
   );
