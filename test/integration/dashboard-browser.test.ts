@@ -83,8 +83,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
         // A row per query: the events page and its CSV below count the five queries of 127.0.0.2.
         database: { coalesceWindowMs: 0 },
         notify: [{ name: 'secops', type: 'webhook', url: `${hook.url}/hook`, events: ['test'] }],
-        // One row per query: the pages below count rows (coalescing has its own tests).
-        database: { coalesceWindowMs: 0 },
       },
     });
     profile = mkdtempSync(join(tmpdir(), 'poolsink-chromium-'));
