@@ -175,7 +175,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
   });
 
   test('a hostile blocked name renders as text and runs nothing', async () => {
+    const before = stack.events.length;
     await query('127.0.0.4', HOSTILE_QNAME, 1);
+    // dns.workers > 1: the event reaches the primary over IPC after the answer.
+    await until(() => stack.events.length > before);
+    stack.poolsink.eventWriter.flush();
     const body = recordOf((await stack.api('/api/v1/events?client=127.0.0.4')).body);
     const events = Array.isArray(body['events']) ? body['events'].map(recordOf) : [];
     const shown = String(events[0]?.['qname']);
