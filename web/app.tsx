@@ -1,8 +1,9 @@
 /** The shell: sign-in with the admin token, the navigation, and the page for the current hash route. */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, forgetToken, saveToken, setUnauthorizedHandler, storedToken } from './api.js';
-import { useHashRoute } from './hooks.js';
+import { useHashRoute, useLoad } from './hooks.js';
 import { EventsPage } from './pages/events.js';
+import { FleetPage, fleetConfigured } from './pages/fleet.js';
 import { HostsPage } from './pages/hosts.js';
 import { IncidentDetailPage } from './pages/incident-detail.js';
 import { IncidentsPage } from './pages/incidents.js';
@@ -105,12 +106,15 @@ function Shell({ onSignOut }: { onSignOut: () => void }) {
   const [path = '/', search = ''] = route.split('?', 2);
   const params = Object.fromEntries(new URLSearchParams(search));
   const section = `/${path.split('/')[1] ?? ''}`;
+  // The Fleet page only on a fleet member (the /fleet routes answer; 404 without central.postgres).
+  const fleet = useLoad(fleetConfigured, 'fleet');
+  const nav = fleet.data === true ? [...NAV, { path: '/fleet', label: 'Fleet' }] : NAV;
   return (
     <>
       <header class="top">
         <span class="brand">poolsink</span>
         <nav aria-label="Pages">
-          {NAV.map((item) => (
+          {nav.map((item) => (
             <a key={item.path} href={`#${item.path}`} aria-current={section === item.path ? 'page' : undefined}>
               {item.label}
             </a>
@@ -139,6 +143,8 @@ function page(path: string, params: Record<string, string>) {
       return <ListsPage />;
     case '/settings':
       return <SettingsPage />;
+    case '/fleet':
+      return <FleetPage />;
     default:
       return <OverviewPage />;
   }

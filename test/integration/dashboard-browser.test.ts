@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../helpers/browser.js';
 import { dig, udpExchange } from '../helpers/clients.js';
 import { defaultIpv4, startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
@@ -20,7 +21,6 @@ import { startStack, type Stack } from '../helpers/stack.js';
 import { connectStratum } from '../helpers/stratum-client.js';
 import { until, untilAsync } from '../helpers/wait.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = process.env['POOLSINK_SCREENSHOTS'] === '1';
 const SCREENSHOT_DIR = join(import.meta.dirname, '..', '..', 'docs', 'screenshots');
 /** Labels with markup, quotes and control bytes, under a blocked suffix. */
@@ -91,16 +91,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the dashboard in chromium', () => {
       executablePath: CHROMIUM,
       viewport: { width: 1440, height: 900 },
       acceptDownloads: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.on('dialog', (dialog) => {
