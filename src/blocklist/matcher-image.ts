@@ -18,6 +18,7 @@ import {
   SLOT_MASK,
   allowlistMap,
   exportMatcherTables,
+  findAllowlisted,
   type AllowlistedVerdict,
   type DomainMatcher,
   type ListSummary,
@@ -191,17 +192,7 @@ class ImageMatcher implements DomainMatcher {
   }
 
   private findAllowlisted(qname: string): AllowlistedVerdict | undefined {
-    const own = this.allowed.get(qname);
-    if (own !== undefined) return own;
-    let dot = qname.indexOf('.');
-    let next = qname.indexOf('.', dot + 1);
-    while (next !== -1) {
-      const verdict = this.allowed.get(qname.substring(dot + 1));
-      if (verdict !== undefined) return verdict;
-      dot = next;
-      next = qname.indexOf('.', dot + 1);
-    }
-    return undefined;
+    return findAllowlisted(this.allowed, qname);
   }
 }
 

@@ -230,20 +230,27 @@ class SuffixMatcher implements DomainMatcher {
     };
   }
 
-  /** The most specific allowlist entry equal to qname or a parent of it. */
   private findAllowlisted(qname: string): AllowlistedVerdict | undefined {
-    const own = this.allowed.get(qname);
-    if (own !== undefined) return own;
-    let dot = qname.indexOf('.');
-    let next = qname.indexOf('.', dot + 1);
-    while (next !== -1) {
-      const verdict = this.allowed.get(qname.substring(dot + 1));
-      if (verdict !== undefined) return verdict;
-      dot = next;
-      next = qname.indexOf('.', dot + 1);
-    }
-    return undefined;
+    return findAllowlisted(this.allowed, qname);
   }
+}
+
+/** The most specific allowlist entry equal to qname or a parent of it (both matchers use it). */
+export function findAllowlisted(
+  allowed: ReadonlyMap<string, AllowlistedVerdict>,
+  qname: string,
+): AllowlistedVerdict | undefined {
+  const own = allowed.get(qname);
+  if (own !== undefined) return own;
+  let dot = qname.indexOf('.');
+  let next = qname.indexOf('.', dot + 1);
+  while (next !== -1) {
+    const verdict = allowed.get(qname.substring(dot + 1));
+    if (verdict !== undefined) return verdict;
+    dot = next;
+    next = qname.indexOf('.', dot + 1);
+  }
+  return undefined;
 }
 
 /**
