@@ -12,6 +12,7 @@ import {
   type RateLimitAction,
   type RateLimitGate,
 } from '../../src/dns/rate-limit.js';
+import { startOnOnePort } from '../../src/dns/one-port.js';
 import { startTcpListener } from '../../src/dns/tcp-server.js';
 import { startUdpListener } from '../../src/dns/udp-server.js';
 import { dig } from '../helpers/clients.js';
@@ -49,20 +50,21 @@ async function start(action: RateLimitAction): Promise<LimitedServer> {
     log,
   });
   const resolver = stack.poolsink.resolver;
-  const udp = await startUdpListener({
-    listen: { host: '127.0.0.1', port: 0, family: 4 },
-    resolver,
-    log,
-    rateLimit: gate,
+  // Port 0: UDP picks the port and TCP may find it taken, so both move on together (one-port.ts).
+  const { udp, tcp } = await startOnOnePort({
+    port: 0,
+    startUdp: () =>
+      startUdpListener({ listen: { host: '127.0.0.1', port: 0, family: 4 }, resolver, log, rateLimit: gate }),
+    startTcp: (port) =>
+      startTcpListener({
+        listen: { host: '127.0.0.1', port, family: 4 },
+        resolver,
+        log,
+        limits: { idleTimeoutMs: 5000, maxConnections: 10, maxConnectionsPerClient: 10 },
+        rateLimit: gate,
+      }),
   });
   cleanups.push(() => udp.close());
-  const tcp = await startTcpListener({
-    listen: { host: '127.0.0.1', port: udp.address.port, family: 4 },
-    resolver,
-    log,
-    limits: { idleTimeoutMs: 5000, maxConnections: 10, maxConnectionsPerClient: 10 },
-    rateLimit: gate,
-  });
   cleanups.push(() => tcp.close());
   return {
     port: udp.address.port,
