@@ -10,6 +10,7 @@ import type { PostgresConfig } from '../config/central-config.js';
 import type { Notification } from '../notify/notification.js';
 import { severityOf, type Severity } from '../incidents/incident-state.js';
 import { localEventReader, localLoginReader } from '../store/shipping-reader.js';
+import { localDatabaseIdentity } from '../store/database-identity.js';
 import type { StoreConnection } from '../store/database.js';
 import { createCentralDb, type CentralStatus } from './central-db.js';
 import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
@@ -113,6 +114,7 @@ export function startFleet(options: FleetOptions): Fleet {
   const shipper = startShipper({
     db,
     instance,
+    identity: localDatabaseIdentity(options.store),
     readBatch: localEventReader(options.store),
     readLogins: localLoginReader(options.store),
     batchSize: postgres.batchSize,

@@ -32,8 +32,10 @@
  * - pool_ips (v8): addresses learned by resolving pool names, per (address, name) (src/pool-ips/).
  * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
  *   repeats); counts over events sum `count`.
+ * - meta (v10): this database's identity for fleet shipping (database-identity.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { DATABASE_IDENTITY_MIGRATION } from './database-identity.js';
 import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
@@ -353,4 +355,5 @@ CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
       );
     },
   },
+  DATABASE_IDENTITY_MIGRATION,
 ]);
