@@ -6,24 +6,19 @@
  * replaces another under the same instance name (a new volume, a restored backup) never collides
  * with the rows of the one before it and never waits behind its cursor.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { preparedFor, type StoreConnection } from './database.js';
-import type { Migration } from './schema.js';
 
-export const DATABASE_IDENTITY_MIGRATION: Migration = {
-  version: 10,
-  description: 'meta: the database id, and the fleet key space it ships under (central_epoch)',
-  up(db: BetterSqlite3.Database): void {
-    // A database that already holds events or logins was shipping (if at all) before key spaces
-    // existed, under plain local ids: key space 0. A new one claims its key space when it first ships.
-    db.exec(`
+/**
+ * Schema v10's `meta` table. A database that already holds events or logins was shipping (if at
+ * all) before key spaces existed, under plain local ids: key space 0. A new one claims its key
+ * space when it first ships.
+ */
+export const DATABASE_IDENTITY_V10 = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 INSERT INTO meta (key, value) VALUES ('database_id', lower(hex(randomblob(16))));
 INSERT INTO meta (key, value) SELECT 'central_epoch', '0'
   WHERE EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM miner_logins);
-`);
-  },
-};
+`;
 
 export interface ShippingIdentity {
   readonly databaseId: string;
