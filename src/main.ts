@@ -41,7 +41,7 @@ import type { HoneypotServer } from './honeypot/honeypot-server.js';
 import { createHistoryRecorder } from './store/history-recorder.js';
 import type { HistoryBatch } from './store/history-protocol.js';
 import { createRetroHunts } from './incidents/retro-hunt.js';
-import { startFleet, type Fleet } from './central/fleet.js';
+import { startFleet, type Fleet, type FleetOptions } from './central/fleet.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -189,7 +189,14 @@ async function startOnStore(
   resources.add('lists', () => lists.stop());
   await lists.start();
   // A fleet member ships its block log to PostgreSQL and shares lists through it (src/central/).
-  const fleet = startFleetOf(config, { store, lists, log, notify: (n) => writer.notify(n), clock: options.clock });
+  const fleet = startFleetOf(config, {
+    store,
+    writeMeta: (write) => writer.writeMeta(write),
+    lists,
+    log,
+    notify: (n) => writer.notify(n),
+    clock: options.clock,
+  });
   if (fleet !== undefined) resources.add('fleet', () => fleet.close());
   // list.failing: a look at the lists once a minute, off the query path; the outbox is in the writer thread.
   if (config.notify.length > 0) {
@@ -430,6 +437,7 @@ function startFleetOf(
   config: Config,
   parts: {
     store: StoreConnection;
+    writeMeta: FleetOptions['writeMeta'];
     lists: ListManager;
     log: Logger;
     notify: (notification: Notification) => void;
@@ -442,6 +450,7 @@ function startFleetOf(
     instance: config.instance.name,
     postgres,
     store: parts.store,
+    writeMeta: parts.writeMeta,
     lists: parts.lists,
     log: parts.log.child({ component: 'central' }),
     ...(config.incidents.enabled

@@ -87,7 +87,7 @@ export async function keySpaceOf(
     const localMax = identity.maxLocalId(stream);
     if (cursor <= localMax) return { epoch: current.epoch, cursor };
     const { next } = await nextEpoch(client, instance);
-    const claimed = identity.claim(next, true);
+    const claimed = await identity.claim(next, true);
     log.warn(
       {
         instance,
@@ -103,7 +103,7 @@ export async function keySpaceOf(
     return { epoch: next, cursor: 0 };
   }
   const { next, shippedBefore } = await nextEpoch(client, instance);
-  const claimed = identity.claim(next, false);
+  const claimed = await identity.claim(next, false);
   if (shippedBefore) {
     log.warn(
       { instance, databaseId: claimed.databaseId, epoch: next },

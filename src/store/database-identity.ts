@@ -6,7 +6,7 @@
  * replaces another under the same instance name (a new volume, a restored backup) never collides
  * with the rows of the one before it and never waits behind its cursor.
  */
-import { preparedFor, type StoreConnection } from './database.js';
+import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 
 /**
  * Schema v10's `meta` table. A database that already holds events or logins was shipping (if at
@@ -26,24 +26,44 @@ export interface ShippingIdentity {
   readonly epoch: number | undefined;
 }
 
+/** A claim of a key space, written by the writer thread (writer-worker.ts); `newId`: the database also gets a new id. */
+export interface MetaWrite {
+  readonly epoch: number;
+  readonly newId: boolean;
+}
+
+/** Applies a MetaWrite, in one transaction (the writer thread's connection). */
+export function applyMetaWrite(db: SqliteDatabase, write: MetaWrite): void {
+  const upsert = db.prepare<[string, string]>(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  );
+  db.transaction(() => {
+    if (write.newId) {
+      const row = db.prepare<[], { id: string }>('SELECT lower(hex(randomblob(16))) AS id').get();
+      upsert.run('database_id', row?.id ?? '');
+    }
+    upsert.run('central_epoch', String(write.epoch));
+  })();
+}
+
 /** What the shipper asks of the local database about itself (src/central/key-space.ts). */
 export interface LocalDatabaseIdentity {
   current(): ShippingIdentity;
   /** Records the key space this database now ships under; `newId`: it also becomes a new database (a restored copy). */
-  claim(epoch: number, newId: boolean): ShippingIdentity;
+  claim(epoch: number, newId: boolean): Promise<ShippingIdentity>;
   /** The highest local id of a stream (0 when empty). */
   maxLocalId(stream: 'events' | 'logins'): number;
 }
 
-export function localDatabaseIdentity(store: StoreConnection): LocalDatabaseIdentity {
+/** Reads on `store` (the main thread's connection); claims go through `write` (the writer thread). */
+export function localDatabaseIdentity(
+  store: StoreConnection,
+  write: (write: MetaWrite) => Promise<void>,
+): LocalDatabaseIdentity {
   const statements = preparedFor(store, (db) => ({
     read: db.prepare<[], { key: string; value: string }>(
       "SELECT key, value FROM meta WHERE key IN ('database_id', 'central_epoch')",
     ),
-    write: db.prepare<[string, string]>(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ),
-    newId: db.prepare<[], { id: string }>('SELECT lower(hex(randomblob(16))) AS id'),
     maxEvent: db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM events'),
     maxLogin: db.prepare<[], { id: number | null }>('SELECT max(id) AS id FROM miner_logins'),
   }));
@@ -60,12 +80,8 @@ export function localDatabaseIdentity(store: StoreConnection): LocalDatabaseIden
 
   return {
     current,
-    claim(epoch, newId) {
-      const s = statements();
-      store.db.transaction(() => {
-        if (newId) s.write.run('database_id', s.newId.get()?.id ?? '');
-        s.write.run('central_epoch', String(epoch));
-      })();
+    async claim(epoch, newId) {
+      await write({ epoch, newId });
       return current();
     },
     maxLocalId(stream) {

@@ -255,6 +255,7 @@ describe('lists', () => {
           origin: 'config',
           refreshSec: 86_400,
           maxShrinkPercent: 50,
+          resolveForIps: false,
           entries: 2,
           skipped: 0,
           skippedByReason: {},

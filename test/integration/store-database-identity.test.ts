@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { openDatabase, openStoreConnection } from '../../src/store/database.js';
-import { localDatabaseIdentity } from '../../src/store/database-identity.js';
+import { applyMetaWrite, localDatabaseIdentity } from '../../src/store/database-identity.js';
+import type { StoreConnection } from '../../src/store/database.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 
 const log = pino({ level: 'silent' });
@@ -26,6 +27,18 @@ afterEach(() => {
 
 const BEFORE_IDENTITY = MIGRATIONS.filter((m) => m.version < 10);
 
+/** Claims written on a connection of their own, as the writer thread does. */
+function identityOf(store: StoreConnection) {
+  return localDatabaseIdentity(store, async (write) => {
+    const writer = openDatabase(store.path, { log });
+    try {
+      applyMetaWrite(writer, write);
+    } finally {
+      writer.close();
+    }
+  });
+}
+
 function insertEvent(db: ReturnType<typeof openDatabase>): void {
   db.prepare(
     `INSERT INTO events (time_ms, client_ip, client_port, protocol, qname, rname, qtype, list, rule, action, answer)
@@ -38,8 +51,8 @@ describe('the database identity (v10)', () => {
     const a = openStoreConnection(path, { log });
     const b = openStoreConnection(join(dir, 'other.db'), { log });
     try {
-      const ida = localDatabaseIdentity(a).current();
-      const idb = localDatabaseIdentity(b).current();
+      const ida = identityOf(a).current();
+      const idb = identityOf(b).current();
       expect(ida.databaseId).toMatch(/^[0-9a-f]{32}$/);
       expect(ida.epoch).toBeUndefined();
       expect(idb.databaseId).not.toBe(ida.databaseId);
@@ -55,7 +68,7 @@ describe('the database identity (v10)', () => {
     old.close();
     const store = openStoreConnection(path, { log });
     try {
-      const identity = localDatabaseIdentity(store);
+      const identity = identityOf(store);
       expect(identity.current()).toMatchObject({ databaseId: expect.stringMatching(/^[0-9a-f]{32}$/), epoch: 0 });
       expect(identity.maxLocalId('events')).toBe(1);
       expect(identity.maxLocalId('logins')).toBe(0);
@@ -64,13 +77,13 @@ describe('the database identity (v10)', () => {
     }
   });
 
-  test('a claim is kept; a claim as a new database changes the id', () => {
+  test('a claim is kept; a claim as a new database changes the id', async () => {
     const store = openStoreConnection(path, { log });
     try {
-      const identity = localDatabaseIdentity(store);
+      const identity = identityOf(store);
       const first = identity.current();
-      expect(identity.claim(2, false)).toEqual({ databaseId: first.databaseId, epoch: 2 });
-      const forked = identity.claim(3, true);
+      expect(await identity.claim(2, false)).toEqual({ databaseId: first.databaseId, epoch: 2 });
+      const forked = await identity.claim(3, true);
       expect(forked.epoch).toBe(3);
       expect(forked.databaseId).toMatch(/^[0-9a-f]{32}$/);
       expect(forked.databaseId).not.toBe(first.databaseId);
@@ -79,7 +92,7 @@ describe('the database identity (v10)', () => {
     }
     const again = openStoreConnection(path, { log });
     try {
-      expect(localDatabaseIdentity(again).current().epoch).toBe(3);
+      expect(identityOf(again).current().epoch).toBe(3);
     } finally {
       again.close();
     }
