@@ -108,7 +108,11 @@ describe('createListStore', () => {
   });
 
   test('rows this version cannot read are skipped, not guessed at', () => {
-    connection.db.prepare("INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, created_ms) VALUES ('odd', 'x', 'rss', 'block', 60, 50, 1)").run();
+    connection.db
+      .prepare(
+        "INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, created_ms) VALUES ('odd', 'x', 'rss', 'block', 60, 50, 1)",
+      )
+      .run();
     store.insertRuntimeList(row);
     expect(store.runtimeLists().map((r) => r.name)).toEqual(['feed']);
   });
