@@ -2,7 +2,8 @@
  * The composition root: config → store → admin token → lists → cache → upstream → resolver →
  * DNS listeners → admin API. Owns start-up order and graceful shutdown; nothing else wires modules
  * together. Everything that can fail for a reason the operator must fix (database, token) is opened
- * before any socket.
+ * before any socket. The larger steps live in wiring/ (each adds what it starts to `resources`), so
+ * this file reads as the ordered list of starts.
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
