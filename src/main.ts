@@ -144,7 +144,14 @@ async function startOnStore(
     onNamesAdded: retroHunts.namesAdded,
     onIpLists: (ipLists) => ipSourcesRef?.setIpLists(ipLists),
   });
-  const fleet = startFleetOf(config, { store, lists, log, notify: (n) => writer.notify(n), clock });
+  const fleet = startFleetOf(config, {
+    store,
+    writeMeta: (write) => writer.writeMeta(write),
+    lists,
+    log,
+    notify: (n) => writer.notify(n),
+    clock,
+  });
   if (fleet !== undefined) resources.add('fleet', () => fleet.close());
   watchFailingLists(config, { lists, writer, resources, clock });
   // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.

@@ -32,7 +32,8 @@ export interface ReloadTargets {
   readonly hostIdentity: { replaceInventory(inventory: Config['hosts']['inventory']): Promise<void> };
   /** Absent when poolsink started without rate limiting. */
   readonly rateLimit: RateLimitGate | undefined;
-  readonly admin: { setToken(token: string): void };
+  /** Absent in a resolver worker (dns.workers): the token is the primary's, neither read nor reported there. */
+  readonly admin?: { setToken(token: string): void };
   /** dns.workers > 1: hands the applied configuration to the resolver processes; resolves once each applied it. */
   readonly workers?: { apply(config: Config): Promise<void> };
 }
@@ -43,6 +44,18 @@ export interface ReloaderOptions {
   readonly started: Config;
   readonly token: string;
   readonly targets: ReloadTargets;
+  /**
+   * 'worker': a resolver worker applying the primary's reload. It reports (at debug) only the keys
+   * it applies itself (WORKER_KEYS); the primary logs the reload and any restart needed, once.
+   */
+  readonly scope?: 'primary' | 'worker';
+}
+
+/** The live keys a resolver worker applies (its ACL, upstreams, block answer, rate limit, log level). */
+const WORKER_KEYS = ['dns.allowClients', 'upstreams', 'upstreamTimeoutMs', 'block', 'dns.rateLimit', 'log.level'];
+
+function keyUnder(key: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((prefix) => key === prefix || key.startsWith(`${prefix}.`));
 }
 
 export interface Reloader {
@@ -86,19 +99,22 @@ export function createReloader(options: ReloaderOptions): Reloader {
     return run;
   }
 
+  const worker = options.scope === 'worker';
+
   function setToken(next: string): boolean {
-    if (next === token) return false;
+    if (next === token || targets.admin === undefined) return false;
     token = next;
     targets.admin.setToken(next);
     return true;
   }
 
-  async function apply(next: Config, nextToken: string): Promise<ReloadResult> {
+  async function apply(next: Config, nextToken: string | undefined): Promise<ReloadResult> {
     const plan = planReload(started, applied, next);
-    const has = (prefix: string): boolean => plan.live.some((key) => key === prefix || key.startsWith(`${prefix}.`));
-    const done = [...plan.live];
+    const has = (prefix: string): boolean => plan.live.some((key) => keyUnder(key, [prefix]));
+    const done = worker ? plan.live.filter((key) => keyUnder(key, WORKER_KEYS)) : [...plan.live];
     // The token file's content may change with the configuration unchanged: reported as admin.token.
-    if (setToken(nextToken) && !has('admin.token') && !has('admin.tokenFile')) done.push('admin.token');
+    if (nextToken !== undefined && setToken(nextToken) && !has('admin.token') && !has('admin.tokenFile'))
+      done.push('admin.token');
     if (has('dns.allowClients')) targets.acl.replace(next.dns.allowClients);
     if (has('upstreams') || has('upstreamTimeoutMs'))
       targets.upstream.reconfigure({ upstreams: next.upstreams, timeoutMs: next.upstreamTimeoutMs });
@@ -112,7 +128,7 @@ export function createReloader(options: ReloaderOptions): Reloader {
     if (has('hosts.inventory')) await targets.hostIdentity.replaceInventory(next.hosts.inventory);
     if (has('blocklists') || has('allowlist')) {
       const change = await targets.lists.applyConfig(next.blocklists, next.allowlist);
-      log.info(change, 'lists from the configuration file reloaded');
+      if (!worker) log.info(change, 'lists from the configuration file reloaded');
     }
     // Before the reload is reported done: the next query, on whichever worker, sees the new keys.
     await targets.workers?.apply(next);
@@ -121,11 +137,11 @@ export function createReloader(options: ReloaderOptions): Reloader {
 
   async function reload(): Promise<ReloadResult> {
     let next: Config;
-    let nextToken: string;
+    let nextToken: string | undefined;
     try {
       next = load();
       // A token file that cannot be read is a bad configuration too: nothing changes.
-      nextToken = resolveAdminToken({ ...tokenOptions(next, started.dataDir), log });
+      if (targets.admin !== undefined) nextToken = resolveAdminToken({ ...tokenOptions(next, started.dataDir), log });
     } catch (err: unknown) {
       const code: ErrorCode = isPoolsinkError(err) ? err.code : 'ERR_CONFIG_INVALID';
       const message = errorMessage(err);
@@ -133,7 +149,8 @@ export function createReloader(options: ReloaderOptions): Reloader {
       return { ok: false, error: { code, message } };
     }
     const result = await apply(next, nextToken);
-    if (result.ok) {
+    if (result.ok && worker) log.debug({ applied: result.applied }, 'reloaded configuration applied in this worker');
+    else if (result.ok) {
       log.info({ applied: result.applied }, 'configuration reloaded');
       if (result.restartNeeded.length > 0)
         log.warn({ restartNeeded: result.restartNeeded }, `restart needed for: ${result.restartNeeded.join(', ')}`);

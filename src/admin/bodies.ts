@@ -6,13 +6,15 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { ListDefinition, ListPatch } from '../blocklist/list-api.js';
-import { ListNameSchema, listSettings, sourceProblem } from '../config/list-schema.js';
+import { ListNameSchema, ResolveForIpsSchema, listSettings, sourceProblem } from '../config/list-schema.js';
 import { createValidator, type Validator } from '../config/validate.js';
 import { InvalidParameterError } from './http-errors.js';
 import { parseDomain, parseTime } from './params.js';
 import { IncidentNoteBody } from '../incidents/incident-api-schemas.js';
 
-const SETTING_FIELDS = Object.keys(listSettings);
+/** What a PATCH may change: the list settings and resolveForIps. */
+const patchSettings = { ...listSettings, resolveForIps: ResolveForIpsSchema };
+const SETTING_FIELDS = Object.keys(patchSettings);
 
 export const ListDefinitionBody = Type.Object(
   {
@@ -22,11 +24,12 @@ export const ListDefinitionBody = Type.Object(
     mode: Type.Optional(listSettings.mode),
     refreshSec: Type.Optional(listSettings.refreshSec),
     maxShrinkPercent: Type.Optional(listSettings.maxShrinkPercent),
+    resolveForIps: Type.Optional(ResolveForIpsSchema),
   },
   { additionalProperties: false },
 );
 
-export const ListPatchBody = Type.Partial(Type.Object(listSettings), {
+export const ListPatchBody = Type.Partial(Type.Object(patchSettings), {
   additionalProperties: false,
   minProperties: 1,
   errorMessage: { minProperties: `must set at least one of ${SETTING_FIELDS.join(', ')}` },

@@ -243,6 +243,10 @@ export const SCHEMAS: Readonly<Record<string, Schema>> = {
     properties: {
       name: { type: 'string' },
       ...listSettings,
+      resolveForIps: {
+        type: 'boolean',
+        description: "The pool IP learner resolves this list's names (set, or the default: true for mining-pools only)",
+      },
       origin: { type: 'string', enum: ['config', 'runtime'], description: 'config: read-only over the API' },
       entries: { type: 'integer' },
       skipped: { type: 'integer' },

@@ -29,6 +29,7 @@ export function listView(list: ListInfo, nowMs: number): Record<string, unknown>
     origin: list.origin,
     refreshSec: list.refreshSec,
     maxShrinkPercent: list.maxShrinkPercent,
+    resolveForIps: list.resolveForIps,
     entries: list.entries,
     skipped: list.skipped,
     skippedByReason: list.skippedByReason,

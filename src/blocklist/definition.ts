@@ -25,7 +25,7 @@ const validateSpec = createValidator(ListSpecSchema, {
 export function specFromDefinition(definition: ListDefinition): ListSpec {
   // Only the definition's own fields (a saved row carries more), as a copy: validation fills defaults.
   const fields: Record<string, unknown> = {};
-  for (const key of ['name', 'source', 'format', 'mode', 'refreshSec', 'maxShrinkPercent'] as const) {
+  for (const key of ['name', 'source', 'format', 'mode', 'refreshSec', 'maxShrinkPercent', 'resolveForIps'] as const) {
     if (definition[key] !== undefined) fields[key] = definition[key];
   }
   const result = validateSpec(fields);
@@ -44,6 +44,9 @@ export function applyPatch(spec: ListSpec, patch: ListPatch): ListSpec {
     mode: patch.mode ?? spec.mode,
     refreshSec: patch.refreshSec ?? spec.refreshSec,
     maxShrinkPercent: patch.maxShrinkPercent ?? spec.maxShrinkPercent,
+    ...(patch.resolveForIps !== undefined || spec.resolveForIps !== undefined
+      ? { resolveForIps: patch.resolveForIps ?? spec.resolveForIps }
+      : {}),
   });
 }
 

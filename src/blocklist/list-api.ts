@@ -13,6 +13,8 @@ export interface ListInfo {
   readonly origin: ListOrigin;
   readonly refreshSec: number;
   readonly maxShrinkPercent: number;
+  /** Whether the pool-IP learner resolves its names (resolveForIps, or its default). */
+  readonly resolveForIps: boolean;
   readonly entries: number;
   readonly skipped: number;
   readonly skippedByReason: Readonly<Record<string, number>>;
@@ -32,6 +34,8 @@ export interface ListDefinition {
   readonly mode?: ListInfo['mode'];
   readonly refreshSec?: number;
   readonly maxShrinkPercent?: number;
+  /** Default: true for the list named mining-pools only. */
+  readonly resolveForIps?: boolean;
 }
 
 export type ListPatch = Partial<Omit<ListDefinition, 'name'>>;

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
-import type { ListSpec } from './definition.js';
+import { resolvesForIps, type ListSpec } from './definition.js';
 import type { Validators } from './fetch.js';
 import type { ListInfo, ListOrigin, RefreshResult } from './list-api.js';
 import { listSourceOf, type ListSource } from './list-source.js';
@@ -108,6 +108,7 @@ export function listInfo(entry: ListEntry): ListInfo {
     origin: entry.origin,
     refreshSec: spec.refreshSec,
     maxShrinkPercent: spec.maxShrinkPercent,
+    resolveForIps: resolvesForIps(spec),
     entries: content?.entries ?? 0,
     skipped: content?.parsed.skipped ?? 0,
     skippedByReason: { ...content?.parsed.skippedByReason },

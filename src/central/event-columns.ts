@@ -4,6 +4,7 @@
  * local events column (miner logins, events.count / last_ms) is added here, in the central
  * migration (migrations.ts), and nowhere else.
  */
+import { centralLocalId } from './key-space.js';
 
 /** Columns of the local `events` table (alias e) and `host_identities` (alias hi) the shipper reads. */
 export const LOCAL_EVENT_SELECT = `
@@ -65,13 +66,16 @@ function pgText(text: string): string {
   return text.includes('\u0000') ? text.replaceAll('\u0000', '\\000') : text;
 }
 
-/** Column-wise arrays (one per CENTRAL_EVENT_COLUMNS entry) for one INSERT ... SELECT FROM unnest(...). */
-export function toCentralColumns(instance: string, rows: readonly LocalEventRow[]): unknown[][] {
+/**
+ * Column-wise arrays (one per CENTRAL_EVENT_COLUMNS entry) for one INSERT ... SELECT FROM unnest(...);
+ * local_id in the database's key space `epoch` (key-space.ts).
+ */
+export function toCentralColumns(instance: string, rows: readonly LocalEventRow[], epoch: number): unknown[][] {
   const columns: unknown[][] = CENTRAL_EVENT_COLUMNS.map(() => new Array<unknown>(rows.length));
   rows.forEach((row, i) => {
     const values = [
       instance,
-      row.id,
+      centralLocalId(epoch, row.id),
       row.time_ms,
       row.client_ip,
       row.client_port,

@@ -46,16 +46,19 @@ function definitionOf(info: ListInfo): Required<ListDefinition> {
     mode: info.mode,
     refreshSec: info.refreshSec,
     maxShrinkPercent: info.maxShrinkPercent,
+    resolveForIps: info.resolveForIps,
   };
 }
 
-function sameDefinition(a: Required<ListDefinition>, b: Required<ListDefinition>): boolean {
+/** `central` as stored: a row written by an older poolsink has no resolveForIps (then not compared). */
+function sameDefinition(here: Required<ListDefinition>, central: ListDefinition): boolean {
   return (
-    a.source === b.source &&
-    a.format === b.format &&
-    a.mode === b.mode &&
-    a.refreshSec === b.refreshSec &&
-    a.maxShrinkPercent === b.maxShrinkPercent
+    here.source === central.source &&
+    here.format === central.format &&
+    here.mode === central.mode &&
+    here.refreshSec === central.refreshSec &&
+    here.maxShrinkPercent === central.maxShrinkPercent &&
+    here.resolveForIps === (central.resolveForIps ?? here.resolveForIps)
   );
 }
 
@@ -129,9 +132,7 @@ ON CONFLICT (name) DO UPDATE SET definition = EXCLUDED.definition, updated_ms = 
   async function pull(): Promise<void> {
     const { allowed, lists } = await db.withClient(async (client) => {
       const allowRows = await client.query<{ domain: string }>('SELECT domain FROM central_allowlist');
-      const listRows = await client.query<{ definition: Required<ListDefinition> }>(
-        'SELECT definition FROM central_lists',
-      );
+      const listRows = await client.query<{ definition: ListDefinition }>('SELECT definition FROM central_lists');
       return { allowed: new Set(allowRows.rows.map((r) => r.domain)), lists: listRows.rows.map((r) => r.definition) };
     });
     const localEntries = local.allowlist();

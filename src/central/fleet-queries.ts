@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { domainRange } from '../store/reversed-names.js';
 import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
+import { splitCentralLocalId } from './key-space.js';
 
 export interface FleetEventFilter {
   readonly instance?: string;
@@ -67,7 +68,7 @@ function eventOf(row: EventRow): FleetEvent {
   return {
     id: Number(row.id),
     instance: row.instance,
-    localId: Number(row.local_id),
+    localId: splitCentralLocalId(row.local_id).localId,
     timeMs: Number(row.time_ms),
     clientIp: row.client_ip,
     clientPort: row.client_port,
@@ -286,7 +287,7 @@ ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
   const logins = rows.slice(0, limit).map((row) => ({
     id: Number(row.id),
     instance: row.instance,
-    localId: Number(row.local_id),
+    localId: splitCentralLocalId(row.local_id).localId,
     timeMs: Number(row.time_ms),
     clientIp: row.client_ip,
     clientPort: row.client_port,

@@ -10,6 +10,7 @@ import type { PostgresConfig } from '../config/central-config.js';
 import type { Notification } from '../notify/notification.js';
 import { severityOf, type Severity } from '../incidents/incident-state.js';
 import { localEventReader, localLoginReader } from '../store/shipping-reader.js';
+import { localDatabaseIdentity, type MetaWrite } from '../store/database-identity.js';
 import type { StoreConnection } from '../store/database.js';
 import { createCentralDb, type CentralStatus } from './central-db.js';
 import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
@@ -33,6 +34,8 @@ export interface FleetOptions {
   readonly instance: string;
   readonly postgres: PostgresConfig;
   readonly store: StoreConnection;
+  /** Writes this database's key space claim (the writer thread's writeMeta). */
+  readonly writeMeta: (write: MetaWrite) => Promise<void>;
   readonly lists: ListManagement;
   readonly log: Logger;
   /** Absent: incidents are not kept (incidents.enabled false). */
@@ -113,6 +116,7 @@ export function startFleet(options: FleetOptions): Fleet {
   const shipper = startShipper({
     db,
     instance,
+    identity: localDatabaseIdentity(options.store, options.writeMeta),
     readBatch: localEventReader(options.store),
     readLogins: localLoginReader(options.store),
     batchSize: postgres.batchSize,

@@ -3,6 +3,7 @@
  * (PostgreSQL) row in central_miner_logins (central migration 2), as event-columns.ts does for
  * block events. The local incident id is not shipped: the central row gets the fleet incident's.
  */
+import { centralLocalId } from './key-space.js';
 
 /** Columns of the local `miner_logins` table the shipper reads, after a cursor, in id order. */
 export const LOCAL_LOGIN_SELECT = `
@@ -65,11 +66,11 @@ function pgJson(json: string): string | null {
   }
 }
 
-/** Column-wise arrays, in CENTRAL_LOGIN_COLUMN_TYPES' order, for CENTRAL_LOGIN_INSERT. */
-export function toCentralLoginColumns(instance: string, rows: readonly LocalLoginRow[]): unknown[][] {
+/** Column-wise arrays, in CENTRAL_LOGIN_COLUMN_TYPES' order, for CENTRAL_LOGIN_INSERT; local_id in key space `epoch`. */
+export function toCentralLoginColumns(instance: string, rows: readonly LocalLoginRow[], epoch: number): unknown[][] {
   return [
     rows.map(() => instance),
-    rows.map((r) => r.id),
+    rows.map((r) => centralLocalId(epoch, r.id)),
     rows.map((r) => r.time_ms),
     rows.map((r) => r.client_ip),
     rows.map((r) => r.client_port),

@@ -1,16 +1,21 @@
 /**
- * The shipper's second stream: the honeypot's miner logins, by their own id cursor
- * (central_instances.last_login_id), in one transaction per batch like the events: the instance's
+ * The shipper's second stream: the honeypot's miner logins, by their own id cursor (in the local
+ * database's key space, key-space.ts), in one transaction per batch like the events: the instance's
  * row locked, the logins inserted with ON CONFLICT (instance, local_id) DO NOTHING, the newly
  * inserted ones raising their hosts' fleet incidents to critical, the cursor moved.
  */
 import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { LocalDatabaseIdentity } from '../store/database-identity.js';
+import { keySpaceOf } from './key-space.js';
 import { loginReason } from '../honeypot/writer-logins.js';
 import { foldLoginsIntoIncidents, type HostLogins } from './central-incidents.js';
 import { CENTRAL_LOGIN_INSERT, toCentralLoginColumns, type LocalLoginRow } from './login-columns.js';
 
 export interface LoginBatchOptions {
   readonly instance: string;
+  readonly identity: LocalDatabaseIdentity;
+  readonly log: Logger;
   readonly readLogins: (afterId: number, limit: number) => readonly LocalLoginRow[];
   readonly batchSize: number;
   readonly nowMs: number;
@@ -57,18 +62,18 @@ export async function shipLoginBatch(
   options: LoginBatchOptions,
 ): Promise<{ covered: number; inserted: number }> {
   const { instance } = options;
-  const { rows: cursorRows } = await client.query<{ last_login_id: string }>(
+  await client.query(
     `INSERT INTO central_instances (name, seen_ms) VALUES ($1, $2)
-ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms RETURNING last_login_id`,
+ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms`,
     [instance, options.nowMs],
   );
-  const cursor = Number(cursorRows[0]?.last_login_id ?? 0);
+  const { epoch, cursor } = await keySpaceOf(client, 'logins', options);
   const logins = options.readLogins(cursor, options.batchSize);
   const last = logins[logins.length - 1];
   if (last === undefined) return { covered: 0, inserted: 0 };
   const inserted = await client.query<InsertedLogin>(
     `${CENTRAL_LOGIN_INSERT} RETURNING local_id, client_ip, time_ms, port, tls, protocol, identity`,
-    toCentralLoginColumns(instance, logins),
+    toCentralLoginColumns(instance, logins, epoch),
   );
   if (options.incidents && inserted.rows.length > 0) {
     const incidentIds = await foldLoginsIntoIncidents(client, instance, perHost(inserted.rows));

@@ -1,7 +1,9 @@
 /**
  * Ships the local block log to the fleet's PostgreSQL: an outbox read by id cursor. Each batch is
- * one PostgreSQL transaction that locks this instance's row (central_instances, which holds the
- * cursor), inserts the events with ON CONFLICT (instance, local_id) DO NOTHING, adds the newly
+ * one PostgreSQL transaction that locks this instance's row (central_instances), finds this local
+ * database's key space and cursor (key-space.ts: keyed by instance, database and local id, so a
+ * replaced SQLite file ships its own events from its first), inserts the events with
+ * ON CONFLICT (instance, local_id) DO NOTHING, adds the newly
  * inserted ones to central_hosts and the fleet incidents, and moves the cursor. A batch that fails
  * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
  * never twice. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).
@@ -12,6 +14,8 @@ import { errorMessage } from '../errors.js';
 import type { Severity } from '../incidents/incident-state.js';
 import type { LocalLoginRow } from './login-columns.js';
 import { shipLoginBatch } from './login-shipping.js';
+import type { LocalDatabaseIdentity } from '../store/database-identity.js';
+import { keySpaceOf } from './key-space.js';
 import type { CentralDb } from './central-db.js';
 import { CENTRAL_EVENT_INSERT, toCentralColumns, type LocalEventRow } from './event-columns.js';
 import {
@@ -27,6 +31,8 @@ import {
 export interface ShipperOptions {
   readonly db: CentralDb;
   readonly instance: string;
+  /** The local database's id and key space (store/database-identity.ts). */
+  readonly identity: LocalDatabaseIdentity;
   readonly readBatch: (afterId: number, limit: number) => readonly LocalEventRow[];
   /** The honeypot's miner logins after a local id (absent: no second stream). */
   readonly readLogins?: (afterId: number, limit: number) => readonly LocalLoginRow[];
@@ -49,7 +55,7 @@ export interface ShipperOptions {
 export interface ShipperStats {
   /** Events this process inserted centrally. */
   readonly shipped: number;
-  /** The central cursor as last seen (the last local id shipped). */
+  /** The central cursor as last seen (the last local id shipped, in this database's key space). */
   readonly cursor: number;
   readonly batches: number;
   /** Miner logins this process inserted centrally. */
@@ -139,18 +145,20 @@ export function startShipper(options: ShipperOptions): Shipper {
   async function shipBatch(): Promise<number> {
     return db.transaction(async (client) => {
       const nowMs = clock();
-      const { rows: cursorRows } = await client.query<{ last_local_id: string }>(
+      // Locks the instance's row: one batch of this instance at a time, key spaces claimed once.
+      await client.query(
         `INSERT INTO central_instances (name, seen_ms) VALUES ($1, $2)
-ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms RETURNING last_local_id`,
+ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms`,
         [instance, nowMs],
       );
-      cursor = Number(cursorRows[0]?.last_local_id ?? 0);
+      const keySpace = await keySpaceOf(client, 'events', { instance, identity: options.identity, log });
+      cursor = keySpace.cursor;
       const events = options.readBatch(cursor, batchSize);
       const last = events[events.length - 1];
       if (last === undefined) return 0;
       const inserted = await client.query<InsertedRow>(
         `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity, qname, list, action`,
-        toCentralColumns(instance, events),
+        toCentralColumns(instance, events, keySpace.epoch),
       );
       const hosts = perHost(inserted.rows, options.incidents?.severityOf ?? (() => 'high'));
       if (hosts.length > 0) {
@@ -208,6 +216,8 @@ WHERE name = $1`,
       const batch = await db.transaction((client) =>
         shipLoginBatch(client, {
           instance,
+          identity: options.identity,
+          log,
           readLogins,
           batchSize,
           nowMs: clock(),

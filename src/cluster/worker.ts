@@ -99,6 +99,7 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
     load: () => next,
     started: config,
     token: '',
+    scope: 'worker',
     targets: {
       log,
       acl: core.acl,
@@ -108,7 +109,6 @@ async function serve(start: Extract<ToWorker, { t: 'start' }>): Promise<void> {
       // Lists, inventory and the admin token belong to the primary.
       lists: { applyConfig: async () => ({ added: [], changed: [], removed: [], allowlistChanged: false }) },
       hostIdentity: { replaceInventory: async () => undefined },
-      admin: { setToken: () => undefined },
     },
   });
   let listeners: Awaited<ReturnType<typeof startDnsListeners>>;

@@ -57,6 +57,12 @@ export const listSettings = {
   }),
 };
 
+/** The learner (pool-ips/learner.ts) resolves the list's names: configuration and runtime lists alike. */
+export const ResolveForIpsSchema = Type.Boolean({
+  description:
+    "Resolve this list's names periodically and learn their addresses as pool IPs (default true for the list named mining-pools)",
+});
+
 /**
  * A list as the manager keeps it, every field set: the configuration file's `blocklists[]` item.
  * Validating a definition against it fills the defaults.
@@ -69,13 +75,8 @@ export const ListSpecSchema = Type.Object(
     severity: Type.Optional(
       stringEnum(SEVERITIES, { description: 'Incident severity of its matches; default high (block), medium (alert)' }),
     ),
-    /** Configuration lists only: the learner resolves its names for pool IPs (default: the bundled mining-pools list only). */
-    resolveForIps: Type.Optional(
-      Type.Boolean({
-        description:
-          "Resolve this list's names periodically and learn their addresses as pool IPs (default true for the list named mining-pools)",
-      }),
-    ),
+    /** The learner resolves its names for pool IPs (default: the bundled mining-pools list only). */
+    resolveForIps: Type.Optional(ResolveForIpsSchema),
     /** Configuration lists only: a file source that cannot be read at start is then a warning, not an error. */
     optional: Type.Optional(
       Type.Boolean({ description: 'A file list that cannot be read at start is skipped instead of stopping poolsink' }),

@@ -16,6 +16,8 @@ export interface RuntimeListRow {
   readonly mode: ListInfo['mode'];
   readonly refreshSec: number;
   readonly maxShrinkPercent: number;
+  /** Absent: the default (list-schema.ts). */
+  readonly resolveForIps?: boolean;
   readonly createdMs: number;
 }
 
@@ -122,15 +124,15 @@ function prepare(db: SqliteDatabase) {
   const deleteListState = db.prepare('DELETE FROM list_state WHERE name = ?');
   return {
     runtimeLists: db.prepare(
-      'SELECT name, source, format, mode, refresh_sec, max_shrink_percent, created_ms FROM runtime_lists ORDER BY created_ms, name',
+      'SELECT name, source, format, mode, refresh_sec, max_shrink_percent, resolve_for_ips, created_ms FROM runtime_lists ORDER BY created_ms, name',
     ),
     insertRuntimeList: db.prepare(
-      'INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, created_ms) ' +
-        'VALUES (@name, @source, @format, @mode, @refreshSec, @maxShrinkPercent, @createdMs)',
+      'INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, resolve_for_ips, created_ms) ' +
+        'VALUES (@name, @source, @format, @mode, @refreshSec, @maxShrinkPercent, @resolveForIps, @createdMs)',
     ),
     updateRuntimeList: db.prepare(
       'UPDATE runtime_lists SET source = @source, format = @format, mode = @mode, refresh_sec = @refreshSec, ' +
-        'max_shrink_percent = @maxShrinkPercent WHERE name = @name',
+        'max_shrink_percent = @maxShrinkPercent, resolve_for_ips = @resolveForIps WHERE name = @name',
     ),
     runtimeAllowlist: db.prepare('SELECT domain, created_ms FROM runtime_allowlist ORDER BY created_ms, domain'),
     insertAllowed: db.prepare('INSERT INTO runtime_allowlist (domain, created_ms) VALUES (?, ?)'),
@@ -202,6 +204,20 @@ function stateRow(row: Record<string, unknown>, name: string): ListStateRow {
   return state;
 }
 
+/** A row's statement parameters: every named one present (resolveForIps as 1, 0 or NULL). */
+function runtimeListParams(row: RuntimeListRow): Record<string, unknown> {
+  return {
+    name: row.name,
+    source: row.source,
+    format: row.format,
+    mode: row.mode,
+    refreshSec: row.refreshSec,
+    maxShrinkPercent: row.maxShrinkPercent,
+    resolveForIps: row.resolveForIps === undefined ? null : row.resolveForIps ? 1 : 0,
+    createdMs: row.createdMs,
+  };
+}
+
 export function createListStore(connection: StoreConnection): ListStore {
   const statements = preparedFor(connection, prepare);
 
@@ -220,18 +236,28 @@ export function createListStore(connection: StoreConnection): ListStore {
         // A row this version cannot read (edited by hand, or a future value) is left alone, not guessed at.
         if (name === undefined || source === undefined || format === undefined || mode === undefined) continue;
         if (refreshSec === undefined || maxShrinkPercent === undefined || createdMs === undefined) continue;
-        rows.push({ name, source, format, mode, refreshSec, maxShrinkPercent, createdMs });
+        const resolveForIps = num(row, 'resolve_for_ips');
+        rows.push({
+          name,
+          source,
+          format,
+          mode,
+          refreshSec,
+          maxShrinkPercent,
+          createdMs,
+          ...(resolveForIps !== undefined ? { resolveForIps: resolveForIps === 1 } : {}),
+        });
       }
       return rows;
     },
     insertRuntimeList(row) {
       write(`list "${row.name}" could not be saved`, `a list named "${row.name}" already exists`, () => {
-        statements().insertRuntimeList.run(row);
+        statements().insertRuntimeList.run(runtimeListParams(row));
       });
     },
     updateRuntimeList(row) {
       write(`list "${row.name}" could not be saved`, `a list named "${row.name}" already exists`, () => {
-        statements().updateRuntimeList.run(row);
+        statements().updateRuntimeList.run(runtimeListParams(row));
       });
     },
     deleteRuntimeList(name) {

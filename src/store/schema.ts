@@ -32,8 +32,11 @@
  * - pool_ips (v8): addresses learned by resolving pool names, per (address, name) (src/pool-ips/).
  * - events.count, events.last_ms (v9): an event row may stand for several queries (coalesced
  *   repeats); counts over events sum `count`.
+ * - meta (v10): this database's identity for fleet shipping (database-identity.ts);
+ *   runtime_lists.resolve_for_ips (v10): the list's resolveForIps (NULL: the default).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import { DATABASE_IDENTITY_V10 } from './database-identity.js';
 import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
@@ -351,6 +354,15 @@ CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
       db.exec(
         'ALTER TABLE events ADD COLUMN count INTEGER NOT NULL DEFAULT 1; ALTER TABLE events ADD COLUMN last_ms INTEGER;',
       );
+    },
+  },
+  {
+    version: 10,
+    description: 'meta: the database id and its fleet key space; runtime_lists.resolve_for_ips',
+    up(db: BetterSqlite3.Database): void {
+      db.exec(DATABASE_IDENTITY_V10);
+      // NULL: the default (resolved for pool IPs only when the list is named mining-pools).
+      db.exec('ALTER TABLE runtime_lists ADD COLUMN resolve_for_ips INTEGER');
     },
   },
 ]);

@@ -6,6 +6,7 @@
  */
 import type { ListStoreWrite } from './list-store.js';
 import type { PoolIpWrite } from './pool-ip-store.js';
+import type { MetaWrite } from './database-identity.js';
 import type { EventTally } from './batch-writer.js';
 import type { EncodedEvents } from './event-codec.js';
 import type { OutcomeCounts } from './types.js';
@@ -106,6 +107,8 @@ export type ToWriter =
   | { readonly kind: 'listStore'; readonly id: number; readonly write: ListStoreWrite }
   /** A write to the learned pool addresses (pool-ip-store.ts), answered by 'listStored' too. */
   | { readonly kind: 'poolIps'; readonly id: number; readonly write: PoolIpWrite }
+  /** This database's fleet key space claim (database-identity.ts), answered by 'listStored' too. */
+  | { readonly kind: 'meta'; readonly id: number; readonly write: MetaWrite }
   /** An operator's acknowledge or resolve (answered by 'incidentChanged'). */
   | { readonly kind: 'incident'; readonly id: number; readonly change: IncidentChange }
   /** A notification from the DNS thread (test, list.failing) for the outbox. */

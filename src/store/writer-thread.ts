@@ -20,6 +20,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { ListStoreWrite } from './list-store.js';
 import type { PoolIpWrite } from './pool-ip-store.js';
+import type { MetaWrite } from './database-identity.js';
 import type { BlockEvent } from '../dns/block-event.js';
 import type { NotifySinkConfig } from '../config/types.js';
 import type { Notification } from '../notify/notification.js';
@@ -101,6 +102,8 @@ export interface WriterThread extends EventWriter {
   writeListStore(write: ListStoreWrite): Promise<void>;
   /** Writes learned pool addresses in the writer thread; as writeListStore. */
   writePoolIps(write: PoolIpWrite): Promise<void>;
+  /** Writes this database's fleet key space claim (database-identity.ts); as writeListStore. */
+  writeMeta(write: MetaWrite): Promise<void>;
   /** An operator's acknowledge or resolve, applied in the writer thread: ERR_NOT_FOUND, ERR_CONFLICT. */
   changeIncident(change: IncidentChange): Promise<void>;
   /** Hands a notification to the writer thread's outbox (held while the thread restarts). */
@@ -225,7 +228,8 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
         message.kind === 'listStore' ||
         message.kind === 'incident' ||
         message.kind === 'retroHunt' ||
-        message.kind === 'poolIps'
+        message.kind === 'poolIps' ||
+        message.kind === 'meta'
       )
         listWrites.sentTo(message.id, generation.worker);
       return;
@@ -379,6 +383,12 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
       if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
       const { id, reply } = listWrites.open<void>();
       send(threads.current, { kind: 'poolIps', id, write });
+      return reply;
+    },
+    writeMeta(write) {
+      if (closed) return Promise.reject(new PoolsinkError('ERR_STORE_WRITE', 'the block log is closed'));
+      const { id, reply } = listWrites.open<void>();
+      send(threads.current, { kind: 'meta', id, write });
       return reply;
     },
     changeIncident(change) {

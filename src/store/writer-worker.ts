@@ -11,6 +11,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyListStoreWrite, createListStore } from './list-store.js';
 import { createPoolIpStore } from './pool-ip-store.js';
+import { applyMetaWrite } from './database-identity.js';
 import { errorMessage, isPoolsinkError } from '../errors.js';
 import { openStoreConnection, type StoreConnection } from './database.js';
 import { decodeEvents } from './event-codec.js';
@@ -252,6 +253,14 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       case 'poolIps':
         try {
           poolIpStore.apply(message.write);
+          post(port, { kind: 'listStored', id: message.id });
+        } catch (err: unknown) {
+          post(port, { kind: 'listStored', id: message.id, code: 'ERR_STORE_WRITE', message: errorMessage(err) });
+        }
+        break;
+      case 'meta':
+        try {
+          applyMetaWrite(connection.db, message.write);
           post(port, { kind: 'listStored', id: message.id });
         } catch (err: unknown) {
           post(port, { kind: 'listStored', id: message.id, code: 'ERR_STORE_WRITE', message: errorMessage(err) });

@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { ListManager } from '../blocklist/list-manager.js';
-import { startFleet, type Fleet } from '../central/fleet.js';
+import { startFleet, type Fleet, type FleetOptions } from '../central/fleet.js';
 import { incidentSettings } from '../incidents/incident-settings.js';
 import type { Notification } from '../notify/notification.js';
 import type { StoreConnection } from '../store/database.js';
@@ -12,6 +12,7 @@ export function startFleetOf(
   config: Config,
   parts: {
     store: StoreConnection;
+    writeMeta: FleetOptions['writeMeta'];
     lists: ListManager;
     log: Logger;
     notify: (notification: Notification) => void;
@@ -24,6 +25,7 @@ export function startFleetOf(
     instance: config.instance.name,
     postgres,
     store: parts.store,
+    writeMeta: parts.writeMeta,
     lists: parts.lists,
     log: parts.log.child({ component: 'central' }),
     ...(config.incidents.enabled

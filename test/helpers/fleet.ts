@@ -3,6 +3,7 @@
  * direct reads of that database to check what arrived.
  */
 import pg from 'pg';
+import type { Logger } from 'pino';
 import { vi } from 'vitest';
 import { startStack, type Stack } from './stack.js';
 import type { PostgresServer } from './postgres-server.js';
@@ -13,6 +14,9 @@ export interface MemberOptions {
   /** Extra central.postgres keys (batchSize, passwordFile, ...) or a replacement url. */
   readonly postgres?: Record<string, unknown>;
   readonly config?: Record<string, unknown>;
+  /** Reuse this directory (lists, data/) and keep it on close: for restart tests. */
+  readonly dir?: string;
+  readonly log?: Logger;
 }
 
 /** A poolsink stack shipping to `server`, quick intervals so tests wait little. */
@@ -27,6 +31,8 @@ export function startMember(server: PostgresServer, options: MemberOptions): Pro
       },
       ...options.config,
     },
+    ...(options.dir !== undefined ? { dir: options.dir } : {}),
+    ...(options.log !== undefined ? { log: options.log } : {}),
   });
 }
 

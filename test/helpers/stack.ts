@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import { validateConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
@@ -20,6 +20,8 @@ export interface StackOptions {
   clock?: () => number;
   /** Reuse this directory (lists, data) and keep it on close: for restart tests. */
   dir?: string;
+  /** The stack's logger (default: silent), for tests of what it logs. */
+  log?: Logger;
   /**
    * Always dns.workers 1, whatever POOLSINK_TEST_WORKERS says: for a test of one resolver's own
    * state (its cache, its in-flight coalescing, its rate limiter, its counters). The caller says why.
@@ -79,7 +81,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const events: BlockEvent[] = [];
   const sink: BlockEventSink = { record: (event) => events.push(event) };
   const poolsink = await startPoolsink(config, {
-    log: pino({ level: 'silent' }),
+    log: options.log ?? pino({ level: 'silent' }),
     events: sink,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
   });

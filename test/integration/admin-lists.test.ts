@@ -43,11 +43,15 @@ function createFakeListManagement(resolver: MutableResolver): ListManagement & {
   const calls: string[] = [];
   const lists = new Map<string, FakeList>();
   const allowed: AllowlistEntry[] = [{ domain: 'good.pool.example', origin: 'config' }];
-  const base: Pick<ListInfo, 'format' | 'mode' | 'refreshSec' | 'maxShrinkPercent' | 'skipped' | 'skippedByReason'> = {
+  const base: Pick<
+    ListInfo,
+    'format' | 'mode' | 'refreshSec' | 'maxShrinkPercent' | 'resolveForIps' | 'skipped' | 'skippedByReason'
+  > = {
     format: 'auto',
     mode: 'block',
     refreshSec: 86_400,
     maxShrinkPercent: 50,
+    resolveForIps: false,
     skipped: 0,
     skippedByReason: {},
   };
@@ -251,6 +255,7 @@ describe('lists', () => {
           origin: 'config',
           refreshSec: 86_400,
           maxShrinkPercent: 50,
+          resolveForIps: false,
           entries: 2,
           skipped: 0,
           skippedByReason: {},

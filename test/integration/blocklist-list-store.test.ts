@@ -51,6 +51,21 @@ describe('createListStore', () => {
     expect(store.listStates()).toEqual([]);
   });
 
+  test('resolveForIps is kept as set, and absent when not set (the default applies)', () => {
+    store.insertRuntimeList({ ...row, name: 'on', resolveForIps: true });
+    store.insertRuntimeList({ ...row, name: 'off', resolveForIps: false });
+    store.insertRuntimeList({ ...row, name: 'unset' });
+    const byName = new Map(store.runtimeLists().map((r) => [r.name, r]));
+    expect(byName.get('on')?.resolveForIps).toBe(true);
+    expect(byName.get('off')?.resolveForIps).toBe(false);
+    expect(byName.get('unset')).not.toHaveProperty('resolveForIps');
+    store.updateRuntimeList({ ...row, name: 'on', resolveForIps: false });
+    store.updateRuntimeList({ ...row, name: 'off' });
+    const after = new Map(store.runtimeLists().map((r) => [r.name, r]));
+    expect(after.get('on')?.resolveForIps).toBe(false);
+    expect(after.get('off')).not.toHaveProperty('resolveForIps');
+  });
+
   test('a second list of the same name is ERR_CONFLICT', () => {
     store.insertRuntimeList(row);
     expect(
@@ -93,7 +108,11 @@ describe('createListStore', () => {
   });
 
   test('rows this version cannot read are skipped, not guessed at', () => {
-    connection.db.prepare("INSERT INTO runtime_lists VALUES ('odd', 'x', 'rss', 'block', 60, 50, 1)").run();
+    connection.db
+      .prepare(
+        "INSERT INTO runtime_lists (name, source, format, mode, refresh_sec, max_shrink_percent, created_ms) VALUES ('odd', 'x', 'rss', 'block', 60, 50, 1)",
+      )
+      .run();
     store.insertRuntimeList(row);
     expect(store.runtimeLists().map((r) => r.name)).toEqual(['feed']);
   });

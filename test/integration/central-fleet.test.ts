@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { dig } from '../helpers/clients.js';
 import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { startListServer } from '../helpers/list-server.js';
 import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
@@ -79,6 +80,30 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
     const doc = (await a.api('/api/v1/openapi.json')).body as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toContain('/api/v1/fleet/events');
     expect((await new Validator().validate(doc)).valid).toBe(true);
+  });
+
+  it('shares a runtime list with its resolveForIps, and a change of it', async () => {
+    const feeds = await startListServer();
+    try {
+      feeds.set('/pools.txt', { body: 'shared.pool.example\n' });
+      const [a, b] = await startPair({ lists: { allowPrivateSources: ['127.0.0.0/8'] } });
+      const added = await a.api('/api/v1/lists', {
+        method: 'POST',
+        body: { name: 'shared', source: feeds.url('/pools.txt'), resolveForIps: true },
+      });
+      expect(added.status).toBe(201);
+      const sharedAt = async (stack: Stack): Promise<{ resolveForIps: boolean } | undefined> => {
+        const { body } = await stack.api('/api/v1/lists');
+        return (body as { lists: { name: string; resolveForIps: boolean }[] }).lists.find((l) => l.name === 'shared');
+      };
+      await eventually(async () => (await sharedAt(b))?.resolveForIps === true);
+      expect(b.poolsink.lists.namesToResolve()).toContainEqual({ list: 'shared', names: ['shared.pool.example'] });
+      const patched = await b.api('/api/v1/lists/shared', { method: 'PATCH', body: { resolveForIps: false } });
+      expect(patched.status).toBe(200);
+      await eventually(async () => (await sharedAt(a))?.resolveForIps === false);
+    } finally {
+      await feeds.close();
+    }
   });
 
   it('applies an allowlist entry added at one instance at the other within 5 s', async () => {

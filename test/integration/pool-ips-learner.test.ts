@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { behaviors, startLocalUpstream, type LocalUpstream, type ReceivedQuery } from '../helpers/local-upstream.js';
+import { startListServer } from '../helpers/list-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dig } from '../helpers/clients.js';
 import { until } from '../helpers/wait.js';
@@ -80,16 +81,19 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(options: { clock?: () => number; mode?: string } = {}): Promise<Stack> {
+async function start(
+  options: { clock?: () => number; mode?: string; lists?: Record<string, { text: string }>; intervalMs?: number } = {},
+): Promise<Stack> {
   stack = await startStack({
     dir,
     upstreams: [upstream.address],
-    lists: { 'mining-pools': { text: MINING_POOLS }, other: { text: 'other.example\n' } },
+    lists: options.lists ?? { 'mining-pools': { text: MINING_POOLS }, other: { text: 'other.example\n' } },
     config: {
       allowlist: ['good.example'],
+      lists: { allowPrivateSources: ['127.0.0.0/8'] },
       poolIps: {
         startDelayMs: 0,
-        resolveIntervalMs: 3_600_000,
+        resolveIntervalMs: options.intervalMs ?? 3_600_000,
         maxQueriesPerSecond: 100,
         mode: options.mode ?? 'block',
       },
@@ -184,5 +188,60 @@ describe('pool IP learner', () => {
     await until(() => learnerOf(s).status().rounds >= 1);
     expect(learnerOf(s).addresses()).toEqual([]);
     await until(() => savedRows().length === 0);
+  });
+
+  test('a runtime list added over the API with resolveForIps has its names resolved; one without does not', async () => {
+    const feeds = await startListServer();
+    try {
+      feeds.set('/pools.txt', { body: 'xmr.pool.example\n' });
+      feeds.set('/other.txt', { body: 'other.example\n' });
+      // No configuration list opts in; rounds a second apart so the runtime lists are picked up.
+      const s = await start({ lists: { quiet: { text: 'lan.pool.example\n' } }, intervalMs: 1_000 });
+      const learner = learnerOf(s);
+      const bad = await s.api('/api/v1/lists', {
+        method: 'POST',
+        body: { name: 'runtime-pools', source: feeds.url('/pools.txt'), resolveForIps: 'yes' },
+      });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('body.resolveForIps');
+      const plain = await s.api('/api/v1/lists', {
+        method: 'POST',
+        body: { name: 'runtime-other', source: feeds.url('/other.txt') },
+      });
+      expect(plain).toMatchObject({ status: 201, body: { list: { resolveForIps: false } } });
+      const added = await s.api('/api/v1/lists', {
+        method: 'POST',
+        body: { name: 'runtime-pools', source: feeds.url('/pools.txt'), resolveForIps: true },
+      });
+      expect(added).toMatchObject({ status: 201, body: { list: { name: 'runtime-pools', resolveForIps: true } } });
+
+      await until(() => learner.addresses().some((entry) => entry.list === 'runtime-pools'));
+      expect(learner.addresses()).toMatchObject([
+        { address: '198.51.100.10', list: 'runtime-pools', names: ['xmr.pool.example'] },
+        { address: '2001:db8::10', list: 'runtime-pools', names: ['xmr.pool.example'] },
+      ]);
+      const asked = new Set(upstream.queries.map((q) => q.qname));
+      expect(asked.has('other.example')).toBe(false); // runtime-other did not opt in
+      expect(asked.has('lan.pool.example')).toBe(false); // nor did the configuration list
+
+      // Kept across a restart (runtime_lists.resolve_for_ips), and a PATCH turns it off.
+      await s.close();
+      stack = undefined;
+      const again = await start({ lists: { quiet: { text: 'lan.pool.example\n' } } });
+      const { body } = await again.api('/api/v1/lists');
+      const byName = new Map(
+        (body as { lists: { name: string; resolveForIps: boolean }[] }).lists.map((l) => [l.name, l]),
+      );
+      expect(byName.get('runtime-pools')?.resolveForIps).toBe(true);
+      expect(byName.get('runtime-other')?.resolveForIps).toBe(false);
+      const patched = await again.api('/api/v1/lists/runtime-pools', {
+        method: 'PATCH',
+        body: { resolveForIps: false },
+      });
+      expect(patched).toMatchObject({ status: 200, body: { list: { resolveForIps: false } } });
+      expect(again.poolsink.lists.namesToResolve()).toEqual([]);
+    } finally {
+      await feeds.close();
+    }
   });
 });

@@ -221,6 +221,23 @@ describe('reload', () => {
     expect(await burst()).not.toContain(5);
   });
 
+  test('dns.workers 2: one "configuration reloaded" line, from the primary; workers report only their own keys', async () => {
+    writeConfig({ dns: { listen: ['127.0.0.1:0'], workers: 2 } });
+    const p = await start();
+    expect(p.workers?.workers()).toHaveLength(2);
+    writeConfig({ dns: { listen: ['127.0.0.1:0'], workers: 2 }, upstreamTimeoutMs: 700, log: { level: 'debug' } });
+    const result = await p.reload();
+    expect(result).toEqual({ ok: true, applied: ['upstreamTimeoutMs', 'log.level'], restartNeeded: [] });
+    // A worker's lines reach the primary's log before it reports the reload applied (one IPC channel, in order).
+    const reloaded = logs.filter((l) => l['msg'] === 'configuration reloaded');
+    expect(reloaded).toEqual([expect.objectContaining({ level: 30, applied: ['upstreamTimeoutMs', 'log.level'] })]);
+    expect(reloaded[0]).not.toHaveProperty('worker');
+    const workerLines = logs.filter((l) => l['msg'] === 'reloaded configuration applied in this worker');
+    expect(workerLines.map((l) => l['worker']).sort()).toEqual([0, 1]);
+    for (const line of workerLines) expect(line['applied']).toEqual(['upstreamTimeoutMs', 'log.level']);
+    expect(logs.filter((l) => JSON.stringify(l['applied'] ?? []).includes('admin.token'))).toEqual([]);
+  });
+
   test('admin.token changed in the file: the old token is refused after the reload', async () => {
     writeConfig({ admin: { listen: '127.0.0.1:0', token: 'first-token-first-token' } });
     const p = await start();

@@ -5,6 +5,7 @@ import {
   toCentralColumns,
   type LocalEventRow,
 } from '../../src/central/event-columns.js';
+import { centralLocalId, splitCentralLocalId } from '../../src/central/key-space.js';
 
 function row(overrides: Partial<LocalEventRow> = {}): LocalEventRow {
   return {
@@ -30,17 +31,29 @@ function row(overrides: Partial<LocalEventRow> = {}): LocalEventRow {
 
 describe('the local → central event mapping', () => {
   test('one array per central column, in order, one entry per row', () => {
-    const columns = toCentralColumns('az-a', [row(), row({ id: 8 })]);
+    const columns = toCentralColumns('az-a', [row(), row({ id: 8 })], 0);
     expect(columns).toHaveLength(CENTRAL_EVENT_COLUMNS.length);
     for (const column of columns) expect(column).toHaveLength(2);
     const at = (name: (typeof CENTRAL_EVENT_COLUMNS)[number]) => columns[CENTRAL_EVENT_COLUMNS.indexOf(name)];
     expect(at('instance')).toEqual(['az-a', 'az-a']);
-    expect(at('local_id')).toEqual([7, 8]);
+    expect(at('local_id')).toEqual(['7', '8']);
     expect(at('identity')).toEqual([row().identity_json, row().identity_json]);
   });
 
+  test.each([
+    [0, 7, '7'],
+    [1, 7, '281474976710663'],
+    [40, 2 ** 48 - 1, '11540474045136895'],
+    [32_767, 1, '9223090561878065153'],
+  ])('key space %i, local id %i → central local_id %s, and back', (epoch, localId, central) => {
+    expect(centralLocalId(epoch, localId)).toBe(central);
+    expect(splitCentralLocalId(central)).toEqual({ epoch, localId });
+    const columns = toCentralColumns('az-a', [row({ id: localId })], epoch);
+    expect(columns[CENTRAL_EVENT_COLUMNS.indexOf('local_id')]).toEqual([central]);
+  });
+
   test('a coalesced row keeps its count and last time', () => {
-    const columns = toCentralColumns('az-a', [row({ count: 42, last_ms: 1_700_000_009_000 }), row()]);
+    const columns = toCentralColumns('az-a', [row({ count: 42, last_ms: 1_700_000_009_000 }), row()], 0);
     const at = (name: (typeof CENTRAL_EVENT_COLUMNS)[number]) => columns[CENTRAL_EVENT_COLUMNS.indexOf(name)];
     expect(at('count')).toEqual([42, 1]);
     expect(at('last_ms')).toEqual([1_700_000_009_000, null]);
@@ -51,7 +64,7 @@ describe('the local → central event mapping', () => {
     ['\u00ff\u0080.example', '\u00ff\u0080.example'],
     ['plain.example', 'plain.example'],
   ])('qname %j is stored as %j (PostgreSQL text holds no NUL)', (qname, stored) => {
-    const columns = toCentralColumns('az-a', [row({ qname })]);
+    const columns = toCentralColumns('az-a', [row({ qname })], 0);
     expect(columns[CENTRAL_EVENT_COLUMNS.indexOf('qname')]).toEqual([stored]);
   });
 
