@@ -154,7 +154,7 @@ export function startFleet(options: FleetOptions): Fleet {
     instance,
     lists: fleetLists.management,
     status: () => db.status(),
-    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor)),
+    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor, clock())),
     hosts: (filter, limit) => db.withClient((client) => fleetHosts(client, filter, limit)),
     incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
     changeIncident: (id, state, note) =>

@@ -68,11 +68,12 @@ async function allPages(
   client: pg.ClientBase,
   filter: Parameters<typeof fleetEvents>[1],
   limit: number,
+  nowMs = NOW_MS,
 ): Promise<FleetEvent[][]> {
   const pages: FleetEvent[][] = [];
   let cursor: FleetCursor | undefined;
   for (;;) {
-    const page = await fleetEvents(client, filter, limit, cursor);
+    const page = await fleetEvents(client, filter, limit, cursor, nowMs);
     pages.push(page.events);
     if (page.nextCursor === undefined) return pages;
     cursor = page.nextCursor;
@@ -236,10 +237,14 @@ describe.runIf(postgresAvailable())('central events partitioned by day', () => {
 ORDER BY time_ms DESC, id DESC`,
     );
     expect(expected).toHaveLength(181);
-    for (const limit of [1, 7, 50, 181, 500]) {
-      const pages = await allPages(client, { domain: 'Pool.Example.' }, limit);
-      expect(pages.flat().map((e) => e.id)).toEqual(expected.map((r) => Number(r.id)));
-      expect(pages.slice(0, -1).every((page) => page.length === limit)).toBe(true);
+    // The read goes by time windows from "now" back: any now gives the same pages (one inside the
+    // events, one before them all, one long after).
+    for (const nowMs of [NOW_MS, NOW_MS - 30 * 60_000, NOW_MS - 10 * DAY_MS, NOW_MS + 400 * DAY_MS]) {
+      for (const limit of [1, 7, 50, 181, 500]) {
+        const pages = await allPages(client, { domain: 'Pool.Example.' }, limit, nowMs);
+        expect(pages.flat().map((e) => e.id)).toEqual(expected.map((r) => Number(r.id)));
+        expect(pages.slice(0, -1).every((page) => page.length === limit)).toBe(true);
+      }
     }
     // With other filters too: the same rows as the filter applied to the whole list.
     const { rows: expectedClient } = await client.query<{ id: string }>(
