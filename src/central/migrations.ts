@@ -203,6 +203,8 @@ BEGIN
   IF to_regclass(part) IS NOT NULL THEN
     RETURN false;
   END IF;
+  -- No event may enter the default partition between the move and the attach (it would fail the attach).
+  LOCK TABLE central_events_default IN EXCLUSIVE MODE;
   EXECUTE format('CREATE TABLE %I (LIKE central_events INCLUDING DEFAULTS)', part);
   EXECUTE format(
     'WITH moved AS (DELETE FROM central_events_default WHERE time_ms >= %s AND time_ms < %s RETURNING *) '

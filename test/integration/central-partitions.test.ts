@@ -18,7 +18,9 @@ import {
 import { fleetEvents, type FleetCursor, type FleetEvent } from '../../src/central/fleet-queries.js';
 import { CENTRAL_MIGRATIONS, latestCentralVersion, migrateCentral } from '../../src/central/migrations.js';
 import { reverseName } from '../../src/store/reversed-names.js';
-import { centralQuery } from '../helpers/fleet.js';
+import { dig } from '../helpers/clients.js';
+import { centralQuery, eventually, startMember } from '../helpers/fleet.js';
+import { startLocalUpstream } from '../helpers/local-upstream.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 
 const NOW_MS = Date.UTC(2026, 5, 15, 12, 0, 0);
@@ -262,5 +264,47 @@ ORDER BY time_ms DESC, id DESC`,
     // A subdomain alone: itself and below, not its parent.
     const sub = await allPages(client, { domain: 'a.pool.example' }, 5);
     expect(new Set(sub.flat().map((e) => e.qname))).toEqual(new Set(['a.pool.example', 'deep.a.pool.example']));
+  });
+  it('a fleet member maintains the partitions itself: today and ahead created, days past retentionDays dropped', async () => {
+    // The member uses the server's own database; an old day with an event waits there.
+    const fleetDb = new pg.Client({ connectionString: server.url() });
+    await fleetDb.connect();
+    const upstream = await startLocalUpstream();
+    try {
+      await migrateCentral(fleetDb);
+      const today = dayOf(Date.now());
+      await ensureEventPartitions(fleetDb, today - 5, today - 5);
+      expect(await ship(fleetDb, 'az-old', [localEvent(1, (today - 5) * DAY_MS + 1000)])).toBe(1);
+      const member = await startMember(server, {
+        name: 'az-a',
+        upstream: upstream.address,
+        postgres: { retentionDays: 2 },
+      });
+      try {
+        const partitionDays = async (): Promise<number[]> =>
+          (await eventPartitions(fleetDb)).map(partitionDay).filter((day) => day !== undefined);
+        await eventually(async () => {
+          const days = await partitionDays();
+          return !days.includes(today - 5) && days.includes(today + 2);
+        });
+        expect(Math.min(...(await partitionDays()))).toBe(today - 1);
+        // What it blocks now ships into its day's partition, not the default one.
+        expect((await dig(member.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
+        const partitionsOf = async (): Promise<string[]> =>
+          (
+            await fleetDb.query<{ part: string }>(
+              "SELECT tableoid::regclass::text AS part FROM central_events WHERE instance = 'az-a'",
+            )
+          ).rows.map((row) => row.part);
+        await eventually(async () => (await partitionsOf()).length === 1);
+        expect(await partitionsOf()).toEqual([expect.stringMatching(/^central_events_p\d{8}$/)]);
+        expect((await fleetDb.query('SELECT 1 FROM central_events WHERE instance = $1', ['az-old'])).rows).toEqual([]);
+      } finally {
+        await member.close();
+      }
+    } finally {
+      await upstream.close();
+      await fleetDb.end();
+    }
   });
 });
