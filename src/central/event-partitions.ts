@@ -51,19 +51,19 @@ WHERE i.inhparent = 'central_events'::regclass ORDER BY c.relname`,
 
 /**
  * Creates the partitions of days fromDay..toDay and of every day whose events wait in the default
- * partition (from fromDay's retention on); each in its own statement (a short lock). The number created.
+ * partition (from oldestDay on, when given); each in its own statement (a short lock). The number created.
  */
 export async function ensureEventPartitions(
   client: pg.ClientBase,
   fromDay: number,
   toDay: number,
-  oldestDay = Number.MIN_SAFE_INTEGER,
+  oldestDay?: number,
 ): Promise<number> {
   const { rows } = await client.query<{ day: string }>(
     `SELECT day FROM generate_series($1::bigint, $2::bigint) AS day
 UNION SELECT DISTINCT floor(time_ms / 86400000.0)::bigint FROM central_events_default
-WHERE time_ms >= $3::bigint * 86400000 ORDER BY day`,
-    [fromDay, toDay, Math.max(oldestDay, -1e9)],
+WHERE $3::bigint IS NULL OR time_ms >= $3::bigint * 86400000 ORDER BY day`,
+    [fromDay, toDay, oldestDay ?? null],
   );
   let created = 0;
   for (const row of rows) {
