@@ -202,6 +202,44 @@ describe.runIf(postgresAvailable())('central events partitioned by day', () => {
     ]);
   });
 
+  it('creates a day partition while an event of that day is being shipped into the default one', async () => {
+    await migrateCentral(client);
+    const day = dayOf(NOW_MS) - 9;
+    const shipping = new pg.Client({ connectionString: url });
+    await shipping.connect();
+    try {
+      await shipping.query('BEGIN');
+      expect(await ship(shipping, 'az-a', [localEvent(1, day * DAY_MS + 5)])).toBe(1);
+      const { rows: mine } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const creating = ensureEventPartitions(client, day, day);
+      // The creation waits for the shipping transaction (a lock), which then commits.
+      const watcher = new pg.Client({ connectionString: url });
+      await watcher.connect();
+      try {
+        await eventually(
+          async () =>
+            (
+              await watcher.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [
+                mine[0]?.pid,
+              ])
+            ).rows.length === 1,
+        );
+      } finally {
+        await watcher.end();
+      }
+      await shipping.query('COMMIT');
+      expect(await creating).toBe(1);
+    } finally {
+      await shipping.end();
+    }
+    const { rows: where } = await client.query<{ part: string }>(
+      'SELECT tableoid::regclass::text AS part FROM central_events',
+    );
+    expect(where).toEqual([
+      { part: `central_events_p${new Date(day * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}` },
+    ]);
+  });
+
   it('keeps everything with retentionDays 0; passes of several instances at once do the work once', async () => {
     await migrateCentral(client);
     await ensureEventPartitions(client, dayOf(NOW_MS) - 400, dayOf(NOW_MS) - 400);
