@@ -2,7 +2,8 @@
  * The composition root: config → store → admin token → lists → cache → upstream → resolver →
  * DNS listeners → admin API. Owns start-up order and graceful shutdown; nothing else wires modules
  * together. Everything that can fail for a reason the operator must fix (database, token) is opened
- * before any socket.
+ * before any socket. The larger steps live in wiring/ (each adds what it starts to `resources`), so
+ * this file reads as the ordered list of starts.
  */
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
@@ -11,37 +12,32 @@ import type { Resolver } from './dns/resolver.js';
 import type { RateLimitGate } from './dns/rate-limit.js';
 import type { DnsCache } from './cache/dns-cache.js';
 import type { UpstreamPool } from './upstream/pool.js';
-import { createDnsCore, startDnsListeners } from './dns-serving.js';
-import { startWorkerPool, workerCount, type WorkerPool } from './cluster/primary.js';
-import { createClusterViews } from './cluster/admin-views.js';
-import { createListManager, type ListManager } from './blocklist/list-manager.js';
-import { createListStore, listRecordsVia } from './store/list-store.js';
+import { createDnsCore } from './dns-serving.js';
+import type { WorkerPool } from './cluster/primary.js';
+import type { ListManager } from './blocklist/list-manager.js';
 import { logStartLine } from './start-line.js';
-import { shipOutcomes } from './store/outcome-shipping.js';
-import { formatHostPort, type HostPort } from './net/address.js';
+import type { HostPort } from './net/address.js';
 import { openStoreConnection, type StoreConnection } from './store/database.js';
-import { startWriterThread } from './store/writer-thread.js';
-import { incidentSettings } from './incidents/incident-settings.js';
-import { startReaderThread } from './store/reader-thread.js';
 import type { EventWriter } from './store/types.js';
 import { resolveAdminToken } from './admin/auth.js';
-import { countListMatches } from './dns/list-matches.js';
-import { startAdminServer, type AdminServer } from './admin/server.js';
-import { dashboardAssets } from './admin/static-assets.js';
+import type { AdminServer } from './admin/server.js';
 import { startHostIdentity, type HostIdentityService } from './inventory/host-identity-service.js';
 import { createStartedResources, startOrUnwind, type StartedResources } from './started-resources.js';
-import { createListWatch } from './notify/list-watch.js';
 import { createIpSources, type IpSources } from './pool-ips/ip-sources.js';
 import { startPoolIps, type PoolIps } from './pool-ips/pool-ips.js';
-import type { Notification } from './notify/notification.js';
 import { PoolsinkError } from './errors.js';
 import { createReloader, type ReloadResult, type Reloader, type RotatedToken } from './reload.js';
 import { startHoneypot } from './honeypot/start-honeypot.js';
 import type { HoneypotServer } from './honeypot/honeypot-server.js';
 import { createHistoryRecorder } from './store/history-recorder.js';
-import type { HistoryBatch } from './store/history-protocol.js';
 import { createRetroHunts } from './incidents/retro-hunt.js';
-import { startFleet, type Fleet } from './central/fleet.js';
+import type { Fleet } from './central/fleet.js';
+import { startBlockLogWriter } from './wiring/writer.js';
+import { routeBlockEvents } from './wiring/block-events.js';
+import { startLists, watchFailingLists } from './wiring/lists.js';
+import { startFleetOf } from './wiring/fleet.js';
+import { startAnswering } from './wiring/answering.js';
+import { startAdminApi } from './wiring/admin-api.js';
 
 export interface Poolsink {
   /** The configuration last applied (a reload replaces it; keys needing a restart keep their start values in effect). */
@@ -110,36 +106,14 @@ async function startOnStore(
   store: StoreConnection,
   resources: StartedResources,
 ): Promise<Poolsink> {
-  const { log } = options;
+  const { log, clock } = options;
   let hostIdentityRef: HostIdentityService | undefined;
-  // The block log's writer and pruner run in a worker thread with their own connection, so SQLite
-  // work never pauses DNS answers.
-  const writer = await startWriterThread({
-    onIdentityMisses: (clientIps) => hostIdentityRef?.identityMisses(clientIps),
-    path: store.path,
+  const writer = await startBlockLogWriter(config, {
+    store,
     log,
-    retentionDays: config.database.retentionDays,
-    maxEvents: config.database.maxEvents,
-    maxNamesPerHost: config.database.maxNamesPerHost,
-    flushIntervalMs: config.database.flushIntervalMs,
-    maxBuffered: config.database.maxBufferedEvents,
-    coalesceWindowMs: config.database.coalesceWindowMs,
-    // incidents.enabled false: the writer keeps the block log only (no tracker).
-    // With a fleet PostgreSQL, incidents are notified centrally (src/central/), not per instance.
-    ...(config.incidents.enabled
-      ? { incidents: { ...incidentSettings(config), notify: config.central.postgres === undefined } }
-      : {}),
-    onReopened: () => {
-      if (store.fileReplaced()) store.reopen();
-    },
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    notify: config.notify,
-    ...(config.history.enabled ? { history: config.history } : {}),
-  });
-  // Closing writes everything buffered, stops the pruner and ends the writer thread.
-  resources.add('writer thread', async () => {
-    writer.close();
-    await writer.exited;
+    resources,
+    clock,
+    onIdentityMisses: (clientIps) => hostIdentityRef?.identityMisses(clientIps),
   });
   // Retro-hunt (history.*): the DNS thread's recorder ships (client, name, hour) keys to the writer.
   const history = config.history.enabled
@@ -153,66 +127,26 @@ async function startOnStore(
     dataDir: config.dataDir,
     log,
   });
-  const observer = options.events;
-  const listMatches = countListMatches(writer);
-  const events: BlockEventSink =
-    observer === undefined
-      ? listMatches
-      : {
-          record(event) {
-            listMatches.record(event);
-            observer.record(event);
-          },
-        };
+  const { events, listMatches } = routeBlockEvents(writer, options.events);
 
   let resolverRef: Resolver | undefined;
   let ipSourcesRef: IpSources | undefined; // the lists' first swap comes before the sources exist
   let workersRef: WorkerPool | undefined;
-  const lists = createListManager({
-    lists: config.blocklists,
-    allowlist: config.allowlist,
-    baseDir: config.baseDir,
-    dataDir: config.dataDir,
-    // Read here at start; written by the writer thread, so a write never waits on this thread.
-    store: listRecordsVia(createListStore(store), (write) => writer.writeListStore(write)),
-    log: log.child({ component: 'lists' }),
+  const lists = await startLists(config, {
+    store,
+    writer,
+    log,
+    resources,
     onMatcher: (matcher) => {
       resolverRef?.setMatcher(matcher);
       workersRef?.setMatcher(matcher);
     },
     onNamesAdded: retroHunts.namesAdded,
     onIpLists: (ipLists) => ipSourcesRef?.setIpLists(ipLists),
-    fetch: { allowPrivateSources: config.lists.allowPrivateSources },
-    ...(config.lists.fileSourceDir !== undefined ? { fileSourceDir: config.lists.fileSourceDir } : {}),
   });
-  // Added before start: a start that fails halfway still stops what it began.
-  resources.add('lists', () => lists.stop());
-  await lists.start();
-  // A fleet member ships its block log to PostgreSQL and shares lists through it (src/central/).
-  const fleet = startFleetOf(config, { store, lists, log, notify: (n) => writer.notify(n), clock: options.clock });
+  const fleet = startFleetOf(config, { store, lists, log, notify: (n) => writer.notify(n), clock });
   if (fleet !== undefined) resources.add('fleet', () => fleet.close());
-  // list.failing: a look at the lists once a minute, off the query path; the outbox is in the writer thread.
-  if (config.notify.length > 0) {
-    const listWatch = createListWatch({
-      lists: () => lists.lists(),
-      onFailing: (list, sinceMs, atMs) =>
-        writer.notify({
-          type: 'list.failing',
-          atMs,
-          payload: {
-            list: list.name,
-            source: list.source,
-            lastError: list.lastError,
-            failingSince: new Date(sinceMs).toISOString(),
-          },
-        }),
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
-    });
-    listWatch.start();
-    resources.add('list watch', () => listWatch.stop());
-  }
-  // dns.workers 1: this process answers; more: the core below is the primary's own (its upstream
-  // pool serves reverse DNS) and the workers answer with cores of their own (cluster/).
+  watchFailingLists(config, { lists, writer, resources, clock });
   // Response-IP blocking: ip lists and learned pool addresses, checked on forwarded answers.
   const ipSources = createIpSources(lists.ipLists(), (blocklist, inputs) => {
     resolverRef?.setIpBlocklist(blocklist);
@@ -227,9 +161,9 @@ async function startOnStore(
     events,
     resources,
     history,
-    clock: options.clock,
+    clock,
   });
-  const { cache, latency, upstream, acl, resolver, rateLimit } = core;
+  const { cache, upstream, acl, resolver, rateLimit } = core;
   // From here on a list swap or a new ip blocklist reaches this resolver (none may fall in between).
   resolverRef = resolver;
   // Host identity: inventory files and reverse DNS feed the writer thread's identity snapshot.
@@ -238,7 +172,7 @@ async function startOnStore(
     upstream,
     publish: (update) => writer.setIdentities(update),
     log: log.child({ component: 'inventory' }),
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(clock !== undefined ? { clock } : {}),
   });
   hostIdentityRef = hostIdentity;
   resources.add('host identity', () => hostIdentity.stop());
@@ -250,48 +184,24 @@ async function startOnStore(
     writer,
     log,
     ipSources,
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(clock !== undefined ? { clock } : {}),
   });
   resources.add('pool IP learner', () => poolIps.stop());
-  const workers = workerCount(config.dns.workers);
-  let drainListeners: () => Promise<void>;
-  let udp: readonly HostPort[];
-  let tcp: readonly HostPort[];
-  let views: ReturnType<typeof createClusterViews> | undefined;
-  if (workers > 1) {
-    // Each worker ships its outcome counts itself (cluster/worker.ts).
-    const matcherAtFork = lists.matcher;
-    const ipListsAtFork = ipSources.blocklist;
-    const pool = await startWorkerPool({
-      config,
-      count: workers,
-      matcher: lists.matcher,
-      log,
-      events,
-      addOutcomes: (deltas) => writer.addOutcomes(deltas),
-      ipLists: ipSources.inputs,
-      ...(history !== undefined ? { recordHistory: (batch: HistoryBatch) => writer.recordHistory(batch) } : {}),
-    });
-    resources.add('resolver workers', () => pool.close());
-    workersRef = pool;
-    // A list swap while the workers were forking reached no worker: send what is current now.
-    if (lists.matcher !== matcherAtFork) pool.setMatcher(lists.matcher);
-    if (ipSources.blocklist !== ipListsAtFork) pool.setIpLists(ipSources.inputs);
-    views = createClusterViews({ pool, matcher: () => resolver.matcher, rateLimited: rateLimit !== undefined });
-    ({ udp, tcp } = pool);
-    drainListeners = () => pool.close();
-  } else {
-    // Query outcome counts go to the database every few seconds, and once more when the listeners
-    // have closed (so the last counts are final).
-    const stopOutcomes = shipOutcomes(
-      () => resolver.counters,
-      (deltas) => writer.addOutcomes(deltas),
-    );
-    resources.add('outcome counts', stopOutcomes);
-    const listeners = await startDnsListeners({ config, core, log, resources });
-    ({ udp, tcp } = listeners);
-    drainListeners = () => listeners.drain(reloader.config);
-  }
+  const answering = await startAnswering(config, {
+    core,
+    lists,
+    ipSources,
+    events,
+    writer,
+    history,
+    log,
+    resources,
+    onWorkers: (pool) => {
+      workersRef = pool;
+    },
+    currentConfig: () => reloader.config,
+  });
+  const { udp, tcp } = answering;
 
   // The stratum honeypot behind the sinkhole: its logins go to the writer thread like block events.
   const honeypot = await startHoneypot({
@@ -300,66 +210,34 @@ async function startOnStore(
     dataDir: config.dataDir,
     log,
     onLogin: (login) => writer.recordMinerLogin(login),
-    ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(clock !== undefined ? { clock } : {}),
   });
   if (honeypot !== undefined) resources.add('honeypot', () => honeypot.close());
 
   let serving = true;
-  // The admin API's block-log queries run in their own thread too: a /stats over millions of
-  // events reads for tens of milliseconds, which would otherwise pause every DNS answer.
-  const reader = await startReaderThread({ path: store.path, log });
-  resources.add('reader thread', () => reader.close());
-  const admin = await startAdminServer({
-    listen: config.admin.listen,
+  const admin = await startAdminApi(config, {
     token: adminToken,
     log,
-    metricsAuth: config.admin.metricsAuth,
-    hostnames: config.admin.hostnames,
-    limits: { maxConnectionsPerClient: config.admin.maxConnectionsPerClient },
-    ...dashboardAssets(log),
-    deps: {
-      events: reader,
-      resolver: views?.resolver ?? resolver,
-      cache: views?.cache ?? cache,
-      upstream: views?.upstream ?? upstream,
-      eventWriter: writer,
-      lists: fleet?.lists ?? lists,
-      ...(fleet !== undefined ? { fleet } : {}),
-      inventory: hostIdentity,
-      poolIps: poolIps.feed,
-      listMetrics: { lists: () => lists.status().lists },
-      changeIncident: (change) => writer.changeIncident(change),
-      retroHunt: retroHunts.hunt,
-      config: () => reloader.config,
-      listMatches,
-      ...(views === undefined
-        ? { latency, ...(rateLimit !== undefined ? { rateLimit } : {}) }
-        : {
-            refresh: () => views.refresh(),
-            settle: () => workersRef?.synced() ?? Promise.resolve(),
-            extraMetrics: () => views.extraMetrics(),
-            ...(views.rateLimit !== undefined ? { rateLimit: views.rateLimit } : {}),
-          }),
-      processMetrics: true,
-      ...(honeypot !== undefined ? { honeypot } : {}),
-      ...(options.clock !== undefined ? { clock: options.clock } : {}),
-      ...(config.notify.length > 0
-        ? { notify: { status: () => writer.notifyStatus(), send: (n: Notification) => writer.notify(n) } }
-        : {}),
-      configuration: {
-        reload: () => poolsink.reload(),
-        rotateToken: () => poolsink.rotateToken(),
-      },
-      health: () => ({
-        serving,
-        listeners: [
-          ...udp.map((address) => ({ protocol: 'udp' as const, address: formatHostPort(address) })),
-          ...tcp.map((address) => ({ protocol: 'tcp' as const, address: formatHostPort(address) })),
-        ],
-      }),
+    resources,
+    storePath: store.path,
+    core,
+    answering,
+    writer,
+    lists,
+    fleet,
+    hostIdentity,
+    poolIps,
+    retroHunts,
+    listMatches,
+    honeypot,
+    clock,
+    currentConfig: () => reloader.config,
+    configuration: {
+      reload: () => poolsink.reload(),
+      rotateToken: () => poolsink.rotateToken(),
     },
+    serving: () => serving,
   });
-  resources.add('admin server', () => admin.close());
   const reloader: Reloader = createReloader({
     load: options.loadConfig ?? noConfigFile,
     started: config,
@@ -387,7 +265,7 @@ async function startOnStore(
   /** Stops accepting, answers what is in flight (bounded wait), then closes everything in reverse start order. */
   async function close(): Promise<void> {
     serving = false;
-    await drainListeners();
+    await answering.drain();
     await resources.unwind();
     const { written, dropped } = writer.stats;
     log.info({ counters: resolver.counters, events: { written, dropped } }, 'poolsink stopped');
@@ -424,35 +302,4 @@ async function startOnStore(
     },
   };
   return poolsink;
-}
-
-function startFleetOf(
-  config: Config,
-  parts: {
-    store: StoreConnection;
-    lists: ListManager;
-    log: Logger;
-    notify: (notification: Notification) => void;
-    clock: (() => number) | undefined;
-  },
-): Fleet | undefined {
-  const postgres = config.central.postgres;
-  if (postgres === undefined) return undefined;
-  return startFleet({
-    instance: config.instance.name,
-    postgres,
-    store: parts.store,
-    lists: parts.lists,
-    log: parts.log.child({ component: 'central' }),
-    ...(config.incidents.enabled
-      ? {
-          incidents: {
-            autoResolveHours: config.incidents.autoResolveHours,
-            notify: parts.notify,
-            severities: incidentSettings(config).severities,
-          },
-        }
-      : {}),
-    ...(parts.clock !== undefined ? { clock: parts.clock } : {}),
-  });
 }

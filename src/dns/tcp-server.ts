@@ -24,43 +24,26 @@ import type { ClientAcl } from './acl.js';
 import type { RateLimitGate } from './rate-limit.js';
 import type { Transport } from './transport.js';
 import type { Resolver } from './resolver.js';
-import { HEADER_LEN } from '../wire/header.js';
+import { checkTcpLimits, type TcpLimits } from './tcp-limits.js';
+import {
+  mustPause,
+  newConnection,
+  parseFrames,
+  pause,
+  type Connection,
+  type FrameSink,
+  type TcpCounters,
+} from './tcp-connection.js';
+import { createTcpSweep } from './tcp-sweep.js';
 
-const MAX_OUTSTANDING_PER_CONNECTION = 64;
-/** The longest query accepted over TCP: a question, an OPT and some options fit many times over. */
-export const MAX_TCP_QUERY_BYTES = 4096;
-/** Answers written but not yet taken by the peer, before reading from it pauses. */
-export const MAX_UNSENT_BYTES = 64 * 1024;
-export const DEFAULT_TCP_READ_TIMEOUT_MS = 5_000;
-export const DEFAULT_TCP_FIRST_QUERY_TIMEOUT_MS = 2_000;
-const MIN_SWEEP_INTERVAL_MS = 10;
-const MAX_SWEEP_INTERVAL_MS = 1_000;
-
-export interface TcpLimits {
-  /** A connection with nothing outstanding and no frame arriving is closed after this. */
-  idleTimeoutMs: number;
-  /** A frame must be complete this long after its first byte. Default min(5000, idleTimeoutMs). */
-  readTimeoutMs?: number | undefined;
-  /** The first query must be complete this long after the accept. Default 2000. */
-  firstQueryTimeoutMs?: number | undefined;
-  maxConnections: number;
-  maxConnectionsPerClient: number;
-}
-
-export interface TcpCounters {
-  accepted: number;
-  /** Connections refused by the caps (or while stopping). */
-  rejected: number;
-  idleClosed: number;
-  /** Connections closed because a frame was not complete in time. */
-  readTimeouts: number;
-  /** Connections closed for a declared length below a header or above MAX_TCP_QUERY_BYTES. */
-  badFrames: number;
-  /** Connections from addresses outside the client ACL, closed at accept. */
-  refusedClients: number;
-  /** Connections closed because no complete query arrived within firstQueryTimeoutMs. */
-  firstQueryTimeouts: number;
-}
+export {
+  DEFAULT_TCP_FIRST_QUERY_TIMEOUT_MS,
+  DEFAULT_TCP_READ_TIMEOUT_MS,
+  MAX_TCP_QUERY_BYTES,
+  MAX_UNSENT_BYTES,
+  type TcpLimits,
+} from './tcp-limits.js';
+export type { TcpCounters } from './tcp-connection.js';
 
 export interface TcpListener {
   readonly protocol: 'tcp';
@@ -71,39 +54,6 @@ export interface TcpListener {
   readonly counters: Readonly<TcpCounters>;
   stopAccepting(): void;
   close(): Promise<void>;
-}
-
-/** Per-connection state; the transport handed to the resolver is created once per connection. */
-interface Connection {
-  readonly socket: Socket;
-  readonly clientIp: string;
-  readonly clientPort: number;
-  /** performance.now() at accept, or -1 once the first complete query has arrived. */
-  acceptedMs: number;
-  transport: Transport | undefined;
-  /** The partial frame being filled, allocated once its length is known. */
-  frame: Buffer | undefined;
-  filled: number;
-  /** The high byte of a length prefix that arrived alone, or -1. */
-  lengthHigh: number;
-  /** When the first byte of the current partial frame arrived, or -1 with no partial frame. */
-  frameStartMs: number;
-  lastActivityMs: number;
-  outstanding: number;
-  /** Input received but not yet parsed because reading is paused. */
-  held: Buffer | undefined;
-  /** Reading paused by us (backpressure), not by the peer. */
-  paused: boolean;
-  /** True while a chunk is being parsed: answers sent synchronously must not resume reading. */
-  parsing: boolean;
-  peerEnded: boolean;
-}
-
-function checkLimit(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new PoolsinkError('ERR_CONFIG_INVALID', `tcp listener: ${name} must be a positive integer, got ${value}`);
-  }
-  return value;
 }
 
 export async function startTcpListener(options: {
@@ -117,21 +67,8 @@ export async function startTcpListener(options: {
   acl?: ClientAcl | undefined;
 }): Promise<TcpListener> {
   const { listen, resolver, log, limits, rateLimit, acl } = options;
-  const idleTimeoutMs = checkLimit(limits.idleTimeoutMs, 'idleTimeoutMs');
-  const readTimeoutMs = checkLimit(
-    limits.readTimeoutMs ?? Math.min(DEFAULT_TCP_READ_TIMEOUT_MS, idleTimeoutMs),
-    'readTimeoutMs',
-  );
-  const firstQueryTimeoutMs = checkLimit(
-    limits.firstQueryTimeoutMs ?? DEFAULT_TCP_FIRST_QUERY_TIMEOUT_MS,
-    'firstQueryTimeoutMs',
-  );
-  const maxConnections = checkLimit(limits.maxConnections, 'maxConnections');
-  const maxPerClient = checkLimit(limits.maxConnectionsPerClient, 'maxConnectionsPerClient');
-  const sweepIntervalMs = Math.max(
-    MIN_SWEEP_INTERVAL_MS,
-    Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(Math.min(idleTimeoutMs, readTimeoutMs, firstQueryTimeoutMs) / 4)),
-  );
+  const checked = checkTcpLimits(limits);
+  const { maxConnections, maxPerClient } = checked;
 
   const connections = new Set<Connection>();
   const perClient = new Map<string, number>();
@@ -145,56 +82,12 @@ export async function startTcpListener(options: {
     firstQueryTimeouts: 0,
   };
   let accepting = true;
-  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweep = createTcpSweep(connections, checked, counters);
 
   function release(clientIp: string): void {
     const n = (perClient.get(clientIp) ?? 1) - 1;
     if (n <= 0) perClient.delete(clientIp);
     else perClient.set(clientIp, n);
-  }
-
-  function sweep(): void {
-    const now = performance.now();
-    for (const conn of connections) {
-      if (conn.socket.destroyed) continue;
-      if (conn.acceptedMs >= 0 && now - conn.acceptedMs >= firstQueryTimeoutMs) {
-        counters.firstQueryTimeouts++;
-        conn.socket.destroy();
-      } else if (!conn.paused && conn.frameStartMs >= 0 && now - conn.frameStartMs >= readTimeoutMs) {
-        counters.readTimeouts++;
-        conn.socket.destroy();
-      } else if (
-        conn.outstanding === 0 &&
-        (conn.paused || conn.frameStartMs < 0) &&
-        now - conn.lastActivityMs >= idleTimeoutMs
-      ) {
-        counters.idleClosed++;
-        conn.socket.destroy();
-      }
-    }
-    if (connections.size === 0) stopSweep();
-  }
-
-  function startSweep(): void {
-    if (sweepTimer !== undefined) return;
-    sweepTimer = setInterval(sweep, sweepIntervalMs);
-    sweepTimer.unref();
-  }
-
-  function stopSweep(): void {
-    if (sweepTimer === undefined) return;
-    clearInterval(sweepTimer);
-    sweepTimer = undefined;
-  }
-
-  function mustPause(conn: Connection): boolean {
-    return conn.outstanding >= MAX_OUTSTANDING_PER_CONNECTION || conn.socket.writableLength > MAX_UNSENT_BYTES;
-  }
-
-  function pause(conn: Connection): void {
-    if (conn.paused) return;
-    conn.paused = true;
-    conn.socket.pause();
   }
 
   /** Resumes reading once below the limits: held input first, then the socket. */
@@ -205,7 +98,7 @@ export async function startTcpListener(options: {
     if (conn.frameStartMs >= 0) conn.frameStartMs = performance.now();
     const held = conn.held;
     conn.held = undefined;
-    if (held !== undefined) parse(conn, held);
+    if (held !== undefined) parseFrames(conn, held, frames);
     if (!conn.paused && !conn.socket.destroyed) conn.socket.resume();
     endIfDone(conn);
   }
@@ -232,72 +125,7 @@ export async function startTcpListener(options: {
     conn.socket.destroy();
   }
 
-  /** Parses frames out of `chunk`; stops (holding the rest) when reading must pause. */
-  function parse(conn: Connection, chunk: Buffer): void {
-    const transport = conn.transport;
-    if (transport === undefined) return;
-    const end = chunk.length;
-    let pos = 0;
-    conn.parsing = true;
-    try {
-      while (pos < end) {
-        const frame = conn.frame;
-        if (frame !== undefined) {
-          const take = Math.min(frame.length - conn.filled, end - pos);
-          chunk.copy(frame, conn.filled, pos, pos + take);
-          conn.filled += take;
-          pos += take;
-          if (conn.filled < frame.length) break;
-          conn.frame = undefined;
-          conn.frameStartMs = -1;
-          dispatch(conn, frame, transport);
-          if (conn.socket.destroyed) return;
-          continue;
-        }
-        if (mustPause(conn)) {
-          conn.held = chunk.subarray(pos);
-          pause(conn);
-          return;
-        }
-        let length: number;
-        if (conn.lengthHigh >= 0) {
-          length = (conn.lengthHigh << 8) | chunk[pos]!;
-          conn.lengthHigh = -1;
-          pos += 1;
-        } else if (end - pos >= 2) {
-          length = chunk.readUInt16BE(pos);
-          pos += 2;
-        } else {
-          conn.lengthHigh = chunk[pos]!;
-          conn.frameStartMs = performance.now();
-          pos += 1;
-          break;
-        }
-        if (length < HEADER_LEN || length > MAX_TCP_QUERY_BYTES) {
-          badFrame(conn, length);
-          return;
-        }
-        if (end - pos >= length) {
-          // A copy: the resolver may keep the query while it waits for an upstream.
-          const query = Buffer.allocUnsafe(length);
-          chunk.copy(query, 0, pos, pos + length);
-          pos += length;
-          conn.frameStartMs = -1;
-          dispatch(conn, query, transport);
-          if (conn.socket.destroyed) return;
-          continue;
-        }
-        conn.frame = Buffer.allocUnsafe(length);
-        conn.filled = end - pos;
-        chunk.copy(conn.frame, 0, pos, end);
-        pos = end;
-        if (conn.frameStartMs < 0) conn.frameStartMs = performance.now();
-      }
-    } finally {
-      conn.parsing = false;
-    }
-    if (mustPause(conn)) pause(conn);
-  }
+  const frames: FrameSink = { query: dispatch, badLength: badFrame };
 
   function onConnection(socket: Socket): void {
     const clientIp = socket.remoteAddress ?? '';
@@ -316,25 +144,9 @@ export async function startTcpListener(options: {
     counters.accepted++;
     perClient.set(clientIp, fromClient + 1);
     socket.setNoDelay(true);
-    const conn: Connection = {
-      socket,
-      clientIp,
-      clientPort: socket.remotePort ?? 0,
-      acceptedMs: performance.now(),
-      transport: undefined,
-      frame: undefined,
-      filled: 0,
-      lengthHigh: -1,
-      frameStartMs: -1,
-      lastActivityMs: performance.now(),
-      outstanding: 0,
-      held: undefined,
-      paused: false,
-      parsing: false,
-      peerEnded: false,
-    };
+    const conn = newConnection(socket, clientIp);
     connections.add(conn);
-    startSweep();
+    sweep.start();
 
     function settle(): void {
       conn.outstanding--;
@@ -365,7 +177,7 @@ export async function startTcpListener(options: {
         conn.held = Buffer.concat([conn.held, chunk]);
         return;
       }
-      parse(conn, chunk);
+      parseFrames(conn, chunk, frames);
     });
     socket.on('drain', () => {
       conn.lastActivityMs = performance.now();
@@ -424,7 +236,7 @@ export async function startTcpListener(options: {
     },
     close() {
       accepting = false;
-      stopSweep();
+      sweep.stop();
       for (const conn of connections) conn.socket.destroy();
       return new Promise<void>((resolve) => {
         if (!server.listening) resolve();

@@ -15,25 +15,23 @@ import type { Logger } from 'pino';
 import type { BlockAction, BlockEvent } from '../dns/block-event.js';
 import { PoolsinkError } from '../errors.js';
 import type { IdentityLookup } from '../inventory/host-identity.js';
-import { NO_OUTBOX, type NotificationOutbox, type NotificationType } from '../notify/notification.js';
+import { NO_OUTBOX, type NotificationOutbox } from '../notify/notification.js';
 import type { EventBatchHook, EventTally } from '../store/batch-writer.js';
 import { preparedFor, type StoreConnection } from '../store/database.js';
-import { hourOf } from '../store/schema.js';
-import { PAYLOAD_TOP_NAMES, incidentPayload, type IncidentPayload } from './incident-payload.js';
 import {
   DEFAULT_AUTO_RESOLVE_HOURS,
   autoResolveDue,
   checkTransition,
-  escalationReasons,
-  higherSeverity,
   severityOf,
   type IncidentChange,
   type Severity,
 } from './incident-state.js';
 import { activeIncident, prepareIncidentWrites, type ActiveIncident } from './incident-store.js';
 import { createDetectionLog, type Detection } from './detection-log.js';
+import { createIncidentRows } from './incident-rows.js';
+import { addToTouch, newTouch, type Touch } from './incident-touch.js';
 import type { RetroClient } from '../store/history-protocol.js';
-import { MAX_NAMES_PER_HOST, OTHER_NAMES } from '../store/rollup-writes.js';
+import { MAX_NAMES_PER_HOST } from '../store/rollup-writes.js';
 
 export interface IncidentTrackerOptions {
   readonly connection: StoreConnection;
@@ -75,29 +73,20 @@ export interface IncidentTracker extends EventBatchHook {
   readonly active: number;
 }
 
-/** What one batch adds to one incident. */
-interface Touch {
-  readonly incident: ActiveIncident;
-  readonly opened: boolean;
-  attempts: number;
-  lastMs: number;
-  severity: Severity;
-  protocols: Set<string>;
-  readonly names: Map<string, { list: string; count: number; firstMs: number; lastMs: number }>;
-  readonly hours: Map<number, number>;
-  /** Found by a retro-hunt (recordRetro). */
-  retro: boolean;
-}
-
 export function createIncidentTracker(options: IncidentTrackerOptions): IncidentTracker {
   const { connection, log } = options;
   const severities = new Map(Object.entries(options.severities ?? {}));
   const autoResolveHours = options.autoResolveHours ?? DEFAULT_AUTO_RESOLVE_HOURS;
-  const outbox = options.outbox ?? NO_OUTBOX;
-  const identityFor = options.identityFor;
   const clock = options.clock ?? Date.now;
-  const maxNames = options.maxNames ?? MAX_NAMES_PER_HOST;
   const statements = preparedFor(connection, prepareIncidentWrites);
+  const rows = createIncidentRows({
+    connection,
+    statements,
+    outbox: options.outbox ?? NO_OUTBOX,
+    identityFor: options.identityFor,
+    clock,
+    maxNames: options.maxNames ?? MAX_NAMES_PER_HOST,
+  });
   let byClient = load();
   let pendingTallies: EventTally[] = [];
   /** New hosts and names of the transaction now running: logged once it commits. */
@@ -114,60 +103,17 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     return map;
   }
 
-  function identityJson(clientIp: string): string | null {
-    const identity = identityFor?.(clientIp);
-    return identity === undefined ? null : JSON.stringify(identity);
-  }
-
-  function notify(type: NotificationType, atMs: number, payload: IncidentPayload): void {
-    outbox.enqueue(connection.db, { type, atMs, payload });
-  }
-
-  function payloadOf(incident: ActiveIncident, extra: Parameters<typeof incidentPayload>[2] = {}): IncidentPayload {
-    return incidentPayload(incident, statements().topNames.all(incident.id, PAYLOAD_TOP_NAMES), extra);
-  }
-
   function touchOf(touches: Map<number, Touch>, clientIp: string, severity: Severity, atMs: number): Touch {
     let incident = byClient.get(clientIp);
     let opened = false;
     if (incident === undefined) {
-      const s = statements();
-      const previousId = s.lastOfClient.get(clientIp)?.id ?? null;
-      const identity = identityJson(clientIp);
-      const row = s.open.get(clientIp, severity, atMs, atMs, '', previousId, identity);
-      if (row === undefined) throw new PoolsinkError('ERR_STORE_WRITE', 'opening an incident returned no id');
-      incident = {
-        id: row.id,
-        clientIp,
-        state: 'open',
-        severity,
-        openedMs: atMs,
-        lastSeenMs: atMs,
-        attempts: 0,
-        names: 0,
-        protocols: '',
-        previousId,
-        identityJson: identity,
-        escalationLevel: 0,
-        detectedMs: retroDetectedMs ?? atMs,
-      };
-      s.history.run(row.id, retroDetectedMs ?? atMs, 'opened', 'open', 'poolsink', null);
+      incident = rows.open(clientIp, severity, atMs, retroDetectedMs ?? atMs);
       byClient.set(clientIp, incident);
       opened = true;
     }
     let touch = touches.get(incident.id);
     if (touch === undefined) {
-      touch = {
-        incident,
-        opened,
-        attempts: 0,
-        lastMs: incident.lastSeenMs,
-        severity: incident.severity,
-        protocols: new Set(incident.protocols === '' ? [] : incident.protocols.split(',')),
-        names: new Map(),
-        hours: new Map(),
-        retro: false,
-      };
+      touch = newTouch(incident, opened);
       touches.set(incident.id, touch);
     }
     return touch;
@@ -185,91 +131,17 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
   ): number {
     const severity = severityOf(severities.get(list), action);
     const touch = touchOf(touches, clientIp, severity, firstMs);
-    touch.attempts += n;
-    if (lastMs > touch.lastMs) touch.lastMs = lastMs;
-    touch.severity = higherSeverity(touch.severity, severity);
-    const name = touch.names.get(qname);
-    if (name === undefined) touch.names.set(qname, { list, count: n, firstMs, lastMs });
-    else {
-      name.count += n;
-      name.list = list;
-      if (firstMs < name.firstMs) name.firstMs = firstMs;
-      if (lastMs > name.lastMs) name.lastMs = lastMs;
-    }
-    const hour = hourOf(lastMs);
-    touch.hours.set(hour, (touch.hours.get(hour) ?? 0) + n);
+    addToTouch(touch, qname, list, severity, n, firstMs, lastMs);
     return touch.incident.id;
   }
 
   function write(touch: Touch): void {
-    const s = statements();
-    const { incident } = touch;
-    let newNames = 0;
-    for (const [qname, name] of touch.names) {
-      if (incident.names + newNames >= maxNames) {
-        // Full: a name it has is counted as before, any other under OTHER_NAMES.
-        if (s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname).changes > 0) continue;
-        const { count, list, firstMs, lastMs } = name;
-        if (s.newName.run(incident.id, OTHER_NAMES, list, count, firstMs, lastMs).changes === 0)
-          s.bumpName.run(count, list, firstMs, lastMs, incident.id, OTHER_NAMES);
-        continue;
-      }
-      if (s.newName.run(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs).changes === 0) {
-        s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname);
-        continue;
-      }
-      newNames += 1;
-      // An opened incident is one line (its first name); an open one, a line per new name.
-      if (!touch.opened || newNames === 1) {
-        const kind = touch.opened ? 'host' : 'name';
-        detected.push({ kind, clientIp: incident.clientIp, qname, list: name.list, incidentId: incident.id });
-      }
-    }
-    for (const [hour, n] of touch.hours) s.hour.run(incident.id, hour, n);
-    const before = { attempts: incident.attempts, names: incident.names };
-    incident.attempts += touch.attempts;
-    incident.names += newNames;
-    incident.lastSeenMs = touch.lastMs;
-    incident.severity = touch.severity;
-    incident.protocols = [...touch.protocols].sort().join(',');
-    const identity = identityFor === undefined ? incident.identityJson : identityJson(incident.clientIp);
-    if (identity !== null) incident.identityJson = identity;
-    const reasons = touch.opened ? [] : escalationReasons(before, incident);
-    if (touch.retro && !touch.opened) reasons.push('retro-hunt: it resolved names a list gained later');
-    if (reasons.length > 0) incident.escalationLevel += 1;
-    s.update.run(
-      incident.severity,
-      incident.lastSeenMs,
-      incident.attempts,
-      incident.names,
-      incident.protocols,
-      incident.identityJson,
-      incident.escalationLevel,
-      incident.id,
-    );
-    const retro = touch.retro ? { retro: true } : {};
-    // Found now, whatever the times of its queries: auto-resolve counts from here.
-    const detectedMs = touch.retro ? (retroDetectedMs ?? clock()) : touch.lastMs;
-    if (touch.retro) {
-      s.markRetro.run(incident.id);
-      if (detectedMs > incident.detectedMs) incident.detectedMs = detectedMs;
-    }
-    if (touch.opened) notify('incident.opened', incident.openedMs, payloadOf(incident, retro));
-    else if (reasons.length > 0) {
-      s.history.run(incident.id, detectedMs, 'escalated', incident.state, 'poolsink', reasons.join('; '));
-      notify('incident.escalated', touch.lastMs, payloadOf(incident, { reasons, ...retro }));
-    }
+    rows.write(touch, detected, retroDetectedMs);
   }
 
   function resolve(incident: ActiveIncident, atMs: number, resolvedBy: 'operator' | 'auto', note: string | null): void {
-    const s = statements();
-    s.resolve.run(atMs, note, resolvedBy, incident.id);
-    s.history.run(incident.id, atMs, 'resolved', 'resolved', resolvedBy, note);
+    rows.resolve(incident, atMs, resolvedBy, note);
     byClient.delete(incident.clientIp);
-    // The payload says what the incident now is: resolved (the cached row still holds its last open state).
-    const names = s.topNames.all(incident.id, PAYLOAD_TOP_NAMES);
-    const extra = { resolvedBy, ...(note === null ? {} : { note }) };
-    notify('incident.resolved', atMs, incidentPayload({ ...incident, state: 'resolved' }, names, extra));
   }
 
   /**
@@ -371,23 +243,13 @@ export function createIncidentTracker(options: IncidentTrackerOptions): Incident
     escalate(clientIp: string, atMs: number, reason: string): number {
       const touch = touchOf(new Map(), clientIp, 'critical', atMs);
       const { incident } = touch;
-      if (touch.opened) notify('incident.opened', atMs, payloadOf(incident));
+      if (touch.opened) rows.notify('incident.opened', atMs, rows.payloadOf(incident));
       incident.severity = 'critical';
       if (atMs > incident.lastSeenMs) incident.lastSeenMs = atMs;
       incident.escalationLevel += 1;
-      const s = statements();
-      s.update.run(
-        incident.severity,
-        incident.lastSeenMs,
-        incident.attempts,
-        incident.names,
-        incident.protocols,
-        incident.identityJson,
-        incident.escalationLevel,
-        incident.id,
-      );
-      s.history.run(incident.id, atMs, 'escalated', incident.state, 'poolsink', reason);
-      notify('incident.escalated', atMs, payloadOf(incident, { reasons: [reason] }));
+      rows.save(incident);
+      statements().history.run(incident.id, atMs, 'escalated', incident.state, 'poolsink', reason);
+      rows.notify('incident.escalated', atMs, rows.payloadOf(incident, { reasons: [reason] }));
       return incident.id;
     },
     recordRetro(clients, list) {

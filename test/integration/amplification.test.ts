@@ -4,25 +4,19 @@
  * RFC 8482 without reaching the upstream. Sizes are asserted in bytes.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { startLocalUpstream, behaviors, type LocalUpstream } from '../helpers/local-upstream.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { behaviors } from '../helpers/local-upstream.js';
+import { singleProcessStack, type Cleanups } from '../helpers/single-process-stack.js';
 import { udpExchange } from '../helpers/clients.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
-  const upstream = await startLocalUpstream();
-  cleanups.push(() => upstream.close());
-  // Reads one resolver's counters (truncated, blocked): with dns.workers the primary's is idle.
-  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
-  cleanups.push(() => stack.close());
-  return { stack, upstream };
-}
+// Reads one resolver's counters (truncated, blocked): with dns.workers the primary's is idle.
+const stackWith = (config?: Record<string, unknown>) => singleProcessStack(cleanups, config);
 
 const FLAG_TC = 0x0200;
 const TYPE_ANY = 255;

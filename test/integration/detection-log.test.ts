@@ -3,35 +3,22 @@
  * it asks for a pool name new to its incident, written by the writer thread after the commit, with
  * names in presentation format. No notification sink is configured.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { openServeSandbox, portOf, type ServeSandbox } from '../helpers/cli-serve.js';
 import { dig } from '../helpers/clients.js';
-import { startCliServer, type CliServer } from '../helpers/cli.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 
-let dir: string;
-let upstream: LocalUpstream;
-let server: CliServer | undefined;
+let sandbox: ServeSandbox;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'poolsink-detection-'));
-  writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
-  upstream = await startLocalUpstream();
+  sandbox = await openServeSandbox('poolsink-detection-');
 });
 
-afterEach(async () => {
-  if (server !== undefined && server.child.exitCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
-  server = undefined;
-  await upstream.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => sandbox.close());
 
 test('a new blocked host and a new pool name each get one info line', async () => {
+  const { dir, upstream } = sandbox;
   const config = join(dir, 'poolsink.yaml');
   writeFileSync(
     config,
@@ -45,9 +32,9 @@ blocklists:
     source: pools.txt
 `,
   );
-  server = startCliServer(['serve', '--config', config], { cwd: dir });
+  const server = sandbox.serve(config);
   const started = await server.waitForLog('poolsink started');
-  const port = Number(String(started['listen']).split(':').pop());
+  const port = portOf(started['listen']);
 
   expect((await dig(port, ['a.pool.example'])).status).toBe('NXDOMAIN');
   const host = await server.waitForLog('new host blocked');

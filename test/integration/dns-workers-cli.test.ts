@@ -4,56 +4,31 @@
  * worker sends), and SIGTERM drains the workers (a query waiting on a slow upstream is answered)
  * before the process exits 0.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { RCODE } from '../helpers/answers.js';
-import { startCliServer, type CliServer } from '../helpers/cli.js';
+import { openServeSandbox, portOf, type ServeSandbox } from '../helpers/cli-serve.js';
 import { tcpExchange } from '../helpers/clients.js';
-import { behaviors, startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { behaviors } from '../helpers/local-upstream.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { until } from '../helpers/wait.js';
 
 const TOKEN = 'workers-cli-test-token';
 
-let dir: string;
-let upstream: LocalUpstream;
-let server: CliServer | undefined;
+let sandbox: ServeSandbox;
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'poolsink-workers-cli-'));
-  writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
-  upstream = await startLocalUpstream();
+  sandbox = await openServeSandbox('poolsink-workers-cli-');
 });
 
-afterEach(async () => {
-  if (server !== undefined && server.child.exitCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
-  server = undefined;
-  await upstream.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => sandbox.close());
 
 function writeConfig(blockResponse: string): string {
-  const file = join(dir, 'poolsink.yaml');
-  writeFileSync(
-    file,
-    `dns: { listen: ["127.0.0.1:0"], workers: 2 }\nupstreams: ["${upstream.address}"]\n` +
-      'blocklists: [{ name: pools, source: pools.txt }]\nlog: { level: info }\n' +
-      `admin: { listen: "127.0.0.1:0", token: ${TOKEN} }\nblock: { response: ${blockResponse} }\n`,
-  );
-  return file;
-}
-
-/** The port of the first address in a start line's `listen` or `admin` field. */
-function portOf(field: unknown): number {
-  const address = Array.isArray(field) ? field[0] : field;
-  if (typeof address !== 'string') throw new Error(`not an address: ${JSON.stringify(field)}`);
-  return Number(address.split(':').pop());
+  return sandbox.writeConfig({
+    dns: ', workers: 2',
+    admin: `, token: ${TOKEN}`,
+    rest: `block: { response: ${blockResponse} }\n`,
+  });
 }
 
 async function queriesPerWorker(adminPort: number): Promise<Map<string, number>> {
@@ -83,7 +58,7 @@ async function expectFromEveryWorker(dnsPort: number, adminPort: number, name: s
 
 test('SIGHUP reaches every worker; SIGTERM drains them and exits 0', async () => {
   const config = writeConfig('nxdomain');
-  server = startCliServer(['serve', '--config', config], { cwd: dir });
+  const server = sandbox.serve(config);
   const started = await server.waitForLog('poolsink started');
   const dnsPort = portOf(started['listen']);
   const adminPort = portOf(started['admin']);
@@ -94,11 +69,12 @@ test('SIGHUP reaches every worker; SIGTERM drains them and exits 0', async () =>
   // The primary's line (each worker logs its own, relayed with a `worker` field), logged once every
   // worker has applied the reload.
   const primaryReloaded = (): Record<string, unknown> | undefined =>
-    server?.logs.find((line) => line['msg'] === 'configuration reloaded' && line['worker'] === undefined);
+    server.logs.find((line) => line['msg'] === 'configuration reloaded' && line['worker'] === undefined);
   await until(() => primaryReloaded() !== undefined);
   expect(primaryReloaded()?.['applied']).toEqual(['block.response']);
   await expectFromEveryWorker(dnsPort, adminPort, 'pool.example', RCODE.REFUSED);
 
+  const { upstream } = sandbox;
   upstream.setBehavior(behaviors.slow(400));
   const inflight = tcpExchange(dnsPort, [encodeQuery('slow.example')]);
   await upstream.waitForQueries(1);

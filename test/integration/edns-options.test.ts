@@ -3,25 +3,19 @@
  * when a client sends Client Subnet (8) and COOKIE (10), with `dns.ecs` strip (default) and forward.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { startLocalUpstream, defaultIpv4, type LocalUpstream } from '../helpers/local-upstream.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { defaultIpv4 } from '../helpers/local-upstream.js';
+import { singleProcessStack, type Cleanups } from '../helpers/single-process-stack.js';
 import { udpExchange } from '../helpers/clients.js';
 import { encodeQuery, findOptRdata, rcodeOf } from '../helpers/packets.js';
 
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups: Cleanups = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
-  const upstream = await startLocalUpstream();
-  cleanups.push(() => upstream.close());
-  // Counts one resolver's cache hits: with dns.workers each process has its own cache.
-  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
-  cleanups.push(() => stack.close());
-  return { stack, upstream };
-}
+// Counts one resolver's cache hits: with dns.workers each process has its own cache.
+const stackWith = (config?: Record<string, unknown>) => singleProcessStack(cleanups, config);
 
 function option(code: number, data: Buffer): Buffer {
   const head = Buffer.alloc(4);

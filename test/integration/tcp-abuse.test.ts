@@ -12,26 +12,21 @@ import {
   type TcpLimits,
   type TcpListener,
 } from '../../src/dns/tcp-server.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { startLocalUpstream } from '../helpers/local-upstream.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { startStack } from '../helpers/stack.js';
+import { singleProcessStack, type Cleanups } from '../helpers/single-process-stack.js';
 import { closesWithin, frame, openPeer, type TcpPeer } from '../helpers/tcp-peer.js';
 import { until } from '../helpers/wait.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function stackWith(config: Record<string, unknown> = {}): Promise<{ stack: Stack; upstream: LocalUpstream }> {
-  const upstream = await startLocalUpstream();
-  cleanups.push(() => upstream.close());
-  // Per-client connection limits are one process's count: with dns.workers, each worker's.
-  const stack = await startStack({ upstreams: [upstream.address], config, singleProcess: true });
-  cleanups.push(() => stack.close());
-  return { stack, upstream };
-}
+// Per-client connection limits are one process's count: with dns.workers, each worker's.
+const stackWith = (config?: Record<string, unknown>) => singleProcessStack(cleanups, config);
 
 /** A TCP listener with `limits` on the resolver of a freshly started stack. */
 async function listenerWith(limits: Partial<TcpLimits>): Promise<{ listener: TcpListener; port: number }> {
