@@ -100,7 +100,11 @@ export function toCentralColumns(instance: string, rows: readonly LocalEventRow[
   return columns;
 }
 
-/** `INSERT INTO central_events (...) SELECT * FROM unnest($1::text[], ...) ON CONFLICT DO NOTHING`. */
+/**
+ * `INSERT INTO central_events (...) SELECT * FROM unnest($1::text[], ...) ON CONFLICT DO NOTHING`:
+ * (instance, local_id, time_ms) is the idempotency key (the table is partitioned by time_ms, which a
+ * local event never changes).
+ */
 export const CENTRAL_EVENT_INSERT = `INSERT INTO central_events (${CENTRAL_EVENT_COLUMNS.join(', ')})
 SELECT * FROM unnest(${CENTRAL_EVENT_COLUMN_TYPES.map(([, type], i) => `$${i + 1}::${type}`).join(', ')})
-ON CONFLICT (instance, local_id) DO NOTHING`;
+ON CONFLICT (instance, local_id, time_ms) DO NOTHING`;

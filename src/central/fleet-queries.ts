@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { domainRange } from '../store/reversed-names.js';
+import { newestKeysByWindow } from './event-windows.js';
 import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
 import { splitCentralLocalId } from './key-space.js';
 
@@ -86,12 +87,33 @@ function eventOf(row: EventRow): FleetEvent {
   };
 }
 
-/** One page, newest first; nextCursor when more match. */
+const EVENT_COLUMNS = [
+  'id',
+  'instance',
+  'local_id',
+  'time_ms',
+  'client_ip',
+  'client_port',
+  'protocol',
+  'qname',
+  'qtype',
+  'list',
+  'rule',
+  'action',
+  'answer',
+  'via',
+  'count',
+  'last_ms',
+  'identity',
+] as const;
+
+/** One page, newest first; nextCursor when more match. `nowMs` anchors the domain read's windows. */
 export async function fleetEvents(
   client: pg.ClientBase,
   filter: FleetEventFilter,
   limit: number,
   cursor?: FleetCursor,
+  nowMs: number = Date.now(),
 ): Promise<{ events: FleetEvent[]; nextCursor?: FleetCursor }> {
   const where: string[] = [];
   const params: unknown[] = [];
@@ -101,12 +123,10 @@ export async function fleetEvents(
   };
   if (filter.instance !== undefined) add((n) => `instance = ${n}`, filter.instance);
   if (filter.client !== undefined) add((n) => `client_ip = ${n}`, filter.client);
-  if (filter.domain !== undefined) {
-    const range = domainRange(filter.domain);
-    if (range !== undefined) {
-      add((n) => `rname >= ${n}`, range.low);
-      add((n) => `rname < ${n}`, range.high);
-    }
+  const range = filter.domain !== undefined ? domainRange(filter.domain) : undefined;
+  if (range !== undefined) {
+    add((n) => `rname >= ${n}`, range.low);
+    add((n) => `rname < ${n}`, range.high);
   }
   if (filter.list !== undefined) add((n) => `list = ${n}`, filter.list);
   if (filter.action !== undefined) add((n) => `action = ${n}`, filter.action);
@@ -116,14 +136,32 @@ export async function fleetEvents(
     params.push(cursor.timeMs, cursor.id);
     where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);
   }
-  params.push(limit + 1);
-  const { rows } = await client.query<EventRow>(
-    `SELECT id, instance, local_id, time_ms, client_ip, client_port, protocol, qname, qtype, list, rule, action,
-       answer, via, count, last_ms, identity
-FROM central_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+  let rows: EventRow[];
+  if (range !== undefined && filter.client === undefined) {
+    // The domain's newest keys by time windows (event-windows.ts), then only the page's rows. With
+    // a client, its (client_ip, time_ms, id) index is in time order and a host has few events: the
+    // plain read below stops at the page.
+    const keys = await newestKeysByWindow(client, {
+      where,
+      params,
+      wanted: limit + 1,
+      topMs: Math.min(cursor?.timeMs ?? nowMs, filter.untilMs ?? nowMs),
+      ...(filter.sinceMs !== undefined ? { sinceMs: filter.sinceMs } : {}),
+    });
+    ({ rows } = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS.map((column) => `e.${column}`).join(', ')}
+FROM unnest($1::bigint[], $2::bigint[]) AS k(time_ms, id) JOIN central_events e ON e.time_ms = k.time_ms AND e.id = k.id
+ORDER BY e.time_ms DESC, e.id DESC`,
+      [keys.map((key) => key.timeMs), keys.map((key) => key.id)],
+    ));
+  } else {
+    params.push(limit + 1);
+    ({ rows } = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS.join(', ')} FROM central_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
 ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
-    params,
-  );
+      params,
+    ));
+  }
   const events = rows.slice(0, limit).map(eventOf);
   const last = events[events.length - 1];
   return rows.length > limit && last !== undefined

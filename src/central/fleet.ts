@@ -2,7 +2,8 @@
  * A fleet member: what an instance with `central.postgres` runs besides its local stack. The
  * PostgreSQL connection (central-db.ts), the shipper of the local block log (shipper.ts) with the
  * fleet's incidents (central-incidents.ts), the shared lists and allowlist (fleet-lists.ts), and
- * the reads the admin API's /fleet routes make (fleet-queries.ts). Nothing here is on the DNS path.
+ * the reads the admin API's /fleet routes make (fleet-queries.ts), and the events table's partitions
+ * and retention (maintenance.ts). Nothing here is on the DNS path.
  */
 import type { Logger } from 'pino';
 import type { ListManagement } from '../blocklist/list-api.js';
@@ -28,6 +29,8 @@ import {
   type FleetEventFilter,
   type FleetHost,
 } from './fleet-queries.js';
+import type { MaintenanceResult } from './event-partitions.js';
+import { startEventMaintenance } from './maintenance.js';
 import { startShipper, type ShipperStats } from './shipper.js';
 
 export interface FleetOptions {
@@ -74,6 +77,8 @@ export interface Fleet extends FleetApi {
   readonly lists: ListManagement;
   shipNow(): Promise<number>;
   syncListsNow(): Promise<void>;
+  /** One pass of central events maintenance (partitions ahead, retention) now. */
+  maintainNow(): Promise<MaintenanceResult>;
   shipping(): ShipperStats;
   close(): Promise<void>;
 }
@@ -140,6 +145,7 @@ export function startFleet(options: FleetOptions): Fleet {
         }
       : {}),
   });
+  const maintenance = startEventMaintenance({ db, retentionDays: postgres.retentionDays, log, clock });
   const fleetLists = startFleetLists({
     local: options.lists,
     db,
@@ -152,7 +158,7 @@ export function startFleet(options: FleetOptions): Fleet {
     instance,
     lists: fleetLists.management,
     status: () => db.status(),
-    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor)),
+    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor, clock())),
     hosts: (filter, limit) => db.withClient((client) => fleetHosts(client, filter, limit)),
     incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
     changeIncident: (id, state, note) =>
@@ -169,9 +175,11 @@ export function startFleet(options: FleetOptions): Fleet {
     instances: () => db.withClient((client) => fleetInstances(client)),
     shipNow: () => shipper.shipNow(),
     syncListsNow: () => fleetLists.syncNow(),
+    maintainNow: () => maintenance.runNow(),
     shipping: () => shipper.stats(),
     async close() {
       await fleetLists.stop();
+      await maintenance.stop();
       await shipper.stop();
       // One last batch: what the writer flushed at close ships now rather than at the next start.
       await shipper.shipNow().catch(() => undefined); // PostgreSQL away: shipped at the next start

@@ -1,6 +1,6 @@
 /**
  * Which central key space a local database ships under, and how far it has shipped there. The
- * central idempotency key is (instance, local_id) (central migration 1); local_id holds the key
+ * central idempotency key is (instance, local_id) (with time_ms for events, their partition key); local_id holds the key
  * space (the "epoch") in its high bits and the local SQLite id in the low 48:
  * `epoch * 2^48 + id`. Each local database (store/database-identity.ts) ships under its own epoch,
  * so a database that replaces another under the same instance name (a new volume, a restored older

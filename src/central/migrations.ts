@@ -152,6 +152,78 @@ CREATE INDEX central_incidents_unescalated ON central_incidents (id)
   WHERE escalated_ms IS NOT NULL AND escalation_notified_ms IS NULL;
 `,
   },
+  {
+    version: 3,
+    description: 'fleet: central_events partitioned by UTC day (time_ms), dropped whole by retention',
+    sql: `
+ALTER TABLE central_events RENAME TO central_events_v2;
+ALTER INDEX central_events_pkey RENAME TO central_events_v2_pkey;
+ALTER INDEX central_events_time RENAME TO central_events_v2_time;
+ALTER INDEX central_events_client RENAME TO central_events_v2_client;
+ALTER INDEX central_events_rname RENAME TO central_events_v2_rname;
+ALTER INDEX central_events_instance RENAME TO central_events_v2_instance;
+-- One partition per UTC day (event-partitions.ts names, creates and drops them), a default one for
+-- an event of a day that has none yet. A unique key must hold the partition key: (instance,
+-- local_id, time_ms) is the idempotency key of shipping (a local event's time_ms never changes).
+CREATE TABLE central_events (
+  id bigint NOT NULL DEFAULT nextval('central_events_id_seq'),
+  instance text NOT NULL,
+  local_id bigint NOT NULL,
+  time_ms bigint NOT NULL,
+  client_ip text NOT NULL,
+  client_port int NOT NULL,
+  protocol text NOT NULL,
+  qname text NOT NULL,
+  rname text COLLATE "C" NOT NULL,
+  qtype int NOT NULL,
+  list text NOT NULL,
+  rule text NOT NULL,
+  action text NOT NULL,
+  answer text NOT NULL,
+  via text,
+  count int NOT NULL DEFAULT 1,
+  last_ms bigint,
+  identity jsonb,
+  PRIMARY KEY (instance, local_id, time_ms)
+) PARTITION BY RANGE (time_ms);
+ALTER SEQUENCE central_events_id_seq OWNED BY central_events.id;
+CREATE INDEX central_events_time ON central_events (time_ms DESC, id DESC);
+CREATE INDEX central_events_client ON central_events (client_ip, time_ms DESC, id DESC);
+CREATE INDEX central_events_rname ON central_events (rname, time_ms DESC, id DESC);
+CREATE INDEX central_events_instance ON central_events (instance, time_ms DESC, id DESC);
+CREATE TABLE central_events_default PARTITION OF central_events DEFAULT;
+-- The partition of one UTC day (day = floor(time_ms / 86400000)), created unless it exists; rows of
+-- that day waiting in the default partition move into it. Callers hold the maintenance lock.
+CREATE FUNCTION poolsink_event_partition(day bigint) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+  part text := 'central_events_p' || to_char(timestamp 'epoch' + day * interval '1 day', 'YYYYMMDD');
+  low bigint := day * 86400000;
+  high bigint := (day + 1) * 86400000;
+BEGIN
+  IF to_regclass(part) IS NOT NULL THEN
+    RETURN false;
+  END IF;
+  -- No event may enter the default partition between the move and the attach (it would fail the attach).
+  LOCK TABLE central_events_default IN EXCLUSIVE MODE;
+  EXECUTE format('CREATE TABLE %I (LIKE central_events INCLUDING DEFAULTS)', part);
+  EXECUTE format(
+    'WITH moved AS (DELETE FROM central_events_default WHERE time_ms >= %s AND time_ms < %s RETURNING *) '
+    'INSERT INTO %I SELECT * FROM moved', low, high, part);
+  EXECUTE format('ALTER TABLE central_events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', part, low, high);
+  RETURN true;
+END
+$fn$;
+-- Version 2's rows, each day into its partition.
+SELECT poolsink_event_partition(day)
+FROM (SELECT DISTINCT floor(time_ms / 86400000.0)::bigint AS day FROM central_events_v2) AS days;
+INSERT INTO central_events (id, instance, local_id, time_ms, client_ip, client_port, protocol, qname, rname, qtype,
+  list, rule, action, answer, via, count, last_ms, identity)
+SELECT id, instance, local_id, time_ms, client_ip, client_port, protocol, qname, rname, qtype,
+  list, rule, action, answer, via, count, last_ms, identity
+FROM central_events_v2;
+DROP TABLE central_events_v2;
+`,
+  },
 ]);
 
 export function latestCentralVersion(): number {

@@ -3,7 +3,7 @@
  * one PostgreSQL transaction that locks this instance's row (central_instances), finds this local
  * database's key space and cursor (key-space.ts: keyed by instance, database and local id, so a
  * replaced SQLite file ships its own events from its first), inserts the events with
- * ON CONFLICT (instance, local_id) DO NOTHING, adds the newly
+ * ON CONFLICT (instance, local_id, time_ms) DO NOTHING (time_ms: the partition key), adds the newly
  * inserted ones to central_hosts and the fleet incidents, and moves the cursor. A batch that fails
  * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
  * never twice. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).

@@ -27,6 +27,8 @@ export interface PostgresConfig {
   readonly shipIntervalMs: number;
   readonly batchSize: number;
   readonly syncIntervalMs: number;
+  /** Central events older than this are dropped (0: kept); src/central/maintenance.ts. */
+  readonly retentionDays: number;
 }
 
 export interface CentralConfig {
@@ -110,6 +112,7 @@ export function centralOf(file: ConfigFile['central'], baseDir: string): Central
       shipIntervalMs: pg.shipIntervalMs,
       batchSize: pg.batchSize,
       syncIntervalMs: pg.syncIntervalMs,
+      retentionDays: pg.retentionDays,
     },
   };
 }

@@ -60,6 +60,12 @@ const PostgresSchema = Type.Object(
     shipIntervalMs: int(10, 600_000, 1_000, 'How often new local events are shipped to PostgreSQL'),
     batchSize: int(1, 50_000, 2_000, 'Events per shipping transaction at most'),
     syncIntervalMs: int(500, 3_600_000, 30_000, 'Periodic check of shared lists and allowlist (besides LISTEN)'),
+    retentionDays: int(
+      0,
+      36_500,
+      90,
+      'Central events older than this many days are dropped, a whole UTC day at a time; 0 keeps them all',
+    ),
   },
   { additionalProperties: false },
 );

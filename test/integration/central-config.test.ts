@@ -54,6 +54,7 @@ describe('central configuration', () => {
       idleTimeoutMs: 30_000,
       shipIntervalMs: 1_000,
       batchSize: 2_000,
+      retentionDays: 90,
     });
   });
 
@@ -70,6 +71,9 @@ describe('central configuration', () => {
     ],
     [{ central: { postgres: { url: 'postgres://h/db', pool: { max: 0 } } } }, 'central.postgres.pool.max'],
     [{ central: { postgres: { url: 'postgres://h/db', batchSize: 0 } } }, 'central.postgres.batchSize'],
+    [{ central: { postgres: { url: 'postgres://h/db', retentionDays: -1 } } }, 'central.postgres.retentionDays'],
+    [{ central: { postgres: { url: 'postgres://h/db', retentionDays: 1.5 } } }, 'central.postgres.retentionDays'],
+    [{ central: { postgres: { url: 'postgres://h/db', retentionDays: '30' } } }, 'central.postgres.retentionDays'],
     [{ central: { postgres: { url: 'postgres://h/db', typo: 1 } } }, 'unknown key'],
     [{ instance: { name: '-bad name' } }, 'instance.name'],
   ])('%j is refused: %s', (raw, fragment) => {

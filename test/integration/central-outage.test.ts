@@ -148,7 +148,8 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
       server,
       `DROP TABLE IF EXISTS central_events, central_hosts, central_incidents, central_instances, central_allowlist,
   central_lists, central_miner_logins, poolsink_schema;
-DROP FUNCTION IF EXISTS poolsink_severity_max(text, text)`,
+DROP FUNCTION IF EXISTS poolsink_severity_max(text, text);
+DROP FUNCTION IF EXISTS poolsink_event_partition(bigint)`,
     );
     const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: server.url() }));
     await Promise.all(clients.map((client) => client.connect()));

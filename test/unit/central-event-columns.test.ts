@@ -72,6 +72,6 @@ describe('the local → central event mapping', () => {
     expect(CENTRAL_EVENT_INSERT).toContain(`(${CENTRAL_EVENT_COLUMNS.join(', ')})`);
     expect(CENTRAL_EVENT_INSERT).toContain(`$${CENTRAL_EVENT_COLUMNS.length}::`);
     expect(CENTRAL_EVENT_INSERT).not.toContain(`$${CENTRAL_EVENT_COLUMNS.length + 1}`);
-    expect(CENTRAL_EVENT_INSERT).toContain('ON CONFLICT (instance, local_id) DO NOTHING');
+    expect(CENTRAL_EVENT_INSERT).toContain('ON CONFLICT (instance, local_id, time_ms) DO NOTHING');
   });
 });
