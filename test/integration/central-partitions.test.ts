@@ -48,7 +48,7 @@ function localEvent(id: number, timeMs: number, qname = 'pool.example', clientIp
 
 /** Ships rows as the shipper does; the number inserted. */
 async function ship(client: pg.ClientBase, instance: string, rows: readonly LocalEventRow[]): Promise<number> {
-  const result = await client.query(CENTRAL_EVENT_INSERT, toCentralColumns(instance, rows));
+  const result = await client.query(CENTRAL_EVENT_INSERT, toCentralColumns(instance, rows, 0));
   return result.rowCount ?? 0;
 }
 
@@ -113,7 +113,7 @@ describe.runIf(postgresAvailable())('central events partitioned by day', () => {
     );
     // Version 2's conflict target, as the poolsink of that version shipped.
     const v2Insert = CENTRAL_EVENT_INSERT.replace('(instance, local_id, time_ms)', '(instance, local_id)');
-    expect((await client.query(v2Insert, toCentralColumns('az-a', before))).rowCount).toBe(60);
+    expect((await client.query(v2Insert, toCentralColumns('az-a', before, 0))).rowCount).toBe(60);
     const { rows: v2Rows } = await client.query<{ id: string; local_id: string }>(
       'SELECT id, local_id FROM central_events ORDER BY id',
     );
