@@ -4,13 +4,13 @@
  * PostgreSQL, this instance's own logins answer (`source: "local"`), as the other /fleet reads do.
  */
 import { Type, type TString } from '@sinclair/typebox';
-import { isCentralUnreachable } from '../central/central-db.js';
 import type { FleetMinerLogin } from '../central/fleet-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
 import { isoTime } from './export.js';
 import { errorResponses, jsonResponse } from './openapi.js';
-import { clientIpParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
-import { json, withQuery, type Route } from './route-types.js';
+import { fleetOrLocal } from './fleet-fallback.js';
+import { clientFilterParam, cursorParam, limitParam, timeParam } from './params.js';
+import { withQuery, type Route } from './route-types.js';
 import type { FleetRouteDeps } from './routes-fleet.js';
 
 function loginView(login: FleetMinerLogin): Record<string, unknown> {
@@ -26,7 +26,7 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
     auth: 'token',
     query: Type.Object({
       instance: Type.Optional(instanceParam),
-      client: Type.Optional(clientIpParam('Client address')),
+      client: Type.Optional(clientFilterParam('Client address or CIDR')),
       wallet: Type.Optional(
         Type.String({
           minLength: 1,
@@ -51,38 +51,34 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
         ...errorResponses(400, 401, 405, 500, 503),
       },
     },
-    async handle(request) {
+    handle(request) {
       const { instance, client, wallet, since, limit, cursor } = request.query;
       const filter = {
-        ...(client !== undefined ? { client } : {}),
+        ...(client?.kind === 'address' ? { client: client.ip } : {}),
+        ...(client?.kind === 'network' ? { network: client.cidr } : {}),
         ...(wallet !== undefined ? { wallet } : {}),
         ...(since !== undefined ? { sinceMs: since } : {}),
       };
-      try {
-        const page = await fleet.minerLogins(
-          { ...filter, ...(instance !== undefined ? { instance } : {}) },
-          limit,
-          cursor,
-        );
-        return json(200, {
-          source: 'fleet',
-          instance: self,
-          logins: page.logins.map(loginView),
-          nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
-        });
-      } catch (err: unknown) {
-        if (!isCentralUnreachable(err)) throw err;
-      }
-      if (instance !== undefined && instance !== self)
-        return json(200, { source: 'local', instance: self, logins: [], nextCursor: null });
-      const page = await deps.events.minerLogins(filter, limit, cursor);
-      return json(200, {
-        source: 'local',
-        instance: self,
-        logins: page.logins.map((login) =>
-          loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
-        ),
-        nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
+      return fleetOrLocal({
+        self,
+        instance,
+        key: 'logins',
+        paged: true,
+        fleet: async () => {
+          const page = await fleet.minerLogins(
+            { ...filter, ...(instance !== undefined ? { instance } : {}) },
+            limit,
+            cursor,
+          );
+          return { rows: page.logins.map(loginView), nextCursor: page.nextCursor };
+        },
+        local: async () => {
+          const page = await deps.events.minerLogins(filter, limit, cursor);
+          const rows = page.logins.map((login) =>
+            loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
+          );
+          return { rows, nextCursor: page.nextCursor };
+        },
       });
     },
   });

@@ -5,11 +5,14 @@
  */
 import type pg from 'pg';
 import { domainRange } from '../store/reversed-names.js';
+import type { ClientSet } from '../store/types.js';
 import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
 
 export interface FleetEventFilter {
   readonly instance?: string;
   readonly client?: string;
+  /** Any of these exact client IPs (a CIDR resolved by fleetClientsIn); empty matches nothing. */
+  readonly clients?: readonly string[];
   readonly domain?: string;
   readonly list?: string;
   readonly action?: string;
@@ -100,6 +103,7 @@ export async function fleetEvents(
   };
   if (filter.instance !== undefined) add((n) => `instance = ${n}`, filter.instance);
   if (filter.client !== undefined) add((n) => `client_ip = ${n}`, filter.client);
+  if (filter.clients !== undefined) add((n) => `client_ip = ANY (${n}::text[])`, filter.clients);
   if (filter.domain !== undefined) {
     const range = domainRange(filter.domain);
     if (range !== undefined) {
@@ -209,6 +213,8 @@ export async function fleetInstances(
 export interface FleetMinerLoginFilter {
   readonly instance?: string;
   readonly client?: string;
+  /** A CIDR (already validated): the addresses in it that logged in. */
+  readonly network?: string;
   readonly wallet?: string;
   readonly sinceMs?: number;
 }
@@ -269,6 +275,7 @@ export async function fleetMinerLogins(
   };
   if (filter.instance !== undefined) add('instance', '=', filter.instance);
   if (filter.client !== undefined) add('client_ip', '=', filter.client);
+  if (filter.network !== undefined) add('client_ip::inet', '<<=', filter.network);
   if (filter.wallet !== undefined) add('wallet', '=', filter.wallet);
   if (filter.sinceMs !== undefined) add('time_ms', '>=', filter.sinceMs);
   if (cursor !== undefined) {
@@ -306,4 +313,17 @@ ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
   return rows.length > limit && last !== undefined
     ? { logins, nextCursor: { timeMs: last.timeMs, id: last.id } }
     : { logins };
+}
+
+/**
+ * The hosts any instance has seen inside `cidr` (a CIDR already validated), stopping at `max` + 1:
+ * a CIDR `client` filter of /fleet/events becomes these addresses, as clientsIn does for the local log.
+ */
+export async function fleetClientsIn(client: pg.ClientBase, cidr: string, max: number): Promise<ClientSet> {
+  const { rows } = await client.query<{ client_ip: string }>(
+    'SELECT DISTINCT client_ip FROM central_hosts WHERE client_ip::inet <<= $1::inet LIMIT $2',
+    [cidr, max + 1],
+  );
+  if (rows.length > max) return { kind: 'too-many', max };
+  return { kind: 'clients', clients: rows.map((row) => row.client_ip) };
 }

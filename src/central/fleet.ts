@@ -11,10 +11,13 @@ import type { Notification } from '../notify/notification.js';
 import { severityOf, type Severity } from '../incidents/incident-state.js';
 import { localEventReader, localLoginReader } from '../store/shipping-reader.js';
 import type { StoreConnection } from '../store/database.js';
+import { MAX_FILTER_CLIENTS } from '../store/client-set.js';
+import type { ClientSet } from '../store/types.js';
 import { createCentralDb, type CentralStatus } from './central-db.js';
 import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
 import { startFleetLists } from './fleet-lists.js';
 import {
+  fleetClientsIn,
   fleetEvents,
   fleetHosts,
   fleetIncidents,
@@ -64,6 +67,8 @@ export interface FleetApi {
     cursor?: FleetCursor,
   ): Promise<{ logins: FleetMinerLogin[]; nextCursor?: FleetCursor }>;
   instances(): Promise<Awaited<ReturnType<typeof fleetInstances>>>;
+  /** The hosts any instance has seen inside a CIDR (a `client` filter's network), at most MAX_FILTER_CLIENTS. */
+  clientsIn(cidr: string): Promise<ClientSet>;
 }
 
 export interface Fleet extends FleetApi {
@@ -163,6 +168,7 @@ export function startFleet(options: FleetOptions): Fleet {
       ),
     minerLogins: (filter, limit, cursor) => db.withClient((client) => fleetMinerLogins(client, filter, limit, cursor)),
     instances: () => db.withClient((client) => fleetInstances(client)),
+    clientsIn: (cidr) => db.withClient((client) => fleetClientsIn(client, cidr, MAX_FILTER_CLIENTS)),
     shipNow: () => shipper.shipNow(),
     syncListsNow: () => fleetLists.syncNow(),
     shipping: () => shipper.stats(),

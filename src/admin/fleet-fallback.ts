@@ -1,0 +1,48 @@
+/**
+ * The one rule every /api/v1/fleet read follows: the fleet-wide rows from PostgreSQL, marked
+ * `source: "fleet"`; when PostgreSQL cannot be reached, this instance's own rows, marked
+ * `source: "local"` (none when another instance was asked for: its rows are only in PostgreSQL).
+ * Any other failure is not a fallback: it reaches the error catalog.
+ */
+import { isCentralUnreachable } from '../central/central-db.js';
+import type { EventCursor } from '../store/types.js';
+import { encodeCursor } from './params.js';
+import { json, type Reply } from './route-types.js';
+
+/** One read's rows (already in their API view), and where the next page starts. */
+export interface FleetRows {
+  readonly rows: readonly unknown[];
+  readonly nextCursor?: EventCursor | undefined;
+}
+
+export interface FleetOrLocalRead {
+  /** This instance's name (instance.name): the reply's `instance`. */
+  readonly self: string;
+  /** The `instance` filter, if any. */
+  readonly instance: string | undefined;
+  /** The key of the rows in the reply: `events`, `hosts`, `logins`. */
+  readonly key: string;
+  /** Whether the reply carries `nextCursor` (keyset pages). */
+  readonly paged: boolean;
+  readonly fleet: () => Promise<FleetRows>;
+  readonly local: () => Promise<FleetRows>;
+}
+
+function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRows): Reply {
+  return json(200, {
+    source,
+    instance: read.self,
+    [read.key]: rows.rows,
+    ...(read.paged ? { nextCursor: rows.nextCursor === undefined ? null : encodeCursor(rows.nextCursor) } : {}),
+  });
+}
+
+export async function fleetOrLocal(read: FleetOrLocalRead): Promise<Reply> {
+  try {
+    return reply(read, 'fleet', await read.fleet());
+  } catch (err: unknown) {
+    if (!isCentralUnreachable(err)) throw err;
+  }
+  if (read.instance !== undefined && read.instance !== read.self) return reply(read, 'local', { rows: [] });
+  return reply(read, 'local', await read.local());
+}
