@@ -56,3 +56,43 @@ export interface FleetIncidents {
   readonly source: FleetSource;
   readonly incidents: readonly FleetIncident[];
 }
+
+export interface FleetHost {
+  readonly clientIp: string;
+  readonly instance: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly blockedCount: number;
+  readonly identity: HostIdentity | null;
+}
+
+export interface FleetHosts {
+  readonly source: FleetSource;
+  readonly instance: string;
+  readonly hosts: readonly FleetHost[];
+}
+
+/** A honeypot login at any instance; every string but protocol and instance was sent by the client. */
+export interface FleetMinerLogin {
+  readonly id: number;
+  readonly instance: string;
+  readonly time: string;
+  readonly clientIp: string;
+  readonly clientPort: number;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly protocol: string;
+  readonly wallet: string;
+  readonly worker: string | null;
+  readonly agent: string | null;
+  readonly identity: HostIdentity | null;
+  /** The fleet incident it escalated (null: none, or the local view). */
+  readonly incidentId: number | null;
+}
+
+export interface FleetMinerLoginPage {
+  readonly source: FleetSource;
+  readonly instance: string;
+  readonly logins: readonly FleetMinerLogin[];
+  readonly nextCursor: string | null;
+}

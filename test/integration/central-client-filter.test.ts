@@ -4,34 +4,17 @@
  * local fallback exactly as the local /events and /miner-logins answer the same filter.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MinerLogin } from '../../src/honeypot/miner-login.js';
 import { blockEvent } from '../helpers/block-events.js';
 import { eventually, startMember } from '../helpers/fleet.js';
 import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
+import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 
 interface Page {
   source?: string;
   events?: { clientIp: string }[];
   logins?: { clientIp: string }[];
-}
-
-function login(timeMs: number, clientIp: string): MinerLogin {
-  return {
-    timeMs,
-    clientIp,
-    clientPort: 40000,
-    port: 3333,
-    tls: false,
-    flavour: 'monero',
-    login: 'wallet.rig',
-    wallet: 'wallet',
-    worker: 'rig',
-    password: 'x',
-    agent: 'XMRig/6.21.0',
-    algorithms: ['rx/0'],
-  };
 }
 
 describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', () => {
@@ -50,12 +33,18 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
   beforeAll(async () => {
     server = await startPostgres();
     upstream = await startLocalUpstream();
-    member = await startMember(server, { name: 'az-a', upstream: upstream.address });
+    member = await startMember(server, {
+      name: 'az-a',
+      upstream: upstream.address,
+      config: { block: { response: 'sinkhole', sinkholeIpv4: '127.0.0.1' }, honeypot: { listen: ['127.0.0.1:0'] } },
+    });
+    const honeypot = member.poolsink.honeypot?.plain[0]?.port;
+    if (honeypot === undefined) throw new Error('honeypot not started');
     const now = Date.now();
     for (const [i, ip] of ['10.0.0.5', '10.0.0.77', '10.0.1.5', '10.0.0.5'].entries())
       member.poolsink.eventWriter.record(blockEvent(now + i, { clientIp: ip }));
-    for (const [i, ip] of ['10.0.0.9', '10.0.1.9'].entries())
-      member.poolsink.eventWriter.recordMinerLogin(login(now + i, ip));
+    for (const localAddress of ['127.0.5.9', '127.0.6.9'])
+      await STRATUM_LOGINS.monero(await connectStratum(honeypot, { localAddress }), 'wallet.rig');
     await eventually(async () => (await clientsOf('/api/v1/fleet/events')).clients.length === 4);
     await eventually(async () => (await clientsOf('/api/v1/fleet/miner-logins')).clients.length === 2);
   }, 120_000);
@@ -70,9 +59,9 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
     expect(fleetEvents).toEqual({ source: 'fleet', clients: ['10.0.0.5', '10.0.0.5', '10.0.0.77'] });
     expect(await clientsOf('/api/v1/fleet/events?client=10.0.0.0/24&instance=az-a')).toEqual(fleetEvents);
     expect(await clientsOf('/api/v1/fleet/events?client=10.0.2.0/24')).toEqual({ source: 'fleet', clients: [] });
-    expect(await clientsOf('/api/v1/fleet/miner-logins?client=10.0.0.0/24')).toEqual({
+    expect(await clientsOf('/api/v1/fleet/miner-logins?client=127.0.5.0/24')).toEqual({
       source: 'fleet',
-      clients: ['10.0.0.9'],
+      clients: ['127.0.5.9'],
     });
     const badNetwork = await member.api('/api/v1/fleet/events?client=10.0.0.0/33');
     expect(badNetwork.status).toBe(400);
@@ -81,7 +70,7 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
     await server.stop();
     try {
       await eventually(async () => (await clientsOf('/api/v1/fleet/events')).source === 'local');
-      for (const network of ['10.0.0.0/24', '10.0.0.0/16', '10.0.2.0/24', '10.0.0.77']) {
+      for (const network of ['10.0.0.0/24', '10.0.0.0/16', '10.0.2.0/24', '10.0.0.77', '127.0.5.0/24', '127.0.0.0/8']) {
         const query = `client=${encodeURIComponent(network)}`;
         const local = await clientsOf(`/api/v1/events?${query}`);
         expect(await clientsOf(`/api/v1/fleet/events?${query}`)).toEqual({ ...local, source: 'local' });
@@ -94,7 +83,7 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
         '10.0.0.5',
         '10.0.0.77',
       ]);
-      expect((await clientsOf('/api/v1/fleet/miner-logins?client=10.0.1.0/24')).clients).toEqual(['10.0.1.9']);
+      expect((await clientsOf('/api/v1/fleet/miner-logins?client=127.0.6.0/24')).clients).toEqual(['127.0.6.9']);
     } finally {
       await server.start();
     }
