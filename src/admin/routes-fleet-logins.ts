@@ -1,6 +1,6 @@
 /**
  * GET /api/v1/fleet/miner-logins: the honeypot logins of every instance from PostgreSQL
- * (`source: "fleet"`), newest first by keyset; filters instance, client, wallet, since. Without
+ * (`source: "fleet"`), newest first by keyset; filters instance, client (address or CIDR), wallet, since, until. Without
  * PostgreSQL, this instance's own logins answer (`source: "local"`), as the other /fleet reads do.
  */
 import { Type, type TString } from '@sinclair/typebox';
@@ -9,6 +9,7 @@ import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
 import { isoTime } from './export.js';
 import { errorResponses, jsonResponse } from './openapi.js';
 import { fleetOrLocal } from './fleet-fallback.js';
+import { invalid } from './query.js';
 import { clientFilterParam, cursorParam, limitParam, timeParam } from './params.js';
 import { withQuery, type Route } from './route-types.js';
 import type { FleetRouteDeps } from './routes-fleet.js';
@@ -35,6 +36,7 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
         }),
       ),
       since: Type.Optional(timeParam('Inclusive lower bound')),
+      until: Type.Optional(timeParam('Exclusive upper bound')),
       limit: limitParam('Logins per page'),
       cursor: Type.Optional(cursorParam('nextCursor of the previous page')),
     }),
@@ -52,12 +54,15 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
       },
     },
     handle(request) {
-      const { instance, client, wallet, since, limit, cursor } = request.query;
+      const { instance, client, wallet, since, until, limit, cursor } = request.query;
+      if (since !== undefined && until !== undefined && since >= until)
+        throw invalid('since', 'must be earlier than until');
       const filter = {
         ...(client?.kind === 'address' ? { client: client.ip } : {}),
         ...(client?.kind === 'network' ? { network: client.cidr } : {}),
         ...(wallet !== undefined ? { wallet } : {}),
         ...(since !== undefined ? { sinceMs: since } : {}),
+        ...(until !== undefined ? { untilMs: until } : {}),
       };
       return fleetOrLocal({
         self,

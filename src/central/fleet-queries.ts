@@ -217,6 +217,7 @@ export interface FleetMinerLoginFilter {
   readonly network?: string;
   readonly wallet?: string;
   readonly sinceMs?: number;
+  readonly untilMs?: number;
 }
 
 export interface FleetMinerLogin {
@@ -278,6 +279,7 @@ export async function fleetMinerLogins(
   if (filter.network !== undefined) add('client_ip::inet', '<<=', filter.network);
   if (filter.wallet !== undefined) add('wallet', '=', filter.wallet);
   if (filter.sinceMs !== undefined) add('time_ms', '>=', filter.sinceMs);
+  if (filter.untilMs !== undefined) add('time_ms', '<', filter.untilMs);
   if (cursor !== undefined) {
     params.push(cursor.timeMs, cursor.id);
     where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);

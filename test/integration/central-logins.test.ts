@@ -3,7 +3,8 @@
  * PostgreSQL. A login at either ships by the second cursor (once, whatever retries), raises the
  * host's one fleet incident to critical, and incident.escalated goes out once fleet-wide; both
  * admin APIs list the fleet's logins; fleet incidents carry severity and names. The command line
- * reads the same fleet view (--fleet), and says when it is the local one.
+ * reads the same fleet view (--fleet: events, incidents, hosts, logins, client strings escaped), and
+ * says when it is the local one.
  */
 
 import { writeFileSync } from 'node:fs';
@@ -213,6 +214,52 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     expect(hosts.stdout).toMatch(/^CLIENT\s+INSTANCE/);
     expect(hosts.stdout).toMatch(/127\.0\.0\.3\s+az-b/);
 
+    // Miner logins of both instances; every client-sent string escaped for the terminal.
+    const miner = await connectStratum(honeypotPort(a), { localAddress: '127.0.0.4' });
+    miner.send({
+      id: 1,
+      method: 'login',
+      params: { login: 'w\u001b[2J\rforged\nrow', pass: 'x', agent: 'evil\u009b31m\u202eagent', rigid: 'r\u0007' },
+    });
+    await miner.closed;
+    await STRATUM_LOGINS.bitcoin(await connectStratum(honeypotPort(b), { localAddress: '127.0.0.4' }), 'bc1qcli.w1');
+    await eventually(async () => {
+      const { body } = await a.api('/api/v1/fleet/miner-logins');
+      return (body as LoginPage).logins.length === 2;
+    });
+    const logins = await runCli(['logins', '--fleet', '--config', config]);
+    expect(logins).toMatchObject({ code: 0, stderr: '' });
+    const loginLines = logins.stdout.trimEnd().split('\n');
+    expect(loginLines[0]).toMatch(/^TIME \(UTC\)\s+INSTANCE\s+CLIENT\s+HOST\s+PORT\s+PROTOCOL\s+WALLET/);
+    expect(loginLines).toHaveLength(4);
+    expect(logins.stdout).not.toMatch(CONTROL);
+    expect(logins.stdout).not.toMatch(/[\u202a-\u202e]/);
+    const hostileLine = loginLines.find((l) => /\saz-a\s+127\.0\.0\.4\s/.test(l));
+    expect(hostileLine).toContain('w\\027[2J\\013forged\\010row');
+    expect(hostileLine).toContain('evil\\194\\15531m\\226\\128\\174agent');
+    expect(loginLines.some((l) => /\saz-b\s+127\.0\.0\.4\s.*bitcoin\s+bc1qcli\s/.test(l))).toBe(true);
+    const loginsAtB = await runCli(['logins', '--fleet', '--instance', 'az-b', '--config', config]);
+    expect(loginsAtB).toMatchObject({ code: 0, stderr: '' });
+    expect(loginsAtB.stdout).toContain('bc1qcli');
+    expect(loginsAtB.stdout).not.toContain('az-a');
+    const byNetwork = await runCli([
+      'logins',
+      '--fleet',
+      '--client',
+      '127.0.0.0/24',
+      '--wallet',
+      'bc1qcli',
+      '--config',
+      config,
+    ]);
+    expect(byNetwork.stdout.trimEnd().split('\n')).toHaveLength(3);
+    const badClient = await runCli(['logins', '--fleet', '--client', 'nonsense', '--config', config]);
+    expect(badClient.code).not.toBe(0);
+    expect(badClient.stderr).toContain('client');
+    expect((await runCli(['logins', '--instance', 'az-b', '--config', config])).stderr).toContain(
+      '--instance needs --fleet',
+    );
+
     // PostgreSQL away: the server answers from its own log, and the CLI says so.
     await server.stop();
     try {
@@ -228,6 +275,12 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
       expect(localIncidents).toMatchObject({ code: 0, stderr: '' });
       expect(localIncidents.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
       expect(localIncidents.stdout).toContain('10.9.0.1');
+      const localLogins = await runCli(['logins', '--fleet', '--config', config]);
+      expect(localLogins).toMatchObject({ code: 0, stderr: '' });
+      expect(localLogins.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
+      expect(localLogins.stdout).toContain('forged');
+      expect(localLogins.stdout).not.toContain('bc1qcli');
+      expect(localLogins.stdout).not.toMatch(CONTROL);
     } finally {
       await server.start();
     }
