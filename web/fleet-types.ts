@@ -70,6 +70,7 @@ export interface FleetHosts {
   readonly source: FleetSource;
   readonly instance: string;
   readonly hosts: readonly FleetHost[];
+  readonly nextCursor: string | null;
 }
 
 /** A honeypot login at any instance; every string but protocol and instance was sent by the client. */

@@ -9,10 +9,10 @@ import type { EventCursor } from '../store/types.js';
 import { encodeCursor } from './params.js';
 import { json, type Reply } from './route-types.js';
 
-/** One read's rows (already in their API view), and where the next page starts. */
+/** One read's rows (already in their API view), and the next page's cursor (encoded). */
 export interface FleetRows {
   readonly rows: readonly unknown[];
-  readonly nextCursor?: EventCursor | undefined;
+  readonly nextCursor?: string | undefined;
 }
 
 export interface FleetOrLocalRead {
@@ -22,10 +22,15 @@ export interface FleetOrLocalRead {
   readonly instance: string | undefined;
   /** The key of the rows in the reply: `events`, `hosts`, `logins`. */
   readonly key: string;
-  /** Whether the reply carries `nextCursor` (keyset pages). */
+  /** Whether the reply carries `nextCursor` (keyset pages; null on the last). */
   readonly paged: boolean;
   readonly fleet: () => Promise<FleetRows>;
   readonly local: () => Promise<FleetRows>;
+}
+
+/** An events or logins page's next cursor as the reply carries it. */
+export function cursorText(cursor: EventCursor | undefined): string | undefined {
+  return cursor === undefined ? undefined : encodeCursor(cursor);
 }
 
 function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRows): Reply {
@@ -33,7 +38,7 @@ function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRow
     source,
     instance: read.self,
     [read.key]: rows.rows,
-    ...(read.paged ? { nextCursor: rows.nextCursor === undefined ? null : encodeCursor(rows.nextCursor) } : {}),
+    ...(read.paged ? { nextCursor: rows.nextCursor ?? null } : {}),
   });
 }
 

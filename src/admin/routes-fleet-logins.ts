@@ -8,7 +8,7 @@ import type { FleetMinerLogin } from '../central/fleet-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
 import { isoTime } from './export.js';
 import { errorResponses, jsonResponse } from './openapi.js';
-import { fleetOrLocal } from './fleet-fallback.js';
+import { cursorText, fleetOrLocal } from './fleet-fallback.js';
 import { invalid } from './query.js';
 import { clientFilterParam, cursorParam, limitParam, timeParam } from './params.js';
 import { withQuery, type Route } from './route-types.js';
@@ -75,14 +75,14 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
             limit,
             cursor,
           );
-          return { rows: page.logins.map(loginView), nextCursor: page.nextCursor };
+          return { rows: page.logins.map(loginView), nextCursor: cursorText(page.nextCursor) };
         },
         local: async () => {
           const page = await deps.events.minerLogins(filter, limit, cursor);
           const rows = page.logins.map((login) =>
             loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
           );
-          return { rows, nextCursor: page.nextCursor };
+          return { rows, nextCursor: cursorText(page.nextCursor) };
         },
       });
     },

@@ -15,7 +15,8 @@ import type { EventReader, StoredEvent } from '../store/types.js';
 import { parseIncidentNote } from './bodies.js';
 import { fleetMinerLoginRoute } from './routes-fleet-logins.js';
 import { isoTime } from './export.js';
-import { fleetOrLocal } from './fleet-fallback.js';
+import { cursorText, fleetOrLocal } from './fleet-fallback.js';
+import { encodeFleetHostCursor, fleetHostCursorParam } from './fleet-host-cursor.js';
 import { InvalidParameterError } from './http-errors.js';
 import { invalid } from './query.js';
 import { errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
@@ -198,12 +199,15 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
               limit,
               cursor,
             );
-            return { rows: page.events.map(fleetEventView), nextCursor: page.nextCursor };
+            return { rows: page.events.map(fleetEventView), nextCursor: cursorText(page.nextCursor) };
           },
           local: async () => {
             const clients = await networkClients('client', network, deps.events);
             const page = await deps.events.events({ ...filter, ...clients }, limit, cursor);
-            return { rows: page.events.map((event) => localEventView(event, self)), nextCursor: page.nextCursor };
+            return {
+              rows: page.events.map((event) => localEventView(event, self)),
+              nextCursor: cursorText(page.nextCursor),
+            };
           },
         });
       },
@@ -215,31 +219,39 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
       query: Type.Object({
         instance: Type.Optional(INSTANCE_PARAM),
         since: Type.Optional(timeParam('Hosts seen since then')),
-        limit: limitParam('Hosts at most'),
+        limit: limitParam('Hosts per page'),
+        cursor: Type.Optional(fleetHostCursorParam('nextCursor of the previous page')),
       }),
       doc: {
         operationId: 'listFleetHosts',
-        summary: 'Hosts per instance that saw them, most recently seen first',
+        summary: 'Hosts per instance that saw them, most recently seen first, in keyset pages',
         tags: ['fleet'],
         responses: { 200: jsonResponse('Hosts', PAGE_SCHEMA), ...errorResponses(400, 401, 405, 500, 503) },
       },
       handle(request) {
-        const { instance, since, limit } = request.query;
+        const { instance, since, limit, cursor } = request.query;
         return fleetOrLocal({
           self,
           instance,
           key: 'hosts',
-          paged: false,
+          paged: true,
           fleet: async () => {
-            const hosts = await fleet.hosts(
+            const page = await fleet.hosts(
               { ...(instance !== undefined ? { instance } : {}), ...(since !== undefined ? { sinceMs: since } : {}) },
               limit,
+              cursor,
             );
-            return { rows: hosts.map(fleetHostView) };
+            const next = page.nextCursor;
+            return { rows: page.hosts.map(fleetHostView), nextCursor: next && encodeFleetHostCursor(next) };
           },
           local: async () => {
-            const hosts = await deps.events.hosts(since, limit);
-            return { rows: hosts.map((host) => fleetHostView({ ...host, instance: self })) };
+            // This instance's hosts page by (lastSeenMs, clientIp): the cursor's instance is always this one.
+            const page = await deps.events.hostsPage(since, limit, cursor);
+            const next = page.nextCursor;
+            return {
+              rows: page.hosts.map((host) => fleetHostView({ ...host, instance: self })),
+              nextCursor: next && encodeFleetHostCursor({ ...next, instance: self }),
+            };
           },
         });
       },

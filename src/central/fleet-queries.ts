@@ -143,12 +143,20 @@ export interface FleetHost {
   readonly identity: unknown;
 }
 
-/** Hosts seen by each instance, most recently seen first. */
+/** Where the next page of fleet hosts starts: the last row's (lastSeenMs, clientIp, instance). */
+export interface FleetHostCursor {
+  readonly lastSeenMs: number;
+  readonly clientIp: string;
+  readonly instance: string;
+}
+
+/** Hosts seen by each instance, most recently seen first, in keyset pages; nextCursor when more match. */
 export async function fleetHosts(
   client: pg.ClientBase,
   filter: { readonly instance?: string; readonly sinceMs?: number },
   limit: number,
-): Promise<FleetHost[]> {
+  cursor?: FleetHostCursor,
+): Promise<{ hosts: FleetHost[]; nextCursor?: FleetHostCursor }> {
   const { rows } = await client.query<{
     client_ip: string;
     instance: string;
@@ -159,10 +167,18 @@ export async function fleetHosts(
   }>(
     `SELECT client_ip, instance, first_seen_ms, last_seen_ms, blocked_count, identity FROM central_hosts
 WHERE ($1::text IS NULL OR instance = $1) AND ($2::bigint IS NULL OR last_seen_ms >= $2)
-ORDER BY last_seen_ms DESC, client_ip, instance LIMIT $3`,
-    [filter.instance ?? null, filter.sinceMs ?? null, limit],
+  AND ($3::bigint IS NULL OR (last_seen_ms, client_ip, instance) < ($3, $4::text, $5::text))
+ORDER BY last_seen_ms DESC, client_ip DESC, instance DESC LIMIT $6`,
+    [
+      filter.instance ?? null,
+      filter.sinceMs ?? null,
+      cursor?.lastSeenMs ?? null,
+      cursor?.clientIp ?? null,
+      cursor?.instance ?? null,
+      limit + 1,
+    ],
   );
-  return rows.map((row) => ({
+  const hosts = rows.slice(0, limit).map((row) => ({
     clientIp: row.client_ip,
     instance: row.instance,
     firstSeenMs: Number(row.first_seen_ms),
@@ -170,6 +186,10 @@ ORDER BY last_seen_ms DESC, client_ip, instance LIMIT $3`,
     blockedCount: Number(row.blocked_count),
     identity: row.identity,
   }));
+  const last = hosts[hosts.length - 1];
+  return rows.length > limit && last !== undefined
+    ? { hosts, nextCursor: { lastSeenMs: last.lastSeenMs, clientIp: last.clientIp, instance: last.instance } }
+    : { hosts };
 }
 
 /** Fleet incidents, newest first; `instance`: those that instance saw. */

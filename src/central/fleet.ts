@@ -29,6 +29,7 @@ import {
   type FleetEvent,
   type FleetEventFilter,
   type FleetHost,
+  type FleetHostCursor,
 } from './fleet-queries.js';
 import { startShipper, type ShipperStats } from './shipper.js';
 
@@ -58,7 +59,11 @@ export interface FleetApi {
     limit: number,
     cursor?: FleetCursor,
   ): Promise<{ events: FleetEvent[]; nextCursor?: FleetCursor }>;
-  hosts(filter: { instance?: string; sinceMs?: number }, limit: number): Promise<FleetHost[]>;
+  hosts(
+    filter: { instance?: string; sinceMs?: number },
+    limit: number,
+    cursor?: FleetHostCursor,
+  ): Promise<{ hosts: FleetHost[]; nextCursor?: FleetHostCursor }>;
   incidents(filter: { state?: string; instance?: string; client?: string }, limit: number): Promise<CentralIncident[]>;
   changeIncident(id: number, state: 'acknowledged' | 'resolved', note: string | undefined): Promise<CentralIncident>;
   minerLogins(
@@ -154,7 +159,7 @@ export function startFleet(options: FleetOptions): Fleet {
     lists: fleetLists.management,
     status: () => db.status(),
     events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor)),
-    hosts: (filter, limit) => db.withClient((client) => fleetHosts(client, filter, limit)),
+    hosts: (filter, limit, cursor) => db.withClient((client) => fleetHosts(client, filter, limit, cursor)),
     incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
     changeIncident: (id, state, note) =>
       db.withClient((client) =>

@@ -36,7 +36,7 @@ interface FleetIncidentView {
 
 interface FleetPage {
   source: string;
-  events: { instance: string; qname: string }[];
+  events: { instance: string; qname: string; qtypeName: string }[];
 }
 
 function honeypotPort(stack: Stack): number {
@@ -101,6 +101,11 @@ describe.runIf(postgresAvailable() && existsSync(CHROMIUM))('the Fleet page in c
     });
     const hostile = page?.events.find((e) => e.qname.includes('<script>'))?.qname;
     expect(hostile).toContain('<img src=x onerror=alert(2)>');
+    // The fleet gives names as the local /events does (raw, any byte), and both pages show them as text.
+    const local = (await a.api('/api/v1/events')).body as { events: { qname: string; qtypeName: string }[] };
+    expect(local.events.map((e) => e.qname)).toContain(hostile);
+    const fleetHostile = page?.events.find((e) => e.qname === hostile);
+    expect(fleetHostile).toMatchObject({ qtypeName: 'A' });
     await eventually(async () => {
       const { body } = await a.api('/api/v1/fleet/incidents');
       return (body as { incidents: { instances: string[] }[] }).incidents[0]?.instances.length === 2;

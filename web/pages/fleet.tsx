@@ -61,11 +61,7 @@ export function FleetPage() {
   const [instance, setInstance] = useState('');
   const events = usePagedFleet<FleetEventPage>('/api/v1/fleet/events', instance);
   const logins = usePagedFleet<FleetMinerLoginPage>('/api/v1/fleet/miner-logins', instance);
-  const hosts = useLoad(
-    () => api<FleetHosts>(`/api/v1/fleet/hosts${queryString({ instance, limit: PAGE })}`),
-    instance,
-    POLL_MS,
-  );
+  const hosts = usePagedFleet<FleetHosts>('/api/v1/fleet/hosts', instance);
   const incidents = useLoad(
     () => api<FleetIncidents>(`/api/v1/fleet/incidents${queryString({ instance, limit: PAGE })}`),
     instance,
@@ -122,6 +118,7 @@ export function FleetPage() {
         <ErrorNote error={hosts.error} />
         <Loading when={hosts.data === undefined && hosts.error === undefined} />
         {hosts.data !== undefined ? <FleetHostTable hosts={hosts.data.hosts} /> : null}
+        <Pager {...hosts.pager} next={hosts.data?.nextCursor} />
       </Card>
       <Card title="Fleet miner logins">
         <ErrorNote error={logins.error} />

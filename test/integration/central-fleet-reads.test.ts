@@ -1,7 +1,8 @@
 /**
- * A CIDR `client` filter on the fleet reads (issue 15): /fleet/events and /fleet/miner-logins
- * match the hosts inside the network, from PostgreSQL and, with PostgreSQL stopped, from the
- * local fallback exactly as the local /events and /miner-logins answer the same filter.
+ * The fleet reads' filters and pages (issue 15), from PostgreSQL and from the local fallback with
+ * PostgreSQL stopped: a CIDR `client` filter on /fleet/events and /fleet/miner-logins matches the
+ * hosts inside the network exactly as the local /events and /miner-logins do; /fleet/hosts pages
+ * by keyset, every host once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockEvent } from '../helpers/block-events.js';
@@ -13,11 +14,13 @@ import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 
 interface Page {
   source?: string;
+  hosts?: { clientIp: string; instance: string }[];
+  nextCursor?: string | null;
   events?: { clientIp: string }[];
   logins?: { clientIp: string }[];
 }
 
-describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', () => {
+describe.runIf(postgresAvailable())('filters and pages of the fleet reads', () => {
   let server: PostgresServer;
   let upstream: LocalUpstream;
   let member: Stack;
@@ -28,6 +31,25 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
     const page = body as Page;
     const rows = page.events ?? page.logins ?? [];
     return { source: page.source, clients: rows.map((row) => row.clientIp).sort() };
+  }
+
+  /** Every host of /fleet/hosts, `limit` a page, following nextCursor; and the source of the pages. */
+  async function allHosts(limit: number): Promise<{ sources: string[]; hosts: string[]; pages: number }> {
+    const sources: string[] = [];
+    const hosts: string[] = [];
+    let cursor: string | null | undefined;
+    let pages = 0;
+    do {
+      const query = `limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+      const { status, body } = await member.api(`/api/v1/fleet/hosts?${query}`);
+      expect(status, JSON.stringify(body)).toBe(200);
+      const page = body as Page;
+      sources.push(page.source ?? '');
+      hosts.push(...(page.hosts ?? []).map((h) => `${h.instance} ${h.clientIp}`));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor !== null && pages < 20);
+    return { sources: [...new Set(sources)], hosts, pages };
   }
 
   beforeAll(async () => {
@@ -54,7 +76,7 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
     await server?.close();
   });
 
-  it('matches the hosts inside the network, from PostgreSQL and from the local fallback alike', async () => {
+  it('filters by network and pages hosts, from PostgreSQL and from the local fallback alike', async () => {
     const fleetEvents = await clientsOf('/api/v1/fleet/events?client=10.0.0.0/24');
     expect(fleetEvents).toEqual({ source: 'fleet', clients: ['10.0.0.5', '10.0.0.5', '10.0.0.77'] });
     expect(await clientsOf('/api/v1/fleet/events?client=10.0.0.0/24&instance=az-a')).toEqual(fleetEvents);
@@ -63,6 +85,14 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
       source: 'fleet',
       clients: ['127.0.5.9'],
     });
+    // Hosts in keyset pages: each once, newest first.
+    const everyHost = ['az-a 10.0.0.5', 'az-a 10.0.0.77', 'az-a 10.0.1.5'];
+    const whole = await allHosts(100);
+    expect(whole).toMatchObject({ sources: ['fleet'], pages: 1 });
+    expect([...whole.hosts].sort()).toEqual(everyHost);
+    expect(await allHosts(1)).toEqual({ sources: ['fleet'], hosts: whole.hosts, pages: 3 });
+    expect((await member.api('/api/v1/fleet/hosts?cursor=bm9wZQ')).status).toBe(400);
+
     const badNetwork = await member.api('/api/v1/fleet/events?client=10.0.0.0/33');
     expect(badNetwork.status).toBe(400);
     expect(JSON.stringify(badNetwork.body)).toContain('client');
@@ -77,6 +107,10 @@ describe.runIf(postgresAvailable())('a CIDR client filter on the fleet reads', (
         const localLogins = await clientsOf(`/api/v1/miner-logins?${query}`);
         expect(await clientsOf(`/api/v1/fleet/miner-logins?${query}`)).toEqual({ ...localLogins, source: 'local' });
       }
+      const localHosts = await allHosts(100);
+      expect(localHosts).toMatchObject({ sources: ['local'], pages: 1 });
+      expect([...localHosts.hosts].sort()).toEqual(everyHost);
+      expect(await allHosts(2)).toEqual({ sources: ['local'], hosts: localHosts.hosts, pages: 2 });
       // Not a wider match than the network: the /24 leaves 10.0.1.5 out, as the local /events does.
       expect((await clientsOf('/api/v1/fleet/events?client=10.0.0.0/24')).clients).toEqual([
         '10.0.0.5',
