@@ -9,14 +9,13 @@
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blockEvent } from '../helpers/block-events.js';
 import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { centralQuery, eventually, useFleetPair } from '../helpers/fleet.js';
+import { startHttpReceiver } from '../helpers/notify-receivers.js';
+import { postgresAvailable } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 
@@ -43,40 +42,14 @@ interface FleetIncidentView {
 }
 
 describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
-  let stacks: Stack[] = [];
-  let receiver: HttpReceiver | undefined;
+  const fleet = useFleetPair();
 
-  beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-  }, 120_000);
-  afterAll(async () => {
-    await upstream?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    await resetCentral(server);
-  });
-  afterEach(async () => {
-    await Promise.all(stacks.map((stack) => stack.close()));
-    stacks = [];
-    await receiver?.close();
-    receiver = undefined;
-  });
-
-  async function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
-    const config = {
+  function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
+    return fleet.startPair({
       block: { response: 'sinkhole', sinkholeIpv4: '127.0.0.1' },
       honeypot: { listen: ['127.0.0.1:0'] },
       notify: [{ name: 'hook', type: 'webhook', url: notifyUrl, events: ['incident.opened', 'incident.escalated'] }],
-    };
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, config });
-    stacks.push(a);
-    const b = await startMember(server, { name: 'az-b', upstream: upstream.address, config });
-    stacks.push(b);
-    return [a, b];
+    });
   }
 
   function honeypotPort(stack: Stack): number {
@@ -92,8 +65,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
   }
 
   it('ships logins once, escalates the one fleet incident to critical, and notifies the escalation once', async () => {
-    const sink = await startHttpReceiver();
-    receiver = sink;
+    const sink = fleet.closeAfterTest(await startHttpReceiver());
     const [a, b] = await startPair(sink.url);
     // The host is blocked at both instances: one incident, severity of the lists (high), both names.
     expect((await dig(a.port, ['-b', '127.0.0.2', 'pool.example', 'A'])).status).toBe('NOERROR');
@@ -143,10 +115,10 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     await eventually(async () => sink.posts.some((p) => p.body.includes('"incident.escalated"')));
     await a.poolsink.fleet?.shipNow();
     await b.poolsink.fleet?.shipNow();
-    await centralQuery(server, 'UPDATE central_instances SET last_login_id = 0');
+    await centralQuery(fleet.server, 'UPDATE central_instances SET last_login_id = 0');
     await a.poolsink.fleet?.shipNow();
     await b.poolsink.fleet?.shipNow();
-    const rows = await centralQuery<{ n: string }>(server, 'SELECT count(*) AS n FROM central_miner_logins');
+    const rows = await centralQuery<{ n: string }>(fleet.server, 'SELECT count(*) AS n FROM central_miner_logins');
     expect(rows).toEqual([{ n: '2' }]);
     const [still] = await fleetIncidents(b);
     expect(still?.logins).toBe(2);
@@ -160,8 +132,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
   });
 
   it('prints the fleet view through the command line, escaped, and marks the local view', async () => {
-    const sink = await startHttpReceiver();
-    receiver = sink;
+    const sink = fleet.closeAfterTest(await startHttpReceiver());
     const [a, b] = await startPair(sink.url);
     const hostile = 'x\u001b[2J\rforged\nrow.pool.example';
     a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.1', qname: hostile }));
@@ -261,7 +232,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     );
 
     // PostgreSQL away: the server answers from its own log, and the CLI says so.
-    await server.stop();
+    await fleet.server.stop();
     try {
       await eventually(
         async () => ((await a.api('/api/v1/fleet/events')).body as { source: string }).source === 'local',
@@ -282,7 +253,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
       expect(localLogins.stdout).not.toContain('bc1qcli');
       expect(localLogins.stdout).not.toMatch(CONTROL);
     } finally {
-      await server.start();
+      await fleet.server.start();
     }
   });
 });
