@@ -1,5 +1,5 @@
 /** The fleet API's reply shapes (README "Fleet", /api/v1/fleet/*): `source` says where rows came from. */
-import type { HostIdentity } from './types.js';
+import type { HostIdentity, MinerLogin } from './types.js';
 
 /** "fleet": read from PostgreSQL; "local": it was unreachable, this instance's own block log. */
 export type FleetSource = 'fleet' | 'local';
@@ -73,19 +73,9 @@ export interface FleetHosts {
   readonly nextCursor: string | null;
 }
 
-/** A honeypot login at any instance; every string but protocol and instance was sent by the client. */
-export interface FleetMinerLogin {
-  readonly id: number;
+/** A honeypot login at any instance: a local login's fields (every string but protocol sent by the client), plus where. */
+export interface FleetMinerLogin extends MinerLogin {
   readonly instance: string;
-  readonly time: string;
-  readonly clientIp: string;
-  readonly clientPort: number;
-  readonly port: number;
-  readonly tls: boolean;
-  readonly protocol: string;
-  readonly wallet: string;
-  readonly worker: string | null;
-  readonly agent: string | null;
   readonly identity: HostIdentity | null;
   /** The fleet incident it escalated (null: none, or the local view). */
   readonly incidentId: number | null;

@@ -5,13 +5,14 @@
  */
 import type { TUnsafe } from '@sinclair/typebox';
 import type { FleetHostCursor } from '../central/fleet-queries.js';
+import { INSTANCE_NAME_PATTERN } from '../config/central-schema.js';
+import { decodeArrayCursor, isCursorTime } from './host-views.js';
 import { parseClientIp } from './params.js';
 import { invalid, parsedParam } from './query.js';
 
 const MAX_CURSOR_LENGTH = 300;
-const NOT_A_CURSOR = 'is not a cursor returned by this API';
 /** instance.name's rule (config): what a cursor's instance may be. */
-const INSTANCE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const INSTANCE_NAME = new RegExp(INSTANCE_NAME_PATTERN);
 
 export function encodeFleetHostCursor(cursor: FleetHostCursor): string {
   return Buffer.from(JSON.stringify([cursor.lastSeenMs, cursor.clientIp, cursor.instance]), 'utf8').toString(
@@ -20,24 +21,14 @@ export function encodeFleetHostCursor(cursor: FleetHostCursor): string {
 }
 
 export function parseFleetHostCursor(param: string, value: string): FleetHostCursor {
-  if (value.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) throw invalid(param, NOT_A_CURSOR);
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid(param, NOT_A_CURSOR); // not JSON: not one of ours
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 3) throw invalid(param, NOT_A_CURSOR);
-  const [lastSeenMs, clientIp, instance]: unknown[] = decoded;
+  const [lastSeenMs, clientIp, instance] = decodeArrayCursor(param, value, 3, MAX_CURSOR_LENGTH);
   if (
-    typeof lastSeenMs !== 'number' ||
-    !Number.isSafeInteger(lastSeenMs) ||
-    lastSeenMs < 0 ||
+    !isCursorTime(lastSeenMs) ||
     typeof clientIp !== 'string' ||
     typeof instance !== 'string' ||
     !INSTANCE_NAME.test(instance)
   )
-    throw invalid(param, NOT_A_CURSOR);
+    throw invalid(param, 'is not a cursor returned by this API');
   return { lastSeenMs, clientIp: parseClientIp(param, clientIp), instance };
 }
 

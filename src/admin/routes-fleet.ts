@@ -6,6 +6,7 @@
  * says so. Changes of fleet incidents need PostgreSQL (503 without it).
  */
 import { Type } from '@sinclair/typebox';
+import { INSTANCE_NAME_PATTERN } from '../config/central-schema.js';
 import { stringEnum } from '../config/schema-types.js';
 import type { CentralIncident } from '../central/central-incidents.js';
 import type { FleetApi } from '../central/fleet.js';
@@ -39,7 +40,7 @@ export interface FleetRouteDeps {
 }
 
 const INSTANCE_PARAM = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+  pattern: INSTANCE_NAME_PATTERN,
   description: 'Only this instance (instance.name)',
 });
 const FLEET_STATES = ['open', 'acknowledged', 'resolved'] as const;

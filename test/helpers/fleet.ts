@@ -68,6 +68,8 @@ export interface FleetHarness {
   /** The fleet PostgreSQL (started before the block's tests). */
   readonly server: PostgresServer;
   readonly upstream: LocalUpstream;
+  /** A member on the block's upstream, closed after the test. */
+  startMember(options: Omit<MemberOptions, 'upstream'>): Promise<Stack>;
   /** Members az-a and az-b with the same extra configuration, closed after the test. */
   startPair(config?: Record<string, unknown>): Promise<[Stack, Stack]>;
   /** Closed after the test (a notify receiver, ...). */
@@ -75,11 +77,11 @@ export interface FleetHarness {
 }
 
 /**
- * The set-up of a two-instance fleet test, as hooks of the calling describe block: one PostgreSQL
+ * The set-up of a fleet test (one or two members), as hooks of the calling describe block: one PostgreSQL
  * and a local upstream for the block, the fleet tables emptied before each test, and the members
  * (and what closeAfterTest was given) closed after it.
  */
-export function useFleetPair(): FleetHarness {
+export function useFleet(): FleetHarness {
   let server: PostgresServer | undefined;
   let upstream: LocalUpstream | undefined;
   let resources: { close(): Promise<void> }[] = [];
@@ -99,7 +101,7 @@ export function useFleetPair(): FleetHarness {
     resources = [];
   });
   const started = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} not started (useFleetPair in a describe block)`);
+    if (value === undefined) throw new Error(`${what} not started (useFleet in a describe block)`);
     return value;
   };
   const harness: FleetHarness = {
@@ -109,13 +111,14 @@ export function useFleetPair(): FleetHarness {
     get upstream() {
       return started(upstream, 'the upstream');
     },
+    async startMember(options) {
+      return harness.closeAfterTest(
+        await startMember(harness.server, { ...options, upstream: harness.upstream.address }),
+      );
+    },
     async startPair(config = {}) {
-      const a = harness.closeAfterTest(
-        await startMember(harness.server, { name: 'az-a', upstream: harness.upstream.address, config }),
-      );
-      const b = harness.closeAfterTest(
-        await startMember(harness.server, { name: 'az-b', upstream: harness.upstream.address, config }),
-      );
+      const a = await harness.startMember({ name: 'az-a', config });
+      const b = await harness.startMember({ name: 'az-b', config });
       return [a, b];
     },
     closeAfterTest(resource) {

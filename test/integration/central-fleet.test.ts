@@ -6,7 +6,7 @@
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, useFleetPair } from '../helpers/fleet.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { startHttpReceiver } from '../helpers/notify-receivers.js';
 import { postgresAvailable } from '../helpers/postgres-server.js';
 
@@ -16,7 +16,7 @@ interface FleetPage {
 }
 
 describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL', () => {
-  const fleet = useFleetPair();
+  const fleet = useFleet();
 
   it('shows the blocks of either instance in both admin APIs, each with its instance', async () => {
     const [a, b] = await fleet.startPair();

@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { blockEvent } from '../helpers/block-events.js';
 import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, useFleetPair } from '../helpers/fleet.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { startHttpReceiver } from '../helpers/notify-receivers.js';
 import { postgresAvailable } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
@@ -42,7 +42,7 @@ interface FleetIncidentView {
 }
 
 describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL', () => {
-  const fleet = useFleetPair();
+  const fleet = useFleet();
 
   function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
     return fleet.startPair({
