@@ -9,7 +9,7 @@ import type { EventCursor } from '../store/types.js';
 import { encodeCursor } from './params.js';
 import { json, type Reply } from './route-types.js';
 
-/** One read's rows (already in their API view), and the next page's cursor (encoded). */
+/** One read's rows (already in their API view), and the next page's cursor (encoded; the reply's null on the last page). */
 export interface FleetRows {
   readonly rows: readonly unknown[];
   readonly nextCursor?: string | undefined;
@@ -22,9 +22,9 @@ export interface FleetOrLocalRead {
   readonly instance: string | undefined;
   /** The key of the rows in the reply: `events`, `hosts`, `logins`. */
   readonly key: string;
-  /** Whether the reply carries `nextCursor` (keyset pages; null on the last). */
-  readonly paged: boolean;
-  readonly fleet: () => Promise<FleetRows>;
+  /** The fleet's rows, given the `instance` filter as a filter field (absent: every instance). */
+  readonly fleet: (only: { readonly instance?: string }) => Promise<FleetRows>;
+  /** This instance's rows. */
   readonly local: () => Promise<FleetRows>;
 }
 
@@ -38,13 +38,13 @@ function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRow
     source,
     instance: read.self,
     [read.key]: rows.rows,
-    ...(read.paged ? { nextCursor: rows.nextCursor ?? null } : {}),
+    nextCursor: rows.nextCursor ?? null,
   });
 }
 
 export async function fleetOrLocal(read: FleetOrLocalRead): Promise<Reply> {
   try {
-    return reply(read, 'fleet', await read.fleet());
+    return reply(read, 'fleet', await read.fleet(read.instance !== undefined ? { instance: read.instance } : {}));
   } catch (err: unknown) {
     if (!isCentralUnreachable(err)) throw err;
   }

@@ -68,13 +68,8 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
         self,
         instance,
         key: 'logins',
-        paged: true,
-        fleet: async () => {
-          const page = await fleet.minerLogins(
-            { ...filter, ...(instance !== undefined ? { instance } : {}) },
-            limit,
-            cursor,
-          );
+        fleet: async (only) => {
+          const page = await fleet.minerLogins({ ...filter, ...only }, limit, cursor);
           return { rows: page.logins.map(loginView), nextCursor: cursorText(page.nextCursor) };
         },
         local: async () => {

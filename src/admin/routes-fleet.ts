@@ -192,14 +192,9 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
           self,
           instance,
           key: 'events',
-          paged: true,
-          fleet: async () => {
+          fleet: async (only) => {
             const clients = await networkClients('client', network, fleet);
-            const page = await fleet.events(
-              { ...filter, ...clients, ...(instance !== undefined ? { instance } : {}) },
-              limit,
-              cursor,
-            );
+            const page = await fleet.events({ ...filter, ...clients, ...only }, limit, cursor);
             return { rows: page.events.map(fleetEventView), nextCursor: cursorText(page.nextCursor) };
           },
           local: async () => {
@@ -235,10 +230,9 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
           self,
           instance,
           key: 'hosts',
-          paged: true,
-          fleet: async () => {
+          fleet: async (only) => {
             const page = await fleet.hosts(
-              { ...(instance !== undefined ? { instance } : {}), ...(since !== undefined ? { sinceMs: since } : {}) },
+              { ...only, ...(since !== undefined ? { sinceMs: since } : {}) },
               limit,
               cursor,
             );
