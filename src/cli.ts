@@ -21,11 +21,11 @@ import { listsReport, refreshLists } from './commands/lists.js';
 import { changeIncident, incidentReport, incidentsReport, parseIncidentId } from './commands/incidents.js';
 import { isCommandName, usage, type CommandName } from './commands/usage.js';
 import { rotateToken } from './commands/token.js';
-import { loginsReport } from './commands/logins.js';
+import { LOGIN_FILTER_OPTIONS, loginsReport } from './commands/logins.js';
 import { retroHunt } from './commands/retro-hunt.js';
 import { poolIpsCommand } from './commands/pool-ips.js';
 import { createReloadSignal } from './commands/reload-signal.js';
-import { fleetEventsReport, fleetHostsReport, fleetIncidentsReport } from './commands/fleet.js';
+import { fleetEventsReport, fleetHostsReport, fleetIncidentsReport, fleetLoginsReport } from './commands/fleet.js';
 
 /** Options taking a value, besides --config. */
 const VALUE_OPTIONS = [...EVENT_FILTER_OPTIONS, 'limit', 'state', 'note', 'format', 'wallet', 'instance'] as const;
@@ -285,6 +285,11 @@ async function run(argv: readonly string[]): Promise<number> {
       await incident(args);
       return 0;
     case 'logins':
+      if (fleetView(args)) {
+        const filters = definedValues(args, [...LOGIN_FILTER_OPTIONS, 'instance']);
+        process.stdout.write(await fleetLoginsReport(configOf(args), { filters, limit: limitOf(args) }));
+        return 0;
+      }
       await report(args, (queries) =>
         loginsReport(
           queries,

@@ -1,5 +1,5 @@
 /** The fleet API's reply shapes (README "Fleet", /api/v1/fleet/*): `source` says where rows came from. */
-import type { HostIdentity } from './types.js';
+import type { HostIdentity, MinerLogin } from './types.js';
 
 /** "fleet": read from PostgreSQL; "local": it was unreachable, this instance's own block log. */
 export type FleetSource = 'fleet' | 'local';
@@ -55,4 +55,35 @@ export interface FleetIncident {
 export interface FleetIncidents {
   readonly source: FleetSource;
   readonly incidents: readonly FleetIncident[];
+}
+
+export interface FleetHost {
+  readonly clientIp: string;
+  readonly instance: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly blockedCount: number;
+  readonly identity: HostIdentity | null;
+}
+
+export interface FleetHosts {
+  readonly source: FleetSource;
+  readonly instance: string;
+  readonly hosts: readonly FleetHost[];
+  readonly nextCursor: string | null;
+}
+
+/** A honeypot login at any instance: a local login's fields (every string but protocol sent by the client), plus where. */
+export interface FleetMinerLogin extends MinerLogin {
+  readonly instance: string;
+  readonly identity: HostIdentity | null;
+  /** The fleet incident it escalated (null: none, or the local view). */
+  readonly incidentId: number | null;
+}
+
+export interface FleetMinerLoginPage {
+  readonly source: FleetSource;
+  readonly instance: string;
+  readonly logins: readonly FleetMinerLogin[];
+  readonly nextCursor: string | null;
 }

@@ -31,24 +31,31 @@ export function encodeHostCursor(cursor: HostCursor): string {
   return Buffer.from(JSON.stringify([cursor.lastSeenMs, cursor.clientIp]), 'utf8').toString('base64url');
 }
 
-/** The cursor encodeHostCursor made: base64url JSON `[lastSeenMs, clientIp]`. */
-export function parseHostCursor(param: string, value: string): HostCursor {
-  if (value.length > MAX_HOST_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) throw invalid(param, NOT_A_CURSOR);
+/**
+ * The array a base64url JSON cursor holds, of `length` items (a /hosts or /fleet/hosts cursor):
+ * anything else is a 400 naming `param`. The caller checks the items.
+ */
+export function decodeArrayCursor(param: string, value: string, length: number, maxLength: number): unknown[] {
+  if (value.length > maxLength || !/^[A-Za-z0-9_-]+$/.test(value)) throw invalid(param, NOT_A_CURSOR);
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
   } catch {
     throw invalid(param, NOT_A_CURSOR); // not JSON: not one of ours
   }
-  if (!Array.isArray(decoded) || decoded.length !== 2) throw invalid(param, NOT_A_CURSOR);
-  const [lastSeenMs, clientIp]: unknown[] = decoded;
-  if (
-    typeof lastSeenMs !== 'number' ||
-    !Number.isSafeInteger(lastSeenMs) ||
-    lastSeenMs < 0 ||
-    typeof clientIp !== 'string'
-  )
-    throw invalid(param, NOT_A_CURSOR);
+  if (!Array.isArray(decoded) || decoded.length !== length) throw invalid(param, NOT_A_CURSOR);
+  return decoded;
+}
+
+/** A cursor's lastSeenMs: a non-negative safe integer. */
+export function isCursorTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** The cursor encodeHostCursor made: base64url JSON `[lastSeenMs, clientIp]`. */
+export function parseHostCursor(param: string, value: string): HostCursor {
+  const [lastSeenMs, clientIp] = decodeArrayCursor(param, value, 2, MAX_HOST_CURSOR_LENGTH);
+  if (!isCursorTime(lastSeenMs) || typeof clientIp !== 'string') throw invalid(param, NOT_A_CURSOR);
   return { lastSeenMs, clientIp: parseClientIp(param, clientIp) };
 }
 

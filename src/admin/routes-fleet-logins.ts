@@ -1,16 +1,17 @@
 /**
  * GET /api/v1/fleet/miner-logins: the honeypot logins of every instance from PostgreSQL
- * (`source: "fleet"`), newest first by keyset; filters instance, client, wallet, since. Without
+ * (`source: "fleet"`), newest first by keyset; filters instance, client (address or CIDR), wallet, since, until. Without
  * PostgreSQL, this instance's own logins answer (`source: "local"`), as the other /fleet reads do.
  */
 import { Type, type TString } from '@sinclair/typebox';
-import { isCentralUnreachable } from '../central/central-db.js';
 import type { FleetMinerLogin } from '../central/fleet-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
 import { isoTime } from './export.js';
 import { errorResponses, jsonResponse } from './openapi.js';
-import { clientIpParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
-import { json, withQuery, type Route } from './route-types.js';
+import { cursorText, fleetOrLocal } from './fleet-fallback.js';
+import { invalid } from './query.js';
+import { clientFilterParam, cursorParam, limitParam, timeParam } from './params.js';
+import { withQuery, type Route } from './route-types.js';
 import type { FleetRouteDeps } from './routes-fleet.js';
 
 function loginView(login: FleetMinerLogin): Record<string, unknown> {
@@ -26,7 +27,7 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
     auth: 'token',
     query: Type.Object({
       instance: Type.Optional(instanceParam),
-      client: Type.Optional(clientIpParam('Client address')),
+      client: Type.Optional(clientFilterParam('Client address or CIDR')),
       wallet: Type.Optional(
         Type.String({
           minLength: 1,
@@ -35,6 +36,7 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
         }),
       ),
       since: Type.Optional(timeParam('Inclusive lower bound')),
+      until: Type.Optional(timeParam('Exclusive upper bound')),
       limit: limitParam('Logins per page'),
       cursor: Type.Optional(cursorParam('nextCursor of the previous page')),
     }),
@@ -51,38 +53,32 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
         ...errorResponses(400, 401, 405, 500, 503),
       },
     },
-    async handle(request) {
-      const { instance, client, wallet, since, limit, cursor } = request.query;
+    handle(request) {
+      const { instance, client, wallet, since, until, limit, cursor } = request.query;
+      if (since !== undefined && until !== undefined && since >= until)
+        throw invalid('since', 'must be earlier than until');
       const filter = {
-        ...(client !== undefined ? { client } : {}),
+        ...(client?.kind === 'address' ? { client: client.ip } : {}),
+        ...(client?.kind === 'network' ? { network: client.cidr } : {}),
         ...(wallet !== undefined ? { wallet } : {}),
         ...(since !== undefined ? { sinceMs: since } : {}),
+        ...(until !== undefined ? { untilMs: until } : {}),
       };
-      try {
-        const page = await fleet.minerLogins(
-          { ...filter, ...(instance !== undefined ? { instance } : {}) },
-          limit,
-          cursor,
-        );
-        return json(200, {
-          source: 'fleet',
-          instance: self,
-          logins: page.logins.map(loginView),
-          nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
-        });
-      } catch (err: unknown) {
-        if (!isCentralUnreachable(err)) throw err;
-      }
-      if (instance !== undefined && instance !== self)
-        return json(200, { source: 'local', instance: self, logins: [], nextCursor: null });
-      const page = await deps.events.minerLogins(filter, limit, cursor);
-      return json(200, {
-        source: 'local',
-        instance: self,
-        logins: page.logins.map((login) =>
-          loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
-        ),
-        nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
+      return fleetOrLocal({
+        self,
+        instance,
+        key: 'logins',
+        fleet: async (only) => {
+          const page = await fleet.minerLogins({ ...filter, ...only }, limit, cursor);
+          return { rows: page.logins.map(loginView), nextCursor: cursorText(page.nextCursor) };
+        },
+        local: async () => {
+          const page = await deps.events.minerLogins(filter, limit, cursor);
+          const rows = page.logins.map((login) =>
+            loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
+          );
+          return { rows, nextCursor: cursorText(page.nextCursor) };
+        },
       });
     },
   });

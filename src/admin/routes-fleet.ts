@@ -6,25 +6,30 @@
  * says so. Changes of fleet incidents need PostgreSQL (503 without it).
  */
 import { Type } from '@sinclair/typebox';
+import { INSTANCE_NAME_PATTERN } from '../config/central-schema.js';
 import { stringEnum } from '../config/schema-types.js';
 import type { CentralIncident } from '../central/central-incidents.js';
 import type { FleetApi } from '../central/fleet.js';
-import type { FleetEvent } from '../central/fleet-queries.js';
-import { isCentralUnreachable } from '../central/central-db.js';
+import type { FleetEvent, FleetHost } from '../central/fleet-queries.js';
+import { qtypeName } from '../wire/type-names.js';
 import type { EventReader, StoredEvent } from '../store/types.js';
 import { parseIncidentNote } from './bodies.js';
 import { fleetMinerLoginRoute } from './routes-fleet-logins.js';
 import { isoTime } from './export.js';
+import { cursorText, fleetOrLocal } from './fleet-fallback.js';
+import { encodeFleetHostCursor, fleetHostCursorParam } from './fleet-host-cursor.js';
 import { InvalidParameterError } from './http-errors.js';
+import { invalid } from './query.js';
 import { errorResponses, jsonBody, jsonResponse, pathParam, ref } from './openapi.js';
 import {
   BLOCK_ACTIONS,
+  clientFilterParam,
   clientIpParam,
   cursorParam,
   domainParam,
-  encodeCursor,
   limitParam,
   listFilterParam,
+  networkClients,
   timeParam,
 } from './params.js';
 import { json, withQuery, type Route } from './route-types.js';
@@ -35,7 +40,7 @@ export interface FleetRouteDeps {
 }
 
 const INSTANCE_PARAM = Type.String({
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+  pattern: INSTANCE_NAME_PATTERN,
   description: 'Only this instance (instance.name)',
 });
 const FLEET_STATES = ['open', 'acknowledged', 'resolved'] as const;
@@ -54,6 +59,7 @@ function fleetEventView(event: FleetEvent): Record<string, unknown> {
     protocol: event.protocol,
     qname: event.qname,
     qtype: event.qtype,
+    qtypeName: qtypeName(event.qtype),
     list: event.list,
     rule: event.rule,
     action: event.action,
@@ -74,6 +80,17 @@ function localEventView(event: StoredEvent, instance: string): Record<string, un
     lastTimeMs: event.count > 1 ? event.lastMs : null,
     identity: event.identity ?? null,
   });
+}
+
+function fleetHostView(host: Omit<FleetHost, 'identity'> & { readonly identity?: unknown }): Record<string, unknown> {
+  return {
+    clientIp: host.clientIp,
+    instance: host.instance,
+    firstSeen: isoTime(host.firstSeenMs),
+    lastSeen: isoTime(host.lastSeenMs),
+    blockedCount: host.blockedCount,
+    identity: host.identity ?? null,
+  };
 }
 
 function incidentView(incident: CentralIncident): Record<string, unknown> {
@@ -141,7 +158,7 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
       auth: 'token',
       query: Type.Object({
         instance: Type.Optional(INSTANCE_PARAM),
-        client: Type.Optional(clientIpParam('Client address')),
+        client: Type.Optional(clientFilterParam('Client address or CIDR')),
         domain: Type.Optional(domainParam('This name and its subdomains')),
         list: Type.Optional(listFilterParam('List name')),
         action: Type.Optional(stringEnum(BLOCK_ACTIONS, { description: 'blocked or alerted' })),
@@ -159,37 +176,35 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
       },
       async handle(request) {
         const { instance, client, domain, list, action, since, until, limit, cursor } = request.query;
+        if (since !== undefined && until !== undefined && since >= until)
+          throw invalid('since', 'must be earlier than until');
         const filter = {
-          ...(client !== undefined ? { client } : {}),
+          ...(client?.kind === 'address' ? { client: client.ip } : {}),
           ...(domain !== undefined ? { domain } : {}),
           ...(list !== undefined ? { list } : {}),
           ...(action !== undefined ? { action } : {}),
           ...(since !== undefined ? { sinceMs: since } : {}),
           ...(until !== undefined ? { untilMs: until } : {}),
         };
-        try {
-          const page = await fleet.events(
-            { ...filter, ...(instance !== undefined ? { instance } : {}) },
-            limit,
-            cursor,
-          );
-          return json(200, {
-            source: 'fleet',
-            instance: self,
-            events: page.events.map(fleetEventView),
-            nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
-          });
-        } catch (err: unknown) {
-          if (!isCentralUnreachable(err)) throw err;
-        }
-        if (instance !== undefined && instance !== self)
-          return json(200, { source: 'local', instance: self, events: [], nextCursor: null });
-        const page = await deps.events.events(filter, limit, cursor);
-        return json(200, {
-          source: 'local',
-          instance: self,
-          events: page.events.map((event) => localEventView(event, self)),
-          nextCursor: page.nextCursor === undefined ? null : encodeCursor(page.nextCursor),
+        // A CIDR: the hosts seen inside it, by PostgreSQL's hosts or (fallback) this log's, as /events does.
+        const network = client?.kind === 'network' ? client.cidr : undefined;
+        return fleetOrLocal({
+          self,
+          instance,
+          key: 'events',
+          fleet: async (only) => {
+            const clients = await networkClients('client', network, fleet);
+            const page = await fleet.events({ ...filter, ...clients, ...only }, limit, cursor);
+            return { rows: page.events.map(fleetEventView), nextCursor: cursorText(page.nextCursor) };
+          },
+          local: async () => {
+            const clients = await networkClients('client', network, deps.events);
+            const page = await deps.events.events({ ...filter, ...clients }, limit, cursor);
+            return {
+              rows: page.events.map((event) => localEventView(event, self)),
+              nextCursor: cursorText(page.nextCursor),
+            };
+          },
         });
       },
     }),
@@ -200,48 +215,39 @@ export function createFleetRoutes(deps: FleetRouteDeps): Route[] {
       query: Type.Object({
         instance: Type.Optional(INSTANCE_PARAM),
         since: Type.Optional(timeParam('Hosts seen since then')),
-        limit: limitParam('Hosts at most'),
+        limit: limitParam('Hosts per page'),
+        cursor: Type.Optional(fleetHostCursorParam('nextCursor of the previous page')),
       }),
       doc: {
         operationId: 'listFleetHosts',
-        summary: 'Hosts per instance that saw them, most recently seen first',
+        summary: 'Hosts per instance that saw them, most recently seen first, in keyset pages',
         tags: ['fleet'],
         responses: { 200: jsonResponse('Hosts', PAGE_SCHEMA), ...errorResponses(400, 401, 405, 500, 503) },
       },
-      async handle(request) {
-        const { instance, since, limit } = request.query;
-        try {
-          const hosts = await fleet.hosts(
-            { ...(instance !== undefined ? { instance } : {}), ...(since !== undefined ? { sinceMs: since } : {}) },
-            limit,
-          );
-          return json(200, {
-            source: 'fleet',
-            instance: self,
-            hosts: hosts.map((h) => ({
-              clientIp: h.clientIp,
-              instance: h.instance,
-              firstSeen: isoTime(h.firstSeenMs),
-              lastSeen: isoTime(h.lastSeenMs),
-              blockedCount: h.blockedCount,
-              identity: h.identity ?? null,
-            })),
-          });
-        } catch (err: unknown) {
-          if (!isCentralUnreachable(err)) throw err;
-        }
-        const hosts = instance !== undefined && instance !== self ? [] : await deps.events.hosts(since, limit);
-        return json(200, {
-          source: 'local',
-          instance: self,
-          hosts: hosts.map((h) => ({
-            clientIp: h.clientIp,
-            instance: self,
-            firstSeen: isoTime(h.firstSeenMs),
-            lastSeen: isoTime(h.lastSeenMs),
-            blockedCount: h.blockedCount,
-            identity: h.identity ?? null,
-          })),
+      handle(request) {
+        const { instance, since, limit, cursor } = request.query;
+        return fleetOrLocal({
+          self,
+          instance,
+          key: 'hosts',
+          fleet: async (only) => {
+            const page = await fleet.hosts(
+              { ...only, ...(since !== undefined ? { sinceMs: since } : {}) },
+              limit,
+              cursor,
+            );
+            const next = page.nextCursor;
+            return { rows: page.hosts.map(fleetHostView), nextCursor: next && encodeFleetHostCursor(next) };
+          },
+          local: async () => {
+            // This instance's hosts page by (lastSeenMs, clientIp): the cursor's instance is always this one.
+            const page = await deps.events.hostsPage(since, limit, cursor);
+            const next = page.nextCursor;
+            return {
+              rows: page.hosts.map((host) => fleetHostView({ ...host, instance: self })),
+              nextCursor: next && encodeFleetHostCursor({ ...next, instance: self }),
+            };
+          },
         });
       },
     }),

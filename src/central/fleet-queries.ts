@@ -5,6 +5,7 @@
  */
 import type pg from 'pg';
 import { domainRange } from '../store/reversed-names.js';
+import type { ClientSet } from '../store/types.js';
 import { newestKeysByWindow } from './event-windows.js';
 import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
 import { splitCentralLocalId } from './key-space.js';
@@ -12,6 +13,8 @@ import { splitCentralLocalId } from './key-space.js';
 export interface FleetEventFilter {
   readonly instance?: string;
   readonly client?: string;
+  /** Any of these exact client IPs (a CIDR resolved by fleetClientsIn); empty matches nothing. */
+  readonly clients?: readonly string[];
   readonly domain?: string;
   readonly list?: string;
   readonly action?: string;
@@ -123,6 +126,7 @@ export async function fleetEvents(
   };
   if (filter.instance !== undefined) add((n) => `instance = ${n}`, filter.instance);
   if (filter.client !== undefined) add((n) => `client_ip = ${n}`, filter.client);
+  if (filter.clients !== undefined) add((n) => `client_ip = ANY (${n}::text[])`, filter.clients);
   const range = filter.domain !== undefined ? domainRange(filter.domain) : undefined;
   if (range !== undefined) {
     add((n) => `rname >= ${n}`, range.low);
@@ -178,12 +182,20 @@ export interface FleetHost {
   readonly identity: unknown;
 }
 
-/** Hosts seen by each instance, most recently seen first. */
+/** Where the next page of fleet hosts starts: the last row's (lastSeenMs, clientIp, instance). */
+export interface FleetHostCursor {
+  readonly lastSeenMs: number;
+  readonly clientIp: string;
+  readonly instance: string;
+}
+
+/** Hosts seen by each instance, most recently seen first, in keyset pages; nextCursor when more match. */
 export async function fleetHosts(
   client: pg.ClientBase,
   filter: { readonly instance?: string; readonly sinceMs?: number },
   limit: number,
-): Promise<FleetHost[]> {
+  cursor?: FleetHostCursor,
+): Promise<{ hosts: FleetHost[]; nextCursor?: FleetHostCursor }> {
   const { rows } = await client.query<{
     client_ip: string;
     instance: string;
@@ -194,10 +206,18 @@ export async function fleetHosts(
   }>(
     `SELECT client_ip, instance, first_seen_ms, last_seen_ms, blocked_count, identity FROM central_hosts
 WHERE ($1::text IS NULL OR instance = $1) AND ($2::bigint IS NULL OR last_seen_ms >= $2)
-ORDER BY last_seen_ms DESC, client_ip, instance LIMIT $3`,
-    [filter.instance ?? null, filter.sinceMs ?? null, limit],
+  AND ($3::bigint IS NULL OR (last_seen_ms, client_ip, instance) < ($3, $4::text, $5::text))
+ORDER BY last_seen_ms DESC, client_ip DESC, instance DESC LIMIT $6`,
+    [
+      filter.instance ?? null,
+      filter.sinceMs ?? null,
+      cursor?.lastSeenMs ?? null,
+      cursor?.clientIp ?? null,
+      cursor?.instance ?? null,
+      limit + 1,
+    ],
   );
-  return rows.map((row) => ({
+  const hosts = rows.slice(0, limit).map((row) => ({
     clientIp: row.client_ip,
     instance: row.instance,
     firstSeenMs: Number(row.first_seen_ms),
@@ -205,6 +225,10 @@ ORDER BY last_seen_ms DESC, client_ip, instance LIMIT $3`,
     blockedCount: Number(row.blocked_count),
     identity: row.identity,
   }));
+  const last = hosts[hosts.length - 1];
+  return rows.length > limit && last !== undefined
+    ? { hosts, nextCursor: { lastSeenMs: last.lastSeenMs, clientIp: last.clientIp, instance: last.instance } }
+    : { hosts };
 }
 
 /** Fleet incidents, newest first; `instance`: those that instance saw. */
@@ -248,8 +272,11 @@ export async function fleetInstances(
 export interface FleetMinerLoginFilter {
   readonly instance?: string;
   readonly client?: string;
+  /** A CIDR (already validated): the addresses in it that logged in. */
+  readonly network?: string;
   readonly wallet?: string;
   readonly sinceMs?: number;
+  readonly untilMs?: number;
 }
 
 export interface FleetMinerLogin {
@@ -308,8 +335,10 @@ export async function fleetMinerLogins(
   };
   if (filter.instance !== undefined) add('instance', '=', filter.instance);
   if (filter.client !== undefined) add('client_ip', '=', filter.client);
+  if (filter.network !== undefined) add('client_ip::inet', '<<=', filter.network);
   if (filter.wallet !== undefined) add('wallet', '=', filter.wallet);
   if (filter.sinceMs !== undefined) add('time_ms', '>=', filter.sinceMs);
+  if (filter.untilMs !== undefined) add('time_ms', '<', filter.untilMs);
   if (cursor !== undefined) {
     params.push(cursor.timeMs, cursor.id);
     where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);
@@ -345,4 +374,17 @@ ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
   return rows.length > limit && last !== undefined
     ? { logins, nextCursor: { timeMs: last.timeMs, id: last.id } }
     : { logins };
+}
+
+/**
+ * The hosts any instance has seen inside `cidr` (a CIDR already validated), stopping at `max` + 1:
+ * a CIDR `client` filter of /fleet/events becomes these addresses, as clientsIn does for the local log.
+ */
+export async function fleetClientsIn(client: pg.ClientBase, cidr: string, max: number): Promise<ClientSet> {
+  const { rows } = await client.query<{ client_ip: string }>(
+    'SELECT DISTINCT client_ip FROM central_hosts WHERE client_ip::inet <<= $1::inet LIMIT $2',
+    [cidr, max + 1],
+  );
+  if (rows.length > max) return { kind: 'too-many', max };
+  return { kind: 'clients', clients: rows.map((row) => row.client_ip) };
 }

@@ -13,10 +13,13 @@ import { severityOf, type Severity } from '../incidents/incident-state.js';
 import { localEventReader, localLoginReader } from '../store/shipping-reader.js';
 import { localDatabaseIdentity, type MetaWrite } from '../store/database-identity.js';
 import type { StoreConnection } from '../store/database.js';
+import { MAX_FILTER_CLIENTS } from '../store/client-set.js';
+import type { ClientSet } from '../store/types.js';
 import { createCentralDb, type CentralStatus } from './central-db.js';
 import { changeCentralIncident, type CentralIncident } from './central-incidents.js';
 import { startFleetLists } from './fleet-lists.js';
 import {
+  fleetClientsIn,
   fleetEvents,
   fleetHosts,
   fleetIncidents,
@@ -28,6 +31,7 @@ import {
   type FleetEvent,
   type FleetEventFilter,
   type FleetHost,
+  type FleetHostCursor,
 } from './fleet-queries.js';
 import type { MaintenanceResult } from './event-partitions.js';
 import { startEventMaintenance } from './maintenance.js';
@@ -61,7 +65,11 @@ export interface FleetApi {
     limit: number,
     cursor?: FleetCursor,
   ): Promise<{ events: FleetEvent[]; nextCursor?: FleetCursor }>;
-  hosts(filter: { instance?: string; sinceMs?: number }, limit: number): Promise<FleetHost[]>;
+  hosts(
+    filter: { instance?: string; sinceMs?: number },
+    limit: number,
+    cursor?: FleetHostCursor,
+  ): Promise<{ hosts: FleetHost[]; nextCursor?: FleetHostCursor }>;
   incidents(filter: { state?: string; instance?: string; client?: string }, limit: number): Promise<CentralIncident[]>;
   changeIncident(id: number, state: 'acknowledged' | 'resolved', note: string | undefined): Promise<CentralIncident>;
   minerLogins(
@@ -70,6 +78,8 @@ export interface FleetApi {
     cursor?: FleetCursor,
   ): Promise<{ logins: FleetMinerLogin[]; nextCursor?: FleetCursor }>;
   instances(): Promise<Awaited<ReturnType<typeof fleetInstances>>>;
+  /** The hosts any instance has seen inside a CIDR (a `client` filter's network), at most MAX_FILTER_CLIENTS. */
+  clientsIn(cidr: string): Promise<ClientSet>;
 }
 
 export interface Fleet extends FleetApi {
@@ -159,7 +169,7 @@ export function startFleet(options: FleetOptions): Fleet {
     lists: fleetLists.management,
     status: () => db.status(),
     events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor, clock())),
-    hosts: (filter, limit) => db.withClient((client) => fleetHosts(client, filter, limit)),
+    hosts: (filter, limit, cursor) => db.withClient((client) => fleetHosts(client, filter, limit, cursor)),
     incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
     changeIncident: (id, state, note) =>
       db.withClient((client) =>
@@ -173,6 +183,7 @@ export function startFleet(options: FleetOptions): Fleet {
       ),
     minerLogins: (filter, limit, cursor) => db.withClient((client) => fleetMinerLogins(client, filter, limit, cursor)),
     instances: () => db.withClient((client) => fleetInstances(client)),
+    clientsIn: (cidr) => db.withClient((client) => fleetClientsIn(client, cidr, MAX_FILTER_CLIENTS)),
     shipNow: () => shipper.shipNow(),
     syncListsNow: () => fleetLists.syncNow(),
     maintainNow: () => maintenance.runNow(),

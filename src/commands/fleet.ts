@@ -1,5 +1,5 @@
 /**
- * `poolsink events|hosts|incidents --fleet [--instance NAME]`: the fleet-wide view of a fleet
+ * `poolsink events|hosts|incidents|logins --fleet [--instance NAME]`: the fleet-wide view of a fleet
  * member (central.postgres), read through the running server's admin API (/api/v1/fleet/...), with
  * an INSTANCE column. When the server answers from its own log (`source: "local"`, PostgreSQL
  * away) the table says so; fleet incidents then fall back to this instance's own incidents, marked
@@ -13,6 +13,7 @@ import { identityLabel } from '../inventory/identity-label.js';
 import { presentName, terminalText } from '../net/presentation.js';
 import { qtypeName } from '../wire/type-names.js';
 import { call } from './lists.js';
+import { LOGIN_COLUMNS, loginCells, type LoginRow } from './logins.js';
 import { formatTable } from './table.js';
 
 export const LOCAL_VIEW_NOTE = '(local view: PostgreSQL unreachable)\n';
@@ -203,5 +204,60 @@ export async function fleetIncidentsReport(
         names.length === 0 ? '-' : `${names.length}: ${names.slice(0, 3).map(presentName).join(', ')}`,
       ];
     }),
+  );
+}
+
+/** A time Date can show (shortTime): ms since the epoch, within the ECMAScript range. */
+function isTimeMs(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 8.64e15;
+}
+
+function stringOrNull(row: Row, key: string): string | null {
+  const value = row[key];
+  return typeof value === 'string' ? value : null;
+}
+
+/** A login row of /fleet/miner-logins as the local table's row (absent fields: empty, never trusted). */
+function loginRowOf(row: Row): LoginRow {
+  const algorithms = row['algorithms'];
+  return {
+    timeMs: isTimeMs(row['timeMs']) ? row['timeMs'] : 0,
+    clientIp: stringOrNull(row, 'clientIp') ?? '-',
+    identity: identityOf(row['identity']) ?? null,
+    port: typeof row['port'] === 'number' ? row['port'] : 0,
+    tls: row['tls'] === true,
+    protocol: stringOrNull(row, 'protocol') ?? '-',
+    wallet: stringOrNull(row, 'wallet') ?? '',
+    worker: stringOrNull(row, 'worker'),
+    password: stringOrNull(row, 'password'),
+    agent: stringOrNull(row, 'agent'),
+    algorithms: Array.isArray(algorithms) ? algorithms.map(String) : [],
+  };
+}
+
+export interface FleetLoginsOptions {
+  readonly filters: Readonly<Record<string, string | undefined>>;
+  readonly limit: number;
+}
+
+/** The honeypot logins of every instance: the local `logins` table with an INSTANCE column, escaped the same way. */
+export async function fleetLoginsReport(config: Config, options: FleetLoginsOptions): Promise<string> {
+  const answer = await call(
+    config,
+    'GET',
+    `/api/v1/fleet/miner-logins${query({ ...options.filters, limit: String(options.limit) })}`,
+  );
+  const logins = rowsOf(answer, 'logins');
+  if (logins.length === 0) return `${note(answer)}no miner logins\n`;
+  const [timeColumn, ...columns] = LOGIN_COLUMNS;
+  return (
+    note(answer) +
+    formatTable(
+      [timeColumn, 'INSTANCE', ...columns],
+      logins.map((row) => {
+        const [timeCell = '-', ...cells] = loginCells(loginRowOf(row));
+        return [timeCell, text(row, 'instance'), ...cells];
+      }),
+    )
   );
 }

@@ -7,8 +7,9 @@
 import { InvalidParameterError } from '../admin/http-errors.js';
 import { parseClientFilter, parseTime } from '../admin/params.js';
 import { PoolsinkError } from '../errors.js';
-import type { MinerLoginFilter, StoredMinerLogin } from '../honeypot/miner-login-queries.js';
+import type { MinerLoginFilter } from '../honeypot/miner-login-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
+import type { HostIdentity } from '../inventory/host-identity.js';
 import { identityLabel } from '../inventory/identity-label.js';
 import { terminalText } from '../net/presentation.js';
 import type { EventQueries } from '../store/types.js';
@@ -26,23 +27,53 @@ export function loginCell(text: string | null, max: number): string {
   return text === null ? '-' : fitCell(terminalText(text), max);
 }
 
-export function loginsTable(logins: readonly StoredMinerLogin[]): string {
+/** What one table row shows: a login from the database, or one the fleet API returned. */
+export interface LoginRow {
+  readonly timeMs: number;
+  readonly clientIp: string;
+  readonly identity?: HostIdentity | null;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly protocol: string;
+  readonly wallet: string;
+  readonly worker: string | null;
+  readonly password: string | null;
+  readonly agent: string | null;
+  readonly algorithms: readonly string[];
+}
+
+export const LOGIN_COLUMNS = [
+  'TIME (UTC)',
+  'CLIENT',
+  'HOST',
+  'PORT',
+  'PROTOCOL',
+  'WALLET',
+  'WORKER',
+  'PASSWORD',
+  'AGENT',
+  'ALGORITHMS',
+] as const;
+
+/** A login's cells under LOGIN_COLUMNS, every client-sent string escaped for the terminal and cut. */
+export function loginCells(l: LoginRow): string[] {
+  return [
+    shortTime(l.timeMs),
+    terminalText(l.clientIp),
+    terminalText(identityLabel(l.identity ?? undefined, 40)),
+    `${l.port}${l.tls ? '/tls' : ''}`,
+    terminalText(l.protocol),
+    loginCell(l.wallet, 48),
+    loginCell(l.worker, 24),
+    loginCell(l.password, 16),
+    loginCell(l.agent, 40),
+    loginCell(l.algorithms.join(','), 40),
+  ];
+}
+
+export function loginsTable(logins: readonly LoginRow[]): string {
   if (logins.length === 0) return 'no miner logins\n';
-  return formatTable(
-    ['TIME (UTC)', 'CLIENT', 'HOST', 'PORT', 'PROTOCOL', 'WALLET', 'WORKER', 'PASSWORD', 'AGENT', 'ALGORITHMS'],
-    logins.map((l) => [
-      shortTime(l.timeMs),
-      l.clientIp,
-      terminalText(identityLabel(l.identity ?? undefined, 40)),
-      `${l.port}${l.tls ? '/tls' : ''}`,
-      l.protocol,
-      loginCell(l.wallet, 48),
-      loginCell(l.worker, 24),
-      loginCell(l.password, 16),
-      loginCell(l.agent, 40),
-      loginCell(l.algorithms.join(','), 40),
-    ]),
-  );
+  return formatTable(LOGIN_COLUMNS, logins.map(loginCells));
 }
 
 function filterOf(options: LoginsOptions, nowMs: number): MinerLoginFilter {

@@ -24,7 +24,9 @@ export const COMMAND_USAGE = {
   poolsink incident ID acknowledge|resolve --note TEXT [--config FILE]
                                             change its state (through the admin API)`,
   logins: `  poolsink logins [--config FILE] [--client IP|CIDR] [--wallet WALLET] [--since 24h] [--until TIME] [--limit N]
-                                            miner logins the stratum honeypot caught, newest first`,
+                 [--fleet [--instance NAME]]
+                                            miner logins the stratum honeypot caught, newest first; --fleet: every
+                                            instance's (central.postgres, through the admin API)`,
   'retro-hunt': `  poolsink retro-hunt [--config FILE] [--since 3d] [--record] DOMAIN...
                                             clients that resolved these names (or subdomains) in the query history
                                             (history.enabled; through the admin API); --record opens retro incidents`,

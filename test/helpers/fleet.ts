@@ -4,9 +4,10 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
+import { startLocalUpstream, type LocalUpstream } from './local-upstream.js';
+import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startStack, type Stack } from './stack.js';
-import type { PostgresServer } from './postgres-server.js';
 
 export interface MemberOptions {
   readonly name: string;
@@ -67,4 +68,69 @@ END $$`,
 /** Polls an async condition until it holds (for state with no event to await: a row arriving). */
 export async function eventually(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   await vi.waitUntil(condition, { timeout: timeoutMs, interval: 25 });
+}
+
+export interface FleetHarness {
+  /** The fleet PostgreSQL (started before the block's tests). */
+  readonly server: PostgresServer;
+  readonly upstream: LocalUpstream;
+  /** A member on the block's upstream, closed after the test. */
+  startMember(options: Omit<MemberOptions, 'upstream'>): Promise<Stack>;
+  /** Members az-a and az-b with the same extra configuration, closed after the test. */
+  startPair(config?: Record<string, unknown>): Promise<[Stack, Stack]>;
+  /** Closed after the test (a notify receiver, ...). */
+  closeAfterTest<T extends { close(): Promise<void> }>(resource: T): T;
+}
+
+/**
+ * The set-up of a fleet test (one or two members), as hooks of the calling describe block: one PostgreSQL
+ * and a local upstream for the block, the fleet tables emptied before each test, and the members
+ * (and what closeAfterTest was given) closed after it.
+ */
+export function useFleet(): FleetHarness {
+  let server: PostgresServer | undefined;
+  let upstream: LocalUpstream | undefined;
+  let resources: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    server = await startPostgres();
+    upstream = await startLocalUpstream();
+  }, 120_000);
+  afterAll(async () => {
+    await upstream?.close();
+    await server?.close();
+  });
+  beforeEach(async () => {
+    if (server !== undefined) await resetCentral(server);
+  });
+  afterEach(async () => {
+    await Promise.all(resources.map((resource) => resource.close()));
+    resources = [];
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} not started (useFleet in a describe block)`);
+    return value;
+  };
+  const harness: FleetHarness = {
+    get server() {
+      return started(server, 'PostgreSQL');
+    },
+    get upstream() {
+      return started(upstream, 'the upstream');
+    },
+    async startMember(options) {
+      return harness.closeAfterTest(
+        await startMember(harness.server, { ...options, upstream: harness.upstream.address }),
+      );
+    },
+    async startPair(config = {}) {
+      const a = await harness.startMember({ name: 'az-a', config });
+      const b = await harness.startMember({ name: 'az-b', config });
+      return [a, b];
+    },
+    closeAfterTest(resource) {
+      resources.push(resource);
+      return resource;
+    },
+  };
+  return harness;
 }

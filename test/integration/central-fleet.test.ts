@@ -4,13 +4,12 @@
  * fleet incident notified once.
  */
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { startListServer } from '../helpers/list-server.js';
-import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { startHttpReceiver } from '../helpers/notify-receivers.js';
+import { postgresAvailable } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 
 interface FleetPage {
@@ -19,39 +18,10 @@ interface FleetPage {
 }
 
 describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
-  let stacks: Stack[] = [];
-  let receiver: HttpReceiver | undefined;
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-  }, 120_000);
-  afterAll(async () => {
-    await upstream?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    await resetCentral(server);
-  });
-  afterEach(async () => {
-    await Promise.all(stacks.map((stack) => stack.close()));
-    stacks = [];
-    await receiver?.close();
-    receiver = undefined;
-  });
-
-  async function startPair(config: Record<string, unknown> = {}): Promise<[Stack, Stack]> {
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, config });
-    stacks.push(a);
-    const b = await startMember(server, { name: 'az-b', upstream: upstream.address, config });
-    stacks.push(b);
-    return [a, b];
-  }
+  const fleet = useFleet();
 
   it('shows the blocks of either instance in both admin APIs, each with its instance', async () => {
-    const [a, b] = await startPair();
+    const [a, b] = await fleet.startPair();
     expect((await dig(a.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     expect((await dig(b.port, ['-b', '127.0.0.2', 'minexmr.test', 'A'])).status).toBe('NXDOMAIN');
     for (const stack of [a, b]) {
@@ -86,7 +56,7 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
     const feeds = await startListServer();
     try {
       feeds.set('/pools.txt', { body: 'shared.pool.example\n' });
-      const [a, b] = await startPair({ lists: { allowPrivateSources: ['127.0.0.0/8'] } });
+      const [a, b] = await fleet.startPair({ lists: { allowPrivateSources: ['127.0.0.0/8'] } });
       const added = await a.api('/api/v1/lists', {
         method: 'POST',
         body: { name: 'shared', source: feeds.url('/pools.txt'), resolveForIps: true },
@@ -107,7 +77,7 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
   });
 
   it('applies an allowlist entry added at one instance at the other within 5 s', async () => {
-    const [a, b] = await startPair();
+    const [a, b] = await fleet.startPair();
     expect((await dig(b.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     // Both have made first contact (their LISTEN is up) before the change.
     await a.poolsink.fleet?.syncListsNow();
@@ -126,22 +96,21 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
   });
 
   it('makes one host blocked at both instances one incident, notified once', async () => {
-    const sink = await startHttpReceiver();
-    receiver = sink;
-    const [a, b] = await startPair({
+    const sink = fleet.closeAfterTest(await startHttpReceiver());
+    const [a, b] = await fleet.startPair({
       notify: [{ name: 'hook', type: 'webhook', url: sink.url, events: ['incident.opened'] }],
     });
     expect((await dig(a.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     expect((await dig(b.port, ['minexmr.test', 'A'])).status).toBe('NXDOMAIN');
     await eventually(async () => {
       const rows = await centralQuery<{ instances: string[]; notified_by: string | null }>(
-        server,
+        fleet.server,
         'SELECT instances, notified_by FROM central_incidents',
       );
       return rows.length === 1 && rows[0]?.instances.length === 2 && rows[0].notified_by !== null;
     });
     const incidents = await centralQuery<{ client_ip: string; attempts: string }>(
-      server,
+      fleet.server,
       'SELECT client_ip, attempts FROM central_incidents',
     );
     expect(incidents).toEqual([{ client_ip: '127.0.0.1', attempts: '2' }]);
@@ -160,7 +129,7 @@ describe.runIf(postgresAvailable())('a fleet of two instances on one PostgreSQL'
       expect([...(list[0]?.instances ?? [])].sort()).toEqual(['az-a', 'az-b']);
     }
     // Acknowledged at b: a sees the state.
-    const id = (await centralQuery<{ id: string }>(server, 'SELECT id FROM central_incidents'))[0]?.id;
+    const id = (await centralQuery<{ id: string }>(fleet.server, 'SELECT id FROM central_incidents'))[0]?.id;
     const ack = await b.api(`/api/v1/fleet/incidents/${id}/acknowledge`, { method: 'POST', body: { note: 'on it' } });
     expect(ack.status).toBe(200);
     const seen = await a.api('/api/v1/fleet/incidents?state=acknowledged');

@@ -3,19 +3,19 @@
  * PostgreSQL. A login at either ships by the second cursor (once, whatever retries), raises the
  * host's one fleet incident to critical, and incident.escalated goes out once fleet-wide; both
  * admin APIs list the fleet's logins; fleet incidents carry severity and names. The command line
- * reads the same fleet view (--fleet), and says when it is the local one.
+ * reads the same fleet view (--fleet: events, incidents, hosts, logins, client strings escaped), and
+ * says when it is the local one.
  */
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blockEvent } from '../helpers/block-events.js';
 import { runCli } from '../helpers/cli.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { startHttpReceiver, type HttpReceiver } from '../helpers/notify-receivers.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
+import { startHttpReceiver } from '../helpers/notify-receivers.js';
+import { postgresAvailable } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 
@@ -42,40 +42,14 @@ interface FleetIncidentView {
 }
 
 describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
-  let stacks: Stack[] = [];
-  let receiver: HttpReceiver | undefined;
+  const fleet = useFleet();
 
-  beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-  }, 120_000);
-  afterAll(async () => {
-    await upstream?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    await resetCentral(server);
-  });
-  afterEach(async () => {
-    await Promise.all(stacks.map((stack) => stack.close()));
-    stacks = [];
-    await receiver?.close();
-    receiver = undefined;
-  });
-
-  async function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
-    const config = {
+  function startPair(notifyUrl: string): Promise<[Stack, Stack]> {
+    return fleet.startPair({
       block: { response: 'sinkhole', sinkholeIpv4: '127.0.0.1' },
       honeypot: { listen: ['127.0.0.1:0'] },
       notify: [{ name: 'hook', type: 'webhook', url: notifyUrl, events: ['incident.opened', 'incident.escalated'] }],
-    };
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, config });
-    stacks.push(a);
-    const b = await startMember(server, { name: 'az-b', upstream: upstream.address, config });
-    stacks.push(b);
-    return [a, b];
+    });
   }
 
   function honeypotPort(stack: Stack): number {
@@ -91,8 +65,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
   }
 
   it('ships logins once, escalates the one fleet incident to critical, and notifies the escalation once', async () => {
-    const sink = await startHttpReceiver();
-    receiver = sink;
+    const sink = fleet.closeAfterTest(await startHttpReceiver());
     const [a, b] = await startPair(sink.url);
     // The host is blocked at both instances: one incident, severity of the lists (high), both names.
     expect((await dig(a.port, ['-b', '127.0.0.2', 'pool.example', 'A'])).status).toBe('NOERROR');
@@ -142,10 +115,10 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     await eventually(async () => sink.posts.some((p) => p.body.includes('"incident.escalated"')));
     await a.poolsink.fleet?.shipNow();
     await b.poolsink.fleet?.shipNow();
-    await centralQuery(server, 'UPDATE central_instances SET last_login_id = 0');
+    await centralQuery(fleet.server, 'UPDATE central_instances SET last_login_id = 0');
     await a.poolsink.fleet?.shipNow();
     await b.poolsink.fleet?.shipNow();
-    const rows = await centralQuery<{ n: string }>(server, 'SELECT count(*) AS n FROM central_miner_logins');
+    const rows = await centralQuery<{ n: string }>(fleet.server, 'SELECT count(*) AS n FROM central_miner_logins');
     expect(rows).toEqual([{ n: '2' }]);
     const [still] = await fleetIncidents(b);
     expect(still?.logins).toBe(2);
@@ -159,8 +132,7 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
   });
 
   it('prints the fleet view through the command line, escaped, and marks the local view', async () => {
-    const sink = await startHttpReceiver();
-    receiver = sink;
+    const sink = fleet.closeAfterTest(await startHttpReceiver());
     const [a, b] = await startPair(sink.url);
     const hostile = 'x\u001b[2J\rforged\nrow.pool.example';
     a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.9.0.1', qname: hostile }));
@@ -213,8 +185,54 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
     expect(hosts.stdout).toMatch(/^CLIENT\s+INSTANCE/);
     expect(hosts.stdout).toMatch(/127\.0\.0\.3\s+az-b/);
 
+    // Miner logins of both instances; every client-sent string escaped for the terminal.
+    const miner = await connectStratum(honeypotPort(a), { localAddress: '127.0.0.4' });
+    miner.send({
+      id: 1,
+      method: 'login',
+      params: { login: 'w\u001b[2J\rforged\nrow', pass: 'x', agent: 'evil\u009b31m\u202eagent', rigid: 'r\u0007' },
+    });
+    await miner.closed;
+    await STRATUM_LOGINS.bitcoin(await connectStratum(honeypotPort(b), { localAddress: '127.0.0.4' }), 'bc1qcli.w1');
+    await eventually(async () => {
+      const { body } = await a.api('/api/v1/fleet/miner-logins');
+      return (body as LoginPage).logins.length === 2;
+    });
+    const logins = await runCli(['logins', '--fleet', '--config', config]);
+    expect(logins).toMatchObject({ code: 0, stderr: '' });
+    const loginLines = logins.stdout.trimEnd().split('\n');
+    expect(loginLines[0]).toMatch(/^TIME \(UTC\)\s+INSTANCE\s+CLIENT\s+HOST\s+PORT\s+PROTOCOL\s+WALLET/);
+    expect(loginLines).toHaveLength(4);
+    expect(logins.stdout).not.toMatch(CONTROL);
+    expect(logins.stdout).not.toMatch(/[\u202a-\u202e]/);
+    const hostileLine = loginLines.find((l) => /\saz-a\s+127\.0\.0\.4\s/.test(l));
+    expect(hostileLine).toContain('w\\027[2J\\013forged\\010row');
+    expect(hostileLine).toContain('evil\\194\\15531m\\226\\128\\174agent');
+    expect(loginLines.some((l) => /\saz-b\s+127\.0\.0\.4\s.*bitcoin\s+bc1qcli\s/.test(l))).toBe(true);
+    const loginsAtB = await runCli(['logins', '--fleet', '--instance', 'az-b', '--config', config]);
+    expect(loginsAtB).toMatchObject({ code: 0, stderr: '' });
+    expect(loginsAtB.stdout).toContain('bc1qcli');
+    expect(loginsAtB.stdout).not.toContain('az-a');
+    const byNetwork = await runCli([
+      'logins',
+      '--fleet',
+      '--client',
+      '127.0.0.0/24',
+      '--wallet',
+      'bc1qcli',
+      '--config',
+      config,
+    ]);
+    expect(byNetwork.stdout.trimEnd().split('\n')).toHaveLength(3);
+    const badClient = await runCli(['logins', '--fleet', '--client', 'nonsense', '--config', config]);
+    expect(badClient.code).not.toBe(0);
+    expect(badClient.stderr).toContain('client');
+    expect((await runCli(['logins', '--instance', 'az-b', '--config', config])).stderr).toContain(
+      '--instance needs --fleet',
+    );
+
     // PostgreSQL away: the server answers from its own log, and the CLI says so.
-    await server.stop();
+    await fleet.server.stop();
     try {
       await eventually(
         async () => ((await a.api('/api/v1/fleet/events')).body as { source: string }).source === 'local',
@@ -228,8 +246,14 @@ describe.runIf(postgresAvailable())('miner logins of a fleet on one PostgreSQL',
       expect(localIncidents).toMatchObject({ code: 0, stderr: '' });
       expect(localIncidents.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
       expect(localIncidents.stdout).toContain('10.9.0.1');
+      const localLogins = await runCli(['logins', '--fleet', '--config', config]);
+      expect(localLogins).toMatchObject({ code: 0, stderr: '' });
+      expect(localLogins.stdout.split('\n')[0]).toBe('(local view: PostgreSQL unreachable)');
+      expect(localLogins.stdout).toContain('forged');
+      expect(localLogins.stdout).not.toContain('bc1qcli');
+      expect(localLogins.stdout).not.toMatch(CONTROL);
     } finally {
-      await server.start();
+      await fleet.server.start();
     }
   });
 });

@@ -7,14 +7,13 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CENTRAL_MIGRATIONS, migrateCentral, latestCentralVersion } from '../../src/central/migrations.js';
 import { blockEvent } from '../helpers/block-events.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { freeDnsPort } from '../helpers/free-port.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { postgresAvailable, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 
 async function centralCount(server: PostgresServer, instance: string): Promise<{ rows: number; distinct: number }> {
@@ -32,33 +31,14 @@ function localCount(stack: Stack): number {
 }
 
 describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
-  let stacks: Stack[] = [];
-
-  beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-  }, 120_000);
-  afterAll(async () => {
-    await upstream?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    await resetCentral(server);
-  });
-  afterEach(async () => {
-    await Promise.all(stacks.map((stack) => stack.close()));
-    stacks = [];
-  });
+  const fleet = useFleet();
 
   it('keeps answering and recording while PostgreSQL is stopped, then ships every event once', async () => {
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address });
-    stacks.push(a);
+    const a = await fleet.startMember({ name: 'az-a' });
     expect((await dig(a.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
-    await eventually(async () => (await centralCount(server, 'az-a')).rows === 1);
+    await eventually(async () => (await centralCount(fleet.server, 'az-a')).rows === 1);
 
-    await server.stop();
+    await fleet.server.stop();
     try {
       for (let i = 0; i < 5; i++) {
         expect((await dig(a.port, ['-b', `127.0.1.${i + 1}`, 'pool.example', 'A'])).status).toBe('NXDOMAIN');
@@ -77,12 +57,12 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
       expect(page.body).toMatchObject({ source: 'local', instance: 'az-a' });
       expect((page.body as { events: unknown[] }).events).toHaveLength(6);
     } finally {
-      await server.start();
+      await fleet.server.start();
     }
-    await eventually(async () => (await centralCount(server, 'az-a')).rows === 6);
+    await eventually(async () => (await centralCount(fleet.server, 'az-a')).rows === 6);
     // Shipping again changes nothing: every event is there exactly once.
     await a.poolsink.fleet?.shipNow();
-    expect(await centralCount(server, 'az-a')).toEqual({ rows: 6, distinct: 6 });
+    expect(await centralCount(fleet.server, 'az-a')).toEqual({ rows: 6, distinct: 6 });
     await eventually(async () =>
       JSON.stringify((await a.api('/healthz', { token: null })).body).includes('"reachable":true'),
     );
@@ -91,8 +71,7 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
   });
 
   it('loses and duplicates nothing when PostgreSQL restarts in the middle of shipping', async () => {
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, postgres: { batchSize: 200 } });
-    stacks.push(a);
+    const a = await fleet.startMember({ name: 'az-a', postgres: { batchSize: 200 } });
     const total = 20_000;
     const base = Date.now() - 60_000;
     for (let i = 0; i < total; i++) {
@@ -100,12 +79,12 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
     }
     a.poolsink.eventWriter.flush();
     await eventually(async () => localCount(a) === total);
-    await eventually(async () => (await centralCount(server, 'az-a')).rows > 0);
-    await server.restart();
-    await eventually(async () => (await centralCount(server, 'az-a')).rows === total, 60_000);
-    expect(await centralCount(server, 'az-a')).toEqual({ rows: total, distinct: total });
+    await eventually(async () => (await centralCount(fleet.server, 'az-a')).rows > 0);
+    await fleet.server.restart();
+    await eventually(async () => (await centralCount(fleet.server, 'az-a')).rows === total, 60_000);
+    expect(await centralCount(fleet.server, 'az-a')).toEqual({ rows: total, distinct: total });
     const [instance] = await centralQuery<{ last_local_id: string; shipped_events: string }>(
-      server,
+      fleet.server,
       "SELECT last_local_id, shipped_events FROM central_instances WHERE name = 'az-a'",
     );
     expect(Number(instance?.shipped_events)).toBe(total);
@@ -114,9 +93,8 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
   it('starts with a wrong password: a clear reason, degraded /healthz, the local view', async () => {
     const passwordFile = join(tmpdir(), `poolsink-wrong-pw-${process.pid}`);
     writeFileSync(passwordFile, 'not-the-password\n', { mode: 0o600 });
-    const url = server.url().replace(/:[^:@/]+@/, '@'); // the password comes from the file only
-    const a = await startMember(server, { name: 'az-a', upstream: upstream.address, postgres: { url, passwordFile } });
-    stacks.push(a);
+    const url = fleet.server.url().replace(/:[^:@/]+@/, '@'); // the password comes from the file only
+    const a = await fleet.startMember({ name: 'az-a', postgres: { url, passwordFile } });
     expect((await dig(a.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     await eventually(async () => /password authentication failed/.test(a.poolsink.fleet?.status().lastError ?? ''));
     const health = await a.api('/healthz', { token: null });
@@ -130,12 +108,10 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
 
   it('starts with no server listening: connection refused, degraded, DNS served', async () => {
     const port = await freeDnsPort();
-    const a = await startMember(server, {
+    const a = await fleet.startMember({
       name: 'az-a',
-      upstream: upstream.address,
       postgres: { url: `postgres://poolsink@127.0.0.1:${port}/poolsink`, connectTimeoutMs: 500 },
     });
-    stacks.push(a);
     expect((await dig(a.port, ['pool.example', 'A'])).status).toBe('NXDOMAIN');
     await eventually(async () => /ECONNREFUSED/.test(a.poolsink.fleet?.status().lastError ?? ''));
     const health = await a.api('/healthz', { token: null });
@@ -145,13 +121,13 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
 
   it('migrates once when several instances start at the same time', async () => {
     await centralQuery(
-      server,
+      fleet.server,
       `DROP TABLE IF EXISTS central_events, central_hosts, central_incidents, central_instances, central_allowlist,
   central_lists, central_miner_logins, poolsink_schema;
 DROP FUNCTION IF EXISTS poolsink_severity_max(text, text);
 DROP FUNCTION IF EXISTS poolsink_event_partition(bigint)`,
     );
-    const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: server.url() }));
+    const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: fleet.server.url() }));
     await Promise.all(clients.map((client) => client.connect()));
     try {
       const versions = await Promise.all(clients.map((client) => migrateCentral(client)));
@@ -160,7 +136,7 @@ DROP FUNCTION IF EXISTS poolsink_event_partition(bigint)`,
       await Promise.all(clients.map((client) => client.end()));
     }
     const rows = await centralQuery<{ version: number }>(
-      server,
+      fleet.server,
       'SELECT version FROM poolsink_schema ORDER BY version',
     );
     // Each migration applied once, in order.

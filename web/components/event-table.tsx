@@ -1,14 +1,37 @@
-/** A table of block events; names are shown as the API gives them (presentation format), as text. */
+/**
+ * A table of block events: the Events page, an incident's recent events, and the Fleet page's
+ * events (with an Instance column, and no local incident). Names are shown as the API gives them
+ * (raw, any byte) and rendered as text only.
+ */
 import type { EventView } from '../types.js';
 import { HostLabel, Time } from './ui.js';
 
-export function EventTable({ events }: { events: readonly EventView[] }) {
+/** What a row needs: a local event, or a fleet event (its instance, no local incident). */
+export type EventRow = Pick<
+  EventView,
+  'id' | 'time' | 'clientIp' | 'identity' | 'qname' | 'list' | 'rule' | 'action' | 'count'
+> & {
+  readonly instance?: string;
+  readonly incidentId?: number | null;
+};
+
+export function EventTable({
+  events,
+  showInstance = false,
+  testId,
+}: {
+  events: readonly EventRow[];
+  /** The Instance column instead of the (local) Incident column: fleet events. */
+  showInstance?: boolean;
+  testId?: string;
+}) {
   if (events.length === 0) return <p class="muted">No events match.</p>;
   return (
-    <table>
+    <table data-testid={testId}>
       <thead>
         <tr>
           <th scope="col">Time</th>
+          {showInstance ? <th scope="col">Instance</th> : null}
           <th scope="col">Host</th>
           <th scope="col">Name</th>
           <th scope="col">List</th>
@@ -17,15 +40,16 @@ export function EventTable({ events }: { events: readonly EventView[] }) {
           <th scope="col" title="Queries the row stands for: repeats within database.coalesceWindowMs are one row">
             Count
           </th>
-          <th scope="col">Incident</th>
+          {showInstance ? null : <th scope="col">Incident</th>}
         </tr>
       </thead>
       <tbody>
         {events.map((event) => (
-          <tr key={event.id}>
+          <tr key={`${event.instance ?? ''} ${event.id}`}>
             <td>
               <Time iso={event.time} />
             </td>
+            {showInstance ? <td class="instance">{event.instance}</td> : null}
             <td>
               <HostLabel ip={event.clientIp} identity={event.identity} />
             </td>
@@ -34,9 +58,11 @@ export function EventTable({ events }: { events: readonly EventView[] }) {
             <td class="mono wrap">{event.rule}</td>
             <td>{event.action}</td>
             <td class="num">{event.count}</td>
-            <td>
-              {event.incidentId === null ? '–' : <a href={`#/incidents/${event.incidentId}`}>#{event.incidentId}</a>}
-            </td>
+            {showInstance ? null : (
+              <td>
+                {event.incidentId == null ? '–' : <a href={`#/incidents/${event.incidentId}`}>#{event.incidentId}</a>}
+              </td>
+            )}
           </tr>
         ))}
       </tbody>

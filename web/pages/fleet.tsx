@@ -1,46 +1,67 @@
 /**
  * Fleet: every instance's view from PostgreSQL (issue 15): the instances and how far each has
- * shipped, block events with an Instance column and filter (keyset pages), and fleet incidents.
- * When PostgreSQL is unreachable the events are this instance's own, under a banner saying so.
- * Names come raw from the API (any byte) and are rendered as text only.
+ * shipped, fleet incidents (acknowledge / resolve reach every instance), hosts per instance, miner
+ * logins and block events with an Instance column, one instance filter for all, keyset pages.
+ * When PostgreSQL is unreachable the hosts, logins and events are this instance's own, under a
+ * banner saying so. Names, wallets and agents come raw from the API (any byte): rendered as text
+ * by the same tables as the Events, Incidents and incident pages.
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError, queryString } from '../api.js';
+import { EventTable } from '../components/event-table.js';
+import { IncidentChange } from '../components/incident-change.js';
+import { IncidentTable } from '../components/incident-table.js';
+import { MinerLoginTable } from '../components/miner-login-table.js';
 import { Pager } from '../components/pager.js';
-import { Card, ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
+import { Card, ErrorNote, Loading } from '../components/ui.js';
 import type {
-  FleetEvent,
   FleetEventPage,
-  FleetIncident,
+  FleetHosts,
   FleetIncidents,
   FleetInstances,
+  FleetMinerLoginPage,
   FleetSource,
 } from '../fleet-types.js';
-import { useLoad } from '../hooks.js';
+import { useLoad, type Loaded } from '../hooks.js';
+import { FleetHostTable, InstanceTable } from './fleet-tables.js';
 
 const PAGE = 50;
 const POLL_MS = 10_000;
 
 /** The Local-view banner: shown whenever a fleet read answered from this instance alone. */
-function LocalBanner({ source }: { source: FleetSource | undefined }) {
-  if (source !== 'local') return null;
+function LocalBanner({ sources }: { sources: readonly (FleetSource | undefined)[] }) {
+  if (!sources.includes('local')) return null;
   return (
     <p class="banner" role="status" data-testid="fleet-local">
-      Local view: PostgreSQL unreachable. Only this instance's events are shown.
+      Local view: PostgreSQL unreachable. Only this instance's hosts, miner logins and events are shown.
     </p>
   );
+}
+
+/** A keyset-paged fleet read: its pages' cursors, reset when the instance filter changes. */
+function usePagedFleet<T>(path: string, instance: string): Loaded<T> & { pager: PagerState } {
+  const [paging, setPaging] = useState<{ instance: string; pages: readonly string[] }>({ instance, pages: [] });
+  const pages = paging.instance === instance ? paging.pages : [];
+  const cursor = pages.at(-1);
+  const loaded = useLoad(
+    () => api<T>(`${path}${queryString({ instance, limit: PAGE, cursor })}`),
+    JSON.stringify([instance, cursor]),
+    POLL_MS,
+  );
+  return { ...loaded, pager: { pages, setPages: (next) => setPaging({ instance, pages: next }) } };
+}
+
+interface PagerState {
+  readonly pages: readonly string[];
+  setPages(pages: readonly string[]): void;
 }
 
 export function FleetPage() {
   const instances = useLoad(() => api<FleetInstances>('/api/v1/fleet/instances'), 'instances', POLL_MS);
   const [instance, setInstance] = useState('');
-  const [pages, setPages] = useState<readonly string[]>([]);
-  const cursor = pages.at(-1);
-  const events = useLoad(
-    () => api<FleetEventPage>(`/api/v1/fleet/events${queryString({ instance, limit: PAGE, cursor })}`),
-    JSON.stringify([instance, cursor]),
-    POLL_MS,
-  );
+  const events = usePagedFleet<FleetEventPage>('/api/v1/fleet/events', instance);
+  const logins = usePagedFleet<FleetMinerLoginPage>('/api/v1/fleet/miner-logins', instance);
+  const hosts = usePagedFleet<FleetHosts>('/api/v1/fleet/hosts', instance);
   const incidents = useLoad(
     () => api<FleetIncidents>(`/api/v1/fleet/incidents${queryString({ instance, limit: PAGE })}`),
     instance,
@@ -50,7 +71,7 @@ export function FleetPage() {
   return (
     <div class="page">
       <h1>Fleet</h1>
-      <LocalBanner source={events.data?.source} />
+      <LocalBanner sources={[events.data?.source, hosts.data?.source, logins.data?.source]} />
       <Card title="Instances">
         <ErrorNote error={instances.error} />
         <Loading when={instances.data === undefined && instances.error === undefined} />
@@ -59,14 +80,7 @@ export function FleetPage() {
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
         <label>
           Instance
-          <select
-            name="instance"
-            value={instance}
-            onChange={(e) => {
-              setInstance(e.currentTarget.value);
-              setPages([]);
-            }}
-          >
+          <select name="instance" value={instance} onChange={(e) => setInstance(e.currentTarget.value)}>
             <option value="">all</option>
             {names.map((name) => (
               <option key={name} value={name}>
@@ -84,134 +98,45 @@ export function FleetPage() {
               : incidents.error
           }
         />
-        {incidents.data !== undefined ? <FleetIncidentTable incidents={incidents.data.incidents} /> : null}
+        {incidents.data !== undefined ? (
+          <IncidentTable
+            incidents={incidents.data.incidents}
+            empty="No fleet incidents."
+            showInstances
+            testId="fleet-incidents"
+            actions={(incident) => (
+              <IncidentChange
+                path={`/api/v1/fleet/incidents/${incident.id}`}
+                state={incident.state}
+                onChanged={incidents.reload}
+              />
+            )}
+          />
+        ) : null}
+      </Card>
+      <Card title="Fleet hosts">
+        <ErrorNote error={hosts.error} />
+        <Loading when={hosts.data === undefined && hosts.error === undefined} />
+        {hosts.data !== undefined ? <FleetHostTable hosts={hosts.data.hosts} /> : null}
+        <Pager {...hosts.pager} next={hosts.data?.nextCursor} />
+      </Card>
+      <Card title="Fleet miner logins">
+        <ErrorNote error={logins.error} />
+        <Loading when={logins.data === undefined && logins.error === undefined} />
+        {logins.data !== undefined ? (
+          <MinerLoginTable logins={logins.data.logins} showInstance showHost testId="fleet-logins" />
+        ) : null}
+        <Pager {...logins.pager} next={logins.data?.nextCursor} />
       </Card>
       <Card title="Fleet events">
         <ErrorNote error={events.error} />
         <Loading when={events.data === undefined && events.error === undefined} />
-        {events.data !== undefined ? <FleetEventTable events={events.data.events} /> : null}
-        <Pager pages={pages} setPages={setPages} next={events.data?.nextCursor} />
+        {events.data !== undefined ? (
+          <EventTable events={events.data.events} showInstance testId="fleet-events" />
+        ) : null}
+        <Pager {...events.pager} next={events.data?.nextCursor} />
       </Card>
     </div>
-  );
-}
-
-function InstanceTable({ data }: { data: FleetInstances }) {
-  if (data.instances.length === 0) return <p class="muted">No instance has shipped yet.</p>;
-  return (
-    <table data-testid="fleet-instances">
-      <thead>
-        <tr>
-          <th scope="col">Instance</th>
-          <th scope="col">Last shipped</th>
-          <th scope="col" class="num">
-            Shipped events
-          </th>
-          <th scope="col">Last seen</th>
-        </tr>
-      </thead>
-      <tbody>
-        {data.instances.map((i) => (
-          <tr key={i.name}>
-            <td class="instance">
-              {i.name}
-              {i.name === data.instance ? <span class="muted"> (this one)</span> : null}
-            </td>
-            <td>
-              <Time iso={i.lastShipped} />
-            </td>
-            <td class="num">{i.shippedEvents}</td>
-            <td>
-              <Time iso={i.seen} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function FleetEventTable({ events }: { events: readonly FleetEvent[] }) {
-  if (events.length === 0) return <p class="muted">No events match.</p>;
-  return (
-    <table data-testid="fleet-events">
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Instance</th>
-          <th scope="col">Host</th>
-          <th scope="col">Name</th>
-          <th scope="col">List</th>
-          <th scope="col">Action</th>
-          <th scope="col" class="num">
-            Count
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {events.map((event) => (
-          <tr key={`${event.instance} ${event.id}`}>
-            <td>
-              <Time iso={event.time} />
-            </td>
-            <td class="instance">{event.instance}</td>
-            <td>
-              <HostLabel ip={event.clientIp} identity={event.identity} />
-            </td>
-            <td class="mono wrap qname">{event.qname}</td>
-            <td>{event.list}</td>
-            <td>{event.action}</td>
-            <td class="num">{event.count}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-function FleetIncidentTable({ incidents }: { incidents: readonly FleetIncident[] }) {
-  if (incidents.length === 0) return <p class="muted">No fleet incidents.</p>;
-  return (
-    <table data-testid="fleet-incidents">
-      <thead>
-        <tr>
-          <th scope="col">Incident</th>
-          <th scope="col">Host</th>
-          <th scope="col">Instances</th>
-          <th scope="col">State</th>
-          <th scope="col">Severity</th>
-          <th scope="col" class="num">
-            Attempts
-          </th>
-          <th scope="col">First seen</th>
-          <th scope="col">Last seen</th>
-        </tr>
-      </thead>
-      <tbody>
-        {incidents.map((incident) => (
-          <tr key={incident.id}>
-            <td>#{incident.id}</td>
-            <td>
-              <HostLabel ip={incident.clientIp} identity={incident.identity} />
-            </td>
-            <td class="instances">{incident.instances.join(', ')}</td>
-            <td>
-              <span class={`state state-${incident.state}`}>{incident.state}</span>
-            </td>
-            <td>
-              <span class={`sev sev-${incident.severity}`}>{incident.severity}</span>
-            </td>
-            <td class="num">{incident.attempts}</td>
-            <td>
-              <Time iso={incident.firstSeen} />
-            </td>
-            <td>
-              <Time iso={incident.lastSeen} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }
 

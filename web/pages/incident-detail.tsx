@@ -2,10 +2,10 @@
  * One incident: identity, attempts per hour, names, miner logins, recent events, history; acknowledge
  * or resolve. A retro incident (found in the query history) is marked.
  */
-import { useState } from 'preact/hooks';
-import { api, send } from '../api.js';
+import { api } from '../api.js';
 import { TimeChart } from '../components/chart.js';
 import { EventTable } from '../components/event-table.js';
+import { IncidentChange } from '../components/incident-change.js';
 import { MinerLoginTable } from '../components/miner-login-table.js';
 import { RetroMark } from '../components/retro-mark.js';
 import { Card, ErrorNote, HostLabel, IdentityDetails, Loading, Time } from '../components/ui.js';
@@ -90,7 +90,11 @@ export function IncidentDetailPage({ id }: { id: string }) {
                   </dd>
                 </div>
               </dl>
-              <ChangeForm id={id} state={data.incident.state} onChanged={detail.reload} />
+              <IncidentChange
+                path={`/api/v1/incidents/${encodeURIComponent(id)}`}
+                state={data.incident.state}
+                onChanged={detail.reload}
+              />
             </Card>
             <Card title="Host identity">
               <IdentityDetails identity={data.incident.identity} />
@@ -153,42 +157,5 @@ export function IncidentDetailPage({ id }: { id: string }) {
         </>
       )}
     </div>
-  );
-}
-
-function ChangeForm({ id, state, onChanged }: { id: string; state: string; onChanged: () => void }) {
-  const [note, setNote] = useState('');
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [busy, setBusy] = useState(false);
-  if (state === 'resolved') return null;
-  const change = async (verb: 'acknowledge' | 'resolve'): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await send(`/api/v1/incidents/${encodeURIComponent(id)}/${verb}`, { method: 'POST', body: { note } });
-      setNote('');
-      onChanged();
-    } catch (err: unknown) {
-      setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form class="change" onSubmit={(e) => e.preventDefault()}>
-      <label>
-        Note
-        <input value={note} required maxLength={1000} onInput={(e) => setNote(e.currentTarget.value)} />
-      </label>
-      {state === 'open' ? (
-        <button type="button" disabled={busy || note.trim() === ''} onClick={() => change('acknowledge')}>
-          Acknowledge
-        </button>
-      ) : null}
-      <button type="button" disabled={busy || note.trim() === ''} onClick={() => change('resolve')}>
-        Resolve
-      </button>
-      <ErrorNote error={error} />
-    </form>
   );
 }

@@ -1,11 +1,11 @@
 /** Incidents: a table filtered by state, severity and time, paged by the API's cursor. */
 import { useState } from 'preact/hooks';
 import { api, queryString } from '../api.js';
-import { ErrorNote, HostLabel, Loading, Time } from '../components/ui.js';
+import { IncidentTable } from '../components/incident-table.js';
+import { ErrorNote, Loading } from '../components/ui.js';
 import { useLoad } from '../hooks.js';
-import type { Incident, IncidentPage } from '../types.js';
+import type { IncidentPage } from '../types.js';
 import { Pager } from '../components/pager.js';
-import { RetroMark } from '../components/retro-mark.js';
 
 const PAGE = 50;
 
@@ -64,56 +64,15 @@ export function IncidentsPage({ initialState }: { initialState: string }) {
       </form>
       <ErrorNote error={page.error} />
       <Loading when={page.data === undefined && page.error === undefined} />
-      {page.data !== undefined ? <IncidentTable incidents={page.data.incidents} /> : null}
+      {page.data !== undefined ? (
+        <IncidentTable
+          incidents={page.data.incidents}
+          empty="No incidents match."
+          showLists
+          href={(incident) => `#/incidents/${incident.id}`}
+        />
+      ) : null}
       <Pager pages={pages} setPages={setPages} next={page.data?.nextCursor} />
     </div>
-  );
-}
-
-function IncidentTable({ incidents }: { incidents: readonly Incident[] }) {
-  if (incidents.length === 0) return <p class="muted">No incidents match.</p>;
-  return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Incident</th>
-          <th scope="col">Host</th>
-          <th scope="col">State</th>
-          <th scope="col">Severity</th>
-          <th scope="col" class="num">
-            Attempts
-          </th>
-          <th scope="col">Lists</th>
-          <th scope="col">First seen</th>
-          <th scope="col">Last seen</th>
-        </tr>
-      </thead>
-      <tbody>
-        {incidents.map((incident) => (
-          <tr key={incident.id}>
-            <td>
-              <a href={`#/incidents/${incident.id}`}>#{incident.id}</a> <RetroMark retro={incident.retro} />
-            </td>
-            <td>
-              <HostLabel ip={incident.clientIp} identity={incident.identity} />
-            </td>
-            <td>
-              <span class={`state state-${incident.state}`}>{incident.state}</span>
-            </td>
-            <td>
-              <span class={`sev sev-${incident.severity}`}>{incident.severity}</span>
-            </td>
-            <td class="num">{incident.attempts}</td>
-            <td>{incident.lists.join(', ')}</td>
-            <td>
-              <Time iso={incident.firstSeen} />
-            </td>
-            <td>
-              <Time iso={incident.lastSeen} />
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }
