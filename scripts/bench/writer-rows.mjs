@@ -84,6 +84,7 @@ async function main() {
     maxEvents: 1_000_000_000,
     coalesceWindowMs: 10_000,
     incidents: { autoResolveHours: 24, severities: {} },
+    ...(env.WRITER_BENCH_BATCH ? { batchSize: Number(env.WRITER_BENCH_BATCH) } : {}),
   });
   const results = [];
   let offset = 0;
