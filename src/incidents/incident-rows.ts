@@ -7,12 +7,12 @@ import { PoolsinkError } from '../errors.js';
 import type { IdentityLookup } from '../inventory/host-identity.js';
 import type { NotificationOutbox, NotificationType } from '../notify/notification.js';
 import type { StoreConnection } from '../store/database.js';
-import { OTHER_NAMES } from '../store/rollup-writes.js';
 import type { Detection } from './detection-log.js';
 import { PAYLOAD_TOP_NAMES, incidentPayload, type IncidentPayload } from './incident-payload.js';
 import { escalationReasons, type Severity } from './incident-state.js';
 import type { ActiveIncident, IncidentWrites } from './incident-store.js';
 import type { Touch } from './incident-touch.js';
+import { writeIncidentNames } from './incident-names.js';
 
 export interface IncidentRowsOptions {
   readonly connection: StoreConnection;
@@ -97,29 +97,15 @@ export function createIncidentRows(options: IncidentRowsOptions): IncidentRows {
   function writeNames(touch: Touch, detected: Detection[]): number {
     const s = statements();
     const { incident } = touch;
-    let newNames = 0;
-    for (const [qname, name] of touch.names) {
-      if (incident.names + newNames >= maxNames) {
-        // Full: a name it has is counted as before, any other under OTHER_NAMES.
-        if (s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname).changes > 0) continue;
-        const { count, list, firstMs, lastMs } = name;
-        if (s.newName.run(incident.id, OTHER_NAMES, list, count, firstMs, lastMs).changes === 0)
-          s.bumpName.run(count, list, firstMs, lastMs, incident.id, OTHER_NAMES);
-        continue;
-      }
-      if (s.newName.run(incident.id, qname, name.list, name.count, name.firstMs, name.lastMs).changes === 0) {
-        s.bumpName.run(name.count, name.list, name.firstMs, name.lastMs, incident.id, qname);
-        continue;
-      }
-      newNames += 1;
-      // An opened incident is one line (its first name); an open one, a line per new name.
-      if (!touch.opened || newNames === 1) {
-        const kind = touch.opened ? 'host' : 'name';
-        detected.push({ kind, clientIp: incident.clientIp, qname, list: name.list, incidentId: incident.id });
-      }
+    const added = writeIncidentNames(s, incident.id, incident.names, touch.names, maxNames);
+    // An opened incident is one line (its first name); an open one, a line per new name.
+    for (const qname of touch.opened ? added.slice(0, 1) : added) {
+      const kind = touch.opened ? 'host' : 'name';
+      const list = touch.names.get(qname)?.list ?? '';
+      detected.push({ kind, clientIp: incident.clientIp, qname, list, incidentId: incident.id });
     }
     for (const [hour, n] of touch.hours) s.hour.run(incident.id, hour, n);
-    return newNames;
+    return added.length;
   }
 
   function write(touch: Touch, detected: Detection[], retroDetectedMs: number | undefined): void {

@@ -117,6 +117,7 @@ export function prepareIncidentWrites(db: SqliteDatabase) {
     topNames: db.prepare<[number, number], NameRow>(
       'SELECT qname, list, count, first_ms, last_ms FROM incident_names WHERE incident_id = ? ORDER BY count DESC, qname LIMIT ?',
     ),
+    names: db.prepare<[number], string>('SELECT qname FROM incident_names WHERE incident_id = ?').pluck(),
     nameLastMs: db.prepare<[number, string], { last_ms: number }>(
       'SELECT last_ms FROM incident_names WHERE incident_id = ? AND qname = ?',
     ),

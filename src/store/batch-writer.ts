@@ -17,7 +17,7 @@ import { reverseName } from './reversed-names.js';
 import { MAX_NAMES_PER_HOST, prepareRollupStatements, writeRollups, type BatchWriterLimits } from './rollup-writes.js';
 import { hourOf } from './schema.js';
 
-interface DomainTally {
+export interface DomainTally {
   count: number;
   firstMs: number;
   lastMs: number;

@@ -3,7 +3,7 @@
  * outcome minutes), run by the batch writer inside its transaction, with the per-host name cap:
  * a host's names beyond maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
  */
-import type { HostTally, Rollups } from './batch-writer.js';
+import type { DomainTally, HostTally, Rollups } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
 import type { IdentityIds } from './host-identities.js';
 
@@ -71,6 +71,10 @@ function byKey<V>(entries: [string, V][]): [string, V][] {
 function keyHourRows(byHour: Map<number, Map<string, number>>): [string, number, number][] {
   const rows: [string, number, number][] = [];
   for (const [hour, counts] of byHour) for (const [key, count] of counts) rows.push([key, hour, count]);
+  return sortKeyHour(rows);
+}
+
+function sortKeyHour(rows: [string, number, number][]): [string, number, number][] {
   return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
 }
 
@@ -115,7 +119,23 @@ function writeHostNames(
   // A host past its cap with many names this time (a flood of random names): its kept names read
   // once, instead of one failing UPDATE per new name (measured: most of the rollup cost then).
   const kept = !fits && host.domains.size > KEPT_SET_MIN_NAMES ? new Set(s.keptNameList.all(clientIp)) : undefined;
-  for (const [qname, domain] of byKey([...host.domains])) {
+  // Full (no room) with a kept set: only the names it has are written, so only they are sorted; the
+  // others (a flood of random names) go to OTHER_NAMES unsorted.
+  let entries: [string, DomainTally][];
+  if (room <= 0 && kept !== undefined) {
+    entries = [];
+    for (const entry of host.domains) {
+      const [qname, domain] = entry;
+      if (kept.has(qname)) entries.push(entry);
+      else {
+        otherCount += domain.count;
+        if (domain.lastMs > otherLastMs) otherLastMs = domain.lastMs;
+        overflow.set(qname, (overflow.get(qname) ?? 0) + domain.count);
+      }
+    }
+    entries = byKey(entries);
+  } else entries = byKey([...host.domains]);
+  for (const [qname, domain] of entries) {
     if (fits) {
       // Inserted if new, else bumped: cheaper than one upsert with RETURNING (2 µs per new name, 8 per existing).
       if (s.newHostDomain.run(clientIp, qname, domain.count, domain.lastMs).changes > 0) added += 1;
@@ -154,26 +174,36 @@ export function writeRollups(s: RollupStatements, rollups: Rollups, identities: 
   let otherCount = 0;
   let otherFirstMs = Number.MAX_SAFE_INTEGER;
   let otherLastMs = 0;
-  for (const [qname, domain] of byKey([...rollups.domains])) {
+  // Names moved whole to OTHER_NAMES (a flood past a host's cap) are summed unsorted; only the
+  // rows written are sorted.
+  const domainRows: [string, DomainTally][] = [];
+  for (const entry of rollups.domains) {
+    const [qname, domain] = entry;
     const moved = Math.min(overflow.get(qname) ?? 0, domain.count);
     if (moved > 0) {
       otherCount += moved;
       otherFirstMs = Math.min(otherFirstMs, domain.firstMs);
       otherLastMs = Math.max(otherLastMs, domain.lastMs);
     }
-    if (domain.count > moved) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count - moved);
+    if (domain.count > moved) domainRows.push(moved > 0 ? [qname, { ...domain, count: domain.count - moved }] : entry);
   }
+  for (const [qname, domain] of byKey(domainRows)) s.domain.run(qname, domain.firstMs, domain.lastMs, domain.count);
   if (otherCount > 0) s.domain.run(OTHER_NAMES, otherFirstMs, otherLastMs, otherCount);
   const otherHours = new Map<number, number>();
-  for (const [qname, hour, count] of keyHourRows(rollups.domainHours)) {
-    const left = overflow.get(qname) ?? 0;
-    const moved = Math.min(left, count);
-    if (moved > 0) {
-      overflow.set(qname, left - moved);
-      otherHours.set(hour, (otherHours.get(hour) ?? 0) + moved);
+  // A name's overflow is taken from its hours in time order; only the rows written are sorted.
+  const hourRows: [string, number, number][] = [];
+  for (const hour of [...rollups.domainHours.keys()].sort((a, b) => a - b)) {
+    for (const [qname, count] of rollups.domainHours.get(hour) ?? []) {
+      const left = overflow.get(qname) ?? 0;
+      const moved = Math.min(left, count);
+      if (moved > 0) {
+        overflow.set(qname, left - moved);
+        otherHours.set(hour, (otherHours.get(hour) ?? 0) + moved);
+      }
+      if (count > moved) hourRows.push([qname, hour, count - moved]);
     }
-    if (count > moved) s.domainHour.run(qname, hour, count - moved);
   }
+  for (const [qname, hour, count] of sortKeyHour(hourRows)) s.domainHour.run(qname, hour, count);
   for (const [hour, count] of otherHours) s.domainHour.run(OTHER_NAMES, hour, count);
   for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) s.hostHour.run(clientIp, hour, count);
   for (const [hour, lists] of rollups.listHours) {

@@ -85,6 +85,30 @@ describe('incidents from events', () => {
     ]);
   });
 
+  test('a batch of many names past maxNames: kept names keep counting, the rest sum into OTHER-NAMES', () => {
+    writer.close();
+    start(3);
+    for (let i = 0; i < 3; i++) writer.record(blockEvent(T0 + i, { qname: `k${i}.pool.example` }));
+    writer.flush();
+    // One batch: 200 new names (past the cap) between repeats of the 3 kept ones.
+    writer.record(blockEvent(T0 + 10, { qname: 'k0.pool.example' }));
+    for (let i = 0; i < 200; i++)
+      writer.record(blockEvent(T0 + 100 + i, { qname: `n${i}.pool.example`, list: i === 199 ? 'last' : 'bench' }));
+    writer.record(blockEvent(T0 + 400, { qname: 'k2.pool.example' }));
+    writer.flush();
+    const [incident] = incidents();
+    expect(incident).toMatchObject({ attempts: 205, distinctNames: 3 });
+    const names = connection.db
+      .prepare('SELECT qname, list, count, first_ms, last_ms FROM incident_names WHERE incident_id = ? ORDER BY qname')
+      .all(incident?.id);
+    expect(names).toEqual([
+      { qname: 'OTHER-NAMES', list: 'last', count: 200, first_ms: T0 + 100, last_ms: T0 + 299 },
+      { qname: 'k0.pool.example', list: 'miners', count: 2, first_ms: T0, last_ms: T0 + 10 },
+      { qname: 'k1.pool.example', list: 'miners', count: 1, first_ms: T0 + 1, last_ms: T0 + 1 },
+      { qname: 'k2.pool.example', list: 'miners', count: 2, first_ms: T0 + 2, last_ms: T0 + 400 },
+    ]);
+  });
+
   test('first block opens one incident; 1,000 more count into it and escalate by step only', () => {
     writer.record(blockEvent(T0));
     writer.flush();

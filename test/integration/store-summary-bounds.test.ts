@@ -136,3 +136,42 @@ test('domains beyond maxDomains are pruned least recently seen first', async () 
   expect(names.map((row) => row.qname)).toContain('n49.pool.example');
   expect(names.map((row) => row.qname)).not.toContain('n0.pool.example');
 });
+
+test('a full host flooding names another host keeps: its counts move to OTHER_NAMES, in time order per name', () => {
+  const HOUR = 3_600_000;
+  const H = Math.floor(NOW / HOUR) * HOUR;
+  const writer = createEventWriter({ connection, log, flushIntervalMs: 3_600_000, maxNamesPerHost: 2 });
+  const a = (timeMs: number, qname: string): BlockEvent => blockEvent(timeMs, { clientIp: '10.0.0.1', qname });
+  writer.record(a(H, 'a0.pool.example'));
+  writer.record(a(H, 'a1.pool.example'));
+  writer.flush();
+  // One batch: host A (full) floods 100 names in two hours; host B (room left) keeps x0.
+  for (let i = 0; i < 100; i += 1) writer.record(a(H + 10 + i, `x${i}.pool.example`));
+  for (let i = 0; i < 100; i += 1) writer.record(a(H + HOUR + 10 + i, `x${i}.pool.example`));
+  writer.record(blockEvent(H + HOUR + 500, { clientIp: '10.0.0.2', qname: 'x0.pool.example' }));
+  writer.close();
+
+  const rows = (sql: string) => connection.db.prepare(sql).all();
+  expect(rows('SELECT client_ip, qname, count FROM host_domains ORDER BY client_ip, qname')).toEqual([
+    { client_ip: '10.0.0.1', qname: OTHER_NAMES, count: 200 },
+    { client_ip: '10.0.0.1', qname: 'a0.pool.example', count: 1 },
+    { client_ip: '10.0.0.1', qname: 'a1.pool.example', count: 1 },
+    { client_ip: '10.0.0.2', qname: 'x0.pool.example', count: 1 },
+  ]);
+  expect(rows('SELECT qname, blocked_count FROM domains ORDER BY qname')).toEqual([
+    { qname: OTHER_NAMES, blocked_count: 200 },
+    { qname: 'a0.pool.example', blocked_count: 1 },
+    { qname: 'a1.pool.example', blocked_count: 1 },
+    { qname: 'x0.pool.example', blocked_count: 1 },
+  ]);
+  // x0's two moved queries come from its earliest hours first: H (A's 1) then H+1 (1 of A's and B's 2).
+  expect(
+    rows('SELECT qname, hour_ms - ? AS hour, count FROM domain_hours ORDER BY qname, hour_ms'.replace('?', String(H))),
+  ).toEqual([
+    { qname: OTHER_NAMES, hour: 0, count: 100 },
+    { qname: OTHER_NAMES, hour: HOUR, count: 100 },
+    { qname: 'a0.pool.example', hour: 0, count: 1 },
+    { qname: 'a1.pool.example', hour: 0, count: 1 },
+    { qname: 'x0.pool.example', hour: HOUR, count: 1 },
+  ]);
+});
