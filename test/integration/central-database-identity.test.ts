@@ -73,6 +73,8 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
   async function start(): Promise<Stack> {
     const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
     stack = await startMember(server, { name: 'az-a', upstream: upstream.address, dir, log });
+    // First contact, so the schema exists before the test reads it (a migration at first use).
+    await stack.poolsink.fleet?.shipNow();
     return stack;
   }
 
