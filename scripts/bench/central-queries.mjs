@@ -14,62 +14,13 @@
  * to the partitioned table. BENCH_PLAN=1 also prints the plan of the domain read's first window.
  * Prints numbers; never fails on a missed target.
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
+import { startBenchCluster } from './pg-cluster.mjs';
 
-const BIN = process.env.POSTGRES_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = 5;
 const DAYS = 30;
 const DAY_MS = 86_400_000;
-const asRoot = process.getuid?.() === 0;
-
-function runPg(binary, args) {
-  const path = join(BIN, binary);
-  execFileSync(asRoot ? 'runuser' : path, asRoot ? ['-u', 'postgres', '--', path, ...args] : args, {
-    stdio: 'ignore',
-  });
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Like test/helpers/postgres-server.ts: initdb into a temp directory, loopback TCP and a private socket directory. */
-async function startCluster() {
-  const dir = mkdtempSync(join(tmpdir(), 'poolsink-bench-pgq-'));
-  const uid = asRoot ? Number(execFileSync('id', ['-u', 'postgres']).toString()) : undefined;
-  const gid = asRoot ? Number(execFileSync('id', ['-g', 'postgres']).toString()) : undefined;
-  if (asRoot) chownSync(dir, uid, gid);
-  const password = `bench-${process.pid}`;
-  const pwFile = join(dir, 'pw');
-  writeFileSync(pwFile, `${password}\n`);
-  if (asRoot) chownSync(pwFile, uid, gid);
-  const data = join(dir, 'data');
-  runPg('initdb', ['-D', data, '-U', 'poolsink', '--auth=scram-sha-256', `--pwfile=${pwFile}`, '--no-sync']);
-  const port = await freePort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c max_wal_size=4GB`;
-  runPg('pg_ctl', ['start', '-w', '-t', '120', '-D', data, '-l', join(dir, 'log'), '-o', options]);
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'poolsink', password, database: 'postgres' });
-  await admin.connect();
-  await admin.query('CREATE DATABASE poolsink');
-  await admin.end();
-  return {
-    url: `postgres://poolsink:${password}@127.0.0.1:${port}/poolsink`,
-    close() {
-      runPg('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', data]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** ROWS events in batches of 1M (one generate_series each), evenly over DAYS days up to nowMs. */
 async function seed(client, nowMs) {
@@ -117,7 +68,10 @@ const { CENTRAL_MIGRATIONS, migrateCentral } = await import('../../dist/central/
 const { ensureEventPartitions, dayOf } = await import('../../dist/central/event-partitions.js');
 const { fleetEvents, fleetHosts, fleetIncidents } = await import('../../dist/central/fleet-queries.js');
 
-const cluster = process.env.BENCH_PG_URL === undefined ? await startCluster() : undefined;
+const cluster =
+  process.env.BENCH_PG_URL === undefined
+    ? await startBenchCluster('poolsink-bench-pgq-', { fsync: 'off', synchronous_commit: 'off', max_wal_size: '4GB' })
+    : undefined;
 const client = new pg.Client({ connectionString: process.env.BENCH_PG_URL ?? cluster.url });
 await client.connect();
 try {

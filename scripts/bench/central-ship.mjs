@@ -12,65 +12,15 @@
  * domain) and GET /api/v1/fleet/hosts. Prints numbers; never fails on a missed target.
  * BENCH_CENTRAL_BATCH sets central.postgres.batchSize (default 2,000).
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import pg from 'pg';
+import { startBenchCluster } from './pg-cluster.mjs';
 import { pino } from 'pino';
 
-const BIN = process.env.POSTGRES_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
 const EVENTS = Number(process.env.BENCH_CENTRAL_EVENTS ?? 200_000);
 const BATCH = Number(process.env.BENCH_CENTRAL_BATCH ?? 2_000);
-const asRoot = process.getuid?.() === 0;
-
-function runPg(binary, args) {
-  const path = join(BIN, binary);
-  execFileSync(asRoot ? 'runuser' : path, asRoot ? ['-u', 'postgres', '--', path, ...args] : args, { stdio: 'ignore' });
-}
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startCluster() {
-  const dir = mkdtempSync(join(tmpdir(), 'poolsink-bench-pg-'));
-  const uid = asRoot ? Number(execFileSync('id', ['-u', 'postgres']).toString()) : undefined;
-  const gid = asRoot ? Number(execFileSync('id', ['-g', 'postgres']).toString()) : undefined;
-  if (asRoot) chownSync(dir, uid, gid);
-  const password = `bench-${process.pid}`;
-  const pwFile = join(dir, 'pw');
-  writeFileSync(pwFile, `${password}\n`);
-  if (asRoot) chownSync(pwFile, uid, gid);
-  runPg('initdb', [
-    '-D',
-    join(dir, 'data'),
-    '-U',
-    'poolsink',
-    '--auth=scram-sha-256',
-    `--pwfile=${pwFile}`,
-    '--no-sync',
-  ]);
-  const port = await freePort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c synchronous_commit=off`;
-  runPg('pg_ctl', ['start', '-w', '-D', join(dir, 'data'), '-l', join(dir, 'log'), '-o', options]);
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'poolsink', password, database: 'postgres' });
-  await admin.connect();
-  await admin.query('CREATE DATABASE poolsink');
-  await admin.end();
-  return {
-    url: `postgres://poolsink:${password}@127.0.0.1:${port}/poolsink`,
-    close() {
-      runPg('pg_ctl', ['stop', '-w', '-m', 'fast', '-D', join(dir, 'data')]);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 async function waitFor(condition) {
   for (;;) {
@@ -85,7 +35,7 @@ function rate(count, ms) {
 
 const { validateConfig } = await import('../../dist/config/load.js');
 const { startPoolsink } = await import('../../dist/main.js');
-const cluster = await startCluster();
+const cluster = await startBenchCluster('poolsink-bench-pg-', { synchronous_commit: 'off' });
 const dir = mkdtempSync(join(tmpdir(), 'poolsink-bench-central-'));
 writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
 const config = validateConfig(
