@@ -8,12 +8,11 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { splitCentralLocalId } from '../../src/central/key-space.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, resetCentral, startMember } from '../helpers/fleet.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { centralQuery, eventually, startMember, useFleet } from '../helpers/fleet.js';
+import { postgresAvailable, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 
 interface CentralRow {
@@ -42,23 +41,13 @@ function copyDatabase(fromDir: string, toDir: string): void {
 }
 
 describe.runIf(postgresAvailable())('a replaced local database', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
+  const fleet = useFleet();
   let dir: string;
   let backup: string;
   let stack: Stack | undefined;
   let warnings: { msg: string; [key: string]: unknown }[];
 
-  beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-  }, 120_000);
-  afterAll(async () => {
-    await upstream?.close();
-    await server?.close();
-  });
-  beforeEach(async () => {
-    await resetCentral(server);
+  beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'poolsink-dbident-'));
     backup = mkdtempSync(join(tmpdir(), 'poolsink-dbident-backup-'));
     warnings = [];
@@ -72,7 +61,7 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
 
   async function start(): Promise<Stack> {
     const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
-    stack = await startMember(server, { name: 'az-a', upstream: upstream.address, dir, log });
+    stack = await startMember(fleet.server, { name: 'az-a', upstream: fleet.upstream.address, dir, log });
     // First contact, so the schema exists before the test reads it (a migration at first use).
     await stack.poolsink.fleet?.shipNow();
     return stack;
@@ -86,14 +75,14 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
   /** Blocks `qname` from client `clientIp` and waits until PostgreSQL has `expected` rows of az-a. */
   async function blockAndShip(member: Stack, clientIp: string, qname: string, expected: number): Promise<void> {
     expect((await dig(member.port, ['-b', clientIp, qname, 'A'])).status).toBe('NXDOMAIN');
-    await eventually(async () => (await centralRows(server)).length === expected);
+    await eventually(async () => (await centralRows(fleet.server)).length === expected);
   }
 
   it('ships the new events of a fresh SQLite file that replaced the old one, keeping the old rows', async () => {
     let member = await start();
     await blockAndShip(member, '127.0.0.2', 'before.pool.example', 1);
     await blockAndShip(member, '127.0.0.3', 'before.pool.example', 2);
-    const before = await centralRows(server);
+    const before = await centralRows(fleet.server);
     expect(warnings.filter((w) => /another local database/.test(w.msg))).toEqual([]);
     await stop();
 
@@ -102,7 +91,7 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
     await blockAndShip(member, '127.0.0.4', 'after.pool.example', 3);
     await blockAndShip(member, '127.0.0.5', 'after.pool.example', 4);
 
-    const rows = await centralRows(server);
+    const rows = await centralRows(fleet.server);
     expect(rows.slice(0, 2)).toEqual(before);
     expect(rows.map((r) => `${r.client_ip} ${r.qname}`)).toEqual([
       '127.0.0.2 before.pool.example',
@@ -122,13 +111,13 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
     ]);
 
     // Shipping again, even from a cursor forgotten centrally, duplicates nothing.
-    await centralQuery(server, "UPDATE central_instances SET last_local_id = 0 WHERE name = 'az-a'");
+    await centralQuery(fleet.server, "UPDATE central_instances SET last_local_id = 0 WHERE name = 'az-a'");
     await member.poolsink.fleet?.shipNow();
-    expect(await centralRows(server)).toEqual(rows);
+    expect(await centralRows(fleet.server)).toEqual(rows);
     await stop();
     member = await start();
     await member.poolsink.fleet?.shipNow();
-    expect(await centralRows(server)).toEqual(rows);
+    expect(await centralRows(fleet.server)).toEqual(rows);
     expect(warnings.filter((w) => /another local database/.test(w.msg))).toHaveLength(1);
   });
 
@@ -145,10 +134,10 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
     removeDatabase(dir);
     copyDatabase(backup, join(dir, 'data')); // the backup holds local id 1 only; PostgreSQL has 1..3
     member = await start();
-    await eventually(async () => (await centralRows(server)).length === 4);
+    await eventually(async () => (await centralRows(fleet.server)).length === 4);
     await blockAndShip(member, '127.0.0.5', 'after-restore.pool.example', 5);
 
-    const rows = await centralRows(server);
+    const rows = await centralRows(fleet.server);
     expect(rows.map((r) => `${JSON.stringify(splitCentralLocalId(r.local_id))} ${r.qname}`)).toEqual([
       '{"epoch":0,"localId":1} first.pool.example',
       '{"epoch":0,"localId":2} second.pool.example',
@@ -163,6 +152,6 @@ describe.runIf(postgresAvailable())('a replaced local database', () => {
     ]);
     expect(restored[0]?.['databaseId']).not.toBe(restored[0]?.['previousDatabaseId']);
     await member.poolsink.fleet?.shipNow();
-    expect(await centralRows(server)).toEqual(rows);
+    expect(await centralRows(fleet.server)).toEqual(rows);
   });
 });
