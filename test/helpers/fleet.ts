@@ -59,7 +59,7 @@ export async function resetCentral(server: PostgresServer): Promise<void> {
     `DO $$ BEGIN
   IF to_regclass('central_events') IS NOT NULL THEN
     TRUNCATE central_events, central_hosts, central_incidents, central_instances, central_allowlist, central_lists,
-      central_miner_logins;
+      central_miner_logins, central_key_spaces;
   END IF;
 END $$`,
   );
