@@ -9,6 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY_MS } from '../../src/central/event-partitions.js';
+import { fleetClientsIn, fleetMinerLogins } from '../../src/central/fleet-queries.js';
 import { centralLocalId, splitCentralLocalId } from '../../src/central/key-space.js';
 import { maintainCentral } from '../../src/central/maintenance.js';
 import { CENTRAL_MIGRATIONS, migrateCentral } from '../../src/central/migrations.js';
@@ -152,6 +153,68 @@ describe.runIf(postgresAvailable())('retention of central logins, hosts and inci
     expect(await column<string>(client, 'SELECT count(*) AS v FROM central_miner_logins')).toEqual(['10']);
     expect(await column<string>(client, 'SELECT count(*) AS v FROM central_hosts')).toEqual(['7']);
     expect(await column<string>(client, 'SELECT count(*) AS v FROM central_incidents')).toEqual(['9']);
+  });
+
+  it('reads a client CIDR through client_inet, whatever text a client address holds', async () => {
+    // An empty address (a socket gone) and one with a zone are stored; neither fails the insert.
+    for (const ip of ['10.7.0.1', '10.7.9.9', '10.8.0.1', 'fe80::1%eth0', '', 'not-an-address']) {
+      await insertHost(client, ip, NOW_MS);
+    }
+    await insertLogin(client, 1, NOW_MS);
+    const inside = await fleetClientsIn(client, '10.7.0.0/16', 10);
+    expect(inside.kind === 'clients' ? [...inside.clients].sort() : inside).toEqual(['10.7.0.1', '10.7.9.9']);
+    expect(await fleetClientsIn(client, 'fe80::/10', 10)).toEqual({ kind: 'clients', clients: ['fe80::1%eth0'] });
+    expect(await fleetClientsIn(client, '10.0.0.0/8', 2)).toEqual({ kind: 'too-many', max: 2 });
+    const logins = await fleetMinerLogins(client, { network: '10.0.0.0/24' }, 10);
+    expect(logins.logins.map((l) => l.clientIp)).toEqual(['10.0.0.9']);
+    expect((await fleetMinerLogins(client, { network: '10.0.1.0/24' }, 10)).logins).toEqual([]);
+    // The filters use the GiST indexes (a tiny table: only with sequential scans off is the plan telling).
+    await client.query('SET enable_seqscan = off');
+    const { rows: plan } = await client.query<{ 'QUERY PLAN': string }>(
+      "EXPLAIN SELECT client_ip FROM central_hosts WHERE client_inet <<= '10.7.0.0/16'",
+    );
+    expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toMatch(/central_hosts_client_inet/);
+  });
+
+  it('creates a day partition while a shipping batch that read the events inserts one of that day', async () => {
+    const day = Math.floor(NOW_MS / DAY_MS) - 3;
+    const shipping = new pg.Client({ connectionString: url });
+    await shipping.connect();
+    try {
+      // As a batch does: it reads its cursor (every partition, the default one too) first.
+      await shipping.query('BEGIN');
+      await shipping.query("SELECT max(local_id) FROM central_events WHERE instance = 'az-a'");
+      const { rows: mine } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const creating = client.query('SELECT poolsink_event_partition($1) AS created', [day]);
+      const watcher = new pg.Client({ connectionString: url });
+      await watcher.connect();
+      try {
+        await eventually(
+          async () =>
+            (
+              await watcher.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [
+                mine[0]?.pid,
+              ])
+            ).rows.length === 1,
+        );
+      } finally {
+        await watcher.end();
+      }
+      // Then inserts an event of that day (into the default partition): no deadlock, both finish.
+      await shipping.query(
+        `INSERT INTO central_events (instance, local_id, time_ms, client_ip, client_port, protocol, qname, rname, qtype,
+  list, rule, action, answer) VALUES ('az-a', 1, $1, '10.0.0.1', 1, 'udp', 'a', 'a', 1, 'l', 'r', 'blocked', 'nxdomain')`,
+        [day * DAY_MS + 5],
+      );
+      await shipping.query('COMMIT');
+      expect((await creating).rows).toEqual([{ created: true }]);
+    } finally {
+      await shipping.end();
+    }
+    const { rows } = await client.query<{ part: string }>(
+      'SELECT tableoid::regclass::text AS part FROM central_events',
+    );
+    expect(rows).toEqual([{ part: expect.stringMatching(/^central_events_p\d{8}$/) }]);
   });
 
   it('migration 4 keeps the cursors shipped so far, per instance and key space', async () => {
