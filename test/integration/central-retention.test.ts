@@ -248,8 +248,26 @@ describe.runIf(postgresAvailable())('retention of central logins, hosts and inci
     await insertLogin(client, centralLocalId(1, 3), NOW_MS);
     await insertLogin(client, centralLocalId(2, 9), NOW_MS);
     await insertEvent('az-b', centralLocalId(0, 11));
+    // Hosts from before get client_inet too (a zone dropped, text that is no address null).
+    for (const ip of ['10.1.2.3', 'fe80::1%eth0', '']) {
+      await client.query(
+        "INSERT INTO central_hosts (client_ip, instance, first_seen_ms, last_seen_ms, blocked_count) VALUES ($1, 'az-a', 0, 0, 1)",
+        [ip],
+      );
+    }
 
     await migrateCentral(client);
+    expect(
+      (
+        await client.query<{ client_ip: string; client_inet: string | null }>(
+          'SELECT client_ip, client_inet FROM central_hosts ORDER BY client_ip',
+        )
+      ).rows,
+    ).toEqual([
+      { client_ip: '', client_inet: null },
+      { client_ip: '10.1.2.3', client_inet: '10.1.2.3' },
+      { client_ip: 'fe80::1%eth0', client_inet: 'fe80::1' },
+    ]);
     const { rows } = await client.query(
       'SELECT instance, epoch, last_event_id, last_login_id FROM central_key_spaces ORDER BY instance, epoch',
     );
