@@ -65,9 +65,18 @@ END $$`,
   );
 }
 
-/** Polls an async condition until it holds (for state with no event to await: a row arriving). */
+/**
+ * Polls an async condition until it holds (for state with no event to await: a row arriving). A
+ * condition that throws (a table a starting member has not created yet) is tried again; at the
+ * deadline the last error is the failure.
+ */
 export async function eventually(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  await vi.waitUntil(condition, { timeout: timeoutMs, interval: 25 });
+  await vi.waitFor(
+    async () => {
+      if (!(await condition())) throw new Error('the condition does not hold yet');
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
 }
 
 export interface FleetHarness {
