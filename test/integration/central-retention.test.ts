@@ -12,9 +12,17 @@ import { DAY_MS } from '../../src/central/event-partitions.js';
 import { fleetClientsIn, fleetMinerLogins } from '../../src/central/fleet-queries.js';
 import { centralLocalId, splitCentralLocalId } from '../../src/central/key-space.js';
 import { maintainCentral } from '../../src/central/maintenance.js';
-import { CENTRAL_MIGRATIONS, migrateCentral } from '../../src/central/migrations.js';
+import { migrateCentral } from '../../src/central/migrations.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, startMember, useFleet } from '../helpers/fleet.js';
+import {
+  backendPid,
+  centralQuery,
+  eventually,
+  migrateCentralTo,
+  startMember,
+  useFleet,
+  waitUntilWaitingForLock,
+} from '../helpers/fleet.js';
 import { postgresAvailable } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
@@ -184,22 +192,9 @@ describe.runIf(postgresAvailable())('retention of central logins, hosts and inci
       // As a batch does: it reads its cursor (every partition, the default one too) first.
       await shipping.query('BEGIN');
       await shipping.query("SELECT max(local_id) FROM central_events WHERE instance = 'az-a'");
-      const { rows: mine } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const pid = await backendPid(client);
       const creating = client.query('SELECT poolsink_event_partition($1) AS created', [day]);
-      const watcher = new pg.Client({ connectionString: url });
-      await watcher.connect();
-      try {
-        await eventually(
-          async () =>
-            (
-              await watcher.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [
-                mine[0]?.pid,
-              ])
-            ).rows.length === 1,
-        );
-      } finally {
-        await watcher.end();
-      }
+      await waitUntilWaitingForLock(url, pid);
       // Then inserts an event of that day (into the default partition): no deadlock, both finish.
       await shipping.query(
         `INSERT INTO central_events (instance, local_id, time_ms, client_ip, client_port, protocol, qname, rname, qtype,
@@ -219,15 +214,7 @@ describe.runIf(postgresAvailable())('retention of central logins, hosts and inci
 
   it('migration 4 keeps the cursors shipped so far, per instance and key space', async () => {
     await client.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-    await client.query(`CREATE TABLE poolsink_schema (
-  version int PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-    for (const migration of CENTRAL_MIGRATIONS.filter((m) => m.version <= 3)) {
-      await client.query(migration.sql);
-      await client.query('INSERT INTO poolsink_schema (version, description) VALUES ($1, $2)', [
-        migration.version,
-        migration.description,
-      ]);
-    }
+    await migrateCentralTo(client, 3);
     for (const name of ['az-a', 'az-b', 'az-c']) {
       await client.query('INSERT INTO central_instances (name, seen_ms) VALUES ($1, 0)', [name]);
     }
