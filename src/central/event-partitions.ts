@@ -92,6 +92,36 @@ export async function dropExpiredEvents(
 }
 
 /**
+ * Runs `pass` while holding the maintenance advisory lock (a session lock on `client`); undefined,
+ * without running it, while another instance holds it.
+ */
+export async function withMaintenanceLock<T>(client: pg.ClientBase, pass: () => Promise<T>): Promise<T | undefined> {
+  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+    MAINTENANCE_LOCK_KEY,
+  ]);
+  if (rows[0]?.locked !== true) return undefined;
+  try {
+    return await pass();
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY]);
+  }
+}
+
+/** The partitions' part of a pass, inside the lock: expired days dropped, days ahead created. */
+export async function maintainPartitionsLocked(
+  client: pg.ClientBase,
+  nowMs: number,
+  retentionDays: number,
+): Promise<MaintenanceResult> {
+  const today = dayOf(nowMs);
+  const cutoffMs = retentionDays > 0 ? nowMs - retentionDays * DAY_MS : undefined;
+  const expired = cutoffMs !== undefined ? await dropExpiredEvents(client, cutoffMs) : { dropped: 0, deleted: 0 };
+  const oldestDay = cutoffMs !== undefined ? dayOf(cutoffMs) : undefined;
+  const created = await ensureEventPartitions(client, today - 1, today + DAYS_AHEAD, oldestDay);
+  return { ran: true, created, ...expired };
+}
+
+/**
  * One maintenance pass at nowMs: partitions from yesterday to DAYS_AHEAD days ahead, then (with
  * retentionDays > 0) the expired ones dropped. Skipped while another instance runs one.
  */
@@ -100,18 +130,6 @@ export async function maintainEventPartitions(
   nowMs: number,
   retentionDays: number,
 ): Promise<MaintenanceResult> {
-  const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-    MAINTENANCE_LOCK_KEY,
-  ]);
-  if (rows[0]?.locked !== true) return { ran: false, created: 0, dropped: 0, deleted: 0 };
-  try {
-    const today = dayOf(nowMs);
-    const cutoffMs = retentionDays > 0 ? nowMs - retentionDays * DAY_MS : undefined;
-    const expired = cutoffMs !== undefined ? await dropExpiredEvents(client, cutoffMs) : { dropped: 0, deleted: 0 };
-    const oldestDay = cutoffMs !== undefined ? dayOf(cutoffMs) : undefined;
-    const created = await ensureEventPartitions(client, today - 1, today + DAYS_AHEAD, oldestDay);
-    return { ran: true, created, ...expired };
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MAINTENANCE_LOCK_KEY]);
-  }
+  const result = await withMaintenanceLock(client, () => maintainPartitionsLocked(client, nowMs, retentionDays));
+  return result ?? { ran: false, created: 0, dropped: 0, deleted: 0 };
 }

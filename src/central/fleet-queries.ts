@@ -335,7 +335,7 @@ export async function fleetMinerLogins(
   };
   if (filter.instance !== undefined) add('instance', '=', filter.instance);
   if (filter.client !== undefined) add('client_ip', '=', filter.client);
-  if (filter.network !== undefined) add('client_ip::inet', '<<=', filter.network);
+  if (filter.network !== undefined) add('client_inet', '<<=', filter.network);
   if (filter.wallet !== undefined) add('wallet', '=', filter.wallet);
   if (filter.sinceMs !== undefined) add('time_ms', '>=', filter.sinceMs);
   if (filter.untilMs !== undefined) add('time_ms', '<', filter.untilMs);
@@ -382,7 +382,7 @@ ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
  */
 export async function fleetClientsIn(client: pg.ClientBase, cidr: string, max: number): Promise<ClientSet> {
   const { rows } = await client.query<{ client_ip: string }>(
-    'SELECT DISTINCT client_ip FROM central_hosts WHERE client_ip::inet <<= $1::inet LIMIT $2',
+    'SELECT DISTINCT client_ip FROM central_hosts WHERE client_inet <<= $1::inet LIMIT $2',
     [cidr, max + 1],
   );
   if (rows.length > max) return { kind: 'too-many', max };

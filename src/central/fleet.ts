@@ -33,8 +33,7 @@ import {
   type FleetHost,
   type FleetHostCursor,
 } from './fleet-queries.js';
-import type { MaintenanceResult } from './event-partitions.js';
-import { startEventMaintenance } from './maintenance.js';
+import { startEventMaintenance, type CentralMaintenanceResult } from './maintenance.js';
 import { startShipper, type ShipperStats } from './shipper.js';
 
 export interface FleetOptions {
@@ -87,8 +86,8 @@ export interface Fleet extends FleetApi {
   readonly lists: ListManagement;
   shipNow(): Promise<number>;
   syncListsNow(): Promise<void>;
-  /** One pass of central events maintenance (partitions ahead, retention) now. */
-  maintainNow(): Promise<MaintenanceResult>;
+  /** One pass of central maintenance (partitions ahead, retention of every table) now. */
+  maintainNow(): Promise<CentralMaintenanceResult>;
   shipping(): ShipperStats;
   close(): Promise<void>;
 }

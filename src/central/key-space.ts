@@ -5,8 +5,10 @@
  * `epoch * 2^48 + id`. Each local database (store/database-identity.ts) ships under its own epoch,
  * so a database that replaces another under the same instance name (a new volume, a restored older
  * backup) neither collides with the old rows nor waits behind the old cursor; its events ship from
- * its first. A stream's cursor is the highest local_id shipped within the epoch (one index seek on
- * the primary key): per (instance, database) with no central schema change.
+ * its first. A stream's cursor is the highest local id shipped within the epoch: kept in
+ * central_key_spaces (central migration 4) as each batch ships, so retention deleting every row of
+ * a key space never moves it back, and read as the higher of that and the rows' max(local_id) (one
+ * index seek on the primary key: rows shipped by a poolsink from before version 4 count too).
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -33,19 +35,46 @@ export function splitCentralLocalId(value: string | number): { epoch: number; lo
   return { epoch: Number(big >> LOCAL_ID_BITS), localId: Number(big & LOCAL_ID_MASK) };
 }
 
-/** The highest local id shipped in `epoch` (0: none). */
+const CURSOR_COLUMN_OF: Readonly<Record<ShippingStream, string>> = {
+  events: 'last_event_id',
+  logins: 'last_login_id',
+};
+
+/** The highest local id shipped in `epoch` (0: none): the kept cursor, or the rows' if higher. */
 async function cursorIn(
   client: pg.ClientBase,
   stream: ShippingStream,
   instance: string,
   epoch: number,
 ): Promise<number> {
-  const { rows } = await client.query<{ last: string | null }>(
-    `SELECT max(local_id) AS last FROM ${TABLE_OF[stream]} WHERE instance = $1 AND local_id >= $2 AND local_id < $3`,
-    [instance, centralLocalId(epoch, 0), centralLocalId(epoch + 1, 0)],
+  const { rows } = await client.query<{ last: string | null; kept: string | null }>(
+    `SELECT (SELECT max(local_id) FROM ${TABLE_OF[stream]} WHERE instance = $1 AND local_id >= $2 AND local_id < $3) AS last,
+  (SELECT ${CURSOR_COLUMN_OF[stream]} FROM central_key_spaces WHERE instance = $1 AND epoch = $4) AS kept`,
+    [instance, centralLocalId(epoch, 0), centralLocalId(epoch + 1, 0), epoch],
   );
   const last = rows[0]?.last ?? null;
-  return last === null ? 0 : splitCentralLocalId(last).localId;
+  const shipped = last === null ? 0 : splitCentralLocalId(last).localId;
+  return Math.max(shipped, Number(rows[0]?.kept ?? 0));
+}
+
+/**
+ * Records that `stream` of this database shipped up to local id `lastId` in `epoch`, inside the
+ * batch's transaction (the cursor never moves back).
+ */
+export async function advanceCursor(
+  client: pg.ClientBase,
+  stream: ShippingStream,
+  instance: string,
+  keySpace: { readonly epoch: number; readonly databaseId: string },
+  lastId: number,
+): Promise<void> {
+  const column = CURSOR_COLUMN_OF[stream];
+  await client.query(
+    `INSERT INTO central_key_spaces (instance, epoch, database_id, ${column}) VALUES ($1, $2, $3, $4)
+ON CONFLICT (instance, epoch) DO UPDATE SET database_id = EXCLUDED.database_id,
+  ${column} = GREATEST(central_key_spaces.${column}, EXCLUDED.${column})`,
+    [instance, keySpace.epoch, keySpace.databaseId, lastId],
+  );
 }
 
 /** The epoch after every one this instance has shipped under (0 when it has shipped nothing). */
@@ -59,7 +88,20 @@ async function nextEpoch(client: pg.ClientBase, instance: string): Promise<{ nex
     const last = rows[0]?.last ?? null;
     if (last !== null) highest = Math.max(highest, splitCentralLocalId(last).epoch);
   }
+  // Key spaces whose rows retention has deleted stay taken.
+  const { rows } = await client.query<{ epoch: number | null }>(
+    'SELECT max(epoch) AS epoch FROM central_key_spaces WHERE instance = $1',
+    [instance],
+  );
+  highest = Math.max(highest, rows[0]?.epoch ?? -1);
   return { next: highest + 1, shippedBefore: highest >= 0 };
+}
+
+/** Where a stream of this database ships: its key space, the local id shipped up to, the database's id. */
+export interface KeySpace {
+  readonly epoch: number;
+  readonly cursor: number;
+  readonly databaseId: string;
 }
 
 export interface KeySpaceOptions {
@@ -79,15 +121,16 @@ export async function keySpaceOf(
   client: pg.ClientBase,
   stream: ShippingStream,
   options: KeySpaceOptions,
-): Promise<{ epoch: number; cursor: number }> {
+): Promise<KeySpace> {
   const { instance, identity, log } = options;
   const current = identity.current();
   if (current.epoch !== undefined) {
     const cursor = await cursorIn(client, stream, instance, current.epoch);
     const localMax = identity.maxLocalId(stream);
-    if (cursor <= localMax) return { epoch: current.epoch, cursor };
+    if (cursor <= localMax) return { epoch: current.epoch, cursor, databaseId: current.databaseId };
     const { next } = await nextEpoch(client, instance);
     const claimed = await identity.claim(next, true);
+    await advanceCursor(client, stream, instance, { epoch: next, databaseId: claimed.databaseId }, 0);
     log.warn(
       {
         instance,
@@ -100,15 +143,17 @@ export async function keySpaceOf(
       },
       'the fleet PostgreSQL holds more of this database than it has (restored from an older copy, or ids reused): it becomes a new database and ships every local event again from its first, under keys of its own',
     );
-    return { epoch: next, cursor: 0 };
+    return { epoch: next, cursor: 0, databaseId: claimed.databaseId };
   }
   const { next, shippedBefore } = await nextEpoch(client, instance);
   const claimed = await identity.claim(next, false);
+  // Taken at once, so no other database of this instance claims it while it has shipped nothing.
+  await advanceCursor(client, stream, instance, { epoch: next, databaseId: claimed.databaseId }, 0);
   if (shippedBefore) {
     log.warn(
       { instance, databaseId: claimed.databaseId, epoch: next },
       'this instance shipped from another local database before (a new or replaced SQLite file): this one ships its own events from its first, under keys of its own; the earlier rows stay',
     );
   }
-  return { epoch: next, cursor: 0 };
+  return { epoch: next, cursor: 0, databaseId: claimed.databaseId };
 }

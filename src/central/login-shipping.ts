@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { LocalDatabaseIdentity } from '../store/database-identity.js';
-import { keySpaceOf } from './key-space.js';
+import { advanceCursor, keySpaceOf } from './key-space.js';
 import { loginReason } from '../honeypot/writer-logins.js';
 import { foldLoginsIntoIncidents, type HostLogins } from './central-incidents.js';
 import { CENTRAL_LOGIN_INSERT, toCentralLoginColumns, type LocalLoginRow } from './login-columns.js';
@@ -67,7 +67,8 @@ export async function shipLoginBatch(
 ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms`,
     [instance, options.nowMs],
   );
-  const { epoch, cursor } = await keySpaceOf(client, 'logins', options);
+  const keySpace = await keySpaceOf(client, 'logins', options);
+  const { epoch, cursor } = keySpace;
   const logins = options.readLogins(cursor, options.batchSize);
   const last = logins[logins.length - 1];
   if (last === undefined) return { covered: 0, inserted: 0 };
@@ -89,5 +90,6 @@ WHERE l.instance = $1 AND l.client_ip = t.client_ip AND l.local_id = ANY ($4::bi
     'UPDATE central_instances SET last_login_id = $2, shipped_logins = shipped_logins + $3 WHERE name = $1',
     [instance, last.id, inserted.rowCount ?? 0],
   );
+  await advanceCursor(client, 'logins', instance, keySpace, last.id);
   return { covered: logins.length, inserted: inserted.rowCount ?? 0 };
 }

@@ -224,6 +224,111 @@ FROM central_events_v2;
 DROP TABLE central_events_v2;
 `,
   },
+  {
+    version: 4,
+    description:
+      'fleet: shipping cursors kept per key space (retention may empty one), client CIDR indexes on hosts and logins',
+    sql: `
+-- The shipping cursor of each (instance, key space): the highest local id shipped of each stream.
+-- Until version 4 it was max(local_id) within the key space; retention of logins may delete every
+-- row of one, and the cursor must not fall back with them (the database would ship its log again).
+-- database_id: the local database that ships under the key space (null for rows from before).
+CREATE TABLE central_key_spaces (
+  instance text NOT NULL,
+  epoch int NOT NULL,
+  database_id text,
+  last_event_id bigint NOT NULL DEFAULT 0,
+  last_login_id bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (instance, epoch)
+);
+-- The cursors so far, from the rows shipped: per instance, key space by key space from the
+-- highest down (a few index seeks each, whatever the number of rows).
+DO $seed$
+DECLARE
+  inst text;
+  tab text;
+  bound bigint;
+  top bigint;
+  space int;
+BEGIN
+  FOR inst IN SELECT name FROM central_instances LOOP
+    FOREACH tab IN ARRAY ARRAY['central_events', 'central_miner_logins'] LOOP
+      bound := NULL;
+      LOOP
+        EXECUTE format('SELECT max(local_id) FROM %I WHERE instance = $1 AND ($2::bigint IS NULL OR local_id < $2)', tab)
+          INTO top USING inst, bound;
+        EXIT WHEN top IS NULL;
+        space := (top >> 48)::int;
+        IF tab = 'central_events' THEN
+          INSERT INTO central_key_spaces (instance, epoch, last_event_id)
+          VALUES (inst, space, top & 281474976710655);
+        ELSE
+          INSERT INTO central_key_spaces (instance, epoch, last_login_id)
+          VALUES (inst, space, top & 281474976710655)
+          ON CONFLICT (instance, epoch) DO UPDATE SET last_login_id = EXCLUDED.last_login_id;
+        END IF;
+        bound := space::bigint << 48;
+      END LOOP;
+    END LOOP;
+  END LOOP;
+END
+$seed$;
+-- A client address as inet for the CIDR filters; null for text that is none (an empty address of a
+-- socket gone; a zone, "fe80::1%eth0", is read without it), so no insert fails on one. PARALLEL
+-- UNSAFE: its exception block is a subtransaction, which a parallel plan may not start.
+CREATE FUNCTION poolsink_client_inet(ip text) RETURNS inet IMMUTABLE STRICT PARALLEL UNSAFE LANGUAGE plpgsql AS $fn$
+BEGIN
+  RETURN split_part(ip, '%', 1)::inet;
+EXCEPTION WHEN invalid_text_representation THEN
+  RETURN NULL;
+END
+$fn$;
+-- client_inet: client_ip as inet, kept by a trigger (rows of any poolsink version get it), read by
+-- the CIDR filters through a GiST index; a plain column, so a filter the index does not serve
+-- (a wide CIDR) costs no function call per row.
+CREATE FUNCTION poolsink_set_client_inet() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  NEW.client_inet := poolsink_client_inet(NEW.client_ip);
+  RETURN NEW;
+END
+$fn$;
+ALTER TABLE central_hosts ADD COLUMN client_inet inet;
+UPDATE central_hosts SET client_inet = poolsink_client_inet(client_ip);
+CREATE TRIGGER central_hosts_client_inet BEFORE INSERT OR UPDATE OF client_ip ON central_hosts
+  FOR EACH ROW EXECUTE FUNCTION poolsink_set_client_inet();
+CREATE INDEX central_hosts_client_inet ON central_hosts USING gist (client_inet inet_ops);
+ALTER TABLE central_miner_logins ADD COLUMN client_inet inet;
+UPDATE central_miner_logins SET client_inet = poolsink_client_inet(client_ip);
+CREATE TRIGGER central_miner_logins_client_inet BEFORE INSERT OR UPDATE OF client_ip ON central_miner_logins
+  FOR EACH ROW EXECUTE FUNCTION poolsink_set_client_inet();
+CREATE INDEX central_miner_logins_client_inet ON central_miner_logins USING gist (client_inet inet_ops);
+-- The partition of one UTC day (version 3's), its lock taken in one step.
+CREATE OR REPLACE FUNCTION poolsink_event_partition(day bigint) RETURNS boolean LANGUAGE plpgsql AS $fn$
+DECLARE
+  part text := 'central_events_p' || to_char(timestamp 'epoch' + day * interval '1 day', 'YYYYMMDD');
+  low bigint := day * 86400000;
+  high bigint := (day + 1) * 86400000;
+BEGIN
+  IF to_regclass(part) IS NOT NULL THEN
+    RETURN false;
+  END IF;
+  -- No event may enter the default partition between the move and the attach (it would fail the
+  -- attach). ACCESS EXCLUSIVE at once, the mode the attach needs: taking EXCLUSIVE first and more at
+  -- the attach deadlocked with a shipping batch that had read the table (its cursor) and then
+  -- inserted an event of a day without partition.
+  LOCK TABLE central_events_default IN ACCESS EXCLUSIVE MODE;
+  EXECUTE format('CREATE TABLE %I (LIKE central_events INCLUDING DEFAULTS)', part);
+  EXECUTE format(
+    'WITH moved AS (DELETE FROM central_events_default WHERE time_ms >= %s AND time_ms < %s RETURNING *) '
+    'INSERT INTO %I SELECT * FROM moved', low, high, part);
+  EXECUTE format('ALTER TABLE central_events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', part, low, high);
+  RETURN true;
+END
+$fn$;
+-- The logins of an incident, deleted with it by retention.
+CREATE INDEX central_miner_logins_incident ON central_miner_logins (incident_id) WHERE incident_id IS NOT NULL;
+`,
+  },
 ]);
 
 export function latestCentralVersion(): number {

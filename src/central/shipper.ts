@@ -15,7 +15,7 @@ import type { Severity } from '../incidents/incident-state.js';
 import type { LocalLoginRow } from './login-columns.js';
 import { shipLoginBatch } from './login-shipping.js';
 import type { LocalDatabaseIdentity } from '../store/database-identity.js';
-import { keySpaceOf } from './key-space.js';
+import { advanceCursor, keySpaceOf } from './key-space.js';
 import type { CentralDb } from './central-db.js';
 import { CENTRAL_EVENT_INSERT, toCentralColumns, type LocalEventRow } from './event-columns.js';
 import {
@@ -187,6 +187,7 @@ ON CONFLICT (client_ip, instance) DO UPDATE SET
 WHERE name = $1`,
         [instance, last.id, inserted.rowCount ?? 0, nowMs],
       );
+      await advanceCursor(client, 'events', instance, keySpace, last.id);
       cursor = last.id;
       shipped += inserted.rowCount ?? 0;
       batches += 1;

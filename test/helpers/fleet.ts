@@ -5,6 +5,7 @@
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, vi } from 'vitest';
+import { CENTRAL_MIGRATIONS } from '../../src/central/migrations.js';
 import { startLocalUpstream, type LocalUpstream } from './local-upstream.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startStack, type Stack } from './stack.js';
@@ -59,15 +60,58 @@ export async function resetCentral(server: PostgresServer): Promise<void> {
     `DO $$ BEGIN
   IF to_regclass('central_events') IS NOT NULL THEN
     TRUNCATE central_events, central_hosts, central_incidents, central_instances, central_allowlist, central_lists,
-      central_miner_logins;
+      central_miner_logins, central_key_spaces;
   END IF;
 END $$`,
   );
 }
 
-/** Polls an async condition until it holds (for state with no event to await: a row arriving). */
+/**
+ * Polls an async condition until it holds (for state with no event to await: a row arriving). A
+ * condition that throws (a table a starting member has not created yet) is tried again; at the
+ * deadline the last error is the failure.
+ */
 export async function eventually(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  await vi.waitUntil(condition, { timeout: timeoutMs, interval: 25 });
+  await vi.waitFor(
+    async () => {
+      if (!(await condition())) throw new Error('the condition does not hold yet');
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
+}
+
+/** The backend id of a connection (to watch it from another). */
+export async function backendPid(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]?.pid ?? -1;
+}
+
+/** Waits until backend `pid` of the database at `url` waits for a lock (watched on a connection of its own). */
+export async function waitUntilWaitingForLock(url: string, pid: number): Promise<void> {
+  const watcher = new pg.Client({ connectionString: url });
+  await watcher.connect();
+  try {
+    await eventually(
+      async () =>
+        (await watcher.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [pid])).rows
+          .length === 1,
+    );
+  } finally {
+    await watcher.end();
+  }
+}
+
+/** The central migrations up to `version` only, as a poolsink of that time left the database. */
+export async function migrateCentralTo(client: pg.ClientBase, version: number): Promise<void> {
+  await client.query(`CREATE TABLE poolsink_schema (
+  version int PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  for (const migration of CENTRAL_MIGRATIONS.filter((m) => m.version <= version)) {
+    await client.query(migration.sql);
+    await client.query('INSERT INTO poolsink_schema (version, description) VALUES ($1, $2)', [
+      migration.version,
+      migration.description,
+    ]);
+  }
 }
 
 export interface FleetHarness {

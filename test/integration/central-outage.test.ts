@@ -123,9 +123,11 @@ describe.runIf(postgresAvailable())('the fleet PostgreSQL away', () => {
     await centralQuery(
       fleet.server,
       `DROP TABLE IF EXISTS central_events, central_hosts, central_incidents, central_instances, central_allowlist,
-  central_lists, central_miner_logins, poolsink_schema;
+  central_lists, central_miner_logins, central_key_spaces, poolsink_schema;
 DROP FUNCTION IF EXISTS poolsink_severity_max(text, text);
-DROP FUNCTION IF EXISTS poolsink_event_partition(bigint)`,
+DROP FUNCTION IF EXISTS poolsink_event_partition(bigint);
+DROP FUNCTION IF EXISTS poolsink_set_client_inet();
+DROP FUNCTION IF EXISTS poolsink_client_inet(text)`,
     );
     const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: fleet.server.url() }));
     await Promise.all(clients.map((client) => client.connect()));

@@ -16,10 +16,17 @@ import {
   partitionDay,
 } from '../../src/central/event-partitions.js';
 import { fleetEvents, type FleetCursor, type FleetEvent } from '../../src/central/fleet-queries.js';
-import { CENTRAL_MIGRATIONS, latestCentralVersion, migrateCentral } from '../../src/central/migrations.js';
+import { latestCentralVersion, migrateCentral } from '../../src/central/migrations.js';
 import { reverseName } from '../../src/store/reversed-names.js';
 import { dig } from '../helpers/clients.js';
-import { centralQuery, eventually, startMember } from '../helpers/fleet.js';
+import {
+  backendPid,
+  centralQuery,
+  eventually,
+  migrateCentralTo,
+  startMember,
+  waitUntilWaitingForLock,
+} from '../helpers/fleet.js';
 import { startLocalUpstream } from '../helpers/local-upstream.js';
 import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
 
@@ -50,19 +57,6 @@ function localEvent(id: number, timeMs: number, qname = 'pool.example', clientIp
 async function ship(client: pg.ClientBase, instance: string, rows: readonly LocalEventRow[]): Promise<number> {
   const result = await client.query(CENTRAL_EVENT_INSERT, toCentralColumns(instance, rows, 0));
   return result.rowCount ?? 0;
-}
-
-/** Migrations up to `version` only, as a poolsink of that time left the database. */
-async function migrateTo(client: pg.ClientBase, version: number): Promise<void> {
-  await client.query(`CREATE TABLE poolsink_schema (
-  version int PRIMARY KEY, description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-  for (const migration of CENTRAL_MIGRATIONS.filter((m) => m.version <= version)) {
-    await client.query(migration.sql);
-    await client.query('INSERT INTO poolsink_schema (version, description) VALUES ($1, $2)', [
-      migration.version,
-      migration.description,
-    ]);
-  }
 }
 
 /** Every page of a read by cursor. */
@@ -106,7 +100,7 @@ describe.runIf(postgresAvailable())('central events partitioned by day', () => {
   });
 
   it('migrates a version-2 database with events: every row readable, ids go on, shipping stays idempotent', async () => {
-    await migrateTo(client, 2);
+    await migrateCentralTo(client, 2);
     const days = [NOW_MS - 3 * DAY_MS, NOW_MS - DAY_MS, NOW_MS];
     const before = days.flatMap((timeMs, d) =>
       Array.from({ length: 20 }, (_, i) => localEvent(d * 100 + i + 1, timeMs + i, `w${i % 3}.pool.example`)),
@@ -210,23 +204,10 @@ describe.runIf(postgresAvailable())('central events partitioned by day', () => {
     try {
       await shipping.query('BEGIN');
       expect(await ship(shipping, 'az-a', [localEvent(1, day * DAY_MS + 5)])).toBe(1);
-      const { rows: mine } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const pid = await backendPid(client);
       const creating = ensureEventPartitions(client, day, day);
       // The creation waits for the shipping transaction (a lock), which then commits.
-      const watcher = new pg.Client({ connectionString: url });
-      await watcher.connect();
-      try {
-        await eventually(
-          async () =>
-            (
-              await watcher.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [
-                mine[0]?.pid,
-              ])
-            ).rows.length === 1,
-        );
-      } finally {
-        await watcher.end();
-      }
+      await waitUntilWaitingForLock(url, pid);
       await shipping.query('COMMIT');
       expect(await creating).toBe(1);
     } finally {
