@@ -35,7 +35,14 @@ import type { EventWriter, EventWriterStats, OutcomeCounts } from './types.js';
 import { createWorkerChannel } from './worker-channel.js';
 import { workerScript } from './worker-support.js';
 import type { IncidentChange } from '../incidents/incident-state.js';
-import { SIGNAL, STAT, type IncidentSettings, type ToWriter, type WriterThreadSettings } from './writer-protocol.js';
+import {
+  SIGNAL,
+  STAT,
+  type IncidentSettings,
+  type ToWriter,
+  type WriterSqliteSettings,
+  type WriterThreadSettings,
+} from './writer-protocol.js';
 import { createIdentityMirror, type IdentityUpdate } from '../inventory/identity-mirror.js';
 import type { MinerLogin } from '../honeypot/miner-login.js';
 import type { HistoryBatch, RetroHuntRequest, RetroHuntResult } from './history-protocol.js';
@@ -63,6 +70,8 @@ export interface WriterThreadOptions {
   /** Events held at most across both threads; more are dropped and counted. Default MAX_BUFFERED_EVENTS (200,000). */
   readonly maxBuffered?: number;
   readonly pruneIntervalMs?: number;
+  /** The writer connection's SQLite page cache, mmap and checkpoint size (database.ts defaults when absent). */
+  readonly sqlite?: WriterSqliteSettings;
   /** Events packed before they are posted. Default 512. */
   readonly postBatchSize?: number;
   /** The longest a packed event waits before it is posted. Default 10. */
@@ -152,6 +161,7 @@ export async function startWriterThread(options: WriterThreadOptions): Promise<W
     maxEvents: options.maxEvents,
     ...(options.maxNamesPerHost !== undefined ? { maxNamesPerHost: options.maxNamesPerHost } : {}),
     ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
+    ...(options.sqlite !== undefined ? { sqlite: options.sqlite } : {}),
     ...(options.incidents !== undefined ? { incidents: options.incidents } : {}),
     ...(options.notify !== undefined ? { notify: options.notify } : {}),
     ...(options.history !== undefined ? { history: options.history } : {}),
