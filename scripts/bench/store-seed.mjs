@@ -21,7 +21,21 @@
  *                          0 = a row per event, the worst case). Events come from 5,000 hosts,
  *                          each mostly querying its own pool's few names, as miners retrying do
  *   STORE_BENCH_CACHE_KIB  the bench's own (reading) connection's SQLite page cache (the store's
- *                          default: 65536); the writer thread always uses the default
+ *                          default: 65536)
+ *   STORE_BENCH_WRITER_CACHE_KIB, STORE_BENCH_MMAP_BYTES, STORE_BENCH_CHECKPOINT_PAGES   the writer
+ *                          thread's connection: cache_size, mmap_size, wal_autocheckpoint (store
+ *                          defaults: 65536 KiB, 0, 10000 pages)
+ *   STORE_BENCH_MAX_BATCH, STORE_BENCH_ROLLUP_KEYS, STORE_BENCH_MAX_BUFFERED   the writer thread's
+ *                          backlog transaction size, rollup keys summed before a forced write, and
+ *                          events held across both threads (database.maxBufferedEvents)
+ *   STORE_BENCH_WRITER_ONLY  1 = the writer part prints only its sustained line (no batch micro-bench)
+ *
+ * The writer part's first line answers "does a 10M-event log sustain 40k events/s": offered,
+ * written, dropped, the writer thread's CPU per written event (its own schedstat), seconds to drain
+ * after the last event, and the rows the log held. Seed once, then measure against copies:
+ *   STORE_BENCH_PATH=/tmp/seed.db STORE_BENCH_KEEP=1 STORE_BENCH_ONLY=seed node scripts/bench/store-seed.mjs
+ *   cp /tmp/seed.db /tmp/run.db && STORE_BENCH_PATH=/tmp/run.db STORE_BENCH_REUSE=1 STORE_BENCH_KEEP=1 \
+ *     STORE_BENCH_ONLY=writer node scripts/bench/store-seed.mjs
  *
  * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
  */
@@ -370,6 +384,7 @@ async function writerThroughput(store, path, settings, print) {
     waitTimeoutMs: 600_000,
     ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
     ...(settings.maxBuffered !== undefined ? { maxBuffered: settings.maxBuffered } : {}),
+    ...(settings.maxRollupKeys !== undefined ? { maxRollupKeys: settings.maxRollupKeys } : {}),
     ...(sqlite !== undefined ? { sqlite } : {}),
   });
   // The writer thread: the thread that started with it (worker threads share V8's helper threads).
@@ -537,6 +552,7 @@ export async function runStoreBench(options = {}) {
     checkpointPages: options.checkpointPages,
     maxBatchSize: options.maxBatchSize,
     maxBuffered: options.maxBuffered,
+    maxRollupKeys: options.maxRollupKeys,
     writerOnly: options.writerOnly,
     coalesceWindowMs: options.coalesceWindowMs ?? 10_000,
   };
@@ -591,6 +607,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     checkpointPages: optionalEnvInt('STORE_BENCH_CHECKPOINT_PAGES'),
     maxBatchSize: optionalEnvInt('STORE_BENCH_MAX_BATCH'),
     maxBuffered: optionalEnvInt('STORE_BENCH_MAX_BUFFERED'),
+    maxRollupKeys: optionalEnvInt('STORE_BENCH_ROLLUP_KEYS'),
     writerOnly: process.env.STORE_BENCH_WRITER_ONLY === '1',
     ...(process.env.STORE_BENCH_PATH ? { path: process.env.STORE_BENCH_PATH } : {}),
     reuse: process.env.STORE_BENCH_REUSE === '1',

@@ -55,6 +55,7 @@ export interface WriterThreadSettings {
   readonly flushIntervalMs: number;
   readonly batchSize: number;
   readonly maxBatchSize: number;
+  readonly maxRollupKeys: number;
   readonly maxBuffered: number;
   readonly retentionDays: number;
   readonly maxEvents: number;

@@ -98,6 +98,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       flushIntervalMs: settings.flushIntervalMs,
       batchSize: settings.batchSize,
       maxBatchSize: settings.maxBatchSize,
+      maxRollupKeys: settings.maxRollupKeys,
       maxBuffered: settings.maxBuffered,
       writeShare: 1,
       ...(settings.maxNamesPerHost !== undefined ? { maxNamesPerHost: settings.maxNamesPerHost } : {}),
