@@ -69,7 +69,7 @@ export interface WriterThreadOptions {
   readonly maxBatchSize?: number;
   /** Distinct rollup keys summed before they are written regardless of the interval. Default WRITER_MAX_ROLLUP_KEYS. */
   readonly maxRollupKeys?: number;
-  /** Events held at most across both threads; more are dropped and counted. Default MAX_BUFFERED_EVENTS (200,000). */
+  /** Events held at most across both threads; more are dropped and counted. Default MAX_BUFFERED_EVENTS (400,000). */
   readonly maxBuffered?: number;
   readonly pruneIntervalMs?: number;
   /** The writer connection's SQLite page cache, mmap and checkpoint size (database.ts defaults when absent). */
