@@ -21,11 +21,25 @@
  *                          0 = a row per event, the worst case). Events come from 5,000 hosts,
  *                          each mostly querying its own pool's few names, as miners retrying do
  *   STORE_BENCH_CACHE_KIB  the bench's own (reading) connection's SQLite page cache (the store's
- *                          default: 65536); the writer thread always uses the default
+ *                          default: 65536)
+ *   STORE_BENCH_WRITER_CACHE_KIB, STORE_BENCH_MMAP_BYTES, STORE_BENCH_CHECKPOINT_PAGES   the writer
+ *                          thread's connection: cache_size, mmap_size, wal_autocheckpoint (store
+ *                          defaults: 65536 KiB, 0, 10000 pages)
+ *   STORE_BENCH_MAX_BATCH, STORE_BENCH_ROLLUP_KEYS, STORE_BENCH_MAX_BUFFERED   the writer thread's
+ *                          backlog transaction size, rollup keys summed before a forced write, and
+ *                          events held across both threads (database.maxBufferedEvents)
+ *   STORE_BENCH_WRITER_ONLY  1 = the writer part prints only its sustained line (no batch micro-bench)
+ *
+ * The writer part's first line answers "does a 10M-event log sustain 40k events/s": offered,
+ * written, dropped, the writer thread's CPU per written event (its own schedstat), seconds to drain
+ * after the last event, and the rows the log held. Seed once, then measure against copies:
+ *   STORE_BENCH_PATH=/tmp/seed.db STORE_BENCH_KEEP=1 STORE_BENCH_ONLY=seed node scripts/bench/store-seed.mjs
+ *   cp /tmp/seed.db /tmp/run.db && STORE_BENCH_PATH=/tmp/run.db STORE_BENCH_REUSE=1 STORE_BENCH_KEEP=1 \
+ *     STORE_BENCH_ONLY=writer node scripts/bench/store-seed.mjs
  *
  * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
  */
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -319,6 +333,35 @@ function mainThreadCpuUs() {
   return sampleCpu(process.pid).mainRunNs / 1e3;
 }
 
+/** Run-time nanoseconds of each of this process's threads (schedstat), by thread id. */
+function threadRunNs() {
+  const byTid = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      byTid.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return byTid;
+}
+
+/** The process's resident set now and at its peak, in MB (/proc/self/status). */
+function residentMb() {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** The writer thread's SQLite settings the bench was asked for (absent: the store's defaults). */
+function writerSqlite(settings) {
+  const sqlite = {};
+  if (settings.writerCacheKib !== undefined) sqlite.cacheSizeKib = settings.writerCacheKib;
+  if (settings.mmapBytes !== undefined) sqlite.mmapSizeBytes = settings.mmapBytes;
+  if (settings.checkpointPages !== undefined) sqlite.walAutocheckpointPages = settings.checkpointPages;
+  return Object.keys(sqlite).length > 0 ? sqlite : undefined;
+}
+
 async function writerThroughput(store, path, settings, print) {
   const log = pino({ level: 'silent' });
   const connection = store.openStoreConnection(path, {
@@ -326,7 +369,11 @@ async function writerThroughput(store, path, settings, print) {
     quickCheckMaxBytes: 0,
     ...(settings.cacheSizeKib ? { cacheSizeKib: settings.cacheSizeKib } : {}),
   });
-  const before = connection.db.prepare('SELECT coalesce(max(id), 0) AS id FROM events').get().id;
+  const { before, dbRows } = connection.db
+    .prepare('SELECT coalesce(max(id), 0) AS before, count(*) AS dbRows FROM events')
+    .get();
+  const sqlite = writerSqlite(settings);
+  const threadsBefore = threadRunNs();
   // The production path: events packed here, written by the writer thread (its own connection).
   const writer = await store.startWriterThread({
     path,
@@ -334,7 +381,18 @@ async function writerThroughput(store, path, settings, print) {
     retentionDays: 3650,
     maxEvents: 1_000_000_000,
     coalesceWindowMs: settings.coalesceWindowMs,
+    waitTimeoutMs: 600_000,
+    ...(settings.maxBatchSize !== undefined ? { maxBatchSize: settings.maxBatchSize } : {}),
+    ...(settings.maxBuffered !== undefined ? { maxBuffered: settings.maxBuffered } : {}),
+    ...(settings.maxRollupKeys !== undefined ? { maxRollupKeys: settings.maxRollupKeys } : {}),
+    ...(sqlite !== undefined ? { sqlite } : {}),
   });
+  // The writer thread: the thread that started with it (worker threads share V8's helper threads).
+  const writerTids = [...threadRunNs().keys()].filter((tid) => !threadsBefore.has(tid));
+  const writerRunNs = () => {
+    const now = threadRunNs();
+    return writerTids.reduce((sum, tid) => sum + (now.get(tid) ?? 0), 0);
+  };
   const makeEvent = makeEventFactory({
     events: 1_000_000,
     hosts: settings.hosts,
@@ -348,8 +406,10 @@ async function writerThroughput(store, path, settings, print) {
   const lag = monitorEventLoopDelay({ resolution: 1 });
   lag.enable();
   let sent = 0;
+  let mostBuffered = 0;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpuUs();
+  const writer0 = writerRunNs();
   const t0 = performance.now();
   await new Promise((done) => {
     const timer = setInterval(() => {
@@ -360,6 +420,7 @@ async function writerThroughput(store, path, settings, print) {
         writer.record(event);
         sent += 1;
       }
+      mostBuffered = Math.max(mostBuffered, writer.stats.buffered);
       if (sent >= total) {
         clearInterval(timer);
         done();
@@ -368,24 +429,57 @@ async function writerThroughput(store, path, settings, print) {
   });
   const sendSeconds = (performance.now() - t0) / 1000;
   const mainUsPerEvent = (mainThreadCpuUs() - main0) / total;
-  // close() waits (Atomics.wait) for the thread to write the rest: not a pause DNS would see.
   lag.disable();
+  // flush() waits (Atomics.wait) for the thread to write everything, the coalescer's open windows
+  // included: not a pause DNS would see, only this bench's way to time the drain.
+  const tSent = performance.now();
+  writer.flush();
+  const drainAfterSeconds = (performance.now() - tSent) / 1000;
+  const drainSeconds = (performance.now() - t0) / 1000;
+  const writerNs = writerRunNs() - writer0;
+  const memory = residentMb();
+  const stats = writer.stats;
   writer.close();
   await writer.exited;
-  const drainSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const cpuUsPerEvent = (cpu.user + cpu.system) / total;
-  const stats = writer.stats;
   const { rows, counted } = connection.db
     .prepare('SELECT count(*) AS rows, coalesce(sum(count), 0) AS counted FROM events WHERE id > ?')
     .get(before);
   const pass = counted === total && stats.dropped === 0;
+  // Per event written: dropped events cost the writer little (a tally each).
+  const writerUsPerEvent = writerNs / 1e3 / Math.max(1, counted);
+  const knobs = sqlite === undefined ? 'store defaults' : JSON.stringify(sqlite);
   print(
-    `  ${pass ? 'PASS' : 'FAIL'} writer thread (coalesceWindowMs ${settings.coalesceWindowMs}): ${total} events at ${settings.rate}/s over ${fmt(sendSeconds)} s (all written after ${fmt(drainSeconds)} s) ` +
-      `-> ${rows} rows counting ${counted} events, ${stats.dropped} dropped, ${stats.writeErrors} write errors; ` +
-      `CPU ${cpuUsPerEvent.toFixed(1)} us per event in all (both threads), ${mainUsPerEvent.toFixed(1)} us on the main thread while sending; ` +
-      `main event loop delay p99 ${fmt(lag.percentile(99) / 1e6)} ms, max ${fmt(lag.max / 1e6)} ms`,
+    `  ${pass ? 'PASS' : 'FAIL'} sustained: offered ${total} events at ${settings.rate}/s for ${settings.seconds} s to a ` +
+      `${(dbRows / 1e6).toFixed(1)}M-row log: written ${counted} (${rows} rows), dropped ${stats.dropped}; ` +
+      `writer ${writerUsPerEvent.toFixed(1)} us/event; drained ${fmt(drainAfterSeconds)} s after the last ` +
+      `(target: 0 dropped)`,
   );
+  print(
+    `    coalesceWindowMs ${settings.coalesceWindowMs}, writer SQLite ${knobs}, most buffered ${mostBuffered}, ` +
+      `${stats.writeErrors} write errors; CPU ${cpuUsPerEvent.toFixed(1)} us per event in all, ` +
+      `${mainUsPerEvent.toFixed(1)} us on the main thread while sending; main event loop delay p99 ` +
+      `${fmt(lag.percentile(99) / 1e6)} ms, max ${fmt(lag.max / 1e6)} ms; RSS ${memory.rssMb.toFixed(0)} MB ` +
+      `(peak ${memory.peakMb.toFixed(0)} MB)`,
+  );
+  if (settings.writerOnly === true) {
+    connection.close();
+    return {
+      events: total,
+      rows,
+      counted,
+      dbRows,
+      dropped: stats.dropped,
+      pass,
+      drainSeconds,
+      drainAfterSeconds,
+      writerUsPerEvent,
+      cpuUsPerEvent,
+      mostBuffered,
+      ...memory,
+    };
+  }
 
   // Cost of one batch and of record() itself, measured directly.
   const batchWriter = store.createBatchWriter(connection.db);
@@ -420,12 +514,17 @@ async function writerThroughput(store, path, settings, print) {
     events: total,
     rows,
     counted,
+    dbRows,
     coalesceWindowMs: settings.coalesceWindowMs,
     dropped: stats.dropped,
     writeErrors: stats.writeErrors,
     pass,
     sendSeconds,
     drainSeconds,
+    drainAfterSeconds,
+    writerUsPerEvent,
+    mostBuffered,
+    ...memory,
     cpuUsPerEvent,
     mainUsPerEvent,
     loopDelayMaxMs: lag.max / 1e6,
@@ -448,6 +547,13 @@ export async function runStoreBench(options = {}) {
     rate: options.rate ?? 40_000,
     seconds: options.seconds ?? 10,
     cacheSizeKib: options.cacheSizeKib,
+    writerCacheKib: options.writerCacheKib,
+    mmapBytes: options.mmapBytes,
+    checkpointPages: options.checkpointPages,
+    maxBatchSize: options.maxBatchSize,
+    maxBuffered: options.maxBuffered,
+    maxRollupKeys: options.maxRollupKeys,
+    writerOnly: options.writerOnly,
     coalesceWindowMs: options.coalesceWindowMs ?? 10_000,
   };
   const parts = new Set(options.parts ?? PARTS);
@@ -477,6 +583,11 @@ function envInt(name, fallback) {
   return value;
 }
 
+function optionalEnvInt(name) {
+  const text = process.env[name];
+  return text === undefined || text === '' ? undefined : envInt(name, 1);
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const only = (process.env.STORE_BENCH_ONLY ?? '')
     .split(',')
@@ -491,6 +602,13 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     seconds: envInt('STORE_BENCH_SECONDS', 10),
     coalesceWindowMs: process.env.STORE_BENCH_COALESCE_MS === '0' ? 0 : envInt('STORE_BENCH_COALESCE_MS', 10_000),
     cacheSizeKib: process.env.STORE_BENCH_CACHE_KIB ? envInt('STORE_BENCH_CACHE_KIB', 65536) : undefined,
+    writerCacheKib: optionalEnvInt('STORE_BENCH_WRITER_CACHE_KIB'),
+    mmapBytes: optionalEnvInt('STORE_BENCH_MMAP_BYTES'),
+    checkpointPages: optionalEnvInt('STORE_BENCH_CHECKPOINT_PAGES'),
+    maxBatchSize: optionalEnvInt('STORE_BENCH_MAX_BATCH'),
+    maxBuffered: optionalEnvInt('STORE_BENCH_MAX_BUFFERED'),
+    maxRollupKeys: optionalEnvInt('STORE_BENCH_ROLLUP_KEYS'),
+    writerOnly: process.env.STORE_BENCH_WRITER_ONLY === '1',
     ...(process.env.STORE_BENCH_PATH ? { path: process.env.STORE_BENCH_PATH } : {}),
     reuse: process.env.STORE_BENCH_REUSE === '1',
     keep: process.env.STORE_BENCH_KEEP === '1',

@@ -33,6 +33,10 @@ export interface OpenDatabaseOptions {
   readonly busyTimeoutMs?: number;
   /** Page cache for this connection. Default 64 MiB: index inserts into a large log need it. */
   readonly cacheSizeKib?: number;
+  /** `PRAGMA mmap_size` for this connection. Default 0 (reads through the page cache only). */
+  readonly mmapSizeBytes?: number;
+  /** WAL pages between automatic checkpoints. Default WAL_AUTOCHECKPOINT_PAGES. */
+  readonly walAutocheckpointPages?: number;
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
@@ -158,7 +162,8 @@ function configure(
   db.pragma('synchronous = NORMAL');
   db.pragma(`cache_size = -${Math.trunc(options.cacheSizeKib ?? DEFAULT_CACHE_SIZE_KIB)}`);
   db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
-  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages ?? WAL_AUTOCHECKPOINT_PAGES)}`);
+  if (options.mmapSizeBytes !== undefined) db.pragma(`mmap_size = ${Math.trunc(options.mmapSizeBytes)}`);
   migrate(db, path, version, migrations, options.log);
 }
 

@@ -48,7 +48,7 @@ export interface EventWriterOptions {
    * Default 5 × batchSize.
    */
   readonly maxBatchSize?: number;
-  /** Events held in memory at most; more are dropped and counted. Default MAX_BUFFERED_EVENTS (200,000). */
+  /** Events held in memory at most; more are dropped and counted. Default MAX_BUFFERED_EVENTS (400,000). */
   readonly maxBuffered?: number;
   /**
    * The longest the rollups (host summaries, hourly counts, outcome minutes) summed in memory wait

@@ -55,17 +55,26 @@ export interface WriterThreadSettings {
   readonly flushIntervalMs: number;
   readonly batchSize: number;
   readonly maxBatchSize: number;
+  readonly maxRollupKeys: number;
   readonly maxBuffered: number;
   readonly retentionDays: number;
   readonly maxEvents: number;
   readonly maxNamesPerHost?: number;
   readonly pruneIntervalMs?: number;
+  /** This thread's connection: page cache, mmap and checkpoint size (database.ts defaults when absent). */
+  readonly sqlite?: WriterSqliteSettings;
   /** Notification sinks (secrets included) delivered from this thread (src/notify/). */
   readonly notify?: readonly NotifySinkConfig[];
   /** Incidents from events (src/incidents/); absent: none are kept. */
   readonly incidents?: IncidentSettings;
   /** The query history for retro-hunts (history.*); absent: off. */
   readonly history?: HistorySettings;
+}
+
+export interface WriterSqliteSettings {
+  readonly cacheSizeKib?: number;
+  readonly mmapSizeBytes?: number;
+  readonly walAutocheckpointPages?: number;
 }
 
 export interface HistorySettings {

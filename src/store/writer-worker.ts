@@ -59,7 +59,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
 
   let connection: StoreConnection;
   try {
-    connection = openStoreConnection(settings.path, { log, quickCheckMaxBytes: 0 });
+    connection = openStoreConnection(settings.path, { log, quickCheckMaxBytes: 0, ...settings.sqlite });
   } catch (err: unknown) {
     post(port, {
       kind: 'failed',
@@ -98,6 +98,7 @@ function run(port: NonNullable<typeof parentPort>, data: WriterThreadData): void
       flushIntervalMs: settings.flushIntervalMs,
       batchSize: settings.batchSize,
       maxBatchSize: settings.maxBatchSize,
+      maxRollupKeys: settings.maxRollupKeys,
       maxBuffered: settings.maxBuffered,
       writeShare: 1,
       ...(settings.maxNamesPerHost !== undefined ? { maxNamesPerHost: settings.maxNamesPerHost } : {}),

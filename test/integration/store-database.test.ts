@@ -293,3 +293,26 @@ describe('openStoreConnection', () => {
     }
   });
 });
+
+describe('connection settings', () => {
+  test('cache, mmap and checkpoint size apply to the connection; absent, the defaults do', () => {
+    const tuned = openDatabase(path, {
+      log,
+      cacheSizeKib: 131_072,
+      mmapSizeBytes: 1_048_576,
+      walAutocheckpointPages: 2_000,
+    });
+    const plain = openDatabase(path, { log });
+    try {
+      expect(tuned.pragma('cache_size', { simple: true })).toBe(-131_072);
+      expect(tuned.pragma('mmap_size', { simple: true })).toBe(1_048_576);
+      expect(tuned.pragma('wal_autocheckpoint', { simple: true })).toBe(2_000);
+      expect(plain.pragma('cache_size', { simple: true })).toBe(-65_536);
+      expect(plain.pragma('mmap_size', { simple: true })).toBe(0);
+      expect(plain.pragma('wal_autocheckpoint', { simple: true })).toBe(10_000);
+    } finally {
+      tuned.close();
+      plain.close();
+    }
+  });
+});

@@ -95,8 +95,8 @@ test('a list gets the same defaults from the config file and from the API', () =
 
 test('the block-log writer defaults are the ones main.ts runs with', () => {
   const config = validateConfig(UPSTREAMS, '/base');
-  expect(config.database.maxBufferedEvents).toBe(200_000);
-  expect(MAX_BUFFERED_EVENTS).toBe(200_000);
+  expect(config.database.maxBufferedEvents).toBe(400_000);
+  expect(MAX_BUFFERED_EVENTS).toBe(400_000);
   expect(EVENT_BATCH_SIZE).toBe(500);
 });
 
