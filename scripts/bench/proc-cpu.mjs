@@ -81,3 +81,16 @@ export function readRssBytes(pid) {
     return undefined; // process already exited
   }
 }
+
+/** Run-time nanoseconds of each of this process's threads (schedstat), by thread id. */
+export function threadRunNs() {
+  const byTid = new Map();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      byTid.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return byTid;
+}

@@ -39,7 +39,7 @@
  *
  * runStoreBench(options) does the same for scripts/bench.mjs and returns the numbers.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,7 +47,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { seededRandom } from './data.mjs';
 import { seedDashboardRows } from './dashboard-rows.mjs';
-import { sampleCpu } from './proc-cpu.mjs';
+import { sampleCpu, threadRunNs } from './proc-cpu.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const DIST_STORE = join(ROOT, 'dist', 'store');
@@ -331,19 +331,6 @@ async function readerPass(store, path, casesFor, print) {
 /** CPU time of this process's main thread (the DNS thread in poolsink), in µs (schedstat). */
 function mainThreadCpuUs() {
   return sampleCpu(process.pid).mainRunNs / 1e3;
-}
-
-/** Run-time nanoseconds of each of this process's threads (schedstat), by thread id. */
-function threadRunNs() {
-  const byTid = new Map();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      byTid.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // the thread ended between readdir and read
-    }
-  }
-  return byTid;
 }
 
 /** The process's resident set now and at its peak, in MB (/proc/self/status). */

@@ -14,11 +14,12 @@
  *   WRITER_BENCH_SEED      rows in the database before the first round (0), written directly
  *   WRITER_BENCH_PATH      database file (default: a temp dir, removed afterwards)
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { pino } from 'pino';
+import { threadRunNs } from './proc-cpu.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
@@ -27,18 +28,6 @@ const SECONDS = Number(env.WRITER_BENCH_SECONDS ?? 5);
 const ROUNDS = Number(env.WRITER_BENCH_ROUNDS ?? 3);
 const CLIENTS = Number(env.WRITER_BENCH_CLIENTS ?? 1);
 const SEED = Number(env.WRITER_BENCH_SEED ?? 0);
-
-function threadRunNs() {
-  const byTid = new Map();
-  for (const tid of readdirSync('/proc/self/task')) {
-    try {
-      byTid.set(tid, Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
-    } catch {
-      // the thread exited between readdir and read
-    }
-  }
-  return byTid;
-}
 
 function eventOf(i, tag, timeMs) {
   return {
