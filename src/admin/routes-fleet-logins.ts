@@ -4,19 +4,13 @@
  * PostgreSQL, this instance's own logins answer (`source: "local"`), as the other /fleet reads do.
  */
 import { Type, type TString } from '@sinclair/typebox';
-import type { FleetMinerLogin } from '../central/fleet-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
-import { isoTime } from './export.js';
 import { errorResponses, jsonResponse } from './openapi.js';
 import { cursorText, fleetOrLocal } from './fleet-fallback.js';
-import { invalid } from './query.js';
 import { clientFilterParam, cursorParam, limitParam, timeParam } from './params.js';
 import { withQuery, type Route } from './route-types.js';
 import type { FleetRouteDeps } from './routes-fleet.js';
-
-function loginView(login: FleetMinerLogin): Record<string, unknown> {
-  return { ...login, time: isoTime(login.timeMs) };
-}
+import { minerLoginFilter, minerLoginView } from './routes-miner-logins.js';
 
 export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TString): Route {
   const { fleet } = deps;
@@ -54,28 +48,20 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
       },
     },
     handle(request) {
-      const { instance, client, wallet, since, until, limit, cursor } = request.query;
-      if (since !== undefined && until !== undefined && since >= until)
-        throw invalid('since', 'must be earlier than until');
-      const filter = {
-        ...(client?.kind === 'address' ? { client: client.ip } : {}),
-        ...(client?.kind === 'network' ? { network: client.cidr } : {}),
-        ...(wallet !== undefined ? { wallet } : {}),
-        ...(since !== undefined ? { sinceMs: since } : {}),
-        ...(until !== undefined ? { untilMs: until } : {}),
-      };
+      const { instance, limit, cursor } = request.query;
+      const filter = minerLoginFilter(request.query);
       return fleetOrLocal({
         self,
         instance,
         key: 'logins',
         fleet: async (only) => {
           const page = await fleet.minerLogins({ ...filter, ...only }, limit, cursor);
-          return { rows: page.logins.map(loginView), nextCursor: cursorText(page.nextCursor) };
+          return { rows: page.logins.map(minerLoginView), nextCursor: cursorText(page.nextCursor) };
         },
         local: async () => {
           const page = await deps.events.minerLogins(filter, limit, cursor);
           const rows = page.logins.map((login) =>
-            loginView({ ...login, instance: self, localId: login.id, incidentId: null }),
+            minerLoginView({ ...login, instance: self, localId: login.id, incidentId: null }),
           );
           return { rows, nextCursor: cursorText(page.nextCursor) };
         },

@@ -4,17 +4,37 @@
  * reader thread.
  */
 import { Type } from '@sinclair/typebox';
-import type { StoredMinerLogin } from '../honeypot/miner-login-queries.js';
+import type { FleetMinerLogin } from '../central/fleet-queries.js';
+import type { MinerLoginFilter, StoredMinerLogin } from '../honeypot/miner-login-queries.js';
 import { MAX_FIELD_CHARS } from '../honeypot/stratum-session.js';
 import type { EventReader } from '../store/types.js';
 import { isoTime } from './export.js';
 import { errorResponses, jsonResponse, ref } from './openapi.js';
-import { clientFilterParam, cursorParam, encodeCursor, limitParam, timeParam } from './params.js';
+import { clientFilterParam, cursorParam, encodeCursor, limitParam, timeParam, type ClientFilter } from './params.js';
 import { bounded, invalid, parsedParam } from './query.js';
 import { json, withQuery, type Route } from './route-types.js';
 
-export function minerLoginView(login: StoredMinerLogin): Record<string, unknown> {
+export function minerLoginView(login: StoredMinerLogin | FleetMinerLogin): Record<string, unknown> {
   return { ...login, time: isoTime(login.timeMs) };
+}
+
+/** The filter of a miner-login query (local and fleet): client address or CIDR, wallet, time bounds. */
+export function minerLoginFilter(query: {
+  readonly client?: ClientFilter | undefined;
+  readonly wallet?: string | undefined;
+  readonly since?: number | undefined;
+  readonly until?: number | undefined;
+}): MinerLoginFilter {
+  const { client, wallet, since, until } = query;
+  if (since !== undefined && until !== undefined && since >= until)
+    throw invalid('since', 'must be earlier than until');
+  return {
+    ...(client?.kind === 'address' ? { client: client.ip } : {}),
+    ...(client?.kind === 'network' ? { network: client.cidr } : {}),
+    ...(wallet !== undefined ? { wallet } : {}),
+    ...(since !== undefined ? { sinceMs: since } : {}),
+    ...(until !== undefined ? { untilMs: until } : {}),
+  };
 }
 
 function parseWallet(param: string, value: string): string {
@@ -49,16 +69,8 @@ export function createMinerLoginRoutes(deps: { readonly events: EventReader }): 
         responses: { 200: jsonResponse('A page', ref('MinerLoginPage')), ...errorResponses(400, 401, 405, 500, 503) },
       },
       async handle(request) {
-        const { client, wallet, since, until, limit, cursor } = request.query;
-        if (since !== undefined && until !== undefined && since >= until)
-          throw invalid('since', 'must be earlier than until');
-        const filter = {
-          ...(client?.kind === 'address' ? { client: client.ip } : {}),
-          ...(client?.kind === 'network' ? { network: client.cidr } : {}),
-          ...(wallet !== undefined ? { wallet } : {}),
-          ...(since !== undefined ? { sinceMs: since } : {}),
-          ...(until !== undefined ? { untilMs: until } : {}),
-        };
+        const { limit, cursor } = request.query;
+        const filter = minerLoginFilter(request.query);
         const page = await deps.events.minerLogins(filter, limit, cursor);
         return json(200, {
           logins: page.logins.map(minerLoginView),
