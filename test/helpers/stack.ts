@@ -7,9 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
+import { afterEach } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
 import type { BlockEvent, BlockEventSink } from '../../src/dns/block-event.js';
+import { udpExchange } from './clients.js';
+import { startLocalUpstream, type LocalUpstream } from './local-upstream.js';
+import { encodeQuery } from './packets.js';
+import { until } from './wait.js';
 
 export interface StackOptions {
   upstreams: readonly string[];
@@ -122,4 +127,86 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
   return stack;
+}
+
+/** A blocking list and an alert-mode list: what the end-to-end tests of events and incidents query. */
+export const POOL_AND_TRIAL_LISTS: NonNullable<StackOptions['lists']> = {
+  pools: { text: 'pool.example\nminexmr.test\n' },
+  trial: { text: 'newpool.example\n', mode: 'alert' },
+};
+
+export interface StackHarness {
+  /** A stack on a fresh local upstream, with the harness's options under `options`; both closed after the test. */
+  start(options?: Omit<StackOptions, 'upstreams'>): Promise<Stack>;
+  /** Closes `stack` before the test ends (a restart test); it is not closed again after the test. */
+  close(stack: Stack): Promise<void>;
+  /** The local upstream `stack` was started on. */
+  upstreamOf(stack: Stack): LocalUpstream;
+  /** A temporary directory (a restart test's `dir`), removed after the test. */
+  tempDir(prefix: string): string;
+}
+
+/**
+ * The set-up of tests that start whole stacks, as an afterEach of the calling file or block: the
+ * stacks started, then their upstreams, are closed after each test, and the temporary directories
+ * removed.
+ */
+export function useStacks(defaults: Omit<StackOptions, 'upstreams'> = {}): StackHarness {
+  const upstreams = new Map<Stack, LocalUpstream>();
+  const open = new Set<Stack>();
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all([...open].map((s) => s.close()));
+    open.clear();
+    await Promise.all([...upstreams.values()].map((u) => u.close()));
+    upstreams.clear();
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    async start(options = {}) {
+      const up = await startLocalUpstream();
+      let stack: Stack;
+      try {
+        stack = await startStack({ ...defaults, ...options, upstreams: [up.address] });
+      } catch (err: unknown) {
+        await up.close();
+        throw err;
+      }
+      upstreams.set(stack, up);
+      open.add(stack);
+      return stack;
+    },
+    async close(stack) {
+      open.delete(stack);
+      await stack.close();
+    },
+    upstreamOf(stack) {
+      const up = upstreams.get(stack);
+      if (up === undefined) throw new Error('not a stack of this harness');
+      return up;
+    },
+    tempDir(prefix) {
+      const dir = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+  };
+}
+
+/** Sends `times` A queries for `qname` from `clientIp` (a loopback address), one after another; each must be answered. */
+export async function queriesFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: (i % 60_000) + 1 }), {
+      bindAddress: clientIp,
+    });
+    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
+  }
+}
+
+/** queriesFrom for a listed name, then waits until the stack's event sink has the `times` events. */
+export async function blockedFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
+  const before = stack.events.length;
+  await queriesFrom(stack, clientIp, qname, times);
+  // dns.workers > 1: the events reach the primary over IPC after the answers.
+  await until(() => stack.events.length >= before + times);
 }

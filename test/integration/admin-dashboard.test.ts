@@ -2,51 +2,16 @@
  * The dashboard's routes (/timeseries, /overview, /config) on a real poolsink fed by real DNS
  * queries from loopback client addresses, read over the authenticated admin API.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test, vi } from 'vitest';
-import { udpExchange } from '../helpers/clients.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { encodeQuery } from '../helpers/packets.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { describe, expect, test, vi } from 'vitest';
+import { POOL_AND_TRIAL_LISTS, queriesFrom, useStacks, type Stack } from '../helpers/stack.js';
 
-const upstreams: LocalUpstream[] = [];
-const stacks: Stack[] = [];
-const cleanup: string[] = [];
+// Expects a repeat to be a cache hit: with dns.workers each process has its own cache.
+const stacks = useStacks({ singleProcess: true, lists: POOL_AND_TRIAL_LISTS });
 
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-  await Promise.all(upstreams.splice(0).map((u) => u.close()));
-  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const LISTS = {
-  pools: { text: 'pool.example\nminexmr.test\n' },
-  trial: { text: 'newpool.example\n', mode: 'alert' },
-};
-
-async function start(config: Record<string, unknown> = {}, dir?: string): Promise<Stack> {
-  const up = await startLocalUpstream();
-  upstreams.push(up);
-  // Expects a repeat to be a cache hit: with dns.workers each process has its own cache.
-  const stack = await startStack({
-    singleProcess: true,
-    upstreams: [up.address],
-    lists: LISTS,
-    config,
-    ...(dir !== undefined ? { dir } : {}),
-  });
-  stacks.push(stack);
-  return stack;
-}
-
-async function queriesFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
-  for (let i = 0; i < times; i++) {
-    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: i + 1 }), { bindAddress: clientIp });
-    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
-  }
+function start(config: Record<string, unknown> = {}, dir?: string): Promise<Stack> {
+  return stacks.start({ config, ...(dir !== undefined ? { dir } : {}) });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -174,7 +139,7 @@ describe('GET /api/v1/overview', () => {
       expect.objectContaining({ name: 'trial', mode: 'alert', entries: 1, lastError: null, ok: true }),
     ]);
     expect(body['upstreams']).toEqual([
-      expect.objectContaining({ upstream: upstreams[0]?.address, healthy: true, consecutiveFailures: 0 }),
+      expect.objectContaining({ upstream: stacks.upstreamOf(stack).address, healthy: true, consecutiveFailures: 0 }),
     ]);
     // 7 queries, 5 rows: the repeats of a.pool.example and newpool.example are one row each.
     expect(body['store']).toMatchObject({ healthy: true, written: 5, dropped: 0, droppedLast24h: 0, buffered: 0 });
@@ -196,8 +161,7 @@ describe('GET /api/v1/overview', () => {
 
 describe('GET /api/v1/config', () => {
   test('the effective configuration with tokens, sink URLs, headers, read secrets and URL credentials masked', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'poolsink-dash-'));
-    cleanup.push(dir);
+    const dir = stacks.tempDir('poolsink-dash-');
     const TOKEN = 'dashboard-admin-token-0123456789';
     const HMAC = 'hmac-secret-from-a-file-0123456789';
     writeFileSync(join(dir, 'hook.secret'), `${HMAC}\n`);
@@ -226,7 +190,7 @@ describe('GET /api/v1/config', () => {
     );
     expect(body['config']).toMatchObject({
       admin: { token: '***', metricsAuth: true },
-      upstreams: [upstreams[0]?.address],
+      upstreams: [stacks.upstreamOf(stack).address],
       notify: [{ name: 'hook', type: 'webhook', url: '***', headers: { Authorization: '***' }, secret: '***' }],
       blocklists: [
         expect.objectContaining({ name: 'pools', mode: 'block' }),

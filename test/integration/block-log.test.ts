@@ -3,12 +3,10 @@
  * through the real server into a real SQLite file, read back over the authenticated admin API and
  * the command line; a restart keeps everything.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { describe, expect, test } from 'vitest';
+import { POOL_AND_TRIAL_LISTS, blockedFrom, useStacks, type Stack } from '../helpers/stack.js';
 import { dig, udpExchange } from '../helpers/clients.js';
 import { encodeQuery, rcodeOf } from '../helpers/packets.js';
 import { runCli, startCliServer } from '../helpers/cli.js';
@@ -16,37 +14,10 @@ import { until } from '../helpers/wait.js';
 import Database from 'better-sqlite3';
 import { createSocket } from 'node:dgram';
 
-const upstreams: LocalUpstream[] = [];
-const stacks: Stack[] = [];
-const cleanup: string[] = [];
+const stacks = useStacks({ lists: POOL_AND_TRIAL_LISTS });
 
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-  await Promise.all(upstreams.splice(0).map((u) => u.close()));
-  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const LISTS = {
-  pools: { text: 'pool.example\nminexmr.test\n' },
-  trial: { text: 'newpool.example\n', mode: 'alert' },
-};
-
-async function start(dir?: string): Promise<Stack> {
-  const up = await startLocalUpstream();
-  upstreams.push(up);
-  const stack = await startStack({ upstreams: [up.address], lists: LISTS, ...(dir !== undefined ? { dir } : {}) });
-  stacks.push(stack);
-  return stack;
-}
-
-async function blockedFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
-  const before = stack.events.length;
-  for (let i = 0; i < times; i++) {
-    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: 100 + i }), { bindAddress: clientIp });
-    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
-  }
-  // dns.workers > 1: the events reach the primary over IPC after the answers.
-  await until(() => stack.events.length >= before + times);
+function start(dir?: string): Promise<Stack> {
+  return stacks.start(dir !== undefined ? { dir } : {});
 }
 
 interface HostView {
@@ -125,7 +96,7 @@ describe('which host tried to resolve which pool', () => {
     const stack = await start();
     const reply = await udpExchange(stack.port, encodeQuery('x.newpool.example'), { bindAddress: '127.0.0.5' });
     expect(reply !== undefined && rcodeOf(reply)).toBe(0);
-    expect(upstreams[0]?.queries.map((q) => q.qname)).toContain('x.newpool.example');
+    expect(stacks.upstreamOf(stack).queries.map((q) => q.qname)).toContain('x.newpool.example');
     stack.poolsink.eventWriter.flush();
     const logged = await events(stack, '?action=alerted');
     expect(logged).toEqual([
@@ -134,12 +105,10 @@ describe('which host tried to resolve which pool', () => {
   });
 
   test('a restart keeps events, host summaries and outcome counts; the CLI reads the same database', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'poolsink-restart-'));
-    cleanup.push(dir);
+    const dir = stacks.tempDir('poolsink-restart-');
     const first = await start(dir);
     await blockedFrom(first, '127.0.0.7', 'pool.example', 2);
-    await first.close();
-    stacks.splice(stacks.indexOf(first), 1);
+    await stacks.close(first);
 
     const second = await start(dir);
     try {
@@ -149,8 +118,7 @@ describe('which host tried to resolve which pool', () => {
       expect(stats.status).toBe(200);
       expect(JSON.stringify(stats.body)).toMatch(/"blocked":2\b/);
     } finally {
-      await second.close();
-      stacks.splice(stacks.indexOf(second), 1);
+      await stacks.close(second);
     }
 
     const config = join(dir, 'cli.yaml');
@@ -168,8 +136,7 @@ describe('which host tried to resolve which pool', () => {
 
 describe('shutdown', () => {
   test('SIGTERM during a burst of blocked queries: every answered query is in the database', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'poolsink-burst-'));
-    cleanup.push(dir);
+    const dir = stacks.tempDir('poolsink-burst-');
     writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
     const config = join(dir, 'poolsink.yaml');
     writeFileSync(
@@ -228,17 +195,12 @@ describe('shutdown', () => {
 
 describe('storage faults', () => {
   test('a database another writer keeps locked mid-run: DNS keeps answering, drops are counted, writing resumes', async () => {
-    const up = await startLocalUpstream();
-    upstreams.push(up);
-    const stack = await startStack({
-      upstreams: [up.address],
-      lists: LISTS,
+    const stack = await stacks.start({
       config: {
         database: { maxBufferedEvents: 1000, flushIntervalMs: 20 },
         dns: { listen: ['127.0.0.1:0'], rateLimit: { qps: 0 } },
       },
     });
-    stacks.push(stack);
     const { store, eventWriter } = stack.poolsink;
     await blockedFrom(stack, '127.0.0.2', 'before.pool.example', 1);
     eventWriter.flush();
@@ -284,8 +246,7 @@ describe('storage faults', () => {
 
 describe('crash', () => {
   test('SIGKILL during a flood of blocked queries loses only what was not yet written; the next start opens cleanly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'poolsink-kill-'));
-    cleanup.push(dir);
+    const dir = stacks.tempDir('poolsink-kill-');
     writeFileSync(join(dir, 'pools.txt'), 'pool.example\n');
     const config = join(dir, 'poolsink.yaml');
     writeFileSync(

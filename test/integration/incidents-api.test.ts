@@ -3,50 +3,16 @@
  * into SQLite, read and changed over the authenticated admin API and the command line; a restart
  * keeps them.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { udpExchange } from '../helpers/clients.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { encodeQuery } from '../helpers/packets.js';
-import { until } from '../helpers/wait.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import { POOL_AND_TRIAL_LISTS, blockedFrom, useStacks, type Stack } from '../helpers/stack.js';
 
-const upstreams: LocalUpstream[] = [];
-const stacks: Stack[] = [];
-const cleanup: string[] = [];
+const stacks = useStacks({ lists: POOL_AND_TRIAL_LISTS });
 
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-  await Promise.all(upstreams.splice(0).map((u) => u.close()));
-  for (const dir of cleanup.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const LISTS = {
-  pools: { text: 'pool.example\nminexmr.test\n' },
-  trial: { text: 'newpool.example\n', mode: 'alert' },
-};
-
-async function start(dir?: string): Promise<Stack> {
-  const up = await startLocalUpstream();
-  upstreams.push(up);
-  const stack = await startStack({ upstreams: [up.address], lists: LISTS, ...(dir !== undefined ? { dir } : {}) });
-  stacks.push(stack);
-  return stack;
-}
-
-async function queriesFrom(stack: Stack, clientIp: string, qname: string, times: number): Promise<void> {
-  const before = stack.events.length;
-  for (let i = 0; i < times; i++) {
-    const reply = await udpExchange(stack.port, encodeQuery(qname, { id: (i % 60_000) + 1 }), {
-      bindAddress: clientIp,
-    });
-    if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
-  }
-  // dns.workers > 1: the events reach the primary over IPC after the answers.
-  await until(() => stack.events.length >= before + times);
+function start(dir?: string): Promise<Stack> {
+  return stacks.start(dir !== undefined ? { dir } : {});
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -63,13 +29,13 @@ async function list(stack: Stack, query = ''): Promise<Record<string, unknown>[]
 describe('incidents over the API', () => {
   test('one incident per host; counted, escalated, acknowledged, resolved, recurring', async () => {
     const stack = await start();
-    await queriesFrom(stack, '127.0.0.2', 'a.pool.example', 1);
+    await blockedFrom(stack, '127.0.0.2', 'a.pool.example', 1);
     stack.poolsink.eventWriter.flush();
     const [opened] = await list(stack);
     expect(opened).toMatchObject({ clientIp: '127.0.0.2', state: 'open', severity: 'high', attempts: 1 });
     const id = Number(opened?.['id']);
 
-    await queriesFrom(stack, '127.0.0.2', 'a.pool.example', 1000);
+    await blockedFrom(stack, '127.0.0.2', 'a.pool.example', 1000);
     stack.poolsink.eventWriter.flush();
     const counted = await list(stack);
     expect(counted).toHaveLength(1);
@@ -77,7 +43,7 @@ describe('incidents over the API', () => {
     const levelBefore = Number(counted[0]?.['escalationLevel']);
     expect(levelBefore).toBeGreaterThanOrEqual(1); // 100 and 1,000 crossed
 
-    await queriesFrom(stack, '127.0.0.2', 'minexmr.test', 1);
+    await blockedFrom(stack, '127.0.0.2', 'minexmr.test', 1);
     stack.poolsink.eventWriter.flush();
     expect((await list(stack))[0]).toMatchObject({ id, distinctNames: 2, escalationLevel: levelBefore + 1 });
 
@@ -110,7 +76,7 @@ describe('incidents over the API', () => {
     const resolved = await stack.api(`/api/v1/incidents/${id}/resolve`, { method: 'POST', body: { note: 'reimaged' } });
     expect(resolved).toMatchObject({ status: 200, body: { state: 'resolved', resolved: { by: 'operator' } } });
 
-    await queriesFrom(stack, '127.0.0.2', 'x.newpool.example', 1);
+    await blockedFrom(stack, '127.0.0.2', 'x.newpool.example', 1);
     stack.poolsink.eventWriter.flush();
     const open = await list(stack, '?state=open');
     expect(open).toEqual([expect.objectContaining({ previousId: id, severity: 'medium' })]);
@@ -127,15 +93,13 @@ describe('incidents over the API', () => {
   });
 
   test('keyset pages, a restart keeps incidents, and the CLI lists, shows and changes them', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'poolsink-incidents-it-'));
-    cleanup.push(dir);
+    const dir = stacks.tempDir('poolsink-incidents-it-');
     const first = await start(dir);
-    for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) await queriesFrom(first, ip, 'pool.example', 1);
-    await first.close();
-    stacks.splice(stacks.indexOf(first), 1);
+    for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) await blockedFrom(first, ip, 'pool.example', 1);
+    await stacks.close(first);
 
     const second = await start(dir);
-    await queriesFrom(second, '127.0.0.11', 'pool.example', 1);
+    await blockedFrom(second, '127.0.0.11', 'pool.example', 1);
     second.poolsink.eventWriter.flush();
     const page1 = await second.api('/api/v1/incidents?limit=2');
     expect(page1.status).toBe(200);
