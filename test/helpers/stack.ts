@@ -12,7 +12,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { startPoolsink, type Poolsink } from '../../src/main.js';
 import type { BlockEvent, BlockEventSink } from '../../src/dns/block-event.js';
 import { udpExchange } from './clients.js';
-import { startLocalUpstream, type LocalUpstream } from './local-upstream.js';
+import { startLocalUpstream, type LocalUpstream, type LocalUpstreamOptions } from './local-upstream.js';
 import { encodeQuery } from './packets.js';
 import { until } from './wait.js';
 
@@ -137,7 +137,7 @@ export const POOL_AND_TRIAL_LISTS: NonNullable<StackOptions['lists']> = {
 
 export interface StackHarness {
   /** A stack on a fresh local upstream, with the harness's options under `options`; both closed after the test. */
-  start(options?: Omit<StackOptions, 'upstreams'>): Promise<Stack>;
+  start(options?: Omit<StackOptions, 'upstreams'>, upstream?: LocalUpstreamOptions): Promise<Stack>;
   /** Closes `stack` before the test ends (a restart test); it is not closed again after the test. */
   close(stack: Stack): Promise<void>;
   /** The local upstream `stack` was started on. */
@@ -163,8 +163,8 @@ export function useStacks(defaults: Omit<StackOptions, 'upstreams'> = {}): Stack
     for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   });
   return {
-    async start(options = {}) {
-      const up = await startLocalUpstream();
+    async start(options = {}, upstream = {}) {
+      const up = await startLocalUpstream(upstream);
       let stack: Stack;
       try {
         stack = await startStack({ ...defaults, ...options, upstreams: [up.address] });

@@ -4,38 +4,35 @@
  * relabel only new events, bad files that never stop DNS, and reverse DNS through a local upstream
  * answering PTR queries.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { createInventoryFiles } from '../../src/inventory/inventory-files.js';
 import { parseInventory } from '../../src/inventory/parse.js';
-import { udpExchange } from '../helpers/clients.js';
 import { runCli } from '../helpers/cli.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
-import { encodeQuery } from '../helpers/packets.js';
-import { startStack, type Stack } from '../helpers/stack.js';
+import type { LocalUpstreamOptions } from '../helpers/local-upstream.js';
+import { blockedFrom, useStacks, type Stack } from '../helpers/stack.js';
 import { until } from '../helpers/wait.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'inventory');
 
-const upstreams: LocalUpstream[] = [];
-const stacks: Stack[] = [];
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await Promise.all(stacks.splice(0).map((s) => s.close()));
-  await Promise.all(upstreams.splice(0).map((u) => u.close()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const stacks = useStacks();
 
 function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'poolsink-inventory-'));
-  dirs.push(dir);
-  return dir;
+  return stacks.tempDir('poolsink-inventory-');
 }
+
+/** The first host of aws-ec2.json, hosts.csv and hosts.yaml: the same instance in each format. */
+const WEB_7 = {
+  source: 'inventory',
+  name: 'web-7',
+  instanceId: 'i-0abc1234def567890',
+  account: '123456789012',
+  region: 'us-east-1',
+  tags: { team: 'payments', env: 'prod' },
+} as const;
 
 describe('fixtures in each real output format', () => {
   test.each([
@@ -43,14 +40,7 @@ describe('fixtures in each real output format', () => {
       file: 'aws-ec2.json',
       format: 'aws-ec2',
       ips: ['10.0.1.17', '10.0.1.18', '2600:1f18:ab:cd00::17', '54.210.1.17', '10.1.2.3'],
-      first: {
-        source: 'inventory',
-        name: 'web-7',
-        instanceId: 'i-0abc1234def567890',
-        account: '123456789012',
-        region: 'us-east-1',
-        tags: { team: 'payments', env: 'prod' },
-      },
+      first: WEB_7,
       skipped: 1,
     },
     {
@@ -85,28 +75,14 @@ describe('fixtures in each real output format', () => {
       file: 'hosts.csv',
       format: 'poolsink',
       ips: ['10.0.1.17', '10.0.1.30', 'fd00::1:30'],
-      first: {
-        source: 'inventory',
-        name: 'web-7',
-        instanceId: 'i-0abc1234def567890',
-        account: '123456789012',
-        region: 'us-east-1',
-        tags: { team: 'payments', env: 'prod' },
-      },
+      first: WEB_7,
       skipped: 1,
     },
     {
       file: 'hosts.yaml',
       format: 'poolsink',
       ips: ['10.0.1.17', '10.0.2.1', '10.0.2.2', '2001:db8::10'],
-      first: {
-        source: 'inventory',
-        name: 'web-7',
-        instanceId: 'i-0abc1234def567890',
-        account: '123456789012',
-        region: 'us-east-1',
-        tags: { team: 'payments', env: 'prod' },
-      },
+      first: WEB_7,
       skipped: 0,
     },
   ] as const)('$file (format auto)', ({ file, format, ips, first, skipped }) => {
@@ -219,12 +195,9 @@ function eventsOf(body: unknown): EventView[] {
   return body.events;
 }
 
-async function blockedFrom(stack: Stack, clientIp: string, qname: string): Promise<void> {
-  const before = stack.events.length;
-  const reply = await udpExchange(stack.port, encodeQuery(qname), { bindAddress: clientIp });
-  if (reply === undefined) throw new Error(`no answer to ${qname} from ${clientIp}`);
-  // dns.workers > 1: the event reaches the primary over IPC after the answer.
-  await until(() => stack.events.length > before);
+/** One blocked query from `clientIp`, its event written to the database. */
+async function blockedAndWritten(stack: Stack, clientIp: string, qname: string): Promise<void> {
+  await blockedFrom(stack, clientIp, qname, 1);
   stack.poolsink.eventWriter.flush();
 }
 
@@ -232,18 +205,14 @@ async function eventsFrom(stack: Stack, clientIp: string): Promise<EventView[]> 
   return eventsOf((await stack.api(`/api/v1/events?client=${clientIp}`)).body);
 }
 
-async function startWithInventory(inventoryText: string, extra: Record<string, unknown> = {}): Promise<Stack> {
-  const up = await startLocalUpstream();
-  upstreams.push(up);
+async function startWithInventory(
+  inventoryText: string,
+  extra: Record<string, unknown> = {},
+  upstream: LocalUpstreamOptions = {},
+): Promise<Stack> {
   const dir = tempDir();
   writeFileSync(join(dir, 'hosts.csv'), inventoryText);
-  const stack = await startStack({
-    upstreams: [up.address],
-    dir,
-    config: { hosts: { inventory: [{ source: 'hosts.csv' }], ...extra } },
-  });
-  stacks.push(stack);
-  return stack;
+  return stacks.start({ dir, config: { hosts: { inventory: [{ source: 'hosts.csv' }], ...extra } } }, upstream);
 }
 
 describe('a real server with an inventory', () => {
@@ -251,7 +220,7 @@ describe('a real server with an inventory', () => {
     const stack = await startWithInventory(
       'ip,name,instanceId,account,region,tags\n127.0.0.2,web-7,i-0abc,123456789012,us-east-1,team=payments\n',
     );
-    await blockedFrom(stack, '127.0.0.2', 'pool.example');
+    await blockedAndWritten(stack, '127.0.0.2', 'pool.example');
     const [first] = await eventsFrom(stack, '127.0.0.2');
     expect(first?.identity).toEqual({
       source: 'inventory',
@@ -264,7 +233,7 @@ describe('a real server with an inventory', () => {
 
     writeFileSync(join(stack.dir, 'hosts.csv'), 'ip,name,instanceId\n127.0.0.2,batch-19,i-0new\n');
     await stack.poolsink.hostIdentity.check();
-    await blockedFrom(stack, '127.0.0.2', 'minexmr.test');
+    await blockedAndWritten(stack, '127.0.0.2', 'minexmr.test');
     const events = await eventsFrom(stack, '127.0.0.2');
     expect(events.map((event) => [event.qname, event.identity?.['name']])).toEqual([
       ['minexmr.test', 'batch-19'],
@@ -287,7 +256,7 @@ describe('a real server with an inventory', () => {
     expect(eventTable.stdout).toMatch(/batch-19 \(i-0new\)\s+udp\s+minexmr\.test/);
     expect(eventTable.stdout).toMatch(/web-7 \(i-0abc, team=payments\)\s+udp\s+pool\.example/);
     // A client the inventory does not name has no identity.
-    await blockedFrom(stack, '127.0.0.3', 'pool.example');
+    await blockedAndWritten(stack, '127.0.0.3', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.3'))[0]?.identity).toBeNull();
   });
 
@@ -302,63 +271,55 @@ describe('a real server with an inventory', () => {
       reverseDns: null,
     });
     expect((await stack.api('/healthz')).body).toMatchObject({ status: 'ok', inventory: { files: 1, failing: 1 } });
-    await blockedFrom(stack, '127.0.0.2', 'pool.example');
+    await blockedAndWritten(stack, '127.0.0.2', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.2'))[0]?.identity?.['name']).toBe('web-7');
   });
 
   test('an inventory that cannot be read at start does not stop the server', async () => {
-    const up = await startLocalUpstream();
-    upstreams.push(up);
-    const stack = await startStack({
-      upstreams: [up.address],
+    const stack = await stacks.start({
       config: { hosts: { inventory: [{ source: 'missing.json', format: 'aws-ec2' }] } },
     });
-    stacks.push(stack);
     const status = (await stack.api('/api/v1/inventory')).body;
     expect(status).toMatchObject({ files: [{ healthy: false, entries: 0, lastLoad: null, format: 'aws-ec2' }] });
-    await blockedFrom(stack, '127.0.0.2', 'pool.example');
+    await blockedAndWritten(stack, '127.0.0.2', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.2'))[0]?.identity).toBeNull();
   });
 });
 
 describe('reverse DNS', () => {
   test('an address no inventory names gets its PTR name, looked up once through the upstream', async () => {
-    const up = await startLocalUpstream({
-      behavior: (query) =>
-        query.qtype === 12
-          ? {
-              kind: 'answer',
-              answers: [
-                {
-                  type: 'PTR',
-                  target: query.qname.startsWith('4.0.0.127') ? 'laptop-4.corp.test' : 'x.test',
-                  ttl: 600,
-                },
-              ],
-            }
-          : { kind: 'default' },
-    });
-    upstreams.push(up);
-    const dir = tempDir();
-    writeFileSync(join(dir, 'hosts.csv'), '127.0.0.2,web-7\n');
-    const stack = await startStack({
-      upstreams: [up.address],
-      dir,
-      config: { hosts: { inventory: [{ source: 'hosts.csv' }], reverseDns: true } },
-    });
-    stacks.push(stack);
-    await blockedFrom(stack, '127.0.0.4', 'pool.example');
+    const stack = await startWithInventory(
+      '127.0.0.2,web-7\n',
+      { reverseDns: true },
+      {
+        behavior: (query) =>
+          query.qtype === 12
+            ? {
+                kind: 'answer',
+                answers: [
+                  {
+                    type: 'PTR',
+                    target: query.qname.startsWith('4.0.0.127') ? 'laptop-4.corp.test' : 'x.test',
+                    ttl: 600,
+                  },
+                ],
+              }
+            : { kind: 'default' },
+      },
+    );
+    const up = stacks.upstreamOf(stack);
+    await blockedAndWritten(stack, '127.0.0.4', 'pool.example');
     await until(() => stack.poolsink.hostIdentity.status().reverseDns?.names === 1);
     const ptrQueries = up.queries.filter((query) => query.qtype === 12);
     expect(ptrQueries.map((query) => query.qname.toLowerCase())).toEqual(['4.0.0.127.in-addr.arpa']);
 
-    await blockedFrom(stack, '127.0.0.4', 'minexmr.test');
+    await blockedAndWritten(stack, '127.0.0.4', 'minexmr.test');
     const events = await eventsFrom(stack, '127.0.0.4');
     expect(events[0]?.identity).toEqual({ source: 'reverse-dns', name: 'laptop-4.corp.test' });
     // The first event was recorded before the name was known.
     expect(events[1]?.identity).toBeNull();
     // The inventory's hosts are never looked up.
-    await blockedFrom(stack, '127.0.0.2', 'pool.example');
+    await blockedAndWritten(stack, '127.0.0.2', 'pool.example');
     expect((await eventsFrom(stack, '127.0.0.2'))[0]?.identity?.['name']).toBe('web-7');
     expect(up.queries.filter((query) => query.qtype === 12)).toHaveLength(1);
   });
