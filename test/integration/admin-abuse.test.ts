@@ -2,71 +2,23 @@
  * The admin server against hostile clients (issue 11, finding 7): a rebinding page's Host header,
  * one address holding every connection with unfinished headers, and a flood of wrong tokens.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { request } from 'undici';
-import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import type { AdminDeps } from '../../src/admin/routes.js';
+import { afterEach, describe, expect, test } from 'vitest';
 import { DEFAULT_ADMIN_LIMITS, startAdminServer, type AdminLimits, type AdminServer } from '../../src/admin/server.js';
-import { createMatcher } from '../../src/blocklist/matcher.js';
-import { zeroCounters } from '../../src/dns/resolver-counters.js';
-import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
-import { createEventWriter } from '../../src/store/event-writer.js';
-import { asyncEventQueries, createEventQueries } from '../../src/store/queries.js';
-import type { EventWriter } from '../../src/store/types.js';
+import { useAdminStore } from '../helpers/admin-store.js';
 import { until } from '../helpers/wait.js';
 
 const TOKEN = 'abuse-token-0123456789abcdef';
 
-let dir: string;
-let connection: StoreConnection;
-let writer: EventWriter;
-let logLines: Record<string, unknown>[];
-let log: Logger;
+const store = useAdminStore('poolsink-admin-abuse-');
 const servers: AdminServer[] = [];
 const sockets: Socket[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'poolsink-admin-abuse-'));
-  connection = openStoreConnection(join(dir, 'poolsink.db'), { log: pino({ level: 'silent' }) });
-  writer = createEventWriter({ connection, log: pino({ level: 'silent' }) });
-  logLines = [];
-  log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(JSON.parse(chunk.toString()));
-        done();
-      },
-    }),
-  );
-});
 
 afterEach(async () => {
   for (const socket of sockets.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  writer.close();
-  connection.close();
-  rmSync(dir, { recursive: true, force: true });
 });
-
-function deps(): AdminDeps {
-  return {
-    resolver: { counters: zeroCounters(), matcher: createMatcher([], []), pending: 0 },
-    cache: { size: 0 },
-    upstream: {
-      stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
-      health: () => [],
-    },
-    events: asyncEventQueries(createEventQueries(connection)),
-    eventWriter: writer,
-    health: () => ({ serving: true, listeners: [] }),
-  };
-}
 
 async function start(
   options: { hostnames?: string[]; limits?: Partial<AdminLimits> } = {},
@@ -74,8 +26,8 @@ async function start(
   const server = await startAdminServer({
     listen: { host: '127.0.0.1', port: 0 },
     token: TOKEN,
-    log,
-    deps: deps(),
+    log: store.logged.log,
+    deps: store.deps(),
     ...(options.hostnames !== undefined ? { hostnames: options.hostnames } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
   });
@@ -136,7 +88,7 @@ describe('failed logins in the log', () => {
       expect(response.statusCode).toBe(401);
       await response.body.dump();
     }
-    const warnings = (): Record<string, unknown>[] => logLines.filter((line) => line['level'] === 40);
+    const warnings = (): Record<string, unknown>[] => store.logged.lines.filter((line) => line['level'] === 40);
     expect(warnings()).toHaveLength(1);
     expect(warnings()[0]).toMatchObject({ client: '127.0.0.1', msg: 'admin request with a wrong token' });
 

@@ -3,15 +3,11 @@
  * stack traces, details in the log), failures during exports, timeouts, the token across
  * restarts, listen errors and shutdown.
  */
-import { zeroCounters } from '../../src/dns/resolver-counters.js';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { connect, createServer as createTcpServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { request } from 'undici';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { resolveAdminToken } from '../../src/admin/auth.js';
 import { HTTP_STATUS } from '../../src/admin/http-errors.js';
 import { createRoutes, type AdminDeps } from '../../src/admin/routes.js';
@@ -19,61 +15,24 @@ import { startAdminServer, type AdminLimits, type AdminServer } from '../../src/
 import { createMatcher } from '../../src/blocklist/matcher.js';
 import { ERROR_CODES, PoolsinkError, isPoolsinkError } from '../../src/errors.js';
 import { formatHostPort } from '../../src/net/address.js';
-import { openStoreConnection, type StoreConnection } from '../../src/store/database.js';
-import { createEventWriter } from '../../src/store/event-writer.js';
-import { asyncEventQueries, createEventQueries } from '../../src/store/queries.js';
-import type { EventQueries, EventWriter, StoredEvent } from '../../src/store/types.js';
+import type { EventQueries, StoredEvent } from '../../src/store/types.js';
+import { useAdminStore } from '../helpers/admin-store.js';
+import { storedEvent } from '../helpers/block-events.js';
 
 const TOKEN = 'server-token-0123456789abcd';
 
-let dir: string;
-let connection: StoreConnection;
-let writer: EventWriter;
-let logLines: string[];
-let log: Logger;
+const store = useAdminStore('poolsink-admin-server-');
 const servers: AdminServer[] = [];
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'poolsink-admin-server-'));
-  connection = openStoreConnection(join(dir, 'poolsink.db'), { log: pino({ level: 'silent' }) });
-  writer = createEventWriter({ connection, log: pino({ level: 'silent' }) });
-  logLines = [];
-  log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-});
 
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
-  writer.close();
-  connection.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function deps(events: Partial<EventQueries> = {}): AdminDeps {
-  return {
-    resolver: {
-      counters: {
-        ...zeroCounters(),
-      },
-      matcher: createMatcher([{ name: 'pools', domains: ['pool.example'], wildcards: [] }], []),
-      pending: 0,
-    },
-    cache: { size: 0 },
-    upstream: {
-      stats: { sent: 0, answered: 0, timeouts: 0, mismatched: 0, tcpRetries: 0, errors: 0 },
-      health: () => [],
-    },
-    events: asyncEventQueries({ ...createEventQueries(connection), ...events }),
-    eventWriter: writer,
-    health: () => ({ serving: true, listeners: [] }),
-  };
+  return store.deps({
+    matcher: createMatcher([{ name: 'pools', domains: ['pool.example'], wildcards: [] }], []),
+    events,
+  });
 }
 
 async function start(
@@ -82,7 +41,7 @@ async function start(
   const server = await startAdminServer({
     listen: { host: '127.0.0.1', port: 0 },
     token: options.token ?? TOKEN,
-    log,
+    log: store.logged.log,
     deps: options.deps ?? deps(),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
   });
@@ -93,6 +52,11 @@ async function start(
 async function get(base: string, path: string, token = TOKEN): Promise<{ status: number; text: string }> {
   const response = await request(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
   return { status: response.statusCode, text: await response.body.text() };
+}
+
+/** Row `id` of an export, newest first, each with its own name. */
+function exportedEvent(id: number): StoredEvent {
+  return storedEvent(id, 1_700_000_000_000 - id, { clientPort: 1, qname: `h${id}.pool.example` });
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -166,7 +130,7 @@ describe('errors', () => {
     expect(response.status).toBe(500);
     expect(JSON.parse(response.text)).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
     expect(response.text).not.toContain('secret');
-    const logged = logLines.join('');
+    const logged = store.logged.text();
     expect(logged).toContain('SQLITE_IOERR at /var/lib/secret/path.db');
     expect(logged).toContain('admin request failed unexpectedly');
   });
@@ -193,28 +157,11 @@ describe('errors', () => {
   });
 
   test('an export whose store fails at once is a JSON error; one failing mid-stream is cut short', async () => {
-    const event = (id: number): StoredEvent => ({
-      id,
-      timeMs: 1_700_000_000_000 - id,
-      clientIp: '10.0.0.1',
-      clientPort: 1,
-      protocol: 'udp',
-      qname: `h${id}.pool.example`,
-      qtype: 1,
-      list: 'pools',
-      rule: 'pool.example',
-      action: 'blocked',
-      answer: 'nxdomain',
-      via: null,
-      incidentId: null,
-      count: 1,
-      lastMs: 1_700_000_000_000 - id,
-    });
     let failAfter = 0;
     const base = await start({
       deps: deps({
         *iterateEvents() {
-          for (let id = 1; id <= failAfter; id++) yield event(id);
+          for (let id = 1; id <= failAfter; id++) yield exportedEvent(id);
           throw new PoolsinkError('ERR_STORE_WRITE', 'disk I/O error');
         },
       }),
@@ -229,7 +176,7 @@ describe('errors', () => {
     });
     expect(response.statusCode).toBe(200);
     await expect(response.body.text()).rejects.toThrow();
-    expect(logLines.join('')).toContain('admin export failed mid-stream');
+    expect(store.logged.text()).toContain('admin export failed mid-stream');
     expect((await get(base, '/healthz')).status).toBe(200);
   });
 });
@@ -245,23 +192,7 @@ describe('export backpressure', () => {
           try {
             for (let id = 1; id <= total; id++) {
               pulled++;
-              yield {
-                id,
-                timeMs: 1_700_000_000_000 - id,
-                clientIp: '10.0.0.1',
-                clientPort: 1,
-                protocol: 'udp',
-                qname: `h${id}.pool.example`,
-                qtype: 1,
-                list: 'pools',
-                rule: 'pool.example',
-                action: 'blocked',
-                answer: 'nxdomain',
-                via: null,
-                incidentId: null,
-                count: 1,
-                lastMs: 1_700_000_000_000 - id,
-              };
+              yield exportedEvent(id);
             }
           } finally {
             released = true;
@@ -326,7 +257,7 @@ describe('connections', () => {
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     try {
       await expect(
-        startAdminServer({ listen: { host: '127.0.0.1', port }, token: TOKEN, log, deps: deps() }),
+        startAdminServer({ listen: { host: '127.0.0.1', port }, token: TOKEN, log: store.logged.log, deps: deps() }),
       ).rejects.toSatisfy(
         (err: unknown) => isPoolsinkError(err, 'ERR_LISTEN') && err.message.includes(`127.0.0.1:${port}`),
       );
@@ -337,17 +268,17 @@ describe('connections', () => {
 });
 
 test('the generated token file is 0600 and the same token works after a restart', async () => {
-  const dataDir = join(dir, 'data');
-  const first = resolveAdminToken({ dataDir, log });
+  const dataDir = join(store.dir, 'data');
+  const first = resolveAdminToken({ dataDir, log: store.logged.log });
   let base = await start({ token: first });
   expect((await get(base, '/api/v1/stats', first)).status).toBe(200);
   await servers.pop()?.close();
 
-  const second = resolveAdminToken({ dataDir, log });
+  const second = resolveAdminToken({ dataDir, log: store.logged.log });
   expect(second).toBe(first);
   expect(statSync(join(dataDir, 'admin-token')).mode & 0o777).toBe(0o600);
   base = await start({ token: second });
   expect((await get(base, '/api/v1/stats', second)).status).toBe(200);
   expect((await get(base, '/api/v1/stats')).status).toBe(401);
-  expect(logLines.join('')).not.toContain(first);
+  expect(store.logged.text()).not.toContain(first);
 });

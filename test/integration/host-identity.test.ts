@@ -6,7 +6,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, test } from 'vitest';
 import { createInventoryFiles } from '../../src/inventory/inventory-files.js';
@@ -14,6 +13,7 @@ import { parseInventory } from '../../src/inventory/parse.js';
 import { runCli } from '../helpers/cli.js';
 import type { LocalUpstreamOptions } from '../helpers/local-upstream.js';
 import { blockedFrom, useStacks, type Stack } from '../helpers/stack.js';
+import { captureLog } from '../helpers/log-capture.js';
 import { until } from '../helpers/wait.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'inventory');
@@ -104,22 +104,11 @@ describe('fixtures in each real output format', () => {
 });
 
 describe('inventory files: reload and keep-last-good', () => {
-  function logSink(): { lines: Record<string, unknown>[]; log: pino.Logger } {
-    const lines: Record<string, unknown>[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString('utf8')));
-        done();
-      },
-    });
-    return { lines, log: pino({ level: 'info' }, stream) };
-  }
-
   test('a changed file is picked up by the poll; a bad one keeps the last good entries and says why', async () => {
     const dir = tempDir();
     const source = join(dir, 'hosts.csv');
     writeFileSync(source, '10.0.0.1,web-7\n');
-    const { lines, log } = logSink();
+    const { lines, log } = captureLog('info');
     const changes: string[][] = [];
     const files = createInventoryFiles({
       files: [{ source, format: 'auto' }],

@@ -1,26 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { CSV_COLUMNS, csvChunks, csvField, ndjsonChunks } from '../../src/admin/export.js';
 import type { StoredEvent } from '../../src/store/types.js';
+import { storedEvent } from '../helpers/block-events.js';
 
 function event(id: number, overrides: Partial<StoredEvent> = {}): StoredEvent {
-  return {
-    id,
-    timeMs: Date.UTC(2024, 5, 1, 12, 0, 0) + id,
-    clientIp: '10.0.0.1',
-    clientPort: 5353,
-    protocol: 'udp',
-    qname: 'x.pool.example',
-    qtype: 1,
-    list: 'pools',
-    rule: 'pool.example',
-    action: 'blocked',
-    answer: 'nxdomain',
-    via: null,
-    incidentId: null,
-    count: 1,
-    lastMs: Date.UTC(2024, 5, 1, 12, 0, 0) + id,
-    ...overrides,
-  };
+  return storedEvent(id, Date.UTC(2024, 5, 1, 12, 0, 0) + id, overrides);
 }
 
 describe('csvField', () => {
