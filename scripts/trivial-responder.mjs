@@ -11,6 +11,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
+import { portArg, serveUntilStopped } from './bench/responder-process.mjs';
 import { questionEnd } from './bench/dns-message.mjs';
 
 const { values } = parseArgs({
@@ -20,11 +21,7 @@ const { values } = parseArgs({
   },
 });
 const host = values.host;
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`trivial-responder: --port must be 0-65535 (got ${values.port})\n`);
-  process.exit(2);
-}
+const port = portArg('trivial-responder', values.port);
 
 const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
 
@@ -37,26 +34,4 @@ socket.on('message', (query, rinfo) => {
   socket.send(query, 0, end, rinfo.port, rinfo.address);
 });
 
-socket.on('error', (err) => {
-  process.stderr.write(`trivial-responder: ${err.message}\n`);
-  process.exit(1);
-});
-
-socket.bind(port, host, () => {
-  // The same socket buffers as poolsink's UDP listener, so both ride out a descheduling alike.
-  socket.setRecvBufferSize(4 * 1024 * 1024);
-  socket.setSendBufferSize(4 * 1024 * 1024);
-  const address = socket.address();
-  process.stdout.write(`${JSON.stringify({ host: address.address, port: address.port })}\n`);
-});
-
-function stop() {
-  socket.close();
-  process.exit(0);
-}
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
-if (!process.stdin.isTTY) {
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
+serveUntilStopped(socket, { name: 'trivial-responder', host, port });

@@ -11,6 +11,7 @@
  */
 import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
+import { portArg, serveUntilStopped } from './responder-process.mjs';
 import { questionEnd, questionType } from './dns-message.mjs';
 
 const { values } = parseArgs({
@@ -21,12 +22,8 @@ const { values } = parseArgs({
   },
 });
 const host = values.host;
-const port = Number(values.port);
+const port = portArg('upstream', values.port);
 const ttlSec = Number(values.ttl);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  process.stderr.write(`upstream: --port must be 0-65535 (got ${values.port})\n`);
-  process.exit(2);
-}
 if (!Number.isInteger(ttlSec) || ttlSec < 0) {
   process.stderr.write(`upstream: --ttl must be a whole number of seconds (got ${values.ttl})\n`);
   process.exit(2);
@@ -70,27 +67,4 @@ socket.on('message', (query, rinfo) => {
   socket.send(response, rinfo.port, rinfo.address);
 });
 
-socket.on('error', (err) => {
-  process.stderr.write(`upstream: ${err.message}\n`);
-  process.exit(1);
-});
-
-socket.bind(port, host, () => {
-  // Large buffers: this process shares a core with dnsperf, and a drop here would look like an
-  // upstream failure to poolsink.
-  socket.setRecvBufferSize(4 * 1024 * 1024);
-  socket.setSendBufferSize(4 * 1024 * 1024);
-  const address = socket.address();
-  process.stdout.write(`${JSON.stringify({ host: address.address, port: address.port })}\n`);
-});
-
-function stop() {
-  socket.close();
-  process.exit(0);
-}
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
-if (!process.stdin.isTTY) {
-  process.stdin.on('end', stop);
-  process.stdin.resume();
-}
+serveUntilStopped(socket, { name: 'upstream', host, port });
