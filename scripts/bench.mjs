@@ -56,7 +56,15 @@ import {
 } from './bench/data.mjs';
 import { dnsperfAvailable, runDnsperf } from './bench/dnsperf.mjs';
 import { findFreePort, waitUntilAnswering } from './bench/probe.mjs';
-import { clockTicksPerSecond, cpuMicros, mainThreadMicros, readRssBytes, sampleCpu } from './bench/proc-cpu.mjs';
+import { benchPoolsinkYamlLines } from './bench/poolsink-config.mjs';
+import {
+  clockTicksPerSecond,
+  cpuMicros,
+  mainThreadMicros,
+  readRssBytes,
+  sampleCpu,
+  untilIdle,
+} from './bench/proc-cpu.mjs';
 import { formatReport, summarizeLoad1m, summarizeLoads } from './bench/report.mjs';
 import { formatSoakReport, runSoak } from './bench/soak.mjs';
 import { formatIncidentsReport, runIncidentsBench } from './bench/incidents.mjs';
@@ -216,21 +224,7 @@ function generateQueryData(dir, settings, runTag) {
 }
 
 function poolsinkConfigYaml({ port, upstreamPort, listFile, extraYaml = [] }) {
-  return [
-    'dns:',
-    `  listen: ["127.0.0.1:${port}"]`,
-    '  allowClients: ["127.0.0.0/8"]',
-    '  rateLimit: { qps: 0 }', // dnsperf sends everything from one address
-    `upstreams: ["127.0.0.1:${upstreamPort}"]`,
-    'block: { response: nxdomain, ttlSec: 60 }',
-    'blocklists:',
-    `  - { name: bench, source: ${JSON.stringify(listFile)}, format: domains }`,
-    'allowlist: []',
-    'cache: { maxEntries: 100000, minTtlSec: 0, maxTtlSec: 86400, serveStaleSec: 86400 }',
-    'log: { level: warn }',
-    ...extraYaml,
-    '',
-  ].join('\n');
+  return [...benchPoolsinkYamlLines({ port, upstreamPort, listFile }), ...extraYaml, ''].join('\n');
 }
 
 /** poolsink must see only the config file: POOLSINK_* variables would override it. */
@@ -270,26 +264,6 @@ async function startPoolsink(dir, settings, { upstreamPort, listFile, extraYaml 
   return { name: 'poolsink', child, pid: child.pid, port, configFile, logFile, readyMs: performance.now() - startedAt };
 }
 
-/**
- * Samples the process's CPU until it has been idle (under 5% of a core) for 200 ms, at most 60 s
- * after the load stopped; returns the last sample.
- */
-async function untilIdle(pid) {
-  const deadline = performance.now() + 60_000;
-  let previous = sampleCpu(pid);
-  let idleSince;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const current = sampleCpu(pid);
-    const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
-    if (busy < 0.05) idleSince ??= previous;
-    else idleSince = undefined;
-    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline)
-      return idleSince ?? current;
-    previous = current;
-  }
-}
-
 /** One measured dnsperf run against one server. */
 async function measure(server, load, file, settings, { upstream, round }) {
   const before = sampleCpu(server.pid);
@@ -307,7 +281,7 @@ async function measure(server, load, file, settings, { upstream, round }) {
   const wallAfter = performance.now();
   // Work the run left behind (poolsink's writer thread catching up on block events) is part of
   // its cost: wait until the process is idle before reading its CPU time.
-  const after = await untilIdle(server.pid);
+  const after = await untilIdle(server.pid, 60_000);
   const upstreamAfter = upstream ? sampleCpu(upstream.pid) : undefined;
   const coreAfter = coreBusyTicks(settings.serverCore);
   const clientCoreAfter = coreBusyTicks(settings.clientCore);

@@ -94,3 +94,23 @@ export function threadRunNs() {
   }
   return byTid;
 }
+
+/**
+ * Samples `pid`'s CPU until it has used under 5% of a core for 200 ms, at most `maxWaitMs`; returns
+ * the sample where that idle stretch began (or the last one at the deadline).
+ */
+export async function untilIdle(pid, maxWaitMs) {
+  const deadline = performance.now() + maxWaitMs;
+  let previous = sampleCpu(pid);
+  let idleSince;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const current = sampleCpu(pid);
+    const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
+    if (busy < 0.05) idleSince ??= previous;
+    else idleSince = undefined;
+    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline)
+      return idleSince ?? current;
+    previous = current;
+  }
+}

@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchPoolsinkYamlLines } from './poolsink-config.mjs';
 
 export const FOREIGN_SERVERS = [
   { name: 'dnsmasq', binary: '/usr/sbin/dnsmasq', package: 'dnsmasq' },
@@ -101,17 +102,7 @@ export function serverArgv(name, { dir, port, upstreamPort, listFile, distDir })
     case 'poolsink': {
       const conf = join(dir, 'poolsink-side-by-side.yaml');
       const lines = [
-        'dns:',
-        `  listen: ["127.0.0.1:${port}"]`,
-        '  allowClients: ["127.0.0.0/8"]',
-        '  rateLimit: { qps: 0 }', // dnsperf sends everything from one address
-        `upstreams: ["127.0.0.1:${upstreamPort}"]`,
-        'block: { response: nxdomain, ttlSec: 60 }',
-        'blocklists:',
-        `  - { name: bench, source: ${JSON.stringify(listFile)}, format: domains }`,
-        'allowlist: []',
-        'cache: { maxEntries: 100000, minTtlSec: 0, maxTtlSec: 86400, serveStaleSec: 86400 }',
-        'log: { level: warn }',
+        ...benchPoolsinkYamlLines({ port, upstreamPort, listFile }),
         'admin: { listen: "127.0.0.1:0" }', // any free port: several poolsink builds may run side by side (BENCH_COMPARE)
         `database: { path: ${JSON.stringify(join(dir, 'poolsink-side-by-side.db'))} }`,
       ];

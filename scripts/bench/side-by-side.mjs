@@ -25,7 +25,7 @@ import { firstJsonLine, startPinned, stopAll, stopChild, track } from './childre
 import { writeBlockedQueries, writeCachedQueries, writeDomainList, writeUniqueQueries } from './data.mjs';
 import { dnsperfAvailable, runDnsperf } from './dnsperf.mjs';
 import { findFreePort, waitUntilAnswering } from './probe.mjs';
-import { cpuMicros, mainThreadMicros, sampleCpu } from './proc-cpu.mjs';
+import { cpuMicros, mainThreadMicros, sampleCpu, untilIdle } from './proc-cpu.mjs';
 import { FOREIGN_SERVERS, installed, serverArgv } from './side-by-side-servers.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -115,7 +115,7 @@ async function measure(server, load, file, settings) {
     track,
   });
   // Work the run left behind (poolsink's block-log writer thread catching up) is part of its cost.
-  const after = await untilIdle(server.pid);
+  const after = await untilIdle(server.pid, 30_000);
   const micros = cpuMicros(before, after).micros;
   const main = mainThreadMicros(before, after);
   const expected = server.name === 'floor' ? 'NXDOMAIN' : EXPECTED_RCODE[load];
@@ -131,23 +131,6 @@ async function measure(server, load, file, settings) {
     mainUsPerQuery: perf.completed > 0 && main !== undefined ? main / perf.completed : Number.NaN,
     problems,
   };
-}
-
-/** The last CPU sample once the process has used under 5% of a core for 200 ms (at most 30 s). */
-async function untilIdle(pid) {
-  const deadline = performance.now() + 30_000;
-  let previous = sampleCpu(pid);
-  let idleSince;
-  for (;;) {
-    await new Promise((done) => setTimeout(done, 50));
-    const current = sampleCpu(pid);
-    const busy = cpuMicros(previous, current).micros / ((current.atMs - previous.atMs) * 1e3);
-    if (busy >= 0.05) idleSince = undefined;
-    else idleSince ??= previous;
-    if ((idleSince !== undefined && current.atMs - idleSince.atMs >= 200) || current.atMs > deadline)
-      return idleSince ?? current;
-    previous = current;
-  }
 }
 
 function median(values) {
