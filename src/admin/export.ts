@@ -37,9 +37,12 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function eventView(event: StoredEvent): EventView {
+/** The fields of an event's query and verdict, the same in the local and the fleet views. */
+export type QueryFieldsView = Omit<EventView, 'id' | 'incidentId' | 'count' | 'lastTime' | 'lastTimeMs' | 'identity'>;
+
+/** An event's query and verdict as the API shows them (local events and fleet events alike). */
+export function queryFieldsView(event: Omit<QueryFieldsView, 'time' | 'qtypeName'>): QueryFieldsView {
   return {
-    id: event.id,
     time: isoTime(event.timeMs),
     timeMs: event.timeMs,
     clientIp: event.clientIp,
@@ -53,6 +56,13 @@ export function eventView(event: StoredEvent): EventView {
     action: event.action,
     answer: event.answer,
     via: event.via,
+  };
+}
+
+export function eventView(event: StoredEvent): EventView {
+  return {
+    id: event.id,
+    ...queryFieldsView(event),
     incidentId: event.incidentId,
     count: event.count,
     lastTime: isoTime(event.lastMs),

@@ -11,11 +11,10 @@ import { stringEnum } from '../config/schema-types.js';
 import type { CentralIncident } from '../central/central-incidents.js';
 import type { FleetApi } from '../central/fleet.js';
 import type { FleetEvent, FleetHost } from '../central/fleet-queries.js';
-import { qtypeName } from '../wire/type-names.js';
 import type { EventReader, StoredEvent } from '../store/types.js';
 import { parseIncidentNote } from './bodies.js';
 import { fleetMinerLoginRoute } from './routes-fleet-logins.js';
-import { isoTime } from './export.js';
+import { isoTime, queryFieldsView } from './export.js';
 import { cursorText, fleetOrLocal } from './fleet-fallback.js';
 import { encodeFleetHostCursor, fleetHostCursorParam } from './fleet-host-cursor.js';
 import { InvalidParameterError } from './http-errors.js';
@@ -52,19 +51,7 @@ function fleetEventView(event: FleetEvent): Record<string, unknown> {
     id: event.id,
     instance: event.instance,
     localId: event.localId,
-    time: isoTime(event.timeMs),
-    timeMs: event.timeMs,
-    clientIp: event.clientIp,
-    clientPort: event.clientPort,
-    protocol: event.protocol,
-    qname: event.qname,
-    qtype: event.qtype,
-    qtypeName: qtypeName(event.qtype),
-    list: event.list,
-    rule: event.rule,
-    action: event.action,
-    answer: event.answer,
-    via: event.via,
+    ...queryFieldsView(event),
     count: event.count,
     lastTime: event.lastTimeMs === null ? null : isoTime(event.lastTimeMs),
     lastTimeMs: event.lastTimeMs,
