@@ -118,20 +118,29 @@ export interface FleetHarness {
   /** The fleet PostgreSQL (started before the block's tests). */
   readonly server: PostgresServer;
   readonly upstream: LocalUpstream;
-  /** A member on the block's upstream, closed after the test. */
+  /** A member on the block's upstream, closed after the test (after the block with `scenario`). */
   startMember(options: Omit<MemberOptions, 'upstream'>): Promise<Stack>;
   /** Members az-a and az-b with the same extra configuration, closed after the test. */
   startPair(config?: Record<string, unknown>): Promise<[Stack, Stack]>;
-  /** Closed after the test (a notify receiver, ...). */
+  /** Closed after the test (after the block with `scenario`): a notify receiver, ... */
   closeAfterTest<T extends { close(): Promise<void> }>(resource: T): T;
+}
+
+export interface FleetHarnessOptions {
+  /**
+   * The block's tests are one scenario, each going on from the state the last one left: the fleet
+   * tables are not emptied between them, and the members (and what closeAfterTest was given) are
+   * closed after the block, not after each test.
+   */
+  readonly scenario?: boolean;
 }
 
 /**
  * The set-up of a fleet test (one or two members), as hooks of the calling describe block: one PostgreSQL
  * and a local upstream for the block, the fleet tables emptied before each test, and the members
- * (and what closeAfterTest was given) closed after it.
+ * (and what closeAfterTest was given) closed after it (after the block with `scenario`).
  */
-export function useFleet(): FleetHarness {
+export function useFleet(options: FleetHarnessOptions = {}): FleetHarness {
   let server: PostgresServer | undefined;
   let upstream: LocalUpstream | undefined;
   let resources: { close(): Promise<void> }[] = [];
@@ -139,17 +148,21 @@ export function useFleet(): FleetHarness {
     server = await startPostgres();
     upstream = await startLocalUpstream();
   }, 120_000);
+  const closeResources = async (): Promise<void> => {
+    await Promise.all(resources.map((resource) => resource.close()));
+    resources = [];
+  };
   afterAll(async () => {
+    if (options.scenario === true) await closeResources();
     await upstream?.close();
     await server?.close();
   });
-  beforeEach(async () => {
-    if (server !== undefined) await resetCentral(server);
-  });
-  afterEach(async () => {
-    await Promise.all(resources.map((resource) => resource.close()));
-    resources = [];
-  });
+  if (options.scenario !== true) {
+    beforeEach(async () => {
+      if (server !== undefined) await resetCentral(server);
+    });
+    afterEach(closeResources);
+  }
   const started = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} not started (useFleet in a describe block)`);
     return value;

@@ -10,10 +10,9 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CHROMIUM, launchBrowser, signIn, type Browser } from '../helpers/browser.js';
 import { udpExchange } from '../helpers/clients.js';
-import { centralQuery, eventually, startMember } from '../helpers/fleet.js';
-import { startLocalUpstream, type LocalUpstream } from '../helpers/local-upstream.js';
+import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { encodeQuery } from '../helpers/packets.js';
-import { postgresAvailable, startPostgres, type PostgresServer } from '../helpers/postgres-server.js';
+import { postgresAvailable } from '../helpers/postgres-server.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { STRATUM_LOGINS, connectStratum } from '../helpers/stratum-client.js';
 
@@ -56,29 +55,22 @@ async function block(stack: Stack, qname: string): Promise<void> {
 }
 
 describe.runIf(postgresAvailable() && existsSync(CHROMIUM))('the Fleet page in chromium', () => {
-  let server: PostgresServer;
-  let upstream: LocalUpstream;
+  // One scenario: the page's state goes on from test to test (the incident, then PostgreSQL stopped).
+  const fleet = useFleet({ scenario: true });
   let a: Stack;
   let b: Stack;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = await startPostgres();
-    upstream = await startLocalUpstream();
-    a = await startMember(server, { name: 'az-a', upstream: upstream.address, config: MEMBER_CONFIG });
-    b = await startMember(server, { name: 'az-b', upstream: upstream.address, config: MEMBER_CONFIG });
+    [a, b] = await fleet.startPair(MEMBER_CONFIG);
     browser = await launchBrowser();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    await a?.close();
-    await b?.close();
-    await upstream?.close();
-    await server?.close();
   });
 
   test('an instance without central.postgres offers no Fleet page', async () => {
-    const solo = await startStack({ upstreams: [upstream.address] });
+    const solo = await startStack({ upstreams: [fleet.upstream.address] });
     try {
       expect((await solo.api('/api/v1/fleet/instances')).status).toBe(404);
       await signIn(browser.page, solo.poolsink.admin.address.port, solo.poolsink.adminToken);
@@ -181,9 +173,11 @@ describe.runIf(postgresAvailable() && existsSync(CHROMIUM))('the Fleet page in c
     await row.getByLabel('Note').fill('looking into it <b>now</b>');
     await row.getByRole('button', { name: 'Acknowledge' }).click();
     await row.locator('.state').getByText('acknowledged').waitFor();
-    const stored = await centralQuery<{ state: string }>(server, 'SELECT state FROM central_incidents WHERE id = $1', [
-      incident?.id,
-    ]);
+    const stored = await centralQuery<{ state: string }>(
+      fleet.server,
+      'SELECT state FROM central_incidents WHERE id = $1',
+      [incident?.id],
+    );
     expect(stored).toEqual([{ state: 'acknowledged' }]);
     const [seenAtB] = await fleetIncidents(b, '?state=acknowledged');
     expect(seenAtB).toMatchObject({ id: incident?.id, acknowledged: { note: 'looking into it <b>now</b>' } });
@@ -199,7 +193,7 @@ describe.runIf(postgresAvailable() && existsSync(CHROMIUM))('the Fleet page in c
   });
 
   test('with PostgreSQL stopped, the local view under a clear banner', async () => {
-    await server.stop();
+    await fleet.server.stop();
     const tab = browser.page;
     await tab.reload();
     await tab.evaluate(`location.hash = '#/fleet'`);
