@@ -105,9 +105,10 @@ function prepareStatements(db: SqliteDatabase) {
     host: db.prepare<[string], HostRow>(
       'SELECT client_ip, first_seen_ms, last_seen_ms, blocked_count, distinct_domains, identity_id FROM hosts WHERE client_ip = ?',
     ),
-    // Ties in count come out by name descending: the order of the index, read backwards.
+    // A host has at most maxNamesPerHost + 1 rows (OTHER_NAMES): read by primary key and sorted
+    // (no index on count: the writer would rewrite it on every event). Ties by name descending.
     topDomainsOfHost: db.prepare<[string, number], CountRow>(
-      `SELECT qname AS key, count FROM host_domains INDEXED BY host_domains_top
+      `SELECT qname AS key, count FROM host_domains
        WHERE client_ip = ? ORDER BY count DESC, qname DESC LIMIT ?`,
     ),
     stats: prepareStatsStatements(db),
