@@ -34,9 +34,6 @@
  *   repeats); counts over events sum `count`.
  * - meta (v10): this database's identity for fleet shipping (database-identity.ts);
  *   runtime_lists.resolve_for_ips (v10): the list's resolveForIps (NULL: the default).
- * - v11 drops host_domains_top (client_ip, count): a host's top names sort its at most
- *   maxNamesPerHost + 1 rows read by primary key, and the writer no longer moves an index entry on
- *   every count it adds.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { DATABASE_IDENTITY_V10 } from './database-identity.js';
@@ -366,15 +363,6 @@ CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
       db.exec(DATABASE_IDENTITY_V10);
       // NULL: the default (resolved for pool IPs only when the list is named mining-pools).
       db.exec('ALTER TABLE runtime_lists ADD COLUMN resolve_for_ips INTEGER');
-    },
-  },
-  {
-    version: 11,
-    description: 'drop host_domains_top (a host top names read sorts its rows by primary key)',
-    up(db: BetterSqlite3.Database): void {
-      // Every count the writer adds to host_domains rewrote a random page of this index too; the
-      // one read it served (queries.ts topDomainsOfHost) sorts a host's few rows instead.
-      db.exec('DROP INDEX IF EXISTS host_domains_top');
     },
   },
 ]);

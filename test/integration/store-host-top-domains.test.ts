@@ -1,8 +1,7 @@
 /**
  * A host's top domains (HostSummary.topDomains): most counted first, ties by name descending, at
- * most TOP_DOMAINS_PER_HOST, OTHER_NAMES ranked like any name. Read from host_domains by primary key
- * and sorted (schema v11 dropped the (client_ip, count) index), so the order is checked here on a
- * real SQLite file with ties across the limit.
+ * most TOP_DOMAINS_PER_HOST, OTHER_NAMES ranked like any name: checked on a real SQLite file with
+ * ties across the limit, so a change of the read (index or sort) cannot change the order unseen.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
