@@ -142,6 +142,24 @@ describe('openDatabase', () => {
     }
   });
 
+  test.each(MIGRATIONS.map((m) => m.version))(
+    'a file at version %i upgraded to the latest has the schema of a new file',
+    (from) => {
+      const schema = (db: SqliteDatabase): unknown[] =>
+        db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all();
+      openDatabase(path, { log, migrations: MIGRATIONS.filter((m) => m.version <= from) }).close();
+      const upgraded = openDatabase(path, { log });
+      const fresh = openDatabase(join(dir, 'fresh.db'), { log });
+      try {
+        expect(version(upgraded)).toBe(LATEST);
+        expect(schema(upgraded)).toEqual(schema(fresh));
+      } finally {
+        upgraded.close();
+        fresh.close();
+      }
+    },
+  );
+
   test('upgrades an older file step by step, keeping its data', () => {
     const v1 = openDatabase(path, { log });
     v1.prepare(
