@@ -1,7 +1,7 @@
 /**
  * The SQL side of the event writer: one transaction inserts a batch of events (one prepared INSERT
  * per event) and, when given, upserts the rollups accumulated in memory (per host, per host and
- * domain, per domain, per hour, outcome minutes) with one statement per distinct key.
+ * domain, per domain, per hour, outcome minutes and hours) with one statement per distinct key.
  *
  * Rollups are summed in JS (a Rollups value) and written less often than events, because their
  * upserts land on scattered pages: summing a second of events before writing turns one upsert per

@@ -3,15 +3,16 @@
  * rollups or an index so it stays cheap at ten million events:
  *
  * - timeseries: list_hours summed into fixed buckets (a whole number of hours each, aligned to the
- *   epoch), and outcome_minutes into the same buckets. Counts are exact for every event whose
+ *   epoch), and outcome_hours into the same buckets. Counts are exact for every event whose
  *   rollup rows are written (the writer batches them every rollupIntervalMs, 5 s by default).
  * - overview: active incidents by (state, severity) (at most one per host), hosts by last_seen_ms
  *   (hosts_last_seen), the top names of a window (stats-query.ts), each name's latest list (one
- *   seek in events_rname_time) and outcomes per minute.
+ *   seek in events_rname_time) and outcomes since the window's first minute (outcome-sums.ts).
  */
 import type { SqliteDatabase } from './database.js';
 import { reverseName } from './reversed-names.js';
-import { EVENTS_DROPPED_OUTCOME, HOUR_MS, MINUTE_MS } from './schema.js';
+import { outcomesSince } from './outcome-sums.js';
+import { EVENTS_DROPPED_OUTCOME, HOUR_MS } from './schema.js';
 import { queryTopDomains, type StatsStatements } from './stats-query.js';
 
 export const TIMESERIES_RANGES = ['24h', '7d', '30d'] as const;
@@ -72,8 +73,8 @@ export function prepareDashboardStatements(db: SqliteDatabase) {
        WHERE hour_ms >= @fromMs AND hour_ms < @toMs GROUP BY bucket, list`,
     ),
     outcomeBuckets: db.prepare<{ fromMs: number; toMs: number; bucketMs: number }, BucketRow>(
-      `SELECT CAST((minute_ms - @fromMs) / @bucketMs AS INTEGER) AS bucket, outcome AS key, sum(count) AS count FROM outcome_minutes
-       WHERE minute_ms >= @fromMs AND minute_ms < @toMs GROUP BY bucket, outcome`,
+      `SELECT CAST((hour_ms - @fromMs) / @bucketMs AS INTEGER) AS bucket, outcome AS key, sum(count) AS count FROM outcome_hours
+       WHERE hour_ms >= @fromMs AND hour_ms < @toMs GROUP BY bucket, outcome`,
     ),
     activeIncidents: db.prepare<[], { state: string; severity: string; count: number }>(
       `SELECT state, severity, count(*) AS count FROM incidents WHERE state != 'resolved'
@@ -84,9 +85,6 @@ export function prepareDashboardStatements(db: SqliteDatabase) {
     ),
     latestList: db.prepare<[string], { list: string }>(
       'SELECT list FROM events INDEXED BY events_rname_time WHERE rname = ? ORDER BY time_ms DESC LIMIT 1',
-    ),
-    outcomes: db.prepare<[number], { key: string; count: number }>(
-      'SELECT outcome AS key, sum(count) AS count FROM outcome_minutes WHERE minute_ms >= ? GROUP BY outcome',
     ),
   };
 }
@@ -108,8 +106,8 @@ export function timeseriesWindow(
 }
 
 /**
- * `withOutcomes` adds outcome_minutes' counts: a row per minute and outcome, so 30 days read about
- * 260,000 rows (about 100 ms); the lists' series read at most a few thousand hourly rows.
+ * `withOutcomes` adds outcome_hours' counts (buckets are whole hours, so they equal the minutes'):
+ * 30 days read about 5,000 rows; the lists' series read at most a few thousand hourly rows.
  */
 export function queryTimeseries(
   statements: DashboardStatements,
@@ -157,13 +155,7 @@ export function queryOverview(
   options: { readonly sinceMs: number; readonly topLimit: number; readonly edgeScanMaxEvents: number },
 ): OverviewCounts {
   const top = queryTopDomains(stats, options.sinceMs, options.topLimit, options.edgeScanMaxEvents);
-  const outcomeRows = statements.outcomes.all(Math.floor(options.sinceMs / MINUTE_MS) * MINUTE_MS);
-  const outcomes: Record<string, number> = {};
-  let droppedEvents = 0;
-  for (const row of outcomeRows) {
-    if (row.key === EVENTS_DROPPED_OUTCOME) droppedEvents = row.count;
-    else outcomes[row.key] = row.count;
-  }
+  const { outcomes, droppedEvents } = outcomesSince(stats.outcomes, options.sinceMs);
   return {
     sinceMs: options.sinceMs,
     incidents: statements.activeIncidents.all(),

@@ -1,6 +1,6 @@
 /**
  * Retention: deletes events older than retentionDays, then the oldest beyond maxEvents, then rollup
- * rows (hourly counts, outcome minutes) older than retentionDays. Every DELETE is a small batch in
+ * rows (hourly counts, outcome minutes and hours) older than retentionDays. Every DELETE is a small batch in
  * its own transaction and the pruner yields to the event loop (setImmediate) between batches, so
  * DNS answers and batched writes go on while a large backlog is pruned.
  *
@@ -11,12 +11,15 @@
  * host_domains and domains rows last seen before the retention cutoff are deleted (a host's
  * distinct_domains drops with its names), and every pass deletes the least recently seen domains
  * rows beyond maxDomains. The batch writer caps names per host (OTHER_NAMES).
+ *
+ * outcome_minutes and outcome_hours are deleted below the same hour (the one holding the cutoff),
+ * so each outcome_hours row stays the sum of its minutes (outcome-sums.ts reads both).
  */
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
 import { OTHER_NAMES } from './rollup-writes.js';
-import { HOUR_MS, hourOf, minuteOf } from './schema.js';
+import { HOUR_MS, hourOf } from './schema.js';
 
 export interface PrunerOptions {
   readonly connection: StoreConnection;
@@ -111,6 +114,8 @@ function prepareStatements(db: SqliteDatabase) {
     deleteListHour: db.prepare<[number]>('DELETE FROM list_hours WHERE hour_ms = ?'),
     oldestMinute: db.prepare<[], { minute: number | null }>('SELECT min(minute_ms) AS minute FROM outcome_minutes'),
     deleteMinutes: db.prepare<[number, number]>('DELETE FROM outcome_minutes WHERE minute_ms >= ? AND minute_ms < ?'),
+    oldestOutcomeHour: db.prepare<[], { hour: number | null }>('SELECT min(hour_ms) AS hour FROM outcome_hours'),
+    deleteOutcomeHours: db.prepare<[number, number]>('DELETE FROM outcome_hours WHERE hour_ms >= ? AND hour_ms < ?'),
   };
 }
 
@@ -272,11 +277,17 @@ export function createPruner(options: PrunerOptions): Pruner {
       if (!stopping) prunedHoursBelow = cutoffHour;
     }
     summaryRows += await capDomains();
-    const cutoffMinute = minuteOf(cutoffMs);
+    // Whole hours of outcome minutes, as of outcome hours (a day of them per batch).
     while (!stopping) {
       const minute = statements().oldestMinute.get()?.minute ?? null;
-      if (minute === null || minute >= cutoffMinute) break;
-      deleted += statements().deleteMinutes.run(minute, Math.min(minute + HOUR_MS, cutoffMinute)).changes;
+      if (minute === null || minute >= cutoffHour) break;
+      deleted += statements().deleteMinutes.run(minute, Math.min(minute + HOUR_MS, cutoffHour)).changes;
+      await nextTurn();
+    }
+    while (!stopping) {
+      const hour = statements().oldestOutcomeHour.get()?.hour ?? null;
+      if (hour === null || hour >= cutoffHour) break;
+      deleted += statements().deleteOutcomeHours.run(hour, Math.min(hour + DAY_MS, cutoffHour)).changes;
       await nextTurn();
     }
     return { rollupRows: deleted, summaryRows };

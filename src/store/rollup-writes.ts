@@ -1,11 +1,12 @@
 /**
  * The rollup upserts of a batch (host summaries, per-host and per-name counts, hourly counts,
- * outcome minutes), run by the batch writer inside its transaction, with the per-host name cap:
+ * outcome minutes and hours), run by the batch writer inside its transaction, with the per-host name cap:
  * a host's names beyond maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
  */
 import type { DomainTally, HostTally, Rollups } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
 import type { IdentityIds } from './host-identities.js';
+import { hourOf } from './schema.js';
 
 export function prepareRollupStatements(db: SqliteDatabase) {
   return {
@@ -57,6 +58,10 @@ export function prepareRollupStatements(db: SqliteDatabase) {
     outcome: db.prepare<[number, string, number]>(
       `INSERT INTO outcome_minutes (minute_ms, outcome, count) VALUES (?, ?, ?)
        ON CONFLICT (minute_ms, outcome) DO UPDATE SET count = count + excluded.count`,
+    ),
+    outcomeHour: db.prepare<[number, string, number]>(
+      `INSERT INTO outcome_hours (hour_ms, outcome, count) VALUES (?, ?, ?)
+       ON CONFLICT (hour_ms, outcome) DO UPDATE SET count = count + excluded.count`,
     ),
   };
 }
@@ -211,7 +216,30 @@ export function writeRollups(s: RollupStatements, rollups: Rollups, identities: 
       for (const [action, count] of actions) s.listHour.run(hour, list, action, count);
     }
   }
-  for (const [minute, counts] of rollups.outcomes) {
-    for (const [outcome, count] of counts) s.outcome.run(minute, outcome, count);
+  writeOutcomes(s, rollups.outcomes);
+}
+
+/**
+ * Outcome counts per minute, and the same counts summed per hour into outcome_hours (its rows stay
+ * the sums of their minutes: outcome-hours-schema.ts). A write holds a few minutes (the rollups
+ * go out every few seconds), so this adds one upsert per hour and outcome.
+ */
+function writeOutcomes(s: RollupStatements, outcomes: Rollups['outcomes']): void {
+  if (outcomes.size === 0) return;
+  const byHour = new Map<number, Map<string, number>>();
+  for (const [minute, counts] of outcomes) {
+    const hour = hourOf(minute);
+    let hourCounts = byHour.get(hour);
+    if (hourCounts === undefined) {
+      hourCounts = new Map();
+      byHour.set(hour, hourCounts);
+    }
+    for (const [outcome, count] of counts) {
+      s.outcome.run(minute, outcome, count);
+      hourCounts.set(outcome, (hourCounts.get(outcome) ?? 0) + count);
+    }
+  }
+  for (const [hour, counts] of byHour) {
+    for (const [outcome, count] of counts) s.outcomeHour.run(hour, outcome, count);
   }
 }

@@ -34,9 +34,11 @@
  *   repeats); counts over events sum `count`.
  * - meta (v10): this database's identity for fleet shipping (database-identity.ts);
  *   runtime_lists.resolve_for_ips (v10): the list's resolveForIps (NULL: the default).
+ * - outcome_hours (v11): outcome_minutes summed per hour, for long windows (outcome-hours-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { DATABASE_IDENTITY_V10 } from './database-identity.js';
+import { OUTCOME_HOURS_MIGRATION } from './outcome-hours-schema.js';
 import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
 export interface Migration {
@@ -365,4 +367,5 @@ CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
       db.exec('ALTER TABLE runtime_lists ADD COLUMN resolve_for_ips INTEGER');
     },
   },
+  OUTCOME_HOURS_MIGRATION,
 ]);

@@ -7,10 +7,12 @@
  * - since in the first half: rollups from the hour itself, minus the events [hour, since).
  *
  * If that half hour holds more than edgeScanMaxEvents events, the window starts at the hour instead
- * and Stats.sinceMs says so. Outcome counts are per minute: the window's first minute counts whole.
+ * and Stats.sinceMs says so. Outcome counts are per minute: the window's first minute counts whole
+ * (outcome-sums.ts).
  */
 import type { SqliteDatabase } from './database.js';
-import { EVENTS_DROPPED_OUTCOME, HOUR_MS, hourOf, minuteOf } from './schema.js';
+import { outcomesSince, prepareOutcomesSince } from './outcome-sums.js';
+import { HOUR_MS, hourOf } from './schema.js';
 import type { Stats } from './types.js';
 
 interface CountRow {
@@ -64,9 +66,7 @@ export function prepareStatsStatements(db: SqliteDatabase) {
         'list',
       ),
     ),
-    outcomes: db.prepare<[number], CountRow>(
-      'SELECT outcome AS key, sum(count) AS count FROM outcome_minutes WHERE minute_ms >= ? GROUP BY outcome',
-    ),
+    outcomes: prepareOutcomesSince(db),
     edgeCount: db.prepare<[number, number], { n: number }>(
       'SELECT count(*) AS n FROM events INDEXED BY events_time WHERE time_ms >= ? AND time_ms < ?',
     ),
@@ -113,13 +113,11 @@ export function queryStats(
     sign: window.sign,
     limit: topLimit,
   };
-  const outcomeRows = statements.outcomes.all(minuteOf(window.startMs));
+  const { outcomes, droppedEvents } = outcomesSince(statements.outcomes, window.startMs);
   return {
     sinceMs: window.startMs,
-    outcomes: Object.fromEntries(
-      outcomeRows.filter((r) => r.key !== EVENTS_DROPPED_OUTCOME).map((r) => [r.key, r.count]),
-    ),
-    droppedEvents: outcomeRows.find((r) => r.key === EVENTS_DROPPED_OUTCOME)?.count ?? 0,
+    outcomes,
+    droppedEvents,
     topDomains: statements.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
     topHosts: statements.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),
     perList: statements.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),

@@ -90,7 +90,7 @@ describe('pruner', () => {
     expect(createEventQueries(connection).host('10.0.0.1', 0)?.summary.blockedCount).toBe(50);
   });
 
-  test('deletes hourly rollups and outcome minutes older than retentionDays', async () => {
+  test('deletes hourly rollups, outcome minutes and outcome hours older than retentionDays', async () => {
     const old = NOW - 40 * DAY;
     write(
       [
@@ -99,13 +99,34 @@ describe('pruner', () => {
       ],
       [old, NOW - 1000],
     );
-    const tables = ['host_hours', 'domain_hours', 'list_hours', 'outcome_minutes'];
+    const tables = ['host_hours', 'domain_hours', 'list_hours', 'outcome_minutes', 'outcome_hours'];
     for (const table of tables) expect(count(`SELECT count(*) AS n FROM ${table}`)).toBe(2);
     const result = await pruner().runOnce();
-    expect(result.rollupRows).toBe(4);
+    expect(result.rollupRows).toBe(5);
     for (const table of tables) expect(count(`SELECT count(*) AS n FROM ${table}`)).toBe(1);
     expect(count('SELECT count(*) AS n FROM hosts')).toBe(2);
     expect(count('SELECT count(*) AS n FROM domains')).toBe(1); // old.pool.example went too (issue 11 #1)
+  });
+
+  test('outcome minutes and hours go below the same hour, so each hour still sums its minutes', async () => {
+    // The cutoff (NOW - 30 days) falls 20 minutes into an hour: that hour's minutes before it stay.
+    const clock = () => NOW + 20 * 60_000;
+    const cutoffHour = NOW - 30 * DAY;
+    const minutes = [-2 * 3_600_000, -61 * 60_000, -60_000, 0, 5 * 60_000, 19 * 60_000, 20 * 60_000, 3_600_000];
+    write(
+      [],
+      minutes.map((m) => cutoffHour + m),
+    );
+    const result = await pruner({ clock, batchSize: 1 }).runOnce();
+    expect(result.rollupRows).toBe(3 + 2); // three minutes and two hours before cutoffHour
+    expect(
+      connection.db.prepare<[], { minute_ms: number }>('SELECT minute_ms FROM outcome_minutes ORDER BY 1').all(),
+    ).toEqual(minutes.filter((m) => m >= 0).map((m) => ({ minute_ms: cutoffHour + m })));
+    expect(connection.db.prepare('SELECT hour_ms, count FROM outcome_hours ORDER BY 1').all()).toEqual([
+      { hour_ms: cutoffHour, count: 4 },
+      { hour_ms: cutoffHour + 3_600_000, count: 1 },
+    ]);
+    expect(createEventQueries(connection).stats(0, 10).outcomes).toEqual({ forwarded: 5 });
   });
 
   test('yields to the event loop between batches', async () => {
