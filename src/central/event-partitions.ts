@@ -50,12 +50,24 @@ WHERE i.inhparent = 'central_events'::regclass ORDER BY c.relname`,
   return rows.map((row) => row.name);
 }
 
-/** Creates the partitions of `days` that do not exist, each in its own statement (a short lock); the number created. */
+/** PostgreSQL's duplicate_table: the partition was created by another instance meanwhile. */
+const DUPLICATE_TABLE = '42P07';
+
+/**
+ * Creates the partitions of `days` that do not exist, each in its own statement (a short lock); the
+ * number created. Safe beside another instance creating the same day (a member at first contact, a
+ * pass): both pass poolsink_event_partition's existence check, the second waits for the first's
+ * lock on the default partition, then finds its table there (duplicate_table) and has nothing to do.
+ */
 async function createDayPartitions(client: pg.ClientBase, days: readonly string[]): Promise<number> {
   let created = 0;
   for (const day of days) {
-    const result = await client.query<{ created: boolean }>('SELECT poolsink_event_partition($1) AS created', [day]);
-    if (result.rows[0]?.created === true) created += 1;
+    try {
+      const result = await client.query<{ created: boolean }>('SELECT poolsink_event_partition($1) AS created', [day]);
+      if (result.rows[0]?.created === true) created += 1;
+    } catch (err: unknown) {
+      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === DUPLICATE_TABLE)) throw err;
+    }
   }
   return created;
 }
@@ -84,8 +96,8 @@ WHERE $3::bigint IS NULL OR time_ms >= $3::bigint * 86400000 ORDER BY day`,
 
 /**
  * Creates the partitions of yesterday to DAYS_AHEAD days ahead that do not exist yet, without the
- * maintenance lock (poolsink_event_partition checks again under its own lock, migration 5): a
- * member does it at first contact, so its first shipping batch finds today's partition even while
+ * maintenance lock (createDayPartitions is safe beside a pass creating the same day): a member does
+ * it at first contact, so its first shipping batch finds today's partition even while
  * another instance's pass holds the maintenance lock. The number created; a read of the catalog
  * alone when they all exist.
  */

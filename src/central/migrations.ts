@@ -329,38 +329,6 @@ $fn$;
 CREATE INDEX central_miner_logins_incident ON central_miner_logins (incident_id) WHERE incident_id IS NOT NULL;
 `,
   },
-  {
-    version: 5,
-    description: 'fleet: a day partition created by any instance at first contact, beside a maintenance pass',
-    sql: `
--- The partition of one UTC day (version 4's), safe without the maintenance lock: the existence is
--- checked again once the lock on the default partition is held, so two instances creating the same
--- day (one at first contact, one in its maintenance pass) serialize on that lock, and the second
--- finds the first's table and does nothing.
-CREATE OR REPLACE FUNCTION poolsink_event_partition(day bigint) RETURNS boolean LANGUAGE plpgsql AS $fn$
-DECLARE
-  part text := 'central_events_p' || to_char(timestamp 'epoch' + day * interval '1 day', 'YYYYMMDD');
-  low bigint := day * 86400000;
-  high bigint := (day + 1) * 86400000;
-BEGIN
-  IF to_regclass(part) IS NOT NULL THEN
-    RETURN false;
-  END IF;
-  -- ACCESS EXCLUSIVE at once, the mode the attach needs (version 4: no deadlock with shipping).
-  LOCK TABLE central_events_default IN ACCESS EXCLUSIVE MODE;
-  IF to_regclass(part) IS NOT NULL THEN
-    RETURN false;
-  END IF;
-  EXECUTE format('CREATE TABLE %I (LIKE central_events INCLUDING DEFAULTS)', part);
-  EXECUTE format(
-    'WITH moved AS (DELETE FROM central_events_default WHERE time_ms >= %s AND time_ms < %s RETURNING *) '
-    'INSERT INTO %I SELECT * FROM moved', low, high, part);
-  EXECUTE format('ALTER TABLE central_events ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', part, low, high);
-  RETURN true;
-END
-$fn$;
-`,
-  },
 ]);
 
 export function latestCentralVersion(): number {
