@@ -8,7 +8,8 @@
  * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
  * never twice. An event whose day has no partition yet (a backlog after the whole fleet was away for
  * days) lands in the default one: the shipper then asks for a maintenance pass (onDefaultPartition),
- * which moves it into its day. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).
+ * which moves it into its day. After each batch, open incidents nobody has notified are claimed
+ * (central-incidents.ts).
  * Miner logins (the honeypot's) ship the same way by a second cursor (login-shipping.ts).
  */
 import type { Logger } from 'pino';
