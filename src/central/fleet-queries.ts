@@ -170,7 +170,7 @@ export async function fleetEvents(
   } else {
     // With a client and a domain, one read: the client's (client_ip, time_ms, id) index is in time
     // order and a host has few events, so it stops at the page; in a bounded window the planner
-    // took the domain's index in each day instead (156 ms at 10M events).
+    // took the domain's index in each day instead (119.5 ms at 10M events).
     rows = await newestRowsByWindow<EventRow>(client, {
       ...windowed,
       columns: EVENT_COLUMNS.join(', '),
