@@ -1,7 +1,8 @@
 /**
  * The connection to the fleet's PostgreSQL: one bounded pool (pool.max), TLS with CA verification
  * when configured, the password from its file. PostgreSQL being away never fails the start or a
- * DNS answer: the first use migrates (migrations.ts), every failure marks the database unreachable
+ * DNS answer: the first use migrates (migrations.ts) and runs the caller's `prepare` (today's event
+ * partitions) before any other work, every failure marks the database unreachable
  * (/healthz degraded `central-unreachable`, with the reason logged once per change), the next
  * success marks it reachable again. Failures leave as ERR_CENTRAL_UNAVAILABLE.
  */
@@ -63,7 +64,15 @@ function reasonOf(err: unknown): string {
   return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
-export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb {
+/**
+ * `prepare`: run once after the migration at first contact (again at the next use if it fails),
+ * before any other work gets a connection.
+ */
+export function createCentralDb(
+  config: PostgresConfig,
+  log: Logger,
+  prepare?: (client: pg.ClientBase) => Promise<unknown>,
+): CentralDb {
   const pool = new pg.Pool({ ...clientConfigOf(config), max: config.poolMax, idleTimeoutMillis: config.idleTimeoutMs });
   // An idle pooled connection that the server closes emits here; unhandled it would end the process.
   pool.on('error', (err) => noteFailure(err));
@@ -92,6 +101,7 @@ export function createCentralDb(config: PostgresConfig, log: Logger): CentralDb 
       const client = await pool.connect();
       try {
         await migrateCentral(client);
+        await prepare?.(client);
       } finally {
         client.release();
       }

@@ -4,7 +4,8 @@
  * maintenance pass creates the days ahead (and the days whose events wait in the default partition,
  * moving them in), then drops whole partitions past retention and deletes expired rows from the
  * default one. Passes of several instances never overlap: a pass runs only while its instance holds
- * a session advisory lock; the others skip it.
+ * a session advisory lock; the others skip it. A member also creates today's partitions at first
+ * contact (ensureCurrentPartitions), before it ships anything.
  */
 import type pg from 'pg';
 
@@ -49,6 +50,28 @@ WHERE i.inhparent = 'central_events'::regclass ORDER BY c.relname`,
   return rows.map((row) => row.name);
 }
 
+/** PostgreSQL's duplicate_table: the partition was created by another instance meanwhile. */
+const DUPLICATE_TABLE = '42P07';
+
+/**
+ * Creates the partitions of `days` that do not exist, each in its own statement (a short lock); the
+ * number created. Safe beside another instance creating the same day (a member at first contact, a
+ * pass): both pass poolsink_event_partition's existence check, the second waits for the first's
+ * lock on the default partition, then finds its table there (duplicate_table) and has nothing to do.
+ */
+async function createDayPartitions(client: pg.ClientBase, days: readonly string[]): Promise<number> {
+  let created = 0;
+  for (const day of days) {
+    try {
+      const result = await client.query<{ created: boolean }>('SELECT poolsink_event_partition($1) AS created', [day]);
+      if (result.rows[0]?.created === true) created += 1;
+    } catch (err: unknown) {
+      if (!(typeof err === 'object' && err !== null && 'code' in err && err.code === DUPLICATE_TABLE)) throw err;
+    }
+  }
+  return created;
+}
+
 /**
  * Creates the partitions of days fromDay..toDay and of every day whose events wait in the default
  * partition (from oldestDay on, when given); each in its own statement (a short lock). The number created.
@@ -65,14 +88,30 @@ UNION SELECT DISTINCT floor(time_ms / 86400000.0)::bigint FROM central_events_de
 WHERE $3::bigint IS NULL OR time_ms >= $3::bigint * 86400000 ORDER BY day`,
     [fromDay, toDay, oldestDay ?? null],
   );
-  let created = 0;
-  for (const row of rows) {
-    const result = await client.query<{ created: boolean }>('SELECT poolsink_event_partition($1) AS created', [
-      row.day,
-    ]);
-    if (result.rows[0]?.created === true) created += 1;
-  }
-  return created;
+  return createDayPartitions(
+    client,
+    rows.map((row) => row.day),
+  );
+}
+
+/**
+ * Creates the partitions of yesterday to DAYS_AHEAD days ahead that do not exist yet, without the
+ * maintenance lock (createDayPartitions is safe beside a pass creating the same day): a member does
+ * it at first contact, so its first shipping batch finds today's partition even while
+ * another instance's pass holds the maintenance lock. The number created; a read of the catalog
+ * alone when they all exist.
+ */
+export async function ensureCurrentPartitions(client: pg.ClientBase, nowMs: number): Promise<number> {
+  const today = dayOf(nowMs);
+  const { rows } = await client.query<{ day: string }>(
+    `SELECT day FROM generate_series($1::bigint, $2::bigint) AS day
+WHERE to_regclass('central_events_p' || to_char(timestamp 'epoch' + day * interval '1 day', 'YYYYMMDD')) IS NULL`,
+    [today - 1, today + DAYS_AHEAD],
+  );
+  return createDayPartitions(
+    client,
+    rows.map((row) => row.day),
+  );
 }
 
 /** Drops every day partition that ends at or before cutoffMs, deletes older rows of the default one. */

@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import { domainRange } from '../store/reversed-names.js';
 import type { ClientSet } from '../store/types.js';
-import { newestKeysByWindow } from './event-windows.js';
+import { newestKeysByWindow, newestRowsByWindow, type EventKey } from './event-windows.js';
 import { INCIDENT_COLUMNS, incidentOf, type CentralIncident } from './central-incidents.js';
 import { splitCentralLocalId } from './key-space.js';
 
@@ -110,7 +110,21 @@ const EVENT_COLUMNS = [
   'identity',
 ] as const;
 
-/** One page, newest first; nextCursor when more match. `nowMs` anchors the domain read's windows. */
+/** The rows of `keys`, newest first, read only in the days the keys span (the other partitions pruned). */
+async function rowsOfKeys(client: pg.ClientBase, keys: readonly EventKey[]): Promise<EventRow[]> {
+  if (keys.length === 0) return [];
+  const times = keys.map((key) => key.timeMs);
+  const { rows } = await client.query<EventRow>(
+    `SELECT ${EVENT_COLUMNS.map((column) => `e.${column}`).join(', ')}
+FROM unnest($1::bigint[], $2::bigint[]) AS k(time_ms, id) JOIN central_events e ON e.time_ms = k.time_ms AND e.id = k.id
+WHERE e.time_ms >= $3 AND e.time_ms <= $4
+ORDER BY e.time_ms DESC, e.id DESC`,
+    [times, keys.map((key) => key.id), Math.min(...times), Math.max(...times)],
+  );
+  return rows;
+}
+
+/** One page, newest first; nextCursor when more match. `nowMs` anchors the read's time windows. */
 export async function fleetEvents(
   client: pg.ClientBase,
   filter: FleetEventFilter,
@@ -138,33 +152,30 @@ export async function fleetEvents(
   if (filter.untilMs !== undefined) add((n) => `time_ms < ${n}`, filter.untilMs);
   if (cursor !== undefined) {
     params.push(cursor.timeMs, cursor.id);
-    where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`);
+    // time_ms <= as well: PostgreSQL prunes partitions by it, not by the row comparison.
+    where.push(`(time_ms, id) < ($${params.length - 1}, $${params.length})`, `time_ms <= $${params.length - 1}`);
   }
+  // Every read by time windows from the cursor's time, `until` or now back (event-windows.ts).
+  const windowed = {
+    where,
+    params,
+    wanted: limit + 1,
+    topMs: Math.min(cursor?.timeMs ?? nowMs, filter.untilMs ?? nowMs),
+    ...(filter.sinceMs !== undefined ? { sinceMs: filter.sinceMs } : {}),
+  };
   let rows: EventRow[];
   if (range !== undefined && filter.client === undefined) {
-    // The domain's newest keys by time windows (event-windows.ts), then only the page's rows. With
-    // a client, its (client_ip, time_ms, id) index is in time order and a host has few events: the
-    // plain read below stops at the page.
-    const keys = await newestKeysByWindow(client, {
-      where,
-      params,
-      wanted: limit + 1,
-      topMs: Math.min(cursor?.timeMs ?? nowMs, filter.untilMs ?? nowMs),
-      ...(filter.sinceMs !== undefined ? { sinceMs: filter.sinceMs } : {}),
-    });
-    ({ rows } = await client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS.map((column) => `e.${column}`).join(', ')}
-FROM unnest($1::bigint[], $2::bigint[]) AS k(time_ms, id) JOIN central_events e ON e.time_ms = k.time_ms AND e.id = k.id
-ORDER BY e.time_ms DESC, e.id DESC`,
-      [keys.map((key) => key.timeMs), keys.map((key) => key.id)],
-    ));
+    // The domain's newest keys from the index alone, then only the page's rows.
+    rows = await rowsOfKeys(client, await newestKeysByWindow(client, windowed));
   } else {
-    params.push(limit + 1);
-    ({ rows } = await client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS.join(', ')} FROM central_events ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-ORDER BY time_ms DESC, id DESC LIMIT $${params.length}`,
-      params,
-    ));
+    // With a client and a domain, one read: the client's (client_ip, time_ms, id) index is in time
+    // order and a host has few events, so it stops at the page; in a bounded window the planner
+    // took the domain's index in each day instead (119.5 ms at 10M events).
+    rows = await newestRowsByWindow<EventRow>(client, {
+      ...windowed,
+      columns: EVENT_COLUMNS.join(', '),
+      allAtOnce: range !== undefined,
+    });
   }
   const events = rows.slice(0, limit).map(eventOf);
   const last = events[events.length - 1];

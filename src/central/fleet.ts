@@ -33,6 +33,7 @@ import {
   type FleetHost,
   type FleetHostCursor,
 } from './fleet-queries.js';
+import { ensureCurrentPartitions } from './event-partitions.js';
 import { startEventMaintenance, type CentralMaintenanceResult } from './maintenance.js';
 import { startShipper, type ShipperStats } from './shipper.js';
 
@@ -125,8 +126,10 @@ export function incidentNotification(
 export function startFleet(options: FleetOptions): Fleet {
   const { instance, postgres, log } = options;
   const clock = options.clock ?? Date.now;
-  const db = createCentralDb(postgres, log);
+  // Today's partitions at first contact, so the first batch finds them (maintenance.ts keeps them ahead).
+  const db = createCentralDb(postgres, log, (client) => ensureCurrentPartitions(client, clock()));
   const incidents = options.incidents;
+  const maintenance = startEventMaintenance({ db, retentionDays: postgres.retentionDays, log, clock });
   const shipper = startShipper({
     db,
     instance,
@@ -137,6 +140,7 @@ export function startFleet(options: FleetOptions): Fleet {
     intervalMs: postgres.shipIntervalMs,
     log,
     clock,
+    onDefaultPartition: () => maintenance.requestPass(),
     ...(incidents !== undefined
       ? {
           incidents: {
@@ -154,7 +158,6 @@ export function startFleet(options: FleetOptions): Fleet {
         }
       : {}),
   });
-  const maintenance = startEventMaintenance({ db, retentionDays: postgres.retentionDays, log, clock });
   const fleetLists = startFleetLists({
     local: options.lists,
     db,

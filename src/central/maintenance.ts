@@ -60,6 +60,11 @@ export interface EventMaintenanceOptions {
 export interface EventMaintenance {
   /** One pass now (after the one running, if any); rejects when PostgreSQL fails. */
   runNow(): Promise<CentralMaintenanceResult>;
+  /**
+   * A pass soon, for events shipped into the default partition: after the one running, if any; one
+   * pass for all the requests made before it starts. A failure is logged (the hourly pass retries).
+   */
+  requestPass(): void;
   stop(): Promise<void>;
 }
 
@@ -68,16 +73,18 @@ export function startEventMaintenance(options: EventMaintenanceOptions): EventMa
   let running: Promise<CentralMaintenanceResult> | undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
+  let requested = false;
 
-  function runNow(): Promise<CentralMaintenanceResult> {
+  function runNow(onStart?: () => void): Promise<CentralMaintenanceResult> {
     const previous = running ?? Promise.resolve();
     const pass = previous
       .catch(() => undefined) // its failure was reported to its caller
-      .then(() =>
-        db.withClient((client) =>
+      .then(() => {
+        onStart?.();
+        return db.withClient((client) =>
           maintainCentral(client, options.clock(), options.retentionDays, options.pruneBatchRows),
-        ),
-      )
+        );
+      })
       .then((result) => {
         if (changedAnything(result)) log.info(result, 'central maintenance: partitions kept, expired rows removed');
         return result;
@@ -107,8 +114,19 @@ export function startEventMaintenance(options: EventMaintenanceOptions): EventMa
   }
   tick();
 
+  function requestPass(): void {
+    if (stopped || requested) return;
+    requested = true;
+    runNow(() => {
+      requested = false;
+    }).catch((err: unknown) => {
+      log.debug({ err: errorMessage(err) }, 'central maintenance requested by shipping failed; the next pass retries');
+    });
+  }
+
   return {
-    runNow,
+    runNow: () => runNow(),
+    requestPass,
     async stop() {
       stopped = true;
       clearTimeout(timer);

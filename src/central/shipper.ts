@@ -6,7 +6,10 @@
  * ON CONFLICT (instance, local_id, time_ms) DO NOTHING (time_ms: the partition key), adds the newly
  * inserted ones to central_hosts and the fleet incidents, and moves the cursor. A batch that fails
  * (PostgreSQL away, restarted mid-batch) rolls back whole and is shipped again later: never lost,
- * never twice. After each batch, open incidents nobody has notified are claimed (central-incidents.ts).
+ * never twice. An event whose day has no partition yet (a backlog after the whole fleet was away for
+ * days) lands in the default one: the shipper then asks for a maintenance pass (onDefaultPartition),
+ * which moves it into its day. After each batch, open incidents nobody has notified are claimed
+ * (central-incidents.ts).
  * Miner logins (the honeypot's) ship the same way by a second cursor (login-shipping.ts).
  */
 import type { Logger } from 'pino';
@@ -50,6 +53,8 @@ export interface ShipperOptions {
     readonly severityOf: (list: string, action: string) => Severity;
   };
   readonly clock?: () => number;
+  /** Called after a batch that put events into the default partition (their day had none). */
+  readonly onDefaultPartition?: () => void;
 }
 
 export interface ShipperStats {
@@ -80,6 +85,7 @@ interface InsertedRow {
   qname: string;
   list: string;
   action: string;
+  in_default: boolean;
 }
 
 type SeverityOf = (list: string, action: string) => Severity;
@@ -143,7 +149,8 @@ export function startShipper(options: ShipperOptions): Shipper {
 
   /** One batch in one transaction; the number of local events it covered (0: caught up). */
   async function shipBatch(): Promise<number> {
-    return db.transaction(async (client) => {
+    let intoDefault = false;
+    const covered = await db.transaction(async (client) => {
       const nowMs = clock();
       // Locks the instance's row: one batch of this instance at a time, key spaces claimed once.
       await client.query(
@@ -157,9 +164,11 @@ ON CONFLICT (name) DO UPDATE SET seen_ms = EXCLUDED.seen_ms`,
       const last = events[events.length - 1];
       if (last === undefined) return 0;
       const inserted = await client.query<InsertedRow>(
-        `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity, qname, list, action`,
+        `${CENTRAL_EVENT_INSERT} RETURNING client_ip, time_ms, last_ms, count, identity, qname, list, action,
+  tableoid = 'central_events_default'::regclass AS in_default`,
         toCentralColumns(instance, events, keySpace.epoch),
       );
+      intoDefault = inserted.rows.some((row) => row.in_default);
       const hosts = perHost(inserted.rows, options.incidents?.severityOf ?? (() => 'high'));
       if (hosts.length > 0) {
         await client.query(
@@ -193,6 +202,8 @@ WHERE name = $1`,
       batches += 1;
       return events.length;
     });
+    if (intoDefault) options.onDefaultPartition?.();
+    return covered;
   }
 
   async function incidentsAfterBatch(): Promise<void> {

@@ -5,7 +5,7 @@
  * subdomains read pages by cursor exactly as an offset would. Real PostgreSQL, one database per test.
  */
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CENTRAL_EVENT_INSERT, toCentralColumns, type LocalEventRow } from '../../src/central/event-columns.js';
 import {
   DAY_MS,
@@ -283,6 +283,58 @@ ORDER BY time_ms DESC, id DESC`,
     // A subdomain alone: itself and below, not its parent.
     const sub = await allPages(client, { domain: 'a.pool.example' }, 5);
     expect(new Set(sub.flat().map((e) => e.qname))).toEqual(new Set(['a.pool.example', 'deep.a.pool.example']));
+  });
+  it('reads without a domain by time windows: the pages of one sorted read, the default partition pruned in covered days', async () => {
+    await migrateCentral(client);
+    await ensureEventPartitions(client, dayOf(NOW_MS) - 3, dayOf(NOW_MS));
+    const rows: LocalEventRow[] = [];
+    for (let i = 0; i < 200; i++) {
+      // Over four days, two events per time (ties broken by id).
+      rows.push(localEvent(i + 1, NOW_MS - Math.floor(i / 2) * 1_800_000, 'pool.example', `10.0.0.${i % 7}`));
+    }
+    expect(await ship(client, 'az-a', rows.slice(0, 100))).toBe(100);
+    expect(await ship(client, 'az-b', rows.slice(100))).toBe(100);
+    // Days without partition (the default one): an old event and one from a clock far ahead.
+    const odd = [
+      localEvent(900, NOW_MS - 6 * DAY_MS),
+      localEvent(901, NOW_MS + 5 * DAY_MS, 'pool.example', '10.0.0.3'),
+    ];
+    expect(await ship(client, 'az-b', odd)).toBe(2);
+    const filters: [Parameters<typeof fleetEvents>[1], string][] = [
+      [{}, 'true'],
+      [{ instance: 'az-b' }, "instance = 'az-b'"],
+      [{ client: '10.0.0.3' }, "client_ip = '10.0.0.3'"],
+      [{ sinceMs: NOW_MS - 2 * DAY_MS }, `time_ms >= ${NOW_MS - 2 * DAY_MS}`],
+      [{ untilMs: NOW_MS - DAY_MS }, `time_ms < ${NOW_MS - DAY_MS}`],
+    ];
+    for (const [filter, sql] of filters) {
+      const { rows: expected } = await client.query<{ id: string }>(
+        `SELECT id FROM central_events WHERE ${sql} ORDER BY time_ms DESC, id DESC`,
+      );
+      expect(expected.length).toBeGreaterThan(10);
+      for (const nowMs of [NOW_MS, NOW_MS - 10 * DAY_MS, NOW_MS + 400 * DAY_MS]) {
+        for (const limit of [3, 64, 500]) {
+          const pages = await allPages(client, filter, limit, nowMs);
+          expect(pages.flat().map((e) => e.id)).toEqual(expected.map((r) => Number(r.id)));
+        }
+      }
+    }
+    // The next page from a day with its partition reads that day's partition alone.
+    const query = vi.spyOn(client, 'query');
+    try {
+      await fleetEvents(client, {}, 10, { timeMs: NOW_MS - DAY_MS, id: Number.MAX_SAFE_INTEGER }, NOW_MS);
+      const [sql, params] = query.mock.calls[0] ?? [];
+      query.mockRestore();
+      const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN (COSTS OFF) ${String(sql)}`, [
+        ...(Array.isArray(params) ? params : []),
+      ]);
+      const text = plan.rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(text).toContain('central_events_p20260614');
+      expect(text).not.toContain('central_events_default');
+      expect(text).not.toContain('central_events_p20260613');
+    } finally {
+      query.mockRestore();
+    }
   });
   it('a fleet member maintains the partitions itself: today and ahead created, days past retentionDays dropped', async () => {
     // The member uses the server's own database; an old day with an event waits there.
