@@ -1,9 +1,13 @@
 /** Turns measured numbers into verdicts against the issue's targets and prints them. */
 
+/**
+ * Issue 14's targets, each a ratio to the trivial responder in the same run (absolute times drift
+ * from run to run on shared machines; the first issues' 15 µs and 40 µs were below this VM's floor).
+ */
 export const TARGETS = Object.freeze({
-  blocked: { maxMicrosPerQuery: 15, maxRatio: 1.3 },
-  cached: { maxMicrosPerQuery: 15, maxRatio: 1.3 },
-  miss: { maxMicrosPerQuery: 40 },
+  blocked: { maxRatio: 1.3 },
+  cached: { maxRatio: 1.2 },
+  miss: { maxRatio: 2.5 },
   load1m: { maxSeconds: 3, maxAddedMb: 200 },
 });
 
@@ -22,9 +26,7 @@ function fixed(value, digits) {
 
 function targetText(load) {
   const target = TARGETS[load];
-  const parts = [`<= ${target.maxMicrosPerQuery} us`];
-  if (target.maxRatio !== undefined) parts.push(`<= ${target.maxRatio}x`);
-  return parts.join(', ');
+  return `<= ${target.maxRatio}x`;
 }
 
 /**
@@ -43,10 +45,7 @@ export function summarizeLoads(runs, loads) {
     const warnings = [...poolsinkRuns, ...trivialRuns].flatMap((r) => r.warnings.map((w) => `${r.server}: ${w}`));
     const target = TARGETS[load];
     const failures = [];
-    if (poolsinkUs !== undefined && poolsinkUs > target.maxMicrosPerQuery) {
-      failures.push(`${fixed(poolsinkUs, 1)} us > ${target.maxMicrosPerQuery} us`);
-    }
-    if (target.maxRatio !== undefined && ratio !== undefined && ratio > target.maxRatio) {
+    if (ratio !== undefined && ratio > target.maxRatio) {
       failures.push(`${fixed(ratio, 2)}x > ${target.maxRatio}x`);
     }
     let verdict = '-';
@@ -162,7 +161,7 @@ export function formatReport({ loads, load1m, settings }) {
       );
     }
     if (loads.some((s) => s.load === 'miss')) {
-      out.push('  (miss: the trivial responder answers without an upstream, so its ratio is shown for scale only)');
+      out.push('  (miss: four datagrams per query where the trivial responder handles two, hence its target of 2.5x)');
     }
   }
   if (load1m !== undefined) {
