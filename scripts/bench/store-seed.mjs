@@ -222,6 +222,7 @@ async function queries(store, path, print) {
     ['host(noisy, 50 recent)', () => q.host(noisy, 50)],
     ['stats(since 24h, top 10)', () => q.stats(now - DAY_MS, 10)],
     ['stats(since 1h, top 10)', () => q.stats(now - DAY_MS / 24, 10)],
+    ['stats(since 7d, top 10)', () => q.stats(now - 7 * DAY_MS, 10)],
     ['stats(since 30d, top 10)', () => q.stats(now - 30 * DAY_MS, 10)],
     ['timeseries(24h)', () => q.timeseries('24h', now, false)],
     ['timeseries(7d)', () => q.timeseries('7d', now, false)],

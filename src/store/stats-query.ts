@@ -52,18 +52,20 @@ function windowSql(rollup: string, edgeColumn: string): string {
 
 /**
  * The hosts (domains) active since activeSince, each with the sum of its rollup rows from
- * fromHour: its hours before the compacted days of the window, its day rows for them, its hours
- * after them; one index seek each per key. `days` holds the range of day rows to read, as of the
- * statement's own snapshot (day_rollups moves with the rows it describes). MATERIALIZED keeps
- * SQLite from evaluating the correlated sums once per use.
+ * fromHour: when the window holds compacted days, its hours before them, its day rows for them and
+ * its hours after them; otherwise its hours alone. One index seek per sum and key. `days` is the
+ * range of day rows to read, as of the statement's own snapshot (day_rollups moves with the rows
+ * it describes). MATERIALIZED keeps SQLite from evaluating the correlated sums once per use.
  */
 function keyedRollup(keyColumn: string, summaryTable: string, table: string): string {
   const sum = (from: string, range: string): string =>
     `coalesce((SELECT sum(count) FROM ${from} r WHERE r.${keyColumn} = s.${keyColumn} AND ${range}), 0)`;
   return `SELECT s.${keyColumn} AS key,
-      ${sum(`${table}_hours`, 'r.hour_ms >= @fromHour AND r.hour_ms < days.fromMs')}
-      + ${sum(`${table}_days`, 'r.day_ms >= days.fromMs AND r.day_ms < days.toMs')}
-      + ${sum(`${table}_hours`, 'r.hour_ms >= days.toMs')} AS count
+      CASE WHEN days.toMs > days.fromMs THEN
+        ${sum(`${table}_hours`, 'r.hour_ms >= @fromHour AND r.hour_ms < days.fromMs')}
+        + ${sum(`${table}_days`, 'r.day_ms >= days.fromMs AND r.day_ms < days.toMs')}
+        + ${sum(`${table}_hours`, 'r.hour_ms >= days.toMs')}
+      ELSE ${sum(`${table}_hours`, 'r.hour_ms >= @fromHour')} END AS count
     FROM (SELECT max(@firstDay, kept_from_ms) AS fromMs, max(@firstDay, kept_from_ms, compacted_below_ms) AS toMs
           FROM day_rollups) days, ${summaryTable} s
     WHERE s.last_seen_ms >= @activeSince`;
