@@ -14,7 +14,10 @@ import { createEventQueries } from '../../src/store/queries.js';
 import { createPruner } from '../../src/store/retention.js';
 import { MIGRATIONS } from '../../src/store/schema.js';
 import type { Stats } from '../../src/store/types.js';
+import { dayOf } from '../../src/store/day-rollups-schema.js';
+import { startWriterThread } from '../../src/store/writer-thread.js';
 import { blockEvent } from '../helpers/block-events.js';
+import { until } from '../helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 const MINUTE = 60_000;
@@ -214,6 +217,64 @@ describe('day compaction', () => {
     }
     for (const sinceMs of [D0 + 2 * DAY + 1, D0 + 3 * DAY - 1, cutoffMs + 7 * MINUTE]) {
       expect(statsMaps(createEventQueries(connection).stats(sinceMs, 100))).toEqual(eventCounts(sinceMs));
+    }
+  });
+});
+
+describe('in the writer thread', () => {
+  test('its pruner compacts the complete days of a file, and its batches add late events to them', async () => {
+    const path = join(dir, 'thread.db');
+    const wallNow = Date.now();
+    const first = openStoreConnection(path, { log });
+    const inProcess = createEventWriter({ connection: first, log });
+    for (let i = 0; i < 200; i += 1) {
+      inProcess.record(
+        blockEvent(wallNow - 3 * DAY + i * 19 * MINUTE, {
+          clientIp: `10.1.0.${i % 4}`,
+          qname: `n${i % 6}.pool.example`,
+        }),
+      );
+    }
+    inProcess.close();
+    const days = first.db.prepare<[], { compactedBelow: number }>(
+      'SELECT compacted_below_ms AS compactedBelow FROM day_rollups',
+    );
+    expect(days.get()?.compactedBelow).toBe(0); // a new file: nothing compacted yet
+    const writerThread = await startWriterThread({
+      path,
+      log,
+      retentionDays: 30,
+      maxEvents: 1_000_000,
+      pruneIntervalMs: 50,
+    });
+    try {
+      await until(() => (days.get()?.compactedBelow ?? 0) >= dayOf(wallNow - HOUR));
+      const dayRows = first.db.prepare<[string, number], { count: number }>(
+        'SELECT count FROM host_days WHERE client_ip = ? AND day_ms = ?',
+      );
+      const hourSum = first.db.prepare<[string, number, number], { n: number }>(
+        `SELECT sum(count) AS n FROM host_hours WHERE client_ip = ? AND hour_ms >= ? AND hour_ms < ? + ${DAY}`,
+      );
+      const lateDay = dayOf(wallNow - 2 * DAY);
+      const before = dayRows.get('10.1.0.1', lateDay)?.count ?? 0;
+      expect(before).toBeGreaterThan(0);
+      expect(before).toBe(hourSum.get('10.1.0.1', lateDay, lateDay)?.n);
+      for (let i = 0; i < 5; i += 1) writerThread.record(blockEvent(lateDay + 3 * HOUR + i, { clientIp: '10.1.0.1' }));
+      writerThread.flush();
+      expect(dayRows.get('10.1.0.1', lateDay)?.count).toBe(before + 5);
+      expect(hourSum.get('10.1.0.1', lateDay, lateDay)?.n).toBe(before + 5);
+      const sinceMs = wallNow - 3 * DAY - HOUR;
+      const stats = createEventQueries(first).stats(sinceMs, 100);
+      const truth = first.db
+        .prepare<[number], Row>(
+          'SELECT client_ip AS key, sum(count) AS count FROM events WHERE time_ms >= ? GROUP BY 1',
+        )
+        .all(sinceMs);
+      expect(statsMaps(stats).hosts).toEqual(asMap(truth));
+    } finally {
+      writerThread.close();
+      await writerThread.exited;
+      first.close();
     }
   });
 });
