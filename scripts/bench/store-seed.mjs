@@ -62,6 +62,7 @@ async function loadStore() {
   const need = [
     'database.js',
     'batch-writer.js',
+    'day-rollups.js',
     'event-writer.js',
     'queries.js',
     'writer-thread.js',
@@ -157,6 +158,8 @@ async function seed(store, path, settings, print) {
       print(`  seeded ${((start + n) / 1e6).toFixed(1)}M events (${fmt((performance.now() - t0) / 1000)} s)`);
   }
   seedDashboardRows(db, { startMs, endMs, hosts: settings.hosts });
+  // The complete days into host_days / domain_days, as the writer thread's pruner does (day-rollups.ts).
+  store.compactCompleteDays(db, endMs);
   const tInsert = performance.now();
   for (const index of indexes) db.exec(index.sql);
   const tIndex = performance.now();
@@ -219,6 +222,7 @@ async function queries(store, path, print) {
     ['host(noisy, 50 recent)', () => q.host(noisy, 50)],
     ['stats(since 24h, top 10)', () => q.stats(now - DAY_MS, 10)],
     ['stats(since 1h, top 10)', () => q.stats(now - DAY_MS / 24, 10)],
+    ['stats(since 7d, top 10)', () => q.stats(now - 7 * DAY_MS, 10)],
     ['stats(since 30d, top 10)', () => q.stats(now - 30 * DAY_MS, 10)],
     ['timeseries(24h)', () => q.timeseries('24h', now, false)],
     ['timeseries(7d)', () => q.timeseries('7d', now, false)],

@@ -14,10 +14,16 @@
  *
  * outcome_minutes and outcome_hours are deleted below the same hour (the one holding the cutoff),
  * so each outcome_hours row stays the sum of its minutes (outcome-sums.ts reads both).
+ *
+ * Day rollups (day-rollups-schema.ts): before hours are deleted below the cutoff hour,
+ * day_rollups.kept_from_ms moves to the first midnight at or after it, so /stats reads hours for
+ * the day holding the cutoff; host_days and domain_days rows below it are deleted with the keys'
+ * hours. Each pass then compacts the complete days not compacted yet (day-rollups.ts), a day per turn.
  */
 import type { Logger } from 'pino';
 import { PoolsinkError, errorMessage } from '../errors.js';
 import { preparedFor, type SqliteDatabase, type StoreConnection } from './database.js';
+import { compactNextDay, prepareDayCompaction } from './day-rollups.js';
 import { OTHER_NAMES } from './rollup-writes.js';
 import { HOUR_MS, hourOf } from './schema.js';
 
@@ -93,6 +99,9 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     deleteHostHours: db.prepare<[string, number]>('DELETE FROM host_hours WHERE client_ip = ? AND hour_ms < ?'),
     deleteDomainHours: db.prepare<[string, number]>('DELETE FROM domain_hours WHERE qname = ? AND hour_ms < ?'),
+    keepDaysFrom: db.prepare<[number]>('UPDATE day_rollups SET kept_from_ms = max(kept_from_ms, ?)'),
+    deleteHostDays: db.prepare<[string, number]>('DELETE FROM host_days WHERE client_ip = ? AND day_ms < ?'),
+    deleteDomainDays: db.prepare<[string, number]>('DELETE FROM domain_days WHERE qname = ? AND day_ms < ?'),
     hostNamesAfter: db.prepare<[string, string, number], { clientIp: string; qname: string; lastMs: number }>(
       `SELECT client_ip AS clientIp, qname, last_seen_ms AS lastMs FROM host_domains
        WHERE (client_ip, qname) > (?, ?) ORDER BY client_ip, qname LIMIT ?`,
@@ -110,6 +119,7 @@ function prepareStatements(db: SqliteDatabase) {
     domainCount: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM domains'),
     deleteDomain: db.prepare<[string]>('DELETE FROM domains WHERE qname = ?'),
     deleteAllDomainHours: db.prepare<[string]>('DELETE FROM domain_hours WHERE qname = ?'),
+    deleteAllDomainDays: db.prepare<[string]>('DELETE FROM domain_days WHERE qname = ?'),
     oldestListHour: db.prepare<[], { hour: number | null }>('SELECT min(hour_ms) AS hour FROM list_hours'),
     deleteListHour: db.prepare<[number]>('DELETE FROM list_hours WHERE hour_ms = ?'),
     oldestMinute: db.prepare<[], { minute: number | null }>('SELECT min(minute_ms) AS minute FROM outcome_minutes'),
@@ -132,6 +142,7 @@ export function createPruner(options: PrunerOptions): Pruner {
   const maxDomains = checkPositive('maxDomains', options.maxDomains ?? MAX_DOMAINS, true);
   const clock = options.clock ?? Date.now;
   const statements = preparedFor(connection, prepareStatements);
+  const dayStatements = preparedFor(connection, prepareDayCompaction);
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<PruneResult> | undefined;
@@ -221,6 +232,7 @@ export function createPruner(options: PrunerOptions): Pruner {
         for (const { qname } of rows) {
           statements().deleteDomain.run(qname);
           statements().deleteAllDomainHours.run(qname);
+          statements().deleteAllDomainDays.run(qname);
         }
       })();
       deleted += rows.length;
@@ -254,15 +266,21 @@ export function createPruner(options: PrunerOptions): Pruner {
     // Hourly rows change once an hour: one pass per hour is enough.
     if (cutoffHour > prunedHoursBelow) {
       const seenSinceMs = prunedHoursBelow;
+      // Day rows from the first midnight at or after cutoffHour: the day holding it loses hours.
+      const keptDay = Math.ceil(cutoffHour / DAY_MS) * DAY_MS;
+      statements().keepDaysFrom.run(keptDay);
       deleted += await pruneKeyedHours(
         (since, afterMs, afterKey) => statements().hostsSeenSince.all(since, afterMs, afterKey, KEYS_PER_STEP),
-        (key, hour) => statements().deleteHostHours.run(key, hour).changes,
+        (key, hour) =>
+          statements().deleteHostHours.run(key, hour).changes + statements().deleteHostDays.run(key, keptDay).changes,
         seenSinceMs,
         cutoffHour,
       );
       deleted += await pruneKeyedHours(
         (since, afterMs, afterKey) => statements().domainsSeenSince.all(since, afterMs, afterKey, KEYS_PER_STEP),
-        (key, hour) => statements().deleteDomainHours.run(key, hour).changes,
+        (key, hour) =>
+          statements().deleteDomainHours.run(key, hour).changes +
+          statements().deleteDomainDays.run(key, keptDay).changes,
         seenSinceMs,
         cutoffHour,
       );
@@ -293,6 +311,11 @@ export function createPruner(options: PrunerOptions): Pruner {
     return { rollupRows: deleted, summaryRows };
   }
 
+  /** Compacts the complete days not compacted yet, one per turn (day-rollups.ts). */
+  async function compactDays(): Promise<void> {
+    while (!stopping && compactNextDay(connection.db, dayStatements(), clock()) !== undefined) await nextTurn();
+  }
+
   async function pruneOther(): Promise<number> {
     let deleted = 0;
     while (!stopping && options.alsoPrune !== undefined) {
@@ -310,6 +333,7 @@ export function createPruner(options: PrunerOptions): Pruner {
       const eventsByAge = await pruneByAge(cutoffMs);
       const eventsByCount = await pruneByCount();
       const { rollupRows, summaryRows } = await pruneRollups(cutoffMs);
+      await compactDays();
       const otherRows = await pruneOther();
       if (eventsByAge + eventsByCount + rollupRows + summaryRows + otherRows > 0) {
         log.info({ eventsByAge, eventsByCount, rollupRows, summaryRows, otherRows }, 'pruned the block log');

@@ -1,10 +1,11 @@
 /**
- * The rollup upserts of a batch (host summaries, per-host and per-name counts, hourly counts,
- * outcome minutes and hours), run by the batch writer inside its transaction, with the per-host name cap:
+ * The rollup upserts of a batch (host summaries, per-host and per-name counts, hourly counts (and
+ * daily ones for hours of days already compacted: day-rollups.ts), outcome minutes and hours), run by the batch writer inside its transaction, with the per-host name cap:
  * a host's names beyond maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
  */
 import type { DomainTally, HostTally, Rollups } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
+import { dayOf } from './day-rollups-schema.js';
 import type { IdentityIds } from './host-identities.js';
 import { hourOf } from './schema.js';
 
@@ -50,6 +51,16 @@ export function prepareRollupStatements(db: SqliteDatabase) {
     domainHour: db.prepare<[string, number, number]>(
       `INSERT INTO domain_hours (qname, hour_ms, count) VALUES (?, ?, ?)
        ON CONFLICT (qname, hour_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    // Hours of a day already compacted into host_days / domain_days (day-rollups.ts) count there too.
+    compactedBelow: db.prepare<[], number>('SELECT compacted_below_ms FROM day_rollups').pluck(),
+    hostDay: db.prepare<[string, number, number]>(
+      `INSERT INTO host_days (client_ip, day_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (client_ip, day_ms) DO UPDATE SET count = count + excluded.count`,
+    ),
+    domainDay: db.prepare<[string, number, number]>(
+      `INSERT INTO domain_days (qname, day_ms, count) VALUES (?, ?, ?)
+       ON CONFLICT (qname, day_ms) DO UPDATE SET count = count + excluded.count`,
     ),
     listHour: db.prepare<[number, string, string, number]>(
       `INSERT INTO list_hours (hour_ms, list, action, count) VALUES (?, ?, ?, ?)
@@ -208,9 +219,20 @@ export function writeRollups(s: RollupStatements, rollups: Rollups, identities: 
       if (count > moved) hourRows.push([qname, hour, count - moved]);
     }
   }
-  for (const [qname, hour, count] of sortKeyHour(hourRows)) s.domainHour.run(qname, hour, count);
-  for (const [hour, count] of otherHours) s.domainHour.run(OTHER_NAMES, hour, count);
-  for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) s.hostHour.run(clientIp, hour, count);
+  // One read per write; an hour below it (a late event of a compacted day) is added to its day row too.
+  const compactedBelow = s.compactedBelow.get() ?? Number.MIN_SAFE_INTEGER;
+  for (const [qname, hour, count] of sortKeyHour(hourRows)) {
+    s.domainHour.run(qname, hour, count);
+    if (hour < compactedBelow) s.domainDay.run(qname, dayOf(hour), count);
+  }
+  for (const [hour, count] of otherHours) {
+    s.domainHour.run(OTHER_NAMES, hour, count);
+    if (hour < compactedBelow) s.domainDay.run(OTHER_NAMES, dayOf(hour), count);
+  }
+  for (const [clientIp, hour, count] of keyHourRows(rollups.hostHours)) {
+    s.hostHour.run(clientIp, hour, count);
+    if (hour < compactedBelow) s.hostDay.run(clientIp, dayOf(hour), count);
+  }
   for (const [hour, lists] of rollups.listHours) {
     for (const [list, actions] of lists) {
       for (const [action, count] of actions) s.listHour.run(hour, list, action, count);

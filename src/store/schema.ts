@@ -35,9 +35,12 @@
  * - meta (v10): this database's identity for fleet shipping (database-identity.ts);
  *   runtime_lists.resolve_for_ips (v10): the list's resolveForIps (NULL: the default).
  * - outcome_hours (v11): outcome_minutes summed per hour, for long windows (outcome-hours-schema.ts).
+ * - host_days, domain_days, day_rollups (v12): host_hours and domain_hours summed per complete day,
+ *   for /stats over long windows (day-rollups-schema.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { DATABASE_IDENTITY_V10 } from './database-identity.js';
+import { DAY_ROLLUPS_MIGRATION } from './day-rollups-schema.js';
 import { OUTCOME_HOURS_MIGRATION } from './outcome-hours-schema.js';
 import { QUERY_HISTORY_MIGRATION } from './query-history-schema.js';
 
@@ -368,4 +371,5 @@ CREATE INDEX pool_ips_last_seen ON pool_ips (last_seen_ms);
     },
   },
   OUTCOME_HOURS_MIGRATION,
+  DAY_ROLLUPS_MIGRATION,
 ]);

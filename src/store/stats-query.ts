@@ -9,9 +9,14 @@
  * If that half hour holds more than edgeScanMaxEvents events, the window starts at the hour instead
  * and Stats.sinceMs says so. Outcome counts are per minute: the window's first minute counts whole
  * (outcome-sums.ts).
+ *
+ * A host's (domain's) whole hours are summed from host_days (domain_days) for the complete days
+ * compacted (day-rollups-schema.ts) and from host_hours (domain_hours) before and after them: the
+ * same sums, with a row per day instead of 24.
  */
 import type { SqliteDatabase } from './database.js';
 import { outcomesSince, prepareOutcomesSince } from './outcome-sums.js';
+import { DAY_MS } from './day-rollups-schema.js';
 import { HOUR_MS, hourOf } from './schema.js';
 import type { Stats } from './types.js';
 
@@ -23,6 +28,8 @@ interface CountRow {
 interface WindowParams {
   activeSince: number;
   fromHour: number;
+  /** The first midnight at or after fromHour: day rows are read from there (or later) on. */
+  firstDay: number;
   edgeFromMs: number;
   edgeToMs: number;
   sign: number;
@@ -44,22 +51,30 @@ function windowSql(rollup: string, edgeColumn: string): string {
 }
 
 /**
- * The hosts (domains) active since activeSince, each with the sum of its hourly rows from
- * fromHour: one index seek per key. MATERIALIZED keeps SQLite from evaluating the correlated sum
- * once per use.
+ * The hosts (domains) active since activeSince, each with the sum of its rollup rows from
+ * fromHour: when the window holds compacted days, its hours before them, its day rows for them and
+ * its hours after them; otherwise its hours alone. One index seek per sum and key. `days` is the
+ * range of day rows to read, as of the statement's own snapshot (day_rollups moves with the rows
+ * it describes). MATERIALIZED keeps SQLite from evaluating the correlated sums once per use.
  */
-function keyedRollup(keyColumn: string, summaryTable: string, hoursTable: string): string {
-  return `SELECT ${keyColumn} AS key,
-      (SELECT sum(count) FROM ${hoursTable} h WHERE h.${keyColumn} = s.${keyColumn} AND h.hour_ms >= @fromHour) AS count
-    FROM ${summaryTable} s WHERE last_seen_ms >= @activeSince`;
+function keyedRollup(keyColumn: string, summaryTable: string, table: string): string {
+  const sum = (from: string, range: string): string =>
+    `coalesce((SELECT sum(count) FROM ${from} r WHERE r.${keyColumn} = s.${keyColumn} AND ${range}), 0)`;
+  return `SELECT s.${keyColumn} AS key,
+      CASE WHEN days.toMs > days.fromMs THEN
+        ${sum(`${table}_hours`, 'r.hour_ms >= @fromHour AND r.hour_ms < days.fromMs')}
+        + ${sum(`${table}_days`, 'r.day_ms >= days.fromMs AND r.day_ms < days.toMs')}
+        + ${sum(`${table}_hours`, 'r.hour_ms >= days.toMs')}
+      ELSE ${sum(`${table}_hours`, 'r.hour_ms >= @fromHour')} END AS count
+    FROM (SELECT max(@firstDay, kept_from_ms) AS fromMs, max(@firstDay, kept_from_ms, compacted_below_ms) AS toMs
+          FROM day_rollups) days, ${summaryTable} s
+    WHERE s.last_seen_ms >= @activeSince`;
 }
 
 export function prepareStatsStatements(db: SqliteDatabase) {
   return {
-    topDomains: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('qname', 'domains', 'domain_hours'), 'qname')),
-    topHosts: db.prepare<WindowParams, CountRow>(
-      windowSql(keyedRollup('client_ip', 'hosts', 'host_hours'), 'client_ip'),
-    ),
+    topDomains: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('qname', 'domains', 'domain'), 'qname')),
+    topHosts: db.prepare<WindowParams, CountRow>(windowSql(keyedRollup('client_ip', 'hosts', 'host'), 'client_ip')),
     perList: db.prepare<WindowParams, CountRow>(
       windowSql(
         'SELECT list AS key, sum(count) AS count FROM list_hours WHERE hour_ms >= @fromHour GROUP BY list',
@@ -108,6 +123,7 @@ export function queryStats(
   const params = {
     activeSince: Math.min(window.startMs, window.fromHour),
     fromHour: window.fromHour,
+    firstDay: Math.ceil(window.fromHour / DAY_MS) * DAY_MS,
     edgeFromMs: window.edgeFromMs,
     edgeToMs: window.edgeToMs,
     sign: window.sign,
@@ -136,6 +152,7 @@ export function queryTopDomains(
     .all({
       activeSince: Math.min(window.startMs, window.fromHour),
       fromHour: window.fromHour,
+      firstDay: Math.ceil(window.fromHour / DAY_MS) * DAY_MS,
       edgeFromMs: window.edgeFromMs,
       edgeToMs: window.edgeToMs,
       sign: window.sign,
