@@ -1,7 +1,8 @@
 /**
  * The rollup upserts of a batch (host summaries, per-host and per-name counts, hourly counts (and
- * daily ones for hours of days already compacted: day-rollups.ts), outcome minutes and hours), run by the batch writer inside its transaction, with the per-host name cap:
- * a host's names beyond maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
+ * daily ones for hours of days already compacted: day-rollups.ts), outcome minutes and hours), run
+ * by the batch writer inside its transaction, with the per-host name cap: a host's names beyond
+ * maxNamesPerHost are counted under OTHER_NAMES (SECURITY.md, log flooding).
  */
 import type { DomainTally, HostTally, Rollups } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
