@@ -1,10 +1,13 @@
 /**
  * The one rule every /api/v1/fleet read follows: the fleet-wide rows from PostgreSQL, marked
  * `source: "fleet"`; when PostgreSQL cannot be reached, this instance's own rows, marked
- * `source: "local"` (none when another instance was asked for: its rows are only in PostgreSQL).
- * Any other failure is not a fallback: it reaches the error catalog.
+ * `source: "local"` (none when another instance was asked for: its rows are only in PostgreSQL),
+ * with `fallback`: why (`unreachable`, or `timeout` when it did not answer within
+ * central.postgres.readTimeoutMs) and the reason's text. Any other failure is not a fallback: it
+ * reaches the error catalog.
  */
-import { isCentralUnreachable } from '../central/central-db.js';
+import { isCentralTimeout, isCentralUnreachable } from '../central/central-db.js';
+import { errorMessage } from '../errors.js';
 import type { EventCursor } from '../store/types.js';
 import { encodeCursor } from './params.js';
 import { json, type Reply } from './route-types.js';
@@ -33,9 +36,17 @@ export function cursorText(cursor: EventCursor | undefined): string | undefined 
   return cursor === undefined ? undefined : encodeCursor(cursor);
 }
 
-function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRows): Reply {
+/** Why a reply is the local view. */
+export interface FleetFallback {
+  readonly kind: 'unreachable' | 'timeout';
+  /** The failure's message (no password or URL in it). */
+  readonly reason: string;
+}
+
+function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRows, fallback?: FleetFallback): Reply {
   return json(200, {
     source,
+    ...(fallback !== undefined ? { fallback } : {}),
     instance: read.self,
     [read.key]: rows.rows,
     nextCursor: rows.nextCursor ?? null,
@@ -43,11 +54,13 @@ function reply(read: FleetOrLocalRead, source: 'fleet' | 'local', rows: FleetRow
 }
 
 export async function fleetOrLocal(read: FleetOrLocalRead): Promise<Reply> {
+  let fallback: FleetFallback;
   try {
     return reply(read, 'fleet', await read.fleet(read.instance !== undefined ? { instance: read.instance } : {}));
   } catch (err: unknown) {
     if (!isCentralUnreachable(err)) throw err;
+    fallback = { kind: isCentralTimeout(err) ? 'timeout' : 'unreachable', reason: err instanceof Error ? err.message : errorMessage(err) };
   }
-  if (read.instance !== undefined && read.instance !== read.self) return reply(read, 'local', { rows: [] });
-  return reply(read, 'local', await read.local());
+  if (read.instance !== undefined && read.instance !== read.self) return reply(read, 'local', { rows: [] }, fallback);
+  return reply(read, 'local', await read.local(), fallback);
 }

@@ -4,13 +4,17 @@
  * DNS answer: the first use migrates (migrations.ts) and runs the caller's `prepare` (today's event
  * partitions) before any other work, every failure marks the database unreachable
  * (/healthz degraded `central-unreachable`, with the reason logged once per change), the next
- * success marks it reachable again. Failures leave as ERR_CENTRAL_UNAVAILABLE.
+ * success marks it reachable again. Failures leave as ERR_CENTRAL_UNAVAILABLE. The admin API's reads
+ * (`read`) are bounded by readTimeoutMs (read-deadline.ts): a migration, a lock or a busy server
+ * makes them time out, without marking the database unreachable; shipping, lists and maintenance
+ * (`withClient`, `transaction`) may run as long as they need.
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { PostgresConfig } from '../config/central-config.js';
 import { PoolsinkError, errorMessage, isPoolsinkError } from '../errors.js';
 import { migrateCentral } from './migrations.js';
+import { CentralReadTimeout, isServerTimeout, readTimeoutError, startReadDeadline } from './read-deadline.js';
 
 export interface CentralStatus {
   readonly reachable: boolean;
@@ -21,6 +25,12 @@ export interface CentralStatus {
 export interface CentralDb {
   /** Runs `work` on a pooled connection once the schema is migrated; ERR_CENTRAL_UNAVAILABLE on failure. */
   withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * A read for the admin API: `work` inside BEGIN READ ONLY with statement_timeout and lock_timeout,
+   * the whole (migration wait, pooled connection, queries) within readTimeoutMs; a timeout is an
+   * ERR_CENTRAL_UNAVAILABLE caused by CentralReadTimeout (isCentralTimeout) and ends the connection.
+   */
+  read<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T>;
   /** Runs `work` inside BEGIN ... COMMIT (ROLLBACK on failure). */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** A dedicated connection outside the pool (LISTEN), with the same settings. */
@@ -138,20 +148,75 @@ export function createCentralDb(
         client.release(broken);
       }
     } catch (err: unknown) {
-      if (isPoolsinkError(err)) {
-        // A refusal of ours (not found, conflict) is an answer; a schema too new is an outage.
-        if (err.code === 'ERR_STORE_SCHEMA') noteFailure(err);
+      throw failureOf(err);
+    }
+  }
+
+  /** A failure as it leaves: noted as an outage when it is one. */
+  function failureOf(err: unknown): PoolsinkError {
+    if (isPoolsinkError(err)) {
+      // A refusal of ours (not found, conflict) is an answer; a schema too new is an outage.
+      if (err.code === 'ERR_STORE_SCHEMA') noteFailure(err);
+      return err;
+    }
+    // A query error from PostgreSQL itself (a constraint) is not an outage; a connection one is.
+    const sqlState = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
+    if (!/^(23|22|42)/.test(sqlState)) noteFailure(err);
+    return new PoolsinkError('ERR_CENTRAL_UNAVAILABLE', `central PostgreSQL: ${reasonOf(err)}`, { cause: err });
+  }
+
+  async function read<T>(work: (client: pg.ClientBase) => Promise<T>): Promise<T> {
+    if (closed) throw new PoolsinkError('ERR_CENTRAL_UNAVAILABLE', 'central PostgreSQL: closed');
+    const timeoutMs = config.readTimeoutMs;
+    const deadline = startReadDeadline(timeoutMs);
+    try {
+      await deadline.race(ensureMigrated(), 'the schema migration');
+      const client = await deadline.race(pool.connect(), 'a pooled connection', (late) => late.release());
+      let released = false;
+      const release = (destroy: boolean): void => {
+        if (released) return;
+        released = true;
+        client.off('error', onError);
+        client.release(destroy);
+      };
+      const onError = (err: Error): void => {
+        noteFailure(err);
+        release(true);
+      };
+      client.on('error', onError);
+      try {
+        const result = await deadline.race(
+          (async () => {
+            // Integers of ours: nothing from a request reaches this text.
+            const ms = deadline.remainingMs();
+            await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`);
+            const rows = await work(client);
+            await client.query('COMMIT');
+            return rows;
+          })(),
+          'a lock or the query',
+        );
+        release(false);
+        noteSuccess();
+        return result;
+      } catch (err: unknown) {
+        // Mid-transaction, timed out or dead: ended, which also stops a query still running.
+        release(true);
         throw err;
       }
-      // A query error from PostgreSQL itself (a constraint) is not an outage; a connection one is.
-      const sqlState = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
-      if (!/^(23|22|42)/.test(sqlState)) noteFailure(err);
-      throw new PoolsinkError('ERR_CENTRAL_UNAVAILABLE', `central PostgreSQL: ${reasonOf(err)}`, { cause: err });
+    } catch (err: unknown) {
+      // PostgreSQL cancelled the statement (statement_timeout, lock_timeout): a timeout, not an outage.
+      if (isServerTimeout(err)) throw readTimeoutError(timeoutMs, 'a lock or the query', err);
+      if (isCentralTimeout(err)) throw err;
+      throw failureOf(err);
+    } finally {
+      deadline.clear();
     }
   }
 
   return {
     withClient,
+    read,
     transaction: (work) =>
       withClient(async (client) => {
         await client.query('BEGIN');
@@ -175,7 +240,12 @@ export function createCentralDb(
   };
 }
 
-/** Whether a fleet read failed because PostgreSQL is away (or its schema is newer): the API falls back to the local view. */
+/** Whether a fleet read failed because PostgreSQL did not answer within readTimeoutMs (read). */
+export function isCentralTimeout(err: unknown): boolean {
+  return isPoolsinkError(err, 'ERR_CENTRAL_UNAVAILABLE') && err.cause instanceof CentralReadTimeout;
+}
+
+/** Whether a fleet read failed because PostgreSQL is away, too slow (or its schema is newer): the API falls back to the local view. */
 export function isCentralUnreachable(err: unknown): boolean {
   return isPoolsinkError(err, 'ERR_CENTRAL_UNAVAILABLE') || isPoolsinkError(err, 'ERR_STORE_SCHEMA');
 }

@@ -170,9 +170,9 @@ export function startFleet(options: FleetOptions): Fleet {
     instance,
     lists: fleetLists.management,
     status: () => db.status(),
-    events: (filter, limit, cursor) => db.withClient((client) => fleetEvents(client, filter, limit, cursor, clock())),
-    hosts: (filter, limit, cursor) => db.withClient((client) => fleetHosts(client, filter, limit, cursor)),
-    incidents: (filter, limit) => db.withClient((client) => fleetIncidents(client, filter, limit)),
+    events: (filter, limit, cursor) => db.read((client) => fleetEvents(client, filter, limit, cursor, clock())),
+    hosts: (filter, limit, cursor) => db.read((client) => fleetHosts(client, filter, limit, cursor)),
+    incidents: (filter, limit) => db.read((client) => fleetIncidents(client, filter, limit)),
     changeIncident: (id, state, note) =>
       db.withClient((client) =>
         changeCentralIncident(client, {
@@ -183,9 +183,9 @@ export function startFleet(options: FleetOptions): Fleet {
           atMs: clock(),
         }),
       ),
-    minerLogins: (filter, limit, cursor) => db.withClient((client) => fleetMinerLogins(client, filter, limit, cursor)),
-    instances: () => db.withClient((client) => fleetInstances(client)),
-    clientsIn: (cidr) => db.withClient((client) => fleetClientsIn(client, cidr, MAX_FILTER_CLIENTS)),
+    minerLogins: (filter, limit, cursor) => db.read((client) => fleetMinerLogins(client, filter, limit, cursor)),
+    instances: () => db.read((client) => fleetInstances(client)),
+    clientsIn: (cidr) => db.read((client) => fleetClientsIn(client, cidr, MAX_FILTER_CLIENTS)),
     shipNow: () => shipper.shipNow(),
     syncListsNow: () => fleetLists.syncNow(),
     maintainNow: () => maintenance.runNow(),

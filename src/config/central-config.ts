@@ -24,6 +24,8 @@ export interface PostgresConfig {
   readonly poolMax: number;
   readonly idleTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** A fleet read of the admin API gives up (local view) after this long: src/central/read-deadline.ts. */
+  readonly readTimeoutMs: number;
   readonly shipIntervalMs: number;
   readonly batchSize: number;
   readonly syncIntervalMs: number;
@@ -109,6 +111,7 @@ export function centralOf(file: ConfigFile['central'], baseDir: string): Central
       poolMax: pg.pool.max,
       idleTimeoutMs: pg.pool.idleTimeoutMs,
       connectTimeoutMs: pg.connectTimeoutMs,
+      readTimeoutMs: pg.readTimeoutMs,
       shipIntervalMs: pg.shipIntervalMs,
       batchSize: pg.batchSize,
       syncIntervalMs: pg.syncIntervalMs,

@@ -57,6 +57,12 @@ const PostgresSchema = Type.Object(
       idleTimeoutMs: int(1_000, 3_600_000, 30_000, 'An idle pooled connection is closed after this long'),
     }),
     connectTimeoutMs: int(100, 120_000, 5_000, 'A connection attempt fails after this long'),
+    readTimeoutMs: int(
+      100,
+      600_000,
+      5_000,
+      'A fleet read of the admin API, CLI or dashboard not answered after this long (a migration, a lock, a busy server) answers from the local view; shipping is not bounded by it',
+    ),
     shipIntervalMs: int(10, 600_000, 1_000, 'How often new local events are shipped to PostgreSQL'),
     batchSize: int(1, 50_000, 2_000, 'Events per shipping transaction at most'),
     syncIntervalMs: int(500, 3_600_000, 30_000, 'Periodic check of shared lists and allowlist (besides LISTEN)'),
