@@ -4,6 +4,12 @@ import type { HostIdentity, MinerLogin } from './types.js';
 /** "fleet": read from PostgreSQL; "local": it was unreachable, this instance's own block log. */
 export type FleetSource = 'fleet' | 'local';
 
+/** Why a reply is the local view: PostgreSQL unreachable, or no answer within readTimeoutMs. */
+export interface FleetFallback {
+  readonly kind: 'unreachable' | 'timeout';
+  readonly reason: string;
+}
+
 export interface FleetInstance {
   readonly name: string;
   readonly lastLocalId: number;
@@ -35,6 +41,7 @@ export interface FleetEvent {
 
 export interface FleetEventPage {
   readonly source: FleetSource;
+  readonly fallback?: FleetFallback;
   readonly instance: string;
   readonly events: readonly FleetEvent[];
   readonly nextCursor: string | null;
@@ -54,6 +61,7 @@ export interface FleetIncident {
 
 export interface FleetIncidents {
   readonly source: FleetSource;
+  readonly fallback?: FleetFallback;
   readonly incidents: readonly FleetIncident[];
 }
 
@@ -68,6 +76,7 @@ export interface FleetHost {
 
 export interface FleetHosts {
   readonly source: FleetSource;
+  readonly fallback?: FleetFallback;
   readonly instance: string;
   readonly hosts: readonly FleetHost[];
   readonly nextCursor: string | null;
@@ -83,6 +92,7 @@ export interface FleetMinerLogin extends MinerLogin {
 
 export interface FleetMinerLoginPage {
   readonly source: FleetSource;
+  readonly fallback?: FleetFallback;
   readonly instance: string;
   readonly logins: readonly FleetMinerLogin[];
   readonly nextCursor: string | null;

@@ -59,7 +59,10 @@ export async function fleetOrLocal(read: FleetOrLocalRead): Promise<Reply> {
     return reply(read, 'fleet', await read.fleet(read.instance !== undefined ? { instance: read.instance } : {}));
   } catch (err: unknown) {
     if (!isCentralUnreachable(err)) throw err;
-    fallback = { kind: isCentralTimeout(err) ? 'timeout' : 'unreachable', reason: err instanceof Error ? err.message : errorMessage(err) };
+    fallback = {
+      kind: isCentralTimeout(err) ? 'timeout' : 'unreachable',
+      reason: err instanceof Error ? err.message : errorMessage(err),
+    };
   }
   if (read.instance !== undefined && read.instance !== read.self) return reply(read, 'local', { rows: [] }, fallback);
   return reply(read, 'local', await read.local(), fallback);

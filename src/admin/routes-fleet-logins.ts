@@ -42,7 +42,8 @@ export function fleetMinerLoginRoute(deps: FleetRouteDeps, instanceParam: TStrin
       responses: {
         200: jsonResponse('A page', {
           type: 'object',
-          description: '`source` is "fleet" (PostgreSQL) or "local" (fallback)',
+          description:
+            '`source` is "fleet" (PostgreSQL) or "local" (fallback; `fallback.kind` "unreachable" or "timeout" and `fallback.reason` say why)',
         }),
         ...errorResponses(400, 401, 405, 500, 503),
       },

@@ -44,7 +44,11 @@ const INSTANCE_PARAM = Type.String({
 });
 const FLEET_STATES = ['open', 'acknowledged', 'resolved'] as const;
 
-const PAGE_SCHEMA = { type: 'object', description: '`source` is "fleet" (PostgreSQL) or "local" (fallback)' };
+const PAGE_SCHEMA = {
+  type: 'object',
+  description:
+    '`source` is "fleet" (PostgreSQL) or "local" (fallback; `fallback.kind` "unreachable" or "timeout" and `fallback.reason` say why)',
+};
 
 function fleetEventView(event: FleetEvent): Record<string, unknown> {
   return {

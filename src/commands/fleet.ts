@@ -17,6 +17,7 @@ import { LOGIN_COLUMNS, loginCells, type LoginRow } from './logins.js';
 import { formatTable } from './table.js';
 
 export const LOCAL_VIEW_NOTE = '(local view: PostgreSQL unreachable)\n';
+export const TIMEOUT_VIEW_NOTE = '(local view: PostgreSQL did not answer within central.postgres.readTimeoutMs)\n';
 
 type Row = Record<string, unknown>;
 
@@ -66,7 +67,9 @@ function host(row: Row, width = 40): string {
 }
 
 function note(answer: Row): string {
-  return answer['source'] === 'local' ? LOCAL_VIEW_NOTE : '';
+  if (answer['source'] !== 'local') return '';
+  const fallback = answer['fallback'];
+  return isRecord(fallback) && fallback['kind'] === 'timeout' ? TIMEOUT_VIEW_NOTE : LOCAL_VIEW_NOTE;
 }
 
 function query(params: Record<string, string | undefined>): string {

@@ -16,6 +16,7 @@ import { Pager } from '../components/pager.js';
 import { Card, ErrorNote, Loading } from '../components/ui.js';
 import type {
   FleetEventPage,
+  FleetFallback,
   FleetHosts,
   FleetIncidents,
   FleetInstances,
@@ -28,12 +29,22 @@ import { FleetHostTable, InstanceTable } from './fleet-tables.js';
 const PAGE = 50;
 const POLL_MS = 10_000;
 
-/** The Local-view banner: shown whenever a fleet read answered from this instance alone. */
-function LocalBanner({ sources }: { sources: readonly (FleetSource | undefined)[] }) {
-  if (!sources.includes('local')) return null;
+interface FleetRead {
+  readonly source: FleetSource;
+  readonly fallback?: FleetFallback;
+}
+
+/** The Local-view banner: shown whenever a fleet read answered from this instance alone, saying why. */
+function LocalBanner({ reads }: { reads: readonly (FleetRead | undefined)[] }) {
+  const local = reads.filter((read) => read?.source === 'local');
+  if (local.length === 0) return null;
+  const timedOut = local.find((read) => read?.fallback?.kind === 'timeout');
   return (
-    <p class="banner" role="status" data-testid="fleet-local">
-      Local view: PostgreSQL unreachable. Only this instance's hosts, miner logins and events are shown.
+    <p class="banner" role="status" data-testid="fleet-local" title={timedOut?.fallback?.reason}>
+      {timedOut !== undefined
+        ? 'Local view: PostgreSQL did not answer in time (central.postgres.readTimeoutMs).'
+        : 'Local view: PostgreSQL unreachable.'}{' '}
+      Only this instance's hosts, miner logins and events are shown.
     </p>
   );
 }
@@ -71,7 +82,7 @@ export function FleetPage() {
   return (
     <div class="page">
       <h1>Fleet</h1>
-      <LocalBanner sources={[events.data?.source, hosts.data?.source, logins.data?.source]} />
+      <LocalBanner reads={[events.data, hosts.data, logins.data]} />
       <Card title="Instances">
         <ErrorNote error={instances.error} />
         <Loading when={instances.data === undefined && instances.error === undefined} />
