@@ -55,7 +55,17 @@ describe('central configuration', () => {
       shipIntervalMs: 1_000,
       batchSize: 2_000,
       retentionDays: 90,
+      readTimeoutMs: 5_000,
     });
+  });
+
+  test('readTimeoutMs bounds the fleet reads of the admin API', () => {
+    const config = validateConfig(
+      { central: { postgres: { url: 'postgres://h/db', readTimeoutMs: 300 } } },
+      dir,
+      resolvConf,
+    );
+    expect(config.central.postgres?.readTimeoutMs).toBe(300);
   });
 
   test.each([
@@ -74,6 +84,10 @@ describe('central configuration', () => {
     [{ central: { postgres: { url: 'postgres://h/db', retentionDays: -1 } } }, 'central.postgres.retentionDays'],
     [{ central: { postgres: { url: 'postgres://h/db', retentionDays: 1.5 } } }, 'central.postgres.retentionDays'],
     [{ central: { postgres: { url: 'postgres://h/db', retentionDays: '30' } } }, 'central.postgres.retentionDays'],
+    [{ central: { postgres: { url: 'postgres://h/db', readTimeoutMs: 0 } } }, 'central.postgres.readTimeoutMs'],
+    [{ central: { postgres: { url: 'postgres://h/db', readTimeoutMs: 99 } } }, 'central.postgres.readTimeoutMs'],
+    [{ central: { postgres: { url: 'postgres://h/db', readTimeoutMs: 250.5 } } }, 'central.postgres.readTimeoutMs'],
+    [{ central: { postgres: { url: 'postgres://h/db', readTimeoutMs: '5s' } } }, 'central.postgres.readTimeoutMs'],
     [{ central: { postgres: { url: 'postgres://h/db', typo: 1 } } }, 'unknown key'],
     [{ instance: { name: '-bad name' } }, 'instance.name'],
   ])('%j is refused: %s', (raw, fragment) => {
