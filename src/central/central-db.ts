@@ -184,15 +184,26 @@ export function createCentralDb(
         release(true);
       };
       client.on('error', onError);
+      let reusable = false;
       try {
         const result = await deadline.race(
           (async () => {
+            // The server cancels first (90% of what is left), so the connection is kept for the next
+            // read; the deadline itself ends one the server does not cancel (a network stall).
             // Integers of ours: nothing from a request reaches this text.
-            const ms = deadline.remainingMs();
+            const ms = Math.max(1, Math.floor(deadline.remainingMs() * 0.9));
             await client.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}`);
-            const rows = await work(client);
-            await client.query('COMMIT');
-            return rows;
+            try {
+              const rows = await work(client);
+              await client.query('COMMIT');
+              return rows;
+            } catch (err: unknown) {
+              if (isServerTimeout(err)) {
+                await client.query('ROLLBACK');
+                reusable = true;
+              }
+              throw err;
+            }
           })(),
           'a lock or the query',
         );
@@ -201,7 +212,7 @@ export function createCentralDb(
         return result;
       } catch (err: unknown) {
         // Mid-transaction, timed out or dead: ended, which also stops a query still running.
-        release(true);
+        release(!reusable);
         throw err;
       }
     } catch (err: unknown) {

@@ -5,9 +5,12 @@
  * `timeout`, without marking PostgreSQL unreachable; once the lock is gone the fleet view is back,
  * and the shipping that waited on the lock carries on.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { blockEvent } from '../helpers/block-events.js';
+import { runCli } from '../helpers/cli.js';
 import { centralQuery, eventually, useFleet } from '../helpers/fleet.js';
 import { postgresAvailable, type PostgresServer } from '../helpers/postgres-server.js';
 import type { Stack } from '../helpers/stack.js';
@@ -58,8 +61,10 @@ describe.runIf(postgresAvailable())('a fleet read PostgreSQL does not answer in 
   it('answers from the local view, marked as a timeout, while a lock is held; the fleet view after', async () => {
     const a = await fleet.startMember({ name: 'az-a', postgres: { readTimeoutMs: 300 } });
     a.poolsink.eventWriter.record(blockEvent(Date.now(), { clientIp: '10.0.0.5' }));
-    await eventually(async () => (await fleetEvents(a)).events.length === 1);
-    expect((await fleetEvents(a)).source).toBe('fleet');
+    await eventually(async () => {
+      const page = await fleetEvents(a);
+      return page.source === 'fleet' && page.events.length === 1;
+    });
 
     const lock = await lockEvents(fleet.server);
     try {
@@ -71,6 +76,16 @@ describe.runIf(postgresAvailable())('a fleet read PostgreSQL does not answer in 
       // Another instance's rows are only in PostgreSQL: none, marked the same way.
       const other = (await a.api('/api/v1/fleet/events?instance=az-b')).body as EventsPage;
       expect(other).toMatchObject({ source: 'local', fallback: { kind: 'timeout' }, events: [] });
+      // The CLI's --fleet reads through the same API, and says why it prints the local view.
+      const config = join(a.dir, 'cli.yaml');
+      const adminPort = a.poolsink.admin.address.port;
+      writeFileSync(config, `upstreams: ["127.0.0.1:9"]\ndataDir: data\nadmin: { listen: "127.0.0.1:${adminPort}" }\n`);
+      const cli = await runCli(['events', '--fleet', '--config', config]);
+      expect(cli).toMatchObject({ code: 0, stderr: '' });
+      expect(cli.stdout.split('\n')[0]).toBe(
+        '(local view: PostgreSQL did not answer within central.postgres.readTimeoutMs)',
+      );
+      expect(cli.stdout).toContain('10.0.0.5');
       // A slow read is not an outage: /healthz keeps PostgreSQL reachable.
       expect((await a.api('/healthz', { token: null })).body).toMatchObject({ central: { reachable: true } });
       // Shipping is not bounded by readTimeoutMs: a new event's batch waits behind the lock.
@@ -79,12 +94,12 @@ describe.runIf(postgresAvailable())('a fleet read PostgreSQL does not answer in 
     } finally {
       await lock.release();
     }
-    // The next read is the fleet view again, and the batch that waited has shipped.
-    const after = await fleetEvents(a);
-    expect(after.source).toBe('fleet');
-    expect(after.fallback).toBeUndefined();
+    // The batch that waited behind the lock ships, and the next read is the fleet view again.
     await eventually(async () => (await centralEvents(fleet.server)) === 2);
-    expect((await fleetEvents(a)).events).toHaveLength(2);
+    const after = await fleetEvents(a);
+    expect(after.source, JSON.stringify(after.fallback)).toBe('fleet');
+    expect(after.fallback).toBeUndefined();
+    expect(after.events).toHaveLength(2);
   });
 
   it('bounds the wait for a pooled connection too', async () => {
