@@ -4,8 +4,10 @@
  * hosts, miner logins and events with the instance names, the one fleet incident across both
  * (acknowledged and resolved from the page: the other instance's API sees it), and a hostile name,
  * wallet and agent as text that runs nothing. With PostgreSQL stopped it shows this instance's
- * hosts, logins and events under the Local-view banner.
+ * hosts, logins and events under the Local-view banner; with a lock held on the fleet's events, a
+ * member's reads time out (central.postgres.readTimeoutMs) and the banner says so.
  */
+import pg from 'pg';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CHROMIUM, launchBrowser, signIn, type Browser } from '../helpers/browser.js';
@@ -206,5 +208,25 @@ describe.runIf(postgresAvailable() && existsSync(CHROMIUM))('the Fleet page in c
     await expect.poll(() => tab.getByTestId('fleet-hosts').locator('td.instance').allTextContents()).toEqual(['az-a']);
     expect(await tab.locator('main script, main img, main b').count()).toBe(0);
     expect(browser.dialogs).toEqual([]);
+  });
+
+  test('with a lock held on the fleet events, the banner says PostgreSQL did not answer in time', async () => {
+    await fleet.server.start();
+    const c = await fleet.startMember({ name: 'az-c', postgres: { readTimeoutMs: 300 } });
+    const session = new pg.Client({ connectionString: fleet.server.url() });
+    await session.connect();
+    try {
+      await session.query('BEGIN');
+      await session.query('LOCK TABLE central_events IN ACCESS EXCLUSIVE MODE');
+      const tab = browser.page;
+      await signIn(tab, c.poolsink.admin.address.port, c.poolsink.adminToken);
+      await tab.evaluate(`location.hash = '#/fleet'`);
+      const banner = tab.getByTestId('fleet-local');
+      await banner.getByText('Local view: PostgreSQL did not answer in time').waitFor();
+      expect(await banner.getAttribute('title')).toContain('read timed out after 300 ms');
+    } finally {
+      await session.query('ROLLBACK');
+      await session.end();
+    }
   });
 });
