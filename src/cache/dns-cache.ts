@@ -48,6 +48,11 @@ export interface CacheEntry {
   readonly storedAtMs: number;
   /** storedAtMs + the clamped TTL. */
   readonly expiresAtMs: number;
+  /**
+   * Set by the resolver: the block lists (its matcher) that this entry's name and CNAME targets
+   * last passed, so hits under the same lists are not matched again. Undefined when stored.
+   */
+  passedLists: object | undefined;
 }
 
 export interface DnsCache {
@@ -113,6 +118,7 @@ class StoredEntry implements CacheEntry, AnswerShape {
   /** Neighbours in the LRU list: `older` towards the head (evicted first), `newer` towards the tail. */
   older: StoredEntry | undefined = undefined;
   newer: StoredEntry | undefined = undefined;
+  passedLists: object | undefined = undefined;
 
   constructor(
     readonly key: string,
