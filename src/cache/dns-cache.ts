@@ -49,10 +49,12 @@ export interface CacheEntry {
   /** storedAtMs + the clamped TTL. */
   readonly expiresAtMs: number;
   /**
-   * Set by the resolver: the block lists (its matcher) that this entry's name and CNAME targets
-   * last passed, so hits under the same lists are not matched again. Undefined when stored.
+   * Set by the resolver: the generation of the block lists (its matcher; every swap is a new
+   * generation, counted from 1) that this entry's name and CNAME targets last passed, so hits under
+   * the same lists are not matched again. 0 when stored. A number, not the matcher itself, so an
+   * entry never keeps a swapped-out matcher (a 1M-name list) alive.
    */
-  passedLists: object | undefined;
+  passedListsGeneration: number;
 }
 
 export interface DnsCache {
@@ -118,7 +120,7 @@ class StoredEntry implements CacheEntry, AnswerShape {
   /** Neighbours in the LRU list: `older` towards the head (evicted first), `newer` towards the tail. */
   older: StoredEntry | undefined = undefined;
   newer: StoredEntry | undefined = undefined;
-  passedLists: object | undefined = undefined;
+  passedListsGeneration = 0;
 
   constructor(
     readonly key: string,

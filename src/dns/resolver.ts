@@ -5,7 +5,8 @@
  *   the answer's CNAMEs and A/AAAA addresses checked against the lists: cloaking, response-IP blocking)
  *
  * The cache entry is looked up before the block step so that a hit whose name and CNAME targets
- * already passed the current lists (the matcher object; a list change swaps it) skips the match.
+ * already passed the current lists (the matcher's generation; every list change swaps the matcher)
+ * skips the match.
  *
  * Rate limiting runs before this, in the listeners (rate-limit.ts's gate, shared by UDP and TCP):
  * it admits or refuses a packet before it is parsed, so a flood costs no parse and no answer.
@@ -86,6 +87,8 @@ export function createResolver(deps: ResolverDeps): Resolver {
   const { acl, cache, upstream, blockTemplate, log } = deps;
   const clock = deps.clock ?? Date.now;
   let matcher = deps.matcher;
+  /** Bumped by every matcher swap; a cache entry that passed this generation skips the match. */
+  let matcherGeneration = 1;
   let ipBlocklist = deps.ipBlocklist;
   const parsed = createParsedQuery();
   const udpCounters = zeroCounters();
@@ -184,7 +187,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     const key = ecsInKey ? parsed.questionKey + ecsKeySuffix(query, parsed) : parsed.questionKey;
     const entry = cache.lookup(key, now);
     let alerted = false;
-    if (entry === undefined || entry.passedLists !== matcher) {
+    if (entry === undefined || entry.passedListsGeneration !== matcherGeneration) {
       const verdict = matcher.match(parsed.qname);
       if (verdict.kind === 'block') {
         if (verdict.mode === 'block') {
@@ -249,7 +252,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     transport: Transport,
     nowMs: number,
   ): void {
-    if (entry.passedLists !== matcher) {
+    if (entry.passedListsGeneration !== matcherGeneration) {
       if (entry.cnameTargets.length > 0) {
         const cloak = cloakCheck(entry.cnameTargets);
         if (cloak !== undefined) {
@@ -259,7 +262,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
         }
       }
       // An alert is recorded per query, so only a name no list matched skips the lists next time.
-      if (!alerted) entry.passedLists = matcher;
+      if (!alerted) entry.passedListsGeneration = matcherGeneration;
     }
     countersByProtocol[transport.protocol].cached++;
     const limit = limitFor(parsedQuery, transport);
@@ -284,6 +287,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     },
     setMatcher(next) {
       matcher = next;
+      matcherGeneration += 1;
     },
     setIpBlocklist(next) {
       ipBlocklist = next;
