@@ -48,6 +48,13 @@ export interface CacheEntry {
   readonly storedAtMs: number;
   /** storedAtMs + the clamped TTL. */
   readonly expiresAtMs: number;
+  /**
+   * Set by the resolver: the generation of the block lists (its matcher; every swap is a new
+   * generation, counted from 1) that this entry's name and CNAME targets last passed, so hits under
+   * the same lists are not matched again. 0 when stored. A number, not the matcher itself, so an
+   * entry never keeps a swapped-out matcher (a 1M-name list) alive.
+   */
+  passedListsGeneration: number;
 }
 
 export interface DnsCache {
@@ -113,6 +120,7 @@ class StoredEntry implements CacheEntry, AnswerShape {
   /** Neighbours in the LRU list: `older` towards the head (evicted first), `newer` towards the tail. */
   older: StoredEntry | undefined = undefined;
   newer: StoredEntry | undefined = undefined;
+  passedListsGeneration = 0;
 
   constructor(
     readonly key: string,

@@ -4,6 +4,10 @@
  *   parse → ACL → block list → ANY (RFC 8482) → cache → forward (forwarder.ts: coalescing, upstream, completion;
  *   the answer's CNAMEs and A/AAAA addresses checked against the lists: cloaking, response-IP blocking)
  *
+ * The cache entry is looked up before the block step so that a hit whose name and CNAME targets
+ * already passed the current lists (the matcher's generation; every list change swaps the matcher)
+ * skips the match.
+ *
  * Rate limiting runs before this, in the listeners (rate-limit.ts's gate, shared by UDP and TCP):
  * it admits or refuses a packet before it is parsed, so a flood costs no parse and no answer.
  * Every query ends in exactly one answer or one counted drop. The blocked and cache-hit paths are
@@ -83,6 +87,8 @@ export function createResolver(deps: ResolverDeps): Resolver {
   const { acl, cache, upstream, blockTemplate, log } = deps;
   const clock = deps.clock ?? Date.now;
   let matcher = deps.matcher;
+  /** Bumped by every matcher swap; a cache entry that passed this generation skips the match. */
+  let matcherGeneration = 1;
   let ipBlocklist = deps.ipBlocklist;
   const parsed = createParsedQuery();
   const udpCounters = zeroCounters();
@@ -174,15 +180,24 @@ export function createResolver(deps: ResolverDeps): Resolver {
       answerError(query, parsed, RCODE.REFUSED, address, port, transport, EDE.PROHIBITED, PROHIBITED_TEXT);
       return;
     }
-    // 3. Block lists: a block answers now; an alert is recorded and the query goes on.
-    const verdict = matcher.match(parsed.qname);
-    if (verdict.kind === 'block') {
-      if (verdict.mode === 'block') {
-        answerBlocked(verdict, query, parsed, address, port, transport, undefined);
-        return;
+    // 3. Block lists: a block answers now; an alert is recorded and the query goes on. A cached
+    //    answer whose name and CNAME targets passed these same lists before is not matched again
+    //    (so the cache entry is looked up first: the matcher is only swapped, never changed).
+    const now = clock();
+    const key = ecsInKey ? parsed.questionKey + ecsKeySuffix(query, parsed) : parsed.questionKey;
+    const entry = cache.lookup(key, now);
+    let alerted = false;
+    if (entry === undefined || entry.passedListsGeneration !== matcherGeneration) {
+      const verdict = matcher.match(parsed.qname);
+      if (verdict.kind === 'block') {
+        if (verdict.mode === 'block') {
+          answerBlocked(verdict, query, parsed, address, port, transport, undefined);
+          return;
+        }
+        alerted = true;
+        counters.alerted++;
+        recordEvent(verdict, parsed, address, port, transport, 'alerted', undefined);
       }
-      counters.alerted++;
-      recordEvent(verdict, parsed, address, port, transport, 'alerted', undefined);
     }
     // 4. ANY gets a synthesized minimal answer (RFC 8482), never forwarded: it is an amplifier.
     if (parsed.qtype === QTYPE.ANY) {
@@ -190,12 +205,9 @@ export function createResolver(deps: ResolverDeps): Resolver {
       return;
     }
     // 5. Cache (the query history, when kept, notes each query answered from here on).
-    const now = clock();
     history?.note(address, parsed.qname, now);
-    const key = ecsInKey ? parsed.questionKey + ecsKeySuffix(query, parsed) : parsed.questionKey;
-    const entry = cache.lookup(key, now);
     if (entry !== undefined) {
-      answerFromCache(entry, query, parsed, address, port, transport, now);
+      answerFromCache(entry, alerted, query, parsed, address, port, transport, now);
       return;
     }
     // 6. Forward (or join the same question already in flight).
@@ -232,6 +244,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
 
   function answerFromCache(
     entry: CacheEntry,
+    alerted: boolean,
     query: Buffer,
     parsedQuery: ParsedQuery,
     address: string,
@@ -239,13 +252,17 @@ export function createResolver(deps: ResolverDeps): Resolver {
     transport: Transport,
     nowMs: number,
   ): void {
-    if (entry.cnameTargets.length > 0) {
-      const cloak = cloakCheck(entry.cnameTargets);
-      if (cloak !== undefined) {
-        countersByProtocol[transport.protocol].cloaked++;
-        answerBlocked(cloak.verdict, query, parsedQuery, address, port, transport, cloak.via);
-        return;
+    if (entry.passedListsGeneration !== matcherGeneration) {
+      if (entry.cnameTargets.length > 0) {
+        const cloak = cloakCheck(entry.cnameTargets);
+        if (cloak !== undefined) {
+          countersByProtocol[transport.protocol].cloaked++;
+          answerBlocked(cloak.verdict, query, parsedQuery, address, port, transport, cloak.via);
+          return;
+        }
       }
+      // An alert is recorded per query, so only a name no list matched skips the lists next time.
+      if (!alerted) entry.passedListsGeneration = matcherGeneration;
     }
     countersByProtocol[transport.protocol].cached++;
     const limit = limitFor(parsedQuery, transport);
@@ -270,6 +287,7 @@ export function createResolver(deps: ResolverDeps): Resolver {
     },
     setMatcher(next) {
       matcher = next;
+      matcherGeneration += 1;
     },
     setIpBlocklist(next) {
       ipBlocklist = next;

@@ -129,6 +129,53 @@ describe('blocking', () => {
   });
 });
 
+describe('cached answers and the lists (a hit under the same lists is not matched again)', () => {
+  async function swapLists(s: Stack, domains: string[]): Promise<void> {
+    const { createMatcher } = await import('../../src/blocklist/matcher.js');
+    s.poolsink.resolver.setMatcher(createMatcher([{ name: 'swapped', domains, wildcards: [] }], []));
+  }
+
+  test('a name answered from the cache is blocked once a list swap adds it', async () => {
+    const s = await start({ singleProcess: true });
+    for (let i = 0; i < 3; i++) expect((await dig(s.port, ['cached.example'])).status).toBe('NOERROR');
+    expect(upstream.queries.length).toBe(1);
+    await swapLists(s, ['cached.example']);
+    const blocked = await dig(s.port, ['cached.example']);
+    expect(blocked.status).toBe('NXDOMAIN');
+    expect(blocked.ede).toContain('swapped');
+    await swapLists(s, ['other.example']);
+    expect((await dig(s.port, ['cached.example'])).status).toBe('NOERROR');
+    expect(upstream.queries.length).toBe(1);
+  });
+
+  test('a cached answer is cloaked once a list swap adds its CNAME target', async () => {
+    upstream.setBehavior((q) =>
+      q.qname.toLowerCase() === 'front.example'
+        ? behaviors.answer({
+            answers: [
+              { type: 'CNAME', name: q.qname, target: 'edge.cdn.example' },
+              { type: 'A', name: 'edge.cdn.example', address: '203.0.113.9' },
+            ],
+          })
+        : behaviors.normal(),
+    );
+    const s = await start({ singleProcess: true });
+    for (let i = 0; i < 3; i++) expect((await dig(s.port, ['front.example'])).status).toBe('NOERROR');
+    await swapLists(s, ['cdn.example']);
+    const cloaked = await dig(s.port, ['front.example']);
+    expect(cloaked.status).toBe('NXDOMAIN');
+    expect(upstream.queries.length).toBe(1);
+    expect(s.events).toMatchObject([{ qname: 'front.example', list: 'swapped', via: 'edge.cdn.example' }]);
+  });
+
+  test('an alert-mode match is recorded for every answer from the cache', async () => {
+    const s = await start({ singleProcess: true, lists: { trial: { text: 'pool.example\n', mode: 'alert' } } });
+    for (let i = 0; i < 3; i++) expect((await dig(s.port, ['pool.example'])).status).toBe('NOERROR');
+    expect(upstream.queries.length).toBe(1);
+    expect(s.events.map((e) => e.action)).toEqual(['alerted', 'alerted', 'alerted']);
+  });
+});
+
 describe('client ACL', () => {
   test('a client outside allowClients gets REFUSED with EDE 18 and is counted; an allowed one is served', async () => {
     const s = await start({ config: { dns: { listen: ['127.0.0.1:0'], allowClients: ['127.0.0.1/32'] } } });
