@@ -113,6 +113,19 @@ function windowFor(statements: StatsStatements, sinceMs: number, edgeScanMaxEven
   return edgeEvents <= edgeScanMaxEvents ? window : whole;
 }
 
+/** The window's statement parameters, its top rows limited to `limit`. */
+function paramsOf(window: Window, limit: number): WindowParams {
+  return {
+    activeSince: Math.min(window.startMs, window.fromHour),
+    fromHour: window.fromHour,
+    firstDay: Math.ceil(window.fromHour / DAY_MS) * DAY_MS,
+    edgeFromMs: window.edgeFromMs,
+    edgeToMs: window.edgeToMs,
+    sign: window.sign,
+    limit,
+  };
+}
+
 export function queryStats(
   statements: StatsStatements,
   sinceMs: number,
@@ -120,15 +133,7 @@ export function queryStats(
   edgeScanMaxEvents: number,
 ): Stats {
   const window = windowFor(statements, sinceMs, edgeScanMaxEvents);
-  const params = {
-    activeSince: Math.min(window.startMs, window.fromHour),
-    fromHour: window.fromHour,
-    firstDay: Math.ceil(window.fromHour / DAY_MS) * DAY_MS,
-    edgeFromMs: window.edgeFromMs,
-    edgeToMs: window.edgeToMs,
-    sign: window.sign,
-    limit: topLimit,
-  };
+  const params = paramsOf(window, topLimit);
   const { outcomes, droppedEvents } = outcomesSince(statements.outcomes, window.startMs);
   return {
     sinceMs: window.startMs,
@@ -136,7 +141,7 @@ export function queryStats(
     droppedEvents,
     topDomains: statements.topDomains.all(params).map((r) => ({ domain: r.key, count: r.count })),
     topHosts: statements.topHosts.all(params).map((r) => ({ clientIp: r.key, count: r.count })),
-    perList: statements.perList.all({ ...params, limit: -1 }).map((r) => ({ list: r.key, count: r.count })),
+    perList: statements.perList.all(paramsOf(window, -1)).map((r) => ({ list: r.key, count: r.count })),
   };
 }
 
@@ -148,15 +153,5 @@ export function queryTopDomains(
   edgeScanMaxEvents: number,
 ): readonly { readonly domain: string; readonly count: number }[] {
   const window = windowFor(statements, sinceMs, edgeScanMaxEvents);
-  return statements.topDomains
-    .all({
-      activeSince: Math.min(window.startMs, window.fromHour),
-      fromHour: window.fromHour,
-      firstDay: Math.ceil(window.fromHour / DAY_MS) * DAY_MS,
-      edgeFromMs: window.edgeFromMs,
-      edgeToMs: window.edgeToMs,
-      sign: window.sign,
-      limit: topLimit,
-    })
-    .map((r) => ({ domain: r.key, count: r.count }));
+  return statements.topDomains.all(paramsOf(window, topLimit)).map((r) => ({ domain: r.key, count: r.count }));
 }
